@@ -1,0 +1,43 @@
+# wstrace — top-level commands. CMake does the building; this file only strings the steps
+# together so that a fresh Debian 12 machine needs nothing but `make demo` and `make test`.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+CMAKE_BUILD = cmake --build --parallel $(JOBS) --preset
+
+.PHONY: all deps build build-linux build-win64 build-asan build-fuzz demo test test-linux \
+        test-asan test-win64 test-fuzz bench clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps build-linux build-win64
+
+build-linux:
+	@cmake --preset linux >/dev/null
+	@$(CMAKE_BUILD) linux
+
+build-win64:
+	@cmake --preset win64 >/dev/null
+	@$(CMAKE_BUILD) win64
+
+build-asan:
+	@cmake --preset asan >/dev/null
+	@$(CMAKE_BUILD) asan
+
+build-fuzz:
+	@cmake --preset fuzz >/dev/null
+	@$(CMAKE_BUILD) fuzz
+
+demo: build
+	@scripts/demo.sh
+
+test: build build-asan build-fuzz
+	@scripts/test.sh
+
+bench: build
+	@scripts/bench.sh
+
+clean:
+	rm -rf build

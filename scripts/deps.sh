@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages wstrace needs to build, test, demo and benchmark; only the
+# missing ones (docs/dependencies.md says why each is here).
+set -euo pipefail
+packages=(
+  # building
+  build-essential cmake ninja-build python3 git
+  # libraries (header-only ones serve the Windows build too)
+  libcli11-dev libfmt-dev nlohmann-json3-dev zlib1g-dev googletest libbenchmark-dev
+  # Windows: cross compiler, its zlib, and Wine to run what it builds
+  g++-mingw-w64-x86-64-posix libz-mingw-w64-dev wine wine64
+  # fuzzing (libFuzzer lives in clang's runtime package)
+  clang libclang-rt-14-dev
+  # benchmarks compare against strace
+  strace
+)
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+else
+  SUDO=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,190 @@
+// Hooks for name resolution: getaddrinfo/freeaddrinfo, gethostbyname(_r), gethostbyaddr,
+// getnameinfo, res_query/res_search. Every address found is recorded, and how long it took.
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "agent.h"
+
+using namespace ws;
+using namespace ws::agent;
+
+#define REAL(name) real(#name, real_##name)
+#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
+
+namespace {
+
+// An address list in the raw form: repeated u16 length + sockaddr bytes.
+struct AddrList {
+  static constexpr size_t kMax = 32;
+  uint8_t buf[kMax * (2 + sizeof(sockaddr_in6))];
+  size_t size = 0;
+  size_t count = 0;
+
+  void add(const sockaddr* sa, socklen_t len) {
+    if (!sa || count == kMax || len > sizeof(sockaddr_in6)) return;
+    uint16_t l = static_cast<uint16_t>(len);
+    std::memcpy(buf + size, &l, 2);
+    std::memcpy(buf + size + 2, sa, len);
+    size += 2 + len;
+    ++count;
+  }
+  void add_raw_ip(int af, const char* bytes) {
+    if (af == AF_INET) {
+      sockaddr_in sin{};
+      sin.sin_family = AF_INET;
+      std::memcpy(&sin.sin_addr, bytes, 4);
+      add(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+    } else if (af == AF_INET6) {
+      sockaddr_in6 sin6{};
+      sin6.sin6_family = AF_INET6;
+      std::memcpy(&sin6.sin6_addr, bytes, 16);
+      add(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
+    }
+  }
+  void add_hostent(const hostent* h) {
+    if (!h || !h->h_addr_list) return;
+    for (char** p = h->h_addr_list; *p; ++p) add_raw_ip(h->h_addrtype, *p);
+  }
+};
+
+int current_h_errno() { return h_errno; }
+
+}  // namespace
+
+DECLARE_REAL(getaddrinfo, int, const char*, const char*, const addrinfo*, addrinfo**);
+WS_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
+                          addrinfo** res) {
+  Call c(FuncId::getaddrinfo);
+  int r = REAL(getaddrinfo)(node, service, hints, res);
+  c.done(r, false);
+  if (r != 0) c.error(r == EAI_SYSTEM ? ErrDomain::Errno : ErrDomain::Eai,
+                      r == EAI_SYSTEM ? c.saved_errno() : r);
+  c.str(FieldId::host, node);
+  c.str(FieldId::service, service);
+  if (hints) {
+    c.platform_const(FieldId::hint_family, hints->ai_family);
+    if (hints->ai_socktype) c.platform_const(FieldId::hint_type, hints->ai_socktype);
+    if (hints->ai_flags) c.platform_const(FieldId::hint_flags, hints->ai_flags);
+  }
+  AddrList list;
+  if (r == 0 && res) {
+    for (const addrinfo* ai = *res; ai; ai = ai->ai_next) {
+      // One entry per address: the resolver repeats each for every socket type.
+      if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
+      list.add(ai->ai_addr, ai->ai_addrlen);
+    }
+    c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+    if (*res && (*res)->ai_canonname) c.str(FieldId::canon, (*res)->ai_canonname);
+  }
+  return r;
+}
+
+DECLARE_REAL(freeaddrinfo, void, addrinfo*);
+WS_EXPORT void freeaddrinfo(addrinfo* res) {
+  Call c(FuncId::freeaddrinfo);
+  REAL(freeaddrinfo)(res);
+  c.done(0, false);
+}
+
+DECLARE_REAL(gethostbyname, hostent*, const char*);
+WS_EXPORT hostent* gethostbyname(const char* name) {
+  Call c(FuncId::gethostbyname);
+  hostent* h = REAL(gethostbyname)(name);
+  c.done(h ? 0 : -1, false);
+  if (!h) c.error(ErrDomain::HErrno, current_h_errno());
+  c.str(FieldId::host, name);
+  AddrList list;
+  list.add_hostent(h);
+  if (h) {
+    c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+    if (h->h_name) c.str(FieldId::canon, h->h_name);
+  }
+  return h;
+}
+
+DECLARE_REAL(gethostbyname_r, int, const char*, hostent*, char*, size_t, hostent**, int*);
+WS_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen,
+                              hostent** result, int* h_errnop) {
+  Call c(FuncId::gethostbyname_r);
+  int r = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
+  bool found = r == 0 && result && *result;
+  c.done(found ? 0 : -1, false);
+  if (r != 0) c.error(ErrDomain::Errno, r);
+  else if (!found && h_errnop) c.error(ErrDomain::HErrno, *h_errnop);
+  c.str(FieldId::host, name);
+  AddrList list;
+  if (found) {
+    list.add_hostent(*result);
+    c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+    if ((*result)->h_name) c.str(FieldId::canon, (*result)->h_name);
+  }
+  return r;
+}
+
+DECLARE_REAL(gethostbyaddr, hostent*, const void*, socklen_t, int);
+WS_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
+  Call c(FuncId::gethostbyaddr);
+  hostent* h = REAL(gethostbyaddr)(addr, len, type);
+  c.done(h ? 0 : -1, false);
+  if (!h) c.error(ErrDomain::HErrno, current_h_errno());
+  AddrList one;
+  if (addr && ((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
+    one.add_raw_ip(type, static_cast<const char*>(addr));
+  if (one.count) c.sockaddr(FieldId::addr, reinterpret_cast<const sockaddr*>(one.buf + 2),
+                             static_cast<socklen_t>(one.size - 2));
+  if (h && h->h_name) c.str(FieldId::host, h->h_name);
+  return h;
+}
+
+DECLARE_REAL(getnameinfo, int, const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
+WS_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
+                          char* serv, socklen_t servlen, int flags) {
+  Call c(FuncId::getnameinfo);
+  int r = REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
+  c.done(r, false);
+  if (r != 0) c.error(r == EAI_SYSTEM ? ErrDomain::Errno : ErrDomain::Eai,
+                      r == EAI_SYSTEM ? c.saved_errno() : r);
+  c.sockaddr(FieldId::addr, sa, salen);
+  if (r == 0 && host && hostlen) c.str(FieldId::host, host);
+  if (r == 0 && serv && servlen) c.str(FieldId::service, serv);
+  return r;
+}
+
+namespace {
+
+int traced_res(FuncId f, int (*real_fn)(const char*, int, int, unsigned char*, int),
+               const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+  Call c(f);
+  int r = real_fn(dname, cls, type, answer, anslen);
+  c.done(r, false);
+  if (r < 0) c.error(ErrDomain::HErrno, current_h_errno());
+  c.str(FieldId::host, dname);
+  c.u64(FieldId::qtype, static_cast<uint64_t>(type));
+  c.u64(FieldId::len, static_cast<uint64_t>(anslen));
+  if (r > 0) c.payload(answer, r < anslen ? r : anslen);  // the DNS answer as it came
+  return r;
+}
+
+}  // namespace
+
+DECLARE_REAL(res_query, int, const char*, int, int, unsigned char*, int);
+WS_EXPORT int res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+  return traced_res(FuncId::res_query, REAL(res_query), dname, cls, type, answer, anslen);
+}
+DECLARE_REAL(__res_query, int, const char*, int, int, unsigned char*, int);
+WS_EXPORT int __res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+  return traced_res(FuncId::res_query, REAL(__res_query), dname, cls, type, answer, anslen);
+}
+
+DECLARE_REAL(res_search, int, const char*, int, int, unsigned char*, int);
+WS_EXPORT int res_search(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
+  return traced_res(FuncId::res_search, REAL(res_search), dname, cls, type, answer, anslen);
+}
+DECLARE_REAL(__res_search, int, const char*, int, int, unsigned char*, int);
+WS_EXPORT int __res_search(const char* dname, int cls, int type, unsigned char* answer,
+                           int anslen) {
+  return traced_res(FuncId::res_search, REAL(__res_search), dname, cls, type, answer, anslen);
+}

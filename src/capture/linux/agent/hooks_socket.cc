@@ -1,0 +1,303 @@
+// Hooks for socket life: create, name, connect, accept, options, shutdown, close, dup.
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdarg>
+
+#include "agent.h"
+
+using namespace ws;
+using namespace ws::agent;
+
+#define REAL(name) real(#name, real_##name)
+#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
+
+namespace {
+
+// The local end of a socket that just connected or was accepted.
+void note_local(Call& c, int fd) {
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  static int (*real_getsockname)(int, sockaddr*, socklen_t*) = nullptr;
+  if (REAL(getsockname)(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    c.sockaddr(FieldId::local, reinterpret_cast<sockaddr*>(&ss), len);
+}
+
+void socket_args(Call& c, int domain, int type, int protocol) {
+  c.platform_const(FieldId::family, domain);
+  c.platform_const(FieldId::type, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (type & (SOCK_NONBLOCK | SOCK_CLOEXEC))
+    c.platform_const(FieldId::type_flags, type & (SOCK_NONBLOCK | SOCK_CLOEXEC));
+  c.platform_const(FieldId::protocol, protocol);
+}
+
+}  // namespace
+
+DECLARE_REAL(socket, int, int, int, int);
+WS_EXPORT int socket(int domain, int type, int protocol) {
+  Call c(FuncId::socket);
+  int r = REAL(socket)(domain, type, protocol);
+  c.done_errno(r);
+  if (r >= 0) mark_socket(r);
+  socket_args(c, domain, type, protocol);
+  return r;
+}
+
+DECLARE_REAL(socketpair, int, int, int, int, int*);
+WS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
+  Call c(FuncId::socketpair);
+  int r = REAL(socketpair)(domain, type, protocol, sv);
+  c.done_errno(r);
+  socket_args(c, domain, type, protocol);
+  if (r == 0) {
+    mark_socket(sv[0]);
+    mark_socket(sv[1]);
+    c.u64(FieldId::sock, static_cast<uint64_t>(sv[0]));
+    c.u64(FieldId::new_sock, static_cast<uint64_t>(sv[1]));
+  }
+  return r;
+}
+
+DECLARE_REAL(bind, int, int, const sockaddr*, socklen_t);
+WS_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
+  Call c(FuncId::bind);
+  int r = REAL(bind)(fd, addr, len);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.sockaddr(FieldId::addr, addr, len);
+  return r;
+}
+
+DECLARE_REAL(listen, int, int, int);
+WS_EXPORT int listen(int fd, int backlog) {
+  Call c(FuncId::listen);
+  int r = REAL(listen)(fd, backlog);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.i64(FieldId::backlog, backlog);
+  return r;
+}
+
+DECLARE_REAL(connect, int, int, const sockaddr*, socklen_t);
+WS_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
+  Call c(FuncId::connect);
+  int r = REAL(connect)(fd, addr, len);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.sockaddr(FieldId::addr, addr, len);
+  if (r == 0 || c.saved_errno() == EINPROGRESS) note_local(c, fd);
+  return r;
+}
+
+namespace {
+
+// accept and accept4: when the program does not ask for the peer, wstrace asks in its place
+// (the kernel fills our buffer instead of none; the call is otherwise the same).
+int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
+  static int (*real_accept4)(int, sockaddr*, socklen_t*, int) = nullptr;
+  static int (*real_accept)(int, sockaddr*, socklen_t*) = nullptr;
+  Call c(f);
+  sockaddr_storage mine;
+  socklen_t mine_len = sizeof mine;
+  sockaddr* a = addr ? addr : reinterpret_cast<sockaddr*>(&mine);
+  socklen_t* l = addr ? len : &mine_len;
+  socklen_t given = l ? *l : 0;
+  int r = f == FuncId::accept4 ? REAL(accept4)(fd, a, l, flags) : REAL(accept)(fd, a, l);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  if (r >= 0) {
+    mark_socket(r);
+    c.u64(FieldId::new_sock, static_cast<uint64_t>(r));
+    if (l) c.sockaddr(FieldId::peer, a, *l < given ? *l : given);
+    note_local(c, r);
+  }
+  return r;
+}
+
+}  // namespace
+
+WS_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
+  return traced_accept(FuncId::accept, fd, addr, len, 0);
+}
+WS_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
+  return traced_accept(FuncId::accept4, fd, addr, len, flags);
+}
+
+DECLARE_REAL(shutdown, int, int, int);
+WS_EXPORT int shutdown(int fd, int how) {
+  Call c(FuncId::shutdown);
+  int r = REAL(shutdown)(fd, how);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.platform_const(FieldId::how, how);
+  return r;
+}
+
+DECLARE_REAL(close, int, int);
+WS_EXPORT int close(int fd) {
+  if (!is_socket(fd) || !enabled()) {
+    forget_fd(fd);
+    return REAL(close)(fd);
+  }
+  Call c(FuncId::close);
+  forget_fd(fd);
+  int r = REAL(close)(fd);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  return r;
+}
+
+namespace {
+
+int traced_dup(FuncId f, int oldfd, int result_of_real, Call& c) {
+  c.done_errno(result_of_real);
+  c.u64(FieldId::sock, static_cast<uint64_t>(oldfd));
+  if (result_of_real >= 0) {
+    mark_socket(result_of_real);
+    c.u64(FieldId::new_sock, static_cast<uint64_t>(result_of_real));
+  }
+  (void)f;
+  return result_of_real;
+}
+
+}  // namespace
+
+DECLARE_REAL(dup, int, int);
+WS_EXPORT int dup(int oldfd) {
+  if (!is_socket(oldfd)) return REAL(dup)(oldfd);
+  Call c(FuncId::dup);
+  return traced_dup(FuncId::dup, oldfd, REAL(dup)(oldfd), c);
+}
+
+DECLARE_REAL(dup2, int, int, int);
+WS_EXPORT int dup2(int oldfd, int newfd) {
+  if (!is_socket(oldfd)) {
+    int r = REAL(dup2)(oldfd, newfd);
+    if (r >= 0) forget_fd(newfd);
+    return r;
+  }
+  Call c(FuncId::dup2);
+  return traced_dup(FuncId::dup2, oldfd, REAL(dup2)(oldfd, newfd), c);
+}
+
+DECLARE_REAL(dup3, int, int, int, int);
+WS_EXPORT int dup3(int oldfd, int newfd, int flags) {
+  if (!is_socket(oldfd)) {
+    int r = REAL(dup3)(oldfd, newfd, flags);
+    if (r >= 0) forget_fd(newfd);
+    return r;
+  }
+  Call c(FuncId::dup3);
+  return traced_dup(FuncId::dup3, oldfd, REAL(dup3)(oldfd, newfd, flags), c);
+}
+
+namespace {
+
+// fcntl's third argument is an int or a pointer; both travel in one register on x86-64 and
+// aarch64, so passing it on as a long is exact.
+int traced_fcntl(int (*real_fn)(int, int, ...), int fd, int cmd, long arg) {
+  if (!is_socket(fd)) return real_fn(fd, cmd, arg);
+  if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+    Call c(FuncId::fcntl_dupfd);
+    return traced_dup(FuncId::fcntl_dupfd, fd, real_fn(fd, cmd, arg), c);
+  }
+  if (cmd != F_SETFL && cmd != F_GETFL) return real_fn(fd, cmd, arg);
+  Call c(FuncId::fcntl);
+  int r = real_fn(fd, cmd, arg);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.platform_const(FieldId::request, cmd);
+  if (cmd == F_SETFL) c.u64(FieldId::arg, static_cast<uint64_t>(arg));
+  return r;
+}
+
+}  // namespace
+
+DECLARE_REAL(fcntl, int, int, int, ...);
+WS_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  return traced_fcntl(REAL(fcntl), fd, cmd, arg);
+}
+
+DECLARE_REAL(fcntl64, int, int, int, ...);
+WS_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  return traced_fcntl(REAL(fcntl64), fd, cmd, arg);
+}
+
+DECLARE_REAL(ioctl, int, int, unsigned long, ...);
+WS_EXPORT int ioctl(int fd, unsigned long request, ...) {
+  va_list ap;
+  va_start(ap, request);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  if (!is_socket(fd)) return REAL(ioctl)(fd, request, arg);
+  Call c(FuncId::ioctl);
+  int r = REAL(ioctl)(fd, request, arg);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.platform_const(FieldId::request, static_cast<int64_t>(request));
+  // FIONBIO, FIONREAD, SIOCOUTQ … take or give an int.
+  if (arg && (request == FIONBIO || (r == 0 && (request == FIONREAD || request == TIOCOUTQ))))
+    c.u64(FieldId::arg, static_cast<uint64_t>(*static_cast<int*>(arg)));
+  return r;
+}
+
+namespace {
+
+void sockopt_args(Call& c, int fd, int level, int name, const void* val, socklen_t len) {
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.sockopt(level, name);
+  if (val && len == sizeof(int)) c.i64(FieldId::optval, *static_cast<const int*>(val));
+  c.u64(FieldId::optlen, len);
+}
+
+}  // namespace
+
+DECLARE_REAL(setsockopt, int, int, int, int, const void*, socklen_t);
+WS_EXPORT int setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
+  Call c(FuncId::setsockopt);
+  int r = REAL(setsockopt)(fd, level, name, val, len);
+  c.done_errno(r);
+  sockopt_args(c, fd, level, name, val, len);
+  return r;
+}
+
+DECLARE_REAL(getsockopt, int, int, int, int, void*, socklen_t*);
+WS_EXPORT int getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
+  Call c(FuncId::getsockopt);
+  int r = REAL(getsockopt)(fd, level, name, val, len);
+  c.done_errno(r);
+  sockopt_args(c, fd, level, name, r == 0 ? val : nullptr, len ? *len : 0);
+  return r;
+}
+
+DECLARE_REAL(getsockname, int, int, sockaddr*, socklen_t*);
+WS_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) {
+  Call c(FuncId::getsockname);
+  socklen_t given = len ? *len : 0;
+  int r = REAL(getsockname)(fd, addr, len);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  if (r == 0 && len) c.sockaddr(FieldId::addr, addr, *len < given ? *len : given);
+  return r;
+}
+
+DECLARE_REAL(getpeername, int, int, sockaddr*, socklen_t*);
+WS_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
+  Call c(FuncId::getpeername);
+  socklen_t given = len ? *len : 0;
+  int r = REAL(getpeername)(fd, addr, len);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  if (r == 0 && len) c.sockaddr(FieldId::addr, addr, *len < given ? *len : given);
+  return r;
+}

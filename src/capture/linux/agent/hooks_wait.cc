@@ -1,0 +1,133 @@
+// Hooks for waiting: poll, ppoll, select, epoll_wait. A wait is recorded when it involves a
+// socket (poll/select), or always (epoll_wait, whose interest list the agent does not see).
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+
+#include "agent.h"
+
+using namespace ws;
+using namespace ws::agent;
+
+#define REAL(name) real(#name, real_##name)
+#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
+
+namespace {
+
+constexpr size_t kMaxPolled = 64;  // sockets listed per wait; the rest are counted in `len`
+
+struct PollCapture {
+  RawPoll entries[kMaxPolled];
+  size_t n = 0;
+  size_t sockets = 0;
+};
+
+void capture_pollfds(PollCapture& pc, const pollfd* fds, nfds_t nfds) {
+  for (nfds_t i = 0; i < nfds; ++i) {
+    if (!is_socket(fds[i].fd)) continue;
+    ++pc.sockets;
+    if (pc.n < kMaxPolled)
+      pc.entries[pc.n++] = RawPoll{fds[i].fd, static_cast<uint16_t>(fds[i].events),
+                                   static_cast<uint16_t>(fds[i].revents)};
+  }
+}
+
+int64_t timespec_ns(const struct timespec* t) {
+  return static_cast<int64_t>(t->tv_sec) * 1'000'000'000 + t->tv_nsec;
+}
+
+int traced_poll(FuncId f, pollfd* fds, nfds_t nfds, int64_t timeout_ns,
+                int (*call)(pollfd*, nfds_t, const void*), const void* ctx) {
+  if (!enabled()) return call(fds, nfds, ctx);
+  bool any = false;
+  for (nfds_t i = 0; i < nfds && !any; ++i) any = is_socket(fds[i].fd);
+  if (!any) return call(fds, nfds, ctx);
+  Call c(f);
+  int r = call(fds, nfds, ctx);
+  c.done_errno(r);
+  PollCapture pc;
+  capture_pollfds(pc, fds, nfds);
+  c.blob(FieldId::fds, kRawPollList, pc.entries, pc.n * sizeof(RawPoll));
+  if (pc.sockets > pc.n) c.u64(FieldId::count, pc.sockets);
+  if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
+  return r;
+}
+
+}  // namespace
+
+DECLARE_REAL(poll, int, pollfd*, nfds_t, int);
+WS_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
+  auto call = [](pollfd* f, nfds_t n, const void* ctx) {
+    return REAL(poll)(f, n, *static_cast<const int*>(ctx));
+  };
+  return traced_poll(FuncId::poll, fds, nfds, timeout < 0 ? -1 : int64_t{timeout} * 1'000'000,
+                     call, &timeout);
+}
+
+DECLARE_REAL(__poll_chk, int, pollfd*, nfds_t, int, size_t);
+WS_EXPORT int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fdslen) {
+  if (fdslen / sizeof(pollfd) < nfds) return REAL(__poll_chk)(fds, nfds, timeout, fdslen);
+  return poll(fds, nfds, timeout);
+}
+
+DECLARE_REAL(ppoll, int, pollfd*, nfds_t, const struct timespec*, const sigset_t*);
+WS_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* mask) {
+  struct Ctx {
+    const struct timespec* tmo;
+    const sigset_t* mask;
+  } ctx{tmo, mask};
+  auto call = [](pollfd* f, nfds_t n, const void* p) {
+    auto* cx = static_cast<const Ctx*>(p);
+    return REAL(ppoll)(f, n, cx->tmo, cx->mask);
+  };
+  return traced_poll(FuncId::ppoll, fds, nfds, tmo ? timespec_ns(tmo) : -1, call, &ctx);
+}
+
+DECLARE_REAL(select, int, int, fd_set*, fd_set*, fd_set*, struct timeval*);
+WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tmo) {
+  if (!enabled() || nfds <= 0 || nfds > FD_SETSIZE) return REAL(select)(nfds, rd, wr, ex, tmo);
+  // The sets are overwritten by the call: keep what was asked.
+  fd_set ask_rd, ask_wr, ask_ex;
+  FD_ZERO(&ask_rd);
+  FD_ZERO(&ask_wr);
+  FD_ZERO(&ask_ex);
+  bool any = false;
+  for (int fd = 0; fd < nfds; ++fd) {
+    bool r = rd && FD_ISSET(fd, rd), w = wr && FD_ISSET(fd, wr), e = ex && FD_ISSET(fd, ex);
+    if (!(r || w || e) || !is_socket(fd)) continue;
+    any = true;
+    if (r) FD_SET(fd, &ask_rd);
+    if (w) FD_SET(fd, &ask_wr);
+    if (e) FD_SET(fd, &ask_ex);
+  }
+  if (!any) return REAL(select)(nfds, rd, wr, ex, tmo);
+  int64_t timeout_ns = tmo ? static_cast<int64_t>(tmo->tv_sec) * 1'000'000'000 + tmo->tv_usec * 1000 : -1;
+  Call c(FuncId::select);
+  int r = REAL(select)(nfds, rd, wr, ex, tmo);
+  c.done_errno(r);
+  PollCapture pc;
+  for (int fd = 0; fd < nfds; ++fd) {
+    uint32_t ev = 0, rev = 0;
+    if (FD_ISSET(fd, &ask_rd)) ev |= POLLIN, rev |= (r > 0 && FD_ISSET(fd, rd)) ? POLLIN : 0;
+    if (FD_ISSET(fd, &ask_wr)) ev |= POLLOUT, rev |= (r > 0 && FD_ISSET(fd, wr)) ? POLLOUT : 0;
+    if (FD_ISSET(fd, &ask_ex)) ev |= POLLPRI, rev |= (r > 0 && FD_ISSET(fd, ex)) ? POLLPRI : 0;
+    if (!ev) continue;
+    ++pc.sockets;
+    if (pc.n < kMaxPolled) pc.entries[pc.n++] = RawPoll{fd, ev, rev};
+  }
+  c.blob(FieldId::fds, kRawPollList, pc.entries, pc.n * sizeof(RawPoll));
+  if (pc.sockets > pc.n) c.u64(FieldId::count, pc.sockets);
+  if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
+  return r;
+}
+
+DECLARE_REAL(epoll_wait, int, int, epoll_event*, int, int);
+WS_EXPORT int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout) {
+  Call c(FuncId::epoll_wait);
+  int r = REAL(epoll_wait)(epfd, events, maxevents, timeout);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(epfd));
+  c.u64(FieldId::count, static_cast<uint64_t>(maxevents));
+  if (timeout >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout) * 1'000'000);
+  return r;
+}

@@ -1,0 +1,328 @@
+#include "collector.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "event_builder.h"
+#include "preflight.h"
+#include "ring.h"
+#include "translate.h"
+#include "writer.h"
+
+namespace ws::capture {
+namespace {
+
+int64_t clock_ns(clockid_t id) {
+  struct timespec ts;
+  clock_gettime(id, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string default_output() {
+  time_t now = time(nullptr);
+  struct tm tm {};
+  localtime_r(&now, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "wstrace-%Y%m%d-%H%M%S.wst", &tm);
+  return buf;
+}
+
+trace::TraceHeader make_header(const RecordOptions& opt, const std::string& version) {
+  trace::TraceHeader h;
+  struct utsname u {};
+  uname(&u);
+  h.wstrace_version = version;
+  h.host = u.nodename;
+  h.os = fmt::format("{} {}", u.sysname, u.release);
+  h.platform = Platform::Linux;
+  h.arch = u.machine;
+  for (const auto& a : opt.argv) h.command += (h.command.empty() ? "" : " ") + a;
+  h.snaplen = opt.snaplen;
+  h.follow_children = opt.follow;
+  h.mono_anchor_ns = clock_ns(CLOCK_MONOTONIC);
+  h.wall_anchor_ns = clock_ns(CLOCK_REALTIME);
+  return h;
+}
+
+// The shared region, removed from /dev/shm when the collector is done with it.
+class SharedRegion {
+ public:
+  ~SharedRegion() {
+    if (mem_) munmap(mem_, size_);
+    if (!name_.empty()) shm_unlink(name_.c_str());
+  }
+  bool create(uint32_t slots, uint32_t ring_bytes, uint32_t snaplen, bool follow, std::string& err) {
+    size_ = region_size(slots, ring_bytes);
+    static int counter = 0;
+    name_ = fmt::format("/wstrace-{}-{}", getpid(), counter++);
+    int fd = shm_open(name_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      err = fmt::format("cannot create shared memory {}: {}", name_, strerror(errno));
+      name_.clear();
+      return false;
+    }
+    if (ftruncate(fd, static_cast<off_t>(size_)) != 0) {
+      err = fmt::format("cannot size shared memory: {}", strerror(errno));
+      close(fd);
+      return false;
+    }
+    mem_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (mem_ == MAP_FAILED) {
+      mem_ = nullptr;
+      err = fmt::format("cannot map shared memory: {}", strerror(errno));
+      return false;
+    }
+    init_region(mem_, slots, ring_bytes, snaplen, follow, 0);
+    return true;
+  }
+  RegionHeader* region() { return static_cast<RegionHeader*>(mem_); }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  void* mem_ = nullptr;
+  size_t size_ = 0;
+};
+
+volatile sig_atomic_t g_forward_signal = 0;
+void on_terminate(int sig) { g_forward_signal = sig; }
+
+class Collector {
+ public:
+  Collector(const RecordOptions& opt, RegionHeader* region, trace::TraceWriter& writer,
+            const trace::TraceHeader& header, RecordSummary& summary)
+      : opt_(opt), region_(region), writer_(writer), header_(header), summary_(summary),
+        scratch_(region->ring_bytes / 2) {}
+
+  // Drains every ring once, writing what it found in time order. Returns the events written.
+  size_t drain() {
+    size_t used = 0;
+    Slot* slots = slots_of(region_);
+    for (uint32_t i = 0; i < region_->slot_count; ++i) {
+      uint32_t state = slots[i].state.load(std::memory_order_acquire);
+      if (state == kSlotFree) continue;
+      uint32_t pid = slots[i].pid.load(std::memory_order_relaxed);
+      ring_drain(region_, i, scratch_.data(), [&](const uint8_t* rec, size_t len) {
+        if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
+        if (translate_record(rec, len, pid, *pool_[used])) ++used;
+      });
+      uint64_t dropped = slots[i].dropped.load(std::memory_order_relaxed);
+      uint64_t& seen = drops_seen_[i];
+      if (dropped != seen) {
+        add_drops(used, pid, slots[i].tid.load(std::memory_order_relaxed), dropped - seen);
+        seen = dropped;
+      }
+      if (state == kSlotReleased) free_slot(i);
+    }
+    uint64_t lost = region_->no_slot_drops.load(std::memory_order_relaxed);
+    if (lost != no_slot_seen_) {
+      add_drops(used, 0, 0, lost - no_slot_seen_);
+      no_slot_seen_ = lost;
+    }
+    order_.resize(used);
+    for (size_t i = 0; i < used; ++i) order_[i] = i;
+    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
+      return pool_[a]->event().ts < pool_[b]->event().ts;
+    });
+    for (size_t i : order_) emit(pool_[i]->event());
+    if (used && problem_.empty()) {
+      if (Status s = writer_.flush(); !s.ok()) problem_ = s.message();
+    }
+    return used;
+  }
+
+  // A process ended: its rings are drained and freed, and its exit is recorded.
+  void process_ended(pid_t pid, int status) {
+    drain();
+    Slot* slots = slots_of(region_);
+    for (uint32_t i = 0; i < region_->slot_count; ++i)
+      if (slots[i].state.load(std::memory_order_acquire) != kSlotFree &&
+          slots[i].pid.load(std::memory_order_relaxed) == static_cast<uint32_t>(pid))
+        free_slot(i);
+    EventBuilder b;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    b.begin(FuncId::process_exit, static_cast<uint32_t>(pid), static_cast<uint32_t>(pid),
+            clock_ns(CLOCK_MONOTONIC))
+        .result(0)
+        .snum(FieldId::exit_code, code);
+    emit(b.event());
+  }
+
+  const std::string& problem() const { return problem_; }
+
+ private:
+  void free_slot(uint32_t i) {
+    Slot& s = slots_of(region_)[i];
+    s.tail.store(s.head.load(std::memory_order_acquire), std::memory_order_release);
+    drops_seen_[i] = s.dropped.load(std::memory_order_relaxed);
+    s.state.store(kSlotFree, std::memory_order_release);
+  }
+
+  void add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t n) {
+    if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
+    pool_[used]->begin(FuncId::drops, pid, tid, clock_ns(CLOCK_MONOTONIC)).result(0).num(FieldId::dropped, n);
+    ++used;
+  }
+
+  void emit(const Event& ev) {
+    switch (ev.type()) {
+      case EventType::process_start: ++summary_.processes; break;
+      case EventType::drops:
+        if (const Value* v = ev.get(FieldId::dropped)) summary_.dropped += v->num;
+        break;
+      case EventType::process_exit:
+      case EventType::thread_name: break;
+      case EventType::connect:
+        ++summary_.calls;
+        if (ev.result == 0 || ev.error == ErrorCode{ErrDomain::Errno, EINPROGRESS}) ++summary_.connections;
+        break;
+      case EventType::accept:
+        ++summary_.calls;
+        if (ev.result >= 0) ++summary_.connections;
+        break;
+      default: ++summary_.calls;
+    }
+    if (!ev.error.ok() && ev.type() != EventType::process_exit) ++summary_.errors;
+    if (problem_.empty()) {
+      if (Status s = writer_.write(ev); !s.ok()) problem_ = s.message();
+    }
+    last_ts_ = std::max(last_ts_, ev.ts);
+    if (opt_.on_event) opt_.on_event(ev, header_);
+  }
+
+  const RecordOptions& opt_;
+  RegionHeader* region_;
+  trace::TraceWriter& writer_;
+  const trace::TraceHeader& header_;
+  RecordSummary& summary_;
+  std::vector<uint8_t> scratch_;
+  std::vector<std::unique_ptr<EventBuilder>> pool_;
+  std::vector<size_t> order_;
+  std::unordered_map<uint32_t, uint64_t> drops_seen_;
+  uint64_t no_slot_seen_ = 0;
+  int64_t last_ts_ = 0;
+  std::string problem_;
+};
+
+std::string joined_preload(const std::string& agent) {
+  const char* old = getenv("LD_PRELOAD");
+  return old && *old ? agent + ":" + old : agent;
+}
+
+}  // namespace
+
+RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning) {
+  if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
+  Preflight pre = preflight(opt.argv[0]);
+  switch (pre.verdict) {
+    case Preflight::Verdict::NotFound: return {127, pre.message};
+    case Preflight::Verdict::NotExecutable: return {126, pre.message};
+    case Preflight::Verdict::Unreachable: return {1, pre.message};
+    case Preflight::Verdict::Ok: warning = pre.message; break;
+  }
+  if (access(opt.agent_path.c_str(), R_OK) != 0)
+    return {1, fmt::format("the agent library {} is missing: reinstall or rebuild wstrace",
+                           opt.agent_path)};
+
+  summary.output = opt.output.empty() ? default_output() : opt.output;
+  trace::TraceHeader header = make_header(opt, WSTRACE_VERSION_STRING);
+  auto writer = trace::TraceWriter::create(summary.output, header);
+  if (!writer.ok()) return {1, writer.status().message()};
+
+  SharedRegion shm;
+  std::string err;
+  if (!shm.create(opt.slots, opt.ring_bytes, opt.snaplen, opt.follow, err)) return {1, err};
+
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  int exec_pipe[2];
+  if (pipe2(exec_pipe, O_CLOEXEC) != 0) return {1, fmt::format("pipe: {}", strerror(errno))};
+  std::string preload = joined_preload(opt.agent_path);
+  std::vector<char*> argv;
+  for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  pid_t child = fork();
+  if (child < 0) return {1, fmt::format("cannot start {}: {}", opt.argv[0], strerror(errno))};
+  if (child == 0) {
+    close(exec_pipe[0]);
+    setenv("LD_PRELOAD", preload.c_str(), 1);
+    setenv("WSTRACE_SHM", shm.name().c_str(), 1);
+    execv(pre.path.c_str(), argv.data());
+    int e = errno;
+    (void)!write(exec_pipe[1], &e, sizeof e);
+    _exit(127);
+  }
+  shm.region()->root_pid = static_cast<uint32_t>(child);
+  close(exec_pipe[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  while ((got = read(exec_pipe[0], &exec_errno, sizeof exec_errno)) < 0 && errno == EINTR) {
+  }
+  close(exec_pipe[0]);
+  if (got == sizeof exec_errno) {
+    waitpid(child, nullptr, 0);
+    unlink(summary.output.c_str());
+    return {exec_errno == ENOENT ? 127 : 126,
+            fmt::format("cannot run {}: {}", pre.path, strerror(exec_errno))};
+  }
+
+  // The terminal's Ctrl+C reaches the program by itself; wstrace keeps collecting until the
+  // program is gone. A TERM or HUP sent to wstrace is passed on to the program.
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  struct sigaction sa {};
+  sa.sa_handler = on_terminate;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+
+  Collector collector(opt, shm.region(), *writer.value(), header, summary);
+  for (;;) {
+    if (g_forward_signal) {
+      kill(child, g_forward_signal);
+      g_forward_signal = 0;
+    }
+    size_t n = collector.drain();
+    int status = 0;
+    pid_t pid;
+    bool any_child = true;
+    while ((pid = waitpid(-1, &status, WNOHANG)) != 0) {
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        any_child = false;  // ECHILD: every process of the tree has ended
+        break;
+      }
+      collector.process_ended(pid, status);
+      if (pid == child)
+        summary.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    if (!any_child) break;
+    if (n == 0) {
+      struct timespec nap = {0, 2'000'000};  // idle: look again in 2 ms
+      nanosleep(&nap, nullptr);
+    }
+  }
+  collector.drain();
+  summary.problem = collector.problem();
+  if (summary.problem.empty()) {
+    if (Status s = writer.value()->close(clock_ns(CLOCK_MONOTONIC)); !s.ok()) summary.problem = s.message();
+  }
+  return {0, ""};
+}
+
+}  // namespace ws::capture

@@ -1,0 +1,42 @@
+// `wstrace record` on Linux: starts a program with the agent preloaded, drains the agent's rings
+// into a trace file and the live view, and reaps every process of the traced tree.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "event.h"
+#include "trace_format.h"
+
+namespace ws::capture {
+
+struct RecordOptions {
+  std::string output;             // trace file; empty: wstrace-YYYYmmdd-HHMMSS.wst
+  uint32_t snaplen = 1024;        // payload bytes kept per call
+  bool follow = true;             // trace child processes too
+  std::vector<std::string> argv;  // the program and its arguments
+  std::string agent_path;         // libwstrace-agent.so
+  // Called for every event in time order (the live view); may be empty.
+  std::function<void(const Event&, const trace::TraceHeader&)> on_event;
+  uint32_t ring_bytes = 1u << 20;  // per thread
+  uint32_t slots = 256;            // threads that can record at once
+};
+
+struct RecordSummary {
+  std::string output;
+  uint64_t processes = 0, calls = 0, errors = 0, connections = 0, dropped = 0;
+  int exit_status = 0;            // the program's, as a shell reports it (128+signal if killed)
+  std::string problem;            // set when recording itself went wrong (disk full …)
+};
+
+// Records until every traced process has ended. Errors before the program starts (not found,
+// unreachable, cannot create the output) are returned as a Status with the exit code to use.
+struct RecordError {
+  int exit_code = 0;
+  std::string message;
+};
+RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning);
+
+}  // namespace ws::capture

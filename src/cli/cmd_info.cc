@@ -1,0 +1,106 @@
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "commands.h"
+#include "common.h"
+#include "view.h"
+
+namespace ws::cli {
+namespace {
+
+struct ProcessFacts {
+  uint32_t pid = 0;
+  uint64_t ppid = 0;
+  std::string image, cmdline;
+  int64_t start = 0, exit_ts = 0;
+  bool exited = false;
+  int64_t exit_code = 0;
+  uint64_t calls = 0, errors = 0, dropped = 0;
+};
+
+std::string str_of(const Event& ev, FieldId id) {
+  const Value* v = ev.get(id);
+  return v ? std::string(v->bytes()) : std::string();
+}
+
+std::string_view platform_name(Platform p) {
+  switch (p) {
+    case Platform::Linux: return "Linux";
+    case Platform::Windows: return "Windows";
+    case Platform::Unknown: break;
+  }
+  return "unknown";
+}
+
+int run_info(const std::string& file) {
+  auto engine = open_trace(file);
+  if (!engine) return kExitError;
+  const auto& h = engine->header();
+  std::map<uint32_t, ProcessFacts> procs;
+  std::map<std::string_view, uint64_t> per_func;
+  uint64_t events = 0, errors = 0, dropped = 0;
+  int64_t first = 0, last = 0;
+  Event ev;
+  while (engine->next(ev)) {
+    if (events++ == 0) first = ev.ts;
+    last = std::max(last, ev.ts + static_cast<int64_t>(ev.dur));
+    auto& p = procs[ev.pid];
+    p.pid = ev.pid;
+    switch (ev.type()) {
+      case EventType::process_start:
+        p.start = ev.ts;
+        if (const Value* v = ev.get(FieldId::ppid)) p.ppid = v->num;
+        p.image = str_of(ev, FieldId::image);
+        p.cmdline = str_of(ev, FieldId::cmdline);
+        continue;
+      case EventType::process_exit:
+        p.exited = true;
+        p.exit_ts = ev.ts;
+        if (const Value* v = ev.get(FieldId::exit_code)) p.exit_code = static_cast<int64_t>(v->num);
+        continue;
+      case EventType::drops:
+        if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped += v->num;
+        continue;
+      case EventType::thread_name: continue;
+      default: break;
+    }
+    ++p.calls;
+    ++per_func[ev.func < FuncId::kCount ? func_def(ev.func).name : "<unknown>"];
+    if (!ev.error.ok()) ++p.errors, ++errors;
+  }
+
+  fmt::print("trace      {}\n", file);
+  fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)), h.host,
+             h.os, platform_name(h.platform), h.arch);
+  fmt::print("by         wstrace {}: {}\n", h.wstrace_version, h.command);
+  fmt::print("capture    snaplen {} bytes, {} child processes\n", h.snaplen,
+             h.follow_children ? "following" : "not following");
+  fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
+  fmt::print("events     {} ({} calls failed)\n", events, errors);
+  fmt::print("dropped    {}\n", dropped ? fmt::format("{} records (the agent's ring was full)",
+                                                      dropped)
+                                        : std::string("none"));
+  fmt::print("complete   {}\n", engine->end().kind == trace::ReadProblem::Kind::None ? "yes" : "no");
+  fmt::print("\nprocesses\n");
+  for (const auto& [pid, p] : procs)
+    fmt::print("  {:>7} parent {:<7} {:>6} calls {:>5} errors {:>5} dropped  {}  {}\n", pid,
+               p.ppid, p.calls, p.errors, p.dropped,
+               p.exited ? fmt::format("exit {}", p.exit_code) : std::string("running at end"),
+               p.cmdline.empty() ? p.image : p.cmdline);
+  fmt::print("\ncalls by function\n");
+  for (const auto& [name, n] : per_func) fmt::print("  {:<28} {:>10}\n", name, n);
+  return finish(*engine);
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app, int& exit_code) {
+  auto file = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("info", "Summarise a trace: where, when, processes, counts");
+  cmd->add_option("FILE", *file, "trace file (.wst)")->required();
+  cmd->callback([file, &exit_code] { exit_code = run_info(*file); });
+}
+
+}  // namespace ws::cli

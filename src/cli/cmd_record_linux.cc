@@ -1,0 +1,103 @@
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "collector.h"
+#include "commands.h"
+#include "common.h"
+#include "view.h"
+
+namespace ws::cli {
+namespace {
+
+struct RecordArgs {
+  std::string output, snaplen = "1024";
+  bool no_follow = false, quiet = false;
+  std::vector<std::string> argv;
+};
+
+std::string agent_path() {
+  std::error_code ec;
+  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  auto dir = exe.parent_path();
+  for (auto candidate : {dir / "../lib/libwstrace-agent.so", dir / "libwstrace-agent.so",
+                         dir / "../lib/wstrace/libwstrace-agent.so"})
+    if (std::filesystem::exists(candidate, ec)) return std::filesystem::weakly_canonical(candidate).string();
+  return (dir / "../lib/libwstrace-agent.so").lexically_normal().string();
+}
+
+bool parse_snaplen(const std::string& s, uint32_t& out) {
+  if (s == "max") {
+    out = UINT32_MAX;
+    return true;
+  }
+  try {
+    size_t used = 0;
+    unsigned long v = std::stoul(s, &used);
+    if (used != s.size() || v > UINT32_MAX) return false;
+    out = static_cast<uint32_t>(v);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int run_record(const RecordArgs& a) {
+  capture::RecordOptions opt;
+  opt.output = a.output;
+  opt.follow = !a.no_follow;
+  opt.argv = a.argv;
+  opt.agent_path = agent_path();
+  if (!parse_snaplen(a.snaplen, opt.snaplen)) {
+    report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
+    return kExitUsage;
+  }
+  present::TextOptions text;
+  text.time = present::TimeMode::Local;
+  text.utc_offset_ns = local_utc_offset_ns();
+  text.color = isatty(STDERR_FILENO);
+  if (!a.quiet)
+    opt.on_event = [text](const Event& ev, const trace::TraceHeader& h) {
+      fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));
+    };
+  capture::RecordSummary sum;
+  std::string warning;
+  capture::RecordError err = capture::record(opt, sum, warning);
+  if (!warning.empty()) report("warning: " + warning);
+  if (err.exit_code) {
+    report(err.message);
+    return err.exit_code;
+  }
+  if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
+  if (!a.quiet || sum.dropped || !sum.problem.empty())
+    fmt::print(stderr,
+               "wstrace: {} process{}, {} calls ({} failed), {} connection{}, {} record{} "
+               "dropped; trace in {}\n",
+               sum.processes, sum.processes == 1 ? "" : "es", sum.calls, sum.errors,
+               sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
+               sum.dropped == 1 ? "" : "s", sum.output);
+  return sum.exit_status;
+}
+
+}  // namespace
+
+void add_record_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<RecordArgs>();
+  auto* cmd = app.add_subcommand("record", "Run a program and trace its socket calls");
+  cmd->add_option("-o,--output", a->output, "trace file (default wstrace-YYYYmmdd-HHMMSS.wst)");
+  cmd->add_option("-s,--snaplen", a->snaplen,
+                  "payload bytes kept per call: a number, 0 for none, or max (default 1024)");
+  cmd->add_flag("--no-follow", a->no_follow, "trace only the program, not its children");
+  cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
+  cmd->add_option("PROGRAM", a->argv, "the program and its arguments (after --)")->required();
+  cmd->prefix_command(false);
+  cmd->positionals_at_end(true);
+  cmd->callback([a, &exit_code] { exit_code = run_record(*a); });
+}
+
+}  // namespace ws::cli

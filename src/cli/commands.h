@@ -1,0 +1,16 @@
+// Each command registers itself on the command line; `exit_code` receives its result.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace ws::cli {
+
+void add_show_command(CLI::App& app, int& exit_code);
+void add_info_command(CLI::App& app, int& exit_code);
+void add_synth_command(CLI::App& app, int& exit_code);
+void add_schema_command(CLI::App& app, int& exit_code);
+void add_record_command(CLI::App& app, int& exit_code);  // per platform
+
+}  // namespace ws::cli

@@ -1,0 +1,28 @@
+// wstrace: trace the socket API of programs and turn the calls into answers.
+#include <CLI/CLI.hpp>
+
+#include "cmd_errors.h"
+#include "commands.h"
+#include "common.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"wstrace: trace the socket API of a program and explain what it did"};
+  app.set_version_flag("--version", std::string("wstrace ") + ws::kVersion);
+  app.require_subcommand(1);
+  app.allow_windows_style_options(false);  // "/tmp/x.wst" is a path, not an option
+  int exit_code = ws::cli::kExitOk;
+  ws::cli::add_record_command(app, exit_code);
+  ws::cli::add_show_command(app, exit_code);
+  ws::cli::add_info_command(app, exit_code);
+  ws::cli::add_errors_command(app, exit_code);
+  ws::cli::add_schema_command(app, exit_code);
+  ws::cli::add_synth_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? ws::cli::kExitOk : ws::cli::kExitUsage;
+  }
+  return exit_code;
+}

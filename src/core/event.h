@@ -1,0 +1,126 @@
+// Events as every part of wstrace sees them: the typed view of the table in event_defs.h, and
+// the in-memory event that engines produce and the trace writer consumes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "constants.h"
+#include "event_defs.h"
+
+namespace ws {
+
+enum class FieldType : uint8_t {
+  // Varint wire class (< 16): one LEB128 number in the record.
+  UInt = 1,
+  Int = 2,       // zigzag
+  Sock = 3,
+  Enum = 4,      // a wstrace code of the field's ConstTable
+  Flags = 5,     // wstrace flag bits of the field's ConstTable
+  Duration = 6,  // nanoseconds
+  // Blob wire class (>= 16): varint length, then that many bytes.
+  Addr = 16,
+  Str = 17,
+  Bytes = 18,     // varint original length, then the kept bytes
+  AddrList = 19,  // a sequence of Addr blobs
+  PollList = 20,  // a sequence of (sock varint, asked flags varint, returned flags varint)
+};
+inline bool is_blob(FieldType t) { return static_cast<uint8_t>(t) >= 16; }
+std::string_view field_type_name(FieldType t);
+
+enum class FieldId : uint8_t {
+#define WS_X(id, type, table, desc) id,
+  WS_FIELD_LIST(WS_X)
+#undef WS_X
+  kCount,
+  Unknown = 0xff,
+};
+
+enum class EventType : uint8_t {
+#define WS_X(id, desc, ...) id,
+  WS_EVENT_LIST(WS_X)
+#undef WS_X
+  kCount,
+  Unknown = 0xff,
+};
+
+enum class FuncId : uint8_t {
+#define WS_X(name, event) name,
+  WS_FUNC_LIST(WS_X)
+#undef WS_X
+  kCount,
+  Unknown = 0xff,
+};
+
+struct FieldDef {
+  FieldId id;
+  std::string_view name;
+  FieldType type;
+  ConstTable table;
+  std::string_view description;
+};
+
+inline constexpr size_t kMaxFields = 12;  // the most fields any event has (checked in event.cc)
+
+struct EventDef {
+  EventType id;
+  std::string_view name;
+  std::string_view description;
+  std::span<const FieldId> fields;
+};
+
+struct FuncDef {
+  FuncId id;
+  std::string_view name;
+  EventType event;
+};
+
+std::span<const FieldDef> all_fields();
+std::span<const EventDef> all_events();
+std::span<const FuncDef> all_funcs();
+const FieldDef& field_def(FieldId id);
+const EventDef& event_def(EventType id);
+const FuncDef& func_def(FuncId id);
+// Lookups by name; Unknown when there is no such name.
+FieldId field_by_name(std::string_view name);
+EventType event_by_name(std::string_view name);
+FuncId func_by_name(std::string_view name);
+
+// One field value. For varint types `num` holds it; for blob types `data`/`size` point at the
+// encoded bytes (the event's producer keeps them alive); for Bytes `num` is the original length
+// and data/size the kept part.
+struct Value {
+  FieldId id = FieldId::Unknown;
+  uint64_t num = 0;
+  const uint8_t* data = nullptr;
+  uint32_t size = 0;
+
+  std::string_view bytes() const {
+    return {reinterpret_cast<const char*>(data), size};
+  }
+};
+
+// One traced call (or process fact). Plain data: cheap to copy, no allocation.
+struct Event {
+  uint64_t seq = 0;     // position in the trace, from 0
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  FuncId func = FuncId::Unknown;
+  int64_t ts = 0;       // monotonic nanoseconds at entry (see TraceHeader for the wall clock)
+  uint64_t dur = 0;     // nanoseconds from entry to exit
+  int64_t result = 0;   // the function's return value
+  ErrorCode error;      // what errno/WSAGetLastError() said, when the call failed
+  uint8_t nvalues = 0;
+  std::array<Value, kMaxFields> values{};
+
+  EventType type() const;
+  const Value* get(FieldId id) const;
+  // Sets or replaces a value. Returns false when the event already holds kMaxFields others.
+  bool set(const Value& v);
+  bool set_num(FieldId id, uint64_t num) { return set(Value{id, num, nullptr, 0}); }
+  void clear_values() { nvalues = 0; }
+};
+
+}  // namespace ws

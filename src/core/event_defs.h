@@ -1,0 +1,173 @@
+// THE event table: every field, every event type and every traced function, declared once.
+// The trace writer and reader, the schema block, the text view, the CSV/JSON columns and
+// docs/events.md (`wstrace schema --markdown`) are all derived from these lists.
+//
+// Rules for changing it (the trace file stays readable both ways):
+//  - never renumber or rename; append new fields, events and functions at the end of a list;
+//  - a new field of an existing event goes at the END of that event's field list;
+//  - readers match fields, events and functions by name through the schema block of the file,
+//    so an old reader skips what it does not know and a new reader leaves missing fields unset.
+
+// WS_FIELD(id, type, const_table, description)
+//   type: UInt Int Sock Enum Flags Duration (varints) | Addr Str Bytes AddrList PollList (blobs)
+#define WS_FIELD_LIST(X)                                                                        \
+  X(sock, Sock, None, "socket handle (Windows SOCKET) or file descriptor (Linux)")              \
+  X(family, Enum, AddrFamily, "address family")                                                 \
+  X(type, Enum, SockType, "socket type")                                                        \
+  X(type_flags, Flags, SockTypeFlags, "flags or-ed into the socket type (Linux)")               \
+  X(protocol, Enum, Protocol, "protocol")                                                       \
+  X(addr, Addr, None, "address argument: the peer for connect/sendto, the local one for bind")  \
+  X(peer, Addr, None, "the peer's address as returned (accept, recvfrom, getpeername)")         \
+  X(new_sock, Sock, None, "socket created by the call (accept, dup, socketpair)")               \
+  X(backlog, Int, None, "listen backlog")                                                       \
+  X(len, UInt, None, "bytes offered (send) or room given (recv)")                               \
+  X(flags, Flags, MsgFlags, "send/recv flags")                                                  \
+  X(count, UInt, None, "how many buffers, messages or sockets the call was given")           \
+  X(payload, Bytes, None, "data sent or received, up to the snap length")                       \
+  X(how, Enum, ShutdownHow, "which directions shutdown closes")                                 \
+  X(level, Enum, SockOptLevel, "socket option level")                                           \
+  X(optname, Enum, SockOpt, "socket option")                                                    \
+  X(optval, Int, None, "option value as an integer (SO_ERROR holds a pending error)")           \
+  X(optlen, UInt, None, "option value length in bytes")                                         \
+  X(request, Enum, Ioctl, "ioctl/WSAIoctl/fcntl request")                                       \
+  X(arg, UInt, None, "request argument")                                                        \
+  X(host, Str, None, "host name looked up or found")                                            \
+  X(service, Str, None, "service or port looked up or found")                                   \
+  X(hint_family, Enum, AddrFamily, "address family asked for")                                  \
+  X(hint_type, Enum, SockType, "socket type asked for")                                         \
+  X(hint_flags, Flags, AiFlags, "lookup flags")                                                 \
+  X(addrs, AddrList, None, "addresses the lookup returned")                                     \
+  X(canon, Str, None, "canonical name returned")                                                \
+  X(fds, PollList, None, "sockets waited on: events asked for and events returned")             \
+  X(timeout, Duration, None, "timeout given to the call (absent = wait forever)")               \
+  X(version, UInt, None, "Winsock version asked for (WSAStartup), as major.minor")              \
+  X(op, UInt, None, "overlapped operation id: ties a pending call to its completion")           \
+  X(ppid, UInt, None, "parent process id")                                                      \
+  X(image, Str, None, "program image path")                                                     \
+  X(cmdline, Str, None, "command line")                                                         \
+  X(exit_code, Int, None, "process exit status")                                                \
+  X(name, Str, None, "thread name")                                                             \
+  X(dropped, UInt, None, "records the agent could not queue since the last drops event")       \
+  X(platform, UInt, None, "platform of the process: 1 Linux, 2 Windows")                        \
+  X(mask, Flags, PollEvents, "events asked for (WSAEventSelect/WSAAsyncSelect)")            \
+  X(local, Addr, None, "the socket's own address once connected or accepted")                \
+  X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")
+
+// WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
+#define WS_EVENT_LIST(X)                                                                      \
+  X(process_start, "a traced process started (or was attached)", ppid, image, cmdline,       \
+    platform)                                                                                 \
+  X(process_exit, "a traced process ended", exit_code)                                        \
+  X(thread_name, "a thread was named", name)                                                  \
+  X(drops, "the agent had to drop records: its ring was full", dropped)                       \
+  X(startup, "Winsock initialised or cleaned up", version)                                    \
+  X(socket, "a socket was created; the result is the new socket", family, type, type_flags,   \
+    protocol)                                                                                 \
+  X(socketpair, "a pair of connected sockets was created", family, type, type_flags,          \
+    protocol, sock, new_sock)                                                                 \
+  X(bind, "a local address was given to a socket", sock, addr)                                \
+  X(listen, "a socket started listening", sock, backlog)                                      \
+  X(connect, "a connection was started or made", sock, addr, local, op)                              \
+  X(accept, "a connection was accepted; the result is the new socket", sock, new_sock, peer,  \
+    local, op)                                                                                     \
+  X(send, "data was sent", sock, len, flags, count, addr, payload, op)                        \
+  X(recv, "data was received", sock, len, flags, count, peer, payload, op)                    \
+  X(shutdown, "one or both directions of a connection were closed", sock, how)               \
+  X(close, "a socket was closed", sock)                                                       \
+  X(dup, "a socket handle was duplicated", sock, new_sock)                                    \
+  X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen)         \
+  X(ioctl, "a socket control request", sock, request, arg)                                    \
+  X(sockname, "a socket's local or peer address was asked for", sock, addr)                   \
+  X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock)                   \
+  X(lookup, "a name was resolved to addresses", host, service, hint_family, hint_type,        \
+    hint_flags, addrs, canon, qtype, len, payload)                                                                 \
+  X(reverse_lookup, "an address was resolved to a name", addr, host, service)                 \
+  X(lookup_free, "lookup results were released")                                              \
+  X(event_select, "socket events were bound to an event object or window message", sock,      \
+    mask)                                                                                     \
+  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload)
+
+// WS_FUNC(name, event) — every function wstrace traces, on any platform.
+#define WS_FUNC_LIST(X)                                                                       \
+  X(process_start, process_start)                                                             \
+  X(process_exit, process_exit)                                                               \
+  X(thread_name, thread_name)                                                                 \
+  X(drops, drops)                                                                             \
+  X(WSAStartup, startup)                                                                      \
+  X(WSACleanup, startup)                                                                      \
+  X(socket, socket)                                                                           \
+  X(WSASocketA, socket)                                                                       \
+  X(WSASocketW, socket)                                                                       \
+  X(socketpair, socketpair)                                                                   \
+  X(bind, bind)                                                                               \
+  X(listen, listen)                                                                           \
+  X(connect, connect)                                                                         \
+  X(WSAConnect, connect)                                                                      \
+  X(ConnectEx, connect)                                                                       \
+  X(accept, accept)                                                                           \
+  X(accept4, accept)                                                                          \
+  X(WSAAccept, accept)                                                                        \
+  X(AcceptEx, accept)                                                                         \
+  X(send, send)                                                                               \
+  X(sendto, send)                                                                             \
+  X(sendmsg, send)                                                                            \
+  X(sendmmsg, send)                                                                           \
+  X(write, send)                                                                              \
+  X(writev, send)                                                                             \
+  X(WSASend, send)                                                                            \
+  X(WSASendTo, send)                                                                          \
+  X(WSASendMsg, send)                                                                         \
+  X(TransmitFile, send)                                                                       \
+  X(recv, recv)                                                                               \
+  X(recvfrom, recv)                                                                           \
+  X(recvmsg, recv)                                                                            \
+  X(recvmmsg, recv)                                                                           \
+  X(read, recv)                                                                               \
+  X(readv, recv)                                                                              \
+  X(WSARecv, recv)                                                                            \
+  X(WSARecvFrom, recv)                                                                        \
+  X(WSARecvMsg, recv)                                                                         \
+  X(shutdown, shutdown)                                                                       \
+  X(DisconnectEx, shutdown)                                                                   \
+  X(close, close)                                                                             \
+  X(closesocket, close)                                                                       \
+  X(dup, dup)                                                                                 \
+  X(dup2, dup)                                                                                \
+  X(dup3, dup)                                                                                \
+  X(fcntl_dupfd, dup)                                                                         \
+  X(setsockopt, sockopt)                                                                      \
+  X(getsockopt, sockopt)                                                                      \
+  X(ioctlsocket, ioctl)                                                                       \
+  X(WSAIoctl, ioctl)                                                                          \
+  X(ioctl, ioctl)                                                                             \
+  X(fcntl, ioctl)                                                                             \
+  X(getsockname, sockname)                                                                    \
+  X(getpeername, sockname)                                                                    \
+  X(select, poll)                                                                             \
+  X(poll, poll)                                                                               \
+  X(ppoll, poll)                                                                              \
+  X(epoll_wait, poll)                                                                         \
+  X(WSAPoll, poll)                                                                            \
+  X(getaddrinfo, lookup)                                                                      \
+  X(GetAddrInfoW, lookup)                                                                     \
+  X(GetAddrInfoExW, lookup)                                                                   \
+  X(gethostbyname, lookup)                                                                    \
+  X(gethostbyname_r, lookup)                                                                  \
+  X(res_query, lookup)                                                                        \
+  X(res_search, lookup)                                                                       \
+  X(DnsQuery_A, lookup)                                                                       \
+  X(DnsQuery_W, lookup)                                                                       \
+  X(DnsQuery_UTF8, lookup)                                                                    \
+  X(getnameinfo, reverse_lookup)                                                              \
+  X(GetNameInfoW, reverse_lookup)                                                             \
+  X(gethostbyaddr, reverse_lookup)                                                            \
+  X(freeaddrinfo, lookup_free)                                                                \
+  X(FreeAddrInfoW, lookup_free)                                                               \
+  X(FreeAddrInfoExW, lookup_free)                                                             \
+  X(WSAEventSelect, event_select)                                                             \
+  X(WSAAsyncSelect, event_select)                                                             \
+  X(WSAGetOverlappedResult, io_complete)                                                      \
+  X(GetOverlappedResult, io_complete)                                                         \
+  X(GetQueuedCompletionStatus, io_complete)                                                   \
+  X(GetQueuedCompletionStatusEx, io_complete)                                                 \
+  X(completion_routine, io_complete)

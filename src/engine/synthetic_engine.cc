@@ -1,0 +1,301 @@
+// Scripted scenarios. They are deterministic to the byte: the same scenario written by the Linux
+// build and by the Windows build gives identical trace files, which the tests compare.
+#include <charconv>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "engine.h"
+#include "event_builder.h"
+
+namespace ws {
+namespace {
+
+constexpr int64_t kMonoBase = 1'000'000'000;              // the scenario's first monotonic ns
+constexpr int64_t kWallBase = 1'795'780'800'000'000'000;  // 2026-11-27T12:00:00Z
+constexpr int64_t kUs = 1000, kMs = 1000 * kUs;
+
+trace::TraceHeader synthetic_header(const std::string& scenario, Platform p) {
+  trace::TraceHeader h;
+  h.wstrace_version = "synthetic";
+  h.host = "synthetic";
+  h.os = p == Platform::Windows ? "Windows (synthetic)" : "Linux (synthetic)";
+  h.platform = p;
+  h.arch = "x86_64";
+  h.command = "synth " + scenario;
+  h.snaplen = 64;
+  h.wall_anchor_ns = kWallBase;
+  h.mono_anchor_ns = kMonoBase;
+  return h;
+}
+
+// A DNS query for `name` (type A) as it goes on the wire; with `answer`, the response too.
+std::string dns_message(uint16_t id, const std::string& name, const uint8_t* answer) {
+  std::string m;
+  auto u16 = [&](uint16_t v) {
+    m.push_back(static_cast<char>(v >> 8));
+    m.push_back(static_cast<char>(v & 0xff));
+  };
+  u16(id);
+  u16(answer ? 0x8180 : 0x0100);  // response+RD+RA, or query+RD
+  u16(1);
+  u16(answer ? 1 : 0);
+  u16(0);
+  u16(0);
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string::npos) dot = name.size();
+    m.push_back(static_cast<char>(dot - start));
+    m.append(name, start, dot - start);
+    start = dot + 1;
+  }
+  m.push_back('\0');
+  u16(1);  // A
+  u16(1);  // IN
+  if (answer) {
+    u16(0xc00c);  // name: pointer to the question
+    u16(1);
+    u16(1);
+    u16(0);
+    u16(300);  // TTL
+    u16(4);
+    m.append(reinterpret_cast<const char*>(answer), 4);
+  }
+  return m;
+}
+
+class Script {
+ public:
+  explicit Script(Platform p) : p_(p), win_(p == Platform::Windows) {}
+
+  EventBuilder& add(FuncId f, uint32_t tid, int64_t dur) {
+    auto& b = *events_.emplace_back(std::make_unique<EventBuilder>());
+    b.begin(f, kPid, tid, now_, static_cast<uint64_t>(dur));
+    now_ += dur + 40 * kUs;
+    return b;
+  }
+  void wait(int64_t ns) { now_ += ns; }
+
+  // Error of a failed socket call: the platform's own code, and the result the call returned.
+  ErrorCode err(int linux_errno, int wsa) const {
+    return win_ ? ErrorCode{ErrDomain::Win, wsa} : ErrorCode{ErrDomain::Errno, linux_errno};
+  }
+  FuncId fn(FuncId linux_fn, FuncId win_fn) const { return win_ ? win_fn : linux_fn; }
+  uint64_t sock(int n) const { return win_ ? 0x100 + 4 * static_cast<uint64_t>(n) : static_cast<uint64_t>(n); }
+  int64_t sock_result(int n) const { return static_cast<int64_t>(sock(n)); }
+
+  std::vector<std::unique_ptr<EventBuilder>>& events() { return events_; }
+  Platform platform() const { return p_; }
+  bool win() const { return win_; }
+  static constexpr uint32_t kPid = 4242;
+
+ private:
+  Platform p_;
+  bool win_;
+  int64_t now_ = kMonoBase;
+  std::vector<std::unique_ptr<EventBuilder>> events_;
+};
+
+void tcp_socket(Script& s, uint32_t tid, int n) {
+  s.add(s.fn(FuncId::socket, FuncId::WSASocketW), tid, 12 * kUs)
+      .num(FieldId::family, af::kInet)
+      .num(FieldId::type, socktype::kStream)
+      .num(FieldId::protocol, proto::kTcp)
+      .result(s.sock_result(n));
+}
+
+void close_socket(Script& s, uint32_t tid, int n) {
+  s.add(s.fn(FuncId::close, FuncId::closesocket), tid, 8 * kUs)
+      .num(FieldId::sock, s.sock(n))
+      .result(0);
+}
+
+void build_demo(Script& s) {
+  const uint32_t main_tid = Script::kPid, dns_tid = Script::kPid + 1;
+  const SockAddr server = SockAddr::ipv4(0x7f000001, 8080);
+  s.add(FuncId::process_start, main_tid, 0)
+      .num(FieldId::ppid, 1)
+      .str(FieldId::image, s.win() ? "C:\\demo\\client.exe" : "/usr/bin/demo-client")
+      .str(FieldId::cmdline, s.win() ? "client.exe --server api.example.test"
+                                     : "demo-client --server api.example.test")
+      .num(FieldId::platform, static_cast<uint64_t>(s.platform()));
+  s.add(FuncId::thread_name, main_tid, 0).str(FieldId::name, "main");
+  if (s.win()) s.add(FuncId::WSAStartup, main_tid, 300 * kUs).num(FieldId::version, 0x0202).result(0);
+
+  // A lookup that works, then an HTTP exchange.
+  std::vector<SockAddr> found = {server, SockAddr::ipv6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 8080)};
+  s.add(s.fn(FuncId::getaddrinfo, FuncId::GetAddrInfoW), main_tid, 1200 * kUs)
+      .str(FieldId::host, "api.example.test")
+      .str(FieldId::service, "8080")
+      .num(FieldId::hint_family, af::kUnspec)
+      .num(FieldId::hint_type, socktype::kStream)
+      .addrs(FieldId::addrs, found)
+      .result(0);
+  tcp_socket(s, main_tid, 3);
+  s.add(FuncId::connect, main_tid, 150 * kUs)
+      .num(FieldId::sock, s.sock(3))
+      .addr(FieldId::addr, server)
+      .result(0);
+  std::string request =
+      "GET /status HTTP/1.1\r\nHost: api.example.test:8080\r\nUser-Agent: demo/1.0\r\n\r\n";
+  s.add(FuncId::send, main_tid, 20 * kUs)
+      .num(FieldId::sock, s.sock(3))
+      .num(FieldId::len, request.size())
+      .payload(request.substr(0, 64), request.size())
+      .result(static_cast<int64_t>(request.size()));
+  std::string response =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n";
+  s.add(FuncId::recv, main_tid, 2 * kMs)
+      .num(FieldId::sock, s.sock(3))
+      .num(FieldId::len, 4096)
+      .payload(response.substr(0, 64), response.size())
+      .result(static_cast<int64_t>(response.size()));
+  s.add(FuncId::recv, main_tid, 300 * kUs)
+      .num(FieldId::sock, s.sock(3))
+      .num(FieldId::len, 4096)
+      .result(0);
+  close_socket(s, main_tid, 3);
+
+  // Nothing listens on port 9: three refused connects, with back-off.
+  const SockAddr discard = SockAddr::ipv4(0x7f000001, 9);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    tcp_socket(s, main_tid, 4);
+    s.add(FuncId::connect, main_tid, 90 * kUs)
+        .num(FieldId::sock, s.sock(4))
+        .addr(FieldId::addr, discard)
+        .result(-1, s.err(111, 10061));
+    close_socket(s, main_tid, 4);
+    s.wait((100 << attempt) * kMs);
+  }
+
+  // A name that does not resolve.
+  auto& failed = s.add(s.fn(FuncId::getaddrinfo, FuncId::GetAddrInfoW), main_tid, 30 * kMs)
+                     .str(FieldId::host, "missing.example.test")
+                     .str(FieldId::service, "https")
+                     .num(FieldId::hint_family, af::kUnspec);
+  if (s.win()) failed.result(11001, ErrorCode{ErrDomain::Win, 11001});
+  else failed.result(-2, ErrorCode{ErrDomain::Eai, -2});
+
+  // A DNS query over UDP, from a second thread.
+  s.add(FuncId::thread_name, dns_tid, 0).str(FieldId::name, "resolver");
+  s.add(s.fn(FuncId::socket, FuncId::WSASocketW), dns_tid, 10 * kUs)
+      .num(FieldId::family, af::kInet)
+      .num(FieldId::type, socktype::kDgram)
+      .num(FieldId::protocol, proto::kUdp)
+      .result(s.sock_result(5));
+  const SockAddr resolver = SockAddr::ipv4(0x7f000001, 53);
+  const uint8_t answer_ip[4] = {127, 0, 0, 1};
+  std::string query = dns_message(0x2a2a, "api.example.test", nullptr);
+  std::string reply = dns_message(0x2a2a, "api.example.test", answer_ip);
+  s.add(FuncId::sendto, dns_tid, 25 * kUs)
+      .num(FieldId::sock, s.sock(5))
+      .num(FieldId::len, query.size())
+      .addr(FieldId::addr, resolver)
+      .payload(query, query.size())
+      .result(static_cast<int64_t>(query.size()));
+  s.add(FuncId::recvfrom, dns_tid, 800 * kUs)
+      .num(FieldId::sock, s.sock(5))
+      .num(FieldId::len, 512)
+      .addr(FieldId::peer, resolver)
+      .payload(reply.substr(0, 64), reply.size())
+      .result(static_cast<int64_t>(reply.size()));
+  close_socket(s, dns_tid, 5);
+
+  // A peer that resets the connection after we sent more than it read.
+  const SockAddr flaky = SockAddr::ipv4(0x7f000001, 8081);
+  tcp_socket(s, main_tid, 6);
+  s.add(FuncId::connect, main_tid, 140 * kUs)
+      .num(FieldId::sock, s.sock(6))
+      .addr(FieldId::addr, flaky)
+      .result(0);
+  std::string upload(512, 'x');
+  s.add(FuncId::send, main_tid, 30 * kUs)
+      .num(FieldId::sock, s.sock(6))
+      .num(FieldId::len, upload.size())
+      .payload(upload.substr(0, 64), upload.size())
+      .result(512);
+  s.add(FuncId::recv, main_tid, 5 * kMs)
+      .num(FieldId::sock, s.sock(6))
+      .num(FieldId::len, 4096)
+      .result(-1, s.err(104, 10054));
+  close_socket(s, main_tid, 6);
+
+  if (s.win()) s.add(FuncId::WSACleanup, main_tid, 50 * kUs).result(0);
+  s.add(FuncId::process_exit, main_tid, 0).snum(FieldId::exit_code, 0);
+}
+
+class ScriptEngine final : public Engine {
+ public:
+  ScriptEngine(trace::TraceHeader h, std::unique_ptr<Script> s)
+      : header_(std::move(h)), script_(std::move(s)) {}
+  const trace::TraceHeader& header() const override { return header_; }
+  bool next(Event& ev) override {
+    auto& evs = script_->events();
+    if (i_ >= evs.size()) return false;
+    ev = evs[i_]->event();
+    ev.seq = i_++;
+    return true;
+  }
+  const trace::ReadProblem& end() const override { return end_; }
+
+ private:
+  trace::TraceHeader header_;
+  std::unique_ptr<Script> script_;
+  size_t i_ = 0;
+  trace::ReadProblem end_;
+};
+
+// Payload-less send/recv pairs on eight sockets, generated as they are asked for.
+class BenchEngine final : public Engine {
+ public:
+  BenchEngine(trace::TraceHeader h, uint64_t n) : header_(std::move(h)), n_(n) {}
+  const trace::TraceHeader& header() const override { return header_; }
+  bool next(Event& ev) override {
+    if (i_ >= n_) return false;
+    ev = Event{};
+    ev.seq = i_;
+    ev.pid = 4242;
+    ev.tid = 4242 + static_cast<uint32_t>(i_ % 4);
+    ev.func = i_ % 2 ? FuncId::recv : FuncId::send;
+    ev.ts = kMonoBase + static_cast<int64_t>(i_) * 1500;
+    ev.dur = 900 + (i_ * 7919) % 1000;
+    ev.result = 100 + static_cast<int64_t>(i_ % 64);
+    ev.set_num(FieldId::sock, 3 + i_ % 8);
+    ev.set_num(FieldId::len, i_ % 2 ? 4096 : static_cast<uint64_t>(ev.result));
+    ++i_;
+    return true;
+  }
+  const trace::ReadProblem& end() const override { return end_; }
+
+ private:
+  trace::TraceHeader header_;
+  uint64_t n_;
+  uint64_t i_ = 0;
+  trace::ReadProblem end_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenario,
+                                                      Platform platform) {
+  if (platform == Platform::Unknown) platform = Platform::Linux;
+  auto header = synthetic_header(scenario, platform);
+  if (scenario == "demo") {
+    auto script = std::make_unique<Script>(platform);
+    build_demo(*script);
+    return std::unique_ptr<Engine>(new ScriptEngine(std::move(header), std::move(script)));
+  }
+  if (scenario.starts_with("bench:")) {
+    uint64_t n = 0;
+    std::string_view digits = std::string_view(scenario).substr(6);
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+    if (ec == std::errc() && p == digits.data() + digits.size())
+      return std::unique_ptr<Engine>(new BenchEngine(std::move(header), n));
+  }
+  return Status::error(fmt::format(
+      "unknown scenario '{}': choose 'demo' or 'bench:N' (N events)", scenario));
+}
+
+}  // namespace ws

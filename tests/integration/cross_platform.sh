@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# A trace written by the Windows build reads identically in the Linux build, and the other way
+# round: the same scenario written by both builds gives byte-identical files, and each build's
+# views of the other's file equal its views of its own.
+set -uo pipefail
+WINE_RUN=$1 WIN_WSTRACE=$2 LINUX_WSTRACE=$3 WORK=$4
+rm -rf "$WORK" && mkdir -p "$WORK"
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+cd "$WORK"
+for p in linux windows; do
+  "$LINUX_WSTRACE" synth demo --platform $p -o "lin-$p.wst" || fail "linux synth $p"
+  "$WINE_RUN" "$WIN_WSTRACE" synth demo --platform $p -o "win-$p.wst" || fail "windows synth $p"
+  cmp "lin-$p.wst" "win-$p.wst" || fail "the two builds wrote different files for $p"
+  "$LINUX_WSTRACE" show --json "win-$p.wst" >"lin-reads-win-$p.jsonl" || fail "linux reads windows $p"
+  "$LINUX_WSTRACE" show --json "lin-$p.wst" >"lin-reads-lin-$p.jsonl" || fail "linux reads linux $p"
+  "$WINE_RUN" "$WIN_WSTRACE" show --json "lin-$p.wst" | tr -d '\r' >"win-reads-lin-$p.jsonl" || fail "windows reads linux $p"
+  cmp "lin-reads-win-$p.jsonl" "lin-reads-lin-$p.jsonl" || fail "linux views differ for $p"
+  cmp "win-reads-lin-$p.jsonl" "lin-reads-lin-$p.jsonl" || fail "windows and linux views differ for $p"
+  [ "$(wc -l <"lin-reads-win-$p.jsonl")" -gt 20 ] || fail "too few events read for $p"
+done
+# Absolute Unix paths reach the Windows build as paths (Wine maps them), not as /options.
+"$WINE_RUN" "$WIN_WSTRACE" info "$WORK/lin-linux.wst" >/dev/null || fail "windows build cannot open an absolute path"
+echo "$failures failed"
+[ "$failures" -eq 0 ]
