@@ -1,5 +1,7 @@
 #include <unistd.h>
 
+#include <algorithm>
+#include <bit>
 #include <climits>
 #include <cstdio>
 #include <filesystem>
@@ -18,6 +20,7 @@ namespace {
 struct RecordArgs {
   std::string output, snaplen = "1024";
   bool no_follow = false, quiet = false;
+  uint32_t ring_kib = 0;
   std::vector<std::string> argv;
 };
 
@@ -53,6 +56,7 @@ int run_record(const RecordArgs& a) {
   opt.follow = !a.no_follow;
   opt.argv = a.argv;
   opt.agent_path = agent_path();
+  if (a.ring_kib) opt.ring_bytes = std::bit_ceil(std::max<uint32_t>(a.ring_kib, 8)) * 1024;
   if (!parse_snaplen(a.snaplen, opt.snaplen)) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
@@ -94,6 +98,9 @@ void add_record_command(CLI::App& app, int& exit_code) {
                   "payload bytes kept per call: a number, 0 for none, or max (default 1024)");
   cmd->add_flag("--no-follow", a->no_follow, "trace only the program, not its children");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
+  cmd->add_option("--ring-kib", a->ring_kib,
+                  "ring size per thread in KiB (default 1024); larger rides out longer bursts")
+      ->check(CLI::Range(8u, 1u << 20));
   cmd->add_option("PROGRAM", a->argv, "the program and its arguments (after --)")->required();
   cmd->prefix_command(false);
   cmd->positionals_at_end(true);

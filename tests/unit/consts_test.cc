@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -713,6 +714,8 @@ TEST(PlatformHeaders, LinuxValuesMatch) {
     C(Ioctl, FIOASYNC),
     C(Ioctl, SIOCATMARK),
     C(Ioctl, SIOCOUTQ),
+    C(Ioctl, F_GETFL),
+    C(Ioctl, F_SETFL),
     C(Ioctl, SIOCOUTQNSD),
     C(Ioctl, SIOCGSTAMP),
     C(Ioctl, SIOCGSTAMPNS),
