@@ -3,3 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build/bin/trace_bench "${TRACE_BENCH_EVENTS:-10000000}"
+echo
+bench/pingpong_bench.sh build "${PINGPONG_ROUNDS:-50000}" "${PINGPONG_RUNS:-5}"

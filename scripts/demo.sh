@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on a bundled example. Until capture lands, the example is the
-# built-in "demo" scenario: a client's lookups, an HTTP exchange, refused connects, a UDP DNS
-# query and a reset, written to a trace file and read back.
+# `make demo`: record the bundled example program (examples/demo_client.c: an HTTP exchange
+# with a server of its own on loopback, a refused connect, a lookup that fails, a datagram),
+# then look at the trace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/demo
 mkdir -p "$out"
 w=build/bin/wstrace
-echo "\$ wstrace synth demo -o $out/demo.wst"
-$w synth demo -o "$out/demo.wst"
-echo
-echo "\$ wstrace info $out/demo.wst"
-$w info "$out/demo.wst"
-echo
-echo "\$ wstrace show $out/demo.wst"
-$w show "$out/demo.wst"
-echo
-echo "\$ wstrace errors ECONNREFUSED"
-$w errors ECONNREFUSED
+run() {
+  echo "\$ $*"
+  "$@"
+  echo
+}
+run $w record -o "$out/demo.wst" -- build/bin/demo_client
+run $w info "$out/demo.wst"
+run $w errors ECONNREFUSED

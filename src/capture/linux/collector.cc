@@ -110,14 +110,19 @@ class Collector {
       : opt_(opt), region_(region), writer_(writer), header_(header), summary_(summary),
         scratch_(region->ring_bytes / 2) {}
 
-  // Drains every ring once, writing what it found in time order. Returns the events written.
-  size_t drain() {
+  // Drains every ring once, writing what it found in time order. Returns the highest fill of
+  // any ring before draining, as a fraction of its size.
+  double drain() {
     size_t used = 0;
+    double fullest = 0;
     Slot* slots = slots_of(region_);
     for (uint32_t i = 0; i < region_->slot_count; ++i) {
       uint32_t state = slots[i].state.load(std::memory_order_acquire);
       if (state == kSlotFree) continue;
       uint32_t pid = slots[i].pid.load(std::memory_order_relaxed);
+      uint64_t queued = slots[i].head.load(std::memory_order_acquire) -
+                        slots[i].tail.load(std::memory_order_relaxed);
+      fullest = std::max(fullest, static_cast<double>(queued) / static_cast<double>(region_->ring_bytes));
       ring_drain(region_, i, scratch_.data(), [&](const uint8_t* rec, size_t len) {
         if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
         if (translate_record(rec, len, pid, *pool_[used])) ++used;
@@ -141,10 +146,19 @@ class Collector {
       return pool_[a]->event().ts < pool_[b]->event().ts;
     });
     for (size_t i : order_) emit(pool_[i]->event());
-    if (used && problem_.empty()) {
+    // Followers of the file see new events within kFlushEvery; a block is written whole.
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (used && problem_.empty() && now - last_flush_ >= kFlushEvery) {
+      if (Status s = writer_.flush(); !s.ok()) problem_ = s.message();
+      last_flush_ = now;
+    }
+    return fullest;
+  }
+
+  void flush() {
+    if (problem_.empty()) {
       if (Status s = writer_.flush(); !s.ok()) problem_ = s.message();
     }
-    return used;
   }
 
   // A process ended: its rings are drained and freed, and its exit is recorded.
@@ -217,6 +231,8 @@ class Collector {
   std::unordered_map<uint32_t, uint64_t> drops_seen_;
   uint64_t no_slot_seen_ = 0;
   int64_t last_ts_ = 0;
+  int64_t last_flush_ = 0;
+  static constexpr int64_t kFlushEvery = 100'000'000;  // ns
   std::string problem_;
 };
 
@@ -297,7 +313,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
       kill(child, g_forward_signal);
       g_forward_signal = 0;
     }
-    size_t n = collector.drain();
+    double fullest = collector.drain();
     int status = 0;
     pid_t pid;
     bool any_child = true;
@@ -312,12 +328,16 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
         summary.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     if (!any_child) break;
-    if (n == 0) {
-      struct timespec nap = {0, 2'000'000};  // idle: look again in 2 ms
+    // Rings hold ~10k records per thread: draining every few milliseconds keeps up with
+    // busy programs without a collector that spins beside them. A ring filling up is drained
+    // again at once.
+    if (fullest < 0.25) {
+      struct timespec nap = {0, 5'000'000};
       nanosleep(&nap, nullptr);
     }
   }
   collector.drain();
+  collector.flush();
   summary.problem = collector.problem();
   if (summary.problem.empty()) {
     if (Status s = writer.value()->close(clock_ns(CLOCK_MONOTONIC)); !s.ok()) summary.problem = s.message();
