@@ -38,6 +38,17 @@ for ring in default 16; do
   fi
 done
 
+# Signal handlers that make traced calls while threads are inside traced calls, and a fork
+# while threads are busy: the program is unaffected and every call is still accounted for.
+expect_exit 0 "$WSTRACE" record -q -o "$WORK/sig.wst" -- "$PROGRAMS/stress" 4 20000 signals fork
+made=$(cat "$WORK/out")
+read -r calls dropped < <(count_events "$WORK/sig.wst")
+checks=$((checks + 1))
+[ $((calls + dropped)) -eq "$made" ] || fail "signals+fork: $calls recorded + $dropped dropped != $made made"
+checks=$((checks + 1))
+[ "$("$WSTRACE" show --json "$WORK/sig.wst" | grep -c '"event":"process_start"')" -eq 2 ] ||
+  fail "the forked child should have its own process_start"
+
 # 2. The collector dies: the program runs on, unaffected, and the trace reads up to the end of
 #    what was written.
 rm -f "$WORK/control" "$WORK/report" "$WORK/waiter.out"

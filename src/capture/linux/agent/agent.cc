@@ -25,7 +25,7 @@ pthread_key_t g_thread_key;
 struct ThreadState {
   int32_t slot = -1;   // ring this thread owns, or -1
   uint32_t tid = 0;
-  bool in_hook = false;
+  bool pushing = false;  // inside ring_push: a call from a signal handler now must not push
   bool no_ring = false;  // every ring was taken when this thread asked: don't scan again
 };
 __attribute__((tls_model("initial-exec"))) thread_local ThreadState t_state;
@@ -146,7 +146,7 @@ __attribute__((constructor(101))) void agent_init() {
 
 void* real_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
 
-bool enabled() { return g_enabled && !t_state.in_hook; }
+bool enabled() { return g_enabled && !t_state.pushing; }
 uint32_t snaplen() { return g_region ? g_region->snaplen : 0; }
 
 int64_t now_ns() {
@@ -175,9 +175,10 @@ void forget_fd(int fd) {
   if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], 0, __ATOMIC_RELAXED);
 }
 
-Call::Call(FuncId f) : active_(g_enabled && !t_state.in_hook) {
+// Calls may nest (a signal handler, or a library that makes socket calls inside a lookup):
+// each Call keeps its record on its own stack and only touches the ring in its destructor.
+Call::Call(FuncId f) : active_(g_enabled) {
   if (!active_) return;
-  t_state.in_hook = true;
   head_.func = static_cast<uint8_t>(f);
   head_.ts = now_ns();
 }
@@ -293,10 +294,15 @@ void Call::payload_iov(const struct iovec* iov, size_t iovcnt, int64_t total) {
 Call::~Call() {
   if (!active_) return;
   if (!skip_) {
-    int32_t slot = claim_slot();
+    int32_t slot = t_state.pushing ? t_state.slot : claim_slot();
     if (slot < 0) {
       g_region->no_slot_drops.fetch_add(1, std::memory_order_relaxed);
+    } else if (t_state.pushing) {
+      // A signal handler interrupted this thread's own push: the ring is mid-write, so this
+      // record can only be counted.
+      slots_of(g_region)[slot].dropped.fetch_add(1, std::memory_order_relaxed);
     } else {
+      t_state.pushing = true;
       head_.tid = current_tid();
       head_.nargs = static_cast<uint8_t>(nargs_);
       // The head goes first: shift the parts by one.
@@ -304,9 +310,9 @@ Call::~Call() {
       all[0] = Part{&head_, sizeof head_};
       memcpy(all + 1, parts_, nparts_ * sizeof(Part));
       ring_push(g_region, static_cast<uint32_t>(slot), all, nparts_ + 1);
+      t_state.pushing = false;
     }
   }
-  t_state.in_hook = false;
   errno = errno_;
 }
 

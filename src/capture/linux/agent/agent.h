@@ -19,7 +19,7 @@ namespace ws::agent {
 
 using namespace ws::capture;  // the ring and raw record types
 
-// True when this process records and this thread is not already inside a hook.
+// True when this process records (and this thread is not in the middle of queueing a record).
 bool enabled();
 uint32_t snaplen();
 int64_t now_ns();
