@@ -10,22 +10,27 @@ pp=$build/tests/programs/pingpong
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-median_ms() {  # median_ms CMD…: runs CMD $runs times, prints the median wall time in ms
-  local times=()
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s%N)
-    "$@" >/dev/null 2>&1
-    t1=$(date +%s%N)
-    times+=($(((t1 - t0) / 1000)))
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+# The four ways are run in turn, round after round, so that a change in the machine's load
+# weighs on all of them alike; each figure is the median of its rounds.
+time_ms() {  # time_ms CMD…: wall time of one run in ms
+  local t0 t1
+  t0=$(date +%s%N)
+  "$@" >/dev/null 2>&1
+  t1=$(date +%s%N)
+  echo $(((t1 - t0) / 1000))
 }
-
-base=$(median_ms "$pp" "$rounds")
-ws0=$(median_ms "$w" record -q -s 0 -o "$tmp/s0.wst" -- "$pp" "$rounds")
-wsd=$(median_ms "$w" record -q -o "$tmp/sd.wst" -- "$pp" "$rounds")
-st=$(median_ms strace -f -qq -e trace=network -o /dev/null "$pp" "$rounds")
+declare -a t_base t_ws0 t_wsd t_st
+for _ in $(seq "$runs"); do
+  t_base+=("$(time_ms "$pp" "$rounds")")
+  t_ws0+=("$(time_ms "$w" record -q -s 0 -o "$tmp/s0.wst" -- "$pp" "$rounds")")
+  t_wsd+=("$(time_ms "$w" record -q -o "$tmp/sd.wst" -- "$pp" "$rounds")")
+  t_st+=("$(time_ms strace -f -qq -e trace=network -o /dev/null "$pp" "$rounds")")
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'; }
+base=$(median "${t_base[@]}")
+ws0=$(median "${t_ws0[@]}")
+wsd=$(median "${t_wsd[@]}")
+st=$(median "${t_st[@]}")
 events=$("$w" info "$tmp/sd.wst" | awk '/^events/ {print $2}')
 ratio() { awk -v a="$1" -v b="$base" 'BEGIN {printf "%.3f", a / b}'; }
 echo "ping-pong over loopback TCP: $rounds round trips (32 bytes each way), median of $runs runs"

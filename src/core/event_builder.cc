@@ -6,7 +6,7 @@ namespace ws {
 
 EventBuilder& EventBuilder::begin(FuncId func, uint32_t pid, uint32_t tid, int64_t ts,
                                   uint64_t dur) {
-  store_.clear();
+  arena_.clear();
   ev_ = Event{};
   ev_.func = func;
   ev_.pid = pid;
@@ -23,49 +23,67 @@ EventBuilder& EventBuilder::result(int64_t r, ErrorCode e) {
 }
 
 EventBuilder& EventBuilder::num(FieldId id, uint64_t v) {
-  ev_.set_num(id, v);
+  if (ev_.set_num(id, v)) {
+    for (uint8_t i = 0; i < ev_.nvalues; ++i)
+      if (ev_.values[i].id == id) offsets_[i] = -1;
+  }
   return *this;
 }
 
-EventBuilder& EventBuilder::blob(FieldId id, std::string s, uint64_t n) {
-  const std::string& kept = store_.emplace_back(std::move(s));
-  ev_.set(Value{id, n, reinterpret_cast<const uint8_t*>(kept.data()),
-                static_cast<uint32_t>(kept.size())});
+EventBuilder& EventBuilder::blob_from(FieldId id, size_t start, uint64_t n) {
+  if (ev_.set(Value{id, n, nullptr, static_cast<uint32_t>(arena_.size() - start)})) {
+    for (uint8_t i = 0; i < ev_.nvalues; ++i)
+      if (ev_.values[i].id == id) offsets_[i] = static_cast<int64_t>(start);
+  }
   return *this;
 }
 
-EventBuilder& EventBuilder::str(FieldId id, std::string_view s) { return blob(id, std::string(s)); }
+Event& EventBuilder::event() {
+  // The arena may have moved while it grew: point the blobs at where their bytes are now.
+  for (uint8_t i = 0; i < ev_.nvalues; ++i)
+    if (offsets_[i] >= 0)
+      ev_.values[i].data = reinterpret_cast<const uint8_t*>(arena_.data()) + offsets_[i];
+  return ev_;
+}
+
+EventBuilder& EventBuilder::str(FieldId id, std::string_view s) {
+  size_t start = arena_.size();
+  arena_.append(s);
+  return blob_from(id, start);
+}
 
 EventBuilder& EventBuilder::addr(FieldId id, const SockAddr& a) {
-  std::string s;
-  encode_addr(a, s);
-  return blob(id, std::move(s));
+  size_t start = arena_.size();
+  encode_addr(a, arena_);
+  return blob_from(id, start);
 }
 
 EventBuilder& EventBuilder::addrs(FieldId id, const std::vector<SockAddr>& list) {
-  std::string s, one;
-  wire::Out o(s);
+  size_t start = arena_.size();
+  wire::Out o(arena_);
   for (const auto& a : list) {
-    one.clear();
-    encode_addr(a, one);
-    o.blob(one);
+    scratch_.clear();
+    encode_addr(a, scratch_);
+    o.blob(scratch_);
   }
-  return blob(id, std::move(s));
+  return blob_from(id, start);
 }
 
 EventBuilder& EventBuilder::polls(FieldId id, const std::vector<PollEntry>& list) {
-  std::string s;
-  wire::Out o(s);
+  size_t start = arena_.size();
+  wire::Out o(arena_);
   for (const auto& p : list) {
     o.varint(p.sock);
     o.varint(p.events);
     o.varint(p.revents);
   }
-  return blob(id, std::move(s));
+  return blob_from(id, start);
 }
 
 EventBuilder& EventBuilder::payload(std::string_view kept, uint64_t original) {
-  return blob(FieldId::payload, std::string(kept), original);
+  size_t start = arena_.size();
+  arena_.append(kept);
+  return blob_from(FieldId::payload, start, original);
 }
 
 bool decode_addr_list(std::string_view blob, std::vector<SockAddr>& out) {

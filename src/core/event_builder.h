@@ -1,8 +1,9 @@
-// Builds an Event whose blob values (addresses, strings, payloads) live in the builder. For
-// engines and tests; the capture agents encode into their rings instead.
+// Builds an Event whose blob values (addresses, strings, payloads) live in the builder: one
+// buffer that keeps its capacity from event to event, so a builder that is reused (the
+// collector's) stops allocating once it has seen its largest event.
 #pragma once
 
-#include <deque>
+#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,12 +38,16 @@ class EventBuilder {
   // `kept` is what the snap length let through, `original` how many bytes the call moved.
   EventBuilder& payload(std::string_view kept, uint64_t original);
 
-  Event& event() { return ev_; }
+  // The event, its blob values pointing into this builder until the next begin().
+  Event& event();
 
  private:
-  EventBuilder& blob(FieldId id, std::string s, uint64_t num = 0);
+  // Records that the bytes appended to arena_ since `start` are the value of `id`.
+  EventBuilder& blob_from(FieldId id, size_t start, uint64_t num = 0);
   Event ev_;
-  std::deque<std::string> store_;  // deque: elements never move, so Value pointers stay valid
+  std::string arena_;
+  std::string scratch_;
+  std::array<int64_t, kMaxFields> offsets_{};  // per value: where its bytes start, or -1
 };
 
 // Decoders for the list blobs; false when malformed.
