@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "collector.h"
+#include "record.h"
 #include "commands.h"
 #include "common.h"
 #include "view.h"

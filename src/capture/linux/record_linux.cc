@@ -1,4 +1,4 @@
-#include "collector.h"
+#include "record.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -18,7 +18,7 @@
 
 #include <fmt/format.h>
 
-#include "event_builder.h"
+#include "collector_core.h"
 #include "preflight.h"
 #include "ring.h"
 #include "translate.h"
@@ -103,139 +103,6 @@ class SharedRegion {
 volatile sig_atomic_t g_forward_signal = 0;
 void on_terminate(int sig) { g_forward_signal = sig; }
 
-class Collector {
- public:
-  Collector(const RecordOptions& opt, RegionHeader* region, trace::TraceWriter& writer,
-            const trace::TraceHeader& header, RecordSummary& summary)
-      : opt_(opt), region_(region), writer_(writer), header_(header), summary_(summary),
-        scratch_(region->ring_bytes / 2) {}
-
-  // Drains every ring once, writing what it found in time order. Returns the highest fill of
-  // any ring before draining, as a fraction of its size.
-  double drain() {
-    size_t used = 0;
-    double fullest = 0;
-    Slot* slots = slots_of(region_);
-    for (uint32_t i = 0; i < region_->slot_count; ++i) {
-      uint32_t state = slots[i].state.load(std::memory_order_acquire);
-      if (state == kSlotFree) continue;
-      uint32_t pid = slots[i].pid.load(std::memory_order_relaxed);
-      uint64_t queued = slots[i].head.load(std::memory_order_acquire) -
-                        slots[i].tail.load(std::memory_order_relaxed);
-      fullest = std::max(fullest, static_cast<double>(queued) / static_cast<double>(region_->ring_bytes));
-      ring_drain(region_, i, scratch_.data(), [&](const uint8_t* rec, size_t len) {
-        if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
-        if (translate_record(rec, len, pid, *pool_[used])) ++used;
-      });
-      uint64_t dropped = slots[i].dropped.load(std::memory_order_relaxed);
-      uint64_t& seen = drops_seen_[i];
-      if (dropped != seen) {
-        add_drops(used, pid, slots[i].tid.load(std::memory_order_relaxed), dropped - seen);
-        seen = dropped;
-      }
-      if (state == kSlotReleased) free_slot(i);
-    }
-    uint64_t lost = region_->no_slot_drops.load(std::memory_order_relaxed);
-    if (lost != no_slot_seen_) {
-      add_drops(used, 0, 0, lost - no_slot_seen_);
-      no_slot_seen_ = lost;
-    }
-    order_.resize(used);
-    for (size_t i = 0; i < used; ++i) order_[i] = i;
-    std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
-      return pool_[a]->event().ts < pool_[b]->event().ts;
-    });
-    for (size_t i : order_) emit(pool_[i]->event());
-    // Followers of the file see new events within kFlushEvery; a block is written whole.
-    int64_t now = clock_ns(CLOCK_MONOTONIC);
-    if (used && problem_.empty() && now - last_flush_ >= kFlushEvery) {
-      if (Status s = writer_.flush(); !s.ok()) problem_ = s.message();
-      last_flush_ = now;
-    }
-    return fullest;
-  }
-
-  void flush() {
-    if (problem_.empty()) {
-      if (Status s = writer_.flush(); !s.ok()) problem_ = s.message();
-    }
-  }
-
-  // A process ended: its rings are drained and freed, and its exit is recorded.
-  void process_ended(pid_t pid, int status) {
-    drain();
-    Slot* slots = slots_of(region_);
-    for (uint32_t i = 0; i < region_->slot_count; ++i)
-      if (slots[i].state.load(std::memory_order_acquire) != kSlotFree &&
-          slots[i].pid.load(std::memory_order_relaxed) == static_cast<uint32_t>(pid))
-        free_slot(i);
-    EventBuilder b;
-    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    b.begin(FuncId::process_exit, static_cast<uint32_t>(pid), static_cast<uint32_t>(pid),
-            clock_ns(CLOCK_MONOTONIC))
-        .result(0)
-        .snum(FieldId::exit_code, code);
-    emit(b.event());
-  }
-
-  const std::string& problem() const { return problem_; }
-
- private:
-  void free_slot(uint32_t i) {
-    Slot& s = slots_of(region_)[i];
-    s.tail.store(s.head.load(std::memory_order_acquire), std::memory_order_release);
-    drops_seen_[i] = s.dropped.load(std::memory_order_relaxed);
-    s.state.store(kSlotFree, std::memory_order_release);
-  }
-
-  void add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t n) {
-    if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
-    pool_[used]->begin(FuncId::drops, pid, tid, clock_ns(CLOCK_MONOTONIC)).result(0).num(FieldId::dropped, n);
-    ++used;
-  }
-
-  void emit(const Event& ev) {
-    switch (ev.type()) {
-      case EventType::process_start: ++summary_.processes; break;
-      case EventType::drops:
-        if (const Value* v = ev.get(FieldId::dropped)) summary_.dropped += v->num;
-        break;
-      case EventType::process_exit:
-      case EventType::thread_name: break;
-      case EventType::connect:
-        ++summary_.calls;
-        if (ev.result == 0 || ev.error == ErrorCode{ErrDomain::Errno, EINPROGRESS}) ++summary_.connections;
-        break;
-      case EventType::accept:
-        ++summary_.calls;
-        if (ev.result >= 0) ++summary_.connections;
-        break;
-      default: ++summary_.calls;
-    }
-    if (!ev.error.ok() && ev.type() != EventType::process_exit) ++summary_.errors;
-    if (problem_.empty()) {
-      if (Status s = writer_.write(ev); !s.ok()) problem_ = s.message();
-    }
-    last_ts_ = std::max(last_ts_, ev.ts);
-    if (opt_.on_event) opt_.on_event(ev, header_);
-  }
-
-  const RecordOptions& opt_;
-  RegionHeader* region_;
-  trace::TraceWriter& writer_;
-  const trace::TraceHeader& header_;
-  RecordSummary& summary_;
-  std::vector<uint8_t> scratch_;
-  std::vector<std::unique_ptr<EventBuilder>> pool_;
-  std::vector<size_t> order_;
-  std::unordered_map<uint32_t, uint64_t> drops_seen_;
-  uint64_t no_slot_seen_ = 0;
-  int64_t last_ts_ = 0;
-  int64_t last_flush_ = 0;
-  static constexpr int64_t kFlushEvery = 100'000'000;  // ns
-  std::string problem_;
-};
-
 std::string joined_preload(const std::string& agent) {
   const char* old = getenv("LD_PRELOAD");
   return old && *old ? agent + ":" + old : agent;
@@ -307,7 +174,8 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
 
-  Collector collector(opt, shm.region(), *writer.value(), header, summary);
+  RingCollector collector(opt, shm.region(), *writer.value(), header, summary, translate_record,
+                          [] { return clock_ns(CLOCK_MONOTONIC); });
   for (;;) {
     if (g_forward_signal) {
       kill(child, g_forward_signal);
@@ -323,7 +191,8 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
         any_child = false;  // ECHILD: every process of the tree has ended
         break;
       }
-      collector.process_ended(pid, status);
+      collector.process_ended(static_cast<uint32_t>(pid),
+                              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
       if (pid == child)
         summary.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }

@@ -1,5 +1,7 @@
-// `wstrace record` on Linux: starts a program with the agent preloaded, drains the agent's rings
-// into a trace file and the live view, and reaps every process of the traced tree.
+// `wstrace record`: start a program with the agent inside it, drain the agent's rings into a
+// trace file and the live view until every traced process has ended. One implementation per
+// platform (linux/record_linux.cc, windows/record_windows.cc); what they share is in
+// collector_core.h.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +19,7 @@ struct RecordOptions {
   uint32_t snaplen = 1024;        // payload bytes kept per call
   bool follow = true;             // trace child processes too
   std::vector<std::string> argv;  // the program and its arguments
-  std::string agent_path;         // libwstrace-agent.so
+  std::string agent_path;         // libwstrace-agent.so / wstrace-agent.dll
   // Called for every event in time order (the live view); may be empty.
   std::function<void(const Event&, const trace::TraceHeader&)> on_event;
   uint32_t ring_bytes = 1u << 20;  // per thread
@@ -32,7 +34,7 @@ struct RecordSummary {
 };
 
 // Records until every traced process has ended. Errors before the program starts (not found,
-// unreachable, cannot create the output) are returned as a Status with the exit code to use.
+// unreachable, cannot create the output) come back with the exit code to use.
 struct RecordError {
   int exit_code = 0;
   std::string message;
