@@ -32,6 +32,7 @@ enum RawKind : uint8_t {
   kRawPollList = 7,  // repeated RawPoll
   kRawPlatformConst = 8,  // i64 platform value of a constant, for the collector to translate
   kRawSockopt = 9,        // i64 level, i64 optname (platform values)
+  kRawWString = 10,       // UTF-16 text (Windows), no terminator
 };
 
 struct RawArg {

@@ -100,7 +100,6 @@ bool translate_record(const uint8_t* rec, size_t len, uint32_t pid, EventBuilder
         auto name = static_cast<int64_t>(read_u64(d + 8));
         out.num(FieldId::level, to_code(ConstTable::SockOptLevel, Platform::Linux, level));
         out.num(FieldId::optname, sockopt_to_code(Platform::Linux, level, name));
-        ++i;  // it stood for two arguments
         break;
       }
       case kRawSockaddr:

@@ -58,7 +58,7 @@ WS_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   if (msg) {
     c.u64(FieldId::count, msg->msg_iovlen);
     c.sockaddr(FieldId::addr, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
-    c.payload_iov(msg->msg_iov, msg->msg_iovlen, r);
+    payload_iov(c, msg->msg_iov, msg->msg_iovlen, r);
   }
   return r;
 }
@@ -76,7 +76,7 @@ WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
   if (r > 0) {
     c.sockaddr(FieldId::addr, static_cast<const sockaddr*>(vec[0].msg_hdr.msg_name),
                vec[0].msg_hdr.msg_namelen);
-    c.payload_iov(vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
+    payload_iov(c, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
   }
   return r;
 }
@@ -100,7 +100,7 @@ WS_EXPORT ssize_t writev(int fd, const iovec* iov, int n) {
   c.done_errno(r);
   io_args(c, fd, n > 0 ? iov_total(iov, static_cast<size_t>(n)) : 0, 0, false);
   c.u64(FieldId::count, static_cast<uint64_t>(n));
-  if (n > 0) c.payload_iov(iov, static_cast<size_t>(n), r);
+  if (n > 0) payload_iov(c, iov, static_cast<size_t>(n), r);
   return r;
 }
 
@@ -172,7 +172,7 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
     c.u64(FieldId::count, msg->msg_iovlen);
     if (r >= 0)
       c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
-    c.payload_iov(msg->msg_iov, msg->msg_iovlen, r);
+    payload_iov(c, msg->msg_iov, msg->msg_iovlen, r);
   }
   return r;
 }
@@ -188,7 +188,7 @@ WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct ti
   if (r > 0) {
     c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(vec[0].msg_hdr.msg_name),
                vec[0].msg_hdr.msg_namelen);
-    c.payload_iov(vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
+    payload_iov(c, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
   }
   return r;
 }
@@ -218,6 +218,6 @@ WS_EXPORT ssize_t readv(int fd, const iovec* iov, int n) {
   c.done_errno(r);
   io_args(c, fd, n > 0 ? iov_total(iov, static_cast<size_t>(n)) : 0, 0, false);
   c.u64(FieldId::count, static_cast<uint64_t>(n));
-  if (n > 0) c.payload_iov(iov, static_cast<size_t>(n), r);
+  if (n > 0) payload_iov(c, iov, static_cast<size_t>(n), r);
   return r;
 }

@@ -61,7 +61,7 @@ WS_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
   int r = REAL(getaddrinfo)(node, service, hints, res);
   c.done(r, false);
   if (r != 0) c.error(r == EAI_SYSTEM ? ErrDomain::Errno : ErrDomain::Eai,
-                      r == EAI_SYSTEM ? c.saved_errno() : r);
+                      r == EAI_SYSTEM ? c.saved_error() : r);
   c.str(FieldId::host, node);
   c.str(FieldId::service, service);
   if (hints) {
@@ -146,7 +146,7 @@ WS_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, sockl
   int r = REAL(getnameinfo)(sa, salen, host, hostlen, serv, servlen, flags);
   c.done(r, false);
   if (r != 0) c.error(r == EAI_SYSTEM ? ErrDomain::Errno : ErrDomain::Eai,
-                      r == EAI_SYSTEM ? c.saved_errno() : r);
+                      r == EAI_SYSTEM ? c.saved_error() : r);
   c.sockaddr(FieldId::addr, sa, salen);
   if (r == 0 && host && hostlen) c.str(FieldId::host, host);
   if (r == 0 && serv && servlen) c.str(FieldId::service, serv);

@@ -87,7 +87,7 @@ WS_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.sockaddr(FieldId::addr, addr, len);
-  if (r == 0 || c.saved_errno() == EINPROGRESS) note_local(c, fd);
+  if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd);
   return r;
 }
 

@@ -1,0 +1,151 @@
+#include "call.h"
+
+#include <cstring>
+#include <cwchar>
+
+namespace ws::agent {
+namespace {
+const uint8_t kZeros[8] = {};
+}
+
+uint32_t snaplen() { return region() ? region()->snaplen : 0; }
+
+// Calls may nest (a signal handler, a library making socket calls inside a lookup): each Call
+// keeps its record on its own stack and only touches the ring in its destructor.
+Call::Call(FuncId f) : active_(recording()) {
+  if (!active_) return;
+  head_.func = static_cast<uint8_t>(f);
+  head_.ts = now_ns();
+}
+
+void Call::done(int64_t result, bool failed) {
+  error_ = last_error();
+  if (!active_) return;
+  head_.dur = static_cast<uint64_t>(now_ns() - head_.ts);
+  head_.result = result;
+  if (failed) error(last_error_domain(), error_);
+}
+
+void Call::error(ErrDomain d, int32_t v) {
+  head_.err = v;
+  head_.err_domain = static_cast<uint8_t>(v ? d : ErrDomain::None);
+}
+
+void Call::add(const void* p, size_t n) {
+  if (nparts_ < kMaxParts) parts_[nparts_++] = Part{p, n};
+}
+
+void Call::pad(uint32_t size) {
+  if (raw_pad(size) != size) add(kZeros, raw_pad(size) - size);
+}
+
+void Call::arg(FieldId f, RawKind kind, uint32_t size) {
+  RawArg& a = args_[nargs_++];
+  a.field = static_cast<uint8_t>(f);
+  a.kind = kind;
+  a.pad = 0;
+  a.size = size;
+  add(&a, sizeof a);
+}
+
+void Call::u64(FieldId f, uint64_t v) {
+  if (!active_ || nargs_ >= kMaxArgs || nparts_ + 2 > kMaxParts) return;
+  nums_[nnums_] = v;
+  arg(f, kRawU64, 8);
+  add(&nums_[nnums_++], 8);
+}
+
+void Call::i64(FieldId f, int64_t v) {
+  if (!active_ || nargs_ >= kMaxArgs) return;
+  u64(f, static_cast<uint64_t>(v));
+  args_[nargs_ - 1].kind = kRawI64;
+}
+
+void Call::platform_const(FieldId f, int64_t v) {
+  if (!active_ || nargs_ >= kMaxArgs) return;
+  u64(f, static_cast<uint64_t>(v));
+  args_[nargs_ - 1].kind = kRawPlatformConst;
+}
+
+void Call::sockopt(int64_t level, int64_t name) {
+  if (!active_ || nargs_ >= kMaxArgs || nnums_ + 2 > kMaxArgs || nparts_ + 2 > kMaxParts) return;
+  // Two numbers under one argument: level, then name.
+  nums_[nnums_] = static_cast<uint64_t>(level);
+  nums_[nnums_ + 1] = static_cast<uint64_t>(name);
+  arg(FieldId::optname, kRawSockopt, 16);
+  add(&nums_[nnums_], 16);
+  nnums_ += 2;
+}
+
+void Call::blob(FieldId f, RawKind kind, const void* data, size_t size) {
+  if (!active_ || nargs_ >= kMaxArgs || nparts_ + 3 > kMaxParts || !data) return;
+  arg(f, kind, static_cast<uint32_t>(size));
+  add(data, size);
+  pad(static_cast<uint32_t>(size));
+}
+
+void Call::sockaddr(FieldId f, const void* sa, size_t len) {
+  if (!sa || len < 2) return;
+  blob(f, kRawSockaddr, sa, len > 128 ? 128 : len);
+}
+
+void Call::str(FieldId f, const char* s) {
+  if (s) blob(f, kRawString, s, strlen(s));
+}
+
+void Call::wstr(FieldId f, const wchar_t* s) {
+  if (s) blob(f, kRawWString, s, wcslen(s) * sizeof(wchar_t));
+}
+
+void Call::payload(const void* buf, int64_t total) {
+  if (!buf || total <= 0) return;
+  Part one{buf, static_cast<size_t>(total)};
+  payload_parts(&one, 1, total);
+}
+
+void Call::payload_parts(const Part* bufs, size_t n, int64_t total) {
+  if (!active_ || total <= 0 || nargs_ >= kMaxArgs || nnums_ >= kMaxArgs ||
+      nparts_ + 4 > kMaxParts)
+    return;
+  const uint64_t limit = region()->ring_bytes / 4;
+  uint64_t want = static_cast<uint64_t>(total);
+  if (want > snaplen()) want = snaplen();
+  if (want > limit) want = limit;
+  nums_[nnums_] = static_cast<uint64_t>(total);
+  RawArg& a = args_[nargs_];
+  arg(FieldId::payload, kRawBytes, 0);
+  add(&nums_[nnums_++], 8);
+  uint64_t kept = 0;
+  for (size_t i = 0; i < n && i < 16 && kept < want && nparts_ + 2 < kMaxParts; ++i) {
+    uint64_t take = bufs[i].size < want - kept ? bufs[i].size : want - kept;
+    if (take) add(bufs[i].data, static_cast<size_t>(take));
+    kept += take;
+  }
+  a.size = static_cast<uint32_t>(8 + kept);
+  pad(a.size);
+}
+
+Call::~Call() {
+  if (!active_) return;
+  RegionHeader* r = region();
+  int32_t slot = pushing() ? owned_slot() : claim_slot();
+  if (slot < 0) {
+    r->no_slot_drops.fetch_add(1, std::memory_order_relaxed);
+  } else if (pushing()) {
+    // A signal handler interrupted this thread's own write into its ring: the ring is
+    // mid-write, so this record can only be counted.
+    slots_of(r)[slot].dropped.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    pushing() = true;
+    head_.tid = thread_id();
+    head_.nargs = static_cast<uint8_t>(nargs_);
+    Part all[kMaxParts + 1];
+    all[0] = Part{&head_, sizeof head_};
+    memcpy(all + 1, parts_, nparts_ * sizeof(Part));
+    ring_push(r, static_cast<uint32_t>(slot), all, nparts_ + 1);
+    pushing() = false;
+  }
+  set_last_error(error_);
+}
+
+}  // namespace ws::agent

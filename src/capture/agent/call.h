@@ -1,0 +1,85 @@
+// The part of every agent that does not depend on the platform: one traced call, gathered on
+// the caller's stack and queued into the thread's ring in one piece. No allocation, no lock, no
+// blocking; the platform's last error (errno, GetLastError()) is left as the real call set it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "event.h"
+#include "raw_record.h"
+#include "ring.h"
+
+namespace ws::agent {
+
+using namespace ws::capture;  // the ring and raw record types
+
+// ---- Provided by each platform's agent ----------------------------------------------------
+RegionHeader* region();   // the shared region, or nullptr when this process does not record
+bool recording();         // this process records
+// This thread's ring, claimed on first use; -1 when every ring is taken.
+int32_t claim_slot();
+// The slot this thread already owns (-1: none), and the flag set while it writes its ring.
+int32_t owned_slot();
+bool& pushing();
+uint32_t thread_id();
+int64_t now_ns();
+int last_error();                   // errno / GetLastError()
+void set_last_error(int e);
+ErrDomain last_error_domain();      // Errno / Win
+// ---------------------------------------------------------------------------------------------
+
+uint32_t snaplen();
+
+// One traced call: the entry time is taken when constructed; done() notes the result and the
+// platform's last error; the destructor queues the record (when there is a ring for it) and
+// puts the last error back as the real call left it.
+class Call {
+ public:
+  explicit Call(FuncId f);
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+
+  // Notes the result; on failure the platform's last error becomes the call's error.
+  void done(int64_t result, bool failed);
+  void done_errno(int64_t result) { done(result, result < 0); }
+  // Overrides the error (getaddrinfo's EAI_*, h_errno, a Winsock call's returned code).
+  void error(ErrDomain d, int32_t v);
+  int saved_error() const { return error_; }
+  bool active() const { return active_; }
+
+  void u64(FieldId f, uint64_t v);
+  void i64(FieldId f, int64_t v);
+  void platform_const(FieldId f, int64_t v);
+  void sockopt(int64_t level, int64_t name);
+  // The platform's sockaddr bytes (at most 128 are kept).
+  void sockaddr(FieldId f, const void* sa, size_t len);
+  void str(FieldId f, const char* s);
+  void wstr(FieldId f, const wchar_t* s);  // UTF-16 on Windows: kept as its bytes
+  // Payload: `total` bytes moved, kept up to the snap length from `buf`, or from the buffers
+  // of a scatter/gather call (at most 16 of them).
+  void payload(const void* buf, int64_t total);
+  void payload_parts(const Part* bufs, size_t n, int64_t total);
+  // A blob the caller built in its own memory (address and poll lists); must outlive the call.
+  void blob(FieldId f, RawKind kind, const void* data, size_t size);
+
+ private:
+  void arg(FieldId f, RawKind kind, uint32_t size);
+  void add(const void* p, size_t n);
+  void pad(uint32_t size);
+
+  static constexpr size_t kMaxParts = 64;
+  static constexpr size_t kMaxArgs = 16;
+  RawHead head_{};
+  RawArg args_[kMaxArgs];
+  uint64_t nums_[kMaxArgs + 1];
+  Part parts_[kMaxParts];
+  size_t nparts_ = 0;
+  size_t nargs_ = 0;   // RawArgs written
+  size_t nnums_ = 0;   // nums_ used
+  int error_ = 0;
+  bool active_;
+};
+
+}  // namespace ws::agent
