@@ -23,6 +23,11 @@ std::unique_ptr<Engine> open_trace(const std::string& path, bool follow = false)
 // The local time zone's offset from UTC now, in nanoseconds (common_posix.cc, common_windows.cc).
 int64_t local_utc_offset_ns();
 
+// Where the capture agent is: libwstrace-agent.so in ../lib beside bin/wstrace on Linux,
+// wstrace-agent.dll beside wstrace.exe on Windows.
+std::string agent_path();
+bool stderr_is_terminal();
+
 // After an engine ran dry: reports an incomplete trace and returns the exit code it implies.
 int finish(const Engine& engine);
 

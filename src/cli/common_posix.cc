@@ -1,4 +1,7 @@
 #include <time.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "common.h"
 
@@ -10,5 +13,16 @@ int64_t local_utc_offset_ns() {
   localtime_r(&now, &tm);
   return static_cast<int64_t>(tm.tm_gmtoff) * 1'000'000'000;
 }
+
+std::string agent_path() {
+  std::error_code ec;
+  auto dir = std::filesystem::read_symlink("/proc/self/exe", ec).parent_path();
+  for (auto candidate : {dir / "../lib/libwstrace-agent.so", dir / "libwstrace-agent.so"})
+    if (std::filesystem::exists(candidate, ec))
+      return std::filesystem::weakly_canonical(candidate, ec).string();
+  return (dir / "../lib/libwstrace-agent.so").lexically_normal().string();
+}
+
+bool stderr_is_terminal() { return isatty(STDERR_FILENO); }
 
 }  // namespace ws::cli

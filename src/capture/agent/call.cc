@@ -128,22 +128,23 @@ void Call::payload_parts(const Part* bufs, size_t n, int64_t total) {
 Call::~Call() {
   if (!active_) return;
   RegionHeader* r = region();
-  int32_t slot = pushing() ? owned_slot() : claim_slot();
+  const bool nested = is_pushing();
+  int32_t slot = nested ? owned_slot() : claim_slot();
   if (slot < 0) {
     r->no_slot_drops.fetch_add(1, std::memory_order_relaxed);
-  } else if (pushing()) {
+  } else if (nested) {
     // A signal handler interrupted this thread's own write into its ring: the ring is
     // mid-write, so this record can only be counted.
     slots_of(r)[slot].dropped.fetch_add(1, std::memory_order_relaxed);
   } else {
-    pushing() = true;
+    set_pushing(true);
     head_.tid = thread_id();
     head_.nargs = static_cast<uint8_t>(nargs_);
     Part all[kMaxParts + 1];
     all[0] = Part{&head_, sizeof head_};
     memcpy(all + 1, parts_, nparts_ * sizeof(Part));
     ring_push(r, static_cast<uint32_t>(slot), all, nparts_ + 1);
-    pushing() = false;
+    set_pushing(false);
   }
   set_last_error(error_);
 }

@@ -21,7 +21,8 @@ bool recording();         // this process records
 int32_t claim_slot();
 // The slot this thread already owns (-1: none), and the flag set while it writes its ring.
 int32_t owned_slot();
-bool& pushing();
+bool is_pushing();
+void set_pushing(bool on);
 uint32_t thread_id();
 int64_t now_ns();
 int last_error();                   // errno / GetLastError()

@@ -174,7 +174,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
 
-  RingCollector collector(opt, shm.region(), *writer.value(), header, summary, translate_record,
+  RingCollector collector(opt, shm.region(), *writer.value(), header, summary, translate_linux_record,
                           [] { return clock_ns(CLOCK_MONOTONIC); });
   for (;;) {
     if (g_forward_signal) {

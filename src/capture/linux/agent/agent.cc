@@ -184,7 +184,8 @@ RegionHeader* region() { return g_region; }
 bool recording() { return g_enabled; }
 int32_t claim_slot() { return claim_thread_slot(); }
 int32_t owned_slot() { return t_state.slot; }
-bool& pushing() { return t_state.pushing; }
+bool is_pushing() { return t_state.pushing; }
+void set_pushing(bool on) { t_state.pushing = on; }
 uint32_t thread_id() { return current_tid(); }
 int last_error() { return errno; }
 void set_last_error(int e) { errno = e; }

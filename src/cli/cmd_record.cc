@@ -1,10 +1,7 @@
-#include <unistd.h>
-
 #include <algorithm>
 #include <bit>
 #include <climits>
 #include <cstdio>
-#include <filesystem>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -23,16 +20,6 @@ struct RecordArgs {
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
 };
-
-std::string agent_path() {
-  std::error_code ec;
-  auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  auto dir = exe.parent_path();
-  for (auto candidate : {dir / "../lib/libwstrace-agent.so", dir / "libwstrace-agent.so",
-                         dir / "../lib/wstrace/libwstrace-agent.so"})
-    if (std::filesystem::exists(candidate, ec)) return std::filesystem::weakly_canonical(candidate).string();
-  return (dir / "../lib/libwstrace-agent.so").lexically_normal().string();
-}
 
 bool parse_snaplen(const std::string& s, uint32_t& out) {
   if (s == "max") {
@@ -64,7 +51,7 @@ int run_record(const RecordArgs& a) {
   present::TextOptions text;
   text.time = present::TimeMode::Local;
   text.utc_offset_ns = local_utc_offset_ns();
-  text.color = isatty(STDERR_FILENO);
+  text.color = stderr_is_terminal();
   if (!a.quiet)
     opt.on_event = [text](const Event& ev, const trace::TraceHeader& h) {
       fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));

@@ -1,0 +1,246 @@
+#include "agent.h"
+
+#include <psapi.h>
+#include <winternl.h>
+
+#include <cstring>
+
+namespace ws::agent {
+
+RealFunctions g_real;
+
+namespace {
+
+RegionHeader* g_region = nullptr;
+bool g_enabled = false;
+HMODULE g_self = nullptr;
+DWORD g_tls = TLS_OUT_OF_INDEXES;
+LARGE_INTEGER g_qpc_freq;
+CRITICAL_SECTION g_patch_lock;
+
+// Per thread, in one TLS value: slot + 1 in the low 31 bits, the "pushing" flag in bit 31.
+uintptr_t tls_value() { return reinterpret_cast<uintptr_t>(TlsGetValue(g_tls)); }
+void set_tls_value(uintptr_t v) { TlsSetValue(g_tls, reinterpret_cast<void*>(v)); }
+constexpr uintptr_t kPushingBit = uintptr_t{1} << 31;
+
+// kernel32 functions whose callers must be steered to the hooks too.
+FARPROC(WINAPI* real_GetProcAddress)(HMODULE, LPCSTR) = nullptr;
+HMODULE(WINAPI* real_LoadLibraryA)(LPCSTR) = nullptr;
+HMODULE(WINAPI* real_LoadLibraryW)(LPCWSTR) = nullptr;
+HMODULE(WINAPI* real_LoadLibraryExA)(LPCSTR, HANDLE, DWORD) = nullptr;
+HMODULE(WINAPI* real_LoadLibraryExW)(LPCWSTR, HANDLE, DWORD) = nullptr;
+
+struct HookPair {
+  FARPROC real;
+  FARPROC hook;
+};
+HookPair g_pairs[64];
+size_t g_npairs = 0;
+
+void add_pair(FARPROC real_fn, FARPROC hook) {
+  if (real_fn && hook && g_npairs < sizeof g_pairs / sizeof g_pairs[0])
+    g_pairs[g_npairs++] = HookPair{real_fn, hook};
+}
+
+FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
+  FARPROC r = real_GetProcAddress(m, name);
+  FARPROC h = r ? hook_for(r) : nullptr;
+  return h ? h : r;
+}
+
+void resolve_winsock();
+
+HMODULE after_load(HMODULE m) {
+  DWORD e = GetLastError();
+  if (m && !g_real.socket) resolve_winsock();  // the program loads Winsock only now
+  if (m) patch_all_modules();
+  SetLastError(e);
+  return m;
+}
+HMODULE WINAPI hook_LoadLibraryA(LPCSTR n) { return after_load(real_LoadLibraryA(n)); }
+HMODULE WINAPI hook_LoadLibraryW(LPCWSTR n) { return after_load(real_LoadLibraryW(n)); }
+HMODULE WINAPI hook_LoadLibraryExA(LPCSTR n, HANDLE f, DWORD fl) {
+  return after_load(real_LoadLibraryExA(n, f, fl));
+}
+HMODULE WINAPI hook_LoadLibraryExW(LPCWSTR n, HANDLE f, DWORD fl) {
+  return after_load(real_LoadLibraryExW(n, f, fl));
+}
+
+// Points every import slot of `m` that holds a hooked function at its hook.
+void patch_module(HMODULE m) {
+  if (m == g_self) return;
+  auto* base = reinterpret_cast<uint8_t*>(m);
+  auto* dos = reinterpret_cast<IMAGE_DOS_HEADER*>(base);
+  if (dos->e_magic != IMAGE_DOS_SIGNATURE) return;
+  auto* nt = reinterpret_cast<IMAGE_NT_HEADERS64*>(base + dos->e_lfanew);
+  if (nt->Signature != IMAGE_NT_SIGNATURE ||
+      nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC)
+    return;
+  const IMAGE_DATA_DIRECTORY& dir =
+      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
+  if (!dir.VirtualAddress) return;
+  for (auto* d = reinterpret_cast<IMAGE_IMPORT_DESCRIPTOR*>(base + dir.VirtualAddress);
+       d->Name; ++d) {
+    for (auto* t = reinterpret_cast<IMAGE_THUNK_DATA64*>(base + d->FirstThunk); t->u1.Function;
+         ++t) {
+      FARPROC h = hook_for(reinterpret_cast<FARPROC>(t->u1.Function));
+      if (!h) continue;
+      DWORD old;
+      if (VirtualProtect(&t->u1.Function, sizeof t->u1.Function, PAGE_READWRITE, &old)) {
+        t->u1.Function = reinterpret_cast<ULONGLONG>(h);
+        VirtualProtect(&t->u1.Function, sizeof t->u1.Function, old, &old);
+      }
+    }
+  }
+}
+
+uint32_t parent_pid() {
+  using QueryFn = NTSTATUS(NTAPI*)(HANDLE, PROCESSINFOCLASS, PVOID, ULONG, PULONG);
+  auto query = reinterpret_cast<QueryFn>(
+      reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationProcess")));
+  PROCESS_BASIC_INFORMATION pbi{};
+  if (!query || query(GetCurrentProcess(), ProcessBasicInformation, &pbi, sizeof pbi, nullptr) != 0)
+    return 0;
+  return static_cast<uint32_t>(pbi.InheritedFromUniqueProcessId);
+}
+
+void record_process_start() {
+  static wchar_t image[MAX_PATH * 2];
+  GetModuleFileNameW(nullptr, image, sizeof image / sizeof image[0]);
+  Call c(FuncId::process_start);
+  c.done(0, false);  // a fact, not a call: no duration
+  c.u64(FieldId::ppid, parent_pid());
+  c.wstr(FieldId::image, image);
+  c.wstr(FieldId::cmdline, GetCommandLineW());
+  c.u64(FieldId::platform, static_cast<uint64_t>(Platform::Windows));
+}
+
+// Finds the real Winsock functions, once ws2_32 is in the process.
+void resolve_winsock() {
+  HMODULE ws2 = GetModuleHandleW(L"ws2_32.dll");
+  if (!ws2) return;
+#define WS_REAL(name, ret, params)                                                          \
+  g_real.name = reinterpret_cast<decltype(g_real.name)>(                                    \
+      reinterpret_cast<void*>(GetProcAddress(ws2, #name)));                                 \
+  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(g_real.name)),                 \
+           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(&hook_##name)));
+#include "hook_list.h"
+#undef WS_REAL
+}
+
+void install_hooks() {
+  HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
+  resolve_winsock();
+#define WS_KERNEL(name)                                                                     \
+  real_##name = reinterpret_cast<decltype(real_##name)>(                                    \
+      reinterpret_cast<void*>(GetProcAddress(k32, #name)));                                 \
+  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(real_##name)),                 \
+           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(&hook_##name)));
+  WS_KERNEL(GetProcAddress)
+  WS_KERNEL(LoadLibraryA)
+  WS_KERNEL(LoadLibraryW)
+  WS_KERNEL(LoadLibraryExA)
+  WS_KERNEL(LoadLibraryExW)
+#undef WS_KERNEL
+  patch_all_modules();
+}
+
+bool map_region() {
+  wchar_t name[128];
+  DWORD n = GetEnvironmentVariableW(L"WSTRACE_SHM", name, 128);
+  if (n == 0 || n >= 128) return false;
+  HANDLE h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name);
+  if (!h) return false;
+  void* mem = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+  CloseHandle(h);
+  if (!mem) return false;
+  MEMORY_BASIC_INFORMATION mbi{};
+  VirtualQuery(mem, &mbi, sizeof mbi);
+  auto* r = static_cast<RegionHeader*>(mem);
+  if (!region_valid(r, mbi.RegionSize)) {
+    UnmapViewOfFile(mem);
+    return false;
+  }
+  g_region = r;
+  return true;
+}
+
+}  // namespace
+
+FARPROC hook_for(FARPROC real_fn) {
+  for (size_t i = 0; i < g_npairs; ++i)
+    if (g_pairs[i].real == real_fn) return g_pairs[i].hook;
+  return nullptr;
+}
+
+void patch_all_modules() {
+  EnterCriticalSection(&g_patch_lock);
+  HMODULE mods[1024];
+  DWORD needed = 0;
+  if (K32EnumProcessModules(GetCurrentProcess(), mods, sizeof mods, &needed)) {
+    DWORD n = needed / sizeof(HMODULE);
+    for (DWORD i = 0; i < n && i < 1024; ++i) patch_module(mods[i]);
+  }
+  LeaveCriticalSection(&g_patch_lock);
+}
+
+// ---- What agent/call.cc needs from the platform -----------------------------------------------
+RegionHeader* region() { return g_region; }
+bool recording() { return g_enabled; }
+int32_t owned_slot() { return static_cast<int32_t>(tls_value() & ~kPushingBit) - 1; }
+bool is_pushing() { return (tls_value() & kPushingBit) != 0; }
+void set_pushing(bool on) { set_tls_value(on ? tls_value() | kPushingBit : tls_value() & ~kPushingBit); }
+uint32_t thread_id() { return GetCurrentThreadId(); }
+int last_error() { return static_cast<int>(GetLastError()); }
+void set_last_error(int e) { SetLastError(static_cast<DWORD>(e)); }
+ErrDomain last_error_domain() { return ErrDomain::Win; }
+
+int64_t now_ns() {
+  LARGE_INTEGER c;
+  QueryPerformanceCounter(&c);
+  const int64_t f = g_qpc_freq.QuadPart;
+  return c.QuadPart / f * 1'000'000'000 + c.QuadPart % f * 1'000'000'000 / f;
+}
+
+int32_t claim_slot() {
+  int32_t mine = owned_slot();
+  if (mine >= 0) return mine;
+  Slot* slots = slots_of(g_region);
+  const uint32_t n = g_region->slot_count, tid = GetCurrentThreadId();
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t k = (tid / 4 + i) % n;
+    uint32_t expected = kSlotFree;
+    if (slots[k].state.compare_exchange_strong(expected, kSlotActive, std::memory_order_acq_rel)) {
+      slots[k].pid.store(GetCurrentProcessId(), std::memory_order_relaxed);
+      slots[k].tid.store(tid, std::memory_order_relaxed);
+      set_tls_value((tls_value() & kPushingBit) | (k + 1));
+      return static_cast<int32_t>(k);
+    }
+  }
+  return -1;
+}
+
+}  // namespace ws::agent
+
+using namespace ws::agent;
+
+// Everything here runs under the loader lock, so it only maps memory and patches import
+// tables; ws2_32 is already loaded when wstrace injects (it loads the agent into a started,
+// suspended program after the loader has resolved the program's imports).
+BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID) {
+  if (reason == DLL_PROCESS_ATTACH) {
+    g_self = self;
+    InitializeCriticalSection(&g_patch_lock);
+    QueryPerformanceFrequency(&g_qpc_freq);
+    g_tls = TlsAlloc();
+    if (g_tls == TLS_OUT_OF_INDEXES || !map_region()) return TRUE;  // loaded, but inert
+    g_enabled = true;
+    install_hooks();
+    record_process_start();
+  } else if (reason == DLL_THREAD_DETACH && g_region && g_tls != TLS_OUT_OF_INDEXES) {
+    int32_t slot = owned_slot();
+    if (slot >= 0)
+      slots_of(g_region)[slot].state.store(kSlotReleased, std::memory_order_release);
+  }
+  return TRUE;
+}

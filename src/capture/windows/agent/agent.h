@@ -1,0 +1,34 @@
+// The Windows agent: a DLL that wstrace.exe loads into the traced program. It redirects the
+// program's calls to ws2_32 (and to GetProcAddress/LoadLibrary, so that functions found or
+// modules loaded later are caught too) through hooks that record each call into the thread's
+// ring (agent/call.h). No decoding, no allocation, no locks, no blocking; GetLastError() and
+// WSAGetLastError() are left exactly as the real call set them.
+#pragma once
+
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+
+#include "call.h"
+
+namespace ws::agent {
+
+// The real function behind a hook (filled in when the hooks are installed).
+struct RealFunctions {
+#define WS_REAL(name, ret, params) ret(WSAAPI* name) params = nullptr;
+#include "hook_list.h"
+#undef WS_REAL
+};
+extern RealFunctions g_real;
+
+// The hooks (hooks_winsock.cc), one per real function.
+#define WS_REAL(name, ret, params) ret WSAAPI hook_##name params;
+#include "hook_list.h"
+#undef WS_REAL
+
+// Redirects ws2_32 imports in every loaded module; run again after a module is loaded.
+void patch_all_modules();
+// The hook standing for a real ws2_32/kernel32 function address, or nullptr.
+FARPROC hook_for(FARPROC real_fn);
+
+}  // namespace ws::agent

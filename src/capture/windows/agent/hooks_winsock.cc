@@ -1,0 +1,565 @@
+// The Winsock hooks: each calls the real function first, then records what it did.
+#include "agent.h"
+
+namespace ws::agent {
+namespace {
+
+bool failed(int r) { return r == SOCKET_ERROR; }
+
+void note_local(Call& c, SOCKET s) {
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  if (g_real.getsockname(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len));
+}
+
+void socket_args(Call& c, int af, int type, int protocol) {
+  c.platform_const(FieldId::family, af);
+  c.platform_const(FieldId::type, type);
+  c.platform_const(FieldId::protocol, protocol);
+}
+
+void io_args(Call& c, SOCKET s, uint64_t len, int flags) {
+  c.u64(FieldId::sock, s);
+  c.u64(FieldId::len, len);
+  if (flags) c.platform_const(FieldId::flags, flags);
+}
+
+void wsabuf_payload(Call& c, const WSABUF* bufs, DWORD n, int64_t total) {
+  Part parts[16];
+  size_t k = n < 16 ? n : 16;
+  for (size_t i = 0; i < k; ++i) parts[i] = Part{bufs[i].buf, bufs[i].len};
+  c.payload_parts(parts, k, total);
+}
+
+uint64_t wsabuf_total(const WSABUF* bufs, DWORD n) {
+  uint64_t t = 0;
+  for (DWORD i = 0; i < n; ++i) t += bufs[i].len;
+  return t;
+}
+
+// An overlapped call that is still pending is one operation with its completion: both carry
+// the OVERLAPPED address as `op`.
+void overlapped_args(Call& c, LPWSAOVERLAPPED ov) {
+  if (ov) c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+}
+
+}  // namespace
+
+int WSAAPI hook_WSAStartup(WORD version, LPWSADATA data) {
+  Call c(FuncId::WSAStartup);
+  int r = g_real.WSAStartup(version, data);
+  c.done(r, false);
+  if (r) c.error(ErrDomain::Win, r);  // returns its error instead of setting it
+  c.u64(FieldId::version, version);
+  return r;
+}
+
+int WSAAPI hook_WSACleanup() {
+  Call c(FuncId::WSACleanup);
+  int r = g_real.WSACleanup();
+  c.done(r, failed(r));
+  return r;
+}
+
+SOCKET WSAAPI hook_socket(int af, int type, int protocol) {
+  Call c(FuncId::socket);
+  SOCKET s = g_real.socket(af, type, protocol);
+  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  socket_args(c, af, type, protocol);
+  return s;
+}
+
+SOCKET WSAAPI hook_WSASocketA(int af, int type, int protocol, LPWSAPROTOCOL_INFOA info, GROUP g,
+                              DWORD flags) {
+  Call c(FuncId::WSASocketA);
+  SOCKET s = g_real.WSASocketA(af, type, protocol, info, g, flags);
+  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  socket_args(c, af, type, protocol);
+  return s;
+}
+
+SOCKET WSAAPI hook_WSASocketW(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info, GROUP g,
+                              DWORD flags) {
+  Call c(FuncId::WSASocketW);
+  SOCKET s = g_real.WSASocketW(af, type, protocol, info, g, flags);
+  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  socket_args(c, af, type, protocol);
+  return s;
+}
+
+int WSAAPI hook_bind(SOCKET s, const sockaddr* a, int len) {
+  Call c(FuncId::bind);
+  int r = g_real.bind(s, a, len);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
+  return r;
+}
+
+int WSAAPI hook_listen(SOCKET s, int backlog) {
+  Call c(FuncId::listen);
+  int r = g_real.listen(s, backlog);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.i64(FieldId::backlog, backlog);
+  return r;
+}
+
+int WSAAPI hook_connect(SOCKET s, const sockaddr* a, int len) {
+  Call c(FuncId::connect);
+  int r = g_real.connect(s, a, len);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
+  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
+  return r;
+}
+
+int WSAAPI hook_WSAConnect(SOCKET s, const sockaddr* a, int len, LPWSABUF out, LPWSABUF in,
+                           LPQOS sq, LPQOS gq) {
+  Call c(FuncId::WSAConnect);
+  int r = g_real.WSAConnect(s, a, len, out, in, sq, gq);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
+  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
+  return r;
+}
+
+namespace {
+SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int* len,
+                int given) {
+  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  c.u64(FieldId::sock, listener);
+  if (s != INVALID_SOCKET) {
+    c.u64(FieldId::new_sock, s);
+    if (a && len) c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given));
+    note_local(c, s);
+  }
+  return s;
+}
+}  // namespace
+
+// When the program does not ask for the peer, wstrace asks in its place.
+SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
+  Call c(FuncId::accept);
+  sockaddr_storage mine;
+  int mine_len = sizeof mine;
+  sockaddr* pa = a ? a : reinterpret_cast<sockaddr*>(&mine);
+  int* pl = a ? len : &mine_len;
+  int given = pl ? *pl : 0;
+  SOCKET s = g_real.accept(l, pa, pl);
+  return accepted(c, l, s, pa, pl, given);
+}
+
+SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC cond,
+                             DWORD_PTR data) {
+  Call c(FuncId::WSAAccept);
+  sockaddr_storage mine;
+  int mine_len = sizeof mine;
+  sockaddr* pa = a ? a : reinterpret_cast<sockaddr*>(&mine);
+  int* pl = a ? len : &mine_len;
+  int given = pl ? *pl : 0;
+  SOCKET s = g_real.WSAAccept(l, pa, pl, cond, data);
+  return accepted(c, l, s, pa, pl, given);
+}
+
+int WSAAPI hook_send(SOCKET s, const char* buf, int len, int flags) {
+  Call c(FuncId::send);
+  int r = g_real.send(s, buf, len, flags);
+  c.done(r, failed(r));
+  io_args(c, s, static_cast<uint64_t>(len), flags);
+  c.payload(buf, r);
+  return r;
+}
+
+int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sockaddr* to,
+                       int tolen) {
+  Call c(FuncId::sendto);
+  int r = g_real.sendto(s, buf, len, flags, to, tolen);
+  c.done(r, failed(r));
+  io_args(c, s, static_cast<uint64_t>(len), flags);
+  c.sockaddr(FieldId::addr, to, static_cast<size_t>(tolen));
+  c.payload(buf, r);
+  return r;
+}
+
+int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD flags,
+                        LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  Call c(FuncId::WSASend);
+  int r = g_real.WSASend(s, bufs, n, sent, flags, ov, done);
+  int64_t moved = r == 0 && sent ? static_cast<int64_t>(*sent) : r;
+  c.done(moved, failed(r));
+  io_args(c, s, wsabuf_total(bufs, n), static_cast<int>(flags));
+  c.u64(FieldId::count, n);
+  overlapped_args(c, ov);
+  if (r == 0) wsabuf_payload(c, bufs, n, moved);
+  return r;
+}
+
+int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD flags,
+                          const sockaddr* to, int tolen, LPWSAOVERLAPPED ov,
+                          LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  Call c(FuncId::WSASendTo);
+  int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, done);
+  int64_t moved = r == 0 && sent ? static_cast<int64_t>(*sent) : r;
+  c.done(moved, failed(r));
+  io_args(c, s, wsabuf_total(bufs, n), static_cast<int>(flags));
+  c.u64(FieldId::count, n);
+  c.sockaddr(FieldId::addr, to, static_cast<size_t>(tolen));
+  overlapped_args(c, ov);
+  if (r == 0) wsabuf_payload(c, bufs, n, moved);
+  return r;
+}
+
+int WSAAPI hook_recv(SOCKET s, char* buf, int len, int flags) {
+  Call c(FuncId::recv);
+  int r = g_real.recv(s, buf, len, flags);
+  c.done(r, failed(r));
+  io_args(c, s, static_cast<uint64_t>(len), flags);
+  c.payload(buf, r);
+  return r;
+}
+
+int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from, int* fromlen) {
+  Call c(FuncId::recvfrom);
+  sockaddr_storage mine;
+  int mine_len = sizeof mine;
+  sockaddr* pa = from ? from : reinterpret_cast<sockaddr*>(&mine);
+  int* pl = from ? fromlen : &mine_len;
+  int given = pl ? *pl : 0;
+  int r = g_real.recvfrom(s, buf, len, flags, pa, pl);
+  c.done(r, failed(r));
+  io_args(c, s, static_cast<uint64_t>(len), flags);
+  if (r >= 0 && pl) c.sockaddr(FieldId::peer, pa, static_cast<size_t>(*pl < given ? *pl : given));
+  c.payload(buf, r);
+  return r;
+}
+
+int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD flags,
+                        LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  Call c(FuncId::WSARecv);
+  int in_flags = flags ? static_cast<int>(*flags) : 0;
+  int r = g_real.WSARecv(s, bufs, n, got, flags, ov, done);
+  int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
+  c.done(moved, failed(r));
+  io_args(c, s, wsabuf_total(bufs, n), in_flags);
+  c.u64(FieldId::count, n);
+  overlapped_args(c, ov);
+  if (r == 0) wsabuf_payload(c, bufs, n, moved);
+  return r;
+}
+
+int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD flags,
+                            sockaddr* from, LPINT fromlen, LPWSAOVERLAPPED ov,
+                            LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  Call c(FuncId::WSARecvFrom);
+  int in_flags = flags ? static_cast<int>(*flags) : 0;
+  int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, done);
+  int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
+  c.done(moved, failed(r));
+  io_args(c, s, wsabuf_total(bufs, n), in_flags);
+  c.u64(FieldId::count, n);
+  if (r == 0 && from && fromlen) c.sockaddr(FieldId::peer, from, static_cast<size_t>(*fromlen));
+  overlapped_args(c, ov);
+  if (r == 0) wsabuf_payload(c, bufs, n, moved);
+  return r;
+}
+
+int WSAAPI hook_shutdown(SOCKET s, int how) {
+  Call c(FuncId::shutdown);
+  int r = g_real.shutdown(s, how);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.platform_const(FieldId::how, how);
+  return r;
+}
+
+int WSAAPI hook_closesocket(SOCKET s) {
+  Call c(FuncId::closesocket);
+  int r = g_real.closesocket(s);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  return r;
+}
+
+int WSAAPI hook_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const TIMEVAL* tmo) {
+  // The sets are overwritten by the call: keep what was asked.
+  RawPoll entries[64];
+  size_t n = 0;
+  auto ask = [&](fd_set* set, uint32_t bit) {
+    if (!set) return;
+    for (u_int i = 0; i < set->fd_count; ++i) {
+      size_t k = 0;
+      while (k < n && entries[k].fd != static_cast<int64_t>(set->fd_array[i])) ++k;
+      if (k == n) {
+        if (n == 64) continue;
+        entries[n++] = RawPoll{static_cast<int64_t>(set->fd_array[i]), 0, 0};
+      }
+      entries[k].events |= bit;
+    }
+  };
+  ask(rd, POLLRDNORM);
+  ask(wr, POLLWRNORM);
+  ask(ex, POLLRDBAND);
+  Call c(FuncId::select);
+  int r = g_real.select(nfds, rd, wr, ex, tmo);
+  c.done(r, failed(r));
+  auto answer = [&](fd_set* set, uint32_t bit) {
+    if (!set || r <= 0) return;
+    for (u_int i = 0; i < set->fd_count; ++i)
+      for (size_t k = 0; k < n; ++k)
+        if (entries[k].fd == static_cast<int64_t>(set->fd_array[i])) entries[k].revents |= bit;
+  };
+  answer(rd, POLLRDNORM);
+  answer(wr, POLLWRNORM);
+  answer(ex, POLLRDBAND);
+  c.blob(FieldId::fds, kRawPollList, entries, n * sizeof(RawPoll));
+  if (tmo)
+    c.u64(FieldId::timeout, static_cast<uint64_t>(tmo->tv_sec) * 1'000'000'000 +
+                                static_cast<uint64_t>(tmo->tv_usec) * 1000);
+  return r;
+}
+
+int WSAAPI hook_WSAPoll(LPWSAPOLLFD fds, ULONG n, INT timeout) {
+  Call c(FuncId::WSAPoll);
+  int r = g_real.WSAPoll(fds, n, timeout);
+  c.done(r, failed(r));
+  RawPoll entries[64];
+  size_t k = 0;
+  for (ULONG i = 0; i < n && k < 64; ++i)
+    entries[k++] = RawPoll{static_cast<int64_t>(fds[i].fd), static_cast<uint16_t>(fds[i].events),
+                           static_cast<uint16_t>(fds[i].revents)};
+  c.blob(FieldId::fds, kRawPollList, entries, k * sizeof(RawPoll));
+  if (n > 64) c.u64(FieldId::count, n);
+  if (timeout >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout) * 1'000'000);
+  return r;
+}
+
+int WSAAPI hook_ioctlsocket(SOCKET s, long cmd, u_long* arg) {
+  Call c(FuncId::ioctlsocket);
+  int r = g_real.ioctlsocket(s, cmd, arg);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.platform_const(FieldId::request, static_cast<int64_t>(static_cast<uint32_t>(cmd)));
+  if (arg) c.u64(FieldId::arg, *arg);
+  return r;
+}
+
+int WSAAPI hook_WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out, DWORD outlen,
+                         LPDWORD got, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  Call c(FuncId::WSAIoctl);
+  int r = g_real.WSAIoctl(s, code, in, inlen, out, outlen, got, ov, done);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.platform_const(FieldId::request, code);
+  if (in && inlen == sizeof(u_long)) c.u64(FieldId::arg, *static_cast<u_long*>(in));
+  overlapped_args(c, ov);
+  return r;
+}
+
+namespace {
+void sockopt_args(Call& c, SOCKET s, int level, int name, const char* val, int len) {
+  c.u64(FieldId::sock, s);
+  c.sockopt(level, name);
+  if (val && len == sizeof(int)) {
+    int v;
+    memcpy(&v, val, sizeof v);
+    c.i64(FieldId::optval, v);
+  } else if (val && len == 1) {
+    c.i64(FieldId::optval, static_cast<unsigned char>(*val));
+  }
+  c.u64(FieldId::optlen, static_cast<uint64_t>(len));
+}
+}  // namespace
+
+int WSAAPI hook_setsockopt(SOCKET s, int level, int name, const char* val, int len) {
+  Call c(FuncId::setsockopt);
+  int r = g_real.setsockopt(s, level, name, val, len);
+  c.done(r, failed(r));
+  sockopt_args(c, s, level, name, val, len);
+  return r;
+}
+
+int WSAAPI hook_getsockopt(SOCKET s, int level, int name, char* val, int* len) {
+  Call c(FuncId::getsockopt);
+  int r = g_real.getsockopt(s, level, name, val, len);
+  c.done(r, failed(r));
+  sockopt_args(c, s, level, name, r == 0 ? val : nullptr, len ? *len : 0);
+  return r;
+}
+
+int WSAAPI hook_getsockname(SOCKET s, sockaddr* a, int* len) {
+  Call c(FuncId::getsockname);
+  int r = g_real.getsockname(s, a, len);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  if (r == 0 && len) c.sockaddr(FieldId::addr, a, static_cast<size_t>(*len));
+  return r;
+}
+
+int WSAAPI hook_getpeername(SOCKET s, sockaddr* a, int* len) {
+  Call c(FuncId::getpeername);
+  int r = g_real.getpeername(s, a, len);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  if (r == 0 && len) c.sockaddr(FieldId::addr, a, static_cast<size_t>(*len));
+  return r;
+}
+
+namespace {
+
+// An address list in the raw form: repeated u16 length + sockaddr bytes.
+struct AddrList {
+  static constexpr size_t kMax = 32;
+  uint8_t buf[kMax * (2 + sizeof(sockaddr_in6))];
+  size_t size = 0, count = 0;
+  void add(const sockaddr* sa, size_t len) {
+    if (!sa || count == kMax || len > sizeof(sockaddr_in6)) return;
+    uint16_t l = static_cast<uint16_t>(len);
+    memcpy(buf + size, &l, 2);
+    memcpy(buf + size + 2, sa, len);
+    size += 2 + len;
+    ++count;
+  }
+};
+
+template <typename AI>
+void lookup_results(Call& c, int r, const AI* hints, AI* const* res) {
+  if (hints) {
+    c.platform_const(FieldId::hint_family, hints->ai_family);
+    if (hints->ai_socktype) c.platform_const(FieldId::hint_type, hints->ai_socktype);
+    if (hints->ai_flags) c.platform_const(FieldId::hint_flags, hints->ai_flags);
+  }
+  if (r != 0) {
+    c.error(ErrDomain::Win, r);  // returns its error code
+    return;
+  }
+  AddrList list;
+  for (const AI* ai = res ? *res : nullptr; ai; ai = ai->ai_next) {
+    if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
+    list.add(ai->ai_addr, ai->ai_addrlen);
+  }
+  c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+}
+
+}  // namespace
+
+INT WSAAPI hook_getaddrinfo(PCSTR node, PCSTR service, const ADDRINFOA* hints, PADDRINFOA* res) {
+  Call c(FuncId::getaddrinfo);
+  INT r = g_real.getaddrinfo(node, service, hints, res);
+  c.done(r, false);
+  c.str(FieldId::host, node);
+  c.str(FieldId::service, service);
+  lookup_results(c, r, hints, res);
+  if (r == 0 && res && *res && (*res)->ai_canonname) c.str(FieldId::canon, (*res)->ai_canonname);
+  return r;
+}
+
+INT WSAAPI hook_GetAddrInfoW(PCWSTR node, PCWSTR service, const ADDRINFOW* hints,
+                             PADDRINFOW* res) {
+  Call c(FuncId::GetAddrInfoW);
+  INT r = g_real.GetAddrInfoW(node, service, hints, res);
+  c.done(r, false);
+  c.wstr(FieldId::host, node);
+  c.wstr(FieldId::service, service);
+  lookup_results(c, r, hints, res);
+  if (r == 0 && res && *res && (*res)->ai_canonname) c.wstr(FieldId::canon, (*res)->ai_canonname);
+  return r;
+}
+
+void WSAAPI hook_freeaddrinfo(PADDRINFOA ai) {
+  Call c(FuncId::freeaddrinfo);
+  g_real.freeaddrinfo(ai);
+  c.done(0, false);
+}
+
+void WSAAPI hook_FreeAddrInfoW(PADDRINFOW ai) {
+  Call c(FuncId::FreeAddrInfoW);
+  g_real.FreeAddrInfoW(ai);
+  c.done(0, false);
+}
+
+namespace {
+void hostent_addrs(Call& c, const hostent* h) {
+  if (!h || !h->h_addr_list) return;
+  AddrList list;
+  for (char** p = h->h_addr_list; *p; ++p) {
+    if (h->h_addrtype == AF_INET) {
+      sockaddr_in sin{};
+      sin.sin_family = AF_INET;
+      memcpy(&sin.sin_addr, *p, 4);
+      list.add(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+    }
+  }
+  c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+  if (h->h_name) c.str(FieldId::canon, h->h_name);
+}
+}  // namespace
+
+hostent* WSAAPI hook_gethostbyname(const char* name) {
+  Call c(FuncId::gethostbyname);
+  hostent* h = g_real.gethostbyname(name);
+  c.done(h ? 0 : -1, h == nullptr);
+  c.str(FieldId::host, name);
+  hostent_addrs(c, h);
+  return h;
+}
+
+hostent* WSAAPI hook_gethostbyaddr(const char* addr, int len, int type) {
+  Call c(FuncId::gethostbyaddr);
+  hostent* h = g_real.gethostbyaddr(addr, len, type);
+  c.done(h ? 0 : -1, h == nullptr);
+  if (addr && type == AF_INET && len == 4) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    memcpy(&sin.sin_addr, addr, 4);
+    c.sockaddr(FieldId::addr, &sin, sizeof sin);
+  }
+  if (h && h->h_name) c.str(FieldId::host, h->h_name);
+  return h;
+}
+
+INT WSAAPI hook_getnameinfo(const SOCKADDR* sa, socklen_t salen, PCHAR host, DWORD hostlen,
+                            PCHAR serv, DWORD servlen, INT flags) {
+  Call c(FuncId::getnameinfo);
+  INT r = g_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
+  c.done(r, false);
+  if (r) c.error(ErrDomain::Win, r);
+  c.sockaddr(FieldId::addr, sa, static_cast<size_t>(salen));
+  if (r == 0 && host && hostlen) c.str(FieldId::host, host);
+  if (r == 0 && serv && servlen) c.str(FieldId::service, serv);
+  return r;
+}
+
+int WSAAPI hook_WSAEventSelect(SOCKET s, WSAEVENT ev, long mask) {
+  Call c(FuncId::WSAEventSelect);
+  int r = g_real.WSAEventSelect(s, ev, mask);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.u64(FieldId::mask, static_cast<uint64_t>(mask));
+  return r;
+}
+
+int WSAAPI hook_WSAAsyncSelect(SOCKET s, HWND w, u_int msg, long mask) {
+  Call c(FuncId::WSAAsyncSelect);
+  int r = g_real.WSAAsyncSelect(s, w, msg, mask);
+  c.done(r, failed(r));
+  c.u64(FieldId::sock, s);
+  c.u64(FieldId::mask, static_cast<uint64_t>(mask));
+  return r;
+}
+
+BOOL WSAAPI hook_WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD bytes, BOOL wait,
+                                        LPDWORD flags) {
+  Call c(FuncId::WSAGetOverlappedResult);
+  BOOL ok = g_real.WSAGetOverlappedResult(s, ov, bytes, wait, flags);
+  c.done(ok && bytes ? static_cast<int64_t>(*bytes) : -1, !ok);
+  c.u64(FieldId::sock, s);
+  overlapped_args(c, ov);
+  if (ok && bytes) c.u64(FieldId::len, *bytes);
+  return ok;
+}
+
+}  // namespace ws::agent

@@ -1,0 +1,241 @@
+// `wstrace.exe record`: start the program suspended, load the agent DLL into it, let it run,
+// and drain the agent's rings until it exits.
+#include <winsock2.h>
+#include <windows.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "collector_core.h"
+#include "record.h"
+#include "translate.h"
+#include "writer.h"
+
+namespace ws::capture {
+namespace {
+
+int64_t qpc_ns() {
+  static const int64_t freq = [] {
+    LARGE_INTEGER f;
+    QueryPerformanceFrequency(&f);
+    return f.QuadPart;
+  }();
+  LARGE_INTEGER c;
+  QueryPerformanceCounter(&c);
+  return c.QuadPart / freq * 1'000'000'000 + c.QuadPart % freq * 1'000'000'000 / freq;
+}
+
+std::wstring widen(const std::string& s) {
+  int n = MultiByteToWideChar(CP_ACP, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
+  std::wstring w(static_cast<size_t>(n), L'\0');
+  MultiByteToWideChar(CP_ACP, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
+  return w;
+}
+
+std::string narrow(const std::wstring& w) {
+  int n = WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), nullptr, 0,
+                              nullptr, nullptr);
+  std::string s(static_cast<size_t>(n), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, w.data(), static_cast<int>(w.size()), s.data(), n, nullptr,
+                      nullptr);
+  return s;
+}
+
+std::string win_error(DWORD code) {
+  char* msg = nullptr;
+  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                               FORMAT_MESSAGE_IGNORE_INSERTS,
+                           nullptr, code, 0, reinterpret_cast<char*>(&msg), 0, nullptr);
+  std::string s = n ? std::string(msg, n) : fmt::format("error {}", code);
+  if (msg) LocalFree(msg);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == '.')) s.pop_back();
+  return s;
+}
+
+// One argument quoted the way CommandLineToArgvW and the C runtime read it back.
+std::wstring quote_arg(const std::wstring& a) {
+  if (!a.empty() && a.find_first_of(L" \t\n\v\"") == std::wstring::npos) return a;
+  std::wstring q = L"\"";
+  for (size_t i = 0;; ++i) {
+    size_t backslashes = 0;
+    while (i < a.size() && a[i] == L'\\') ++i, ++backslashes;
+    if (i == a.size()) {
+      q.append(backslashes * 2, L'\\');
+      break;
+    }
+    if (a[i] == L'"') q.append(backslashes * 2 + 1, L'\\');
+    else q.append(backslashes, L'\\');
+    q += a[i];
+  }
+  return q + L"\"";
+}
+
+// Finds the program like CreateProcess would (adding .exe), and checks it is a 64-bit PE.
+RecordError find_program(const std::string& program, std::wstring& path) {
+  wchar_t buf[MAX_PATH * 4];
+  DWORD n = SearchPathW(nullptr, widen(program).c_str(), L".exe", MAX_PATH * 4, buf, nullptr);
+  if (n == 0 || n >= MAX_PATH * 4) return {127, fmt::format("{}: program not found", program)};
+  path.assign(buf, n);
+  HANDLE f = CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, 0,
+                         nullptr);
+  if (f == INVALID_HANDLE_VALUE)
+    return {126, fmt::format("{}: {}", narrow(path), win_error(GetLastError()))};
+  IMAGE_DOS_HEADER dos{};
+  IMAGE_NT_HEADERS64 nt{};
+  DWORD got = 0;
+  bool pe = ReadFile(f, &dos, sizeof dos, &got, nullptr) && got == sizeof dos &&
+            dos.e_magic == IMAGE_DOS_SIGNATURE &&
+            SetFilePointer(f, dos.e_lfanew, nullptr, FILE_BEGIN) != INVALID_SET_FILE_POINTER &&
+            ReadFile(f, &nt, sizeof nt, &got, nullptr) && got == sizeof nt &&
+            nt.Signature == IMAGE_NT_SIGNATURE;
+  CloseHandle(f);
+  if (!pe) return {126, fmt::format("{} is not a Windows program (no PE header)", narrow(path))};
+  if (nt.FileHeader.Machine != IMAGE_FILE_MACHINE_AMD64)
+    return {1, fmt::format("{} is not a 64-bit x86 program: this wstrace traces 64-bit programs "
+                           "only (32-bit programs are planned)",
+                           narrow(path))};
+  return {0, ""};
+}
+
+std::string default_output() {
+  SYSTEMTIME t;
+  GetLocalTime(&t);
+  return fmt::format("wstrace-{:04}{:02}{:02}-{:02}{:02}{:02}.wst", t.wYear, t.wMonth, t.wDay,
+                     t.wHour, t.wMinute, t.wSecond);
+}
+
+trace::TraceHeader make_header(const RecordOptions& opt) {
+  trace::TraceHeader h;
+  wchar_t host[256];
+  DWORD n = 256;
+  h.wstrace_version = WSTRACE_VERSION_STRING;
+  if (GetComputerNameW(host, &n)) h.host = narrow(std::wstring(host, n));
+  using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
+  auto rtl = reinterpret_cast<RtlGetVersionFn>(reinterpret_cast<void*>(
+      GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "RtlGetVersion")));
+  OSVERSIONINFOW v{};
+  v.dwOSVersionInfoSize = sizeof v;
+  if (rtl && rtl(&v) == 0)
+    h.os = fmt::format("Windows {}.{}.{}", v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+  else
+    h.os = "Windows";
+  h.platform = Platform::Windows;
+  h.arch = "x86_64";
+  for (const auto& a : opt.argv) h.command += (h.command.empty() ? "" : " ") + a;
+  h.snaplen = opt.snaplen;
+  h.follow_children = opt.follow;
+  h.mono_anchor_ns = qpc_ns();
+  FILETIME ft;
+  GetSystemTimePreciseAsFileTime(&ft);
+  int64_t since_1601 = static_cast<int64_t>(static_cast<uint64_t>(ft.dwHighDateTime) << 32 |
+                                            ft.dwLowDateTime);
+  h.wall_anchor_ns = (since_1601 - 116'444'736'000'000'000) * 100;
+  return h;
+}
+
+// Loads the agent into the suspended process with a thread of its own that runs LoadLibraryW.
+RecordError inject(HANDLE process, const std::wstring& dll) {
+  size_t bytes = (dll.size() + 1) * sizeof(wchar_t);
+  void* remote = VirtualAllocEx(process, nullptr, bytes, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+  if (!remote || !WriteProcessMemory(process, remote, dll.c_str(), bytes, nullptr))
+    return {1, fmt::format("cannot write into the program: {}", win_error(GetLastError()))};
+  auto load = reinterpret_cast<LPTHREAD_START_ROUTINE>(reinterpret_cast<void*>(
+      GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW")));
+  HANDLE t = CreateRemoteThread(process, nullptr, 0, load, remote, 0, nullptr);
+  if (!t) return {1, fmt::format("cannot start the agent in the program: {}", win_error(GetLastError()))};
+  DWORD waited = WaitForSingleObject(t, 30'000);
+  DWORD loaded = 0;
+  GetExitCodeThread(t, &loaded);
+  CloseHandle(t);
+  VirtualFreeEx(process, remote, 0, MEM_RELEASE);
+  if (waited != WAIT_OBJECT_0 || loaded == 0)
+    return {1, fmt::format("the agent {} did not load into the program", narrow(dll))};
+  return {0, ""};
+}
+
+}  // namespace
+
+RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning) {
+  (void)warning;
+  if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
+  std::wstring path;
+  if (RecordError e = find_program(opt.argv[0], path); e.exit_code) return e;
+  std::wstring dll = widen(opt.agent_path);
+  if (GetFileAttributesW(dll.c_str()) == INVALID_FILE_ATTRIBUTES)
+    return {1, fmt::format("the agent {} is missing beside wstrace.exe: reinstall or rebuild",
+                           opt.agent_path)};
+
+  summary.output = opt.output.empty() ? default_output() : opt.output;
+  trace::TraceHeader header = make_header(opt);
+  auto writer = trace::TraceWriter::create(summary.output, header);
+  if (!writer.ok()) return {1, writer.status().message()};
+
+  // Shared memory for the rings, found by the agent through WSTRACE_SHM.
+  const uint32_t slots = opt.slots < 64 ? opt.slots : 64;
+  const size_t size = region_size(slots, opt.ring_bytes);
+  static int counter = 0;
+  std::wstring name = widen(fmt::format("Local\\wstrace-{}-{}", GetCurrentProcessId(), counter++));
+  HANDLE mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
+                                      static_cast<DWORD>(static_cast<uint64_t>(size) >> 32),
+                                      static_cast<DWORD>(size), name.c_str());
+  if (!mapping) return {1, fmt::format("cannot create shared memory: {}", win_error(GetLastError()))};
+  void* view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+  if (!view) {
+    CloseHandle(mapping);
+    return {1, fmt::format("cannot map shared memory: {}", win_error(GetLastError()))};
+  }
+  init_region(view, slots, opt.ring_bytes, opt.snaplen, opt.follow, 0);
+  SetEnvironmentVariableW(L"WSTRACE_SHM", name.c_str());
+
+  std::wstring cmdline;
+  for (const auto& a : opt.argv) cmdline += (cmdline.empty() ? L"" : L" ") + quote_arg(widen(a));
+  STARTUPINFOW si{};
+  si.cb = sizeof si;
+  PROCESS_INFORMATION pi{};
+  if (!CreateProcessW(path.c_str(), cmdline.data(), nullptr, nullptr, TRUE, CREATE_SUSPENDED,
+                      nullptr, nullptr, &si, &pi)) {
+    DWORD e = GetLastError();
+    UnmapViewOfFile(view);
+    CloseHandle(mapping);
+    DeleteFileW(widen(summary.output).c_str());
+    return {126, fmt::format("cannot run {}: {}", narrow(path), win_error(e))};
+  }
+  auto* region = static_cast<RegionHeader*>(view);
+  region->root_pid = pi.dwProcessId;
+  if (RecordError e = inject(pi.hProcess, dll); e.exit_code) {
+    TerminateProcess(pi.hProcess, 1);
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+    UnmapViewOfFile(view);
+    CloseHandle(mapping);
+    return e;
+  }
+  ResumeThread(pi.hThread);
+  CloseHandle(pi.hThread);
+
+  RingCollector collector(opt, region, *writer.value(), header, summary, translate_windows_record,
+                          qpc_ns);
+  for (;;) {
+    double fullest = collector.drain();
+    if (WaitForSingleObject(pi.hProcess, fullest < 0.25 ? 5 : 0) == WAIT_OBJECT_0) break;
+  }
+  DWORD code = 0;
+  GetExitCodeProcess(pi.hProcess, &code);
+  summary.exit_status = static_cast<int>(code);
+  collector.process_ended(pi.dwProcessId, static_cast<int>(code));
+  collector.drain();
+  collector.flush();
+  summary.problem = collector.problem();
+  if (summary.problem.empty()) {
+    if (Status s = writer.value()->close(qpc_ns()); !s.ok()) summary.problem = s.message();
+  }
+  CloseHandle(pi.hProcess);
+  UnmapViewOfFile(view);
+  CloseHandle(mapping);
+  return {0, ""};
+}
+
+}  // namespace ws::capture
