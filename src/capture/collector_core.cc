@@ -67,9 +67,23 @@ void RingCollector::process_ended(uint32_t pid, int exit_code) {
     if (slots[i].state.load(std::memory_order_acquire) != kSlotFree &&
         slots[i].pid.load(std::memory_order_relaxed) == pid)
       free_slot(i);
+  auto it = processes_.find(pid);
+  if (it != processes_.end() && it->second) return;  // the agent saw it exit
   EventBuilder b;
   b.begin(FuncId::process_exit, pid, pid, now_()).result(0).snum(FieldId::exit_code, exit_code);
   emit(b.event());
+}
+
+void RingCollector::close_unended() {
+  std::vector<uint32_t> open;
+  for (const auto& [pid, exited] : processes_)
+    if (!exited) open.push_back(pid);
+  std::sort(open.begin(), open.end());
+  for (uint32_t pid : open) {
+    EventBuilder b;
+    b.begin(FuncId::process_exit, pid, pid, now_()).result(0);
+    emit(b.event());
+  }
 }
 
 void RingCollector::free_slot(uint32_t i) {
@@ -87,11 +101,16 @@ void RingCollector::add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t
 
 void RingCollector::emit(const Event& ev) {
   switch (ev.type()) {
-    case EventType::process_start: ++summary_.processes; break;
+    case EventType::process_start:
+      if (!processes_.count(ev.pid)) ++summary_.processes;  // exec starts a pid again
+      processes_[ev.pid] = false;
+      break;
     case EventType::drops:
       if (const Value* v = ev.get(FieldId::dropped)) summary_.dropped += v->num;
       break;
     case EventType::process_exit:
+      processes_[ev.pid] = true;
+      break;
     case EventType::thread_name: break;
     case EventType::connect:
       ++summary_.calls;

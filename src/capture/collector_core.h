@@ -28,8 +28,12 @@ class RingCollector {
   // Drains every ring once, writing what it found in time order. Returns the highest fill of
   // any ring before draining, as a fraction of its size: a caller sleeps less when it is high.
   double drain();
-  // A process ended with `exit_code`: its rings are drained and freed, its exit recorded.
+  // A process ended with `exit_code`: its rings are drained and freed, and its exit recorded
+  // unless its agent already recorded it.
   void process_ended(uint32_t pid, int exit_code);
+  // At the end: processes that were seen to start but whose end nobody recorded (reaped by a
+  // traced parent after a signal) get an exit without a status.
+  void close_unended();
   // Writes the open block so that readers see everything so far.
   void flush();
   // Set once writing failed (disk full …); the program runs on untraced.
@@ -51,6 +55,7 @@ class RingCollector {
   std::vector<std::unique_ptr<EventBuilder>> pool_;
   std::vector<size_t> order_;
   std::unordered_map<uint32_t, uint64_t> drops_seen_;
+  std::unordered_map<uint32_t, bool> processes_;  // pid → its exit was recorded
   uint64_t no_slot_seen_ = 0;
   int64_t last_flush_ = 0;
   static constexpr int64_t kFlushEvery = 100'000'000;  // ns

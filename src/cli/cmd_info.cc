@@ -16,6 +16,7 @@ struct ProcessFacts {
   std::string image, cmdline;
   int64_t start = 0, exit_ts = 0;
   bool exited = false;
+  bool exit_known = false;
   int64_t exit_code = 0;
   uint64_t calls = 0, errors = 0, dropped = 0;
 };
@@ -58,7 +59,10 @@ int run_info(const std::string& file) {
       case EventType::process_exit:
         p.exited = true;
         p.exit_ts = ev.ts;
-        if (const Value* v = ev.get(FieldId::exit_code)) p.exit_code = static_cast<int64_t>(v->num);
+        if (const Value* v = ev.get(FieldId::exit_code)) {
+          p.exit_code = static_cast<int64_t>(v->num);
+          p.exit_known = true;
+        }
         continue;
       case EventType::drops:
         if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped += v->num;
@@ -87,7 +91,9 @@ int run_info(const std::string& file) {
   for (const auto& [pid, p] : procs)
     fmt::print("  {:>7} parent {:<7} {:>6} calls {:>5} errors {:>5} dropped  {}  {}\n", pid,
                p.ppid, p.calls, p.errors, p.dropped,
-               p.exited ? fmt::format("exit {}", p.exit_code) : std::string("running at end"),
+               !p.exited       ? std::string("running at end")
+               : p.exit_known  ? fmt::format("exit {}", p.exit_code)
+                               : std::string("ended, status unknown"),
                p.cmdline.empty() ? p.image : p.cmdline);
   fmt::print("\ncalls by function\n");
   for (const auto& [name, n] : per_func) fmt::print("  {:<28} {:>10}\n", name, n);

@@ -146,12 +146,13 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     close(exec_pipe[0]);
     setenv("LD_PRELOAD", preload.c_str(), 1);
     setenv("WSTRACE_SHM", shm.name().c_str(), 1);
+    // Before the agent starts in the program, so that --no-follow knows which process is it.
+    shm.region()->root_pid = static_cast<uint32_t>(getpid());
     execv(pre.path.c_str(), argv.data());
     int e = errno;
     (void)!write(exec_pipe[1], &e, sizeof e);
     _exit(127);
   }
-  shm.region()->root_pid = static_cast<uint32_t>(child);
   close(exec_pipe[1]);
   int exec_errno = 0;
   ssize_t got;
@@ -206,6 +207,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     }
   }
   collector.drain();
+  collector.close_unended();
   collector.flush();
   summary.problem = collector.problem();
   if (summary.problem.empty()) {

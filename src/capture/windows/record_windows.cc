@@ -227,6 +227,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   summary.exit_status = static_cast<int>(code);
   collector.process_ended(pi.dwProcessId, static_cast<int>(code));
   collector.drain();
+  collector.close_unended();
   collector.flush();
   summary.problem = collector.problem();
   if (summary.problem.empty()) {

@@ -136,11 +136,23 @@ __attribute__((constructor(101))) void agent_init() {
   g_pid = static_cast<uint32_t>(getpid());
   pthread_key_create(&g_thread_key, release_slot);
   pthread_atfork(nullptr, nullptr, after_fork_in_child);
+  // Runs at exit() and after main returns, with the status; registered first, so it runs after
+  // the program's own exit handlers (and their socket calls).
+  on_exit([](int status, void*) { record_process_exit(status); }, nullptr);
   g_enabled = should_record_here();
   if (g_enabled) record_process_start();
 }
 
 }  // namespace
+
+// The exit of a process that ends through exit()/_exit(): its status, recorded by the process
+// itself because its parent (not wstrace) may be the one that reaps it.
+void record_process_exit(int status) {
+  if (!g_enabled) return;
+  Call c(FuncId::process_exit);
+  c.done(0, false);
+  c.i64(FieldId::exit_code, status);
+}
 
 void* real_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
 
@@ -158,10 +170,19 @@ bool is_socket(int fd) {
     uint8_t k = __atomic_load_n(&g_fd_kind[fd], __ATOMIC_RELAXED);
     if (k) return k == 1;
   }
+  // Probing must not disturb errno: hooks ask before the real call runs.
+  const int saved = errno;
   struct stat st {};
-  bool sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-  if (fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], sock ? 1 : 2, __ATOMIC_RELAXED);
+  const bool known = fstat(fd, &st) == 0;
+  const bool sock = known && S_ISSOCK(st.st_mode);
+  // A number that is not open now is not remembered: a socket may arrive under it later.
+  if (known && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], sock ? 1 : 2, __ATOMIC_RELAXED);
+  errno = saved;
   return sock;
+}
+
+void mark_not_socket(int fd) {
+  if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], 2, __ATOMIC_RELAXED);
 }
 
 void mark_socket(int fd) {

@@ -21,7 +21,9 @@ bool enabled();
 // What wstrace knows of a descriptor: 0 not yet known, 1 socket, 2 something else.
 bool is_socket(int fd);
 void mark_socket(int fd);
+void mark_not_socket(int fd);  // a file, pipe … was just opened under this number
 void forget_fd(int fd);
+void record_process_exit(int status);
 
 // The real function behind a hook, found once with dlsym(RTLD_NEXT).
 void* real_symbol(const char* name);

@@ -165,12 +165,34 @@ WS_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, i
 DECLARE_REAL(recvmsg, ssize_t, int, msghdr*, int);
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   Call c(FuncId::recvmsg);
+  // Without an address buffer, wstrace lends one for the call so that a datagram's sender is
+  // known, and puts the program's msghdr back as it was.
+  sockaddr_storage mine;
+  const bool lend = c.active() && msg && !msg->msg_name;
+  if (lend) {
+    msg->msg_name = &mine;
+    msg->msg_namelen = sizeof mine;
+  }
   ssize_t r = REAL(recvmsg)(fd, msg, flags);
   c.done_errno(r);
+  socklen_t lent_len = lend ? msg->msg_namelen : 0;
+  if (lend) {
+    msg->msg_name = nullptr;
+    msg->msg_namelen = 0;
+  }
+  if (lend && r >= 0 && lent_len > 0) c.sockaddr(FieldId::peer, &mine, lent_len);
+  // Descriptors passed with SCM_RIGHTS take numbers that may have been something else.
+  if (r >= 0 && msg && msg->msg_control)
+    for (cmsghdr* cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm))
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        const int* fds = reinterpret_cast<const int*>(CMSG_DATA(cm));
+        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; ++i) forget_fd(fds[i]);
+      }
   io_args(c, fd, msg ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, flags, true);
   if (msg) {
     c.u64(FieldId::count, msg->msg_iovlen);
-    if (r >= 0)
+    if (r >= 0 && msg->msg_name)
       c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
     payload_iov(c, msg->msg_iov, msg->msg_iovlen, r);
   }
