@@ -1,0 +1,85 @@
+// The filter language of wstrace: `wstrace show t.wst --filter 'rport == 443 and failed'`.
+//
+// A filter is parsed once into a small tree whose constants are already resolved (function
+// names to FuncIds, error names to sets of error codes, IPs and CIDR blocks to bytes, durations
+// to nanoseconds), then matched against events without allocating. Platform-neutral: no OS
+// calls. The language is documented in docs/filters.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "event.h"
+#include "sockaddr.h"
+#include "status.h"
+
+namespace ws::inspect {
+
+// What the filter needs to know beyond the event itself; trackers (connections, processes,
+// lookups) implement it. Every method may return empty/0/nullptr when unknown; a field whose
+// value is unknown makes every comparison on it false.
+class FilterContext {
+ public:
+  virtual ~FilterContext() = default;
+  virtual std::string_view process_name(uint32_t pid) const = 0;   // "curl", "client.exe"
+  virtual uint64_t connection_id(const Event& ev) const = 0;       // 0 = none
+  virtual const SockAddr* local_addr(const Event& ev) const = 0;   // the socket's local end
+  virtual const SockAddr* remote_addr(const Event& ev) const = 0;  // the socket's remote end
+  virtual std::string_view remote_host(const Event& ev) const = 0; // name a lookup gave that address
+  virtual uint64_t protocol(const Event& ev) const = 0;            // ws::proto code, 0 = unknown
+};
+
+// A context that knows nothing but the event itself: addresses come from the event's own fields
+// (connect's addr and local, accept's peer and local, sendto's addr, recvfrom's peer, bind's
+// addr, getsockname/getpeername's addr, getnameinfo's addr), the protocol from socket()'s
+// arguments; proc, conn and host are unknown. Good for tests, and as the fallback a tracker's
+// context can delegate to.
+//
+// The addresses it returns live in the context until its next call of the same method, so one
+// context serves one thread at a time. It allocates only when an AF_UNIX path is longer than any
+// it saw before.
+class EventOnlyContext : public FilterContext {
+ public:
+  std::string_view process_name(uint32_t pid) const override;
+  uint64_t connection_id(const Event& ev) const override;
+  const SockAddr* local_addr(const Event& ev) const override;
+  const SockAddr* remote_addr(const Event& ev) const override;
+  std::string_view remote_host(const Event& ev) const override;
+  uint64_t protocol(const Event& ev) const override;
+
+ private:
+  mutable SockAddr local_;
+  mutable SockAddr remote_;
+};
+
+namespace detail {
+struct Program;
+}  // namespace detail
+
+class Filter {
+ public:
+  // The empty filter: matches every event; text() is "".
+  Filter();
+
+  // Parses `text`. On error the Status message is two lines: the expression, then a caret under
+  // the problem followed by what was expected, e.g.
+  //   rport == 443 andd failed
+  //                ^ expected 'and', 'or' or the end of the filter, found 'andd'
+  static Result<Filter> parse(std::string_view text);
+
+  // True when the event passes. Never allocates (beyond what `ctx` does) and never throws, so it
+  // can run over millions of events per second. Safe to call from several threads at once when
+  // each passes its own context (or a thread-safe one).
+  bool matches(const Event& ev, const FilterContext& ctx) const;
+
+  // The text the filter was parsed from.
+  const std::string& text() const;
+
+ private:
+  explicit Filter(std::shared_ptr<const detail::Program> program);
+  std::shared_ptr<const detail::Program> program_;  // immutable: copies of a Filter share it
+};
+
+}  // namespace ws::inspect
