@@ -11,8 +11,9 @@ packages=(
   g++-mingw-w64-x86-64-posix libz-mingw-w64-dev wine wine64
   # fuzzing (libFuzzer lives in clang's runtime package)
   clang libclang-rt-14-dev
-  # benchmarks compare against strace
-  strace
+  # benchmarks compare against strace; capture tests run real programs and a private mount
+  # namespace for their loopback DNS resolver
+  strace curl util-linux mount iproute2 binutils
 )
 missing=()
 for p in "${packages[@]}"; do
