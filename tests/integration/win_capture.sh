@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# wstrace.exe record under Wine: a Windows program's Winsock calls, read back by the Linux build.
+# Run as: SCRIPT WINE_RUN WSTRACE_EXE LINUX_WSTRACE WORK TARGETS_DIR
+set -uo pipefail
+WINE_RUN=$1 WIN_WSTRACE=$2 WSTRACE=$3 WORK=$4 TARGETS=$5
+rm -rf "$WORK" && mkdir -p "$WORK"
+failures=0 checks=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+# record NAME ARGS…: traces wnetops ARGS into $WORK/NAME.wst, keeps its output in $WORK/NAME.out
+record() {
+  local name=$1
+  shift
+  checks=$((checks + 1))
+  "$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/$name.wst" -- "$TARGETS/wnetops.exe" "$@" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err"
+  local rc=$?
+  [ "$rc" -eq 0 ] || fail "wstrace.exe record -- wnetops $* exited $rc: $(head -c 300 "$WORK/$name.err")"
+  "$WSTRACE" show --json "$WORK/$name.wst" >"$WORK/$name.jsonl" || fail "$name.wst does not read"
+}
+
+# check NAME PYTHON: asserts over the events (list `ev`) and the program's output (`out`).
+check() {
+  checks=$((checks + 1))
+  python3 - "$WORK/$1.jsonl" "$WORK/$1.out" <<PY || fail "$1: the trace does not show what the program did"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+out = open(sys.argv[2]).read().replace("\r", "")
+def calls(f): return [e for e in ev if e["func"] == f]
+def one(f):
+    c = calls(f)
+    assert c, f + " missing; have " + str(sorted({e["func"] for e in ev}))
+    return c
+def payload(e): return bytes.fromhex(e["args"]["payload"]["hex"]) if "payload" in e["args"] else b""
+$2
+PY
+}
+
+record tcp tcp
+check tcp '
+port = int(out.split("port=")[1].split()[0])
+assert ev[0]["event"] == "process_start" and ev[0]["args"]["image"].endswith("wnetops.exe")
+assert one("WSAStartup")[0]["args"]["version"] == 0x202
+c = one("connect")[0]
+assert c["args"]["addr"]["ip"] == "127.0.0.1" and c["args"]["addr"]["port"] == port, c
+assert c["args"]["local"]["ip"] == "127.0.0.1" and c["result"] == 0
+a = one("accept")[0]
+assert a["args"]["peer"]["port"] == c["args"]["local"]["port"], (a, c)
+assert a["args"]["local"]["port"] == port
+sends = [payload(e) for e in calls("send")]
+assert b"ping-1" in sends, sends
+ws = one("WSASend")[0]
+assert payload(ws) == b"ping-2" and ws["result"] == 6
+wr = one("WSARecv")[0]
+assert payload(wr) == b"ping-2" and wr["result"] == 6
+assert one("shutdown")[0]["args"]["how"] == "SHUT_WR"
+assert len(calls("closesocket")) >= 3
+assert ev[-1]["event"] == "process_exit" and ev[-1]["args"]["exit_code"] == 0
+'
+
+record udp udp
+check udp '
+port = int(out.split("port=")[1].split()[0])
+s = one("sendto")[0]
+assert s["args"]["addr"]["port"] == port and payload(s) == b"dgram-1"
+r = one("recvfrom")[0]
+assert r["args"]["peer"]["port"] == port and payload(r) == b"dgram-1"
+assert payload(one("WSASendTo")[0]) == b"dgram-2"
+wr = one("WSARecvFrom")[0]
+assert wr["args"]["peer"]["port"] == port and payload(wr) == b"dgram-2"
+'
+
+record errors errors
+check errors '
+assert "refused=10061" in out, out
+refused = [e for e in calls("connect") if e.get("error", {}).get("name") == "WSAECONNREFUSED"]
+assert refused and refused[0]["error"]["code"] == 10061, calls("connect")
+look = one("getaddrinfo")[0]
+assert look["args"]["host"] == "missing.example.invalid"
+assert look["error"]["name"] == "WSAHOST_NOT_FOUND", look
+assert look["args"]["hint_flags"] == "AI_NUMERICHOST"
+assert not calls("recv")
+'
+
+# A reset: a Linux peer on loopback accepts, then aborts (SO_LINGER 0) as data arrives.
+python3 - "$WORK/reset.port" <<'PY' &
+import socket, struct, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+s.settimeout(60)
+c, _ = s.accept()
+c.recv(5)
+c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+c.close()
+PY
+peer=$!
+for _ in $(seq 1 100); do [ -s "$WORK/reset.port" ] && break; sleep 0.05; done
+record reset reset "$(cat "$WORK/reset.port")"
+wait "$peer"
+# Wine 8 reports the peer's reset to the program as the end of the stream (recv returns 0),
+# where Windows says WSAECONNRESET; the trace must say exactly what the program saw.
+check reset '
+seen = int(out.split("reset=")[1].split()[0])
+r = one("recv")[0]
+if seen == 10054:
+    assert r["error"]["name"] == "WSAECONNRESET" and r["result"] == -1, r
+else:
+    assert seen == 0 and r["result"] == 0 and "error" not in r, (seen, r)
+assert payload(one("send")[0]) == b"hello"
+'
+
+record dynamic dynamic
+check dynamic '
+assert "dynamic dll=13" in out, out
+sends = [payload(e) for e in calls("send")]
+assert b"via-getprocaddress" in sends, sends
+assert b"from-late-dll" in sends, sends
+assert len(calls("connect")) == 2
+'
+
+# The last error the program sees is the same traced and untraced.
+checks=$((checks + 1))
+"$WINE_RUN" "$TARGETS/wnetops.exe" lasterror >"$WORK/lasterror.plain" 2>/dev/null
+record lasterror lasterror
+diff -u "$WORK/lasterror.plain" "$WORK/lasterror.out" >&2 || fail "the last error changed under wstrace"
+check lasterror '
+sends = calls("send")
+assert sends[0]["error"]["name"] == "WSAENOTSOCK", sends[0]
+'
+
+# A 32-bit or missing program: one clear message.
+checks=$((checks + 1))
+"$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/none.wst" -- no-such-program.exe >/dev/null 2>"$WORK/none.err"
+rc=$?
+[ "$rc" -eq 127 ] && grep -q "not found" "$WORK/none.err" || fail "missing program: exit $rc, $(cat "$WORK/none.err")"
+
+echo "$checks checks, $failures failed"
+[ "$failures" -eq 0 ]

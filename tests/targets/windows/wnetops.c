@@ -1,0 +1,221 @@
+/* Windows target program for the capture tests (run under Wine here). Loopback only.
+ *   wnetops tcp        blocking TCP client and server threads: connect/accept, send/recv,
+ *                      WSASend/WSARecv, shutdown, closesocket; prints the ports it used
+ *   wnetops udp        sendto/recvfrom and WSASendTo/WSARecvFrom on 127.0.0.1
+ *   wnetops errors     refused connect (WSAECONNREFUSED), a name that is not found
+ *                      (WSAHOST_NOT_FOUND)
+ *   wnetops reset PORT a peer that aborts the connection (WSAECONNRESET)
+ *   wnetops dynamic    connect/send/recv obtained through GetProcAddress, and a DLL loaded
+ *                      after start (wnetdll.dll) that sends on its own
+ *   wnetops lasterror  calls that fail and succeed with the last error set to a sentinel
+ *                      first; prints the last error after each call (compared traced/untraced)
+ */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static SOCKET listener;
+static unsigned short port_of(SOCKET s) {
+  struct sockaddr_in a;
+  int len = sizeof a;
+  getsockname(s, (struct sockaddr*)&a, &len);
+  return ntohs(a.sin_port);
+}
+
+static SOCKET listen_loopback(void) {
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(s, (struct sockaddr*)&a, sizeof a) || listen(s, 4)) {
+    printf("listen failed %d\n", WSAGetLastError());
+    exit(1);
+  }
+  return s;
+}
+
+static DWORD WINAPI echo_server(LPVOID arg) {
+  (void)arg;
+  struct sockaddr_in peer;
+  int len = sizeof peer;
+  SOCKET c = accept(listener, (struct sockaddr*)&peer, &len);
+  char buf[256];
+  int n;
+  while ((n = recv(c, buf, sizeof buf, 0)) > 0) send(c, buf, n, 0);
+  closesocket(c);
+  return 0;
+}
+
+static SOCKET connect_to(unsigned short port) {
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (connect(s, (struct sockaddr*)&a, sizeof a) != 0) {
+    closesocket(s);
+    return INVALID_SOCKET;
+  }
+  return s;
+}
+
+static int tcp(void) {
+  listener = listen_loopback();
+  HANDLE t = CreateThread(NULL, 0, echo_server, NULL, 0, NULL);
+  SOCKET s = connect_to(port_of(listener));
+  if (s == INVALID_SOCKET) return 1;
+  char buf[64];
+  send(s, "ping-1", 6, 0);
+  int n = recv(s, buf, sizeof buf, MSG_WAITALL == 0 ? 0 : 0);
+  WSABUF wb = {6, "ping-2"};
+  DWORD sent = 0, got = 0, flags = 0;
+  WSASend(s, &wb, 1, &sent, 0, NULL, NULL);
+  char in[64];
+  WSABUF rb = {sizeof in, in};
+  WSARecv(s, &rb, 1, &got, &flags, NULL, NULL);
+  shutdown(s, SD_SEND);
+  while (recv(s, buf, sizeof buf, 0) > 0) {
+  }
+  closesocket(s);
+  WaitForSingleObject(t, INFINITE);
+  printf("tcp port=%u first=%d second=%lu\n", port_of(listener), n, got);
+  closesocket(listener);
+  return 0;
+}
+
+static int udp(void) {
+  SOCKET u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(u, (struct sockaddr*)&a, sizeof a);
+  a.sin_port = htons(port_of(u));
+  sendto(u, "dgram-1", 7, 0, (struct sockaddr*)&a, sizeof a);
+  char buf[64];
+  struct sockaddr_in from;
+  int fromlen = sizeof from;
+  int n = recvfrom(u, buf, sizeof buf, 0, (struct sockaddr*)&from, &fromlen);
+  WSABUF wb = {7, "dgram-2"};
+  DWORD sent = 0, got = 0, flags = 0;
+  WSASendTo(u, &wb, 1, &sent, 0, (struct sockaddr*)&a, sizeof a, NULL, NULL);
+  WSABUF rb = {sizeof buf, buf};
+  fromlen = sizeof from;
+  WSARecvFrom(u, &rb, 1, &got, &flags, (struct sockaddr*)&from, &fromlen, NULL, NULL);
+  printf("udp port=%u first=%d second=%lu\n", port_of(u), n, got);
+  closesocket(u);
+  return 0;
+}
+
+static int errors(void) {
+  /* A port where nothing listens. */
+  SOCKET probe = listen_loopback();
+  unsigned short closed = port_of(probe);
+  closesocket(probe);
+  SOCKET s = connect_to(closed);
+  printf("refused=%d\n", s == INVALID_SOCKET ? WSAGetLastError() : 0);
+  /* A name that is not found: a numeric-only lookup of a name asks no DNS server. */
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_flags = AI_NUMERICHOST;
+  hints.ai_family = AF_UNSPEC;
+  int rc = getaddrinfo("missing.example.invalid", "80", &hints, &res);
+  printf("lookup=%d\n", rc);
+  return 0;
+}
+
+/* A reset: the peer (a Linux program started by the test on PORT) aborts the connection. */
+static int reset(unsigned short port) {
+  SOCKET c = connect_to(port);
+  if (c == INVALID_SOCKET) return 1;
+  send(c, "hello", 5, 0);
+  char buf[16];
+  int n = recv(c, buf, sizeof buf, 0);
+  printf("reset=%d\n", n < 0 ? WSAGetLastError() : n);
+  closesocket(c);
+  return 0;
+}
+
+typedef int(WSAAPI* connect_fn)(SOCKET, const struct sockaddr*, int);
+typedef int(WSAAPI* send_fn)(SOCKET, const char*, int, int);
+typedef int(__cdecl* dll_send_fn)(unsigned short);
+
+static int dynamic(void) {
+  listener = listen_loopback();
+  HANDLE t = CreateThread(NULL, 0, echo_server, NULL, 0, NULL);
+  HMODULE ws2 = GetModuleHandleA("ws2_32.dll");
+  connect_fn my_connect = (connect_fn)(void*)GetProcAddress(ws2, "connect");
+  send_fn my_send = (send_fn)(void*)GetProcAddress(ws2, "send");
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port_of(listener));
+  if (my_connect(s, (struct sockaddr*)&a, sizeof a) != 0) return 1;
+  my_send(s, "via-getprocaddress", 18, 0);
+  char buf[64];
+  recv(s, buf, sizeof buf, 0);
+  closesocket(s);
+  WaitForSingleObject(t, INFINITE);
+  /* A DLL loaded now, which makes its own Winsock calls. */
+  HMODULE dll = LoadLibraryA("wnetdll.dll");
+  if (!dll) return 2;
+  dll_send_fn dll_send = (dll_send_fn)(void*)GetProcAddress(dll, "wnetdll_send");
+  t = CreateThread(NULL, 0, echo_server, NULL, 0, NULL);
+  int r = dll_send(port_of(listener));
+  WaitForSingleObject(t, INFINITE);
+  printf("dynamic dll=%d\n", r);
+  closesocket(listener);
+  return 0;
+}
+
+/* The last error after each call, with a sentinel set before it. */
+#define AFTER(call)                                          \
+  do {                                                       \
+    WSASetLastError(4242);                                   \
+    long long r_ = (long long)(call);                        \
+    printf("%-40s %lld %d\n", #call, r_, WSAGetLastError()); \
+  } while (0)
+
+static int lasterror(void) {
+  SOCKET bad = (SOCKET)0x7777;
+  char buf[8];
+  struct sockaddr_in a = {0};
+  int alen = sizeof a;
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  AFTER(send(bad, "x", 1, 0));
+  AFTER(recv(bad, buf, 1, 0));
+  AFTER(closesocket(bad));
+  AFTER(bind(bad, (struct sockaddr*)&a, sizeof a));
+  AFTER(listen(bad, 1));
+  AFTER(connect(bad, (struct sockaddr*)&a, sizeof a));
+  AFTER(getsockname(bad, (struct sockaddr*)&a, &alen));
+  AFTER(shutdown(bad, SD_BOTH));
+  AFTER(ioctlsocket(bad, FIONBIO, &(u_long){1}));
+  AFTER(setsockopt(bad, SOL_SOCKET, SO_REUSEADDR, "\1\0\0\0", 4));
+  SOCKET s = socket(AF_INET, SOCK_DGRAM, 0);
+  AFTER(bind(s, (struct sockaddr*)&a, sizeof a));
+  alen = sizeof a;
+  AFTER(getsockname(s, (struct sockaddr*)&a, &alen) == 0);
+  AFTER(sendto(s, "y", 1, 0, (struct sockaddr*)&a, sizeof a));
+  AFTER(recvfrom(s, buf, sizeof buf, 0, NULL, NULL));
+  AFTER(setsockopt(s, SOL_SOCKET, SO_RCVBUF, "\0\0\1\0", 4));
+  AFTER(closesocket(s));
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  WSADATA d;
+  if (WSAStartup(MAKEWORD(2, 2), &d) != 0) return 1;
+  int r = 2;
+  if (argc > 1 && !strcmp(argv[1], "tcp")) r = tcp();
+  else if (argc > 1 && !strcmp(argv[1], "udp")) r = udp();
+  else if (argc > 1 && !strcmp(argv[1], "errors")) r = errors();
+  else if (argc > 2 && !strcmp(argv[1], "reset")) r = reset((unsigned short)atoi(argv[2]));
+  else if (argc > 1 && !strcmp(argv[1], "dynamic")) r = dynamic();
+  else if (argc > 1 && !strcmp(argv[1], "lasterror")) r = lasterror();
+  WSACleanup();
+  return r;
+}
