@@ -5,17 +5,25 @@
 
 #include "commands.h"
 #include "common.h"
+#include "filter.h"
 #include "view.h"
 
 namespace ws::cli {
 namespace {
 
 struct ShowOptions {
-  std::string file;
+  std::string file, filter;
   bool json = false, csv = false, hex = false, utc = false, relative = false, follow = false;
 };
 
 int run_show(const ShowOptions& o) {
+  auto filter = o.filter.empty() ? Result<inspect::Filter>(inspect::Filter())
+                                 : inspect::Filter::parse(o.filter);
+  if (!filter.ok()) {
+    report("bad filter:\n" + filter.status().message());
+    return kExitUsage;
+  }
+  inspect::EventOnlyContext ctx;
   auto engine = open_trace(o.file, o.follow);
   if (!engine) return kExitError;
   const auto& h = engine->header();
@@ -28,6 +36,7 @@ int run_show(const ShowOptions& o) {
   int64_t first_ts = 0;
   while (engine->next(ev)) {
     if (first) first_ts = ev.ts, first = false;
+    if (!filter.value().matches(ev, ctx)) continue;
     if (o.json) fmt::print("{}\n", present::json_line(ev, h));
     else if (o.csv) fmt::print("{}\n", present::csv_row(ev, h));
     else fmt::print("{}\n", present::event_line(ev, h, text, first_ts));
@@ -41,6 +50,8 @@ void add_show_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ShowOptions>();
   auto* cmd = app.add_subcommand("show", "Print the calls of a trace in time order, one a line");
   cmd->add_option("FILE", o->file, "trace file (.wst)")->required();
+  cmd->add_option("--filter", o->filter,
+                  "only the calls that match, e.g. 'rport == 443 and failed' (docs/filters.md)");
   auto* json = cmd->add_flag("--json", o->json, "JSON Lines, one object per call (docs/cli.md)");
   cmd->add_flag("--csv", o->csv, "CSV with a header row (docs/cli.md)")->excludes(json);
   cmd->add_flag("-x,--hex", o->hex, "add a hex+ASCII dump of each payload");

@@ -27,8 +27,9 @@ class FilterContext {
   virtual uint64_t connection_id(const Event& ev) const = 0;       // 0 = none
   virtual const SockAddr* local_addr(const Event& ev) const = 0;   // the socket's local end
   virtual const SockAddr* remote_addr(const Event& ev) const = 0;  // the socket's remote end
-  virtual std::string_view remote_host(const Event& ev) const = 0; // name a lookup gave that address
-  virtual uint64_t protocol(const Event& ev) const = 0;            // ws::proto code, 0 = unknown
+  virtual std::string_view remote_host(
+      const Event& ev) const = 0;                        // name a lookup gave that address
+  virtual uint64_t protocol(const Event& ev) const = 0;  // ws::proto code, 0 = unknown
 };
 
 // A context that knows nothing but the event itself: addresses come from the event's own fields

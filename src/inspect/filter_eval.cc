@@ -44,15 +44,25 @@ std::string_view base_name(std::string_view path) {
 // recvmmsg (messages), TransmitFile (a BOOL) or the completion-port waits.
 bool result_is_byte_count(FuncId f) {
   switch (f) {
-    case FuncId::send: case FuncId::sendto: case FuncId::sendmsg: case FuncId::write:
-    case FuncId::writev: case FuncId::recv: case FuncId::recvfrom: case FuncId::recvmsg:
-    case FuncId::read: case FuncId::readv: case FuncId::WSASend: case FuncId::WSASendTo:
-    case FuncId::WSASendMsg: case FuncId::WSARecv: case FuncId::WSARecvFrom:
-    case FuncId::WSARecvMsg: case FuncId::WSAGetOverlappedResult:
-    case FuncId::GetOverlappedResult:
-      return true;
-    default:
-      return false;
+    case FuncId::send:
+    case FuncId::sendto:
+    case FuncId::sendmsg:
+    case FuncId::write:
+    case FuncId::writev:
+    case FuncId::recv:
+    case FuncId::recvfrom:
+    case FuncId::recvmsg:
+    case FuncId::read:
+    case FuncId::readv:
+    case FuncId::WSASend:
+    case FuncId::WSASendTo:
+    case FuncId::WSASendMsg:
+    case FuncId::WSARecv:
+    case FuncId::WSARecvFrom:
+    case FuncId::WSARecvMsg:
+    case FuncId::WSAGetOverlappedResult:
+    case FuncId::GetOverlappedResult: return true;
+    default: return false;
   }
 }
 
@@ -218,8 +228,8 @@ class Evaluator {
         case Op::EndsWith: any = iends(s, c); break;
         default:
           // `proc == client` also matches client.exe.
-          any = ieq(s, c) || (n.key == Key::Proc && s.size() == c.size() + 4 &&
-                              istarts(s, c) && iends(s, ".exe"));
+          any = ieq(s, c) || (n.key == Key::Proc && s.size() == c.size() + 4 && istarts(s, c) &&
+                              iends(s, ".exe"));
           break;
       }
     }
@@ -242,9 +252,7 @@ class Evaluator {
 
   bool code_value(const Node& n, uint64_t& out) const {
     switch (n.key) {
-      case Key::Func:
-        out = static_cast<uint64_t>(ev_.func);
-        return ev_.func < FuncId::kCount;
+      case Key::Func: out = static_cast<uint64_t>(ev_.func); return ev_.func < FuncId::kCount;
       case Key::Event:
         out = static_cast<uint64_t>(ev_.type());
         return ev_.type() != EventType::Unknown;

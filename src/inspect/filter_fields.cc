@@ -38,8 +38,7 @@ constexpr FieldSpec kFields[] = {
     {"port", Key::Port, Kind::Number, FieldId::Unknown, false, kPortMax, "a port number"},
     {"lport", Key::Lport, Kind::Number, FieldId::Unknown, false, kPortMax, "a port number"},
     {"rport", Key::Rport, Kind::Number, FieldId::Unknown, false, kPortMax, "a port number"},
-    {"host", Key::Host, Kind::Text, FieldId::Unknown, false, 0,
-     "a host name such as example.com"},
+    {"host", Key::Host, Kind::Text, FieldId::Unknown, false, 0, "a host name such as example.com"},
     {"err", Key::Err, Kind::Error, FieldId::Unknown, false, 0,
      "an error name such as ECONNREFUSED or WSAETIMEDOUT"},
     {"failed", Key::Failed, Kind::Bool, FieldId::Unknown, false, 0, "true or false"},
@@ -93,8 +92,7 @@ bool raw_field(const FieldDef& def, FieldSpec& out) {
     case FieldType::Addr:
     case FieldType::Bytes:
     case FieldType::AddrList:
-    case FieldType::PollList:
-      break;
+    case FieldType::PollList: break;
   }
   return false;
 }

@@ -49,8 +49,28 @@ std::vector<Token> lex(std::string_view src);
 
 // What a field is about: how the evaluator finds its value.
 enum class Key : uint8_t {
-  Pid, Tid, Proc, Func, Event, Sock, Conn, Family, Proto, Ip, Lip, Rip, Port, Lport, Rport,
-  Host, Err, Failed, Ret, Dur, Bytes, Payload,
+  Pid,
+  Tid,
+  Proc,
+  Func,
+  Event,
+  Sock,
+  Conn,
+  Family,
+  Proto,
+  Ip,
+  Lip,
+  Rip,
+  Port,
+  Lport,
+  Rport,
+  Host,
+  Err,
+  Failed,
+  Ret,
+  Dur,
+  Bytes,
+  Payload,
   Raw,  // a field of the event table, by its FieldId
 };
 

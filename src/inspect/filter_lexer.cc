@@ -19,11 +19,18 @@ bool is_control(unsigned char c) { return (c < 0x20 && !is_space(c)) || c == 0x7
 // Characters that end a bare word.
 bool is_special(unsigned char c) {
   switch (c) {
-    case '(': case ')': case ',': case '=': case '!': case '<': case '>': case '"': case '\'':
-    case '&': case '|':
-      return true;
-    default:
-      return false;
+    case '(':
+    case ')':
+    case ',':
+    case '=':
+    case '!':
+    case '<':
+    case '>':
+    case '"':
+    case '\'':
+    case '&':
+    case '|': return true;
+    default: return false;
   }
 }
 
@@ -61,8 +68,8 @@ class Lexer {
   char at(size_t i) const { return i < src_.size() ? src_[i] : '\0'; }
 
   void push(Tok t, size_t pos, size_t len, std::string text = {}) {
-    out_.push_back(Token{t, static_cast<uint32_t>(pos), static_cast<uint32_t>(len),
-                         std::move(text)});
+    out_.push_back(
+        Token{t, static_cast<uint32_t>(pos), static_cast<uint32_t>(len), std::move(text)});
   }
   bool error(size_t pos, std::string message) {
     push(Tok::Error, pos, 1, std::move(message));
@@ -94,10 +101,8 @@ class Lexer {
         if (c2 == '|') return op(Tok::OrOr, 2);
         return error(start, "unexpected '|': write '||' or 'or'");
       case '"':
-      case '\'':
-        return string(c);
-      default:
-        break;
+      case '\'': return string(c);
+      default: break;
     }
     if (is_control(uc(i_))) {
       return error(start, "unexpected control character " + hex_byte(uc(i_)) +

@@ -20,11 +20,11 @@
 namespace ws::inspect::detail {
 namespace {
 
-constexpr int kMaxDepth = 200;           // nested '(' and 'not': bounds the recursion
-constexpr size_t kMaxText = 1u << 20;    // 1 MiB: far beyond any real filter
+constexpr int kMaxDepth = 200;         // nested '(' and 'not': bounds the recursion
+constexpr size_t kMaxText = 1u << 20;  // 1 MiB: far beyond any real filter
 
-constexpr std::string_view kKeywords[] = {"and", "or", "not", "in", "contains", "startswith",
-                                          "endswith"};
+constexpr std::string_view kKeywords[] = {"and",      "or",         "not",     "in",
+                                          "contains", "startswith", "endswith"};
 
 bool is_keyword(std::string_view w) {
   return std::any_of(std::begin(kKeywords), std::end(kKeywords),
@@ -33,15 +33,19 @@ bool is_keyword(std::string_view w) {
 
 uint8_t test_cost(Key k) {
   switch (k) {
-    case Key::Pid: case Key::Tid: case Key::Func: case Key::Event: case Key::Err:
-    case Key::Failed: case Key::Ret: case Key::Dur:
-      return 0;
-    case Key::Sock: case Key::Bytes: case Key::Raw:
-      return 1;
-    case Key::Payload:
-      return 3;
-    default:
-      return 2;  // asks the context
+    case Key::Pid:
+    case Key::Tid:
+    case Key::Func:
+    case Key::Event:
+    case Key::Err:
+    case Key::Failed:
+    case Key::Ret:
+    case Key::Dur: return 0;
+    case Key::Sock:
+    case Key::Bytes:
+    case Key::Raw: return 1;
+    case Key::Payload: return 3;
+    default: return 2;  // asks the context
   }
 }
 
@@ -71,7 +75,8 @@ class Parser {
     uint32_t root = 0;
     if (parse_or(root)) {
       if (peek().type == Tok::RParen)
-        fail(peek().pos, "expected 'and', 'or' or the end of the filter, found ')' (no '(' is open)");
+        fail(peek().pos,
+             "expected 'and', 'or' or the end of the filter, found ')' (no '(' is open)");
       else if (peek().type != Tok::End)
         unexpected("'and', 'or' or the end of the filter");
       else
@@ -120,9 +125,8 @@ class Parser {
   // An and/or of `items`, cheapest first: the answer does not depend on the order, the work does.
   uint32_t add_group(NodeType type, std::vector<uint32_t>& items) {
     if (items.size() == 1) return items[0];
-    std::stable_sort(items.begin(), items.end(), [&](uint32_t a, uint32_t b) {
-      return p_.nodes[a].cost < p_.nodes[b].cost;
-    });
+    std::stable_sort(items.begin(), items.end(),
+                     [&](uint32_t a, uint32_t b) { return p_.nodes[a].cost < p_.nodes[b].cost; });
     Node n;
     n.type = type;
     n.begin = static_cast<uint32_t>(p_.kids.size());
@@ -217,25 +221,10 @@ class Parser {
 
     const Token& ot = peek();
     const size_t op_pos = ot.pos;
-    size_t op_tokens = 1;
-    switch (ot.type) {
-      case Tok::Eq: n.op = Op::Eq; break;
-      case Tok::Ne: n.op = Op::Ne; break;
-      case Tok::Lt: n.op = Op::Lt; break;
-      case Tok::Le: n.op = Op::Le; break;
-      case Tok::Gt: n.op = Op::Gt; break;
-      case Tok::Ge: n.op = Op::Ge; break;
-      default:
-        if (at_keyword("in")) n.op = Op::Eq;
-        else if (at_keyword("contains")) n.op = Op::Contains;
-        else if (at_keyword("startswith")) n.op = Op::StartsWith;
-        else if (at_keyword("endswith")) n.op = Op::EndsWith;
-        else if (at_keyword("not") && at_keyword("in", 1)) n.op = Op::Ne, op_tokens = 2;
-        else op_tokens = 0;
-        break;
-    }
+    const size_t op_tokens = read_operator(n.op);
     if (op_tokens == 0) return bare_field(f, n, out);
-    const std::string op_text = op_tokens == 2 ? "not in" : std::string(src_.substr(op_pos, ot.len));
+    const std::string op_text =
+        op_tokens == 2 ? "not in" : std::string(src_.substr(op_pos, ot.len));
     if (!op_fits(n.kind, n.op)) {
       return fail(op_pos, "'" + op_text + "' does not apply to '" + std::string(f.name) + "' (" +
                               std::string(kind_desc(n.kind)) + "): use " +
@@ -281,6 +270,38 @@ class Parser {
     }
     out = add(n);
     return true;
+  }
+
+  // The operator in front of us, and how many tokens it takes (0: there is none).
+  size_t read_operator(Op& op) const {
+    switch (peek().type) {
+      case Tok::Eq: op = Op::Eq; return 1;
+      case Tok::Ne: op = Op::Ne; return 1;
+      case Tok::Lt: op = Op::Lt; return 1;
+      case Tok::Le: op = Op::Le; return 1;
+      case Tok::Gt: op = Op::Gt; return 1;
+      case Tok::Ge: op = Op::Ge; return 1;
+      default: break;
+    }
+    struct Word {
+      std::string_view word;
+      Op op;
+    };
+    static constexpr Word kWords[] = {{"in", Op::Eq},
+                                      {"contains", Op::Contains},
+                                      {"startswith", Op::StartsWith},
+                                      {"endswith", Op::EndsWith}};
+    for (const Word& w : kWords) {
+      if (at_keyword(w.word)) {
+        op = w.op;
+        return 1;
+      }
+    }
+    if (at_keyword("not") && at_keyword("in", 1)) {
+      op = Op::Ne;
+      return 2;
+    }
+    return 0;
   }
 
   // A field alone: "the event has it" (for `failed`, "the call failed").

@@ -52,7 +52,8 @@ bool parse_ipv4(std::string_view s, uint8_t* out) {
   for (int part = 0; part < 4; ++part) {
     size_t n = 0;
     unsigned v = 0;
-    while (n < s.size() && n < 4 && is_digit(s[n])) v = v * 10 + static_cast<unsigned>(s[n++] - '0');
+    while (n < s.size() && n < 4 && is_digit(s[n]))
+      v = v * 10 + static_cast<unsigned>(s[n++] - '0');
     if (n == 0 || n > 3 || v > 255) return false;
     out[part] = static_cast<uint8_t>(v);
     s.remove_prefix(n);
@@ -207,8 +208,8 @@ std::string unknown_name(std::string_view noun, std::string_view s,
 // "inet6" for "inet5" and "AF_INET6" for "AF_INET5".
 std::string unknown_code_name(const FieldSpec& f, std::string_view noun,
                               const std::vector<Named>& names, std::string_view s) {
-  const bool full = s.find('_') != std::string_view::npos || f.key == Key::Func ||
-                    f.key == Key::Event;
+  const bool full =
+      s.find('_') != std::string_view::npos || f.key == Key::Func || f.key == Key::Event;
   std::vector<std::string> lowered;
   lowered.reserve(names.size());
   std::vector<std::string_view> candidates;
@@ -264,11 +265,10 @@ Status read_number(const FieldSpec& f, std::string_view s, uint64_t& out) {
   if (!ok && !overflow)
     return Status::error("expected " + std::string(f.value_desc) + ", found " + shown(s));
   if (negative && !f.is_signed) {
-    return Status::error("expected " + std::string(f.value_desc) + ", found " + shown(s) +
-                         ": '" + std::string(f.name) + "' is never negative");
+    return Status::error("expected " + std::string(f.value_desc) + ", found " + shown(s) + ": '" +
+                         std::string(f.name) + "' is never negative");
   }
-  const uint64_t limit = f.is_signed ? (negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX})
-                                     : f.max;
+  const uint64_t limit = f.is_signed ? (negative ? uint64_t{1} << 63 : uint64_t{INT64_MAX}) : f.max;
   if (overflow || mag > limit) {
     std::string msg = shown(s) + " is out of range for '" + std::string(f.name) + "'";
     if (!f.is_signed) msg += " (0 to " + std::to_string(f.max) + ")";
@@ -301,9 +301,9 @@ Status read_duration(std::string_view s, uint64_t& out) {
     std::string_view name;
     uint64_t ns;
   };
-  static constexpr Unit kUnits[] = {{"ns", 1},           {"us", 1'000},
-                                    {"\xc2\xb5s", 1'000}, {"ms", 1'000'000},
-                                    {"s", 1'000'000'000}, {"min", 60'000'000'000}};
+  static constexpr Unit kUnits[] = {
+      {"ns", 1},         {"us", 1'000},        {"\xc2\xb5s", 1'000},
+      {"ms", 1'000'000}, {"s", 1'000'000'000}, {"min", 60'000'000'000}};
   uint64_t mult = 0;
   for (const Unit& u : kUnits)
     if (ieq(unit, u.name)) mult = u.ns;
@@ -312,8 +312,8 @@ Status read_duration(std::string_view s, uint64_t& out) {
       out = 0;
       return {};
     }
-    return Status::error(shown(s) + " needs a unit: ns, us, ms, s or min, as in " +
-                         std::string(s) + "ms");
+    return Status::error(shown(s) + " needs a unit: ns, us, ms, s or min, as in " + std::string(s) +
+                         "ms");
   }
   if (mult == 0) {
     return Status::error("unknown duration unit '" + std::string(unit) + "' in " + shown(s) +
@@ -335,7 +335,8 @@ Status read_duration(std::string_view s, uint64_t& out) {
 Status read_cidr(std::string_view s, Cidr& out) {
   const std::string expected =
       "expected an IP address or CIDR block such as 10.0.0.0/8 or ::1 (names go with 'host'), "
-      "found " + shown(s);
+      "found " +
+      shown(s);
   std::string_view addr = s, prefix;
   bool has_prefix = false;
   if (const size_t slash = s.find('/'); slash != std::string_view::npos) {
@@ -380,8 +381,7 @@ Status read_codes(const FieldSpec& f, Op op, std::string_view s, std::vector<uin
   if (out.size() > before) return {};
   if (s.empty()) return Status::error("expected " + std::string(f.value_desc) + ", found ''");
   if (op != Op::Eq) {
-    return Status::error("no " + noun + " name " + std::string(match_phrase(op)) + " " +
-                         shown(s));
+    return Status::error("no " + noun + " name " + std::string(match_phrase(op)) + " " + shown(s));
   }
   return Status::error(unknown_code_name(f, noun, names, s));
 }
@@ -412,8 +412,8 @@ Status read_errors(Op op, std::string_view s, std::vector<uint64_t>& out) {
   if (parse_unsigned(negative ? s.substr(1) : s, mag, overflow) || overflow) {
     if (op != Op::Eq) return Status::error("expected an error name, found " + shown(s));
     if (overflow || mag > INT32_MAX) return Status::error(shown(s) + " is not an error number");
-    const auto v = static_cast<int32_t>(negative ? -static_cast<int64_t>(mag)
-                                                 : static_cast<int64_t>(mag));
+    const auto v =
+        static_cast<int32_t>(negative ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag));
     for (ErrDomain d : {ErrDomain::Errno, ErrDomain::Win, ErrDomain::Eai, ErrDomain::HErrno})
       out.push_back(ErrorCode{d, v}.pack());
     out.push_back(ErrorCode{ErrDomain::Eai, -v}.pack());
@@ -467,7 +467,8 @@ Status read_payload(std::string_view s, bool quoted, std::string& out) {
     return {};
   }
   if (hex.size() % 2 != 0) {
-    return Status::error(shown(s) + " has an odd number of hex digits: write whole bytes, as in "
+    return Status::error(shown(s) +
+                         " has an odd number of hex digits: write whole bytes, as in "
                          "0x1603 (or quote it to mean the text)");
   }
   for (size_t i = 0; i < hex.size(); i += 2)

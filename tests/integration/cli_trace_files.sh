@@ -48,6 +48,15 @@ assert len(refused) == 3 and refused[0]["addr"] == "127.0.0.1:9", refused
 assert any(r["error"] == "WSAHOST_NOT_FOUND" and r["host"] == "missing.example.test" for r in rows)
 PY
 
+# Filters: only the calls that match; a bad filter shows where it went wrong.
+expect_exit 0 "$WSTRACE" show --filter 'err == ECONNREFUSED and rport == 9' "$WORK/demo-windows.wst"
+expect_lines "$WORK/out" 3
+expect_in "$WORK/out" "WSAECONNREFUSED"
+expect_exit 0 "$WSTRACE" show --filter 'func == getaddrinfo or func == GetAddrInfoW' "$WORK/demo-linux.wst"
+expect_lines "$WORK/out" 2
+expect_exit 2 "$WSTRACE" show --filter 'rport == 9 andd failed' "$WORK/demo-linux.wst"
+expect_in "$WORK/err" "           ^ expected 'and', 'or' or the end of the filter, found 'andd'"
+
 # A trace cut short: everything before the cut is shown, the cut is named, exit 3.
 # (A trace of many blocks, as a recording is.)
 expect_exit 0 "$WSTRACE" synth bench:20000 -o "$WORK/long.wst"

@@ -62,10 +62,10 @@ void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); 
 
 namespace {
 
-using ws::EventBuilder;
 using ws::ErrDomain;
 using ws::ErrorCode;
 using ws::Event;
+using ws::EventBuilder;
 using ws::FieldId;
 using ws::FuncId;
 using ws::SockAddr;
@@ -312,29 +312,32 @@ TEST_F(FilterTest, ErrorsMatchTheirEquivalentOnTheOtherPlatform) {
   EXPECT_TRUE(match("err == EWOULDBLOCK", again));
   EXPECT_TRUE(match("err == WSAEWOULDBLOCK", again));
   EXPECT_FALSE(match("err == EINTR", again));
-  const Event& win_again = builder(7).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(10035)).event();
+  const Event& win_again =
+      builder(7).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(10035)).event();
   EXPECT_TRUE(match("err == EWOULDBLOCK", win_again));
   EXPECT_TRUE(match("err == EAGAIN", win_again));
   EXPECT_FALSE(match("err == EINTR", win_again));
 
   // Lookups: EAI_NONAME on Linux, WSAHOST_NOT_FOUND on Windows.
-  const Event& noname =
-      builder(6).begin(FuncId::getaddrinfo, 1, 1, 0).result(-2, ErrorCode{ErrDomain::Eai, -2}).event();
+  const Event& noname = builder(6)
+                            .begin(FuncId::getaddrinfo, 1, 1, 0)
+                            .result(-2, ErrorCode{ErrDomain::Eai, -2})
+                            .event();
   EXPECT_TRUE(match("err == EAI_NONAME", noname));
   EXPECT_TRUE(match("err == WSAHOST_NOT_FOUND", noname));
-  const Event& win_noname = builder(7)
-                                .begin(FuncId::GetAddrInfoW, 1, 1, 0)
-                                .result(11001, win_code(11001))
-                                .event();
+  const Event& win_noname =
+      builder(7).begin(FuncId::GetAddrInfoW, 1, 1, 0).result(11001, win_code(11001)).event();
   EXPECT_TRUE(match("err == EAI_NONAME", win_noname));
 
   // A Windows name means that Windows code (and its errno twin), not every code with that twin:
   // WSA_INVALID_HANDLE is also EBADF on Linux, but it is not WSAEBADF.
-  const Event& bad_handle = builder(7).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(6)).event();
+  const Event& bad_handle =
+      builder(7).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(6)).event();
   EXPECT_TRUE(match("err == EBADF", bad_handle));
   EXPECT_TRUE(match("err == WSA_INVALID_HANDLE", bad_handle));
   EXPECT_FALSE(match("err == WSAEBADF", bad_handle));
-  const Event& wsaebadf = builder(7).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(10009)).event();
+  const Event& wsaebadf =
+      builder(7).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(10009)).event();
   EXPECT_TRUE(match("err == EBADF", wsaebadf));
   EXPECT_TRUE(match("err == WSAEBADF", wsaebadf));
   EXPECT_FALSE(match("err == WSA_INVALID_HANDLE", wsaebadf));
@@ -373,8 +376,7 @@ TEST_F(FilterTest, PayloadIsCaseSensitiveAndTakesEscapes) {
   EXPECT_TRUE(match("payload", ev));
   EXPECT_FALSE(match("payload", refused()));
 
-  const Event& whole =
-      builder(5).begin(FuncId::recv, 1, 1, 0).payload("ok\n", 3).result(3).event();
+  const Event& whole = builder(5).begin(FuncId::recv, 1, 1, 0).payload("ok\n", 3).result(3).event();
   EXPECT_TRUE(match("payload == \"ok\\n\"", whole));
   EXPECT_TRUE(match("payload endswith \"\\n\"", whole));
   EXPECT_TRUE(match("payload != \"no\"", whole));
@@ -436,12 +438,11 @@ TEST_F(FilterTest, IPv6AndMappedAddresses) {
   EXPECT_TRUE(match("ip == 0:0:0:0:0:0:0:1", loop6));
 
   // An IPv4-mapped IPv6 peer is the IPv4 address, both ways.
-  const Event& mapped =
-      builder(7)
-          .begin(FuncId::connect, 1, 1, 0)
-          .addr(FieldId::addr, v6({0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203}, 80))
-          .result(0)
-          .event();
+  const Event& mapped = builder(7)
+                            .begin(FuncId::connect, 1, 1, 0)
+                            .addr(FieldId::addr, v6({0, 0, 0, 0, 0, 0xffff, 0x0a01, 0x0203}, 80))
+                            .result(0)
+                            .event();
   EXPECT_TRUE(match("ip in 10.0.0.0/8", mapped));
   EXPECT_TRUE(match("ip == 10.1.2.3", mapped));
   EXPECT_TRUE(match("ip == ::ffff:10.1.2.3", mapped));
@@ -459,6 +460,19 @@ TEST_F(FilterTest, IPv6AndMappedAddresses) {
   EXPECT_TRUE(match("ip in 10.1.2.3/31", plain4));
 }
 
+TEST(FilterSyntax, IpAddressForms) {
+  for (const char* ok : {"::", "::1", "1::", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "fe80::1:2",
+                         "1:2:3:4:5:6:7:8", "::ffff:1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "[::1]",
+                         "0.0.0.0", "255.255.255.255", "10.0.0.0/8", "::/0", "2001:db8::/128"}) {
+    EXPECT_TRUE(Filter::parse(std::string("ip == ") + ok).ok()) << ok;
+  }
+  for (const char* bad : {"1:2:3:4:5:6:7:8:9", "12345::", "1:::2", "1::2::3", ":1::", "1:",
+                          "::1.2.3.4.5", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.4/", "1.2.3.4/x",
+                          "::1/-1", "1:2:3:4:5:6:7:1.2.3.4", "g::1", "fe80::1%eth0", "[::1"}) {
+    EXPECT_FALSE(Filter::parse(std::string("ip == ") + bad).ok()) << bad;
+  }
+}
+
 TEST_F(FilterTest, SocketsProtocolsAndFamilies) {
   EXPECT_TRUE(match("proto == tcp", tcp_socket()));
   EXPECT_TRUE(match("proto == IPPROTO_TCP", tcp_socket()));
@@ -466,15 +480,16 @@ TEST_F(FilterTest, SocketsProtocolsAndFamilies) {
   EXPECT_TRUE(match("proto == tcp", tcp_socket(ws::proto::kIp)));  // 0: the type's default
   EXPECT_TRUE(match("family == inet and type == SOCK_STREAM", tcp_socket()));
   EXPECT_TRUE(match("type == stream", tcp_socket()));
-  EXPECT_TRUE(match("sock == 3", tcp_socket()));  // the socket it created
+  EXPECT_TRUE(match("sock == 3", tcp_socket()));   // the socket it created
   EXPECT_FALSE(match("proto == tcp", refused()));  // unknown from the event alone
 
-  const Event& unix_sock = builder(5)
-                               .begin(FuncId::connect, 1, 1, 0)
-                               .num(FieldId::sock, 9)
-                               .addr(FieldId::addr, SockAddr::unix_path("/run/a-rather-long-socket-path.sock"))
-                               .result(0)
-                               .event();
+  const Event& unix_sock =
+      builder(5)
+          .begin(FuncId::connect, 1, 1, 0)
+          .num(FieldId::sock, 9)
+          .addr(FieldId::addr, SockAddr::unix_path("/run/a-rather-long-socket-path.sock"))
+          .result(0)
+          .event();
   EXPECT_TRUE(match("family == unix", unix_sock));
   EXPECT_TRUE(match("family == AF_UNIX", unix_sock));
   EXPECT_TRUE(match("proto == unix", unix_sock));
@@ -531,8 +546,12 @@ TEST_F(FilterTest, ContextFields) {
 
 TEST_F(FilterTest, EventOnlyContextReadsTheEventsOwnAddresses) {
   EventOnlyContext ctx;
-  const Event& bound =
-      builder(5).begin(FuncId::bind, 1, 1, 0).num(FieldId::sock, 3).addr(FieldId::addr, v4(0, 0, 0, 0, 80)).result(0).event();
+  const Event& bound = builder(5)
+                           .begin(FuncId::bind, 1, 1, 0)
+                           .num(FieldId::sock, 3)
+                           .addr(FieldId::addr, v4(0, 0, 0, 0, 80))
+                           .result(0)
+                           .event();
   ASSERT_NE(ctx.local_addr(bound), nullptr);
   EXPECT_EQ(ctx.local_addr(bound)->port, 80);
   EXPECT_EQ(ctx.remote_addr(bound), nullptr);
@@ -586,6 +605,20 @@ TEST_F(FilterTest, PrecedenceNotThenAndThenOr) {
   EXPECT_TRUE(match("pid = 100", ev));  // a single '=' is '=='
 }
 
+TEST_F(FilterTest, NotIsTheOppositeOfEveryFilter) {
+  const char* filters[] = {"rport == 443",      "rport != 443",         "failed",
+                           "err == ECONNRESET", "host endswith test",   "ip in 10.0.0.0/8",
+                           "bytes > 10",        "payload contains GET", "func contains recv",
+                           "proto == tcp"};
+  const Event* events[] = {&refused(), &lookup(), &send_http(), &win_reset(), &tcp_socket()};
+  EventOnlyContext ctx;
+  for (const char* f : filters) {
+    const Filter yes = parse_ok(f);
+    const Filter no = parse_ok(std::string("not (") + f + ")");
+    for (const Event* ev : events) EXPECT_NE(yes.matches(*ev, ctx), no.matches(*ev, ctx)) << f;
+  }
+}
+
 TEST_F(FilterTest, ListsAndMembership) {
   const Event& ev = refused();
   EXPECT_TRUE(match("rport in (80, 443)", ev));
@@ -633,7 +666,8 @@ TEST_F(FilterTest, FieldsOfTheEventTable) {
   EXPECT_TRUE(match("optname == keepalive", opt));
   EXPECT_FALSE(match("optname == SO_REUSEADDR", opt));
   EXPECT_TRUE(match("optname startswith SO_", opt));
-  const Event& shut = builder(0).begin(FuncId::shutdown, 1, 1, 0).num(FieldId::how, ws::shut::kWr).event();
+  const Event& shut =
+      builder(0).begin(FuncId::shutdown, 1, 1, 0).num(FieldId::how, ws::shut::kWr).event();
   EXPECT_TRUE(match("how == SHUT_WR", shut));
   EXPECT_TRUE(match("how == wr", shut));
   EXPECT_FALSE(match("how == rdwr", shut));
@@ -646,7 +680,8 @@ TEST_F(FilterTest, FieldsOfTheEventTable) {
                               .event();
   EXPECT_TRUE(match("type_flags contains nonblock and proto == udp", nonblock));
   EXPECT_FALSE(match("type_flags contains cloexec", nonblock));
-  const Event& exit = builder(0).begin(FuncId::process_exit, 1, 1, 0).snum(FieldId::exit_code, -3).event();
+  const Event& exit =
+      builder(0).begin(FuncId::process_exit, 1, 1, 0).snum(FieldId::exit_code, -3).event();
   EXPECT_TRUE(match("exit_code != 0", exit));
   EXPECT_TRUE(match("exit_code == -3", exit));
 }
@@ -675,12 +710,14 @@ TEST(FilterErrors, OneMessageWithACaret) {
   EXPECT_EQ(error_of("rport == 443 and (failed or dur > 5ms"),
             "rport == 443 and (failed or dur > 5ms\n"
             "                 ^ unclosed '(': expected ')' before the end of the filter");
-  EXPECT_EQ(error_of("payload contains \"GET"),
-            "payload contains \"GET\n"
-            "                 ^ unclosed string: expected a closing \" before the end of the filter");
-  EXPECT_EQ(error_of("dur contains \"x\""),
-            "dur contains \"x\"\n"
-            "    ^ 'contains' does not apply to 'dur' (a duration): use ==, !=, <, <=, >, >= or in");
+  EXPECT_EQ(
+      error_of("payload contains \"GET"),
+      "payload contains \"GET\n"
+      "                 ^ unclosed string: expected a closing \" before the end of the filter");
+  EXPECT_EQ(
+      error_of("dur contains \"x\""),
+      "dur contains \"x\"\n"
+      "    ^ 'contains' does not apply to 'dur' (a duration): use ==, !=, <, <=, >, >= or in");
   EXPECT_EQ(error_of("dur > 5sec"),
             "dur > 5sec\n"
             "      ^ unknown duration unit 'sec' in '5sec': use ns, us, ms, s or min");
@@ -696,17 +733,22 @@ TEST(FilterErrors, SaysWhatWasExpected) {
   auto second_line = [](const std::string& m) { return m.substr(m.find('\n') + 1); };
   EXPECT_EQ(second_line(error_of("rport ==")),
             "        ^ expected a port number, found the end of the filter");
-  EXPECT_EQ(second_line(error_of("rport == 443)")),
-            "            ^ expected 'and', 'or' or the end of the filter, found ')' (no '(' is open)");
+  EXPECT_EQ(
+      second_line(error_of("rport == 443)")),
+      "            ^ expected 'and', 'or' or the end of the filter, found ')' (no '(' is open)");
   EXPECT_EQ(second_line(error_of("(rport == 443 failed)")),
             "              ^ expected 'and', 'or' or ')', found 'failed'");
-  EXPECT_EQ(second_line(error_of("rport 443")),
-            "      ^ expected an operator such as '==', '<', 'in' or 'contains' after 'rport', found '443'");
-  EXPECT_EQ(second_line(error_of("rport == 443 and")),
-            "                ^ expected a condition (a field such as 'rport' or 'failed', 'not' or '('), found the end of the filter");
-  EXPECT_EQ(second_line(error_of("== 443")),
-            "^ expected a condition (a field such as 'rport' or 'failed', 'not' or '('), found '=='");
-  EXPECT_EQ(second_line(error_of("rport == http")), "         ^ expected a port number, found 'http'");
+  EXPECT_EQ(
+      second_line(error_of("rport 443")),
+      "      ^ expected an operator such as '==', '<', 'in' or 'contains' after 'rport', found '443'");
+  EXPECT_EQ(
+      second_line(error_of("rport == 443 and")),
+      "                ^ expected a condition (a field such as 'rport' or 'failed', 'not' or '('), found the end of the filter");
+  EXPECT_EQ(
+      second_line(error_of("== 443")),
+      "^ expected a condition (a field such as 'rport' or 'failed', 'not' or '('), found '=='");
+  EXPECT_EQ(second_line(error_of("rport == http")),
+            "         ^ expected a port number, found 'http'");
   EXPECT_EQ(second_line(error_of("rport == 70000")),
             "         ^ '70000' is out of range for 'rport' (0 to 65535)");
   EXPECT_EQ(second_line(error_of("pid == -1")),
@@ -715,15 +757,18 @@ TEST(FilterErrors, SaysWhatWasExpected) {
             "      ^ '50' needs a unit: ns, us, ms, s or min, as in 50ms");
   EXPECT_EQ(second_line(error_of("dur > fast")),
             "      ^ expected a duration such as 50ms, 1.5s or 200us, found 'fast'");
-  EXPECT_EQ(second_line(error_of("ip == localhost")),
-            "      ^ expected an IP address or CIDR block such as 10.0.0.0/8 or ::1 (names go with 'host'), found 'localhost'");
-  EXPECT_EQ(second_line(error_of("ip in (10.0.0.0/8, 1::2::3)")),
-            "                   ^ expected an IP address or CIDR block such as 10.0.0.0/8 or ::1 (names go with 'host'), found '1::2::3'");
+  EXPECT_EQ(
+      second_line(error_of("ip == localhost")),
+      "      ^ expected an IP address or CIDR block such as 10.0.0.0/8 or ::1 (names go with 'host'), found 'localhost'");
+  EXPECT_EQ(
+      second_line(error_of("ip in (10.0.0.0/8, 1::2::3)")),
+      "                   ^ expected an IP address or CIDR block such as 10.0.0.0/8 or ::1 (names go with 'host'), found '1::2::3'");
   EXPECT_EQ(second_line(error_of("ip in ::1/129")),
             "      ^ bad CIDR block '::1/129': the prefix length of an IPv6 block is 0 to 128");
   EXPECT_EQ(second_line(error_of("ip in 10.0.0/8")),
             "      ^ bad CIDR block '10.0.0/8': '10.0.0' is not an IP address");
-  EXPECT_EQ(second_line(error_of("rport < (1, 2)")), "        ^ '<' compares with one value, not a list");
+  EXPECT_EQ(second_line(error_of("rport < (1, 2)")),
+            "        ^ '<' compares with one value, not a list");
   EXPECT_EQ(second_line(error_of("rport in (80, 443")),
             "         ^ unclosed '(': expected ')' to close the list");
   EXPECT_EQ(second_line(error_of("rport in (80 443)")),
@@ -732,48 +777,62 @@ TEST(FilterErrors, SaysWhatWasExpected) {
             "       ^ unknown error name 'ECONNREFUSD' (did you mean 'ECONNREFUSED'?)");
   EXPECT_EQ(second_line(error_of("family == inet5")),
             "          ^ unknown address family 'inet5' (did you mean 'inet6'?)");
-  EXPECT_EQ(second_line(error_of("proto == tpc")), "         ^ unknown protocol 'tpc' (did you mean 'tcp'?)");
+  EXPECT_EQ(second_line(error_of("proto == tpc")),
+            "         ^ unknown protocol 'tpc' (did you mean 'tcp'?)");
   EXPECT_EQ(second_line(error_of("event == lokup")),
             "         ^ unknown event type 'lokup' (did you mean 'lookup'?)");
-  EXPECT_EQ(second_line(error_of("func contains zzz")), "              ^ no function name contains 'zzz'");
+  EXPECT_EQ(second_line(error_of("func contains zzz")),
+            "              ^ no function name contains 'zzz'");
   EXPECT_EQ(second_line(error_of("ip contains 10")),
             "   ^ 'contains' does not apply to 'ip' (an IP address): use ==, != or in");
-  EXPECT_EQ(second_line(error_of("failed > 1")),
-            "       ^ '>' does not apply to 'failed' (true or false): use == or != (or the field alone)");
-  EXPECT_EQ(second_line(error_of("payload < \"a\"")),
-            "        ^ '<' does not apply to 'payload' (bytes): use ==, !=, contains, startswith or endswith");
-  EXPECT_EQ(second_line(error_of("rport == 443 & failed")), "             ^ unexpected '&': write '&&' or 'and'");
-  EXPECT_EQ(second_line(error_of("payload contains \"a\\qb\"")),
-            "                   ^ unknown escape '\\q' in a string: use \\\\, \\\", \\', \\n, \\r, \\t, \\0 or \\xNN");
+  EXPECT_EQ(
+      second_line(error_of("failed > 1")),
+      "       ^ '>' does not apply to 'failed' (true or false): use == or != (or the field alone)");
+  EXPECT_EQ(
+      second_line(error_of("payload < \"a\"")),
+      "        ^ '<' does not apply to 'payload' (bytes): use ==, !=, contains, startswith or endswith");
+  EXPECT_EQ(second_line(error_of("rport == 443 & failed")),
+            "             ^ unexpected '&': write '&&' or 'and'");
+  EXPECT_EQ(
+      second_line(error_of("payload contains \"a\\qb\"")),
+      "                   ^ unknown escape '\\q' in a string: use \\\\, \\\", \\', \\n, \\r, \\t, \\0 or \\xNN");
   EXPECT_EQ(second_line(error_of("payload contains \"\\x1\"")),
             "                  ^ '\\x' needs two hex digits, as in \\x0d");
-  EXPECT_EQ(second_line(error_of("payload contains 0x160")),
-            "                 ^ '0x160' has an odd number of hex digits: write whole bytes, as in 0x1603 (or quote it to mean the text)");
+  EXPECT_EQ(
+      second_line(error_of("payload contains 0x160")),
+      "                 ^ '0x160' has an odd number of hex digits: write whole bytes, as in 0x1603 (or quote it to mean the text)");
   EXPECT_EQ(second_line(error_of("flags contains peeek")),
             "               ^ unknown message flag 'peeek' (did you mean 'peek'?)");
   EXPECT_EQ(second_line(error_of("type == strem")),
             "        ^ unknown socket type 'strem' (did you mean 'stream'?)");
-  EXPECT_EQ(second_line(error_of("addr == 1")),
-            "^ 'addr' is an address field: filter addresses with ip, lip, rip, port, lport or rport");
-  EXPECT_EQ(second_line(error_of("host == and")), "        ^ expected a host name such as example.com, found 'and'");
+  EXPECT_EQ(
+      second_line(error_of("addr == 1")),
+      "^ 'addr' is an address field: filter addresses with ip, lip, rip, port, lport or rport");
+  EXPECT_EQ(second_line(error_of("host == and")),
+            "        ^ expected a host name such as example.com, found 'and'");
 }
 
 TEST(FilterErrors, UnknownFieldsWithoutACloseNameListTheFields) {
   const std::string m = error_of("zzzzzzzz == 1");
-  EXPECT_NE(m.find("unknown field 'zzzzzzzz': fields are pid, tid, proc, func"), std::string::npos) << m;
+  EXPECT_NE(m.find("unknown field 'zzzzzzzz': fields are pid, tid, proc, func"), std::string::npos)
+      << m;
 }
 
 TEST(FilterErrors, EmptyAndOddInput) {
-  EXPECT_EQ(error_of(""), "empty filter: write a condition such as 'rport == 443 and failed' (see docs/filters.md)");
+  EXPECT_EQ(
+      error_of(""),
+      "empty filter: write a condition such as 'rport == 443 and failed' (see docs/filters.md)");
   EXPECT_EQ(error_of("  \t "), error_of(""));
   // Control characters show as spaces so that the caret stays under its column; UTF-8 counts
   // as one column per character.
   EXPECT_EQ(error_of("host == \"\xc3\xa9t\xc3\xa9\" andd"),
             "host == \"\xc3\xa9t\xc3\xa9\" andd\n"
             "              ^ expected 'and', 'or' or the end of the filter, found 'andd'");
-  EXPECT_EQ(error_of("pid\t== 1 x"), "pid == 1 x\n         ^ expected 'and', 'or' or the end of the filter, found 'x'");
-  EXPECT_EQ(error_of("pid == \x01"),
-            "pid ==  \n       ^ unexpected control character 0x01 (write it as \\x.. inside a quoted string)");
+  EXPECT_EQ(error_of("pid\t== 1 x"),
+            "pid == 1 x\n         ^ expected 'and', 'or' or the end of the filter, found 'x'");
+  EXPECT_EQ(
+      error_of("pid == \x01"),
+      "pid ==  \n       ^ unexpected control character 0x01 (write it as \\x.. inside a quoted string)");
 }
 
 TEST(FilterErrors, DeepNestingIsRefusedNotAStackOverflow) {
@@ -806,11 +865,12 @@ TEST_F(FilterTest, MatchingDoesNotAllocate) {
       parse_ok("not (proc == curl or conn == 3) and type == stream and flags contains peek"),
   };
   const Event* events[] = {&refused(), &lookup(), &send_http(), &win_reset(), &tcp_socket()};
-  const Event& unix_sock = builder(5)
-                               .begin(FuncId::connect, 1, 1, 0)
-                               .addr(FieldId::addr, SockAddr::unix_path("/run/a-long-path-that-is-not-short.sock"))
-                               .result(0)
-                               .event();
+  const Event& unix_sock =
+      builder(5)
+          .begin(FuncId::connect, 1, 1, 0)
+          .addr(FieldId::addr, SockAddr::unix_path("/run/a-long-path-that-is-not-short.sock"))
+          .result(0)
+          .event();
   EventOnlyContext ctx;
   size_t matched = 0;
   (void)filters[1].matches(unix_sock, ctx);  // the context's path buffer grows once
