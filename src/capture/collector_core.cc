@@ -74,6 +74,13 @@ void RingCollector::process_ended(uint32_t pid, int exit_code) {
   emit(b.event());
 }
 
+std::vector<uint32_t> RingCollector::running() const {
+  std::vector<uint32_t> pids;
+  for (const auto& [pid, exited] : processes_)
+    if (!exited) pids.push_back(pid);
+  return pids;
+}
+
 void RingCollector::close_unended() {
   std::vector<uint32_t> open;
   for (const auto& [pid, exited] : processes_)

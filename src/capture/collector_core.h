@@ -34,6 +34,8 @@ class RingCollector {
   // At the end: processes that were seen to start but whose end nobody recorded (reaped by a
   // traced parent after a signal) get an exit without a status.
   void close_unended();
+  // Processes seen to start whose end is not recorded yet.
+  std::vector<uint32_t> running() const;
   // Writes the open block so that readers see everything so far.
   void flush();
   // Set once writing failed (disk full …); the program runs on untraced.

@@ -41,4 +41,10 @@ struct RecordError {
 };
 RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning);
 
+// Windows: loads the agent into running process `pid` and records from then on, until the
+// process exits or the user presses Ctrl+C (then the agent goes quiet and the process runs on).
+// `on_attached` is called once the agent is in.
+RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summary,
+                   const std::function<void()>& on_attached);
+
 }  // namespace ws::capture

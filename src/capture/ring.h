@@ -28,7 +28,7 @@ struct alignas(64) RegionHeader {
   uint32_t root_pid;        // with follow == 0, only this process records
   uint32_t reserved;
   std::atomic<uint64_t> no_slot_drops;  // records lost because every ring was taken
-  std::atomic<uint32_t> collector_alive;  // cleared by a collector that stops draining
+  std::atomic<uint32_t> collector_alive;  // cleared by a collector that detaches: agents stop
 };
 
 struct alignas(64) Slot {

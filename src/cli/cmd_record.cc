@@ -9,13 +9,14 @@
 #include "record.h"
 #include "commands.h"
 #include "common.h"
+#include "filter.h"
 #include "view.h"
 
 namespace ws::cli {
 namespace {
 
 struct RecordArgs {
-  std::string output, snaplen = "1024";
+  std::string output, snaplen = "1024", filter;
   bool no_follow = false, quiet = false;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
@@ -48,13 +49,21 @@ int run_record(const RecordArgs& a) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
   }
+  auto filter = a.filter.empty() ? Result<inspect::Filter>(inspect::Filter())
+                                 : inspect::Filter::parse(a.filter);
+  if (!filter.ok()) {
+    report("bad filter:\n" + filter.status().message());
+    return kExitUsage;
+  }
   present::TextOptions text;
   text.time = present::TimeMode::Local;
   text.utc_offset_ns = local_utc_offset_ns();
   text.color = stderr_is_terminal();
+  auto ctx = std::make_shared<inspect::EventOnlyContext>();
   if (!a.quiet)
-    opt.on_event = [text](const Event& ev, const trace::TraceHeader& h) {
-      fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));
+    opt.on_event = [text, f = filter.value(), ctx](const Event& ev, const trace::TraceHeader& h) {
+      if (f.matches(ev, *ctx)) fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));
+      std::fflush(stderr);
     };
   capture::RecordSummary sum;
   std::string warning;
@@ -75,7 +84,63 @@ int run_record(const RecordArgs& a) {
   return sum.exit_status;
 }
 
+struct AttachArgs {
+  std::string output, snaplen = "1024";
+  bool quiet = false;
+  uint32_t pid = 0;
+};
+
+int run_attach(const AttachArgs& a) {
+#ifdef _WIN32
+  capture::RecordOptions opt;
+  opt.output = a.output;
+  opt.agent_path = agent_path();
+  if (!parse_snaplen(a.snaplen, opt.snaplen)) {
+    report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
+    return kExitUsage;
+  }
+  present::TextOptions text;
+  text.time = present::TimeMode::Local;
+  text.utc_offset_ns = local_utc_offset_ns();
+  text.color = stderr_is_terminal();
+  if (!a.quiet)
+    opt.on_event = [text](const Event& ev, const trace::TraceHeader& h) {
+      fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));
+      std::fflush(stderr);
+    };
+  capture::RecordSummary sum;
+  capture::RecordError err = capture::attach(a.pid, opt, sum, [&] {
+    if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
+    std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
+  });
+  if (err.exit_code) {
+    report(err.message);
+    return err.exit_code;
+  }
+  if (!sum.problem.empty()) report(sum.problem);
+  if (!a.quiet)
+    fmt::print(stderr, "wstrace: {} calls ({} failed), {} records dropped; trace in {}\n",
+               sum.calls, sum.errors, sum.dropped, sum.output);
+  return kExitOk;
+#else
+  (void)a;
+  report("attach is not available on Linux yet: start the program under 'wstrace record'");
+  return kExitError;
+#endif
+}
+
 }  // namespace
+
+void add_attach_command(CLI::App& app, int& exit_code) {
+  auto a = std::make_shared<AttachArgs>();
+  auto* cmd = app.add_subcommand(
+      "attach", "Trace a running program from now on, until it exits or Ctrl+C (Windows)");
+  cmd->add_option("-o,--output", a->output, "trace file (default wstrace-YYYYmmdd-HHMMSS.wst)");
+  cmd->add_option("-s,--snaplen", a->snaplen, "payload bytes kept per call (default 1024)");
+  cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
+  cmd->add_option("PID", a->pid, "process id")->required();
+  cmd->callback([a, &exit_code] { exit_code = run_attach(*a); });
+}
 
 void add_record_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<RecordArgs>();
@@ -84,6 +149,8 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-s,--snaplen", a->snaplen,
                   "payload bytes kept per call: a number, 0 for none, or max (default 1024)");
   cmd->add_flag("--no-follow", a->no_follow, "trace only the program, not its children");
+  cmd->add_option("--filter", a->filter,
+                  "live lines only for the calls that match (the trace keeps every call)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   cmd->add_option("--ring-kib", a->ring_kib,
                   "ring size per thread in KiB (default 1024); larger rides out longer bursts")

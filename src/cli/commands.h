@@ -11,6 +11,7 @@ void add_show_command(CLI::App& app, int& exit_code);
 void add_info_command(CLI::App& app, int& exit_code);
 void add_synth_command(CLI::App& app, int& exit_code);
 void add_schema_command(CLI::App& app, int& exit_code);
-void add_record_command(CLI::App& app, int& exit_code);  // per platform
+void add_record_command(CLI::App& app, int& exit_code);
+void add_attach_command(CLI::App& app, int& exit_code);
 
 }  // namespace ws::cli

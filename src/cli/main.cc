@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.allow_windows_style_options(false);  // "/tmp/x.wst" is a path, not an option
   int exit_code = ws::cli::kExitOk;
   ws::cli::add_record_command(app, exit_code);
+  ws::cli::add_attach_command(app, exit_code);
   ws::cli::add_show_command(app, exit_code);
   ws::cli::add_info_command(app, exit_code);
   ws::cli::add_errors_command(app, exit_code);

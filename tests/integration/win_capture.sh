@@ -130,6 +130,57 @@ sends = calls("send")
 assert sends[0]["error"]["name"] == "WSAENOTSOCK", sends[0]
 '
 
+# Child processes are followed: the child's own calls, under its own pid.
+record child child
+check child '
+kid = int(out.split("child pid=")[1].split()[0])
+starts = [e for e in ev if e["event"] == "process_start"]
+assert len(starts) == 2 and starts[1]["pid"] == kid, starts
+assert [e for e in calls("sendto") if e["pid"] == kid], "the child sendto is missing"
+exits = {e["pid"]: e["args"].get("exit_code") for e in ev if e["event"] == "process_exit"}
+assert exits.get(kid) == 0, exits
+'
+
+# Attach to a running program: its calls from then on.
+rm -f "$WORK/in" "$WORK/out" "$WORK/attach.err"
+mkfifo "$WORK/in" "$WORK/out" "$WORK/attach.err"
+"$WINE_RUN" "$TARGETS/wnetops.exe" waitstdin <"$WORK/in" >"$WORK/out" 2>/dev/null &
+target=$!
+exec 3>"$WORK/in" 4<"$WORK/out"
+read -r -t 60 pidline <&4
+wpid=${pidline#pid=}
+wpid=${wpid%$'\r'}
+"$WINE_RUN" "$WIN_WSTRACE" attach -o "$WORK/attach.wst" "$wpid" 2>"$WORK/attach.err" &
+attacher=$!
+exec 5<"$WORK/attach.err"
+attached=""
+while read -r -t 60 line <&5; do
+  case "$line" in *"attached to process"*) attached=yes; break ;; esac
+done
+checks=$((checks + 1))
+[ -n "$attached" ] || fail "attach did not report that it attached to $wpid"
+echo go >&3
+exec 3>&-
+cat <&4 >"$WORK/waitstdin.out"
+cat <&5 >/dev/null
+wait "$attacher" || fail "attach exited $?"
+wait "$target"
+exec 4<&- 5<&-
+"$WSTRACE" show --json "$WORK/attach.wst" >"$WORK/attach.jsonl" || fail "attach.wst does not read"
+cp "$WORK/waitstdin.out" "$WORK/attach.out"
+check attach '
+assert ev[0]["event"] == "process_start" and ev[0]["pid"] == int("'"$wpid"'"), ev[0]
+port = int(out.split("port=")[1].split()[0])
+c = one("connect")[0]
+assert c["args"]["addr"]["port"] == port
+assert b"ping-1" in [payload(e) for e in calls("send")]
+assert not calls("WSAStartup"), "WSAStartup ran before the attach"
+assert ev[-1]["event"] == "process_exit"
+'
+checks=$((checks + 1))
+"$WINE_RUN" "$WIN_WSTRACE" attach -q -o "$WORK/x.wst" 999999 >/dev/null 2>"$WORK/nopid.err"
+[ $? -eq 1 ] && grep -q "no process with id 999999" "$WORK/nopid.err" || fail "attach to a missing pid: $(cat "$WORK/nopid.err")"
+
 # A 32-bit or missing program: one clear message.
 checks=$((checks + 1))
 "$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/none.wst" -- no-such-program.exe >/dev/null 2>"$WORK/none.err"

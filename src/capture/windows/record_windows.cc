@@ -4,6 +4,7 @@
 #include <windows.h>
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -156,7 +157,126 @@ RecordError inject(HANDLE process, const std::wstring& dll) {
   return {0, ""};
 }
 
+volatile LONG g_stop = 0;
+BOOL WINAPI on_console_event(DWORD) {
+  InterlockedExchange(&g_stop, 1);
+  return TRUE;  // wstrace stops collecting; the traced program gets the event as usual
+}
+
+// Drains the rings until the root process and every traced process it started have ended (or
+// Ctrl+C: then the agents are told to go quiet and the processes run on).
+void collect(const RecordOptions& opt, RegionHeader* region, trace::TraceWriter& writer,
+             const trace::TraceHeader& header, RecordSummary& summary, DWORD root,
+             HANDLE root_handle) {
+  SetConsoleCtrlHandler(on_console_event, TRUE);
+  RingCollector collector(opt, region, writer, header, summary, translate_windows_record, qpc_ns);
+  std::vector<std::pair<uint32_t, HANDLE>> watched = {{root, root_handle}};
+  bool root_done = false;
+  while (!g_stop) {
+    double fullest = collector.drain();
+    for (uint32_t pid : collector.running()) {  // children the agents followed
+      bool known = false;
+      for (const auto& w : watched) known |= w.first == pid;
+      if (known) continue;
+      HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+      if (h) watched.emplace_back(pid, h);
+    }
+    for (size_t i = 0; i < watched.size();) {
+      if (WaitForSingleObject(watched[i].second, 0) != WAIT_OBJECT_0) {
+        ++i;
+        continue;
+      }
+      DWORD code = 0;
+      GetExitCodeProcess(watched[i].second, &code);
+      collector.process_ended(watched[i].first, static_cast<int>(code));
+      if (watched[i].first == root) {
+        summary.exit_status = static_cast<int>(code);
+        root_done = true;
+      }
+      if (watched[i].second != root_handle) CloseHandle(watched[i].second);
+      watched.erase(watched.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    if (root_done && watched.empty()) break;
+    if (fullest < 0.25) WaitForSingleObject(root_handle, root_done ? 5 : 5);
+  }
+  if (g_stop) region->collector_alive.store(0, std::memory_order_release);  // detach
+  collector.drain();
+  if (!g_stop) collector.close_unended();
+  collector.flush();
+  summary.problem = collector.problem();
+  if (summary.problem.empty()) {
+    if (Status s = writer.close(qpc_ns()); !s.ok()) summary.problem = s.message();
+  }
+  for (auto& w : watched)
+    if (w.second != root_handle) CloseHandle(w.second);
+}
+
+// Shared memory for the rings: `name` is how the agents find it.
+RecordError create_region(const RecordOptions& opt, const std::wstring& name, HANDLE& mapping,
+                          RegionHeader*& region) {
+  const uint32_t slots = opt.slots < 64 ? opt.slots : 64;
+  const size_t size = region_size(slots, opt.ring_bytes);
+  mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
+                               static_cast<DWORD>(static_cast<uint64_t>(size) >> 32),
+                               static_cast<DWORD>(size), name.c_str());
+  if (!mapping) return {1, fmt::format("cannot create shared memory: {}", win_error(GetLastError()))};
+  void* view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0);
+  if (!view) {
+    CloseHandle(mapping);
+    return {1, fmt::format("cannot map shared memory: {}", win_error(GetLastError()))};
+  }
+  init_region(view, slots, opt.ring_bytes, opt.snaplen, opt.follow, 0);
+  region = static_cast<RegionHeader*>(view);
+  return {0, ""};
+}
+
 }  // namespace
+
+RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summary,
+                   const std::function<void()>& on_attached) {
+  HANDLE process = OpenProcess(PROCESS_CREATE_THREAD | PROCESS_QUERY_INFORMATION |
+                                   PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_VM_READ |
+                                   SYNCHRONIZE,
+                               FALSE, pid);
+  if (!process) {
+    DWORD e = GetLastError();
+    if (e == ERROR_ACCESS_DENIED)
+      return {1, fmt::format("access denied to process {}: run wstrace as the user that owns it, "
+                             "or elevated",
+                             pid)};
+    return {1, fmt::format("no process with id {} ({})", pid, win_error(e))};
+  }
+  std::wstring dll = widen(opt.agent_path);
+  summary.output = opt.output.empty() ? default_output() : opt.output;
+  RecordOptions o = opt;
+  o.argv = {fmt::format("attach {}", pid)};
+  trace::TraceHeader header = make_header(o);
+  auto writer = trace::TraceWriter::create(summary.output, header);
+  if (!writer.ok()) {
+    CloseHandle(process);
+    return {1, writer.status().message()};
+  }
+  HANDLE mapping = nullptr;
+  RegionHeader* region = nullptr;
+  std::wstring name = widen(fmt::format("Local\\wstrace-attach-{}", pid));
+  if (RecordError e = create_region(opt, name, mapping, region); e.exit_code) {
+    CloseHandle(process);
+    return e;
+  }
+  region->root_pid = pid;
+  if (RecordError e = inject(process, dll); e.exit_code) {
+    UnmapViewOfFile(region);
+    CloseHandle(mapping);
+    CloseHandle(process);
+    return e;
+  }
+  if (on_attached) on_attached();
+  collect(opt, region, *writer.value(), header, summary, pid, process);
+  CloseHandle(process);
+  UnmapViewOfFile(region);
+  CloseHandle(mapping);
+  return {0, ""};
+}
 
 RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning) {
   (void)warning;
@@ -174,20 +294,12 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   if (!writer.ok()) return {1, writer.status().message()};
 
   // Shared memory for the rings, found by the agent through WSTRACE_SHM.
-  const uint32_t slots = opt.slots < 64 ? opt.slots : 64;
-  const size_t size = region_size(slots, opt.ring_bytes);
   static int counter = 0;
   std::wstring name = widen(fmt::format("Local\\wstrace-{}-{}", GetCurrentProcessId(), counter++));
-  HANDLE mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
-                                      static_cast<DWORD>(static_cast<uint64_t>(size) >> 32),
-                                      static_cast<DWORD>(size), name.c_str());
-  if (!mapping) return {1, fmt::format("cannot create shared memory: {}", win_error(GetLastError()))};
-  void* view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0);
-  if (!view) {
-    CloseHandle(mapping);
-    return {1, fmt::format("cannot map shared memory: {}", win_error(GetLastError()))};
-  }
-  init_region(view, slots, opt.ring_bytes, opt.snaplen, opt.follow, 0);
+  HANDLE mapping = nullptr;
+  RegionHeader* region = nullptr;
+  if (RecordError e = create_region(opt, name, mapping, region); e.exit_code) return e;
+  void* view = region;
   SetEnvironmentVariableW(L"WSTRACE_SHM", name.c_str());
 
   std::wstring cmdline;
@@ -203,7 +315,6 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     DeleteFileW(widen(summary.output).c_str());
     return {126, fmt::format("cannot run {}: {}", narrow(path), win_error(e))};
   }
-  auto* region = static_cast<RegionHeader*>(view);
   region->root_pid = pi.dwProcessId;
   if (RecordError e = inject(pi.hProcess, dll); e.exit_code) {
     TerminateProcess(pi.hProcess, 1);
@@ -216,23 +327,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
 
-  RingCollector collector(opt, region, *writer.value(), header, summary, translate_windows_record,
-                          qpc_ns);
-  for (;;) {
-    double fullest = collector.drain();
-    if (WaitForSingleObject(pi.hProcess, fullest < 0.25 ? 5 : 0) == WAIT_OBJECT_0) break;
-  }
-  DWORD code = 0;
-  GetExitCodeProcess(pi.hProcess, &code);
-  summary.exit_status = static_cast<int>(code);
-  collector.process_ended(pi.dwProcessId, static_cast<int>(code));
-  collector.drain();
-  collector.close_unended();
-  collector.flush();
-  summary.problem = collector.problem();
-  if (summary.problem.empty()) {
-    if (Status s = writer.value()->close(qpc_ns()); !s.ok()) summary.problem = s.message();
-  }
+  collect(opt, region, *writer.value(), header, summary, pi.dwProcessId, pi.hProcess);
   CloseHandle(pi.hProcess);
   UnmapViewOfFile(view);
   CloseHandle(mapping);

@@ -7,6 +7,8 @@
  *   wnetops reset PORT a peer that aborts the connection (WSAECONNRESET)
  *   wnetops dynamic    connect/send/recv obtained through GetProcAddress, and a DLL loaded
  *                      after start (wnetdll.dll) that sends on its own
+ *   wnetops child      starts itself as a child process that does the UDP exchange
+ *   wnetops waitstdin  prints its pid, waits for a line on stdin, then does the TCP exchange
  *   wnetops lasterror  calls that fail and succeed with the last error set to a sentinel
  *                      first; prints the last error after each call (compared traced/untraced)
  */
@@ -16,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 static SOCKET listener;
 static unsigned short port_of(SOCKET s) {
@@ -206,6 +209,31 @@ static int lasterror(void) {
   return 0;
 }
 
+/* A parent that starts itself as a child doing the UDP exchange. */
+static int child(void) {
+  wchar_t self[MAX_PATH];
+  GetModuleFileNameW(NULL, self, MAX_PATH);
+  wchar_t cmd[MAX_PATH + 16];
+  swprintf(cmd, MAX_PATH + 16, L"\"%ls\" udp", self);
+  STARTUPINFOW si = {sizeof si};
+  PROCESS_INFORMATION pi;
+  if (!CreateProcessW(self, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi)) return 1;
+  WaitForSingleObject(pi.hProcess, INFINITE);
+  DWORD code = 1;
+  GetExitCodeProcess(pi.hProcess, &code);
+  printf("child pid=%lu exit=%lu\n", pi.dwProcessId, code);
+  return (int)code;
+}
+
+/* Says its pid, waits for a line on stdin (the test attaches meanwhile), then talks TCP. */
+static int waitstdin(void) {
+  printf("pid=%lu\n", GetCurrentProcessId());
+  fflush(stdout);
+  char line[16];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  return tcp();
+}
+
 int main(int argc, char** argv) {
   WSADATA d;
   if (WSAStartup(MAKEWORD(2, 2), &d) != 0) return 1;
@@ -216,6 +244,8 @@ int main(int argc, char** argv) {
   else if (argc > 2 && !strcmp(argv[1], "reset")) r = reset((unsigned short)atoi(argv[2]));
   else if (argc > 1 && !strcmp(argv[1], "dynamic")) r = dynamic();
   else if (argc > 1 && !strcmp(argv[1], "lasterror")) r = lasterror();
+  else if (argc > 1 && !strcmp(argv[1], "child")) r = child();
+  else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
   WSACleanup();
   return r;
 }

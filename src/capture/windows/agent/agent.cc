@@ -4,6 +4,7 @@
 #include <winternl.h>
 
 #include <cstring>
+#include <cwchar>
 
 namespace ws::agent {
 
@@ -40,6 +41,59 @@ size_t g_npairs = 0;
 void add_pair(FARPROC real_fn, FARPROC hook) {
   if (real_fn && hook && g_npairs < sizeof g_pairs / sizeof g_pairs[0])
     g_pairs[g_npairs++] = HookPair{real_fn, hook};
+}
+
+BOOL(WINAPI* real_CreateProcessW)(LPCWSTR, LPWSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES,
+                                  BOOL, DWORD, LPVOID, LPCWSTR, LPSTARTUPINFOW,
+                                  LPPROCESS_INFORMATION) = nullptr;
+BOOL(WINAPI* real_CreateProcessA)(LPCSTR, LPSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES,
+                                  BOOL, DWORD, LPVOID, LPCSTR, LPSTARTUPINFOA,
+                                  LPPROCESS_INFORMATION) = nullptr;
+
+// Loads this agent into a child that was created suspended; resumes it unless its creator
+// asked for it suspended.
+void follow_child(const PROCESS_INFORMATION* pi, DWORD flags) {
+  if (g_region->follow) {
+    wchar_t self[MAX_PATH * 2];
+    DWORD n = GetModuleFileNameW(g_self, self, MAX_PATH * 2);
+    size_t bytes = (n + 1) * sizeof(wchar_t);
+    void* remote = VirtualAllocEx(pi->hProcess, nullptr, bytes, MEM_COMMIT | MEM_RESERVE,
+                                  PAGE_READWRITE);
+    if (remote && WriteProcessMemory(pi->hProcess, remote, self, bytes, nullptr)) {
+      auto load = reinterpret_cast<LPTHREAD_START_ROUTINE>(reinterpret_cast<void*>(
+          GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW")));
+      if (HANDLE t = CreateRemoteThread(pi->hProcess, nullptr, 0, load, remote, 0, nullptr)) {
+        WaitForSingleObject(t, 30'000);
+        CloseHandle(t);
+      }
+      VirtualFreeEx(pi->hProcess, remote, 0, MEM_RELEASE);
+    }
+  }
+  if (!(flags & CREATE_SUSPENDED)) ResumeThread(pi->hThread);
+}
+
+BOOL WINAPI hook_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUTES pa,
+                                LPSECURITY_ATTRIBUTES ta, BOOL inherit, DWORD flags, LPVOID env,
+                                LPCWSTR dir, LPSTARTUPINFOW si, LPPROCESS_INFORMATION pi) {
+  if (!recording()) return real_CreateProcessW(app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
+  BOOL ok = real_CreateProcessW(app, cmd, pa, ta, inherit, flags | CREATE_SUSPENDED, env, dir,
+                                si, pi);
+  DWORD e = GetLastError();
+  if (ok) follow_child(pi, flags);
+  SetLastError(e);
+  return ok;
+}
+
+BOOL WINAPI hook_CreateProcessA(LPCSTR app, LPSTR cmd, LPSECURITY_ATTRIBUTES pa,
+                                LPSECURITY_ATTRIBUTES ta, BOOL inherit, DWORD flags, LPVOID env,
+                                LPCSTR dir, LPSTARTUPINFOA si, LPPROCESS_INFORMATION pi) {
+  if (!recording()) return real_CreateProcessA(app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
+  BOOL ok = real_CreateProcessA(app, cmd, pa, ta, inherit, flags | CREATE_SUSPENDED, env, dir,
+                                si, pi);
+  DWORD e = GetLastError();
+  if (ok) follow_child(pi, flags);
+  SetLastError(e);
+  return ok;
 }
 
 FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
@@ -141,15 +195,22 @@ void install_hooks() {
   WS_KERNEL(LoadLibraryW)
   WS_KERNEL(LoadLibraryExA)
   WS_KERNEL(LoadLibraryExW)
+  WS_KERNEL(CreateProcessW)
+  WS_KERNEL(CreateProcessA)
 #undef WS_KERNEL
   patch_all_modules();
 }
 
+// The region is named in WSTRACE_SHM (a program wstrace started, and its children), or after
+// this process's id (a process wstrace attached to).
 bool map_region() {
   wchar_t name[128];
   DWORD n = GetEnvironmentVariableW(L"WSTRACE_SHM", name, 128);
-  if (n == 0 || n >= 128) return false;
-  HANDLE h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name);
+  HANDLE h = n > 0 && n < 128 ? OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name) : nullptr;
+  if (!h) {
+    swprintf(name, 128, L"Local\\wstrace-attach-%lu", GetCurrentProcessId());
+    h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name);
+  }
   if (!h) return false;
   void* mem = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, 0);
   CloseHandle(h);
@@ -186,7 +247,9 @@ void patch_all_modules() {
 
 // ---- What agent/call.cc needs from the platform -----------------------------------------------
 RegionHeader* region() { return g_region; }
-bool recording() { return g_enabled; }
+bool recording() {
+  return g_enabled && g_region->collector_alive.load(std::memory_order_relaxed);
+}
 int32_t owned_slot() { return static_cast<int32_t>(tls_value() & ~kPushingBit) - 1; }
 bool is_pushing() { return (tls_value() & kPushingBit) != 0; }
 void set_pushing(bool on) { set_tls_value(on ? tls_value() | kPushingBit : tls_value() & ~kPushingBit); }
