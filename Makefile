@@ -22,13 +22,14 @@ build-win64:
 	@cmake --preset win64 >/dev/null
 	@$(CMAKE_BUILD) win64
 
+# The sanitizer build runs the unit tests, the fuzz build the fuzz targets: build just those.
 build-asan:
 	@cmake --preset asan >/dev/null
-	@$(CMAKE_BUILD) asan
+	@$(CMAKE_BUILD) asan --target ws_unit_tests
 
 build-fuzz:
 	@cmake --preset fuzz >/dev/null
-	@$(CMAKE_BUILD) fuzz
+	@$(CMAKE_BUILD) fuzz --target fuzz_trace_reader fuzz_filter
 
 demo: build
 	@scripts/demo.sh
