@@ -181,6 +181,33 @@ checks=$((checks + 1))
 "$WINE_RUN" "$WIN_WSTRACE" attach -q -o "$WORK/x.wst" 999999 >/dev/null 2>"$WORK/nopid.err"
 [ $? -eq 1 ] && grep -q "no process with id 999999" "$WORK/nopid.err" || fail "attach to a missing pid: $(cat "$WORK/nopid.err")"
 
+# A Windows component no one here wrote: WinHTTP fetching from a local HTTP server.
+mkdir -p "$WORK/www" && echo "hello from the test server" >"$WORK/www/index.txt"
+python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$WORK/www" >"$WORK/http.log" 2>&1 &
+server=$!
+hport=""
+for _ in $(seq 1 100); do
+  hport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$WORK/http.log" | head -1)
+  [ -n "$hport" ] && break
+  sleep 0.05
+done
+checks=$((checks + 1))
+"$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/whttp.wst" -- "$TARGETS/whttp.exe" "$hport" /index.txt \
+  >"$WORK/whttp.out" 2>"$WORK/whttp.err" || fail "whttp under wstrace: $(cat "$WORK/whttp.err")"
+kill "$server" 2>/dev/null
+wait "$server" 2>/dev/null
+"$WSTRACE" show --json "$WORK/whttp.wst" >"$WORK/whttp.jsonl" || fail "whttp.wst does not read"
+check whttp '
+assert "status=200 body=27" in out, out
+port = int("'"$hport"'")
+conn = [e for e in ev if e["event"] == "connect" and e["args"]["addr"]["port"] == port]
+assert conn, "no connect to the server"
+sent = b"".join(payload(e) for e in ev if e["event"] == "send")
+assert sent.startswith(b"GET /index.txt HTTP/1.1\r\n"), sent[:80]
+got = b"".join(payload(e) for e in ev if e["event"] == "recv")
+assert got.startswith(b"HTTP/1.0 200 OK") or got.startswith(b"HTTP/1.1 200 OK"), got[:80]
+'
+
 # A 32-bit or missing program: one clear message.
 checks=$((checks + 1))
 "$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/none.wst" -- no-such-program.exe >/dev/null 2>"$WORK/none.err"
