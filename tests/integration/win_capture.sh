@@ -130,6 +130,24 @@ sends = calls("send")
 assert sends[0]["error"]["name"] == "WSAENOTSOCK", sends[0]
 '
 
+# Overlapped I/O on a completion port: AcceptEx, ConnectEx, WSARecv/WSASend; each pending call
+# and its completion are tied by `op`, completions carry the bytes and the received data.
+record iocp iocp
+check iocp '
+assert "accepted=15:hello-connectex" in out and "received=6:second" in out, out
+done = {e["args"]["op"]: e for e in calls("GetQueuedCompletionStatus")}
+ax = one("AcceptEx")[0]
+assert ax["error"]["name"] == "WSA_IO_PENDING", ax
+assert payload(done[ax["args"]["op"]]) == b"hello-connectex" and done[ax["args"]["op"]]["result"] == 15
+cx = one("ConnectEx")[0]
+assert cx["error"]["name"] == "WSA_IO_PENDING" and cx["args"]["addr"]["ip"] == "127.0.0.1"
+assert payload(done[cx["args"]["op"]]) == b"hello-connectex"
+rx = one("WSARecv")[0]
+assert rx["error"]["name"] == "WSA_IO_PENDING", rx
+assert payload(done[rx["args"]["op"]]) == b"second"
+assert [e for e in calls("WSAIoctl") if e["args"]["request"] == "SIO_GET_EXTENSION_FUNCTION_POINTER"]
+'
+
 # Child processes are followed: the child's own calls, under its own pid.
 record child child
 check child '

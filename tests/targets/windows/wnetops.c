@@ -7,6 +7,7 @@
  *   wnetops reset PORT a peer that aborts the connection (WSAECONNRESET)
  *   wnetops dynamic    connect/send/recv obtained through GetProcAddress, and a DLL loaded
  *                      after start (wnetdll.dll) that sends on its own
+ *   wnetops iocp       AcceptEx, ConnectEx, overlapped WSARecv/WSASend on a completion port
  *   wnetops child      starts itself as a child process that does the UDP exchange
  *   wnetops waitstdin  prints its pid, waits for a line on stdin, then does the TCP exchange
  *   wnetops lasterror  calls that fail and succeed with the last error set to a sentinel
@@ -14,6 +15,7 @@
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <mswsock.h>
 #include <windows.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +211,79 @@ static int lasterror(void) {
   return 0;
 }
 
+/* IOCP: a server with AcceptEx and overlapped WSARecv, a client with ConnectEx and overlapped
+ * WSASend, all completions taken from one completion port. */
+static void* extension(SOCKET s, GUID id) {
+  void* fn = NULL;
+  DWORD got = 0;
+  WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &fn, sizeof fn, &got, NULL, NULL);
+  return fn;
+}
+
+static int iocp(void) {
+  HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+  listener = listen_loopback();
+  CreateIoCompletionPort((HANDLE)listener, port, 1, 0);
+  GUID accept_id = WSAID_ACCEPTEX, connect_id = WSAID_CONNECTEX;
+  LPFN_ACCEPTEX accept_ex = (LPFN_ACCEPTEX)extension(listener, accept_id);
+  SOCKET acc = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  char accept_buf[64 + 2 * (sizeof(struct sockaddr_in6) + 16)];
+  OVERLAPPED ov_accept = {0}, ov_connect = {0}, ov_recv = {0}, ov_send = {0};
+  DWORD n = 0;
+  if (!accept_ex || (!accept_ex(listener, acc, accept_buf, 15, sizeof(struct sockaddr_in6) + 16,
+                                sizeof(struct sockaddr_in6) + 16, &n, &ov_accept) &&
+                     WSAGetLastError() != ERROR_IO_PENDING))
+    return 1;
+  SOCKET cl = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  struct sockaddr_in any = {0};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(cl, (struct sockaddr*)&any, sizeof any);
+  CreateIoCompletionPort((HANDLE)cl, port, 2, 0);
+  LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(cl, connect_id);
+  struct sockaddr_in to = any;
+  to.sin_port = htons(port_of(listener));
+  if (!connect_ex || (!connect_ex(cl, (struct sockaddr*)&to, sizeof to, "hello-connectex", 15, &n,
+                                  &ov_connect) &&
+                      WSAGetLastError() != ERROR_IO_PENDING))
+    return 2;
+  int done = 0;
+  while (done < 2) {
+    DWORD bytes;
+    ULONG_PTR key;
+    LPOVERLAPPED ov;
+    if (!GetQueuedCompletionStatus(port, &bytes, &key, &ov, 10000)) return 3;
+    if (ov == &ov_accept) printf("accepted=%lu:%.*s\n", bytes, (int)bytes, accept_buf), ++done;
+    if (ov == &ov_connect) printf("connected=%lu\n", bytes), ++done;
+  }
+  setsockopt(acc, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char*)&listener, sizeof listener);
+  setsockopt(cl, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0);
+  CreateIoCompletionPort((HANDLE)acc, port, 3, 0);
+  char in[32];
+  WSABUF rb = {sizeof in, in};
+  DWORD flags = 0;
+  if (WSARecv(acc, &rb, 1, NULL, &flags, &ov_recv, NULL) == SOCKET_ERROR &&
+      WSAGetLastError() != WSA_IO_PENDING)
+    return 4;
+  WSABUF sb = {6, "second"};
+  if (WSASend(cl, &sb, 1, NULL, 0, &ov_send, NULL) == SOCKET_ERROR &&
+      WSAGetLastError() != WSA_IO_PENDING)
+    return 5;
+  for (done = 0; done < 2;) {
+    DWORD bytes;
+    ULONG_PTR key;
+    LPOVERLAPPED ov;
+    if (!GetQueuedCompletionStatus(port, &bytes, &key, &ov, 10000)) return 6;
+    if (ov == &ov_recv) printf("received=%lu:%.*s\n", bytes, (int)bytes, in), ++done;
+    if (ov == &ov_send) printf("sent=%lu\n", bytes), ++done;
+  }
+  closesocket(cl);
+  closesocket(acc);
+  closesocket(listener);
+  CloseHandle(port);
+  return 0;
+}
+
 /* A parent that starts itself as a child doing the UDP exchange. */
 static int child(void) {
   wchar_t self[MAX_PATH];
@@ -245,6 +320,7 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "dynamic")) r = dynamic();
   else if (argc > 1 && !strcmp(argv[1], "lasterror")) r = lasterror();
   else if (argc > 1 && !strcmp(argv[1], "child")) r = child();
+  else if (argc > 1 && !strcmp(argv[1], "iocp")) r = iocp();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
   WSACleanup();
   return r;

@@ -197,6 +197,9 @@ void install_hooks() {
   WS_KERNEL(LoadLibraryExW)
   WS_KERNEL(CreateProcessW)
   WS_KERNEL(CreateProcessA)
+  WS_KERNEL(GetQueuedCompletionStatus)
+  WS_KERNEL(GetQueuedCompletionStatusEx)
+  WS_KERNEL(GetOverlappedResult)
 #undef WS_KERNEL
   patch_all_modules();
 }

@@ -26,6 +26,21 @@ extern RealFunctions g_real;
 #include "hook_list.h"
 #undef WS_REAL
 
+// Overlapped I/O (hooks_overlapped.cc): receive buffers of a pending call, an extension
+// function pointer handed out by WSAIoctl (swapped for its hook), one completion.
+void remember_pending(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count);
+void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen);
+void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err);
+extern BOOL(WINAPI* real_GetQueuedCompletionStatus)(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*,
+                                                    DWORD);
+extern BOOL(WINAPI* real_GetQueuedCompletionStatusEx)(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG,
+                                                      DWORD, BOOL);
+extern BOOL(WINAPI* real_GetOverlappedResult)(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
+BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD);
+BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD,
+                                             BOOL);
+BOOL WINAPI hook_GetOverlappedResult(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
+
 // Redirects ws2_32 imports in every loaded module; run again after a module is loaded.
 void patch_all_modules();
 // The hook standing for a real ws2_32/kernel32 function address, or nullptr.

@@ -189,7 +189,10 @@ int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD fl
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   Call c(FuncId::WSASend);
   int r = g_real.WSASend(s, bufs, n, sent, flags, ov, done);
-  int64_t moved = r == 0 && sent ? static_cast<int64_t>(*sent) : r;
+  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
+  // Done at once: all of it was taken (an overlapped call need not say how much).
+  int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
+                                    : static_cast<int64_t>(wsabuf_total(bufs, n));
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n), static_cast<int>(flags));
   c.u64(FieldId::count, n);
@@ -203,7 +206,9 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
                           LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   Call c(FuncId::WSASendTo);
   int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, done);
-  int64_t moved = r == 0 && sent ? static_cast<int64_t>(*sent) : r;
+  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
+  int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
+                                    : static_cast<int64_t>(wsabuf_total(bufs, n));
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n), static_cast<int>(flags));
   c.u64(FieldId::count, n);
@@ -242,6 +247,7 @@ int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD f
   Call c(FuncId::WSARecv);
   int in_flags = flags ? static_cast<int>(*flags) : 0;
   int r = g_real.WSARecv(s, bufs, n, got, flags, ov, done);
+  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n), in_flags);
@@ -257,6 +263,7 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
   Call c(FuncId::WSARecvFrom);
   int in_flags = flags ? static_cast<int>(*flags) : 0;
   int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, done);
+  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n), in_flags);
@@ -352,6 +359,8 @@ int WSAAPI hook_WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID ou
   Call c(FuncId::WSAIoctl);
   int r = g_real.WSAIoctl(s, code, in, inlen, out, outlen, got, ov, done);
   c.done(r, failed(r));
+  // ConnectEx, AcceptEx … are found through here: the program gets the hooks instead.
+  if (r == 0 && code == SIO_GET_EXTENSION_FUNCTION_POINTER) extension_pointer(in, inlen, out, outlen);
   c.u64(FieldId::sock, s);
   c.platform_const(FieldId::request, code);
   if (in && inlen == sizeof(u_long)) c.u64(FieldId::arg, *static_cast<u_long*>(in));
@@ -553,12 +562,11 @@ int WSAAPI hook_WSAAsyncSelect(SOCKET s, HWND w, u_int msg, long mask) {
 
 BOOL WSAAPI hook_WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD bytes, BOOL wait,
                                         LPDWORD flags) {
-  Call c(FuncId::WSAGetOverlappedResult);
   BOOL ok = g_real.WSAGetOverlappedResult(s, ov, bytes, wait, flags);
-  c.done(ok && bytes ? static_cast<int64_t>(*bytes) : -1, !ok);
-  c.u64(FieldId::sock, s);
-  overlapped_args(c, ov);
-  if (ok && bytes) c.u64(FieldId::len, *bytes);
+  int e = WSAGetLastError();
+  if (bytes && (ok || e != WSA_IO_INCOMPLETE))
+    record_completion(FuncId::WSAGetOverlappedResult, ov, *bytes, ok, e);
+  WSASetLastError(e);
   return ok;
 }
 
