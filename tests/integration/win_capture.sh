@@ -148,6 +148,29 @@ assert payload(done[rx["args"]["op"]]) == b"second"
 assert [e for e in calls("WSAIoctl") if e["args"]["request"] == "SIO_GET_EXTENSION_FUNCTION_POINTER"]
 '
 
+record lookups lookups
+check lookups '
+assert "lookups 0 0 0 1" in out, out
+g = one("GetAddrInfoW")[0]
+assert g["args"]["host"] == "localhost" and any(a["ip"] == "127.0.0.1" for a in g["args"]["addrs"]), g
+x = one("GetAddrInfoExW")[0]
+assert x["args"]["host"] == "localhost" and x["args"]["service"] == "443", x
+assert one("GetNameInfoW")[0]["args"]["addr"]["ip"] == "127.0.0.1"
+assert one("gethostbyname")[0]["args"]["host"] == "localhost"
+assert one("FreeAddrInfoW") and one("FreeAddrInfoExW")
+'
+
+record threads threads
+check threads '
+assert "threads done" in out, out
+sends = calls("send")
+clients = {payload(e) for e in sends if payload(e).startswith(b"client-")}
+assert len(clients) == 8, clients
+tids = {e["tid"] for e in calls("connect")}
+assert len(tids) == 8, "each client thread records under its own thread id"
+assert len(calls("accept")) == 8
+'
+
 # Child processes are followed: the child's own calls, under its own pid.
 record child child
 check child '

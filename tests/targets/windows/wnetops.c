@@ -7,6 +7,8 @@
  *   wnetops reset PORT a peer that aborts the connection (WSAECONNRESET)
  *   wnetops dynamic    connect/send/recv obtained through GetProcAddress, and a DLL loaded
  *                      after start (wnetdll.dll) that sends on its own
+ *   wnetops lookups    GetAddrInfoW, GetAddrInfoExW, GetNameInfoW, gethostbyname of localhost
+ *   wnetops threads    eight client threads at once against one server thread
  *   wnetops iocp       AcceptEx, ConnectEx, overlapped WSARecv/WSASend on a completion port
  *   wnetops child      starts itself as a child process that does the UDP exchange
  *   wnetops waitstdin  prints its pid, waits for a line on stdin, then does the TCP exchange
@@ -284,6 +286,66 @@ static int iocp(void) {
   return 0;
 }
 
+/* Name lookups of localhost (from the hosts file: no DNS server is asked). */
+static int lookups(void) {
+  ADDRINFOW hints = {0}, *res = NULL;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  int a = GetAddrInfoW(L"localhost", L"80", &hints, &res);
+  if (a == 0) FreeAddrInfoW(res);
+  ADDRINFOEXW hx = {0}, *rx = NULL;
+  hx.ai_family = AF_INET;
+  int b = GetAddrInfoExW(L"localhost", L"443", NS_ALL, NULL, &hx, &rx, NULL, NULL, NULL, NULL);
+  if (b == 0) FreeAddrInfoExW(rx);
+  struct sockaddr_in lo = {0};
+  lo.sin_family = AF_INET;
+  lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  lo.sin_port = htons(80);
+  wchar_t host[256], serv[64];
+  int c = GetNameInfoW((struct sockaddr*)&lo, sizeof lo, host, 256, serv, 64, NI_NUMERICSERV);
+  struct hostent* h = gethostbyname("localhost");
+  printf("lookups %d %d %d %d\n", a, b, c, h != NULL);
+  return 0;
+}
+
+/* Eight client threads at once against one server thread. */
+#define CLIENTS 8
+static DWORD WINAPI serve_many(LPVOID arg) {
+  (void)arg;
+  for (int i = 0; i < CLIENTS; ++i) {
+    SOCKET c = accept(listener, NULL, NULL);
+    char buf[64];
+    int n = recv(c, buf, sizeof buf, 0);
+    if (n > 0) send(c, buf, n, 0);
+    closesocket(c);
+  }
+  return 0;
+}
+
+static DWORD WINAPI client(LPVOID arg) {
+  int id = (int)(INT_PTR)arg;
+  SOCKET s = connect_to(port_of(listener));
+  if (s == INVALID_SOCKET) return 1;
+  char msg[32], buf[32];
+  int len = snprintf(msg, sizeof msg, "client-%d", id);
+  send(s, msg, len, 0);
+  recv(s, buf, sizeof buf, 0);
+  closesocket(s);
+  return 0;
+}
+
+static int threads(void) {
+  listener = listen_loopback();
+  HANDLE server = CreateThread(NULL, 0, serve_many, NULL, 0, NULL);
+  HANDLE t[CLIENTS];
+  for (int i = 0; i < CLIENTS; ++i) t[i] = CreateThread(NULL, 0, client, (LPVOID)(INT_PTR)i, 0, NULL);
+  WaitForMultipleObjects(CLIENTS, t, TRUE, INFINITE);
+  WaitForSingleObject(server, INFINITE);
+  printf("threads done\n");
+  closesocket(listener);
+  return 0;
+}
+
 /* A parent that starts itself as a child doing the UDP exchange. */
 static int child(void) {
   wchar_t self[MAX_PATH];
@@ -321,6 +383,8 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "lasterror")) r = lasterror();
   else if (argc > 1 && !strcmp(argv[1], "child")) r = child();
   else if (argc > 1 && !strcmp(argv[1], "iocp")) r = iocp();
+  else if (argc > 1 && !strcmp(argv[1], "lookups")) r = lookups();
+  else if (argc > 1 && !strcmp(argv[1], "threads")) r = threads();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
   WSACleanup();
   return r;

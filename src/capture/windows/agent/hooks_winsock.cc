@@ -446,7 +446,8 @@ void lookup_results(Call& c, int r, const AI* hints, AI* const* res) {
     return;
   }
   AddrList list;
-  for (const AI* ai = res ? *res : nullptr; ai; ai = ai->ai_next) {
+  // (mingw declares ADDRINFOEXW::ai_next with another spelling of the struct: cast.)
+  for (const AI* ai = res ? *res : nullptr; ai; ai = reinterpret_cast<const AI*>(ai->ai_next)) {
     if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
     list.add(ai->ai_addr, ai->ai_addrlen);
   }
@@ -475,6 +476,40 @@ INT WSAAPI hook_GetAddrInfoW(PCWSTR node, PCWSTR service, const ADDRINFOW* hints
   c.wstr(FieldId::service, service);
   lookup_results(c, r, hints, res);
   if (r == 0 && res && *res && (*res)->ai_canonname) c.wstr(FieldId::canon, (*res)->ai_canonname);
+  return r;
+}
+
+// Lookups started asynchronously (an OVERLAPPED or a completion routine) are recorded when
+// started; their results are not followed yet.
+int WSAAPI hook_GetAddrInfoExW(PCWSTR node, PCWSTR service, DWORD ns, LPGUID id,
+                               const ADDRINFOEXW* hints, PADDRINFOEXW* res, PTIMEVAL tmo,
+                               LPOVERLAPPED ov, LPLOOKUPSERVICE_COMPLETION_ROUTINE routine,
+                               LPHANDLE handle) {
+  Call c(FuncId::GetAddrInfoExW);
+  int r = g_real.GetAddrInfoExW(node, service, ns, id, hints, res, tmo, ov, routine, handle);
+  c.done(r, false);
+  c.wstr(FieldId::host, node);
+  c.wstr(FieldId::service, service);
+  lookup_results(c, r, hints, ov ? nullptr : res);
+  if (ov) c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+  return r;
+}
+
+void WSAAPI hook_FreeAddrInfoExW(PADDRINFOEXW ai) {
+  Call c(FuncId::FreeAddrInfoExW);
+  g_real.FreeAddrInfoExW(ai);
+  c.done(0, false);
+}
+
+INT WSAAPI hook_GetNameInfoW(const SOCKADDR* sa, socklen_t salen, PWCHAR host, DWORD hostlen,
+                             PWCHAR serv, DWORD servlen, INT flags) {
+  Call c(FuncId::GetNameInfoW);
+  INT r = g_real.GetNameInfoW(sa, salen, host, hostlen, serv, servlen, flags);
+  c.done(r, false);
+  if (r) c.error(ErrDomain::Win, r);
+  c.sockaddr(FieldId::addr, sa, static_cast<size_t>(salen));
+  if (r == 0 && host && hostlen) c.wstr(FieldId::host, host);
+  if (r == 0 && serv && servlen) c.wstr(FieldId::service, serv);
   return r;
 }
 
