@@ -21,22 +21,7 @@ if [ -z "${WSTRACE_TEST_NETNS:-}" ]; then
   exit 77
 fi
 
-. "$(dirname "$0")/lib.sh"
-TARGETS=$4
-NETOPS=$TARGETS/netops
-
-record() {
-  local name=$1 want=$2
-  shift 2
-  expect_exit "$want" "$WSTRACE" record -q -o "$WORK/$name.wst" "$@"
-  cp "$WORK/out" "$WORK/$name.out"
-  cp "$WORK/err" "$WORK/$name.err"
-}
-
-trace_checks() {
-  checks=$((checks + 1))
-  PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
-}
+. "$(dirname "$0")/lib_capture.sh"
 
 # The private network: loopback up, our resolver configuration and hosts file.
 ip link set lo up || { echo "cannot bring up lo in the private network namespace" >&2; exit 1; }

@@ -3,22 +3,7 @@
 # reused (dup, dup2, dup3, fcntl, ioctl), and of many threads at once: every call counted, or
 # every missing one accounted for by drops events.
 # Run as: capture_io.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
-. "$(dirname "$0")/lib.sh"
-TARGETS=$4
-NETOPS=$TARGETS/netops
-
-record() {
-  local name=$1 want=$2
-  shift 2
-  expect_exit "$want" "$WSTRACE" record -q -o "$WORK/$name.wst" "$@"
-  cp "$WORK/out" "$WORK/$name.out"
-  cp "$WORK/err" "$WORK/$name.err"
-}
-
-trace_checks() {
-  checks=$((checks + 1))
-  PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
-}
+. "$(dirname "$0")/lib_capture.sh"
 
 record wait 0 -- "$NETOPS" wait
 record wait-fortify 0 -- "$TARGETS/netops-fortify" wait

@@ -4,22 +4,7 @@
 # with its process_start (parent, image, command line) and its process_exit; --no-follow records
 # the program alone (across its own exec too).
 # Run as: capture_procs.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
-. "$(dirname "$0")/lib.sh"
-TARGETS=$4
-NETOPS=$TARGETS/netops
-
-record() {
-  local name=$1 want=$2
-  shift 2
-  expect_exit "$want" "$WSTRACE" record -q -o "$WORK/$name.wst" "$@"
-  cp "$WORK/out" "$WORK/$name.out"
-  cp "$WORK/err" "$WORK/$name.err"
-}
-
-trace_checks() {
-  checks=$((checks + 1))
-  PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
-}
+. "$(dirname "$0")/lib_capture.sh"
 
 record fork 0 -- "$NETOPS" fork
 record fork-nofollow 0 --no-follow -- "$NETOPS" fork

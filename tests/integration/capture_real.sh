@@ -4,20 +4,7 @@
 # listens, and python3 doing a socket exchange with that server. The recorded connect, request
 # and response bytes must be what really went over the wire.
 # Run as: capture_real.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
-. "$(dirname "$0")/lib.sh"
-
-record() {
-  local name=$1 want=$2
-  shift 2
-  expect_exit "$want" "$WSTRACE" record -q -o "$WORK/$name.wst" "$@"
-  cp "$WORK/out" "$WORK/$name.out"
-  cp "$WORK/err" "$WORK/$name.err"
-}
-
-trace_checks() {
-  checks=$((checks + 1))
-  PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
-}
+. "$(dirname "$0")/lib_capture.sh"
 
 for tool in curl python3; do
   command -v $tool >/dev/null || { echo "FAIL: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }

@@ -4,25 +4,7 @@
 # target program tests/targets/linux/netops.c under `wstrace record`, then the recorded events
 # are compared with what the program did (its ports and payloads).
 # Run as: capture_sockets.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
-. "$(dirname "$0")/lib.sh"
-TARGETS=$4
-NETOPS=$TARGETS/netops
-
-# record NAME STATUS [record options…] -- PROGRAM ARGS…: trace in $WORK/NAME.wst, the program's
-# output in $WORK/NAME.out and .err; wstrace must exit with STATUS.
-record() {
-  local name=$1 want=$2
-  shift 2
-  expect_exit "$want" "$WSTRACE" record -q -o "$WORK/$name.wst" "$@"
-  cp "$WORK/out" "$WORK/$name.out"
-  cp "$WORK/err" "$WORK/$name.err"
-}
-
-# trace_checks LABEL <<'PY' … PY: python3 assertions (tests/tools/tracecheck.py).
-trace_checks() {
-  checks=$((checks + 1))
-  PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
-}
+. "$(dirname "$0")/lib_capture.sh"
 
 record tcp4 0 -- "$NETOPS" tcp4
 record tcp6 0 -- "$NETOPS" tcp6

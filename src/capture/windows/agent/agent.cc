@@ -72,28 +72,29 @@ void follow_child(const PROCESS_INFORMATION* pi, DWORD flags) {
   if (!(flags & CREATE_SUSPENDED)) ResumeThread(pi->hThread);
 }
 
-BOOL WINAPI hook_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUTES pa,
-                                LPSECURITY_ATTRIBUTES ta, BOOL inherit, DWORD flags, LPVOID env,
-                                LPCWSTR dir, LPSTARTUPINFOW si, LPPROCESS_INFORMATION pi) {
-  if (!recording()) return real_CreateProcessW(app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
-  BOOL ok = real_CreateProcessW(app, cmd, pa, ta, inherit, flags | CREATE_SUSPENDED, env, dir,
-                                si, pi);
+// CreateProcessA and W alike: the child starts suspended so that the agent is in before it runs.
+template <typename Ch, typename StartupInfo, typename Fn>
+BOOL traced_create(Fn real_fn, const Ch* app, Ch* cmd, LPSECURITY_ATTRIBUTES pa,
+                   LPSECURITY_ATTRIBUTES ta, BOOL inherit, DWORD flags, LPVOID env, const Ch* dir,
+                   StartupInfo si, LPPROCESS_INFORMATION pi) {
+  if (!recording()) return real_fn(app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
+  BOOL ok = real_fn(app, cmd, pa, ta, inherit, flags | CREATE_SUSPENDED, env, dir, si, pi);
   DWORD e = GetLastError();
   if (ok) follow_child(pi, flags);
   SetLastError(e);
   return ok;
 }
 
+BOOL WINAPI hook_CreateProcessW(LPCWSTR app, LPWSTR cmd, LPSECURITY_ATTRIBUTES pa,
+                                LPSECURITY_ATTRIBUTES ta, BOOL inherit, DWORD flags, LPVOID env,
+                                LPCWSTR dir, LPSTARTUPINFOW si, LPPROCESS_INFORMATION pi) {
+  return traced_create(real_CreateProcessW, app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
+}
+
 BOOL WINAPI hook_CreateProcessA(LPCSTR app, LPSTR cmd, LPSECURITY_ATTRIBUTES pa,
                                 LPSECURITY_ATTRIBUTES ta, BOOL inherit, DWORD flags, LPVOID env,
                                 LPCSTR dir, LPSTARTUPINFOA si, LPPROCESS_INFORMATION pi) {
-  if (!recording()) return real_CreateProcessA(app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
-  BOOL ok = real_CreateProcessA(app, cmd, pa, ta, inherit, flags | CREATE_SUSPENDED, env, dir,
-                                si, pi);
-  DWORD e = GetLastError();
-  if (ok) follow_child(pi, flags);
-  SetLastError(e);
-  return ok;
+  return traced_create(real_CreateProcessA, app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
 }
 
 FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
