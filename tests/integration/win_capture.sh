@@ -249,6 +249,32 @@ got = b"".join(payload(e) for e in ev if e["event"] == "recv")
 assert got.startswith(b"HTTP/1.0 200 OK") or got.startswith(b"HTTP/1.1 200 OK"), got[:80]
 '
 
+# The collector dies: the program runs on unaffected, and the trace reads up to where it was.
+rm -f "$WORK/kin" "$WORK/kout"
+mkfifo "$WORK/kin" "$WORK/kout"
+"$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/killed.wst" -- "$TARGETS/wnetops.exe" waitstdin \
+  <"$WORK/kin" >"$WORK/kout" 2>/dev/null &
+collector=$!
+exec 6>"$WORK/kin" 7<"$WORK/kout"
+read -r -t 60 pidline <&7
+for _ in $(seq 1 200); do  # (bounded) until the collector has written the program's start
+  shown=$("$WSTRACE" show "$WORK/killed.wst" 2>/dev/null)
+  [[ $shown == *process_start* ]] && break
+  sleep 0.05
+done
+kill -KILL "$collector"
+wait "$collector" 2>/dev/null
+echo go >&6
+exec 6>&-
+cat <&7 >"$WORK/killed.out"   # end of file: the program has exited
+exec 7<&-
+checks=$((checks + 1))
+grep -q "tcp port=" "$WORK/killed.out" || fail "the program did not finish its work after the collector died"
+checks=$((checks + 1))
+"$WSTRACE" show "$WORK/killed.wst" >"$WORK/killed.txt" 2>"$WORK/killed.err"
+[ $? -eq 3 ] && grep -q "process_start" "$WORK/killed.txt" && grep -q "no end marker" "$WORK/killed.err" ||
+  fail "the trace of a killed collector should read up to its end: $(cat "$WORK/killed.err")"
+
 # A 32-bit or missing program: one clear message.
 checks=$((checks + 1))
 "$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/none.wst" -- no-such-program.exe >/dev/null 2>"$WORK/none.err"
