@@ -148,6 +148,17 @@ assert payload(done[rx["args"]["op"]]) == b"second"
 assert [e for e in calls("WSAIoctl") if e["args"]["request"] == "SIO_GET_EXTENSION_FUNCTION_POINTER"]
 '
 
+# Completion routines: the program's routine still runs, and the completion is recorded with
+# the received data under the pending call's op.
+record apc apc
+check apc '
+assert "apc received=8:apc-data" in out, out
+rx = one("WSARecv")[0]
+assert rx["error"]["name"] == "WSA_IO_PENDING", rx
+done = {e["args"]["op"]: e for e in calls("completion_routine")}
+assert payload(done[rx["args"]["op"]]) == b"apc-data", done
+'
+
 record lookups lookups
 check lookups '
 assert "lookups 0 0 0 1" in out, out

@@ -7,6 +7,7 @@
  *   wnetops reset PORT a peer that aborts the connection (WSAECONNRESET)
  *   wnetops dynamic    connect/send/recv obtained through GetProcAddress, and a DLL loaded
  *                      after start (wnetdll.dll) that sends on its own
+ *   wnetops apc        WSARecv/WSASend finished by completion routines (an alertable wait)
  *   wnetops lookups    GetAddrInfoW, GetAddrInfoExW, GetNameInfoW, gethostbyname of localhost
  *   wnetops threads    eight client threads at once against one server thread
  *   wnetops iocp       AcceptEx, ConnectEx, overlapped WSARecv/WSASend on a completion port
@@ -374,6 +375,39 @@ static int threads(void) {
   return 0;
 }
 
+/* Overlapped receive and send finished by completion routines, run in an alertable wait. */
+static int apc_bytes = -1;
+static void CALLBACK on_received(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags) {
+  (void)ov, (void)flags;
+  apc_bytes = err ? -(int)err : (int)bytes;
+}
+static void CALLBACK on_sent(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags) {
+  (void)err, (void)bytes, (void)ov, (void)flags;
+}
+
+static int apc(void) {
+  listener = listen_loopback();
+  SOCKET cl = connect_to(port_of(listener));
+  SOCKET sv = accept(listener, NULL, NULL);
+  char in[32];
+  WSABUF rb = {sizeof in, in};
+  DWORD flags = 0;
+  WSAOVERLAPPED ov_recv = {0}, ov_send = {0};
+  if (WSARecv(sv, &rb, 1, NULL, &flags, &ov_recv, on_received) == SOCKET_ERROR &&
+      WSAGetLastError() != WSA_IO_PENDING)
+    return 1;
+  WSABUF sb = {8, "apc-data"};
+  if (WSASend(cl, &sb, 1, NULL, 0, &ov_send, on_sent) == SOCKET_ERROR &&
+      WSAGetLastError() != WSA_IO_PENDING)
+    return 2;
+  for (int i = 0; i < 100 && apc_bytes < 0; ++i) SleepEx(100, TRUE);
+  printf("apc received=%d:%.*s\n", apc_bytes, apc_bytes > 0 ? apc_bytes : 0, in);
+  closesocket(cl);
+  closesocket(sv);
+  closesocket(listener);
+  return apc_bytes == 8 ? 0 : 3;
+}
+
 /* A parent that starts itself as a child doing the UDP exchange. */
 static int child(void) {
   wchar_t self[MAX_PATH];
@@ -411,6 +445,7 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "lasterror")) r = lasterror();
   else if (argc > 1 && !strcmp(argv[1], "child")) r = child();
   else if (argc > 1 && !strcmp(argv[1], "iocp")) r = iocp();
+  else if (argc > 1 && !strcmp(argv[1], "apc")) r = apc();
   else if (argc > 1 && !strcmp(argv[1], "lookups")) r = lookups();
   else if (argc > 1 && !strcmp(argv[1], "threads")) r = threads();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();

@@ -31,6 +31,12 @@ extern RealFunctions g_real;
 void remember_pending(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count);
 void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen);
 void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err);
+// A call given a completion routine gets wstrace's in its place (which records the completion
+// and calls the program's); unwrap_failed() forgets it when the call failed at once.
+LPWSAOVERLAPPED_COMPLETION_ROUTINE wrap_routine(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs,
+                                                DWORD count,
+                                                LPWSAOVERLAPPED_COMPLETION_ROUTINE routine);
+void unwrap_failed(LPWSAOVERLAPPED ov);
 extern BOOL(WINAPI* real_GetQueuedCompletionStatus)(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*,
                                                     DWORD);
 extern BOOL(WINAPI* real_GetQueuedCompletionStatusEx)(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG,

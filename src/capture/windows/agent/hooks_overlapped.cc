@@ -19,27 +19,31 @@ struct Pending {
   char* single = nullptr;        // … or one buffer (AcceptEx)
   DWORD single_len = 0;
   SOCKET sock = 0;
+  LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = nullptr;  // the program's, when wstrace wraps it
 };
 constexpr size_t kPending = 4096;
 Pending g_pending[kPending];
 
 size_t slot_of(uintptr_t ov) { return (ov >> 4) * 0x9E3779B97F4A7C15ull >> 52; }  // 12 bits
 
-void remember(LPOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count, char* single,
-              DWORD single_len) {
+bool remember(LPOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count, char* single,
+              DWORD single_len, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = nullptr) {
   const auto key = reinterpret_cast<uintptr_t>(ov);
   for (size_t i = 0, k = slot_of(key); i < 64; ++i, k = (k + 1) % kPending) {
     uintptr_t expected = 0;
-    if (g_pending[k].ov.load(std::memory_order_relaxed) == key ||
-        g_pending[k].ov.compare_exchange_strong(expected, key)) {
+    const bool again = g_pending[k].ov.load(std::memory_order_relaxed) == key;
+    if (again || g_pending[k].ov.compare_exchange_strong(expected, key)) {
       g_pending[k].bufs = bufs;
       g_pending[k].count = count;
       g_pending[k].single = single;
       g_pending[k].single_len = single_len;
       g_pending[k].sock = s;
-      return;
+      // Noted again after the call: keep the program's routine noted before it.
+      if (!again || routine) g_pending[k].routine = routine;
+      return true;
     }
   }
+  return false;
 }
 
 // Takes the entry of `ov` out of the table; false when there is none.
@@ -52,6 +56,7 @@ bool take(LPOVERLAPPED ov, Pending& out) {
     out.single = g_pending[k].single;
     out.single_len = g_pending[k].single_len;
     out.sock = g_pending[k].sock;
+    out.routine = g_pending[k].routine;
     g_pending[k].ov.store(0, std::memory_order_release);
     return true;
   }
@@ -60,11 +65,45 @@ bool take(LPOVERLAPPED ov, Pending& out) {
 
 }  // namespace
 
-// One completion, as its own event.
+// One completion, as its own event; `p` is what was remembered of the call (known == true).
+void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, bool known,
+                  const Pending& p);
+
 void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err) {
   if (!ov) return;
   Pending p;
   bool known = take(ov, p);
+  record_taken(f, ov, bytes, ok, err, known, p);
+}
+
+namespace {
+
+// Runs in the program's thread during an alertable wait, in place of its completion routine:
+// records the completion, then calls the program's routine.
+void CALLBACK routine_trampoline(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags) {
+  Pending p;
+  bool known = take(ov, p);
+  record_taken(FuncId::completion_routine, ov, bytes, err == 0, static_cast<int>(err), known, p);
+  if (known && p.routine) p.routine(err, bytes, ov, flags);
+}
+
+}  // namespace
+
+LPWSAOVERLAPPED_COMPLETION_ROUTINE wrap_routine(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs,
+                                                DWORD count,
+                                                LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
+  if (!ov || !routine || !recording()) return routine;
+  // Without a place in the table the program's routine is passed on as it is (never lost).
+  return remember(ov, s, bufs, count, nullptr, 0, routine) ? routine_trampoline : routine;
+}
+
+void unwrap_failed(LPWSAOVERLAPPED ov) {
+  Pending p;
+  take(ov, p);
+}
+
+void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, bool known,
+                  const Pending& p) {
   Call c(f);
   c.done(ok ? static_cast<int64_t>(bytes) : -1, false);
   if (!ok) c.error(ErrDomain::Win, err);

@@ -188,7 +188,9 @@ int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sock
 int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD flags,
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   Call c(FuncId::WSASend);
-  int r = g_real.WSASend(s, bufs, n, sent, flags, ov, done);
+  auto routine = wrap_routine(ov, s, bufs, n, done);
+  int r = g_real.WSASend(s, bufs, n, sent, flags, ov, routine);
+  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
   if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
   // Done at once: all of it was taken (an overlapped call need not say how much).
   int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
@@ -205,7 +207,9 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
                           const sockaddr* to, int tolen, LPWSAOVERLAPPED ov,
                           LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   Call c(FuncId::WSASendTo);
-  int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, done);
+  auto routine = wrap_routine(ov, s, bufs, n, done);
+  int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, routine);
+  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
   if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
   int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
                                     : static_cast<int64_t>(wsabuf_total(bufs, n));
@@ -246,7 +250,9 @@ int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD f
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   Call c(FuncId::WSARecv);
   int in_flags = flags ? static_cast<int>(*flags) : 0;
-  int r = g_real.WSARecv(s, bufs, n, got, flags, ov, done);
+  auto routine = wrap_routine(ov, s, bufs, n, done);
+  int r = g_real.WSARecv(s, bufs, n, got, flags, ov, routine);
+  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
   if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
@@ -262,7 +268,9 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
                             LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   Call c(FuncId::WSARecvFrom);
   int in_flags = flags ? static_cast<int>(*flags) : 0;
-  int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, done);
+  auto routine = wrap_routine(ov, s, bufs, n, done);
+  int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, routine);
+  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
   if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
