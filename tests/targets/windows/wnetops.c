@@ -8,6 +8,7 @@
  *   wnetops dynamic    connect/send/recv obtained through GetProcAddress, and a DLL loaded
  *                      after start (wnetdll.dll) that sends on its own
  *   wnetops apc        WSARecv/WSASend finished by completion routines (an alertable wait)
+ *   wnetops dnsquery NAME  DnsQuery_A, DnsQuery_W and getaddrinfo of NAME
  *   wnetops lookups    GetAddrInfoW, GetAddrInfoExW, GetNameInfoW, gethostbyname of localhost
  *   wnetops threads    eight client threads at once against one server thread
  *   wnetops iocp       AcceptEx, ConnectEx, overlapped WSARecv/WSASend on a completion port
@@ -19,6 +20,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <mswsock.h>
+#include <windns.h>
 #include <windows.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,6 +410,24 @@ static int apc(void) {
   return apc_bytes == 8 ? 0 : 3;
 }
 
+/* DnsQuery_A, DnsQuery_W and getaddrinfo of NAME (the test runs its own DNS server). */
+static int dnsquery(const char* name) {
+  PDNS_RECORDA rec = NULL;
+  DNS_STATUS a = DnsQuery_A(name, DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, &rec, NULL);
+  if (rec) DnsRecordListFree(rec, DnsFreeRecordList);
+  wchar_t wname[256];
+  MultiByteToWideChar(CP_ACP, 0, name, -1, wname, 256);
+  PDNS_RECORDW wrec = NULL;
+  DNS_STATUS w = DnsQuery_W(wname, DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, (PDNS_RECORD*)&wrec, NULL);
+  if (wrec) DnsRecordListFree((PDNS_RECORD)wrec, DnsFreeRecordList);
+  struct addrinfo hints = {0}, *res = NULL;
+  hints.ai_family = AF_INET;
+  int g = getaddrinfo(name, "80", &hints, &res);
+  if (g == 0) freeaddrinfo(res);
+  printf("dnsquery %s a=%ld w=%ld gai=%d\n", name, (long)a, (long)w, g);
+  return 0;
+}
+
 /* A parent that starts itself as a child doing the UDP exchange. */
 static int child(void) {
   wchar_t self[MAX_PATH];
@@ -446,6 +466,7 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "child")) r = child();
   else if (argc > 1 && !strcmp(argv[1], "iocp")) r = iocp();
   else if (argc > 1 && !strcmp(argv[1], "apc")) r = apc();
+  else if (argc > 2 && !strcmp(argv[1], "dnsquery")) r = dnsquery(argv[2]);
   else if (argc > 1 && !strcmp(argv[1], "lookups")) r = lookups();
   else if (argc > 1 && !strcmp(argv[1], "threads")) r = threads();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();

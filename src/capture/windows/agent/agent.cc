@@ -104,10 +104,12 @@ FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
 }
 
 void resolve_winsock();
+void resolve_dnsapi();
 
 HMODULE after_load(HMODULE m) {
   DWORD e = GetLastError();
   if (m && !g_real.socket) resolve_winsock();  // the program loads Winsock only now
+  if (m) resolve_dnsapi();
   if (m) patch_all_modules();
   SetLastError(e);
   return m;
@@ -183,9 +185,25 @@ void resolve_winsock() {
 #undef WS_REAL
 }
 
+// Finds DnsQuery_*, once dnsapi.dll is in the process.
+void resolve_dnsapi() {
+  HMODULE dns = GetModuleHandleW(L"dnsapi.dll");
+  if (!dns || real_DnsQuery_A) return;
+#define WS_DNS(name)                                                                       \
+  real_##name = reinterpret_cast<decltype(real_##name)>(                                   \
+      reinterpret_cast<void*>(GetProcAddress(dns, #name)));                                \
+  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(real_##name)),                \
+           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(&hook_##name)));
+  WS_DNS(DnsQuery_A)
+  WS_DNS(DnsQuery_W)
+  WS_DNS(DnsQuery_UTF8)
+#undef WS_DNS
+}
+
 void install_hooks() {
   HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
   resolve_winsock();
+  resolve_dnsapi();
 #define WS_KERNEL(name)                                                                     \
   real_##name = reinterpret_cast<decltype(real_##name)>(                                    \
       reinterpret_cast<void*>(GetProcAddress(k32, #name)));                                 \

@@ -11,6 +11,9 @@
 
 #include "call.h"
 
+struct _DnsRecordA;
+struct _DnsRecordW;
+
 namespace ws::agent {
 
 // The real function behind a hook (filled in when the hooks are installed).
@@ -46,6 +49,16 @@ BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE, LPDWORD, PULONG_PTR, LPOVERLA
 BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD,
                                              BOOL);
 BOOL WINAPI hook_GetOverlappedResult(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
+
+// DnsQuery_* of dnsapi.dll (hooks_dns.cc).
+using DnsQueryAFn = LONG(WINAPI*)(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);
+using DnsQueryWFn = LONG(WINAPI*)(PCWSTR, WORD, DWORD, PVOID, struct _DnsRecordW**, PVOID*);
+extern DnsQueryAFn real_DnsQuery_A;
+extern DnsQueryWFn real_DnsQuery_W;
+extern DnsQueryAFn real_DnsQuery_UTF8;
+LONG WINAPI hook_DnsQuery_A(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);
+LONG WINAPI hook_DnsQuery_W(PCWSTR, WORD, DWORD, PVOID, struct _DnsRecordW**, PVOID*);
+LONG WINAPI hook_DnsQuery_UTF8(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);
 
 // Redirects ws2_32 imports in every loaded module; run again after a module is loaded.
 void patch_all_modules();

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# DnsQuery_A/W and getaddrinfo under wstrace.exe, answered by a DNS server the test starts on
+# loopback — inside a network and mount namespace of the test's own, so that no query can leave
+# the machine (and /etc/resolv.conf is the test's, bind-mounted there only).
+# Run as: SCRIPT WSTRACE_EXE LINUX_WSTRACE WORK TARGETS_DIR SOURCE_DIR
+set -uo pipefail
+WIN_WSTRACE=$1 WSTRACE=$2 WORK=$3 TARGETS=$4 SRC=$5
+if [ "${WSTRACE_IN_NETNS:-}" != 1 ]; then
+  rm -rf "$WORK" && mkdir -p "$WORK"
+  command -v unshare >/dev/null || { echo "unshare is missing: skipped"; exit 77; }
+  exec env WSTRACE_IN_NETNS=1 unshare --mount --net "$0" "$@"
+fi
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ip link set lo up || { echo "cannot bring up loopback in the namespace: skipped"; exit 77; }
+printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' >"$WORK/resolv.conf"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$WORK/hosts"
+mount --bind "$WORK/resolv.conf" /etc/resolv.conf && mount --bind "$WORK/hosts" /etc/hosts ||
+  { echo "cannot bind-mount resolv.conf: skipped"; exit 77; }
+python3 "$SRC/tests/tools/dns_server.py" --port 53 api.test=127.0.0.7 \
+  </dev/null >"$WORK/dns.out" 2>"$WORK/dns.err" &
+dns=$!
+for _ in $(seq 1 100); do grep -q ready "$WORK/dns.out" && break; sleep 0.05; done
+export WINEPREFIX=$WORK/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+wine wineboot --init >/dev/null 2>&1
+for name in api.test missing.test; do
+  wine "$WIN_WSTRACE" record -q -o "$WORK/$name.wst" -- "$TARGETS/wnetops.exe" dnsquery "$name" \
+    >"$WORK/$name.out" 2>"$WORK/$name.err" || fail "record of dnsquery $name: $(cat "$WORK/$name.err")"
+  "$WSTRACE" show --json "$WORK/$name.wst" >"$WORK/$name.jsonl" || fail "$name.wst does not read"
+done
+wineserver -k
+kill "$dns"
+python3 - "$WORK" <<'PY' || fail "the lookups are not what the program saw"
+import json, sys
+work = sys.argv[1]
+def events(name):
+    return [json.loads(l) for l in open(f"{work}/{name}.jsonl")]
+def out(name):
+    return open(f"{work}/{name}.out").read().replace("\r", "")
+ok = events("api.test")
+assert "a=0 w=0 gai=0" in out("api.test"), out("api.test")
+for f in ("DnsQuery_A", "DnsQuery_W"):
+    e = next(e for e in ok if e["func"] == f)
+    assert e["args"]["host"] == "api.test" and e["args"]["qtype"] == 1, e
+    assert [a["ip"] for a in e["args"]["addrs"]] == ["127.0.0.7"], e
+g = next(e for e in ok if e["func"] == "getaddrinfo")
+assert any(a["ip"] == "127.0.0.7" for a in g["args"]["addrs"]), g
+bad = events("missing.test")
+text = out("missing.test")
+a_status = int(text.split("a=")[1].split()[0])
+assert a_status != 0, text
+e = next(e for e in bad if e["func"] == "DnsQuery_A")
+assert e["result"] == a_status and e["error"]["code"] == a_status, e
+g = next(e for e in bad if e["func"] == "getaddrinfo")
+assert g["error"]["name"] == "WSAHOST_NOT_FOUND", g
+PY
+echo "dns: $failures failed"
+[ "$failures" -eq 0 ]
