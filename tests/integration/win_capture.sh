@@ -292,5 +292,25 @@ checks=$((checks + 1))
 rc=$?
 [ "$rc" -eq 127 ] && grep -q "not found" "$WORK/none.err" || fail "missing program: exit $rc, $(cat "$WORK/none.err")"
 
+# Not a 64-bit program (the machine field of a copy of wnetops.exe says i386), and an output
+# that cannot be created: one clear message each, nothing run.
+python3 - "$TARGETS/wnetops.exe" "$WORK/w32.exe" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+pe = struct.unpack_from("<I", b, 0x3c)[0]
+struct.pack_into("<H", b, pe + 4, 0x14c)  # IMAGE_FILE_MACHINE_I386
+open(sys.argv[2], "wb").write(b)
+PY
+checks=$((checks + 1))
+"$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/w32.wst" -- "$WORK/w32.exe" tcp >/dev/null 2>"$WORK/w32.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "not a 64-bit x86 program" "$WORK/w32.err" && [ ! -e "$WORK/w32.wst" ] ||
+  fail "32-bit program: exit $rc, $(cat "$WORK/w32.err")"
+checks=$((checks + 1))
+"$WINE_RUN" "$WIN_WSTRACE" record -q -o "$WORK/no/such/dir/x.wst" -- "$TARGETS/wnetops.exe" udp \
+  >/dev/null 2>"$WORK/nodir.err"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "cannot create" "$WORK/nodir.err" || fail "unwritable output: exit $rc, $(cat "$WORK/nodir.err")"
+
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
