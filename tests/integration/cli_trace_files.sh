@@ -12,7 +12,23 @@ for p in linux windows; do
   expect_exit 0 "$WSTRACE" info "$WORK/demo-$p.wst"
   sed "s|$WORK/||" "$WORK/out" >"$WORK/info-$p.txt"
   expect_same "$G/demo-$p.info.txt" "$WORK/info-$p.txt"
+  expect_exit 0 "$WSTRACE" stats "$WORK/demo-$p.wst"
+  cp "$WORK/out" "$WORK/stats-$p.txt"
+  expect_same "$G/demo-$p.stats.txt" "$WORK/stats-$p.txt"
 done
+
+# stats: JSON, and a filter that keeps only the failures.
+expect_exit 0 "$WSTRACE" stats --json --filter failed "$WORK/demo-windows.wst"
+checks=$((checks + 1))
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+f = j["functions"]
+assert set(f) == {"connect", "GetAddrInfoW", "recv"}, f
+assert f["connect"]["errors"] == {"WSAECONNREFUSED": 3} and f["connect"]["calls"] == 3
+assert f["connect"]["latency_ns"]["max"] == 90000
+assert j["processes"]["4242"]["failed"] == 5
+' "$WORK/out" || fail "stats --json --filter failed"
 
 # Owner-only file mode.
 checks=$((checks + 1))

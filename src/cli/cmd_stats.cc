@@ -1,0 +1,156 @@
+// `wstrace stats`: per function — calls, failures by error, bytes, latency percentiles — and per
+// process totals. Memory grows with the number of distinct functions and errors, not with the
+// trace: latencies go into fixed log-scale histograms.
+#include <array>
+#include <cmath>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "common.h"
+#include "filter.h"
+#include "view.h"
+
+namespace ws::cli {
+namespace {
+
+// Durations in buckets of about 3% width from 1 ns to ~1000 s: percentiles within 3%.
+class LatencyHistogram {
+ public:
+  void add(uint64_t ns) {
+    ++counts_[bucket(ns)];
+    ++n_;
+    max_ = std::max(max_, ns);
+  }
+  uint64_t count() const { return n_; }
+  uint64_t max() const { return max_; }
+  // The upper edge of the bucket holding the p-th percentile (0 < p <= 100).
+  uint64_t percentile(double p) const {
+    if (n_ == 0) return 0;
+    const auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(n_)));
+    uint64_t seen = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      seen += counts_[b];
+      if (seen >= rank) return std::min(max_, upper(b));
+    }
+    return max_;
+  }
+
+ private:
+  static constexpr size_t kBuckets = 1024;
+  static constexpr double kStep = 1.03;
+  static size_t bucket(uint64_t ns) {
+    if (ns <= 1) return 0;
+    auto b = static_cast<size_t>(std::log(static_cast<double>(ns)) / std::log(kStep)) + 1;
+    return std::min(b, kBuckets - 1);
+  }
+  static uint64_t upper(size_t b) {
+    return static_cast<uint64_t>(std::pow(kStep, static_cast<double>(b)));
+  }
+  std::array<uint64_t, kBuckets> counts_{};
+  uint64_t n_ = 0, max_ = 0;
+};
+
+struct FuncStats {
+  uint64_t calls = 0, failed = 0, bytes = 0;
+  std::map<std::string, uint64_t> errors;
+  LatencyHistogram latency;
+};
+
+struct ProcStats {
+  std::string image;
+  uint64_t calls = 0, failed = 0, bytes = 0;
+};
+
+bool moves_bytes(EventType t) { return t == EventType::send || t == EventType::recv; }
+
+int run_stats(const std::string& file, const std::string& filter_text, bool json) {
+  auto filter = filter_text.empty() ? Result<inspect::Filter>(inspect::Filter())
+                                    : inspect::Filter::parse(filter_text);
+  if (!filter.ok()) {
+    report("bad filter:\n" + filter.status().message());
+    return kExitUsage;
+  }
+  inspect::EventOnlyContext ctx;
+  auto engine = open_trace(file);
+  if (!engine) return kExitError;
+  std::map<std::string, FuncStats> funcs;
+  std::map<uint32_t, ProcStats> procs;
+  Event ev;
+  while (engine->next(ev)) {
+    const EventType t = ev.type();
+    if (t == EventType::process_start) {
+      if (const Value* v = ev.get(FieldId::image)) procs[ev.pid].image = std::string(v->bytes());
+      continue;
+    }
+    if (t == EventType::process_exit || t == EventType::thread_name || t == EventType::drops)
+      continue;
+    if (!filter.value().matches(ev, ctx)) continue;
+    auto& f = funcs[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];
+    auto& p = procs[ev.pid];
+    ++f.calls, ++p.calls;
+    f.latency.add(ev.dur);
+    if (!ev.error.ok()) {
+      ++f.failed, ++p.failed;
+      ++f.errors[error_name(ev.error)];
+    } else if (moves_bytes(t) && ev.result > 0) {
+      f.bytes += static_cast<uint64_t>(ev.result);
+      p.bytes += static_cast<uint64_t>(ev.result);
+    }
+  }
+  if (json) {
+    nlohmann::ordered_json j;
+    for (const auto& [name, f] : funcs) {
+      nlohmann::ordered_json o;
+      o["calls"] = f.calls;
+      o["failed"] = f.failed;
+      o["errors"] = f.errors;
+      o["bytes"] = f.bytes;
+      o["latency_ns"] = {{"p50", f.latency.percentile(50)}, {"p90", f.latency.percentile(90)},
+                         {"p99", f.latency.percentile(99)}, {"max", f.latency.max()}};
+      j["functions"][name] = o;
+    }
+    for (const auto& [pid, p] : procs)
+      j["processes"][std::to_string(pid)] = {
+          {"image", p.image}, {"calls", p.calls}, {"failed", p.failed}, {"bytes", p.bytes}};
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    fmt::print("{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  errors\n", "function", "calls",
+               "failed", "bytes", "p50", "p90", "p99", "max");
+    for (const auto& [name, f] : funcs) {
+      std::string errs;
+      for (const auto& [e, n] : f.errors) errs += fmt::format("{}{} {}", errs.empty() ? "" : ", ", e, n);
+      std::string line = fmt::format(
+          "{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  {}", name, f.calls, f.failed, f.bytes,
+          present::duration_text(f.latency.percentile(50)),
+          present::duration_text(f.latency.percentile(90)),
+          present::duration_text(f.latency.percentile(99)), present::duration_text(f.latency.max()),
+          errs);
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      fmt::print("{}\n", line);
+    }
+    fmt::print("\n{:>8} {:>9} {:>7} {:>12}  process\n", "pid", "calls", "failed", "bytes");
+    for (const auto& [pid, p] : procs)
+      fmt::print("{:>8} {:>9} {:>7} {:>12}  {}\n", pid, p.calls, p.failed, p.bytes, p.image);
+  }
+  return finish(*engine);
+}
+
+}  // namespace
+
+void add_stats_command(CLI::App& app, int& exit_code) {
+  auto file = std::make_shared<std::string>();
+  auto filter = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "stats", "Per function: calls, failures by error, bytes, latency percentiles; per process");
+  cmd->add_option("FILE", *file, "trace file (.wst)")->required();
+  cmd->add_option("--filter", *filter, "only the calls that match (docs/filters.md)");
+  cmd->add_flag("--json", *json, "as JSON");
+  cmd->callback([file, filter, json, &exit_code] { exit_code = run_stats(*file, *filter, *json); });
+}
+
+}  // namespace ws::cli
