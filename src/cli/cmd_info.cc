@@ -14,7 +14,6 @@ struct ProcessFacts {
   uint32_t pid = 0;
   uint64_t ppid = 0;
   std::string image, cmdline;
-  int64_t start = 0, exit_ts = 0;
   bool exited = false;
   bool exit_known = false;
   int64_t exit_code = 0;
@@ -51,14 +50,12 @@ int run_info(const std::string& file) {
     p.pid = ev.pid;
     switch (ev.type()) {
       case EventType::process_start:
-        p.start = ev.ts;
         if (const Value* v = ev.get(FieldId::ppid)) p.ppid = v->num;
         p.image = str_of(ev, FieldId::image);
         p.cmdline = str_of(ev, FieldId::cmdline);
         continue;
       case EventType::process_exit:
         p.exited = true;
-        p.exit_ts = ev.ts;
         if (const Value* v = ev.get(FieldId::exit_code)) {
           p.exit_code = static_cast<int64_t>(v->num);
           p.exit_known = true;

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "file.h"
+#include "win_error.h"
 
 namespace ws::trace {
 namespace {
@@ -14,17 +15,6 @@ std::wstring widen(const std::string& utf8) {
   std::wstring w(static_cast<size_t>(n), L'\0');
   MultiByteToWideChar(CP_UTF8, 0, utf8.data(), static_cast<int>(utf8.size()), w.data(), n);
   return w;
-}
-
-std::string last_error_text(DWORD code) {
-  char* msg = nullptr;
-  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                               FORMAT_MESSAGE_IGNORE_INSERTS,
-                           nullptr, code, 0, reinterpret_cast<char*>(&msg), 0, nullptr);
-  std::string s = n ? std::string(msg, n) : fmt::format("error {}", code);
-  if (msg) LocalFree(msg);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == '.')) s.pop_back();
-  return s;
 }
 
 class WinOutput final : public OutputFile {
@@ -42,7 +32,7 @@ class WinOutput final : public OutputFile {
               "disk full while writing {}: free some space and record again (the first {} bytes "
               "are kept and readable)",
               path_, written_));
-        return Status::error(fmt::format("cannot write {}: {}", path_, last_error_text(e)));
+        return Status::error(fmt::format("cannot write {}: {}", path_, win_error_text(e)));
       }
       written_ += n;
       data.remove_prefix(n);
@@ -77,13 +67,24 @@ class WinInput final : public InputFile {
 
 }  // namespace
 
+std::string win_error_text(unsigned long code) {
+  char* msg = nullptr;
+  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                               FORMAT_MESSAGE_IGNORE_INSERTS,
+                           nullptr, code, 0, reinterpret_cast<char*>(&msg), 0, nullptr);
+  std::string s = n ? std::string(msg, n) : fmt::format("error {}", code);
+  if (msg) LocalFree(msg);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == '.')) s.pop_back();
+  return s;
+}
+
 // The file is created with the default security of its folder, which on Windows already limits
 // a user's profile to that user; wstrace sets no looser access.
 Result<std::unique_ptr<OutputFile>> OutputFile::create(const std::string& path) {
   HANDLE h = CreateFileW(widen(path).c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE,
                          nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE)
-    return Status::error(fmt::format("cannot create {}: {}", path, last_error_text(GetLastError())));
+    return Status::error(fmt::format("cannot create {}: {}", path, win_error_text(GetLastError())));
   return std::unique_ptr<OutputFile>(new WinOutput(h, path));
 }
 
@@ -92,7 +93,7 @@ Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
                          FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
                          OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE)
-    return Status::error(fmt::format("cannot open {}: {}", path, last_error_text(GetLastError())));
+    return Status::error(fmt::format("cannot open {}: {}", path, win_error_text(GetLastError())));
   return std::unique_ptr<InputFile>(new WinInput(h));
 }
 

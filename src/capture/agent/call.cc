@@ -10,6 +10,15 @@ const uint8_t kZeros[8] = {};
 
 uint32_t snaplen() { return region() ? region()->snaplen : 0; }
 
+void RawAddrList::add(const void* sa, size_t len) {
+  if (!sa || count == kMax || len > kMaxAddr) return;
+  const auto l = static_cast<uint16_t>(len);
+  memcpy(buf + size, &l, 2);
+  memcpy(buf + size + 2, sa, len);
+  size += 2 + len;
+  ++count;
+}
+
 // Calls may nest (a signal handler, a library making socket calls inside a lookup): each Call
 // keeps its record on its own stack and only touches the ring in its destructor.
 Call::Call(FuncId f) : active_(recording()) {

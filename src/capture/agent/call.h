@@ -32,6 +32,16 @@ ErrDomain last_error_domain();      // Errno / Win
 
 uint32_t snaplen();
 
+// Addresses a lookup returned, gathered in the raw list form (u16 length + sockaddr bytes each),
+// on the caller's stack. At most kMax are kept.
+struct RawAddrList {
+  static constexpr size_t kMax = 32;
+  static constexpr size_t kMaxAddr = 28;  // sockaddr_in6, the largest kept (same on both)
+  uint8_t buf[kMax * (2 + kMaxAddr)];
+  size_t size = 0, count = 0;
+  void add(const void* sa, size_t len);
+};
+
 // One traced call: the entry time is taken when constructed; done() notes the result and the
 // platform's last error; the destructor queues the record (when there is a ring for it) and
 // puts the last error back as the real call left it.
@@ -62,6 +72,7 @@ class Call {
   // of a scatter/gather call (at most 16 of them).
   void payload(const void* buf, int64_t total);
   void payload_parts(const Part* bufs, size_t n, int64_t total);
+  void addr_list(FieldId f, const RawAddrList& list) { blob(f, kRawAddrList, list.buf, list.size); }
   // A blob the caller built in its own memory (address and poll lists); must outlive the call.
   void blob(FieldId f, RawKind kind, const void* data, size_t size);
 

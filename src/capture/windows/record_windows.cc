@@ -13,6 +13,7 @@
 #include "collector_core.h"
 #include "record.h"
 #include "translate.h"
+#include "win_error.h"
 #include "writer.h"
 
 namespace ws::capture {
@@ -45,17 +46,6 @@ std::string narrow(const std::wstring& w) {
   return s;
 }
 
-std::string win_error(DWORD code) {
-  char* msg = nullptr;
-  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                               FORMAT_MESSAGE_IGNORE_INSERTS,
-                           nullptr, code, 0, reinterpret_cast<char*>(&msg), 0, nullptr);
-  std::string s = n ? std::string(msg, n) : fmt::format("error {}", code);
-  if (msg) LocalFree(msg);
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == '.')) s.pop_back();
-  return s;
-}
-
 // One argument quoted the way CommandLineToArgvW and the C runtime read it back.
 std::wstring quote_arg(const std::wstring& a) {
   if (!a.empty() && a.find_first_of(L" \t\n\v\"") == std::wstring::npos) return a;
@@ -83,7 +73,7 @@ RecordError find_program(const std::string& program, std::wstring& path) {
   HANDLE f = CreateFileW(path.c_str(), GENERIC_READ, FILE_SHARE_READ, nullptr, OPEN_EXISTING, 0,
                          nullptr);
   if (f == INVALID_HANDLE_VALUE)
-    return {126, fmt::format("{}: {}", narrow(path), win_error(GetLastError()))};
+    return {126, fmt::format("{}: {}", narrow(path), trace::win_error_text(GetLastError()))};
   IMAGE_DOS_HEADER dos{};
   IMAGE_NT_HEADERS64 nt{};
   DWORD got = 0;
@@ -142,11 +132,11 @@ RecordError inject(HANDLE process, const std::wstring& dll) {
   size_t bytes = (dll.size() + 1) * sizeof(wchar_t);
   void* remote = VirtualAllocEx(process, nullptr, bytes, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
   if (!remote || !WriteProcessMemory(process, remote, dll.c_str(), bytes, nullptr))
-    return {1, fmt::format("cannot write into the program: {}", win_error(GetLastError()))};
+    return {1, fmt::format("cannot write into the program: {}", trace::win_error_text(GetLastError()))};
   auto load = reinterpret_cast<LPTHREAD_START_ROUTINE>(reinterpret_cast<void*>(
       GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW")));
   HANDLE t = CreateRemoteThread(process, nullptr, 0, load, remote, 0, nullptr);
-  if (!t) return {1, fmt::format("cannot start the agent in the program: {}", win_error(GetLastError()))};
+  if (!t) return {1, fmt::format("cannot start the agent in the program: {}", trace::win_error_text(GetLastError()))};
   DWORD waited = WaitForSingleObject(t, 30'000);
   DWORD loaded = 0;
   GetExitCodeThread(t, &loaded);
@@ -219,11 +209,11 @@ RecordError create_region(const RecordOptions& opt, const std::wstring& name, HA
   mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
                                static_cast<DWORD>(static_cast<uint64_t>(size) >> 32),
                                static_cast<DWORD>(size), name.c_str());
-  if (!mapping) return {1, fmt::format("cannot create shared memory: {}", win_error(GetLastError()))};
+  if (!mapping) return {1, fmt::format("cannot create shared memory: {}", trace::win_error_text(GetLastError()))};
   void* view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0);
   if (!view) {
     CloseHandle(mapping);
-    return {1, fmt::format("cannot map shared memory: {}", win_error(GetLastError()))};
+    return {1, fmt::format("cannot map shared memory: {}", trace::win_error_text(GetLastError()))};
   }
   init_region(view, slots, opt.ring_bytes, opt.snaplen, opt.follow, 0);
   region = static_cast<RegionHeader*>(view);
@@ -244,7 +234,7 @@ RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summar
       return {1, fmt::format("access denied to process {}: run wstrace as the user that owns it, "
                              "or elevated",
                              pid)};
-    return {1, fmt::format("no process with id {} ({})", pid, win_error(e))};
+    return {1, fmt::format("no process with id {} ({})", pid, trace::win_error_text(e))};
   }
   std::wstring dll = widen(opt.agent_path);
   summary.output = opt.output.empty() ? default_output() : opt.output;
@@ -313,7 +303,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     UnmapViewOfFile(view);
     CloseHandle(mapping);
     DeleteFileW(widen(summary.output).c_str());
-    return {126, fmt::format("cannot run {}: {}", narrow(path), win_error(e))};
+    return {126, fmt::format("cannot run {}: {}", narrow(path), trace::win_error_text(e))};
   }
   region->root_pid = pi.dwProcessId;
   if (RecordError e = inject(pi.hProcess, dll); e.exit_code) {

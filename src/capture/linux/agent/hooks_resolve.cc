@@ -16,39 +16,25 @@ using namespace ws::agent;
 
 namespace {
 
-// An address list in the raw form: repeated u16 length + sockaddr bytes.
-struct AddrList {
-  static constexpr size_t kMax = 32;
-  uint8_t buf[kMax * (2 + sizeof(sockaddr_in6))];
-  size_t size = 0;
-  size_t count = 0;
+// An address as the resolver hands it out (bare bytes of family `af`) into the list.
+void add_raw_ip(RawAddrList& list, int af, const char* bytes) {
+  if (af == AF_INET) {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    std::memcpy(&sin.sin_addr, bytes, 4);
+    list.add(&sin, sizeof sin);
+  } else if (af == AF_INET6) {
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    std::memcpy(&sin6.sin6_addr, bytes, 16);
+    list.add(&sin6, sizeof sin6);
+  }
+}
 
-  void add(const sockaddr* sa, socklen_t len) {
-    if (!sa || count == kMax || len > sizeof(sockaddr_in6)) return;
-    uint16_t l = static_cast<uint16_t>(len);
-    std::memcpy(buf + size, &l, 2);
-    std::memcpy(buf + size + 2, sa, len);
-    size += 2 + len;
-    ++count;
-  }
-  void add_raw_ip(int af, const char* bytes) {
-    if (af == AF_INET) {
-      sockaddr_in sin{};
-      sin.sin_family = AF_INET;
-      std::memcpy(&sin.sin_addr, bytes, 4);
-      add(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
-    } else if (af == AF_INET6) {
-      sockaddr_in6 sin6{};
-      sin6.sin6_family = AF_INET6;
-      std::memcpy(&sin6.sin6_addr, bytes, 16);
-      add(reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
-    }
-  }
-  void add_hostent(const hostent* h) {
-    if (!h || !h->h_addr_list) return;
-    for (char** p = h->h_addr_list; *p; ++p) add_raw_ip(h->h_addrtype, *p);
-  }
-};
+void add_hostent(RawAddrList& list, const hostent* h) {
+  if (!h || !h->h_addr_list) return;
+  for (char** p = h->h_addr_list; *p; ++p) add_raw_ip(list, h->h_addrtype, *p);
+}
 
 int current_h_errno() { return h_errno; }
 
@@ -69,14 +55,14 @@ WS_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
     if (hints->ai_socktype) c.platform_const(FieldId::hint_type, hints->ai_socktype);
     if (hints->ai_flags) c.platform_const(FieldId::hint_flags, hints->ai_flags);
   }
-  AddrList list;
+  RawAddrList list;
   if (r == 0 && res) {
     for (const addrinfo* ai = *res; ai; ai = ai->ai_next) {
       // One entry per address: the resolver repeats each for every socket type.
       if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
       list.add(ai->ai_addr, ai->ai_addrlen);
     }
-    c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+    c.addr_list(FieldId::addrs, list);
     if (*res && (*res)->ai_canonname) c.str(FieldId::canon, (*res)->ai_canonname);
   }
   return r;
@@ -96,10 +82,10 @@ WS_EXPORT hostent* gethostbyname(const char* name) {
   c.done(h ? 0 : -1, false);
   if (!h) c.error(ErrDomain::HErrno, current_h_errno());
   c.str(FieldId::host, name);
-  AddrList list;
-  list.add_hostent(h);
+  RawAddrList list;
+  add_hostent(list, h);
   if (h) {
-    c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+    c.addr_list(FieldId::addrs, list);
     if (h->h_name) c.str(FieldId::canon, h->h_name);
   }
   return h;
@@ -115,10 +101,10 @@ WS_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t 
   if (r != 0) c.error(ErrDomain::Errno, r);
   else if (!found && h_errnop) c.error(ErrDomain::HErrno, *h_errnop);
   c.str(FieldId::host, name);
-  AddrList list;
+  RawAddrList list;
   if (found) {
-    list.add_hostent(*result);
-    c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+    add_hostent(list, *result);
+    c.addr_list(FieldId::addrs, list);
     if ((*result)->h_name) c.str(FieldId::canon, (*result)->h_name);
   }
   return r;
@@ -130,9 +116,9 @@ WS_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
   hostent* h = REAL(gethostbyaddr)(addr, len, type);
   c.done(h ? 0 : -1, false);
   if (!h) c.error(ErrDomain::HErrno, current_h_errno());
-  AddrList one;
+  RawAddrList one;
   if (addr && ((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
-    one.add_raw_ip(type, static_cast<const char*>(addr));
+    add_raw_ip(one, type, static_cast<const char*>(addr));
   if (one.count) c.sockaddr(FieldId::addr, reinterpret_cast<const sockaddr*>(one.buf + 2),
                              static_cast<socklen_t>(one.size - 2));
   if (h && h->h_name) c.str(FieldId::host, h->h_name);

@@ -11,25 +11,11 @@ DnsQueryAFn real_DnsQuery_UTF8 = nullptr;
 
 namespace {
 
-// The A and AAAA answers as the raw address list (u16 length + sockaddr each).
-struct Answers {
-  uint8_t buf[32 * (2 + sizeof(sockaddr_in6))];
-  size_t size = 0, count = 0;
-  void add(const void* sa, size_t len) {
-    if (count == 32) return;
-    uint16_t l = static_cast<uint16_t>(len);
-    memcpy(buf + size, &l, 2);
-    memcpy(buf + size + 2, sa, len);
-    size += 2 + len;
-    ++count;
-  }
-};
-
 template <typename Record>
 void answers(Call& c, DNS_STATUS st, Record** results) {
   if (st) c.error(ErrDomain::Win, static_cast<int32_t>(st));  // returns its status
   if (st || !results) return;
-  Answers a;
+  RawAddrList a;
   for (const Record* r = *results; r; r = r->pNext) {
     if (r->wType == DNS_TYPE_A) {
       sockaddr_in sin{};
@@ -43,42 +29,45 @@ void answers(Call& c, DNS_STATUS st, Record** results) {
       a.add(&sin6, sizeof sin6);
     }
   }
-  c.blob(FieldId::addrs, kRawAddrList, a.buf, a.size);
+  c.addr_list(FieldId::addrs, a);
+}
+
+}  // namespace
+
+namespace {
+
+// DnsQuery_A, _UTF8 and _W alike; `Name` is char or wchar_t.
+template <typename Fn, typename Name, typename Record>
+DNS_STATUS traced_query(FuncId f, Fn real_fn, const Name* name, WORD type, DWORD options,
+                        PVOID extra, Record** results, PVOID* reserved) {
+  Call c(f);
+  DNS_STATUS st = real_fn(name, type, options, extra, results, reserved);
+  c.done(st, false);
+  if constexpr (sizeof(Name) == 1) c.str(FieldId::host, name);
+  else c.wstr(FieldId::host, name);
+  c.u64(FieldId::qtype, type);
+  answers(c, st, results);
+  return st;
 }
 
 }  // namespace
 
 DNS_STATUS WINAPI hook_DnsQuery_A(PCSTR name, WORD type, DWORD options, PVOID extra,
                                   DNS_RECORDA** results, PVOID* reserved) {
-  Call c(FuncId::DnsQuery_A);
-  DNS_STATUS st = real_DnsQuery_A(name, type, options, extra, results, reserved);
-  c.done(st, false);
-  c.str(FieldId::host, name);
-  c.u64(FieldId::qtype, type);
-  answers(c, st, results);
-  return st;
+  return traced_query(FuncId::DnsQuery_A, real_DnsQuery_A, name, type, options, extra, results,
+                      reserved);
 }
 
 DNS_STATUS WINAPI hook_DnsQuery_UTF8(PCSTR name, WORD type, DWORD options, PVOID extra,
                                      DNS_RECORDA** results, PVOID* reserved) {
-  Call c(FuncId::DnsQuery_UTF8);
-  DNS_STATUS st = real_DnsQuery_UTF8(name, type, options, extra, results, reserved);
-  c.done(st, false);
-  c.str(FieldId::host, name);
-  c.u64(FieldId::qtype, type);
-  answers(c, st, results);
-  return st;
+  return traced_query(FuncId::DnsQuery_UTF8, real_DnsQuery_UTF8, name, type, options, extra,
+                      results, reserved);
 }
 
 DNS_STATUS WINAPI hook_DnsQuery_W(PCWSTR name, WORD type, DWORD options, PVOID extra,
                                   DNS_RECORDW** results, PVOID* reserved) {
-  Call c(FuncId::DnsQuery_W);
-  DNS_STATUS st = real_DnsQuery_W(name, type, options, extra, results, reserved);
-  c.done(st, false);
-  c.wstr(FieldId::host, name);
-  c.u64(FieldId::qtype, type);
-  answers(c, st, results);
-  return st;
+  return traced_query(FuncId::DnsQuery_W, real_DnsQuery_W, name, type, options, extra, results,
+                      reserved);
 }
 
 }  // namespace ws::agent

@@ -216,7 +216,6 @@ INT WSAAPI hook_WSASendMsg(SOCKET s, LPWSAMSG msg, DWORD flags, LPDWORD sent,
   return r;
 }
 
-template <typename F>
 bool same_guid(const void* in, DWORD inlen, const GUID& g) {
   return in && inlen >= sizeof(GUID) && memcmp(in, &g, sizeof g) == 0;
 }
@@ -242,14 +241,14 @@ void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen) {
   static const GUID connect_ex = WSAID_CONNECTEX, accept_ex = WSAID_ACCEPTEX,
                     disconnect_ex = WSAID_DISCONNECTEX, transmit_file = WSAID_TRANSMITFILE,
                     recv_msg = WSAID_WSARECVMSG, send_msg = WSAID_WSASENDMSG;
-  if (same_guid<void>(in, inlen, connect_ex)) swap_in(out, outlen, real_ConnectEx, &hook_ConnectEx);
-  else if (same_guid<void>(in, inlen, accept_ex)) swap_in(out, outlen, real_AcceptEx, &hook_AcceptEx);
-  else if (same_guid<void>(in, inlen, disconnect_ex))
+  if (same_guid(in, inlen, connect_ex)) swap_in(out, outlen, real_ConnectEx, &hook_ConnectEx);
+  else if (same_guid(in, inlen, accept_ex)) swap_in(out, outlen, real_AcceptEx, &hook_AcceptEx);
+  else if (same_guid(in, inlen, disconnect_ex))
     swap_in(out, outlen, real_DisconnectEx, &hook_DisconnectEx);
-  else if (same_guid<void>(in, inlen, transmit_file))
+  else if (same_guid(in, inlen, transmit_file))
     swap_in(out, outlen, real_TransmitFile, &hook_TransmitFile);
-  else if (same_guid<void>(in, inlen, recv_msg)) swap_in(out, outlen, real_WSARecvMsg, &hook_WSARecvMsg);
-  else if (same_guid<void>(in, inlen, send_msg)) swap_in(out, outlen, real_WSASendMsg, &hook_WSASendMsg);
+  else if (same_guid(in, inlen, recv_msg)) swap_in(out, outlen, real_WSARecvMsg, &hook_WSARecvMsg);
+  else if (same_guid(in, inlen, send_msg)) swap_in(out, outlen, real_WSASendMsg, &hook_WSASendMsg);
 }
 
 BOOL(WINAPI* real_GetQueuedCompletionStatus)(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD) =

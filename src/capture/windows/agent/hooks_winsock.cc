@@ -62,10 +62,17 @@ int WSAAPI hook_WSACleanup() {
   return r;
 }
 
+namespace {
+// The result of a call that creates a socket: the socket, or -1 and the error.
+SOCKET created(Call& c, SOCKET s) {
+  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  return s;
+}
+}  // namespace
+
 SOCKET WSAAPI hook_socket(int af, int type, int protocol) {
   Call c(FuncId::socket);
-  SOCKET s = g_real.socket(af, type, protocol);
-  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  SOCKET s = created(c, g_real.socket(af, type, protocol));
   socket_args(c, af, type, protocol);
   return s;
 }
@@ -73,8 +80,7 @@ SOCKET WSAAPI hook_socket(int af, int type, int protocol) {
 SOCKET WSAAPI hook_WSASocketA(int af, int type, int protocol, LPWSAPROTOCOL_INFOA info, GROUP g,
                               DWORD flags) {
   Call c(FuncId::WSASocketA);
-  SOCKET s = g_real.WSASocketA(af, type, protocol, info, g, flags);
-  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  SOCKET s = created(c, g_real.WSASocketA(af, type, protocol, info, g, flags));
   socket_args(c, af, type, protocol);
   return s;
 }
@@ -82,8 +88,7 @@ SOCKET WSAAPI hook_WSASocketA(int af, int type, int protocol, LPWSAPROTOCOL_INFO
 SOCKET WSAAPI hook_WSASocketW(int af, int type, int protocol, LPWSAPROTOCOL_INFOW info, GROUP g,
                               DWORD flags) {
   Call c(FuncId::WSASocketW);
-  SOCKET s = g_real.WSASocketW(af, type, protocol, info, g, flags);
-  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  SOCKET s = created(c, g_real.WSASocketW(af, type, protocol, info, g, flags));
   socket_args(c, af, type, protocol);
   return s;
 }
@@ -130,7 +135,7 @@ int WSAAPI hook_WSAConnect(SOCKET s, const sockaddr* a, int len, LPWSABUF out, L
 namespace {
 SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int* len,
                 int given) {
-  c.done(s == INVALID_SOCKET ? -1 : static_cast<int64_t>(s), s == INVALID_SOCKET);
+  created(c, s);
   c.u64(FieldId::sock, listener);
   if (s != INVALID_SOCKET) {
     c.u64(FieldId::new_sock, s);
@@ -427,21 +432,6 @@ int WSAAPI hook_getpeername(SOCKET s, sockaddr* a, int* len) {
 
 namespace {
 
-// An address list in the raw form: repeated u16 length + sockaddr bytes.
-struct AddrList {
-  static constexpr size_t kMax = 32;
-  uint8_t buf[kMax * (2 + sizeof(sockaddr_in6))];
-  size_t size = 0, count = 0;
-  void add(const sockaddr* sa, size_t len) {
-    if (!sa || count == kMax || len > sizeof(sockaddr_in6)) return;
-    uint16_t l = static_cast<uint16_t>(len);
-    memcpy(buf + size, &l, 2);
-    memcpy(buf + size + 2, sa, len);
-    size += 2 + len;
-    ++count;
-  }
-};
-
 template <typename AI>
 void lookup_results(Call& c, int r, const AI* hints, AI* const* res) {
   if (hints) {
@@ -453,13 +443,13 @@ void lookup_results(Call& c, int r, const AI* hints, AI* const* res) {
     c.error(ErrDomain::Win, r);  // returns its error code
     return;
   }
-  AddrList list;
+  RawAddrList list;
   // (mingw declares ADDRINFOEXW::ai_next with another spelling of the struct: cast.)
   for (const AI* ai = res ? *res : nullptr; ai; ai = reinterpret_cast<const AI*>(ai->ai_next)) {
     if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
     list.add(ai->ai_addr, ai->ai_addrlen);
   }
-  c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+  c.addr_list(FieldId::addrs, list);
 }
 
 }  // namespace
@@ -536,16 +526,16 @@ void WSAAPI hook_FreeAddrInfoW(PADDRINFOW ai) {
 namespace {
 void hostent_addrs(Call& c, const hostent* h) {
   if (!h || !h->h_addr_list) return;
-  AddrList list;
+  RawAddrList list;
   for (char** p = h->h_addr_list; *p; ++p) {
     if (h->h_addrtype == AF_INET) {
       sockaddr_in sin{};
       sin.sin_family = AF_INET;
       memcpy(&sin.sin_addr, *p, 4);
-      list.add(reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+      list.add(&sin, sizeof sin);
     }
   }
-  c.blob(FieldId::addrs, kRawAddrList, list.buf, list.size);
+  c.addr_list(FieldId::addrs, list);
   if (h->h_name) c.str(FieldId::canon, h->h_name);
 }
 }  // namespace
