@@ -38,6 +38,20 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
   }
 }
 
+// The live view on stderr: local times, colours on a terminal, the lines that pass `filter`.
+std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect::Filter filter) {
+  present::TextOptions text;
+  text.time = present::TimeMode::Local;
+  text.utc_offset_ns = local_utc_offset_ns();
+  text.color = stderr_is_terminal();
+  auto lines = std::make_shared<LineWriter>(std::move(filter), text);
+  return [lines](const Event& ev, const trace::TraceHeader& h) {
+    if (!lines->accept(ev)) return;
+    fmt::print(stderr, "{}\n", lines->line(ev, h, 0));
+    std::fflush(stderr);
+  };
+}
+
 int run_record(const RecordArgs& a) {
   capture::RecordOptions opt;
   opt.output = a.output;
@@ -49,22 +63,9 @@ int run_record(const RecordArgs& a) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
   }
-  auto filter = a.filter.empty() ? Result<inspect::Filter>(inspect::Filter())
-                                 : inspect::Filter::parse(a.filter);
-  if (!filter.ok()) {
-    report("bad filter:\n" + filter.status().message());
-    return kExitUsage;
-  }
-  present::TextOptions text;
-  text.time = present::TimeMode::Local;
-  text.utc_offset_ns = local_utc_offset_ns();
-  text.color = stderr_is_terminal();
-  auto ctx = std::make_shared<inspect::EventOnlyContext>();
-  if (!a.quiet)
-    opt.on_event = [text, f = filter.value(), ctx](const Event& ev, const trace::TraceHeader& h) {
-      if (f.matches(ev, *ctx)) fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));
-      std::fflush(stderr);
-    };
+  inspect::Filter filter;
+  if (!parse_filter(a.filter, filter)) return kExitUsage;
+  if (!a.quiet) opt.on_event = live_lines(std::move(filter));
   capture::RecordSummary sum;
   std::string warning;
   capture::RecordError err = capture::record(opt, sum, warning);
@@ -99,15 +100,7 @@ int run_attach(const AttachArgs& a) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
   }
-  present::TextOptions text;
-  text.time = present::TimeMode::Local;
-  text.utc_offset_ns = local_utc_offset_ns();
-  text.color = stderr_is_terminal();
-  if (!a.quiet)
-    opt.on_event = [text](const Event& ev, const trace::TraceHeader& h) {
-      fmt::print(stderr, "{}\n", present::event_line(ev, h, text, 0));
-      std::fflush(stderr);
-    };
+  if (!a.quiet) opt.on_event = live_lines(inspect::Filter());
   capture::RecordSummary sum;
   capture::RecordError err = capture::attach(a.pid, opt, sum, [&] {
     if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);

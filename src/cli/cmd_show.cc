@@ -17,29 +17,25 @@ struct ShowOptions {
 };
 
 int run_show(const ShowOptions& o) {
-  auto filter = o.filter.empty() ? Result<inspect::Filter>(inspect::Filter())
-                                 : inspect::Filter::parse(o.filter);
-  if (!filter.ok()) {
-    report("bad filter:\n" + filter.status().message());
-    return kExitUsage;
-  }
-  inspect::EventOnlyContext ctx;
+  inspect::Filter filter;
+  if (!parse_filter(o.filter, filter)) return kExitUsage;
   auto engine = open_trace(o.file, o.follow);
   if (!engine) return kExitError;
   const auto& h = engine->header();
   present::TextOptions text;
   text.hex = o.hex;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
+  LineWriter lines(std::move(filter), text);
   if (o.csv) fmt::print("{}\n", present::csv_header());
   Event ev;
   bool first = true;
   int64_t first_ts = 0;
   while (engine->next(ev)) {
     if (first) first_ts = ev.ts, first = false;
-    if (!filter.value().matches(ev, ctx)) continue;
-    if (o.json) fmt::print("{}\n", present::json_line(ev, h));
-    else if (o.csv) fmt::print("{}\n", present::csv_row(ev, h));
-    else fmt::print("{}\n", present::event_line(ev, h, text, first_ts));
+    if (!lines.accept(ev)) continue;
+    if (o.json) fmt::print("{}\n", present::json_line(ev, h, lines.notes(ev)));
+    else if (o.csv) fmt::print("{}\n", present::csv_row(ev, h, lines.notes(ev)));
+    else fmt::print("{}\n", lines.line(ev, h, first_ts));
   }
   return finish(*engine);
 }

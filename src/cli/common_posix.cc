@@ -24,5 +24,6 @@ std::string agent_path() {
 }
 
 bool stderr_is_terminal() { return isatty(STDERR_FILENO); }
+bool stdout_is_terminal() { return isatty(STDOUT_FILENO); }
 
 }  // namespace ws::cli

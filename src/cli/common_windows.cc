@@ -29,5 +29,6 @@ std::string agent_path() {
 }
 
 bool stderr_is_terminal() { return _isatty(_fileno(stderr)); }
+bool stdout_is_terminal() { return _isatty(_fileno(stdout)); }
 
 }  // namespace ws::cli

@@ -9,7 +9,6 @@
 #include "sockaddr.h"
 
 namespace ws::present {
-namespace {
 
 std::string error_text(const ErrorCode& e) {
   std::string s = error_name(e);
@@ -20,6 +19,8 @@ std::string error_text(const ErrorCode& e) {
   }
   return s;
 }
+
+namespace {
 
 std::string addr_text(const Value& v) {
   SockAddr a;
@@ -94,6 +95,8 @@ std::string csv_escape(const std::string& s) {
   return o + "\"";
 }
 
+}  // namespace
+
 std::string time_text(int64_t wall_ns, const TextOptions& opt, int64_t rel_ns) {
   if (opt.time == TimeMode::Relative)
     return fmt::format("{:+.6f}", static_cast<double>(rel_ns) / 1e9);
@@ -101,6 +104,8 @@ std::string time_text(int64_t wall_ns, const TextOptions& opt, int64_t rel_ns) {
   std::string u = utc_text(wall_ns);  // 2026-11-27T12:00:00.001240000Z → 12:00:00.001240
   return u.substr(11, 15);
 }
+
+namespace {
 
 struct Paint {
   bool on;
@@ -205,10 +210,12 @@ std::string value_text(const FieldDef& def, const Value& v, size_t preview) {
 }
 
 std::string event_line(const Event& ev, const trace::TraceHeader& h, const TextOptions& opt,
-                       int64_t first_ts) {
+                       int64_t first_ts, const LineNotes& notes) {
   Paint paint{opt.color};
-  std::string s = fmt::format("{} {}/{} ", time_text(h.wall_ns(ev.ts), opt, ev.ts - first_ts),
-                              ev.pid, ev.tid);
+  std::string s = time_text(h.wall_ns(ev.ts), opt, ev.ts - first_ts);
+  if (notes.process.empty()) s += fmt::format(" {}/{} ", ev.pid, ev.tid);
+  else s += fmt::format(" {}[{}/{}] ", notes.process, ev.pid, ev.tid);
+  if (notes.conn) s += fmt::format("#{} ", notes.conn);
   s += paint("1;36", ev.func < FuncId::kCount ? std::string(func_def(ev.func).name)
                                               : "<unknown function>");
   s += '(';
@@ -233,9 +240,9 @@ std::string event_line(const Event& ev, const trace::TraceHeader& h, const TextO
 }
 
 std::vector<std::string> csv_columns() {
-  std::vector<std::string> cols = {"seq",    "time_utc", "ts_ns",      "pid",   "tid",
-                                   "func",   "event",    "result",     "error", "error_domain",
-                                   "dur_ns"};
+  std::vector<std::string> cols = {"seq",   "time_utc", "ts_ns", "pid",    "tid",
+                                   "process", "conn",   "func",  "event",  "result",
+                                   "error", "error_domain", "dur_ns"};
   for (const auto& f : all_fields()) {
     if (f.type == FieldType::Bytes) {
       cols.push_back(std::string(f.name) + "_len");
@@ -253,13 +260,15 @@ std::string csv_header() {
   return s;
 }
 
-std::string csv_row(const Event& ev, const trace::TraceHeader& h) {
+std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes) {
   std::vector<std::string> cells = {
       std::to_string(ev.seq),
       utc_text(h.wall_ns(ev.ts)),
       std::to_string(ev.ts),
       std::to_string(ev.pid),
       std::to_string(ev.tid),
+      std::string(notes.process),
+      notes.conn ? std::to_string(notes.conn) : "",
       ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "",
       ev.type() != EventType::Unknown ? std::string(event_def(ev.type()).name) : "",
       std::to_string(ev.result),
@@ -286,13 +295,15 @@ std::string csv_row(const Event& ev, const trace::TraceHeader& h) {
   return s;
 }
 
-std::string json_line(const Event& ev, const trace::TraceHeader& h) {
+std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes) {
   nlohmann::ordered_json j;
   j["seq"] = ev.seq;
   j["time"] = utc_text(h.wall_ns(ev.ts));
   j["ts_ns"] = ev.ts;
   j["pid"] = ev.pid;
   j["tid"] = ev.tid;
+  if (!notes.process.empty()) j["process"] = notes.process;
+  if (notes.conn) j["conn"] = notes.conn;
   j["func"] = ev.func < FuncId::kCount ? func_def(ev.func).name : "";
   j["event"] = ev.type() != EventType::Unknown ? event_def(ev.type()).name : "";
   j["result"] = ev.result;

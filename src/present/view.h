@@ -20,9 +20,20 @@ struct TextOptions {
   size_t preview = 40;     // payload characters shown inline
 };
 
-// "12:00:00.001240 4242/4242 connect(sock=3, addr=127.0.0.1:8080) = 0 <150us>"
+// What a tracker knows about an event beyond its fields (present itself tracks nothing).
+struct LineNotes {
+  std::string_view process;  // "curl"; empty = unknown
+  uint64_t conn = 0;         // connection id; 0 = none
+};
+
+// "12:00:00.001240 curl[4242/4242] #1 connect(sock=3, addr=127.0.0.1:8080) = 0 <150us>"
+// Without notes (or an unknown process): "12:00:00.001240 4242/4242 connect(…) = 0 <150us>".
 std::string event_line(const Event& ev, const trace::TraceHeader& h, const TextOptions& opt,
-                       int64_t first_ts);
+                       int64_t first_ts, const LineNotes& notes = {});
+// The time column of event_line: "12:00:00.001240" (UTC or local) or "+0.001240" (relative).
+std::string time_text(int64_t wall_ns, const TextOptions& opt, int64_t rel_ns);
+// "ECONNREFUSED (The peer refused the connection)"
+std::string error_text(const ErrorCode& e);
 // One field value as the text view prints it.
 std::string value_text(const FieldDef& def, const Value& v, size_t preview = 40);
 // "1.2ms", "150us", "3.000s"
@@ -38,8 +49,8 @@ std::string escape(std::string_view bytes);
 // become <name>_len and <name>_hex, lists are JSON text).
 std::vector<std::string> csv_columns();
 std::string csv_header();
-std::string csv_row(const Event& ev, const trace::TraceHeader& h);
+std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes = {});
 // One JSON object on one line (JSON Lines); fields appear only when the event has them.
-std::string json_line(const Event& ev, const trace::TraceHeader& h);
+std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes = {});
 
 }  // namespace ws::present

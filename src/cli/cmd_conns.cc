@@ -1,0 +1,74 @@
+// `wstrace conns`: one row per connection — TCP connections, listeners, UDP flows, Unix
+// sockets — with both ends, the remote host's name, times, bytes and calls each way, how it
+// ended and the errors seen. Rows come out in id order as soon as every lower id has ended, so
+// memory follows the open connections, not the trace.
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "commands.h"
+#include "common.h"
+#include "conn_table.h"
+
+namespace ws::cli {
+namespace {
+
+struct ConnsOptions {
+  std::string file, filter;
+  bool json = false, relative = false;
+};
+
+int run_conns(const ConnsOptions& o) {
+  inspect::Filter filter;
+  if (!parse_filter(o.filter, filter)) return kExitUsage;
+  auto engine = open_trace(o.file);
+  if (!engine) return kExitError;
+  const auto& h = engine->header();
+  present::TextOptions text;
+  text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
+  inspect::Tracker tracker;
+  // A connection is listed when any of its calls passes the filter.
+  std::unordered_map<uint64_t, bool> picked;
+  int64_t first_ts = 0;
+  bool first = true;
+  InOrder rows;
+  if (!o.json) fmt::print("{}\n", conn_header());
+  tracker.on_end = [&](const inspect::Connection& c) {
+    auto it = picked.find(c.id);
+    const bool show = it != picked.end() && it->second;
+    if (it != picked.end()) picked.erase(it);
+    std::string row;
+    if (show) row = o.json ? conn_json(c, tracker, h).dump() : conn_row(c, tracker, h, text, first_ts);
+    rows.put(c.id, std::move(row));
+  };
+  Event ev;
+  while (engine->next(ev)) {
+    if (first) first_ts = ev.ts, first = false;
+    tracker.observe(ev);
+    if (const inspect::Connection* c = tracker.connection()) {
+      bool& p = picked[c->id];
+      p = p || filter.matches(ev, tracker);
+    }
+  }
+  tracker.finish();
+  return finish(*engine);
+}
+
+}  // namespace
+
+void add_conns_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<ConnsOptions>();
+  auto* cmd = app.add_subcommand(
+      "conns", "One row per connection: ends, host, times, bytes each way, how it ended");
+  cmd->add_option("FILE", o->file, "trace file (.wst)")->required();
+  cmd->add_option("--filter", o->filter,
+                  "only connections with a call that matches, e.g. 'rport == 443' "
+                  "(docs/filters.md)");
+  cmd->add_flag("--json", o->json, "JSON Lines, one object per connection (docs/cli.md)");
+  cmd->add_flag("--relative", o->relative, "times in seconds since the first call");
+  cmd->callback([o, &exit_code] { exit_code = run_conns(*o); });
+}
+
+}  // namespace ws::cli

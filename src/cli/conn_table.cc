@@ -1,0 +1,102 @@
+#include "conn_table.h"
+
+#include <fmt/format.h>
+
+namespace ws::cli {
+namespace {
+
+std::string process_text(const inspect::Connection& c, const inspect::Tracker& t) {
+  const inspect::Process* p = t.process(c.pid);
+  if (p == nullptr || p->image.empty()) return std::to_string(c.pid);
+  return fmt::format("{}[{}]", p->name(), c.pid);
+}
+
+std::string end_text(const inspect::Connection& c) {
+  std::string s(inspect::end_name(c.end));
+  if (!c.end_error.ok()) s += fmt::format(" ({})", error_name(c.end_error));
+  return s;
+}
+
+std::string errors_text(const inspect::Connection& c) {
+  if (c.errors == 0) return {};
+  std::string s = fmt::format("{}:", c.errors);
+  for (const auto& e : c.error_codes) s += " " + error_name(e);
+  return s;
+}
+
+int64_t duration(const inspect::Connection& c) {
+  return c.closed_ts ? c.closed_ts - c.opened_ts : -1;
+}
+
+}  // namespace
+
+std::string conn_header() {
+  return fmt::format("{:>4} {:<22} {:<5} {:<8} {:<22} {:<22} {:<20} {:<15} {:>9} {:>14} {:>14}  {}",
+                     "id", "process", "kind", "role", "local", "remote", "host", "opened",
+                     "duration", "sent B/calls", "recvd B/calls", "end  errors");
+}
+
+std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
+                     const trace::TraceHeader& h, const present::TextOptions& text,
+                     int64_t first_ts) {
+  const int64_t d = duration(c);
+  std::string row = fmt::format(
+      "{:>4} {:<22} {:<5} {:<8} {:<22} {:<22} {:<20} {:<15} {:>9} {:>14} {:>14}  {}", c.id,
+      process_text(c, t), c.kind(), inspect::role_name(c.role),
+      c.has_local ? to_string(c.local) : "-", c.has_remote ? to_string(c.remote) : "-",
+      c.host.empty() ? "-" : c.host,
+      present::time_text(h.wall_ns(c.opened_ts), text, c.opened_ts - first_ts),
+      d >= 0 ? present::duration_text(static_cast<uint64_t>(d)) : "-",
+      fmt::format("{}/{}", c.bytes_out, c.calls_out), fmt::format("{}/{}", c.bytes_in, c.calls_in),
+      end_text(c));
+  if (const std::string e = errors_text(c); !e.empty()) row += "  errors " + e;
+  return row;
+}
+
+nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tracker& t,
+                                 const trace::TraceHeader& h) {
+  nlohmann::ordered_json j;
+  j["id"] = c.id;
+  j["pid"] = c.pid;
+  if (const inspect::Process* p = t.process(c.pid); p && !p->image.empty()) j["process"] = p->name();
+  j["sock"] = c.sock;
+  j["kind"] = c.kind();
+  j["role"] = inspect::role_name(c.role);
+  if (c.role == inspect::ConnRole::Accepted) j["listener"] = c.listener;
+  if (c.has_local) j["local"] = to_string(c.local);
+  if (c.has_remote) j["remote"] = to_string(c.remote);
+  if (!c.host.empty()) j["host"] = c.host;
+  j["opened"] = present::utc_text(h.wall_ns(c.opened_ts));
+  j["opened_ts_ns"] = c.opened_ts;
+  if (c.connected_ts) j["connected_ts_ns"] = c.connected_ts;
+  if (c.closed_ts) {
+    j["closed"] = present::utc_text(h.wall_ns(c.closed_ts));
+    j["closed_ts_ns"] = c.closed_ts;
+    j["duration_ns"] = duration(c);
+  }
+  j["bytes_out"] = c.bytes_out;
+  j["bytes_in"] = c.bytes_in;
+  j["calls_out"] = c.calls_out;
+  j["calls_in"] = c.calls_in;
+  j["end"] = inspect::end_name(c.end);
+  if (!c.end_error.ok()) j["end_error"] = error_name(c.end_error);
+  j["errors"] = c.errors;
+  auto names = nlohmann::ordered_json::array();
+  for (const auto& e : c.error_codes) names.push_back(error_name(e));
+  j["error_names"] = names;
+  return j;
+}
+
+void InOrder::put(uint64_t id, std::string row) {
+  if (id != next_) {
+    waiting_.emplace(id, std::move(row));
+    return;
+  }
+  if (!row.empty()) fmt::print("{}\n", row);
+  ++next_;
+  for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_;
+       it = waiting_.erase(it), ++next_)
+    if (!it->second.empty()) fmt::print("{}\n", it->second);
+}
+
+}  // namespace ws::cli

@@ -1,0 +1,35 @@
+// Connections as rows: the text table and JSON objects of `conns` (and of `stats`' per
+// connection section).
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tracker.h"
+#include "trace_format.h"
+#include "view.h"
+
+namespace ws::cli {
+
+std::string conn_header();
+std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
+                     const trace::TraceHeader& h, const present::TextOptions& text,
+                     int64_t first_ts);
+nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tracker& t,
+                                 const trace::TraceHeader& h);
+
+// Prints rows in id order although connections end in any order: a row waits until every
+// lower id has been put. Ids are dense (1, 2, 3 …); an empty row is skipped.
+class InOrder {
+ public:
+  void put(uint64_t id, std::string row);
+
+ private:
+  uint64_t next_ = 1;
+  std::map<uint64_t, std::string> waiting_;
+};
+
+}  // namespace ws::cli

@@ -1,0 +1,38 @@
+// What an error means for a connection, whichever platform recorded it: WSAECONNRESET and
+// ECONNRESET are both a reset, WSAEWOULDBLOCK and EAGAIN both "try again later".
+#pragma once
+
+#include <string_view>
+
+#include "constants.h"
+
+namespace ws::inspect {
+
+enum class ErrorClass : uint8_t {
+  None,        // no error
+  WouldBlock,  // EAGAIN/EWOULDBLOCK/WSAEWOULDBLOCK: a non-blocking call that would have waited
+  InProgress,  // EINPROGRESS/EALREADY/WSAEINPROGRESS/WSAEALREADY: a connect under way
+  Pending,     // WSA_IO_PENDING/ERROR_IO_PENDING: an overlapped operation started
+  Interrupted, // EINTR/WSAEINTR
+  Reset,       // ECONNRESET/WSAECONNRESET: the peer reset the connection
+  Aborted,     // ECONNABORTED/WSAECONNABORTED: the local stack aborted it
+  PeerGone,    // EPIPE/WSAESHUTDOWN: sending after the connection was closed
+  Refused,     // ECONNREFUSED/WSAECONNREFUSED: nothing listening
+  TimedOut,    // ETIMEDOUT/WSAETIMEDOUT
+  Unreachable, // ENETUNREACH/EHOSTUNREACH/ENETDOWN/EHOSTDOWN and their WSA twins
+  Other,
+};
+
+ErrorClass classify(ErrorCode code);
+
+// Errors that are part of normal non-blocking or overlapped operation, not failures.
+inline bool is_transient(ErrorClass c) {
+  return c == ErrorClass::WouldBlock || c == ErrorClass::InProgress ||
+         c == ErrorClass::Pending || c == ErrorClass::Interrupted;
+}
+
+// The errno-style name of an error on either platform ("ECONNRESET" for WSAECONNRESET); the
+// recorded name when there is no such twin.
+std::string_view posix_name(ErrorCode code);
+
+}  // namespace ws::inspect

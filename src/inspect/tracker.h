@@ -1,0 +1,171 @@
+// The tracker follows a trace event by event and knows what the events alone do not say: which
+// process a pid is, which connection a call belongs to, both ends of that connection, the name
+// a lookup gave its remote address, how many bytes went each way and how it ended.
+//
+// Connections get stable ids (1, 2, … in the order wstrace first saw them). A connection is a
+// TCP connection, a listener, a Unix-domain socket, or one UDP flow: a UDP socket that talks to
+// several peers without connect() is one connection per peer.
+//
+// Memory is bounded by what is open, not by the trace's length: a connection is handed to the
+// caller (on_end) when it ends and then forgotten; processes and resolved names are kept (a few
+// dozen bytes each; names are capped).
+//
+// The tracker is also the FilterContext of the filter language: after observe(ev), the filter
+// fields proc, conn, lip/rip/lport/rport and host answer for `ev`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "constants.h"
+#include "event.h"
+#include "filter.h"
+#include "sockaddr.h"
+
+namespace ws::inspect {
+
+struct Process {
+  uint32_t pid = 0;
+  uint32_t ppid = 0;
+  std::string image;    // as recorded: "/usr/bin/curl", "C:\\tools\\client.exe"
+  std::string cmdline;
+  Platform platform = Platform::Unknown;
+  int64_t start_ts = 0;   // process_start, or the first event seen of it
+  int64_t end_ts = 0;     // process_exit; 0 = still running at the end of the trace
+  bool exited = false;
+  int64_t exit_code = 0;
+  uint64_t calls = 0, failed = 0, bytes_out = 0, bytes_in = 0;
+
+  // "curl", "client.exe"; "pid 4242" when the image is unknown.
+  std::string name() const;
+};
+
+enum class ConnRole : uint8_t {
+  Socket,    // created, not yet connected, accepted or listening
+  Client,    // connect()ed (or connecting)
+  Accepted,  // returned by accept()
+  Listener,  // listen()ed
+  Flow,      // datagrams with one peer (UDP without connect, or after it)
+  Pair,      // one end of socketpair()
+};
+std::string_view role_name(ConnRole r);  // "client", "accepted", "listener", …
+
+enum class ConnEnd : uint8_t {
+  Open,         // still open when the trace ended
+  ClosedByUs,   // we closed (or shut down sending) first
+  ClosedByPeer, // the peer closed first: a receive returned end-of-stream
+  Reset,        // the peer reset it (ECONNRESET/WSAECONNRESET)
+  Error,        // failed: refused, timed out, unreachable, aborted, broken pipe
+  NotClosed,    // its process ended without closing it
+};
+std::string_view end_name(ConnEnd e);  // "closed by us", "reset", …
+
+struct Connection {
+  uint64_t id = 0;
+  uint32_t pid = 0;
+  uint64_t sock = 0;
+  uint64_t family = 0, type = 0;  // ws::af / ws::socktype codes; 0 = unknown
+  uint64_t proto = 0;             // ws::proto code (kTcp, kUdp); 0 = unknown or Unix
+  ConnRole role = ConnRole::Socket;
+  uint64_t listener = 0;          // Accepted: the listener's id
+  SockAddr local, remote;
+  bool has_local = false, has_remote = false;
+  std::string host;               // the name a lookup resolved to the remote address
+  int64_t opened_ts = 0;          // creation (or first sight)
+  int64_t connected_ts = 0;       // connect/accept done; 0 = never
+  int64_t closed_ts = 0;          // 0 = still open
+  int64_t first_out_ts = 0, first_in_ts = 0, last_ts = 0;
+  uint64_t bytes_out = 0, bytes_in = 0, calls_out = 0, calls_in = 0;
+  uint64_t errors = 0;            // failed calls, not counting would-block/in-progress/pending
+  std::vector<ErrorCode> error_codes;  // the distinct errors, first ones (at most 4)
+  ConnEnd end = ConnEnd::Open;
+  ErrorCode end_error;            // for Reset and Error: the error that ended it
+  bool peer_eof = false, we_shut = false, connecting = false;
+  uint64_t first_event_seq = 0;
+
+  std::string kind() const;       // "tcp", "udp", "unix", "tcp6"…  ("?" when unknown)
+};
+
+class Tracker : public FilterContext {
+ public:
+  // Called when a connection ends (closed, or its process ended) and, from finish(), for every
+  // connection still open. The reference is valid during the call only.
+  std::function<void(const Connection&)> on_end;
+
+  Tracker();
+  ~Tracker() override;
+
+  // Follows one event; call in trace order. Afterwards the FilterContext methods and
+  // connection() answer for this event.
+  void observe(const Event& ev);
+  // Hands every connection still open to on_end (end = Open), in id order.
+  void finish();
+
+  // The connection of the event last observed; nullptr when it has none.
+  const Connection* connection() const { return current_; }
+  // Every process seen so far, by pid.
+  const std::unordered_map<uint32_t, Process>& processes() const { return procs_; }
+  const Process* process(uint32_t pid) const;
+  // The name a lookup in the trace gave this IP; empty when none did.
+  std::string_view host_of(const SockAddr& a) const;
+  // Notes that `ip` is called `name` (lookups from decoded DNS packets feed this too).
+  void learn_host(const SockAddr& ip, std::string_view name);
+  uint64_t connections_seen() const { return next_id_ - 1; }
+  size_t open_connections() const;
+
+  // FilterContext
+  std::string_view process_name(uint32_t pid) const override;
+  uint64_t connection_id(const Event& ev) const override;
+  const SockAddr* local_addr(const Event& ev) const override;
+  const SockAddr* remote_addr(const Event& ev) const override;
+  std::string_view remote_host(const Event& ev) const override;
+  uint64_t protocol(const Event& ev) const override;
+
+ private:
+  struct SockEntry;
+  struct Key {
+    uint32_t pid;
+    uint64_t sock;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return (k.sock * 0x9E3779B97F4A7C15ull) ^ (uint64_t{k.pid} << 17);
+    }
+  };
+  struct PendingOp {
+    EventType type;
+    uint64_t new_sock;
+  };
+
+  Process& process_of(const Event& ev);
+  Connection* create(const Event& ev, uint64_t sock, ConnRole role);
+  Connection* find(uint32_t pid, uint64_t sock);
+  Connection* find_or_adopt(const Event& ev, uint64_t sock);
+  Connection* flow_for(const Event& ev, Connection* base, const SockAddr& peer);
+  void set_remote(Connection& c, const SockAddr& a);
+  void note_error(Connection& c, const Event& ev);
+  void release(uint32_t pid, uint64_t sock, int64_t ts, bool closed);
+  void end(Connection& c, int64_t ts, bool closed);
+  void transfer(Connection& c, const Event& ev, bool out, uint64_t bytes);
+  void on_sock_event(const Event& ev, Process& p);
+  void flush_ended();
+
+  std::unordered_map<uint32_t, Process> procs_;
+  std::unordered_map<Key, std::shared_ptr<SockEntry>, KeyHash> socks_;  // shared: dup, fork
+  std::unordered_map<Key, PendingOp, KeyHash> pending_;  // (pid, op) of overlapped calls
+  std::unordered_map<std::string, std::string> hosts_;   // IP bytes → name
+  std::vector<std::unique_ptr<Connection>> ended_;       // freed at the next observe()
+  uint64_t next_id_ = 1;
+  Connection* current_ = nullptr;
+  uint64_t current_seq_ = UINT64_MAX;
+  Key last_key_{0, UINT64_MAX};
+  SockEntry* last_entry_ = nullptr;
+  EventOnlyContext fallback_;
+};
+
+}  // namespace ws::inspect
