@@ -29,7 +29,8 @@ build-asan:
 
 build-fuzz:
 	@cmake --preset fuzz >/dev/null
-	@$(CMAKE_BUILD) fuzz --target fuzz_trace_reader fuzz_filter
+	@$(CMAKE_BUILD) fuzz --target fuzz_trace_reader fuzz_filter fuzz_dns fuzz_http \
+	  fuzz_tls
 
 demo: build
 	@scripts/demo.sh
