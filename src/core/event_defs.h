@@ -80,7 +80,7 @@
   X(sockname, "a socket's local or peer address was asked for", sock, addr)                   \
   X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock)                   \
   X(lookup, "a name was resolved to addresses", host, service, hint_family, hint_type,        \
-    hint_flags, addrs, canon, qtype, len, payload)                                                                 \
+    hint_flags, addrs, canon, qtype, len, payload, op)                                                             \
   X(reverse_lookup, "an address was resolved to a name", addr, host, service)                 \
   X(lookup_free, "lookup results were released")                                              \
   X(event_select, "socket events were bound to an event object or window message", sock,      \
