@@ -1,6 +1,7 @@
 // `wstrace stats`: per function — calls, failures by error, bytes, latency percentiles — and per
 // process totals. Memory grows with the number of distinct functions and errors, not with the
 // trace: latencies go into fixed log-scale histograms.
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "conn_table.h"
 #include "filter.h"
 #include "view.h"
 
@@ -65,22 +67,49 @@ struct ProcStats {
   uint64_t calls = 0, failed = 0, bytes = 0;
 };
 
+constexpr size_t kTopConns = 10;
+
 bool moves_bytes(EventType t) { return t == EventType::send || t == EventType::recv; }
 
 int run_stats(const std::string& file, const std::string& filter_text, bool json) {
-  auto filter = filter_text.empty() ? Result<inspect::Filter>(inspect::Filter())
-                                    : inspect::Filter::parse(filter_text);
-  if (!filter.ok()) {
-    report("bad filter:\n" + filter.status().message());
-    return kExitUsage;
-  }
-  inspect::EventOnlyContext ctx;
+  inspect::Filter filter;
+  if (!parse_filter(filter_text, filter)) return kExitUsage;
   auto engine = open_trace(file);
   if (!engine) return kExitError;
+  const auto& h = engine->header();
   std::map<std::string, FuncStats> funcs;
   std::map<uint32_t, ProcStats> procs;
+  inspect::Tracker tracker;
+  // Per connection: the kTopConns that moved the most bytes (memory stays fixed).
+  std::unordered_map<uint64_t, bool> picked;
+  std::vector<inspect::Connection> top;
+  uint64_t conns = 0;
+  const auto more_bytes = [](const inspect::Connection& a, const inspect::Connection& b) {
+    return a.bytes_out + a.bytes_in > b.bytes_out + b.bytes_in ||
+           (a.bytes_out + a.bytes_in == b.bytes_out + b.bytes_in && a.id < b.id);
+  };
+  tracker.on_end = [&](const inspect::Connection& c) {
+    auto it = picked.find(c.id);
+    if (it == picked.end()) return;
+    const bool show = it->second;
+    picked.erase(it);
+    if (!show) return;
+    ++conns;
+    top.push_back(c);
+    std::push_heap(top.begin(), top.end(), more_bytes);
+    if (top.size() > kTopConns) {
+      std::pop_heap(top.begin(), top.end(), more_bytes);
+      top.pop_back();
+    }
+  };
   Event ev;
   while (engine->next(ev)) {
+    tracker.observe(ev);
+    const bool match = filter.matches(ev, tracker);
+    if (const inspect::Connection* c = tracker.connection()) {
+      bool& p = picked[c->id];
+      p = p || match;
+    }
     const EventType t = ev.type();
     if (t == EventType::process_start) {
       if (const Value* v = ev.get(FieldId::image)) procs[ev.pid].image = std::string(v->bytes());
@@ -88,7 +117,7 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     }
     if (t == EventType::process_exit || t == EventType::thread_name || t == EventType::drops)
       continue;
-    if (!filter.value().matches(ev, ctx)) continue;
+    if (!match) continue;
     auto& f = funcs[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];
     auto& p = procs[ev.pid];
     ++f.calls, ++p.calls;
@@ -101,6 +130,8 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
       p.bytes += static_cast<uint64_t>(ev.result);
     }
   }
+  tracker.finish();
+  std::sort(top.begin(), top.end(), more_bytes);
   if (json) {
     nlohmann::ordered_json j;
     for (const auto& [name, f] : funcs) {
@@ -116,6 +147,9 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     for (const auto& [pid, p] : procs)
       j["processes"][std::to_string(pid)] = {
           {"image", p.image}, {"calls", p.calls}, {"failed", p.failed}, {"bytes", p.bytes}};
+    j["connections"] = conns;
+    j["top_connections"] = nlohmann::ordered_json::array();
+    for (const auto& c : top) j["top_connections"].push_back(conn_json(c, tracker, h));
     fmt::print("{}\n", j.dump(2));
   } else {
     fmt::print("{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  errors\n", "function", "calls",
@@ -135,6 +169,14 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     fmt::print("\n{:>8} {:>9} {:>7} {:>12}  process\n", "pid", "calls", "failed", "bytes");
     for (const auto& [pid, p] : procs)
       fmt::print("{:>8} {:>9} {:>7} {:>12}  {}\n", pid, p.calls, p.failed, p.bytes, p.image);
+    if (conns) {
+      fmt::print("\n{} connection{}{}\n", conns, conns == 1 ? "" : "s",
+                 conns > top.size() ? fmt::format(", the {} that moved the most bytes:", top.size())
+                                    : ":");
+      fmt::print("{}\n", conn_header());
+      present::TextOptions text;
+      for (const auto& c : top) fmt::print("{}\n", conn_row(c, tracker, h, text, 0));
+    }
   }
   return finish(*engine);
 }

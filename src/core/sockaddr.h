@@ -36,4 +36,10 @@ std::string to_string(const SockAddr& a);
 // here rather than with inet_ntop because inspection is platform-neutral and makes no OS calls.
 std::string ip_string(const SockAddr& a);
 
+// Text to address, the inverse of ip_string: dotted IPv4 ("10.0.0.5"), RFC 4291 IPv6 forms
+// ("2001:db8::1", "::ffff:1.2.3.4"); no port, no zone. Written here for the reason above.
+bool parse_ipv4_text(std::string_view s, uint8_t* out);  // 4 bytes, network order
+bool parse_ipv6_text(std::string_view s, std::array<uint8_t, 16>& out);
+bool parse_ip(std::string_view text, SockAddr& out);  // family kInet or kInet6, port 0
+
 }  // namespace ws

@@ -48,85 +48,6 @@ bool parse_unsigned(std::string_view s, uint64_t& out, bool& overflow) {
   return !overflow;
 }
 
-bool parse_ipv4(std::string_view s, uint8_t* out) {
-  for (int part = 0; part < 4; ++part) {
-    size_t n = 0;
-    unsigned v = 0;
-    while (n < s.size() && n < 4 && is_digit(s[n]))
-      v = v * 10 + static_cast<unsigned>(s[n++] - '0');
-    if (n == 0 || n > 3 || v > 255) return false;
-    out[part] = static_cast<uint8_t>(v);
-    s.remove_prefix(n);
-    if (part < 3) {
-      if (s.empty() || s[0] != '.') return false;
-      s.remove_prefix(1);
-    }
-  }
-  return s.empty();
-}
-
-// RFC 4291 text forms: eight groups, "::" for a run of zeros, a dotted IPv4 tail.
-bool parse_ipv6(std::string_view s, std::array<uint8_t, 16>& out) {
-  out = {};
-  uint16_t head[8], tail[8];
-  int nhead = 0, ntail = 0;
-  bool gap = false;
-  if (s.starts_with("::")) {
-    gap = true;
-    s.remove_prefix(2);
-  } else if (s.starts_with(":")) {
-    return false;
-  }
-  uint8_t v4[4];
-  bool has_v4 = false;
-  while (!s.empty()) {
-    size_t n = 0;
-    while (n < s.size() && s[n] != ':') ++n;
-    std::string_view group = s.substr(0, n);
-    const bool last = n == s.size();
-    if (last && group.find('.') != std::string_view::npos) {
-      if (!parse_ipv4(group, v4)) return false;
-      has_v4 = true;
-      s = {};
-      break;
-    }
-    if (group.empty() || group.size() > 4) return false;
-    unsigned v = 0;
-    for (char c : group) {
-      const int d = hex_value(c);
-      if (d < 0) return false;
-      v = v * 16 + static_cast<unsigned>(d);
-    }
-    uint16_t* dst = gap ? tail : head;
-    int& count = gap ? ntail : nhead;
-    if (count == 8) return false;
-    dst[count++] = static_cast<uint16_t>(v);
-    s.remove_prefix(n);
-    if (s.starts_with("::")) {
-      if (gap) return false;
-      gap = true;
-      s.remove_prefix(2);
-    } else if (s.starts_with(":")) {
-      s.remove_prefix(1);
-      if (s.empty()) return false;  // a trailing single ':'
-    }
-  }
-  const int words = nhead + ntail + (has_v4 ? 2 : 0);
-  if (gap ? words > 7 : words != 8) return false;
-  int w = 0;
-  for (int i = 0; i < nhead; ++i, ++w) {
-    out[2 * w] = static_cast<uint8_t>(head[i] >> 8);
-    out[2 * w + 1] = static_cast<uint8_t>(head[i]);
-  }
-  w = 8 - ntail - (has_v4 ? 2 : 0);
-  for (int i = 0; i < ntail; ++i, ++w) {
-    out[2 * w] = static_cast<uint8_t>(tail[i] >> 8);
-    out[2 * w + 1] = static_cast<uint8_t>(tail[i]);
-  }
-  if (has_v4) std::memcpy(out.data() + 12, v4, 4);
-  return true;
-}
-
 // The names a Code field's constants may be written as.
 struct Named {
   uint64_t code;
@@ -350,7 +271,7 @@ Status read_cidr(std::string_view s, Cidr& out) {
     return Status::error(shown(s) + ": IPv6 zone ids (%...) are not supported in filters");
   const bool v6 = addr.find(':') != std::string_view::npos;
   std::array<uint8_t, 16> ip{};
-  if (v6 ? !parse_ipv6(addr, ip) : !parse_ipv4(addr, ip.data()))
+  if (v6 ? !parse_ipv6_text(addr, ip) : !parse_ipv4_text(addr, ip.data()))
     return Status::error(has_prefix ? "bad CIDR block " + shown(s) + ": " + shown(addr) +
                                           " is not an IP address"
                                     : expected);

@@ -267,6 +267,7 @@ void Tracker::release(uint32_t pid, uint64_t sock, int64_t ts, bool closed) {
 }
 
 void Tracker::transfer(Connection& c, const Event& ev, bool out, uint64_t bytes) {
+  dir_ = out ? Dir::Out : Dir::In;
   if (out) {
     ++c.calls_out;
     c.bytes_out += bytes;
@@ -289,6 +290,7 @@ void Tracker::flush_ended() {
 void Tracker::observe(const Event& ev) {
   flush_ended();
   current_ = nullptr;
+  dir_ = Dir::None;
   current_seq_ = ev.seq;
   Process& p = process_of(ev);
   const EventType type = ev.type();

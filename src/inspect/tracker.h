@@ -107,6 +107,9 @@ class Tracker : public FilterContext {
 
   // The connection of the event last observed; nullptr when it has none.
   const Connection* connection() const { return current_; }
+  // Which way the event last observed moved data (an overlapped completion: its operation's).
+  enum class Dir : uint8_t { None, Out, In };
+  Dir direction() const { return dir_; }
   // Every process seen so far, by pid.
   const std::unordered_map<uint32_t, Process>& processes() const { return procs_; }
   const Process* process(uint32_t pid) const;
@@ -162,6 +165,7 @@ class Tracker : public FilterContext {
   std::vector<std::unique_ptr<Connection>> ended_;       // freed at the next observe()
   uint64_t next_id_ = 1;
   Connection* current_ = nullptr;
+  Dir dir_ = Dir::None;
   uint64_t current_seq_ = UINT64_MAX;
   Key last_key_{0, UINT64_MAX};
   SockEntry* last_entry_ = nullptr;

@@ -61,6 +61,85 @@ record python 0 -- "$PY" "$WORK/client.py"
 expect_in "$WORK/python.out" "HTTP/1.0 200 OK"
 expect_in "$WORK/python.out" "hello from wstrace"
 
+# A TLS client (python3's ssl module) against a loopback listener that reads its ClientHello
+# and closes: the handshake fails, but the server name and ALPN it offered are in the trace.
+cat >"$WORK/tls.py" <<EOF
+import socket, ssl, threading
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+def serve():
+    c, _ = srv.accept()
+    c.recv(65536)
+    c.close()
+t = threading.Thread(target=serve)
+t.start()
+ctx = ssl.create_default_context()
+ctx.set_alpn_protocols(["h2", "http/1.1"])
+s = socket.create_connection(srv.getsockname())
+try:
+    ctx.wrap_socket(s, server_hostname="sni.wstrace.test")
+except (ssl.SSLError, OSError) as e:
+    print("handshake failed as expected")
+t.join()
+EOF
+record tls 0 -- "$PY" "$WORK/tls.py"
+expect_in "$WORK/tls.out" "handshake failed as expected"
+
+# What the inspection commands make of these real traces.
+for name in curl curl-refused python tls; do
+  for cmd in conns dns http; do
+    expect_exit 0 "$WSTRACE" $cmd --json "$WORK/$name.wst"
+    cp "$WORK/out" "$WORK/$name.$cmd.jsonl"
+  done
+done
+trace_checks inspection <<'PY'
+import json
+from tracecheck import *
+port = int(open(work("port")).read())
+dead = int(open(work("dead-port")).read())
+def rows(name, cmd):
+    return [json.loads(l) for l in open(work(f"{name}.{cmd}.jsonl"))]
+
+context("curl: conns and http")
+tcp = [c for c in rows("curl", "conns") if c["kind"] == "tcp" and c.get("remote") == f"127.0.0.1:{port}"]
+eq(len(tcp), 1, "one TCP connection to the server")
+c = tcp[0]
+eq((c["role"], c["process"]), ("client", "curl"), "role, process")
+# HTTP/1.0: the server closes after the body, curl closes once it has the body; who is first varies.
+check(c["end"] in ("closed by us", "closed by peer"), f"end: {c['end']}")
+check(c["bytes_out"] > 60 and c["bytes_in"] > 19 and c["errors"] == 0, f"bytes {c}")
+ex = [x for x in rows("curl", "http") if x["type"] == "http"]
+eq(len(ex), 1, "one HTTP exchange")
+x = ex[0]
+eq((x["request"]["method"], x["request"]["target"], x["host"]), ("GET", "/hello.txt", f"127.0.0.1:{port}"), "request")
+eq((x["response"]["status"], x["response"]["body_bytes"], x["response"]["end"]), (200, 19, "complete"), "response")
+check(x["conn"] == c["id"] and x["ttfb_ns"] >= 0 and x["total_ns"] >= x["ttfb_ns"], f"times {x}")
+
+context("curl refused: conns")
+r = [c for c in rows("curl-refused", "conns") if c.get("remote") == f"127.0.0.1:{dead}"]
+eq([(c["end"], c.get("end_error")) for c in r], [("error", "ECONNREFUSED")], "refused connection")
+
+context("python: conns, dns, http")
+c = [c for c in rows("python", "conns") if c.get("remote") == f"127.0.0.1:{port}"]
+eq(len(c), 1, "one connection")
+eq((c[0]["bytes_out"], c[0]["end"]), (len(b"GET /hello.txt HTTP/1.0\r\nHost: wstrace.test\r\n\r\n"), "closed by peer"), "bytes out, end")
+d = [l for l in rows("python", "dns") if l["via"] == "getaddrinfo"]
+eq([(l["name"], l["service"], l["answers"], l["ok"]) for l in d], [("127.0.0.1", str(port), ["127.0.0.1"], True)], "the lookup")
+x = [x for x in rows("python", "http") if x["type"] == "http"]
+eq([(e["host"], e["request"]["target"], e["response"]["status"], e["response"]["body_bytes"]) for e in x],
+   [("wstrace.test", "/hello.txt", 200, 19)], "the exchange")
+
+context("tls: the ClientHello")
+t = [x for x in rows("tls", "http") if x["type"] == "tls"]
+# The process is the client and the server: the hello is seen leaving one socket and arriving at
+# the other.
+eq(len(t), 2, "both ends of the TLS connection")
+eq({(x["server_name"], tuple(x["alpn"])) for x in t}, {("sni.wstrace.test", ("h2", "http/1.1"))}, "SNI and ALPN")
+check(t[0]["cipher_suites_offered"] > 0, "cipher suites offered")
+finish()
+PY
+
 trace_checks curl <<'PY'
 from tracecheck import *
 port = int(open(work("port")).read())
