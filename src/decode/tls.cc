@@ -187,60 +187,63 @@ std::optional<Reader> open_hello(Bytes in, uint8_t type, Handshake& hs, TlsHello
   return r;
 }
 
-}  // namespace
-
-TlsClientHello parse_tls_client_hello(std::span<const uint8_t> bytes) {
-  TlsClientHello out;
+// A hello of `type` from `in`: read_body(reader after the legacy version, HelloReader, hello)
+// fills in the rest when the records and handshake header are fine.
+template <typename Hello, typename F>
+Hello read_hello(Bytes in, uint8_t type, F read_body) {
+  Hello out;
   Handshake hs;
-  std::optional<Reader> body = open_hello(bytes, 1, hs, out);
-  if (!body) return out;
-  Reader& r = *body;
-  HelloReader h(out, hs.cut);
-  r.skip(32);
-  const Bytes session = r.take(r.u8());
-  if (session.size() > 32) {
-    h.malformed("session id longer than 32 bytes", 34);
-    return out;
+  if (std::optional<Reader> r = open_hello(in, type, hs, out)) {
+    HelloReader h(out, hs.cut);
+    read_body(*r, h, out);
   }
-  const uint16_t suites = r.u16();
-  if (!r.ran_out() && (suites % 2 || suites == 0)) {
-    h.malformed("odd or empty cipher suite list", r.pos() - 2);
-    return out;
-  }
-  out.cipher_suites = suites / 2;
-  r.skip(suites);
-  r.skip(r.u8());  // compression methods
-  if (!h.body_ok(r, "ClientHello fields")) return out;
-  h.extensions(r, [&](uint16_t t, Reader e) { return client_extension(h, out, t, e); });
-  for (uint16_t v : out.supported_versions)
-    if (!is_grease(v)) out.version = std::max(out.version, v);
   return out;
 }
 
-TlsServerHello parse_tls_server_hello(std::span<const uint8_t> bytes) {
-  // SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest.
-  static constexpr uint8_t kRetry[32] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11,
-                                         0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
-                                         0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
-                                         0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
-  TlsServerHello out;
-  Handshake hs;
-  std::optional<Reader> body = open_hello(bytes, 2, hs, out);
-  if (!body) return out;
-  Reader& r = *body;
-  HelloReader h(out, hs.cut);
-  const Bytes random = r.take(32);
-  out.hello_retry = std::equal(random.begin(), random.end(), kRetry, kRetry + 32);
-  r.skip(r.u8());  // session id
-  out.cipher_suite = r.u16();
-  r.skip(1);  // compression method
-  if (!h.body_ok(r, "ServerHello fields")) return out;
-  h.extensions(r, [&](uint16_t t, Reader e) {
-    if (t == 16) return h.alpn(e);
-    if (t == 43 && e.remaining() >= 2) out.version = e.u16();
-    return true;
+}  // namespace
+
+TlsClientHello parse_tls_client_hello(std::span<const uint8_t> bytes) {
+  return read_hello<TlsClientHello>(bytes, 1, [](Reader& r, HelloReader& h, TlsClientHello& out) {
+    r.skip(32);
+    const Bytes session = r.take(r.u8());
+    if (session.size() > 32) {
+      h.malformed("session id longer than 32 bytes", 34);
+      return;
+    }
+    const uint16_t suites = r.u16();
+    if (!r.ran_out() && (suites % 2 || suites == 0)) {
+      h.malformed("odd or empty cipher suite list", r.pos() - 2);
+      return;
+    }
+    out.cipher_suites = suites / 2;
+    r.skip(suites);
+    r.skip(r.u8());  // compression methods
+    if (!h.body_ok(r, "ClientHello fields")) return;
+    h.extensions(r, [&](uint16_t t, Reader e) { return client_extension(h, out, t, e); });
+    for (uint16_t v : out.supported_versions)
+      if (!is_grease(v)) out.version = std::max(out.version, v);
   });
-  return out;
+}
+
+TlsServerHello parse_tls_server_hello(std::span<const uint8_t> bytes) {
+  return read_hello<TlsServerHello>(bytes, 2, [](Reader& r, HelloReader& h, TlsServerHello& out) {
+    // SHA-256("HelloRetryRequest"), the random of a HelloRetryRequest.
+    static constexpr uint8_t kRetry[32] = {0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11,
+                                           0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+                                           0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e,
+                                           0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c};
+    const Bytes random = r.take(32);
+    out.hello_retry = std::equal(random.begin(), random.end(), kRetry, kRetry + 32);
+    r.skip(r.u8());  // session id
+    out.cipher_suite = r.u16();
+    r.skip(1);  // compression method
+    if (!h.body_ok(r, "ServerHello fields")) return;
+    h.extensions(r, [&](uint16_t t, Reader e) {
+      if (t == 16) return h.alpn(e);
+      if (t == 43 && e.remaining() >= 2) out.version = e.u16();
+      return true;
+    });
+  });
 }
 
 bool looks_like_tls(std::span<const uint8_t> b) {
