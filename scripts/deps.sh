@@ -13,7 +13,7 @@ packages=(
   clang libclang-rt-14-dev
   # benchmarks compare against strace; capture tests run real programs and a private mount
   # namespace for their loopback DNS resolver
-  strace curl util-linux mount iproute2 binutils
+  strace curl util-linux mount iproute2 binutils time
 )
 missing=()
 for p in "${packages[@]}"; do

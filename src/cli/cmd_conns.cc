@@ -29,28 +29,22 @@ int run_conns(const ConnsOptions& o) {
   present::TextOptions text;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
   inspect::Tracker tracker;
-  // A connection is listed when any of its calls passes the filter.
-  std::unordered_map<uint64_t, bool> picked;
+  // A connection is listed when any of its calls passes the filter (Connection::marked).
   int64_t first_ts = 0;
   bool first = true;
   InOrder rows;
   if (!o.json) fmt::print("{}\n", conn_header());
   tracker.on_end = [&](const inspect::Connection& c) {
-    auto it = picked.find(c.id);
-    const bool show = it != picked.end() && it->second;
-    if (it != picked.end()) picked.erase(it);
     std::string row;
-    if (show) row = o.json ? conn_json(c, tracker, h).dump() : conn_row(c, tracker, h, text, first_ts);
+    if (c.marked) row = o.json ? conn_json(c, tracker, h).dump() : conn_row(c, tracker, h, text, first_ts);
     rows.put(c.id, std::move(row));
   };
   Event ev;
   while (engine->next(ev)) {
     if (first) first_ts = ev.ts, first = false;
     tracker.observe(ev);
-    if (const inspect::Connection* c = tracker.connection()) {
-      bool& p = picked[c->id];
-      p = p || filter.matches(ev, tracker);
-    }
+    if (const inspect::Connection* c = tracker.connection())
+      if (!c->marked) c->marked = filter.matches(ev, tracker);
   }
   tracker.finish();
   return finish(*engine);

@@ -170,6 +170,8 @@ int run_http(const HttpOptions& o) {
       p = p || filter.matches(ev, tracker);
     }
     http.observe(ev);
+    if (ev.type() == EventType::close)
+      if (const inspect::Connection* c = tracker.connection()) picked.erase(c->id);
   }
   http.finish();
   return finish(*engine);

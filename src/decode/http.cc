@@ -343,6 +343,23 @@ void HttpParser::gap(uint64_t size, std::vector<HttpMessage>& out) {
     begin_message();
     fail(HttpEnd::Truncated, "began in bytes that were not captured", State::LostSync, out);
   } else {
+    // A header block cut by the snap length: keep what was captured — the start line and the
+    // header lines that ended before the cut — so that the message still says what it was.
+    if (phase_ == Phase::Head && detail::start_line_done(start_part_)) {
+      const size_t last = buf_.rfind('\n');
+      if (last != std::string::npos) {
+        HttpMessage partial = msg_;
+        partial.headers.clear();
+        detail::parse_http_head(std::string_view(buf_).substr(0, last + 1), partial);
+        msg_.method = std::move(partial.method);
+        msg_.target = std::move(partial.target);
+        msg_.status = partial.status;
+        msg_.reason = std::move(partial.reason);
+        msg_.version_major = partial.version_major;
+        msg_.version_minor = partial.version_minor;
+        msg_.headers = std::move(partial.headers);
+      }
+    }
     fail(HttpEnd::Truncated,
          std::string("bytes not captured inside the ") +
              phase_text(detail::start_line_done(start_part_), static_cast<int>(phase_)),

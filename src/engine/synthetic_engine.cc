@@ -276,6 +276,67 @@ class BenchEngine final : public Engine {
   trace::ReadProblem end_;
 };
 
+// Connections that come and go: 64 open at any time, each socket, connect, 4 sends and 4
+// receives, end-of-stream, close (12 events). Memory of inspection must follow the 64, not N.
+class ChurnEngine final : public Engine {
+ public:
+  static constexpr uint64_t kLanes = 64, kSteps = 12;
+  ChurnEngine(trace::TraceHeader h, uint64_t n) : header_(std::move(h)), n_(n) {
+    for (uint64_t lane = 0; lane < kLanes; ++lane)
+      encode_addr(SockAddr::ipv4(0x7f000001, static_cast<uint16_t>(8000 + lane)), addrs_[lane]);
+  }
+  const trace::TraceHeader& header() const override { return header_; }
+  bool next(Event& ev) override {
+    if (i_ >= n_) return false;
+    const uint64_t lane = i_ % kLanes, step = (i_ / kLanes) % kSteps;
+    const uint64_t fd = 3 + lane;
+    ev = Event{};
+    ev.seq = i_;
+    ev.pid = 4242;
+    ev.tid = 4242 + static_cast<uint32_t>(lane % 4);
+    ev.ts = kMonoBase + static_cast<int64_t>(i_) * 1500;
+    ev.dur = 900 + (i_ * 7919) % 1000;
+    if (step == 0) {
+      ev.func = FuncId::socket;
+      ev.result = static_cast<int64_t>(fd);
+      ev.set_num(FieldId::family, af::kInet);
+      ev.set_num(FieldId::type, socktype::kStream);
+      ev.set_num(FieldId::protocol, proto::kTcp);
+    } else if (step == 1) {
+      ev.func = FuncId::connect;
+      ev.set_num(FieldId::sock, fd);
+      const std::string& a = addrs_[lane];
+      ev.set(Value{FieldId::addr, 0, reinterpret_cast<const uint8_t*>(a.data()),
+                   static_cast<uint32_t>(a.size())});
+    } else if (step < kSteps - 2) {
+      ev.func = step % 2 ? FuncId::recv : FuncId::send;
+      ev.result = step == kSteps - 3 ? 0 : 100 + static_cast<int64_t>(i_ % 64);
+      ev.set_num(FieldId::sock, fd);
+      ev.set_num(FieldId::len, step % 2 ? 4096 : static_cast<uint64_t>(ev.result));
+    } else {
+      ev.func = FuncId::close;
+      ev.set_num(FieldId::sock, fd);
+    }
+    ++i_;
+    return true;
+  }
+  const trace::ReadProblem& end() const override { return end_; }
+
+ private:
+  trace::TraceHeader header_;
+  uint64_t n_;
+  uint64_t i_ = 0;
+  std::string addrs_[kLanes];
+  trace::ReadProblem end_;
+};
+
+bool parse_count(std::string_view scenario, std::string_view prefix, uint64_t& n) {
+  if (!scenario.starts_with(prefix)) return false;
+  std::string_view digits = scenario.substr(prefix.size());
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  return ec == std::errc() && p == digits.data() + digits.size();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenario,
@@ -287,15 +348,13 @@ Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenari
     build_demo(*script);
     return std::unique_ptr<Engine>(new ScriptEngine(std::move(header), std::move(script)));
   }
-  if (scenario.starts_with("bench:")) {
-    uint64_t n = 0;
-    std::string_view digits = std::string_view(scenario).substr(6);
-    auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
-    if (ec == std::errc() && p == digits.data() + digits.size())
-      return std::unique_ptr<Engine>(new BenchEngine(std::move(header), n));
-  }
+  uint64_t n = 0;
+  if (parse_count(scenario, "bench:", n))
+    return std::unique_ptr<Engine>(new BenchEngine(std::move(header), n));
+  if (parse_count(scenario, "conns:", n))
+    return std::unique_ptr<Engine>(new ChurnEngine(std::move(header), n));
   return Status::error(fmt::format(
-      "unknown scenario '{}': choose 'demo' or 'bench:N' (N events)", scenario));
+      "unknown scenario '{}': choose 'demo', 'bench:N' or 'conns:N' (N events)", scenario));
 }
 
 }  // namespace ws

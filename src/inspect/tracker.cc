@@ -119,7 +119,9 @@ size_t Tracker::open_connections() const {
 }
 
 Process& Tracker::process_of(const Event& ev) {
+  if (last_proc_ != nullptr && last_proc_->pid == ev.pid) return *last_proc_;
   auto [it, fresh] = procs_.try_emplace(ev.pid);
+  last_proc_ = &it->second;
   if (fresh) {
     it->second.pid = ev.pid;
     it->second.start_ts = ev.ts;

@@ -86,6 +86,7 @@ struct Connection {
   ErrorCode end_error;            // for Reset and Error: the error that ended it
   bool peer_eof = false, we_shut = false, connecting = false;
   uint64_t first_event_seq = 0;
+  mutable bool marked = false;    // free for the caller (conns: "a call of it passed the filter")
 
   std::string kind() const;       // "tcp", "udp", "unix", "tcp6"…  ("?" when unknown)
 };
@@ -166,6 +167,7 @@ class Tracker : public FilterContext {
   uint64_t next_id_ = 1;
   Connection* current_ = nullptr;
   Dir dir_ = Dir::None;
+  Process* last_proc_ = nullptr;  // process_of() of the previous event (elements never move)
   uint64_t current_seq_ = UINT64_MAX;
   Key last_key_{0, UINT64_MAX};
   SockEntry* last_entry_ = nullptr;

@@ -101,8 +101,25 @@ std::string time_text(int64_t wall_ns, const TextOptions& opt, int64_t rel_ns) {
   if (opt.time == TimeMode::Relative)
     return fmt::format("{:+.6f}", static_cast<double>(rel_ns) / 1e9);
   if (opt.time == TimeMode::Local) wall_ns += opt.utc_offset_ns;
-  std::string u = utc_text(wall_ns);  // 2026-11-27T12:00:00.001240000Z → 12:00:00.001240
-  return u.substr(11, 15);
+  // "12:00:00.001240", written by hand: every line of show and replay has one.
+  constexpr int64_t kDay = 86'400'000'000'000;
+  int64_t of_day = wall_ns % kDay;
+  if (of_day < 0) of_day += kDay;
+  const int64_t us = of_day / 1000;
+  char buf[16];
+  auto two = [&](int at, int64_t v) {
+    buf[at] = static_cast<char>('0' + v / 10);
+    buf[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(0, us / 3'600'000'000);
+  buf[2] = ':';
+  two(3, us / 60'000'000 % 60);
+  buf[5] = ':';
+  two(6, us / 1'000'000 % 60);
+  buf[8] = '.';
+  for (int i = 14, v = static_cast<int>(us % 1'000'000); i >= 9; --i, v /= 10)
+    buf[i] = static_cast<char>('0' + v % 10);
+  return std::string(buf, 15);
 }
 
 namespace {

@@ -532,6 +532,20 @@ TEST(Http, UncapturedBytesInsideHeadersLoseSync) {
   EXPECT_TRUE(p.feed(bytes_of(k200), k200.size(), 8).empty());
   EXPECT_TRUE(p.end_of_stream(9).empty());
   EXPECT_EQ(p.ignored_bytes(), 500u - 27u + k200.size());
+  EXPECT_EQ(ms[0].status, 200) << "the start line was captured whole";
+  EXPECT_EQ(ms[0].reason, "OK");
+  EXPECT_TRUE(ms[0].headers.empty()) << "the header line was cut";
+
+  // A request cut after its first header line keeps the start line and that header.
+  HttpParser r(Dir::Request);
+  ms = r.feed(bytes_of("GET /status HTTP/1.1\r\nHost: api.example.test\r\nUser-Ag"), 80, 3);
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_EQ(ms[0].end, HttpEnd::Truncated);
+  EXPECT_EQ(ms[0].method, "GET");
+  EXPECT_EQ(ms[0].target, "/status");
+  EXPECT_EQ(ms[0].version_minor, 1);
+  ASSERT_EQ(ms[0].headers.size(), 1u);
+  EXPECT_EQ(ms[0].header("host").value_or(""), "api.example.test");
 
   // A body that ends inside the cut: the next message began in bytes never seen.
   HttpParser q(Dir::Response);
