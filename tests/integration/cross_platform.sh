@@ -18,6 +18,13 @@ for p in linux windows; do
   cmp "lin-reads-win-$p.jsonl" "lin-reads-lin-$p.jsonl" || fail "linux views differ for $p"
   cmp "win-reads-lin-$p.jsonl" "lin-reads-lin-$p.jsonl" || fail "windows and linux views differ for $p"
   [ "$(wc -l <"lin-reads-win-$p.jsonl")" -gt 20 ] || fail "too few events read for $p"
+  # The inspection tables: the same from either build.
+  for cmd in conns dns http stats; do
+    "$LINUX_WSTRACE" $cmd "lin-$p.wst" >"lin-$cmd-$p.txt" || fail "linux $cmd $p"
+    "$WINE_RUN" "$WIN_WSTRACE" $cmd "lin-$p.wst" | tr -d '\r' >"win-$cmd-$p.txt" || fail "windows $cmd $p"
+    cmp "lin-$cmd-$p.txt" "win-$cmd-$p.txt" || fail "$cmd differs between the builds for $p"
+    [ "$(wc -l <"lin-$cmd-$p.txt")" -gt 1 ] || fail "$cmd printed no rows for $p"
+  done
 done
 # Absolute Unix paths reach the Windows build as paths (Wine maps them), not as /options.
 "$WINE_RUN" "$WIN_WSTRACE" info "$WORK/lin-linux.wst" >/dev/null || fail "windows build cannot open an absolute path"
