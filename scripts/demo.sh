@@ -14,4 +14,7 @@ run() {
 }
 run $w record -o "$out/demo.wst" -- build/bin/demo_client
 run $w info "$out/demo.wst"
+run $w conns "$out/demo.wst"
+run $w dns "$out/demo.wst"
+run $w http "$out/demo.wst"
 run $w errors ECONNREFUSED

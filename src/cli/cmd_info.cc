@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "common.h"
@@ -34,7 +35,7 @@ std::string_view platform_name(Platform p) {
   return "unknown";
 }
 
-int run_info(const std::string& file) {
+int run_info(const std::string& file, bool json) {
   auto engine = open_trace(file);
   if (!engine) return kExitError;
   const auto& h = engine->header();
@@ -72,6 +73,42 @@ int run_info(const std::string& file) {
     if (!ev.error.ok()) ++p.errors, ++errors;
   }
 
+  const bool complete = engine->end().kind == trace::ReadProblem::Kind::None;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["trace"] = file;
+    j["recorded"] = present::utc_text(h.wall_ns(first));
+    j["host"] = h.host;
+    j["os"] = h.os;
+    j["platform"] = platform_name(h.platform);
+    j["arch"] = h.arch;
+    j["wstrace_version"] = h.wstrace_version;
+    j["command"] = h.command;
+    j["snaplen"] = h.snaplen;
+    j["follow_children"] = h.follow_children;
+    j["span_ns"] = last - first;
+    j["events"] = events;
+    j["failed"] = errors;
+    j["dropped"] = dropped;
+    j["complete"] = complete;
+    j["processes"] = nlohmann::ordered_json::array();
+    for (const auto& [pid, p] : procs) {
+      nlohmann::ordered_json o;
+      o["pid"] = pid;
+      o["ppid"] = p.ppid;
+      o["image"] = p.image;
+      o["cmdline"] = p.cmdline;
+      o["calls"] = p.calls;
+      o["failed"] = p.errors;
+      o["dropped"] = p.dropped;
+      o["exited"] = p.exited;
+      if (p.exit_known) o["exit_code"] = p.exit_code;
+      j["processes"].push_back(o);
+    }
+    j["calls_by_function"] = per_func;
+    fmt::print("{}\n", j.dump(2));
+    return finish(*engine);
+  }
   fmt::print("trace      {}\n", file);
   fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)), h.host,
              h.os, platform_name(h.platform), h.arch);
@@ -83,7 +120,7 @@ int run_info(const std::string& file) {
   fmt::print("dropped    {}\n", dropped ? fmt::format("{} records (the agent's ring was full)",
                                                       dropped)
                                         : std::string("none"));
-  fmt::print("complete   {}\n", engine->end().kind == trace::ReadProblem::Kind::None ? "yes" : "no");
+  fmt::print("complete   {}\n", complete ? "yes" : "no");
   fmt::print("\nprocesses\n");
   for (const auto& [pid, p] : procs)
     fmt::print("  {:>7} parent {:<7} {:>6} calls {:>5} errors {:>5} dropped  {}  {}\n", pid,
@@ -101,9 +138,11 @@ int run_info(const std::string& file) {
 
 void add_info_command(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("info", "Summarise a trace: where, when, processes, counts");
   cmd->add_option("FILE", *file, "trace file (.wst)")->required();
-  cmd->callback([file, &exit_code] { exit_code = run_info(*file); });
+  cmd->add_flag("--json", *json, "as one JSON object");
+  cmd->callback([file, json, &exit_code] { exit_code = run_info(*file, *json); });
 }
 
 }  // namespace ws::cli
