@@ -132,7 +132,7 @@ Process& Tracker::process_of(const Event& ev) {
 Connection* Tracker::create(const Event& ev, uint64_t sock, ConnRole role) {
   release(ev.pid, sock, ev.ts, true);  // a handle reused without a close we saw
   auto entry = std::make_shared<SockEntry>();
-  entry->base = std::make_unique<Connection>();
+  entry->base = fresh_connection();
   Connection& c = *entry->base;
   c.id = next_id_++;
   c.pid = ev.pid;
@@ -142,18 +142,18 @@ Connection* Tracker::create(const Event& ev, uint64_t sock, ConnRole role) {
   c.last_ts = ev.ts;
   c.first_event_seq = ev.seq;
   socks_[Key{ev.pid, sock}] = entry;
-  last_entry_ = nullptr;
+  cache_put(Key{ev.pid, sock}, entry.get());
   return &c;
 }
 
 Connection* Tracker::find(uint32_t pid, uint64_t sock) {
   const Key key{pid, sock};
-  if (last_entry_ != nullptr && key == last_key_) return last_entry_->base.get();
+  CacheSlot& hit = slot(key);
+  if (hit.entry != nullptr && hit.key == key) return hit.entry->base.get();
   auto it = socks_.find(key);
   if (it == socks_.end()) return nullptr;
-  last_key_ = key;
-  last_entry_ = it->second.get();
-  return last_entry_->base.get();
+  hit = CacheSlot{key, it->second.get()};
+  return hit.entry->base.get();
 }
 
 // The connection of a handle; one the trace never showed being created is adopted from the
@@ -165,7 +165,7 @@ Connection* Tracker::find_or_adopt(const Event& ev, uint64_t sock) {
     auto it = socks_.find(Key{p->ppid, sock});
     if (it != socks_.end()) {
       socks_[Key{ev.pid, sock}] = it->second;
-      last_entry_ = nullptr;
+      cache_put(Key{ev.pid, sock}, it->second.get());
       return it->second->base.get();
     }
   }
@@ -188,7 +188,7 @@ Connection* Tracker::flow_for(const Event& ev, Connection* base, const SockAddr&
   for (auto& f : entry.flows)
     if (f->remote == peer) return f.get();
   if (entry.flows.size() >= kMaxFlowsPerSocket) return base;
-  auto f = std::make_unique<Connection>();
+  auto f = fresh_connection();
   f->id = next_id_++;
   f->pid = base->pid;
   f->sock = base->sock;
@@ -258,7 +258,7 @@ void Tracker::release(uint32_t pid, uint64_t sock, int64_t ts, bool closed) {
   if (it == socks_.end()) return;
   std::shared_ptr<SockEntry> entry = std::move(it->second);
   socks_.erase(it);
-  last_entry_ = nullptr;
+  cache_drop(Key{pid, sock});
   if (entry.use_count() > 1) return;  // still open through a dup or another process
   end(*entry->base, ts, closed);
   ended_.push_back(std::move(entry->base));
@@ -284,9 +284,20 @@ void Tracker::transfer(Connection& c, const Event& ev, bool out, uint64_t bytes)
 }
 
 void Tracker::flush_ended() {
-  for (auto& c : ended_)
+  for (auto& c : ended_) {
     if (on_end) on_end(*c);
+    if (spare_.size() < 256) spare_.push_back(std::move(c));
+  }
   ended_.clear();
+}
+
+// Connections come and go by the million in some traces: reuse the ones that ended.
+std::unique_ptr<Connection> Tracker::fresh_connection() {
+  if (spare_.empty()) return std::make_unique<Connection>();
+  std::unique_ptr<Connection> c = std::move(spare_.back());
+  spare_.pop_back();
+  *c = Connection();
+  return c;
 }
 
 void Tracker::observe(const Event& ev) {
@@ -504,8 +515,8 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       if (it == socks_.end() || ns == sock) break;
       std::shared_ptr<SockEntry> entry = it->second;
       release(ev.pid, ns, ev.ts, true);  // dup2 onto an open handle closes it
+      cache_put(Key{ev.pid, ns}, entry.get());
       socks_[Key{ev.pid, ns}] = std::move(entry);
-      last_entry_ = nullptr;
       break;
     }
     case EventType::sockopt: {
@@ -550,7 +561,7 @@ void Tracker::finish() {
     for (auto& f : entry->flows) open.push_back(std::move(f));
   }
   socks_.clear();
-  last_entry_ = nullptr;
+  cache_.fill(CacheSlot{});
   current_ = nullptr;
   std::sort(open.begin(), open.end(), [](const auto& x, const auto& y) { return x->id < y->id; });
   for (auto& c : open)

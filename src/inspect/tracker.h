@@ -14,6 +14,7 @@
 // fields proc, conn, lip/rip/lport/rport and host answer for `ev`.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -158,19 +159,31 @@ class Tracker : public FilterContext {
   void transfer(Connection& c, const Event& ev, bool out, uint64_t bytes);
   void on_sock_event(const Event& ev, Process& p);
   void flush_ended();
+  std::unique_ptr<Connection> fresh_connection();
 
   std::unordered_map<uint32_t, Process> procs_;
   std::unordered_map<Key, std::shared_ptr<SockEntry>, KeyHash> socks_;  // shared: dup, fork
   std::unordered_map<Key, PendingOp, KeyHash> pending_;  // (pid, op) of overlapped calls
   std::unordered_map<std::string, std::string> hosts_;   // IP bytes → name
   std::vector<std::unique_ptr<Connection>> ended_;       // freed at the next observe()
+  std::vector<std::unique_ptr<Connection>> spare_;       // freed ones, for reuse (at most 256)
   uint64_t next_id_ = 1;
   Connection* current_ = nullptr;
   Dir dir_ = Dir::None;
   Process* last_proc_ = nullptr;  // process_of() of the previous event (elements never move)
   uint64_t current_seq_ = UINT64_MAX;
-  Key last_key_{0, UINT64_MAX};
-  SockEntry* last_entry_ = nullptr;
+  // A direct-mapped cache in front of socks_: most events hit a socket that is busy right now.
+  struct CacheSlot {
+    Key key{0, UINT64_MAX};
+    SockEntry* entry = nullptr;
+  };
+  static constexpr size_t kCacheSlots = 256;
+  std::array<CacheSlot, kCacheSlots> cache_{};
+  CacheSlot& slot(const Key& k) { return cache_[KeyHash()(k) % kCacheSlots]; }
+  void cache_put(const Key& k, SockEntry* e) { slot(k) = CacheSlot{k, e}; }
+  void cache_drop(const Key& k) {
+    if (slot(k).key == k) slot(k) = CacheSlot{};
+  }
   EventOnlyContext fallback_;
 };
 
