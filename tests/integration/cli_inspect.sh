@@ -42,6 +42,8 @@ for cmd in conns dns http; do
 done
 expect_exit 0 "$WSTRACE" show --json "$D"
 cp "$WORK/out" "$WORK/show.jsonl"
+expect_exit 0 "$WSTRACE" info --json "$D"
+cp "$WORK/out" "$WORK/info.json"
 checks=$((checks + 1))
 python3 - "$WORK" <<'PY' || fail "JSON of the inspection tables"
 import json, sys
@@ -66,6 +68,9 @@ assert (x["request"]["method"], x["request"]["target"], x["host"]) == ("GET", "/
 assert x["request"]["end"].startswith("cut"), x["request"]["end"]
 assert (x["response"]["status"], x["response"]["body_bytes"]) == (200, 3)
 assert x["ttfb_ns"] == 2040000, x
+info = json.load(open(f"{w}/info.json"))
+assert (info["events"], info["failed"], info["complete"]) == (30, 5, True), info
+assert info["processes"][0]["image"] == "/usr/bin/demo-client" and info["calls_by_function"]["connect"] == 5
 show = rows("show")
 assert {r.get("conn") for r in show if r["func"] in ("send", "recv")} == {1, 6}
 assert all(r.get("process") == "demo-client" for r in show)
