@@ -82,6 +82,7 @@ int run_record(const RecordArgs& a) {
                sum.processes, sum.processes == 1 ? "" : "es", sum.calls, sum.errors,
                sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
                sum.dropped == 1 ? "" : "s", sum.output);
+  if (!a.quiet) print_findings_of(sum.output, stderr);
   return sum.exit_status;
 }
 

@@ -1,6 +1,9 @@
 // Each command registers itself on the command line; `exit_code` receives its result.
 #pragma once
 
+#include <cstdio>
+#include <string>
+
 namespace CLI {
 class App;
 }
@@ -18,5 +21,10 @@ void add_synth_command(CLI::App& app, int& exit_code);
 void add_schema_command(CLI::App& app, int& exit_code);
 void add_record_command(CLI::App& app, int& exit_code);
 void add_attach_command(CLI::App& app, int& exit_code);
+void add_diagnose_command(CLI::App& app, int& exit_code);
+
+// The findings of a trace file as `diagnose` prints them, after a title line; nothing when there
+// are none or the file cannot be read (record's summary).
+void print_findings_of(const std::string& path, std::FILE* out);
 
 }  // namespace ws::cli

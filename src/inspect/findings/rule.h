@@ -1,0 +1,35 @@
+// A finding rule: it watches the trace go by — each event after the tracker has followed it,
+// each connection as it ends, each name lookup, each HTTP exchange — and at the end says what it
+// found. A rule keeps only what is bounded by open connections, processes and threads, plus small
+// evidence lists; never every event.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+#include "finding.h"
+#include "http_watch.h"
+#include "lookups.h"
+#include "options.h"
+#include "tracker.h"
+
+namespace ws::inspect {
+
+class Rule {
+ public:
+  virtual ~Rule() = default;
+  // The rule's id, as in findings ("connect-refused").
+  virtual std::string_view id() const = 0;
+  // `ev` after tracker.observe(ev): tracker.connection() is its connection.
+  virtual void observe(const Event& ev, const Tracker& tracker) {
+    (void)ev, (void)tracker;
+  }
+  // A connection ended (or the trace did: end = Open). Runs before the next event is observed.
+  virtual void on_connection_end(const Connection& c) { (void)c; }
+  virtual void on_lookup(const Lookup& l) { (void)l; }
+  virtual void on_exchange(const HttpExchange& x) { (void)x; }
+  // The trace is over: append what was found.
+  virtual void finish(const Tracker& tracker, std::vector<Finding>& out) = 0;
+};
+
+}  // namespace ws::inspect

@@ -1,0 +1,556 @@
+// The finding rules, fed synthetic events: each rule raised by its pattern and not by the
+// well-behaved version of the same work; thresholds; order; the option table.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "constants.h"
+#include "event_builder.h"
+#include "findings/diagnoser.h"
+#include "findings/options.h"
+#include "findings/registry.h"
+
+namespace {
+
+using ws::EventBuilder;
+using ws::FieldId;
+using ws::FuncId;
+using ws::SockAddr;
+using ws::inspect::DiagnoseOptions;
+using ws::inspect::Diagnoser;
+using ws::inspect::Finding;
+using ws::inspect::Severity;
+namespace errcode = ws::errcode;
+
+constexpr uint32_t kLoop = 0x7f000001;
+constexpr int64_t kMs = 1'000'000;
+SockAddr v4(uint16_t port) { return SockAddr::ipv4(kLoop, port); }
+SockAddr v6(uint16_t port) {
+  std::array<uint8_t, 16> ip{};
+  ip[15] = 1;
+  return SockAddr::ipv6(ip, port);
+}
+
+class FindingsTest : public ::testing::Test {
+ protected:
+  // Starts an event `step` ns after the previous one (which lasted `dur`).
+  EventBuilder& call(FuncId f, int64_t step = 1000, uint64_t dur = 10, uint32_t tid = 100) {
+    ts_ += step;
+    return b_.begin(f, 100, tid, ts_, dur);
+  }
+  void feed() {
+    ws::Event& ev = b_.event();
+    ev.seq = seq_++;
+    if (!diag_) diag_ = std::make_unique<Diagnoser>(opt_);
+    diag_->observe(ev);
+  }
+  void start(ws::Platform p = ws::Platform::Linux) {
+    call(FuncId::process_start).num(FieldId::ppid, 1).str(FieldId::image, "/usr/bin/client")
+        .num(FieldId::platform, static_cast<uint64_t>(p)).result(0);
+    feed();
+  }
+  void socket(uint64_t fd, uint64_t family = ws::af::kInet) {
+    call(FuncId::socket).num(FieldId::family, family).num(FieldId::type, ws::socktype::kStream)
+        .num(FieldId::protocol, ws::proto::kTcp).result(static_cast<int64_t>(fd));
+    feed();
+  }
+  void connect(uint64_t fd, const SockAddr& a, ws::ErrorCode e = {}, uint64_t dur = 10) {
+    call(FuncId::connect, 1000, dur).num(FieldId::sock, fd).addr(FieldId::addr, a)
+        .result(e.ok() ? 0 : -1, e);
+    feed();
+  }
+  void io(FuncId f, uint64_t fd, int64_t r, ws::ErrorCode e = {}, int64_t step = 1000,
+          uint64_t dur = 10) {
+    call(f, step, dur).num(FieldId::sock, fd).num(FieldId::len, 4096).result(r, e);
+    feed();
+  }
+  void close(uint64_t fd) {
+    call(FuncId::close).num(FieldId::sock, fd).result(0);
+    feed();
+  }
+  void exit_process() {
+    call(FuncId::process_exit).num(FieldId::exit_code, 0).result(0);
+    feed();
+  }
+  void lookup(const char* name, ws::ErrorCode e, uint64_t dur, uint64_t family = ws::af::kUnspec) {
+    call(FuncId::getaddrinfo, 1000, dur).str(FieldId::host, name).str(FieldId::service, "80")
+        .num(FieldId::hint_family, family).result(e.ok() ? 0 : e.value, e);
+    feed();
+  }
+  std::vector<Finding> finish() {
+    if (!diag_) diag_ = std::make_unique<Diagnoser>(opt_);
+    return diag_->finish();
+  }
+  // The findings of one rule.
+  std::vector<Finding> of(const std::vector<Finding>& all, const std::string& rule) {
+    std::vector<Finding> out;
+    for (const auto& f : all)
+      if (f.rule == rule) out.push_back(f);
+    return out;
+  }
+  std::string counts(const Finding& f) {
+    std::string s;
+    for (const auto& [k, v] : f.counts) s += k + "=" + v + ";";
+    return s;
+  }
+
+  DiagnoseOptions opt_;
+  std::unique_ptr<Diagnoser> diag_;
+  EventBuilder b_;
+  int64_t ts_ = 0;
+  uint64_t seq_ = 0;
+};
+
+TEST_F(FindingsTest, RefusedConnectsToOneEndpoint) {
+  start();
+  for (int i = 0; i < 3; ++i) {
+    socket(3);
+    connect(3, v4(9), errcode::kEconnrefused);
+    close(3);
+  }
+  socket(3);
+  connect(3, v4(80));  // another endpoint works: not part of it
+  close(3);
+  auto f = of(finish(), "connect-failed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Error);
+  EXPECT_NE(f[0].title.find("3 connects to 127.0.0.1:9 refused: nothing listening"),
+            std::string::npos) << f[0].title;
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1, 2, 3}));
+  ASSERT_EQ(f[0].calls.size(), 3u);
+  EXPECT_EQ(f[0].calls[0].seq, 2u);
+  EXPECT_NE(f[0].calls[0].text.find("connect(sock=3, 127.0.0.1:9) = -1 ECONNREFUSED"),
+            std::string::npos) << f[0].calls[0].text;
+}
+
+TEST_F(FindingsTest, TimedOutIsPathDownAndLaterSuccessIsAWarning) {
+  start();
+  socket(3);
+  connect(3, v4(81), errcode::kEtimedout);
+  close(3);
+  socket(3);
+  connect(3, v4(81));
+  close(3);
+  auto f = of(finish(), "connect-failed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Warning);
+  EXPECT_NE(f[0].title.find("timed out: host or path down"), std::string::npos) << f[0].title;
+  EXPECT_NE(counts(f[0]).find("connected later=1"), std::string::npos) << counts(f[0]);
+}
+
+TEST_F(FindingsTest, ConnectFailuresThreshold) {
+  opt_.connect_failures = 2;
+  start();
+  socket(3);
+  connect(3, v4(9), errcode::kEconnrefused);
+  close(3);
+  EXPECT_TRUE(of(finish(), "connect-failed").empty());
+}
+
+TEST_F(FindingsTest, Ipv6TriedFirstThenIpv4Works) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEconnrefused);
+  close(3);
+  socket(3);
+  connect(3, v4(8080));
+  close(3);
+  auto all = finish();
+  auto f = of(all, "ipv6-fallback");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("IPv6 [::1]:8080 failed (ECONNREFUSED) before IPv4 127.0.0.1:8080"),
+            std::string::npos) << f[0].title;
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1, 2}));
+}
+
+TEST_F(FindingsTest, Ipv4AloneIsNoFallback) {
+  start();
+  socket(3);
+  connect(3, v4(8080));
+  close(3);
+  EXPECT_TRUE(finish().empty());
+}
+
+TEST_F(FindingsTest, ResetWithDataSentSinceTheLastReceive) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10);
+  io(FuncId::recv, 3, 20);
+  io(FuncId::send, 3, 512);
+  io(FuncId::recv, 3, -1, errcode::kEconnreset);
+  close(3);
+  auto f = of(finish(), "peer-reset");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Error);
+  EXPECT_NE(counts(f[0]).find("with data sent since our last receive=1 (512 bytes)"),
+            std::string::npos) << counts(f[0]);
+  EXPECT_NE(f[0].meaning.find("never read"), std::string::npos);
+}
+
+TEST_F(FindingsTest, ResetWithNothingUnread) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10);
+  io(FuncId::recv, 3, 20);
+  io(FuncId::recv, 3, -1, errcode::kEconnreset);
+  close(3);
+  auto f = of(finish(), "peer-reset");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(counts(f[0]).find("with data sent"), std::string::npos) << counts(f[0]);
+}
+
+TEST_F(FindingsTest, SendAfterPeerClosed) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::recv, 3, 0);
+  io(FuncId::send, 3, 4);
+  io(FuncId::send, 3, -1, errcode::kEpipe);
+  close(3);
+  auto all = finish();
+  auto f = of(all, "send-after-peer-close");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(counts(f[0]).find("after a receive returned 0=1"), std::string::npos);
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[0].text.find("recv"), std::string::npos);
+  EXPECT_NE(f[0].calls[1].text.find("EPIPE"), std::string::npos);
+  EXPECT_TRUE(of(all, "peer-reset").empty());
+}
+
+TEST_F(FindingsTest, ResetOnASendAfterEndOfStreamIsSendAfterPeerClose) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::recv, 3, 0);
+  io(FuncId::send, 3, 4);
+  io(FuncId::send, 3, -1, errcode::kEconnreset);
+  close(3);
+  auto all = finish();
+  EXPECT_EQ(of(all, "send-after-peer-close").size(), 1u);
+  EXPECT_TRUE(of(all, "peer-reset").empty());
+}
+
+TEST_F(FindingsTest, AbortedOnWindows) {
+  start(ws::Platform::Windows);
+  socket(300);
+  connect(300, v4(80));
+  io(FuncId::WSASend, 300, -1, errcode::kWsaeconnaborted);
+  close(300);
+  EXPECT_EQ(of(finish(), "send-after-peer-close").size(), 1u);
+}
+
+TEST_F(FindingsTest, ReceivingAfterEndOfStream) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::recv, 3, 0);
+  io(FuncId::recv, 3, 0);
+  io(FuncId::recv, 3, 0);
+  close(3);
+  auto f = of(finish(), "eof-not-handled");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("2 receives after end-of-stream"), std::string::npos) << f[0].title;
+}
+
+TEST_F(FindingsTest, EndOfStreamNeverClosed) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::recv, 3, 0);
+  exit_process();
+  auto all = finish();
+  auto f = of(all, "eof-not-handled");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("CLOSE_WAIT"), std::string::npos);
+  EXPECT_EQ(of(all, "not-closed").size(), 1u);
+}
+
+TEST_F(FindingsTest, EndOfStreamHandled) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10);
+  io(FuncId::recv, 3, 10);
+  io(FuncId::recv, 3, 0);
+  close(3);
+  exit_process();
+  EXPECT_TRUE(finish().empty());
+}
+
+TEST_F(FindingsTest, LookupFailures) {
+  start();
+  lookup("nx.test", errcode::kEaiNoname, 5 * kMs);
+  lookup("nx.test", errcode::kEaiNoname, 5 * kMs, ws::af::kInet6);
+  lookup("down.test", errcode::kEaiAgain, 5 * kMs);
+  lookup("ok.test", {}, 5 * kMs);
+  auto f = of(finish(), "lookup-failed");
+  ASSERT_EQ(f.size(), 2u);
+  EXPECT_NE(f[0].title.find("\"nx.test\" (AF_INET6, AF_UNSPEC) does not resolve: EAI_NONAME"),
+            std::string::npos) << f[0].title;
+  EXPECT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[1].title.find("\"down.test\" (AF_UNSPEC) failed temporarily: EAI_AGAIN"),
+            std::string::npos) << f[1].title;
+}
+
+TEST_F(FindingsTest, WindowsTryAgainIsTemporary) {
+  start(ws::Platform::Windows);
+  call(FuncId::GetAddrInfoW).str(FieldId::host, "down.test").result(11002, errcode::kWsatryAgain);
+  feed();
+  auto f = of(finish(), "lookup-failed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("failed temporarily: WSATRY_AGAIN"), std::string::npos) << f[0].title;
+}
+
+TEST_F(FindingsTest, SlowLookup) {
+  start();
+  lookup("slow.test", {}, 700 * kMs);
+  lookup("fast.test", {}, 3 * kMs);
+  auto f = of(finish(), "slow-lookup");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("\"slow.test\" (AF_UNSPEC) took 700.0 ms"), std::string::npos)
+      << f[0].title;
+}
+
+TEST_F(FindingsTest, LongGapBetweenCalls) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10);
+  io(FuncId::recv, 3, 10);
+  io(FuncId::send, 3, 10, {}, 2000 * kMs);
+  close(3);
+  auto f = of(finish(), "long-gap");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Info);
+  EXPECT_NE(f[0].title.find("2.00 s between two calls on connection #1"), std::string::npos)
+      << f[0].title;
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[0].text.find("recv"), std::string::npos);
+  EXPECT_NE(counts(f[0]).find("made no traced call"), std::string::npos) << counts(f[0]);
+}
+
+TEST_F(FindingsTest, NoGapUnderTheThreshold) {
+  opt_.gap_ns = 3'000'000'000;
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10, {}, 2000 * kMs);
+  close(3);
+  EXPECT_TRUE(of(finish(), "long-gap").empty());
+}
+
+
+TEST_F(FindingsTest, SmallWritesThenADelayedRead) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  for (int i = 0; i < 3; ++i) {
+    io(FuncId::send, 3, 4);
+    io(FuncId::send, 3, 4);
+    io(FuncId::recv, 3, 8, {}, 1000, 40 * kMs);
+  }
+  close(3);
+  auto f = of(finish(), "small-writes");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("3 stalls of ~40.0 ms"), std::string::npos) << f[0].title;
+  EXPECT_NE(counts(f[0]).find("small sends before them=6"), std::string::npos) << counts(f[0]);
+  EXPECT_NE(f[0].next.find("TCP_NODELAY"), std::string::npos);
+}
+
+TEST_F(FindingsTest, SmallWritesWithNodelayOrQuickAnswers) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  call(FuncId::setsockopt).num(FieldId::sock, 3).num(FieldId::level, ws::solevel::kIpprotoTcp)
+      .num(FieldId::optname, ws::sockopt::kTcpNodelay).num(FieldId::optval, 1).result(0);
+  feed();
+  for (int i = 0; i < 3; ++i) {
+    io(FuncId::send, 3, 4);
+    io(FuncId::send, 3, 4);
+    io(FuncId::recv, 3, 8, {}, 1000, 40 * kMs);
+  }
+  close(3);
+  socket(4);
+  connect(4, v4(80));
+  for (int i = 0; i < 3; ++i) {
+    io(FuncId::send, 4, 4);
+    io(FuncId::send, 4, 4);
+    io(FuncId::recv, 4, 8, {}, 1000, 1 * kMs);
+  }
+  close(4);
+  EXPECT_TRUE(of(finish(), "small-writes").empty());
+}
+
+TEST_F(FindingsTest, SlowConnectAgainstTheTracesMedian) {
+  start();
+  for (int i = 0; i < 10; ++i) {
+    socket(3);
+    connect(3, v4(80), {}, i == 7 ? 900 * kMs : 1 * kMs);
+    close(3);
+  }
+  auto f = of(finish(), "slow-call");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("1 connect took up to 900.0 ms"), std::string::npos) << f[0].title;
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{8}));
+}
+
+TEST_F(FindingsTest, UniformlySlowConnectsAreTheNorm) {
+  start();
+  for (int i = 0; i < 10; ++i) {
+    socket(3);
+    connect(3, v4(80), {}, 300 * kMs);
+    close(3);
+  }
+  EXPECT_TRUE(of(finish(), "slow-call").empty());
+}
+
+TEST_F(FindingsTest, BusyWaitOnWouldBlock) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  for (int i = 0; i < 150; ++i) io(FuncId::recv, 3, -1, errcode::kEagain);
+  io(FuncId::recv, 3, 10);
+  close(3);
+  auto f = of(finish(), "busy-wait");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("150 would-block results in a row"), std::string::npos) << f[0].title;
+}
+
+TEST_F(FindingsTest, WouldBlockWithPollBetweenIsNoBusyWait) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  for (int i = 0; i < 150; ++i) {
+    io(FuncId::recv, 3, -1, errcode::kEagain);
+    call(FuncId::poll).polls(FieldId::fds, {{3, 1, 0}}).num(FieldId::timeout, 5000 * kMs)
+        .result(1);
+    feed();
+  }
+  close(3);
+  EXPECT_TRUE(of(finish(), "busy-wait").empty());
+}
+
+TEST_F(FindingsTest, NonblockingConnectFailureInSoError) {
+  start();
+  socket(3);
+  connect(3, v4(9), errcode::kEinprogress);
+  call(FuncId::getsockopt).num(FieldId::sock, 3).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoError).num(FieldId::optval, 111).result(0);
+  feed();
+  close(3);
+  auto all = finish();
+  auto f = of(all, "nonblocking-connect");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Info);
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[1].text.find("SO_ERROR, val=111"), std::string::npos) << f[0].calls[1].text;
+  auto c = of(all, "connect-failed");
+  ASSERT_EQ(c.size(), 1u) << "the tracker's SO_ERROR outcome counts as the connect's";
+  EXPECT_NE(c[0].title.find("refused"), std::string::npos);
+}
+
+TEST_F(FindingsTest, NonblockingConnectNeverChecked) {
+  start();
+  socket(3);
+  connect(3, v4(9), errcode::kEinprogress);
+  io(FuncId::send, 3, -1, errcode::kEconnrefused);
+  close(3);
+  auto f = of(finish(), "nonblocking-connect");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Warning);
+}
+
+TEST_F(FindingsTest, NonblockingConnectDoneRight) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::getsockopt).num(FieldId::sock, 3).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoError).num(FieldId::optval, 0).result(0);
+  feed();
+  io(FuncId::send, 3, 2);
+  close(3);
+  EXPECT_TRUE(finish().empty());
+}
+
+TEST_F(FindingsTest, SocketsLeftOpenAtExit) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  socket(4);
+  exit_process();
+  auto f = of(finish(), "not-closed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("client[100] ended with 2 sockets still open"), std::string::npos)
+      << f[0].title;
+}
+
+TEST_F(FindingsTest, WinsockBeforeStartupAndAfterCleanup) {
+  start(ws::Platform::Windows);
+  call(FuncId::socket).result(-1, errcode::kWsanotinitialised);
+  feed();
+  call(FuncId::WSAStartup).num(FieldId::version, 0x202).result(0);
+  feed();
+  socket(300);
+  close(300);
+  call(FuncId::WSACleanup).result(0);
+  feed();
+  call(FuncId::socket).result(-1, errcode::kWsanotinitialised);
+  feed();
+  auto f = of(finish(), "winsock-not-initialised");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("before WSAStartup and after WSACleanup: 2 calls"),
+            std::string::npos) << f[0].title;
+}
+
+TEST_F(FindingsTest, WinsockDoneRight) {
+  start(ws::Platform::Windows);
+  call(FuncId::WSAStartup).num(FieldId::version, 0x202).result(0);
+  feed();
+  socket(300);
+  close(300);
+  call(FuncId::WSACleanup).result(0);
+  feed();
+  EXPECT_TRUE(finish().empty());
+}
+
+TEST_F(FindingsTest, MostSevereFirst) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10, {}, 1000);
+  io(FuncId::send, 3, 10, {}, 2000 * kMs);  // long gap: info, first
+  socket(4);
+  connect(4, v4(9), errcode::kEconnrefused);  // error, later
+  lookup("slow.test", {}, 700 * kMs);      // warning, last
+  exit_process();
+  auto all = finish();
+  ASSERT_GE(all.size(), 3u);
+  EXPECT_EQ(all[0].rule, "connect-failed");
+  EXPECT_EQ(all[1].rule, "slow-lookup");
+  EXPECT_EQ(all.back().severity, Severity::Info);
+}
+
+TEST(FindingsOptions, DurationsAndTable) {
+  EXPECT_EQ(ws::inspect::parse_duration("40ms"), 40'000'000u);
+  EXPECT_EQ(ws::inspect::parse_duration("1.5s"), 1'500'000'000u);
+  EXPECT_EQ(ws::inspect::parse_duration("250us"), 250'000u);
+  EXPECT_EQ(ws::inspect::parse_duration("7"), 7'000'000u);
+  EXPECT_FALSE(ws::inspect::parse_duration("7x"));
+  EXPECT_FALSE(ws::inspect::parse_duration("-1s"));
+  EXPECT_FALSE(ws::inspect::parse_duration(""));
+  DiagnoseOptions o;
+  for (const auto& t : ws::inspect::thresholds())
+    EXPECT_FALSE(ws::inspect::threshold_text(t, o).empty()) << t.name;
+  EXPECT_EQ(ws::inspect::parse_severity("warning"), Severity::Warning);
+  EXPECT_FALSE(ws::inspect::parse_severity("fatal"));
+  // Every rule of the registry names itself as listed.
+  auto rules = ws::inspect::make_rules(o);
+  ASSERT_EQ(rules.size(), ws::inspect::all_rules().size());
+  for (size_t i = 0; i < rules.size(); ++i)
+    EXPECT_EQ(rules[i]->id(), ws::inspect::all_rules()[i].id);
+}
+
+}  // namespace
