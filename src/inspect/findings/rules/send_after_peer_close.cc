@@ -60,9 +60,9 @@ class SendAfterPeerClose : public Rule {
     if (count_ == 0) return;
     f_.rule = "send-after-peer-close";
     f_.severity = Severity::Error;
-    f_.title = fmt::format("{} sent after the peer had closed the connection",
-                           count_ == 1 ? std::string("a connection") :
-                                         fmt::format("{} connections", count_));
+    f_.title = fmt::format("sent on {} after the peer had closed it",
+                           count_ == 1 ? std::string("a connection")
+                                       : fmt::format("{} connections", count_));
     f_.counts = {{"connections", fmt::format("{}", count_)},
                  {"after a receive returned 0", fmt::format("{}", after_eof_)}};
     f_.meaning = after_eof_
