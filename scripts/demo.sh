@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: record the bundled example program (examples/demo_client.c: an HTTP exchange
 # with a server of its own on loopback, a refused connect, a lookup that fails, a datagram),
-# then look at the trace.
+# then look at the trace, ending with its findings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/demo
@@ -18,3 +18,4 @@ run $w conns "$out/demo.wst"
 run $w dns "$out/demo.wst"
 run $w http "$out/demo.wst"
 run $w errors ECONNREFUSED
+run $w diagnose "$out/demo.wst"

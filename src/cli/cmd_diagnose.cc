@@ -45,9 +45,12 @@ void print_text(std::FILE* out, const std::vector<inspect::Finding>& findings, i
       fmt::print(out, "  counts: {}\n", c);
     }
     for (const auto& call : f.calls) {
-      std::string where = call.seq || call.tid ? fmt::format("seq {} ", call.seq) : "";
-      fmt::print(out, "  {} {}[{}/{}] {}{}\n", rel_time(call.ts, first_ts), where, call.pid,
-                 call.tid, call.conn ? fmt::format("#{} ", call.conn) : "", call.text);
+      // An HTTP exchange is no single call: it has neither a seq nor a thread.
+      const std::string where = call.seq || call.tid
+                                    ? fmt::format("seq {} [{}/{}]", call.seq, call.pid, call.tid)
+                                    : fmt::format("[{}]", call.pid);
+      fmt::print(out, "  {} {} {}{}\n", rel_time(call.ts, first_ts), where,
+                 call.conn ? fmt::format("#{} ", call.conn) : "", call.text);
     }
     fmt::print(out, "  means: {}\n", f.meaning);
     fmt::print(out, "  check: {}\n\n", f.next);

@@ -29,7 +29,11 @@ class ConnectFailed : public Rule {
   void observe(const Event& ev, const Tracker& t) override {
     const Connection* c = t.connection();
     if (c == nullptr || (ev.error.ok() && ev.func != FuncId::getsockopt)) return;
-    const bool failed_connect = ev.type() == EventType::connect && !is_transient(classify(ev.error));
+    // The connect's own failure, or — when the program never asked SO_ERROR — the first call
+    // that met it.
+    const bool failed_connect = !ev.error.ok() && !is_transient(classify(ev.error)) &&
+                                (ev.type() == EventType::connect ||
+                                 (c->role == ConnRole::Client && c->connected_ts == 0));
     const bool so_error = ev.func == FuncId::getsockopt &&
                           field_or(ev, FieldId::optname, 0) == sockopt::kSoError &&
                           field_or(ev, FieldId::optval, 0) != 0;

@@ -1,6 +1,7 @@
 // not-closed: sockets a process still held when it ended (the operating system closed them).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 
 #include "rules.h"
@@ -34,6 +35,7 @@ class NotClosed : public Rule {
     for (auto& [pid, p] : procs_) {
       if (p.count < min_) continue;
       Finding f = std::move(p.f);
+      std::sort(f.conns.begin(), f.conns.end());
       f.rule = "not-closed";
       f.severity = Severity::Info;
       const Process* proc = t.process(pid);
