@@ -147,7 +147,7 @@ Call::~Call() {
     slots_of(r)[slot].dropped.fetch_add(1, std::memory_order_relaxed);
   } else {
     set_pushing(true);
-    head_.tid = thread_id();
+    head_.tid = tid_ ? tid_ : thread_id();
     head_.nargs = static_cast<uint8_t>(nargs_);
     Part all[kMaxParts + 1];
     all[0] = Part{&head_, sizeof head_};

@@ -58,6 +58,8 @@ class Call {
   // Overrides the error (getaddrinfo's EAI_*, h_errno, a Winsock call's returned code).
   void error(ErrDomain d, int32_t v);
   int saved_error() const { return error_; }
+  // Records the event under thread `tid` rather than the calling thread (0: the caller).
+  void on_thread(uint32_t tid) { tid_ = tid; }
   bool active() const { return active_; }
 
   void u64(FieldId f, uint64_t v);
@@ -91,6 +93,7 @@ class Call {
   size_t nargs_ = 0;   // RawArgs written
   size_t nnums_ = 0;   // nums_ used
   int error_ = 0;
+  uint32_t tid_ = 0;
   bool active_;
 };
 
