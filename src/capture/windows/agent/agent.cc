@@ -13,6 +13,7 @@ RealFunctions g_real;
 namespace {
 
 RegionHeader* g_region = nullptr;
+wchar_t g_region_name[128];  // the shared region's name, handed on to child processes
 bool g_enabled = false;
 HMODULE g_self = nullptr;
 DWORD g_tls = TLS_OUT_OF_INDEXES;
@@ -50,10 +51,55 @@ BOOL(WINAPI* real_CreateProcessA)(LPCSTR, LPSTR, LPSECURITY_ATTRIBUTES, LPSECURI
                                   BOOL, DWORD, LPVOID, LPCSTR, LPSTARTUPINFOA,
                                   LPPROCESS_INFORMATION) = nullptr;
 
+// A child finds the region under a name made of its own pid, published by its parent while the
+// agent loads into it: it does not depend on the environment the child was given.
+struct ChildNote {
+  static constexpr uint32_t kMagic = 0x77736368;  // "wsch"
+  uint32_t magic;
+  wchar_t region[128];
+};
+void child_note_name(wchar_t* out, size_t n, DWORD pid) {
+  swprintf(out, n, L"Local\\wstrace-child-%lu", pid);
+}
+
+HANDLE publish_for_child(DWORD pid) {
+  wchar_t name[64];
+  child_note_name(name, 64, pid);
+  HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0,
+                                sizeof(ChildNote), name);
+  if (!h) return nullptr;
+  if (auto* note = static_cast<ChildNote*>(MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0))) {
+    wcsncpy(note->region, g_region_name, 127);
+    note->region[127] = L'\0';
+    note->magic = ChildNote::kMagic;
+    UnmapViewOfFile(note);
+  }
+  return h;
+}
+
+// The region name a parent published for this process; false when there is none.
+bool region_from_parent(wchar_t* out, size_t n) {
+  wchar_t name[64];
+  child_note_name(name, 64, GetCurrentProcessId());
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, name);
+  if (!h) return false;
+  bool ok = false;
+  if (auto* note = static_cast<const ChildNote*>(MapViewOfFile(h, FILE_MAP_READ, 0, 0, 0))) {
+    if (note->magic == ChildNote::kMagic && wcsnlen(note->region, 128) < n) {
+      wcscpy(out, note->region);
+      ok = out[0] != L'\0';
+    }
+    UnmapViewOfFile(note);
+  }
+  CloseHandle(h);
+  return ok;
+}
+
 // Loads this agent into a child that was created suspended; resumes it unless its creator
 // asked for it suspended.
 void follow_child(const PROCESS_INFORMATION* pi, DWORD flags) {
   if (g_region->follow) {
+    HANDLE note = publish_for_child(pi->dwProcessId);
     wchar_t self[MAX_PATH * 2];
     DWORD n = GetModuleFileNameW(g_self, self, MAX_PATH * 2);
     size_t bytes = (n + 1) * sizeof(wchar_t);
@@ -68,6 +114,7 @@ void follow_child(const PROCESS_INFORMATION* pi, DWORD flags) {
       }
       VirtualFreeEx(pi->hProcess, remote, 0, MEM_RELEASE);
     }
+    if (note) CloseHandle(note);
   }
   if (!(flags & CREATE_SUSPENDED)) ResumeThread(pi->hThread);
 }
@@ -105,6 +152,25 @@ FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
 
 void resolve_winsock();
 void resolve_dnsapi();
+
+}  // namespace
+
+// A thread named by the program (of itself or another): a thread_name event under that
+// thread's id.
+HRESULT WINAPI hook_SetThreadDescription(HANDLE t, PCWSTR desc) {
+  HRESULT r = real_SetThreadDescription(t, desc);
+  const DWORD e = GetLastError();
+  if (SUCCEEDED(r) && desc && recording()) {
+    Call c(FuncId::thread_name);
+    c.done(0, false);  // a fact, not a call
+    c.wstr(FieldId::name, desc);
+    c.on_thread(GetThreadId(t));
+  }
+  SetLastError(e);
+  return r;
+}
+
+namespace {
 
 HMODULE after_load(HMODULE m) {
   DWORD e = GetLastError();
@@ -216,19 +282,21 @@ void install_hooks() {
   WS_KERNEL(LoadLibraryExW)
   WS_KERNEL(CreateProcessW)
   WS_KERNEL(CreateProcessA)
-  WS_KERNEL(GetQueuedCompletionStatus)
-  WS_KERNEL(GetQueuedCompletionStatusEx)
-  WS_KERNEL(GetOverlappedResult)
+#define WS_KERNEL_HOOK(name, ret, params) WS_KERNEL(name)
+  WS_KERNEL_HOOKS(WS_KERNEL_HOOK)
+#undef WS_KERNEL_HOOK
 #undef WS_KERNEL
   patch_all_modules();
 }
 
-// The region is named in WSTRACE_SHM (a program wstrace started, and its children), or after
-// this process's id (a process wstrace attached to).
+// The region is named in WSTRACE_SHM (a program wstrace started, and children that inherit its
+// environment), by the parent that started this process (any child followed), or after this
+// process's id (a process wstrace attached to).
 bool map_region() {
-  wchar_t name[128];
+  wchar_t* name = g_region_name;
   DWORD n = GetEnvironmentVariableW(L"WSTRACE_SHM", name, 128);
   HANDLE h = n > 0 && n < 128 ? OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name) : nullptr;
+  if (!h && region_from_parent(name, 128)) h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name);
   if (!h) {
     swprintf(name, 128, L"Local\\wstrace-attach-%lu", GetCurrentProcessId());
     h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, name);

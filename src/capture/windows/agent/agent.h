@@ -10,6 +10,7 @@
 #include <windows.h>
 
 #include "call.h"
+#include "pending_table.h"
 
 struct _DnsRecordA;
 struct _DnsRecordW;
@@ -29,26 +30,68 @@ extern RealFunctions g_real;
 #include "hook_list.h"
 #undef WS_REAL
 
-// Overlapped I/O (hooks_overlapped.cc): receive buffers of a pending call, an extension
-// function pointer handed out by WSAIoctl (swapped for its hook), one completion.
-void remember_pending(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count);
+// Overlapped I/O (hooks_overlapped.cc). Every operation that may complete later is noted in
+// one table (pending_table.h) so that its completion is recorded once, with its data, however
+// the program learns of it.
+extern PendingTable g_pending;
+
+// An overlapped call in a hook: noted before the real call (with the buffers its data will be
+// in, `bound` the socket whose completion port gets its completion), settled after it.
+// Constructed before the hook's Call, so that a completion already seen when it is settled is
+// recorded after the call itself. With a completion routine, the real call gets wstrace's
+// (routine()), which records the completion and calls the program's.
+class OverlappedCall {
+ public:
+  OverlappedCall(LPOVERLAPPED ov, SOCKET s, SOCKET bound, const WSABUF* bufs, DWORD count,
+                 LPWSAOVERLAPPED_COMPLETION_ROUTINE routine);
+  ~OverlappedCall();
+  OverlappedCall(const OverlappedCall&) = delete;
+  OverlappedCall& operator=(const OverlappedCall&) = delete;
+  LPWSAOVERLAPPED_COMPLETION_ROUTINE routine() const { return pass_; }
+  // After the real call: whether it failed (WSA_IO_PENDING, read from the last error, is a
+  // failure that runs on).
+  void settle(bool failed);
+
+ private:
+  void note(const PendingOp& op);
+  LPOVERLAPPED ov_;
+  LPWSAOVERLAPPED_COMPLETION_ROUTINE pass_;
+  bool noted_ = false, wrapped_ = false, noticed_ = false;
+  Noticed found_{};
+};
+
+// Before a call on socket `s`: records the completions of its operations that have finished
+// without the program being told through a hooked function.
+void notice_socket(SOCKET s);
+// After closesocket(s) succeeded.
+void socket_closed(SOCKET s);
+// An extension function pointer handed out by WSAIoctl: swapped for its hook.
 void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen);
+// One completion the program was handed (a port, GetOverlappedResult …): recorded unless it was
+// already.
 void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err);
-// A call given a completion routine gets wstrace's in its place (which records the completion
-// and calls the program's); unwrap_failed() forgets it when the call failed at once.
-LPWSAOVERLAPPED_COMPLETION_ROUTINE wrap_routine(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs,
-                                                DWORD count,
-                                                LPWSAOVERLAPPED_COMPLETION_ROUTINE routine);
-void unwrap_failed(LPWSAOVERLAPPED ov);
-extern BOOL(WINAPI* real_GetQueuedCompletionStatus)(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*,
-                                                    DWORD);
-extern BOOL(WINAPI* real_GetQueuedCompletionStatusEx)(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG,
-                                                      DWORD, BOOL);
-extern BOOL(WINAPI* real_GetOverlappedResult)(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
-BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD);
-BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD,
-                                             BOOL);
-BOOL WINAPI hook_GetOverlappedResult(HANDLE, LPOVERLAPPED, LPDWORD, BOOL);
+// The error a program sees for a failed operation whose OVERLAPPED holds NTSTATUS `status`:
+// the Winsock code where Winsock has one, else the Win32 code.
+int winsock_error(ULONG_PTR status);
+// The result of an asynchronous GetAddrInfoExW (hooks_dns.cc).
+void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op);
+
+// kernel32 functions hooked for completions, waits and thread names: WS_KERNEL(name, ret, params)
+#define WS_KERNEL_HOOKS(X)                                                                       \
+  X(GetQueuedCompletionStatus, BOOL, (HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD))        \
+  X(GetQueuedCompletionStatusEx, BOOL, (HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD, BOOL)) \
+  X(GetOverlappedResult, BOOL, (HANDLE, LPOVERLAPPED, LPDWORD, BOOL))                            \
+  X(CreateIoCompletionPort, HANDLE, (HANDLE, HANDLE, ULONG_PTR, DWORD))                          \
+  X(WaitForSingleObject, DWORD, (HANDLE, DWORD))                                                 \
+  X(WaitForSingleObjectEx, DWORD, (HANDLE, DWORD, BOOL))                                         \
+  X(WaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD))                          \
+  X(WaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, BOOL))                  \
+  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))
+#define WS_KERNEL_DECLARE(name, ret, params) \
+  extern ret(WINAPI* real_##name) params;    \
+  ret WINAPI hook_##name params;
+WS_KERNEL_HOOKS(WS_KERNEL_DECLARE)
+#undef WS_KERNEL_DECLARE
 
 // DnsQuery_* of dnsapi.dll (hooks_dns.cc).
 using DnsQueryAFn = LONG(WINAPI*)(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);

@@ -1,130 +1,220 @@
 // Overlapped I/O: the extension functions that WSAIoctl hands out (ConnectEx, AcceptEx, …) and
-// the completions (GetQueuedCompletionStatus(Ex), GetOverlappedResult, WSAGetOverlappedResult).
-// A call that returns pending carries its OVERLAPPED address as `op`; its completion is an
-// io_complete event with the same `op`, the bytes moved and, for receives, the data.
+// the completions. A call that returns pending carries its OVERLAPPED address as `op`; its
+// completion is an io_complete event with the same `op`, the bytes moved and, for receives, the
+// data — recorded once, whichever way the program learns of it: GetQueuedCompletionStatus(Ex),
+// (WSA)GetOverlappedResult, a completion routine, or, when it only looks at the OVERLAPPED, a
+// wait on its event or its next call on the socket.
 #include <mswsock.h>
 
 #include "agent.h"
 
 namespace ws::agent {
+
+constinit PendingTable g_pending;
+
 namespace {
 
-// Receive buffers of pending operations, by OVERLAPPED address, so that the completion can
-// record what arrived. A fixed open-addressed table: no allocation, no lock; when it is full a
-// completion is recorded without its payload.
-struct Pending {
-  std::atomic<uintptr_t> ov{0};
-  const WSABUF* bufs = nullptr;  // the program's WSABUF array …
-  DWORD count = 0;
-  char* single = nullptr;        // … or one buffer (AcceptEx)
-  DWORD single_len = 0;
-  SOCKET sock = 0;
-  LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = nullptr;  // the program's, when wstrace wraps it
+HandleSet g_port_sockets;  // sockets bound to a completion port
+// The last completion routine wrapped: called if its operation could not be found again (never
+// expected; a program's routine must not be lost).
+std::atomic<LPWSAOVERLAPPED_COMPLETION_ROUTINE> g_last_routine{nullptr};
+
+// NTSTATUS of socket operations → the Winsock error WSAGetOverlappedResult reports for them.
+struct StatusError {
+  uint32_t status;
+  int error;
 };
-constexpr size_t kPending = 4096;
-Pending g_pending[kPending];
+constexpr StatusError kSocketStatuses[] = {
+    {0x80000005, WSAEMSGSIZE},      // STATUS_BUFFER_OVERFLOW
+    {0xC0000002, WSAEOPNOTSUPP},    // STATUS_NOT_IMPLEMENTED
+    {0xC0000005, WSAEFAULT},        // STATUS_ACCESS_VIOLATION
+    {0xC0000008, WSAENOTSOCK},      // STATUS_INVALID_HANDLE
+    {0xC0000017, WSAENOBUFS},       // STATUS_NO_MEMORY
+    {0xC0000022, WSAEACCES},        // STATUS_ACCESS_DENIED
+    {0xC0000023, WSAEFAULT},        // STATUS_BUFFER_TOO_SMALL
+    {0xC0000024, WSAENOTSOCK},      // STATUS_OBJECT_TYPE_MISMATCH
+    {0xC0000043, WSAEADDRINUSE},    // STATUS_SHARING_VIOLATION
+    {0xC000009A, WSAENOBUFS},       // STATUS_INSUFFICIENT_RESOURCES
+    {0xC00000A3, WSAEWOULDBLOCK},   // STATUS_DEVICE_NOT_READY
+    {0xC00000B0, WSAESHUTDOWN},     // STATUS_PIPE_DISCONNECTED
+    {0xC00000B5, WSAETIMEDOUT},     // STATUS_IO_TIMEOUT
+    {0xC00000BB, WSAEOPNOTSUPP},    // STATUS_NOT_SUPPORTED
+    {0xC00000BC, WSAECONNREFUSED},  // STATUS_REMOTE_NOT_LISTENING
+    {0xC00000BE, WSAENETUNREACH},   // STATUS_BAD_NETWORK_PATH
+    {0xC00000BF, WSAENETDOWN},      // STATUS_NETWORK_BUSY
+    {0xC00000C4, WSAENETDOWN},      // STATUS_UNEXPECTED_NETWORK_ERROR
+    {0xC00000D0, WSAEWOULDBLOCK},   // STATUS_REQUEST_NOT_ACCEPTED
+    {0xC0000120, WSA_OPERATION_ABORTED},  // STATUS_CANCELLED
+    {0xC000013B, WSAECONNABORTED},  // STATUS_LOCAL_DISCONNECT
+    {0xC000013C, WSAECONNRESET},    // STATUS_REMOTE_DISCONNECT
+    {0xC000013D, WSAENOBUFS},       // STATUS_REMOTE_RESOURCES
+    {0xC000013E, WSAECONNRESET},    // STATUS_LINK_FAILED
+    {0xC000013F, WSAETIMEDOUT},     // STATUS_LINK_TIMEOUT
+    {0xC0000140, WSAENOTCONN},      // STATUS_INVALID_CONNECTION
+    {0xC0000141, WSAEADDRNOTAVAIL},  // STATUS_INVALID_ADDRESS
+    {0xC0000206, WSAEMSGSIZE},      // STATUS_INVALID_BUFFER_SIZE
+    {0xC0000207, WSAEADDRNOTAVAIL},  // STATUS_INVALID_ADDRESS_COMPONENT
+    {0xC0000209, WSAENOBUFS},       // STATUS_TOO_MANY_ADDRESSES
+    {0xC000020A, WSAEADDRINUSE},    // STATUS_ADDRESS_ALREADY_EXISTS
+    {0xC000020C, WSAECONNRESET},    // STATUS_CONNECTION_DISCONNECTED
+    {0xC000020D, WSAECONNRESET},    // STATUS_CONNECTION_RESET
+    {0xC000020F, WSAECONNABORTED},  // STATUS_TRANSACTION_ABORTED
+    {0xC0000236, WSAECONNREFUSED},  // STATUS_CONNECTION_REFUSED
+    {0xC0000237, WSAEDISCON},       // STATUS_GRACEFUL_DISCONNECT
+    {0xC000023B, WSAEISCONN},       // STATUS_CONNECTION_ACTIVE
+    {0xC000023C, WSAENETUNREACH},   // STATUS_NETWORK_UNREACHABLE
+    {0xC000023D, WSAEHOSTUNREACH},  // STATUS_HOST_UNREACHABLE
+    {0xC000023E, WSAENETUNREACH},   // STATUS_PROTOCOL_UNREACHABLE
+    {0xC000023F, WSAECONNRESET},    // STATUS_PORT_UNREACHABLE
+    {0xC0000240, WSAEINTR},         // STATUS_REQUEST_ABORTED
+    {0xC0000241, WSAECONNABORTED},  // STATUS_CONNECTION_ABORTED
+    {0xC0000350, WSAEHOSTDOWN},     // STATUS_HOST_DOWN
+};
 
-size_t slot_of(uintptr_t ov) { return (ov >> 4) * 0x9E3779B97F4A7C15ull >> 52; }  // 12 bits
-
-bool remember(LPOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count, char* single,
-              DWORD single_len, LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = nullptr) {
-  const auto key = reinterpret_cast<uintptr_t>(ov);
-  for (size_t i = 0, k = slot_of(key); i < 64; ++i, k = (k + 1) % kPending) {
-    uintptr_t expected = 0;
-    const bool again = g_pending[k].ov.load(std::memory_order_relaxed) == key;
-    if (again || g_pending[k].ov.compare_exchange_strong(expected, key)) {
-      g_pending[k].bufs = bufs;
-      g_pending[k].count = count;
-      g_pending[k].single = single;
-      g_pending[k].single_len = single_len;
-      g_pending[k].sock = s;
-      // Noted again after the call: keep the program's routine noted before it.
-      if (!again || routine) g_pending[k].routine = routine;
-      return true;
-    }
+// The Win32 code of any other status; the NoTeb form leaves the thread's last status alone.
+using StatusToDosFn = ULONG(WINAPI*)(LONG);
+StatusToDosFn status_to_dos() {
+  static std::atomic<StatusToDosFn> fn{nullptr};
+  StatusToDosFn f = fn.load(std::memory_order_acquire);
+  if (!f) {
+    f = reinterpret_cast<StatusToDosFn>(reinterpret_cast<void*>(
+        GetProcAddress(GetModuleHandleW(L"ntdll.dll"), "RtlNtStatusToDosErrorNoTeb")));
+    fn.store(f, std::memory_order_release);
   }
-  return false;
-}
-
-// Takes the entry of `ov` out of the table; false when there is none.
-bool take(LPOVERLAPPED ov, Pending& out) {
-  const auto key = reinterpret_cast<uintptr_t>(ov);
-  for (size_t i = 0, k = slot_of(key); i < 64; ++i, k = (k + 1) % kPending) {
-    if (g_pending[k].ov.load(std::memory_order_acquire) != key) continue;
-    out.bufs = g_pending[k].bufs;
-    out.count = g_pending[k].count;
-    out.single = g_pending[k].single;
-    out.single_len = g_pending[k].single_len;
-    out.sock = g_pending[k].sock;
-    out.routine = g_pending[k].routine;
-    g_pending[k].ov.store(0, std::memory_order_release);
-    return true;
-  }
-  return false;
+  return f;
 }
 
 }  // namespace
 
-// One completion, as its own event; `p` is what was remembered of the call (known == true).
-void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, bool known,
-                  const Pending& p);
-
-void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err) {
-  if (!ov) return;
-  Pending p;
-  bool known = take(ov, p);
-  record_taken(f, ov, bytes, ok, err, known, p);
+int winsock_error(ULONG_PTR status) {
+  const auto st = static_cast<uint32_t>(status);
+  if (st == 0) return 0;
+  for (const StatusError& e : kSocketStatuses)
+    if (e.status == st) return e.error;
+  StatusToDosFn f = status_to_dos();
+  return f ? static_cast<int>(f(static_cast<LONG>(st))) : static_cast<int>(st);
 }
 
 namespace {
 
-// Runs in the program's thread during an alertable wait, in place of its completion routine:
-// records the completion, then calls the program's routine.
-void CALLBACK routine_trampoline(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags) {
-  Pending p;
-  bool known = take(ov, p);
-  record_taken(FuncId::completion_routine, ov, bytes, err == 0, static_cast<int>(err), known, p);
-  if (known && p.routine) p.routine(err, bytes, ov, flags);
-}
-
-}  // namespace
-
-LPWSAOVERLAPPED_COMPLETION_ROUTINE wrap_routine(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs,
-                                                DWORD count,
-                                                LPWSAOVERLAPPED_COMPLETION_ROUTINE routine) {
-  if (!ov || !routine || !recording()) return routine;
-  // Without a place in the table the program's routine is passed on as it is (never lost).
-  return remember(ov, s, bufs, count, nullptr, 0, routine) ? routine_trampoline : routine;
-}
-
-void unwrap_failed(LPWSAOVERLAPPED ov) {
-  Pending p;
-  take(ov, p);
-}
-
+// One completion, as its own event; `p` is what was noted of the call (known == true).
 void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, bool known,
-                  const Pending& p) {
+                  const PendingOp& p) {
   Call c(f);
   c.done(ok ? static_cast<int64_t>(bytes) : -1, false);
   if (!ok) c.error(ErrDomain::Win, err);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
   c.u64(FieldId::len, bytes);
   if (known) c.u64(FieldId::sock, p.sock);
-  if (known && ok && bytes) {
-    if (p.single) {
-      c.payload(p.single, bytes < p.single_len ? bytes : p.single_len);
-    } else if (p.bufs) {
-      Part parts[16];
-      size_t n = p.count < 16 ? p.count : 16;
-      for (size_t i = 0; i < n; ++i) parts[i] = Part{p.bufs[i].buf, p.bufs[i].len};
-      c.payload_parts(parts, n, bytes);
-    }
+  if (known && ok && bytes && p.nbufs) c.payload_parts(p.bufs, p.nbufs, bytes);
+}
+
+// A completion wstrace noticed itself, recorded as what WSAGetOverlappedResult would have said.
+void record_noticed(const Noticed& n) {
+  if (n.op.kind == PendingOp::kLookup) {
+    record_lookup_done(n.ov, static_cast<int>(n.status), n.op);
+    return;
+  }
+  const bool ok = n.status == 0;
+  record_taken(FuncId::WSAGetOverlappedResult, n.ov, static_cast<DWORD>(n.bytes), ok,
+               ok ? 0 : winsock_error(n.status), true, n.op);
+}
+
+// Records what a scan of the table found, leaving the last error as it was.
+template <typename Scan>
+void record_found(Scan scan) {
+  const DWORD e = GetLastError();
+  Noticed found[8];
+  for (size_t n = sizeof found / sizeof found[0]; n == sizeof found / sizeof found[0];) {
+    n = scan(found, sizeof found / sizeof found[0]);
+    for (size_t i = 0; i < n; ++i) record_noticed(found[i]);
+  }
+  SetLastError(e);
+}
+
+// Runs in the program's thread during an alertable wait, in place of its completion routine:
+// records the completion, then calls the program's routine.
+void CALLBACK routine_trampoline(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags) {
+  PendingOp p;
+  Took took = g_pending.take(ov, p, true);
+  if (took == Took::kFresh)
+    record_taken(FuncId::completion_routine, ov, bytes, err == 0, static_cast<int>(err), true, p);
+  auto routine = took != Took::kNone && p.routine
+                     ? reinterpret_cast<LPWSAOVERLAPPED_COMPLETION_ROUTINE>(p.routine)
+                     : g_last_routine.load(std::memory_order_relaxed);
+  if (routine) routine(err, bytes, ov, flags);
+}
+
+// The buffers' places are kept, not the WSABUF array (it may live on the caller's stack).
+void wsabuf_parts(const WSABUF* bufs, DWORD count, PendingOp& op) {
+  op.nbufs = 0;
+  for (DWORD i = 0; bufs && i < count && op.nbufs < 4; ++i)
+    op.bufs[op.nbufs++] = Part{bufs[i].buf, bufs[i].len};
+}
+
+}  // namespace
+
+void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err) {
+  if (!ov) return;
+  PendingOp p;
+  Took took = g_pending.take(ov, p, false);
+  if (took != Took::kRecorded) record_taken(f, ov, bytes, ok, err, took == Took::kFresh, p);
+}
+
+// ---- OverlappedCall ---------------------------------------------------------------------------
+
+OverlappedCall::OverlappedCall(LPOVERLAPPED ov, SOCKET s, SOCKET bound, const WSABUF* bufs,
+                               DWORD count, LPWSAOVERLAPPED_COMPLETION_ROUTINE theirs)
+    : ov_(ov), pass_(theirs) {
+  if (!ov || !recording()) return;
+  PendingOp op;
+  op.sock = s;
+  wsabuf_parts(bufs, count, op);
+  if (theirs) {
+    op.routine = reinterpret_cast<void*>(theirs);
+  } else {
+    // (The low bit of hEvent only says "not to the completion port".)
+    op.event = reinterpret_cast<HANDLE>(reinterpret_cast<uintptr_t>(ov->hEvent) & ~uintptr_t{1});
+    op.by_socket = !g_port_sockets.has(reinterpret_cast<HANDLE>(bound));
+  }
+  note(op);
+}
+
+void OverlappedCall::note(const PendingOp& op) {
+  noted_ = g_pending.begin(ov_, op);
+  if (noted_ && pass_) {
+    g_last_routine.store(pass_, std::memory_order_relaxed);
+    pass_ = routine_trampoline;
+    wrapped_ = true;
   }
 }
 
+void OverlappedCall::settle(bool failed) {
+  if (!noted_) return;
+  const bool pending = failed && WSAGetLastError() == WSA_IO_PENDING;
+  // A routine runs after an immediate success too.
+  noticed_ = g_pending.settle(ov_, pending || (wrapped_ && !failed), found_);
+}
+
+OverlappedCall::~OverlappedCall() {
+  if (!noticed_) return;
+  const DWORD e = GetLastError();
+  record_noticed(found_);
+  SetLastError(e);
+}
+
+void notice_socket(SOCKET s) {
+  if (!g_pending.watching_sockets() || !recording()) return;
+  record_found(
+      [s](Noticed* out, size_t max) { return g_pending.completed_on_socket(s, out, max); });
+}
+
+void socket_closed(SOCKET s) { g_port_sockets.remove(reinterpret_cast<HANDLE>(s)); }
+
+// ---- The extension functions ------------------------------------------------------------------
+
 namespace {
 
-bool pending_now(int r) { return r == SOCKET_ERROR && WSAGetLastError() == WSA_IO_PENDING; }
 
 LPFN_CONNECTEX real_ConnectEx = nullptr;
 LPFN_ACCEPTEX real_AcceptEx = nullptr;
@@ -135,12 +225,13 @@ LPFN_WSASENDMSG real_WSASendMsg = nullptr;
 
 BOOL WINAPI hook_ConnectEx(SOCKET s, const sockaddr* name, int namelen, PVOID send_buf,
                            DWORD send_len, LPDWORD sent, LPOVERLAPPED ov) {
+  notice_socket(s);
+  WSABUF data{send_len, static_cast<char*>(send_buf)};  // sent on connecting: kept at completion
+  OverlappedCall oc(ov, s, s, &data, send_buf ? 1 : 0, nullptr);
   Call c(FuncId::ConnectEx);
   BOOL ok = real_ConnectEx(s, name, namelen, send_buf, send_len, sent, ov);
-  int e = WSAGetLastError();
+  oc.settle(!ok);
   c.done(ok ? 0 : -1, !ok);
-  if (!ok && e == WSA_IO_PENDING && send_len)  // the data sent on connecting, at completion
-    remember(ov, s, nullptr, 0, static_cast<char*>(send_buf), send_len);
   c.u64(FieldId::sock, s);
   c.sockaddr(FieldId::addr, name, static_cast<size_t>(namelen));
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
@@ -149,20 +240,26 @@ BOOL WINAPI hook_ConnectEx(SOCKET s, const sockaddr* name, int namelen, PVOID se
 
 BOOL WINAPI hook_AcceptEx(SOCKET l, SOCKET a, PVOID buf, DWORD recv_len, DWORD local_len,
                           DWORD remote_len, LPDWORD got, LPOVERLAPPED ov) {
+  notice_socket(l);
+  WSABUF data{recv_len, static_cast<char*>(buf)};  // the first data received
+  // (Its completion goes to the listener's port; it is noticed on the accepted socket.)
+  OverlappedCall oc(ov, a, l, &data, buf && recv_len ? 1 : 0, nullptr);
   Call c(FuncId::AcceptEx);
   BOOL ok = real_AcceptEx(l, a, buf, recv_len, local_len, remote_len, got, ov);
-  int e = WSAGetLastError();
+  oc.settle(!ok);
   c.done(ok ? 0 : -1, !ok);
   c.u64(FieldId::sock, l);
   c.u64(FieldId::new_sock, a);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  if (!ok && e == WSA_IO_PENDING && recv_len) remember(ov, a, nullptr, 0, static_cast<char*>(buf), recv_len);
   return ok;
 }
 
 BOOL WINAPI hook_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD reserved) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, nullptr, 0, nullptr);
   Call c(FuncId::DisconnectEx);
   BOOL ok = real_DisconnectEx(s, ov, flags, reserved);
+  oc.settle(!ok);
   c.done(ok ? 0 : -1, !ok);
   c.u64(FieldId::sock, s);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
@@ -171,8 +268,11 @@ BOOL WINAPI hook_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD rese
 
 BOOL WINAPI hook_TransmitFile(SOCKET s, HANDLE file, DWORD n, DWORD per_send, LPOVERLAPPED ov,
                               LPTRANSMIT_FILE_BUFFERS bufs, DWORD flags) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, nullptr, 0, nullptr);
   Call c(FuncId::TransmitFile);
   BOOL ok = real_TransmitFile(s, file, n, per_send, ov, bufs, flags);
+  oc.settle(!ok);
   c.done(ok ? 0 : -1, !ok);
   c.u64(FieldId::sock, s);
   c.u64(FieldId::len, n);
@@ -180,40 +280,37 @@ BOOL WINAPI hook_TransmitFile(SOCKET s, HANDLE file, DWORD n, DWORD per_send, LP
   return ok;
 }
 
-INT WINAPI hook_WSARecvMsg(SOCKET s, LPWSAMSG msg, LPDWORD got, LPWSAOVERLAPPED ov,
-                           LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
-  Call c(FuncId::WSARecvMsg);
-  INT r = real_WSARecvMsg(s, msg, got, ov, done);
-  bool pending = pending_now(r);
-  c.done(r == 0 && got ? static_cast<int64_t>(*got) : r, r == SOCKET_ERROR);
+// WSARecvMsg and WSASendMsg alike: the message's buffers, its address as `addr_field`.
+template <typename Real, typename... Flags>
+INT traced_msg(FuncId f, FieldId addr_field, Real real_fn, SOCKET s, LPWSAMSG msg, LPDWORD moved,
+               LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done, Flags... flags) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, msg ? msg->lpBuffers : nullptr, msg ? msg->dwBufferCount : 0, done);
+  Call c(f);
+  INT r = real_fn(s, msg, flags..., moved, ov, oc.routine());
+  oc.settle(r == SOCKET_ERROR);
+  c.done(r == 0 && moved ? static_cast<int64_t>(*moved) : r, r == SOCKET_ERROR);
   c.u64(FieldId::sock, s);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  if (msg && r == 0 && got) {
-    if (msg->name) c.sockaddr(FieldId::peer, msg->name, static_cast<size_t>(msg->namelen));
+  if (msg && r == 0 && moved) {
+    if (msg->name) c.sockaddr(addr_field, msg->name, static_cast<size_t>(msg->namelen));
     Part parts[16];
     size_t n = msg->dwBufferCount < 16 ? msg->dwBufferCount : 16;
     for (size_t i = 0; i < n; ++i) parts[i] = Part{msg->lpBuffers[i].buf, msg->lpBuffers[i].len};
-    c.payload_parts(parts, n, *got);
+    c.payload_parts(parts, n, *moved);
   }
-  if (pending && msg) remember(ov, s, msg->lpBuffers, msg->dwBufferCount, nullptr, 0);
   return r;
+}
+
+INT WINAPI hook_WSARecvMsg(SOCKET s, LPWSAMSG msg, LPDWORD got, LPWSAOVERLAPPED ov,
+                           LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  return traced_msg(FuncId::WSARecvMsg, FieldId::peer, real_WSARecvMsg, s, msg, got, ov, done);
 }
 
 INT WSAAPI hook_WSASendMsg(SOCKET s, LPWSAMSG msg, DWORD flags, LPDWORD sent,
                            LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
-  Call c(FuncId::WSASendMsg);
-  INT r = real_WSASendMsg(s, msg, flags, sent, ov, done);
-  c.done(r == 0 && sent ? static_cast<int64_t>(*sent) : r, r == SOCKET_ERROR);
-  c.u64(FieldId::sock, s);
-  c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  if (msg && r == 0 && sent) {
-    if (msg->name) c.sockaddr(FieldId::addr, msg->name, static_cast<size_t>(msg->namelen));
-    Part parts[16];
-    size_t n = msg->dwBufferCount < 16 ? msg->dwBufferCount : 16;
-    for (size_t i = 0; i < n; ++i) parts[i] = Part{msg->lpBuffers[i].buf, msg->lpBuffers[i].len};
-    c.payload_parts(parts, n, *sent);
-  }
-  return r;
+  return traced_msg(FuncId::WSASendMsg, FieldId::addr, real_WSASendMsg, s, msg, sent, ov, done,
+                    flags);
 }
 
 bool same_guid(const void* in, DWORD inlen, const GUID& g) {
@@ -233,10 +330,6 @@ void swap_in(void* out, DWORD outlen, F& real_fn, F hook) {
 
 }  // namespace
 
-void remember_pending(LPWSAOVERLAPPED ov, SOCKET s, const WSABUF* bufs, DWORD count) {
-  remember(ov, s, bufs, count, nullptr, 0);
-}
-
 void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen) {
   static const GUID connect_ex = WSAID_CONNECTEX, accept_ex = WSAID_ACCEPTEX,
                     disconnect_ex = WSAID_DISCONNECTEX, transmit_file = WSAID_TRANSMITFILE,
@@ -251,21 +344,24 @@ void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen) {
   else if (same_guid(in, inlen, send_msg)) swap_in(out, outlen, real_WSASendMsg, &hook_WSASendMsg);
 }
 
-BOOL(WINAPI* real_GetQueuedCompletionStatus)(HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD) =
-    nullptr;
-BOOL(WINAPI* real_GetQueuedCompletionStatusEx)(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD,
-                                               BOOL) = nullptr;
-BOOL(WINAPI* real_GetOverlappedResult)(HANDLE, LPOVERLAPPED, LPDWORD, BOOL) = nullptr;
+// ---- kernel32: completion ports, GetOverlappedResult, waits -----------------------------------
+
+#define WS_KERNEL_DEFINE(name, ret, params) ret(WINAPI* real_##name) params = nullptr;
+WS_KERNEL_HOOKS(WS_KERNEL_DEFINE)
+#undef WS_KERNEL_DEFINE
 
 BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE port, LPDWORD bytes, PULONG_PTR key,
                                            LPOVERLAPPED* ov, DWORD ms) {
   BOOL ok = real_GetQueuedCompletionStatus(port, bytes, key, ov, ms);
   DWORD e = GetLastError();
-  if (ov && *ov && bytes) record_completion(FuncId::GetQueuedCompletionStatus, *ov, *bytes, ok, static_cast<int>(e));
+  if (ov && *ov && bytes)
+    record_completion(FuncId::GetQueuedCompletionStatus, *ov, *bytes, ok, static_cast<int>(e));
   SetLastError(e);
   return ok;
 }
 
+// Each entry's status is the NTSTATUS of its operation (also for packets a program posted
+// itself, whose OVERLAPPED pointer need not point at an OVERLAPPED: it is not read).
 BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE port, LPOVERLAPPED_ENTRY entries, ULONG n,
                                              PULONG removed, DWORD ms, BOOL alertable) {
   BOOL ok = real_GetQueuedCompletionStatusEx(port, entries, n, removed, ms, alertable);
@@ -273,9 +369,8 @@ BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE port, LPOVERLAPPED_ENTRY ent
   if (ok && removed)
     for (ULONG i = 0; i < *removed; ++i)
       record_completion(FuncId::GetQueuedCompletionStatusEx, entries[i].lpOverlapped,
-                entries[i].dwNumberOfBytesTransferred,
-                entries[i].lpOverlapped && entries[i].lpOverlapped->Internal == 0,
-                static_cast<int>(entries[i].lpOverlapped ? entries[i].lpOverlapped->Internal : 0));
+                        entries[i].dwNumberOfBytesTransferred, entries[i].Internal == 0,
+                        winsock_error(entries[i].Internal));
   SetLastError(e);
   return ok;
 }
@@ -287,6 +382,54 @@ BOOL WINAPI hook_GetOverlappedResult(HANDLE h, LPOVERLAPPED ov, LPDWORD bytes, B
     record_completion(FuncId::GetOverlappedResult, ov, *bytes, ok, static_cast<int>(e));
   SetLastError(e);
   return ok;
+}
+
+HANDLE WINAPI hook_CreateIoCompletionPort(HANDLE file, HANDLE port, ULONG_PTR key, DWORD n) {
+  HANDLE r = real_CreateIoCompletionPort(file, port, key, n);
+  if (r && file != INVALID_HANDLE_VALUE) g_port_sockets.add(file);
+  return r;
+}
+
+namespace {
+// After a wait that ended because `handles` (or one of them) were signalled.
+void after_wait(const HANDLE* handles, DWORD n) {
+  if (!recording()) return;
+  record_found([handles, n](Noticed* out, size_t max) {
+    return g_pending.completed_by_event(handles, n, out, max);
+  });
+}
+}  // namespace
+
+DWORD WINAPI hook_WaitForSingleObject(HANDLE h, DWORD ms) {
+  DWORD r = real_WaitForSingleObject(h, ms);
+  if (r == WAIT_OBJECT_0 && g_pending.watching_events()) after_wait(&h, 1);
+  return r;
+}
+
+DWORD WINAPI hook_WaitForSingleObjectEx(HANDLE h, DWORD ms, BOOL alertable) {
+  DWORD r = real_WaitForSingleObjectEx(h, ms, alertable);
+  if (r == WAIT_OBJECT_0 && g_pending.watching_events()) after_wait(&h, 1);
+  return r;
+}
+
+DWORD WINAPI hook_WaitForMultipleObjects(DWORD n, const HANDLE* hs, BOOL all, DWORD ms) {
+  DWORD r = real_WaitForMultipleObjects(n, hs, all, ms);
+  if (r < WAIT_OBJECT_0 + n && g_pending.watching_events()) after_wait(hs, n);
+  return r;
+}
+
+DWORD WINAPI hook_WaitForMultipleObjectsEx(DWORD n, const HANDLE* hs, BOOL all, DWORD ms,
+                                           BOOL alertable) {
+  DWORD r = real_WaitForMultipleObjectsEx(n, hs, all, ms, alertable);
+  if (r < WAIT_OBJECT_0 + n && g_pending.watching_events()) after_wait(hs, n);
+  return r;
+}
+
+DWORD WSAAPI hook_WSAWaitForMultipleEvents(DWORD n, const WSAEVENT* hs, BOOL all, DWORD ms,
+                                           BOOL alertable) {
+  DWORD r = g_real.WSAWaitForMultipleEvents(n, hs, all, ms, alertable);
+  if (r < WSA_WAIT_EVENT_0 + n && g_pending.watching_events()) after_wait(hs, n);
+  return r;
 }
 
 }  // namespace ws::agent

@@ -6,8 +6,8 @@ namespace {
 
 bool failed(int r) { return r == SOCKET_ERROR; }
 
-void note_local(Call& c, SOCKET s) {
-  sockaddr_storage ss;
+// The socket's own address, read into `ss` (the caller's: it must outlive the Call).
+void note_local(Call& c, SOCKET s, sockaddr_storage& ss) {
   int len = sizeof ss;
   if (g_real.getsockname(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
     c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len));
@@ -112,35 +112,39 @@ int WSAAPI hook_listen(SOCKET s, int backlog) {
 }
 
 int WSAAPI hook_connect(SOCKET s, const sockaddr* a, int len) {
+  notice_socket(s);
+  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::connect);
   int r = g_real.connect(s, a, len);
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
   c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
-  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
+  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s, local);
   return r;
 }
 
 int WSAAPI hook_WSAConnect(SOCKET s, const sockaddr* a, int len, LPWSABUF out, LPWSABUF in,
                            LPQOS sq, LPQOS gq) {
+  notice_socket(s);
+  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::WSAConnect);
   int r = g_real.WSAConnect(s, a, len, out, in, sq, gq);
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
   c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
-  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
+  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s, local);
   return r;
 }
 
 namespace {
 SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int* len,
-                int given) {
+                int given, sockaddr_storage& local) {
   created(c, s);
   c.u64(FieldId::sock, listener);
   if (s != INVALID_SOCKET) {
     c.u64(FieldId::new_sock, s);
     if (a && len) c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given));
-    note_local(c, s);
+    note_local(c, s, local);
   }
   return s;
 }
@@ -148,6 +152,7 @@ SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int
 
 // When the program does not ask for the peer, wstrace asks in its place.
 SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
+  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::accept);
   sockaddr_storage mine;
   int mine_len = sizeof mine;
@@ -155,11 +160,12 @@ SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
   int* pl = a ? len : &mine_len;
   int given = pl ? *pl : 0;
   SOCKET s = g_real.accept(l, pa, pl);
-  return accepted(c, l, s, pa, pl, given);
+  return accepted(c, l, s, pa, pl, given, local);
 }
 
 SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC cond,
                              DWORD_PTR data) {
+  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::WSAAccept);
   sockaddr_storage mine;
   int mine_len = sizeof mine;
@@ -167,10 +173,11 @@ SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC c
   int* pl = a ? len : &mine_len;
   int given = pl ? *pl : 0;
   SOCKET s = g_real.WSAAccept(l, pa, pl, cond, data);
-  return accepted(c, l, s, pa, pl, given);
+  return accepted(c, l, s, pa, pl, given, local);
 }
 
 int WSAAPI hook_send(SOCKET s, const char* buf, int len, int flags) {
+  notice_socket(s);
   Call c(FuncId::send);
   int r = g_real.send(s, buf, len, flags);
   c.done(r, failed(r));
@@ -181,6 +188,7 @@ int WSAAPI hook_send(SOCKET s, const char* buf, int len, int flags) {
 
 int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sockaddr* to,
                        int tolen) {
+  notice_socket(s);
   Call c(FuncId::sendto);
   int r = g_real.sendto(s, buf, len, flags, to, tolen);
   c.done(r, failed(r));
@@ -192,11 +200,11 @@ int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sock
 
 int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD flags,
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSASend);
-  auto routine = wrap_routine(ov, s, bufs, n, done);
-  int r = g_real.WSASend(s, bufs, n, sent, flags, ov, routine);
-  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
-  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
+  int r = g_real.WSASend(s, bufs, n, sent, flags, ov, oc.routine());
+  oc.settle(r == SOCKET_ERROR);
   // Done at once: all of it was taken (an overlapped call need not say how much).
   int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
                                     : static_cast<int64_t>(wsabuf_total(bufs, n));
@@ -211,11 +219,11 @@ int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD fl
 int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD flags,
                           const sockaddr* to, int tolen, LPWSAOVERLAPPED ov,
                           LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSASendTo);
-  auto routine = wrap_routine(ov, s, bufs, n, done);
-  int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, routine);
-  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
-  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
+  int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, oc.routine());
+  oc.settle(r == SOCKET_ERROR);
   int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
                                     : static_cast<int64_t>(wsabuf_total(bufs, n));
   c.done(moved, failed(r));
@@ -228,6 +236,7 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
 }
 
 int WSAAPI hook_recv(SOCKET s, char* buf, int len, int flags) {
+  notice_socket(s);
   Call c(FuncId::recv);
   int r = g_real.recv(s, buf, len, flags);
   c.done(r, failed(r));
@@ -237,6 +246,7 @@ int WSAAPI hook_recv(SOCKET s, char* buf, int len, int flags) {
 }
 
 int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from, int* fromlen) {
+  notice_socket(s);
   Call c(FuncId::recvfrom);
   sockaddr_storage mine;
   int mine_len = sizeof mine;
@@ -253,12 +263,12 @@ int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from
 
 int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD flags,
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSARecv);
   int in_flags = flags ? static_cast<int>(*flags) : 0;
-  auto routine = wrap_routine(ov, s, bufs, n, done);
-  int r = g_real.WSARecv(s, bufs, n, got, flags, ov, routine);
-  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
-  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
+  int r = g_real.WSARecv(s, bufs, n, got, flags, ov, oc.routine());
+  oc.settle(r == SOCKET_ERROR);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n), in_flags);
@@ -271,12 +281,12 @@ int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD f
 int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD flags,
                             sockaddr* from, LPINT fromlen, LPWSAOVERLAPPED ov,
                             LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  notice_socket(s);
+  OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSARecvFrom);
   int in_flags = flags ? static_cast<int>(*flags) : 0;
-  auto routine = wrap_routine(ov, s, bufs, n, done);
-  int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, routine);
-  if (r == SOCKET_ERROR && routine != done && WSAGetLastError() != WSA_IO_PENDING) unwrap_failed(ov);
-  if (r == SOCKET_ERROR && ov && WSAGetLastError() == WSA_IO_PENDING) remember_pending(ov, s, bufs, n);
+  int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, oc.routine());
+  oc.settle(r == SOCKET_ERROR);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n), in_flags);
@@ -288,6 +298,7 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
 }
 
 int WSAAPI hook_shutdown(SOCKET s, int how) {
+  notice_socket(s);
   Call c(FuncId::shutdown);
   int r = g_real.shutdown(s, how);
   c.done(r, failed(r));
@@ -297,9 +308,11 @@ int WSAAPI hook_shutdown(SOCKET s, int how) {
 }
 
 int WSAAPI hook_closesocket(SOCKET s) {
+  notice_socket(s);
   Call c(FuncId::closesocket);
   int r = g_real.closesocket(s);
   c.done(r, failed(r));
+  if (r == 0) socket_closed(s);
   c.u64(FieldId::sock, s);
   return r;
 }
@@ -358,6 +371,7 @@ int WSAAPI hook_WSAPoll(LPWSAPOLLFD fds, ULONG n, INT timeout) {
 }
 
 int WSAAPI hook_ioctlsocket(SOCKET s, long cmd, u_long* arg) {
+  notice_socket(s);
   Call c(FuncId::ioctlsocket);
   int r = g_real.ioctlsocket(s, cmd, arg);
   c.done(r, failed(r));
@@ -369,6 +383,7 @@ int WSAAPI hook_ioctlsocket(SOCKET s, long cmd, u_long* arg) {
 
 int WSAAPI hook_WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID out, DWORD outlen,
                          LPDWORD got, LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
+  notice_socket(s);
   Call c(FuncId::WSAIoctl);
   int r = g_real.WSAIoctl(s, code, in, inlen, out, outlen, got, ov, done);
   c.done(r, failed(r));
@@ -397,6 +412,7 @@ void sockopt_args(Call& c, SOCKET s, int level, int name, const char* val, int l
 }  // namespace
 
 int WSAAPI hook_setsockopt(SOCKET s, int level, int name, const char* val, int len) {
+  notice_socket(s);
   Call c(FuncId::setsockopt);
   int r = g_real.setsockopt(s, level, name, val, len);
   c.done(r, failed(r));
@@ -405,6 +421,7 @@ int WSAAPI hook_setsockopt(SOCKET s, int level, int name, const char* val, int l
 }
 
 int WSAAPI hook_getsockopt(SOCKET s, int level, int name, char* val, int* len) {
+  notice_socket(s);
   Call c(FuncId::getsockopt);
   int r = g_real.getsockopt(s, level, name, val, len);
   c.done(r, failed(r));
@@ -413,6 +430,7 @@ int WSAAPI hook_getsockopt(SOCKET s, int level, int name, char* val, int* len) {
 }
 
 int WSAAPI hook_getsockname(SOCKET s, sockaddr* a, int* len) {
+  notice_socket(s);
   Call c(FuncId::getsockname);
   int r = g_real.getsockname(s, a, len);
   c.done(r, failed(r));
@@ -422,6 +440,7 @@ int WSAAPI hook_getsockname(SOCKET s, sockaddr* a, int* len) {
 }
 
 int WSAAPI hook_getpeername(SOCKET s, sockaddr* a, int* len) {
+  notice_socket(s);
   Call c(FuncId::getpeername);
   int r = g_real.getpeername(s, a, len);
   c.done(r, failed(r));
@@ -430,152 +449,8 @@ int WSAAPI hook_getpeername(SOCKET s, sockaddr* a, int* len) {
   return r;
 }
 
-namespace {
-
-template <typename AI>
-void lookup_results(Call& c, int r, const AI* hints, AI* const* res) {
-  if (hints) {
-    c.platform_const(FieldId::hint_family, hints->ai_family);
-    if (hints->ai_socktype) c.platform_const(FieldId::hint_type, hints->ai_socktype);
-    if (hints->ai_flags) c.platform_const(FieldId::hint_flags, hints->ai_flags);
-  }
-  if (r != 0) {
-    c.error(ErrDomain::Win, r);  // returns its error code
-    return;
-  }
-  RawAddrList list;
-  // (mingw declares ADDRINFOEXW::ai_next with another spelling of the struct: cast.)
-  for (const AI* ai = res ? *res : nullptr; ai; ai = reinterpret_cast<const AI*>(ai->ai_next)) {
-    if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
-    list.add(ai->ai_addr, ai->ai_addrlen);
-  }
-  c.addr_list(FieldId::addrs, list);
-}
-
-}  // namespace
-
-INT WSAAPI hook_getaddrinfo(PCSTR node, PCSTR service, const ADDRINFOA* hints, PADDRINFOA* res) {
-  Call c(FuncId::getaddrinfo);
-  INT r = g_real.getaddrinfo(node, service, hints, res);
-  c.done(r, false);
-  c.str(FieldId::host, node);
-  c.str(FieldId::service, service);
-  lookup_results(c, r, hints, res);
-  if (r == 0 && res && *res && (*res)->ai_canonname) c.str(FieldId::canon, (*res)->ai_canonname);
-  return r;
-}
-
-INT WSAAPI hook_GetAddrInfoW(PCWSTR node, PCWSTR service, const ADDRINFOW* hints,
-                             PADDRINFOW* res) {
-  Call c(FuncId::GetAddrInfoW);
-  INT r = g_real.GetAddrInfoW(node, service, hints, res);
-  c.done(r, false);
-  c.wstr(FieldId::host, node);
-  c.wstr(FieldId::service, service);
-  lookup_results(c, r, hints, res);
-  if (r == 0 && res && *res && (*res)->ai_canonname) c.wstr(FieldId::canon, (*res)->ai_canonname);
-  return r;
-}
-
-// Lookups started asynchronously (an OVERLAPPED or a completion routine) are recorded when
-// started; their results are not followed yet.
-int WSAAPI hook_GetAddrInfoExW(PCWSTR node, PCWSTR service, DWORD ns, LPGUID id,
-                               const ADDRINFOEXW* hints, PADDRINFOEXW* res, PTIMEVAL tmo,
-                               LPOVERLAPPED ov, LPLOOKUPSERVICE_COMPLETION_ROUTINE routine,
-                               LPHANDLE handle) {
-  Call c(FuncId::GetAddrInfoExW);
-  int r = g_real.GetAddrInfoExW(node, service, ns, id, hints, res, tmo, ov, routine, handle);
-  c.done(r, false);
-  c.wstr(FieldId::host, node);
-  c.wstr(FieldId::service, service);
-  lookup_results(c, r, hints, ov ? nullptr : res);
-  if (ov) c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  return r;
-}
-
-void WSAAPI hook_FreeAddrInfoExW(PADDRINFOEXW ai) {
-  Call c(FuncId::FreeAddrInfoExW);
-  g_real.FreeAddrInfoExW(ai);
-  c.done(0, false);
-}
-
-INT WSAAPI hook_GetNameInfoW(const SOCKADDR* sa, socklen_t salen, PWCHAR host, DWORD hostlen,
-                             PWCHAR serv, DWORD servlen, INT flags) {
-  Call c(FuncId::GetNameInfoW);
-  INT r = g_real.GetNameInfoW(sa, salen, host, hostlen, serv, servlen, flags);
-  c.done(r, false);
-  if (r) c.error(ErrDomain::Win, r);
-  c.sockaddr(FieldId::addr, sa, static_cast<size_t>(salen));
-  if (r == 0 && host && hostlen) c.wstr(FieldId::host, host);
-  if (r == 0 && serv && servlen) c.wstr(FieldId::service, serv);
-  return r;
-}
-
-void WSAAPI hook_freeaddrinfo(PADDRINFOA ai) {
-  Call c(FuncId::freeaddrinfo);
-  g_real.freeaddrinfo(ai);
-  c.done(0, false);
-}
-
-void WSAAPI hook_FreeAddrInfoW(PADDRINFOW ai) {
-  Call c(FuncId::FreeAddrInfoW);
-  g_real.FreeAddrInfoW(ai);
-  c.done(0, false);
-}
-
-namespace {
-void hostent_addrs(Call& c, const hostent* h) {
-  if (!h || !h->h_addr_list) return;
-  RawAddrList list;
-  for (char** p = h->h_addr_list; *p; ++p) {
-    if (h->h_addrtype == AF_INET) {
-      sockaddr_in sin{};
-      sin.sin_family = AF_INET;
-      memcpy(&sin.sin_addr, *p, 4);
-      list.add(&sin, sizeof sin);
-    }
-  }
-  c.addr_list(FieldId::addrs, list);
-  if (h->h_name) c.str(FieldId::canon, h->h_name);
-}
-}  // namespace
-
-hostent* WSAAPI hook_gethostbyname(const char* name) {
-  Call c(FuncId::gethostbyname);
-  hostent* h = g_real.gethostbyname(name);
-  c.done(h ? 0 : -1, h == nullptr);
-  c.str(FieldId::host, name);
-  hostent_addrs(c, h);
-  return h;
-}
-
-hostent* WSAAPI hook_gethostbyaddr(const char* addr, int len, int type) {
-  Call c(FuncId::gethostbyaddr);
-  hostent* h = g_real.gethostbyaddr(addr, len, type);
-  c.done(h ? 0 : -1, h == nullptr);
-  if (addr && type == AF_INET && len == 4) {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    memcpy(&sin.sin_addr, addr, 4);
-    c.sockaddr(FieldId::addr, &sin, sizeof sin);
-  }
-  if (h && h->h_name) c.str(FieldId::host, h->h_name);
-  return h;
-}
-
-INT WSAAPI hook_getnameinfo(const SOCKADDR* sa, socklen_t salen, PCHAR host, DWORD hostlen,
-                            PCHAR serv, DWORD servlen, INT flags) {
-  Call c(FuncId::getnameinfo);
-  INT r = g_real.getnameinfo(sa, salen, host, hostlen, serv, servlen, flags);
-  c.done(r, false);
-  if (r) c.error(ErrDomain::Win, r);
-  c.sockaddr(FieldId::addr, sa, static_cast<size_t>(salen));
-  if (r == 0 && host && hostlen) c.str(FieldId::host, host);
-  if (r == 0 && serv && servlen) c.str(FieldId::service, serv);
-  return r;
-}
-
 int WSAAPI hook_WSAEventSelect(SOCKET s, WSAEVENT ev, long mask) {
+  notice_socket(s);
   Call c(FuncId::WSAEventSelect);
   int r = g_real.WSAEventSelect(s, ev, mask);
   c.done(r, failed(r));
@@ -585,6 +460,7 @@ int WSAAPI hook_WSAEventSelect(SOCKET s, WSAEVENT ev, long mask) {
 }
 
 int WSAAPI hook_WSAAsyncSelect(SOCKET s, HWND w, u_int msg, long mask) {
+  notice_socket(s);
   Call c(FuncId::WSAAsyncSelect);
   int r = g_real.WSAAsyncSelect(s, w, msg, mask);
   c.done(r, failed(r));
