@@ -128,6 +128,99 @@ diff -u "$WORK/lasterror.plain" "$WORK/lasterror.out" >&2 || fail "the last erro
 check lasterror '
 sends = calls("send")
 assert sends[0]["error"]["name"] == "WSAENOTSOCK", sends[0]
+# The overlapped part went through the hooks it is there for.
+assert calls("WSAGetOverlappedResult") and calls("completion_routine") and calls("thread_name")
+assert [e for e in calls("GetQueuedCompletionStatusEx") if e.get("error", {}).get("name") == "WSAECONNREFUSED"]
+assert len([e for e in calls("GetAddrInfoExW") if "host" not in e["args"]]) == 2
+'
+
+# Completions the program learns of from the OVERLAPPED alone: after a wait on its event (each
+# kind of wait), or by looking at it and then using the socket. Each is one io_complete with the
+# pending call's op, bytes and data — once, though GetOverlappedResult is asked after the wait.
+record evented evented
+check evented '
+assert "one=9:event-one two=9:event-two three=5:three four=4:four connect=0 accept=10:accept-10b" in out, out
+assert "polled=6:polled" in out, out
+done = {}
+for e in ev:
+    if e["event"] == "io_complete":
+        assert e["args"]["op"] not in done, ("recorded twice", done[e["args"]["op"]], e)
+        done[e["args"]["op"]] = e
+started = [e for e in ev if e["func"] in ("WSARecv", "ConnectEx", "AcceptEx")
+           and e.get("error", {}).get("name") == "WSA_IO_PENDING"]
+got = [payload(done[s["args"]["op"]]) for s in started]
+assert got == [b"event-one", b"event-two", b"three", b"four", b"connect-data", b"accept-10b",
+               b"polled"], got
+for s in started:
+    d = done[s["args"]["op"]]
+    assert d["func"] == "WSAGetOverlappedResult" and d["result"] == len(payload(d)), d
+    assert "error" not in d and d["args"]["sock"] == s["args"].get("new_sock", s["args"]["sock"]), (s, d)
+assert not calls("GetOverlappedResult"), "GetOverlappedResult after the wait recorded it again"
+polled = done[started[-1]["args"]["op"]]
+ask = one("getsockopt")[-1]
+assert ev.index(polled) < ev.index(ask), "the polled completion is recorded before the next call"
+'
+
+# A failure that comes through the completion port: GetQueuedCompletionStatusEx hands over an
+# NTSTATUS; the trace says the Winsock error.
+record iocpfail iocpfail
+check iocpfail '
+assert "iocpfail status=0xc0000236 wsa=10061" in out, out
+cx = one("ConnectEx")[0]
+assert cx["error"]["name"] == "WSA_IO_PENDING", cx
+d = [e for e in calls("GetQueuedCompletionStatusEx") if e["args"]["op"] == cx["args"]["op"]]
+assert len(d) == 1 and d[0]["result"] == -1, d
+assert d[0]["error"]["name"] == "WSAECONNREFUSED" and d[0]["error"]["code"] == 10061, d[0]
+assert not calls("WSAGetOverlappedResult"), "asked again after the port: recorded twice"
+'
+
+# GetAddrInfoExW started asynchronously: the start (WSA_IO_PENDING, op) and, once, the result
+# with the same op — after a wait on the event, from a completion routine, and through
+# GetAddrInfoExOverlappedResult.
+record asynclookup asynclookup
+check asynclookup '
+assert "asynclookup 997 0 997 0 997 11001" in out, out
+gx = calls("GetAddrInfoExW")
+started = [e for e in gx if "host" in e["args"]]
+assert [s["args"]["host"] for s in started] == ["127.0.0.1", "127.0.0.2", "not-numeric.invalid"]
+for s in started:
+    assert s["error"]["name"] == "WSA_IO_PENDING" and s["args"]["op"], s
+ends = {}
+for e in gx:
+    if "host" not in e["args"]:
+        assert e["args"]["op"] not in ends, ("result recorded twice", e)
+        ends[e["args"]["op"]] = e
+a, b, c = (ends[s["args"]["op"]] for s in started)
+assert len(ends) == 3, ends
+assert a["result"] == 0 and [(x["ip"], x["port"]) for x in a["args"]["addrs"]] == [("127.0.0.1", 80)], a
+assert b["result"] == 0 and [(x["ip"], x["port"]) for x in b["args"]["addrs"]] == [("127.0.0.2", 81)], b
+assert c["result"] == 11001 and c["error"]["name"] == "WSAHOST_NOT_FOUND" and "addrs" not in c["args"], c
+'
+
+# Children given an environment block of their own without WSTRACE_SHM (CreateProcessA with an
+# ANSI block, CreateProcessW with a wide one) are traced all the same.
+record childenv childenv
+check childenv '
+words = out.split("childenv ")[1].split()
+kids = [int(words[1].split("=")[1]), int(words[4].split("=")[1])]
+assert words[2] == "exit=0" and words[5] == "exit=0", out
+starts = {e["pid"] for e in ev if e["event"] == "process_start"}
+exits = {e["pid"]: e["args"].get("exit_code") for e in ev if e["event"] == "process_exit"}
+for kid in kids:
+    assert kid in starts, (kid, starts)
+    assert [e for e in calls("sendto") if e["pid"] == kid and payload(e) == b"dgram-1"], kid
+    assert exits.get(kid) == 0, exits
+'
+
+# Thread names: SetThreadDescription of the thread itself and of another, by its handle.
+record names names
+check names '
+main = int(out.split("main=")[1].split()[0])
+worker = int(out.split("worker=")[1].split()[0])
+def text(s):  # (the JSON view writes bytes beyond ASCII as \\xNN escapes)
+    return s.encode().decode("unicode_escape").encode("latin-1").decode("utf-8")
+named = sorted((e["tid"], text(e["args"]["name"])) for e in ev if e["event"] == "thread_name")
+assert named == sorted([(main, "wnetops-main"), (worker, "worker-\u00e9")]), named
 '
 
 # Overlapped I/O on a completion port: AcceptEx, ConnectEx, WSARecv/WSASend; each pending call

@@ -28,6 +28,12 @@ for name in api.test missing.test; do
     >"$WORK/$name.out" 2>"$WORK/$name.err" || fail "record of dnsquery $name: $(cat "$WORK/$name.err")"
   "$WSTRACE" show --json "$WORK/$name.wst" >"$WORK/$name.jsonl" || fail "$name.wst does not read"
 done
+# The last error after DnsQuery_A/W/UTF8 is the same traced and untraced.
+wine "$TARGETS/wnetops.exe" lasterror-dns api.test >"$WORK/lasterror.plain" 2>/dev/null
+wine "$WIN_WSTRACE" record -q -o "$WORK/lasterror.wst" -- "$TARGETS/wnetops.exe" lasterror-dns api.test \
+  >"$WORK/lasterror.out" 2>"$WORK/lasterror.err" || fail "record of lasterror-dns: $(cat "$WORK/lasterror.err")"
+diff -u "$WORK/lasterror.plain" "$WORK/lasterror.out" >&2 || fail "DnsQuery changed the last error under wstrace"
+grep -q "DnsQuery_UTF8" "$WORK/lasterror.plain" || fail "lasterror-dns printed nothing: $(cat "$WORK/lasterror.plain")"
 wineserver -k
 kill "$dns"
 python3 - "$WORK" <<'PY' || fail "the lookups are not what the program saw"
@@ -45,6 +51,17 @@ for f in ("DnsQuery_A", "DnsQuery_W"):
     assert [a["ip"] for a in e["args"]["addrs"]] == ["127.0.0.7"], e
 g = next(e for e in ok if e["func"] == "getaddrinfo")
 assert any(a["ip"] == "127.0.0.7" for a in g["args"]["addrs"]), g
+# GetAddrInfoExW started asynchronously: its start, then its result under the same op.
+def async_lookup(events):
+    started = next(e for e in events if e["func"] == "GetAddrInfoExW" and "host" in e["args"])
+    assert started["error"]["name"] == "WSA_IO_PENDING", started
+    ends = [e for e in events if e["func"] == "GetAddrInfoExW" and "host" not in e["args"]
+            and e["args"]["op"] == started["args"]["op"]]
+    assert len(ends) == 1, ends
+    return ends[0]
+assert "gaix=0" in out("api.test"), out("api.test")
+x = async_lookup(ok)
+assert x["result"] == 0 and [(a["ip"], a["port"]) for a in x["args"]["addrs"]] == [("127.0.0.7", 443)], x
 bad = events("missing.test")
 text = out("missing.test")
 a_status = int(text.split("a=")[1].split()[0])
@@ -53,6 +70,9 @@ e = next(e for e in bad if e["func"] == "DnsQuery_A")
 assert e["result"] == a_status and e["error"]["code"] == a_status, e
 g = next(e for e in bad if e["func"] == "getaddrinfo")
 assert g["error"]["name"] == "WSAHOST_NOT_FOUND", g
+x_status = int(text.split("gaix=")[1].split()[0])
+x = async_lookup(bad)
+assert x_status != 0 and x["result"] == x_status and x["error"]["code"] == x_status, (x_status, x)
 PY
 echo "dns: $failures failed"
 [ "$failures" -eq 0 ]

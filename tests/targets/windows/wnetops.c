@@ -15,7 +15,17 @@
  *   wnetops child      starts itself as a child process that does the UDP exchange
  *   wnetops waitstdin  prints its pid, waits for a line on stdin, then does the TCP exchange
  *   wnetops lasterror  calls that fail and succeed with the last error set to a sentinel
- *                      first; prints the last error after each call (compared traced/untraced)
+ *                      first; prints the last error after each call (compared traced/untraced);
+ *                      with overlapped calls, extension functions, completions, waits, lookups
+ *   wnetops lasterror-dns NAME  the same for DnsQuery_A/W/UTF8 of NAME (a private DNS server)
+ *   wnetops evented    overlapped calls whose completion the program learns from the OVERLAPPED
+ *                      only: after a wait on its event, or by looking at it (then a socket call)
+ *   wnetops iocpfail   ConnectEx to a closed port, its failure taken with GetQueuedCompletionStatusEx
+ *   wnetops asynclookup  GetAddrInfoExW started asynchronously: an event, a completion routine,
+ *                      GetAddrInfoExOverlappedResult asked until done (numeric hosts only)
+ *   wnetops childenv   children started with environment blocks of their own (ANSI and wide)
+ *                      that lack WSTRACE_SHM, each doing the UDP exchange (wnetops envudp)
+ *   wnetops names      names its thread and another (SetThreadDescription)
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -72,6 +82,31 @@ static SOCKET connect_to(unsigned short port) {
   return s;
 }
 
+/* A port on 127.0.0.1 where nothing listens (it just stopped). */
+static unsigned short closed_port(void) {
+  SOCKET probe = listen_loopback();
+  unsigned short closed = port_of(probe);
+  closesocket(probe);
+  return closed;
+}
+
+static struct sockaddr_in loopback(unsigned short port) {
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  return a;
+}
+
+/* A TCP socket bound to 127.0.0.1 (ConnectEx wants one), on completion port `port` if given. */
+static SOCKET bound_tcp(HANDLE port, ULONG_PTR key) {
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  struct sockaddr_in a = loopback(0);
+  bind(s, (struct sockaddr*)&a, sizeof a);
+  if (port) CreateIoCompletionPort((HANDLE)s, port, key, 0);
+  return s;
+}
+
 static int tcp(void) {
   listener = listen_loopback();
   HANDLE t = CreateThread(NULL, 0, echo_server, NULL, 0, NULL);
@@ -121,10 +156,7 @@ static int udp(void) {
 
 static int errors(void) {
   /* A port where nothing listens. */
-  SOCKET probe = listen_loopback();
-  unsigned short closed = port_of(probe);
-  closesocket(probe);
-  SOCKET s = connect_to(closed);
+  SOCKET s = connect_to(closed_port());
   printf("refused=%d\n", s == INVALID_SOCKET ? WSAGetLastError() : 0);
   /* A name that is not found: a numeric-only lookup of a name asks no DNS server. */
   struct addrinfo hints = {0}, *res = NULL;
@@ -188,6 +220,8 @@ static int dynamic(void) {
     printf("%-40s %lld %d\n", #call, r_, WSAGetLastError()); \
   } while (0)
 
+static void lasterror_overlapped(void);
+
 static int lasterror(void) {
   SOCKET bad = (SOCKET)0x7777;
   char buf[8];
@@ -241,6 +275,7 @@ static int lasterror(void) {
   AFTER(recvfrom(s, buf, sizeof buf, 0, NULL, NULL));
   AFTER(setsockopt(s, SOL_SOCKET, SO_RCVBUF, "\0\0\1\0", 4));
   AFTER(closesocket(s));
+  lasterror_overlapped();
   return 0;
 }
 
@@ -267,15 +302,9 @@ static int iocp(void) {
                                 sizeof(struct sockaddr_in6) + 16, &n, &ov_accept) &&
                      WSAGetLastError() != ERROR_IO_PENDING))
     return 1;
-  SOCKET cl = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
-  struct sockaddr_in any = {0};
-  any.sin_family = AF_INET;
-  any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(cl, (struct sockaddr*)&any, sizeof any);
-  CreateIoCompletionPort((HANDLE)cl, port, 2, 0);
+  SOCKET cl = bound_tcp(port, 2);
   LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(cl, connect_id);
-  struct sockaddr_in to = any;
-  to.sin_port = htons(port_of(listener));
+  struct sockaddr_in to = loopback(port_of(listener));
   if (!connect_ex || (!connect_ex(cl, (struct sockaddr*)&to, sizeof to, "hello-connectex", 15, &n,
                                   &ov_connect) &&
                       WSAGetLastError() != ERROR_IO_PENDING))
@@ -410,6 +439,341 @@ static int apc(void) {
   return apc_bytes == 8 ? 0 : 3;
 }
 
+/* Overlapped calls whose completion the program learns from the OVERLAPPED only. */
+static void pending_or_exit(int failed, int code) {
+  if (!failed || WSAGetLastError() != WSA_IO_PENDING) {
+    printf("not pending: %d (%d)\n", code, WSAGetLastError());
+    exit(code);
+  }
+}
+
+static int evented(void) {
+  listener = listen_loopback();
+  unsigned short port = port_of(listener);
+  SOCKET cl = connect_to(port), sv = accept(listener, NULL, NULL);
+  char in1[32], in2[32], in3[32], in4[32], in7[32];
+  WSABUF b1 = {sizeof in1, in1}, b2 = {sizeof in2, in2}, b3 = {sizeof in3, in3},
+         b4 = {sizeof in4, in4}, b7 = {sizeof in7, in7};
+  DWORD flags = 0, n1 = 0;
+  WSAOVERLAPPED o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0}, o5 = {0}, o6 = {0}, o7 = {0};
+  /* 1: WSAWaitForMultipleEvents, then GetOverlappedResult (which must not record it again) */
+  o1.hEvent = WSACreateEvent();
+  pending_or_exit(WSARecv(sv, &b1, 1, NULL, &flags, &o1, NULL) == SOCKET_ERROR, 11);
+  send(cl, "event-one", 9, 0);
+  WSAWaitForMultipleEvents(1, &o1.hEvent, TRUE, 5000, FALSE);
+  GetOverlappedResult((HANDLE)sv, &o1, &n1, FALSE);
+  /* 2: WaitForSingleObject, then the OVERLAPPED read directly */
+  o2.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  pending_or_exit(WSARecv(sv, &b2, 1, NULL, &flags, &o2, NULL) == SOCKET_ERROR, 12);
+  send(cl, "event-two", 9, 0);
+  WaitForSingleObject(o2.hEvent, 5000);
+  /* 3 and 4: one receive each way, both waited for with WaitForMultipleObjects */
+  o3.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  o4.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  pending_or_exit(WSARecv(sv, &b3, 1, NULL, &flags, &o3, NULL) == SOCKET_ERROR, 13);
+  pending_or_exit(WSARecv(cl, &b4, 1, NULL, &flags, &o4, NULL) == SOCKET_ERROR, 14);
+  send(cl, "three", 5, 0);
+  send(sv, "four", 4, 0);
+  HANDLE both[2] = {o3.hEvent, o4.hEvent};
+  WaitForMultipleObjects(2, both, TRUE, 5000);
+  /* 5: ConnectEx with data, WaitForSingleObjectEx */
+  GUID connect_id = WSAID_CONNECTEX, accept_id = WSAID_ACCEPTEX;
+  SOCKET cx = bound_tcp(NULL, 0);
+  LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(cx, connect_id);
+  struct sockaddr_in to = loopback(port);
+  o5.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  DWORD n = 0;
+  pending_or_exit(!connect_ex(cx, (struct sockaddr*)&to, sizeof to, "connect-data", 12, &n, &o5), 15);
+  WaitForSingleObjectEx(o5.hEvent, 5000, FALSE);
+  SOCKET sx = accept(listener, NULL, NULL);
+  /* 6: AcceptEx with its first data, WaitForMultipleObjectsEx */
+  LPFN_ACCEPTEX accept_ex = (LPFN_ACCEPTEX)extension(listener, accept_id);
+  SOCKET acc = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  char abuf[10 + 2 * (sizeof(struct sockaddr_in6) + 16)];
+  o6.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  pending_or_exit(!accept_ex(listener, acc, abuf, 10, sizeof(struct sockaddr_in6) + 16,
+                             sizeof(struct sockaddr_in6) + 16, &n, &o6), 16);
+  SOCKET c6 = connect_to(port);
+  send(c6, "accept-10b", 10, 0);
+  WaitForMultipleObjectsEx(1, &o6.hEvent, FALSE, 5000, FALSE);
+  /* 7: no event: the program looks at the OVERLAPPED until done, then uses the socket */
+  pending_or_exit(WSARecv(sv, &b7, 1, NULL, &flags, &o7, NULL) == SOCKET_ERROR, 17);
+  send(cl, "polled", 6, 0);
+  for (int i = 0; i < 500 && !HasOverlappedIoCompleted(&o7); ++i) Sleep(10);
+  int soerr = 0, soerr_len = sizeof soerr;
+  getsockopt(sv, SOL_SOCKET, SO_ERROR, (char*)&soerr, &soerr_len);
+  printf("evented one=%lu:%.*s two=%d:%.*s three=%d:%.*s four=%d:%.*s connect=%d accept=%d:%.*s "
+         "polled=%d:%.*s\n",
+         n1, (int)n1, in1, (int)o2.InternalHigh, (int)o2.InternalHigh, in2, (int)o3.InternalHigh,
+         (int)o3.InternalHigh, in3, (int)o4.InternalHigh, (int)o4.InternalHigh, in4,
+         (int)o5.Internal, (int)o6.InternalHigh, (int)o6.InternalHigh, abuf, (int)o7.InternalHigh,
+         (int)o7.InternalHigh, in7);
+  closesocket(c6), closesocket(acc), closesocket(sx), closesocket(cx);
+  closesocket(cl), closesocket(sv), closesocket(listener);
+  return 0;
+}
+
+/* ConnectEx to a port where nothing listens: the failure comes through the completion port. */
+static int iocpfail(void) {
+  HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+  SOCKET cx = bound_tcp(port, 7);
+  GUID connect_id = WSAID_CONNECTEX;
+  LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(cx, connect_id);
+  struct sockaddr_in a = loopback(closed_port());
+  OVERLAPPED ov = {0};
+  DWORD n = 0;
+  pending_or_exit(!connect_ex(cx, (struct sockaddr*)&a, sizeof a, NULL, 0, &n, &ov), 21);
+  OVERLAPPED_ENTRY e[4];
+  ULONG removed = 0;
+  if (!GetQueuedCompletionStatusEx(port, e, 4, &removed, 10000, FALSE) || removed != 1) return 22;
+  DWORD bytes = 0, flags = 0;
+  WSAGetOverlappedResult(cx, &ov, &bytes, FALSE, &flags);
+  printf("iocpfail status=%#lx wsa=%d\n", (unsigned long)e[0].Internal, WSAGetLastError());
+  closesocket(cx);
+  CloseHandle(port);
+  return 0;
+}
+
+/* GetAddrInfoExW started asynchronously, of numeric hosts (no DNS server is asked). */
+typedef INT(WSAAPI* lookup_result_fn)(LPOVERLAPPED);
+static volatile LONG lookup_err = -1;
+static void CALLBACK on_lookup(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov) {
+  (void)bytes, (void)ov;
+  InterlockedExchange(&lookup_err, (LONG)err);
+}
+
+static int asynclookup(void) {
+  lookup_result_fn result_of = (lookup_result_fn)(void*)GetProcAddress(
+      GetModuleHandleA("ws2_32.dll"), "GetAddrInfoExOverlappedResult");
+  if (!result_of) return 31;
+  ADDRINFOEXW hints = {0}, *r1 = NULL, *r2 = NULL, *r3 = NULL;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  HANDLE cancel = NULL;
+  /* 1: an event, waited for; then GetAddrInfoExOverlappedResult (not a second result) */
+  OVERLAPPED o1 = {0}, o2 = {0}, o3 = {0};
+  o1.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  int a = GetAddrInfoExW(L"127.0.0.1", L"80", NS_ALL, NULL, &hints, &r1, NULL, &o1, NULL, &cancel);
+  if (a == WSA_IO_PENDING) WaitForSingleObject(o1.hEvent, 10000);
+  int a_end = result_of(&o1);
+  /* 2: a completion routine */
+  int b = GetAddrInfoExW(L"127.0.0.2", L"81", NS_ALL, NULL, &hints, &r2, NULL, &o2, on_lookup, &cancel);
+  for (int i = 0; i < 200 && lookup_err < 0; ++i) Sleep(10);
+  /* 3: no event, no routine: GetAddrInfoExOverlappedResult asked until it is done; fails */
+  hints.ai_flags = AI_NUMERICHOST;
+  int c = GetAddrInfoExW(L"not-numeric.invalid", L"80", NS_ALL, NULL, &hints, &r3, NULL, &o3, NULL,
+                         &cancel);
+  int c_end = WSAEINPROGRESS;
+  for (int i = 0; i < 1000 && (c_end = result_of(&o3)) == WSAEINPROGRESS; ++i) Sleep(10);
+  printf("asynclookup %d %d %d %ld %d %d\n", a, a_end, b, (long)lookup_err, c, c_end);
+  if (r1) FreeAddrInfoExW(r1);
+  if (r2) FreeAddrInfoExW(r2);
+  return 0;
+}
+
+/* Children started with environment blocks of their own, without WSTRACE_SHM. */
+static int envudp(void) {
+  wchar_t v[8];
+  if (GetEnvironmentVariableW(L"WSTRACE_SHM", v, 8)) return 3;
+  if (!GetEnvironmentVariableW(L"WNETOPS_ENV", v, 8)) return 4;
+  return udp();
+}
+
+static int childenv(void) {
+  /* The program's environment without WSTRACE_SHM, plus WNETOPS_ENV=custom, in both widths. */
+  static wchar_t wide[32768];
+  static char narrow[32768];
+  size_t w = 0, a = 0;
+  wchar_t* all = GetEnvironmentStringsW();
+  for (wchar_t* e = all; *e; e += wcslen(e) + 1) {
+    if (!_wcsnicmp(e, L"WSTRACE_SHM=", 12)) continue;
+    size_t len = wcslen(e) + 1;
+    if (w + len + 64 > 32768) break;
+    wmemcpy(wide + w, e, len);
+    w += len;
+    a += (size_t)WideCharToMultiByte(CP_ACP, 0, e, -1, narrow + a, (int)(sizeof narrow - a - 64),
+                                     NULL, NULL);
+  }
+  FreeEnvironmentStringsW(all);
+  wmemcpy(wide + w, L"WNETOPS_ENV=custom\0", 20);
+  memcpy(narrow + a, "WNETOPS_ENV=custom\0", 20);
+  char self[MAX_PATH], cmd[MAX_PATH + 16];
+  GetModuleFileNameA(NULL, self, MAX_PATH);
+  snprintf(cmd, sizeof cmd, "\"%s\" envudp", self);
+  STARTUPINFOA si = {sizeof si};
+  PROCESS_INFORMATION pa, pw;
+  if (!CreateProcessA(self, cmd, NULL, NULL, FALSE, 0, narrow, NULL, &si, &pa)) return 1;
+  WaitForSingleObject(pa.hProcess, INFINITE);
+  wchar_t wself[MAX_PATH], wcmd[MAX_PATH + 16];
+  GetModuleFileNameW(NULL, wself, MAX_PATH);
+  swprintf(wcmd, MAX_PATH + 16, L"\"%ls\" envudp", wself);
+  STARTUPINFOW siw = {sizeof siw};
+  if (!CreateProcessW(wself, wcmd, NULL, NULL, FALSE, CREATE_UNICODE_ENVIRONMENT, wide, NULL, &siw,
+                      &pw))
+    return 2;
+  WaitForSingleObject(pw.hProcess, INFINITE);
+  DWORD ca = 1, cw = 1;
+  GetExitCodeProcess(pa.hProcess, &ca);
+  GetExitCodeProcess(pw.hProcess, &cw);
+  printf("childenv A pid=%lu exit=%lu W pid=%lu exit=%lu\n", pa.dwProcessId, ca, pw.dwProcessId, cw);
+  return (int)(ca | cw);
+}
+
+/* Names this thread, and another thread through its handle. */
+typedef HRESULT(WINAPI* set_description_fn)(HANDLE, PCWSTR);
+static DWORD WINAPI idle(LPVOID ev) {
+  WaitForSingleObject((HANDLE)ev, 10000);
+  return 0;
+}
+
+static int names(void) {
+  set_description_fn set_description = (set_description_fn)(void*)GetProcAddress(
+      GetModuleHandleA("kernel32.dll"), "SetThreadDescription");
+  if (!set_description) return 41;
+  HANDLE go = CreateEventW(NULL, TRUE, FALSE, NULL);
+  DWORD tid = 0;
+  HANDLE t = CreateThread(NULL, 0, idle, go, 0, &tid);
+  HRESULT a = set_description(GetCurrentThread(), L"wnetops-main");
+  HRESULT b = set_description(t, L"worker-\u00e9");
+  SetEvent(go);
+  WaitForSingleObject(t, INFINITE);
+  printf("names main=%lu worker=%lu %ld %ld\n", GetCurrentThreadId(), tid, (long)a, (long)b);
+  return 0;
+}
+
+/* The last error around overlapped calls, extension functions, completions, waits, lookups. */
+static volatile LONG routine_ran = 0, routine_saw = -1;
+static void CALLBACK note_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWORD flags) {
+  (void)err, (void)bytes, (void)ov, (void)flags;
+  routine_saw = WSAGetLastError();
+  routine_ran = 1;
+}
+static void CALLBACK note_lookup(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov) {
+  (void)err, (void)bytes, (void)ov;
+  routine_ran = 1;
+}
+
+static void lasterror_overlapped(void) {
+  SOCKET bad = (SOCKET)0x7777;
+  listener = listen_loopback();
+  unsigned short lport = port_of(listener);
+  SOCKET cl = connect_to(lport), sv = accept(listener, NULL, NULL);
+  char in[16], in2[16];
+  WSABUF rb = {sizeof in, in}, rb2 = {sizeof in2, in2}, sb = {3, "abc"};
+  DWORD flags = 0, n = 0;
+  WSAOVERLAPPED o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
+  o1.hEvent = WSACreateEvent();
+  o2.hEvent = WSACreateEvent();
+  o3.hEvent = WSACreateEvent();
+  /* A receive that stays pending for a while: the waits have an operation to look at. */
+  AFTER(WSARecv(cl, &rb2, 1, NULL, &flags, &o3, NULL));
+  AFTER(WSARecv(sv, &rb, 1, NULL, &flags, &o1, NULL));
+  AFTER(WSAGetOverlappedResult(sv, &o1, &n, FALSE, &flags));
+  AFTER(GetOverlappedResult((HANDLE)sv, &o1, &n, FALSE));
+  AFTER(send(cl, "abc", 3, 0));
+  AFTER(WaitForSingleObject(o1.hEvent, 5000));
+  AFTER(GetOverlappedResult((HANDLE)sv, &o1, &n, FALSE));
+  AFTER(WSAGetOverlappedResult(sv, &o1, &n, FALSE, &flags));
+  AFTER(WSASend(sv, &sb, 1, NULL, 0, &o2, NULL));
+  AFTER(WaitForSingleObjectEx(o2.hEvent, 5000, FALSE));
+  AFTER(WaitForMultipleObjects(1, &o3.hEvent, TRUE, 5000));
+  AFTER(WSARecv(cl, &rb2, 1, NULL, &flags, &o3, NULL));
+  AFTER(WaitForMultipleObjectsEx(1, &o2.hEvent, FALSE, 0, FALSE));
+  AFTER(WSAWaitForMultipleEvents(1, &o2.hEvent, FALSE, 0, FALSE));
+  AFTER(WaitForSingleObject(o3.hEvent, 0));
+  AFTER(getsockopt(cl, SOL_SOCKET, SO_RCVBUF, in, &(int){4}));
+  AFTER(WSARecv(bad, &rb, 1, NULL, &flags, &o4, NULL));
+  AFTER(WSASend(bad, &sb, 1, NULL, 0, &o4, NULL));
+  AFTER(WSARecv(sv, &rb, 1, NULL, &flags, &o4, note_routine));
+  AFTER(send(cl, "xyz", 3, 0));
+  for (int i = 0; i < 100 && !routine_ran; ++i) SleepEx(50, TRUE);
+  AFTER(routine_saw);
+  AFTER(send(sv, "end", 3, 0));
+  AFTER(WaitForSingleObject(o3.hEvent, 5000));
+
+  /* The extension functions, on a completion port. */
+  HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+  AFTER(CreateIoCompletionPort((HANDLE)listener, port, 1, 0) != NULL);
+  GUID accept_id = WSAID_ACCEPTEX, connect_id = WSAID_CONNECTEX, disconnect_id = WSAID_DISCONNECTEX,
+       transmit_id = WSAID_TRANSMITFILE, recvmsg_id = WSAID_WSARECVMSG, sendmsg_id = WSAID_WSASENDMSG;
+  LPFN_ACCEPTEX accept_ex = (LPFN_ACCEPTEX)extension(listener, accept_id);
+  LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(listener, connect_id);
+  LPFN_DISCONNECTEX disconnect_ex = (LPFN_DISCONNECTEX)extension(listener, disconnect_id);
+  LPFN_TRANSMITFILE transmit_file = (LPFN_TRANSMITFILE)extension(listener, transmit_id);
+  LPFN_WSARECVMSG recv_msg = (LPFN_WSARECVMSG)extension(listener, recvmsg_id);
+  LPFN_WSASENDMSG send_msg = (LPFN_WSASENDMSG)extension(listener, sendmsg_id);
+  const DWORD alen = sizeof(struct sockaddr_in6) + 16;
+  char abuf[2 * (sizeof(struct sockaddr_in6) + 16)];
+  SOCKET acc = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  OVERLAPPED oa = {0}, oc = {0}, od = {0}, of = {0}, og = {0};
+  AFTER(accept_ex(listener, acc, abuf, 0, alen, alen, &n, &oa));
+  SOCKET c2 = bound_tcp(port, 2);
+  struct sockaddr_in to = loopback(lport);
+  AFTER(connect_ex(c2, (struct sockaddr*)&to, sizeof to, NULL, 0, &n, &oc));
+  DWORD bytes;
+  ULONG_PTR key;
+  LPOVERLAPPED got;
+  AFTER(GetQueuedCompletionStatus(port, &bytes, &key, &got, 5000));
+  AFTER(GetQueuedCompletionStatus(port, &bytes, &key, &got, 5000));
+  AFTER(GetQueuedCompletionStatus(port, &bytes, &key, &got, 0));
+  AFTER(connect_ex(bad, (struct sockaddr*)&to, sizeof to, NULL, 0, &n, &oc));
+  AFTER(accept_ex(bad, acc, abuf, 0, alen, alen, &n, &oa));
+  AFTER(disconnect_ex(bad, &od, 0, 0));
+  AFTER(transmit_file(bad, NULL, 0, 0, &od, NULL, 0));
+  /* Two connects refused: one failure taken with GetQueuedCompletionStatus, one with …Ex. */
+  struct sockaddr_in closed = loopback(closed_port());
+  SOCKET r1 = bound_tcp(port, 3), r2 = bound_tcp(port, 4);
+  AFTER(connect_ex(r1, (struct sockaddr*)&closed, sizeof closed, NULL, 0, &n, &of));
+  AFTER(GetQueuedCompletionStatus(port, &bytes, &key, &got, 5000));
+  AFTER(connect_ex(r2, (struct sockaddr*)&closed, sizeof closed, NULL, 0, &n, &og));
+  OVERLAPPED_ENTRY entries[4];
+  ULONG removed = 0;
+  AFTER(GetQueuedCompletionStatusEx(port, entries, 4, &removed, 5000, FALSE));
+  AFTER(GetQueuedCompletionStatusEx(port, entries, 4, &removed, 0, FALSE));
+  AFTER(GetOverlappedResult((HANDLE)r2, &og, &n, FALSE));
+  AFTER(WSAGetOverlappedResult(r2, &og, &n, FALSE, &flags));
+  /* WSASendMsg and WSARecvMsg on a UDP socket, and on a bad one. */
+  SOCKET u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  struct sockaddr_in self = loopback(0);
+  bind(u, (struct sockaddr*)&self, sizeof self);
+  self.sin_port = htons(port_of(u));
+  WSABUF mb = {3, "msg"}, mr = {sizeof in, in};
+  WSAMSG sm = {(struct sockaddr*)&self, sizeof self, &mb, 1, {0, NULL}, 0};
+  struct sockaddr_in from;
+  WSAMSG rm = {(struct sockaddr*)&from, sizeof from, &mr, 1, {0, NULL}, 0};
+  AFTER(send_msg(u, &sm, 0, &n, NULL, NULL));
+  AFTER(recv_msg(u, &rm, &n, NULL, NULL));
+  AFTER(send_msg(bad, &sm, 0, &n, NULL, NULL));
+  AFTER(recv_msg(bad, &rm, &n, NULL, NULL));
+
+  /* GetAddrInfoExW: at once, and started asynchronously (numeric hosts only). */
+  lookup_result_fn result_of = (lookup_result_fn)(void*)GetProcAddress(
+      GetModuleHandleA("ws2_32.dll"), "GetAddrInfoExOverlappedResult");
+  ADDRINFOEXW hx = {0}, *rx = NULL;
+  hx.ai_family = AF_INET;
+  HANDLE cancel = NULL;
+  AFTER(GetAddrInfoExW(L"127.0.0.1", L"80", NS_ALL, NULL, &hx, &rx, NULL, NULL, NULL, NULL));
+  OVERLAPPED ol = {0}, ol2 = {0};
+  ol.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  AFTER(GetAddrInfoExW(L"127.0.0.1", L"80", NS_ALL, NULL, &hx, &rx, NULL, &ol, NULL, &cancel));
+  AFTER(WaitForSingleObject(ol.hEvent, 5000));
+  AFTER(result_of(&ol));
+  routine_ran = 0;
+  AFTER(GetAddrInfoExW(L"127.0.0.1", L"80", NS_ALL, NULL, &hx, &rx, NULL, &ol2, note_lookup, &cancel));
+  for (int i = 0; i < 200 && !routine_ran; ++i) Sleep(10);
+  AFTER(routine_ran);
+  hx.ai_flags = AI_NUMERICHOST;
+  AFTER(GetAddrInfoExW(L"not-numeric.invalid", L"80", NS_ALL, NULL, &hx, &rx, NULL, NULL, NULL, NULL));
+
+  /* Thread names. */
+  set_description_fn set_description = (set_description_fn)(void*)GetProcAddress(
+      GetModuleHandleA("kernel32.dll"), "SetThreadDescription");
+  if (set_description) AFTER(set_description(GetCurrentThread(), L"lasterror"));
+  closesocket(u), closesocket(r1), closesocket(r2), closesocket(c2), closesocket(acc);
+  closesocket(cl), closesocket(sv), closesocket(listener);
+  CloseHandle(port);
+}
+
 /* DnsQuery_A, DnsQuery_W and getaddrinfo of NAME (the test runs its own DNS server). */
 static int dnsquery(const char* name) {
   PDNS_RECORDA rec = NULL;
@@ -424,7 +788,36 @@ static int dnsquery(const char* name) {
   hints.ai_family = AF_INET;
   int g = getaddrinfo(name, "80", &hints, &res);
   if (g == 0) freeaddrinfo(res);
-  printf("dnsquery %s a=%ld w=%ld gai=%d\n", name, (long)a, (long)w, g);
+  /* GetAddrInfoExW asynchronously, its end waited for on the OVERLAPPED's event. */
+  ADDRINFOEXW hx = {0}, *rx = NULL;
+  hx.ai_family = AF_INET;
+  OVERLAPPED ov = {0};
+  ov.hEvent = CreateEventW(NULL, TRUE, FALSE, NULL);
+  HANDLE cancel = NULL;
+  int x = GetAddrInfoExW(wname, L"443", NS_ALL, NULL, &hx, &rx, NULL, &ov, NULL, &cancel);
+  if (x == WSA_IO_PENDING && WaitForSingleObject(ov.hEvent, 10000) == WAIT_OBJECT_0) x = (int)ov.Internal;
+  if (rx) FreeAddrInfoExW(rx);
+  printf("dnsquery %s a=%ld w=%ld gai=%d gaix=%d\n", name, (long)a, (long)w, g, x);
+  return 0;
+}
+
+/* The last error after DnsQuery_A/W/UTF8 of NAME that is found, and of one that is not. */
+static int lasterror_dns(const char* name) {
+  wchar_t wname[256];
+  MultiByteToWideChar(CP_ACP, 0, name, -1, wname, 256);
+  PDNS_RECORDA rec = NULL;
+  AFTER(DnsQuery_A(name, DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, &rec, NULL));
+  if (rec) DnsRecordListFree(rec, DnsFreeRecordList);
+  rec = NULL;
+  AFTER(DnsQuery_W(wname, DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, (PDNS_RECORD*)&rec, NULL));
+  if (rec) DnsRecordListFree(rec, DnsFreeRecordList);
+  rec = NULL;
+  AFTER(DnsQuery_UTF8(name, DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, &rec, NULL));
+  if (rec) DnsRecordListFree(rec, DnsFreeRecordList);
+  rec = NULL;
+  AFTER(DnsQuery_A("missing.test", DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, &rec, NULL));
+  AFTER(DnsQuery_W(L"missing.test", DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, (PDNS_RECORD*)&rec, NULL));
+  AFTER(DnsQuery_A(NULL, DNS_TYPE_A, DNS_QUERY_STANDARD, NULL, &rec, NULL));
   return 0;
 }
 
@@ -470,6 +863,13 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "lookups")) r = lookups();
   else if (argc > 1 && !strcmp(argv[1], "threads")) r = threads();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
+  else if (argc > 2 && !strcmp(argv[1], "lasterror-dns")) r = lasterror_dns(argv[2]);
+  else if (argc > 1 && !strcmp(argv[1], "evented")) r = evented();
+  else if (argc > 1 && !strcmp(argv[1], "iocpfail")) r = iocpfail();
+  else if (argc > 1 && !strcmp(argv[1], "asynclookup")) r = asynclookup();
+  else if (argc > 1 && !strcmp(argv[1], "childenv")) r = childenv();
+  else if (argc > 1 && !strcmp(argv[1], "envudp")) r = envudp();
+  else if (argc > 1 && !strcmp(argv[1], "names")) r = names();
   WSACleanup();
   return r;
 }
