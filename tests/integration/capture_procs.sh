@@ -19,6 +19,24 @@ for i in $(seq 50); do
   "$WSTRACE" record -q --no-follow -o "$WORK/nofollow-$i.wst" -- "$NETOPS" exit 0 >/dev/null 2>>"$WORK/nofollow.err" ||
     fail "wstrace record --no-follow run $i failed"
 done
+# Thread names a program gives its threads itself (a Python program, through ctypes): prctl
+# (PR_SET_NAME) on the main thread, with a name longer than the kernel keeps, and
+# pthread_setname_np(pthread_self()) on another thread.
+record threadnames 0 -- python3 -c '
+import ctypes, threading
+libc = ctypes.CDLL(None)
+libc.pthread_self.restype = ctypes.c_ulong
+libc.pthread_setname_np.argtypes = [ctypes.c_ulong, ctypes.c_char_p]
+libc.prctl(15, b"main-named-by-prctl", 0, 0, 0)
+worker = {}
+def run():
+    worker["tid"] = threading.get_native_id()
+    libc.pthread_setname_np(libc.pthread_self(), b"py-worker")
+t = threading.Thread(target=run)
+t.start()
+t.join()
+print("names main=%d worker=%d" % (threading.get_native_id(), worker["tid"]))
+'
 # the children's programs run alone, to compare their calls with
 for sub in unix udp reset refused; do
   record alone-$sub 0 -- "$NETOPS" $sub
@@ -145,6 +163,13 @@ for name, sub in (("spawn", "udp"), ("vfork", "reset")):
     same_as_alone(t, c, sub)
     eq(t.funcs(p), ["socket", "close"], "the parent's calls")
     eq(exits(t, c), [0], "the child's process_exit")
+context("thread names")
+t = load("threadnames")
+o = output_fields("threadnames", "names")
+eq(sorted((e["tid"], e["args"].get("name")) for e in t.all("thread_name")),
+   sorted([(int(o.get("main", 0)), "main-named-by-p"), (int(o.get("worker", 0)), "py-worker")]),
+   "thread_name events (tid, the name the kernel keeps)")
+
 context("--no-follow x50")
 empty = []
 for i in range(1, 51):

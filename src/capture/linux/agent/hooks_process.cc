@@ -1,10 +1,13 @@
-// Hooks that keep the agent's picture of the process right: how it ends, and descriptors that
-// libc opens or closes without going through the hooked close().
+// Hooks that keep the agent's picture of the process right: how it ends, descriptors that
+// libc opens or closes without going through the hooked close(), and the names threads give
+// themselves.
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include <cstdarg>
+#include <cstring>
 
 #include "agent.h"
 
@@ -86,5 +89,42 @@ DECLARE_REAL(pipe2, int, int*, int);
 WS_EXPORT int pipe2(int fds[2], int flags) {
   int r = REAL(pipe2)(fds, flags);
   if (r == 0) opened(fds[0]), opened(fds[1]);
+  return r;
+}
+
+// A thread names itself with prctl(PR_SET_NAME) or pthread_setname_np(pthread_self()): a
+// thread_name event with the name the kernel keeps (15 bytes). A thread named by another thread
+// is not recorded: a pthread_t does not say which kernel thread it is.
+namespace {
+constexpr int kPrSetName = 15;  // PR_SET_NAME (<sys/prctl.h> would declare prctl again)
+
+void record_thread_name(const char* name) {
+  char kept[16];  // (outlives c)
+  const size_t n = strnlen(name, 15);
+  memcpy(kept, name, n);
+  kept[n] = '\0';
+  Call c(FuncId::thread_name);
+  c.done(0, false);  // a fact, not a call
+  c.str(FieldId::name, kept);
+}
+}  // namespace
+
+DECLARE_REAL(prctl, int, int, unsigned long, unsigned long, unsigned long, unsigned long);
+WS_EXPORT int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+  unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+  va_end(ap);
+  int r = REAL(prctl)(option, a2, a3, a4, a5);
+  if (r == 0 && option == kPrSetName && a2) record_thread_name(reinterpret_cast<const char*>(a2));
+  return r;
+}
+
+DECLARE_REAL(pthread_setname_np, int, pthread_t, const char*);
+WS_EXPORT int pthread_setname_np(pthread_t thread, const char* name) {
+  int r = REAL(pthread_setname_np)(thread, name);
+  // (glibc declares `name` never null.)
+  if (r == 0 && pthread_equal(thread, pthread_self())) record_thread_name(name);
   return r;
 }
