@@ -132,6 +132,10 @@ assert sends[0]["error"]["name"] == "WSAENOTSOCK", sends[0]
 assert calls("WSAGetOverlappedResult") and calls("completion_routine") and calls("thread_name")
 assert [e for e in calls("GetQueuedCompletionStatusEx") if e.get("error", {}).get("name") == "WSAECONNREFUSED"]
 assert len([e for e in calls("GetAddrInfoExW") if "host" not in e["args"]]) == 2
+tf = one("TransmitFile")[-1]
+assert tf["error"]["name"] == "WSA_IO_PENDING" and tf["args"]["len"] == 64, tf
+assert [e for e in calls("GetQueuedCompletionStatus") if e["args"]["op"] == tf["args"]["op"]
+        and e["result"] == 64], "TransmitFile's completion"
 '
 
 # Completions the program learns of from the OVERLAPPED alone: after a wait on its event (each

@@ -720,6 +720,20 @@ static void lasterror_overlapped(void) {
   AFTER(accept_ex(bad, acc, abuf, 0, alen, alen, &n, &oa));
   AFTER(disconnect_ex(bad, &od, 0, 0));
   AFTER(transmit_file(bad, NULL, 0, 0, &od, NULL, 0));
+  /* TransmitFile of the start of this program's file, then DisconnectEx, each through the port. */
+  setsockopt(acc, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char*)&listener, sizeof listener);
+  setsockopt(c2, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0);
+  wchar_t self_path[MAX_PATH];
+  GetModuleFileNameW(NULL, self_path, MAX_PATH);
+  HANDLE file = CreateFileW(self_path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING, 0, NULL);
+  OVERLAPPED ot = {0};
+  AFTER(transmit_file(c2, file, 64, 0, &ot, NULL, 0) || WSAGetLastError() == WSA_IO_PENDING);
+  AFTER(GetQueuedCompletionStatus(port, &bytes, &key, &got, 5000));
+  AFTER(recv(acc, in, sizeof in, MSG_WAITALL));
+  CloseHandle(file);
+  OVERLAPPED ox = {0};
+  AFTER(disconnect_ex(c2, &ox, 0, 0) || WSAGetLastError() == WSA_IO_PENDING);
+  AFTER(GetQueuedCompletionStatus(port, &bytes, &key, &got, 5000));
   /* Two connects refused: one failure taken with GetQueuedCompletionStatus, one with …Ex. */
   struct sockaddr_in closed = loopback(closed_port());
   SOCKET r1 = bound_tcp(port, 3), r2 = bound_tcp(port, 4);
