@@ -47,6 +47,7 @@ int run_conns(const ConnsOptions& o) {
       if (!c->marked) c->marked = filter.matches(ev, tracker);
   }
   tracker.finish();
+  rows.flush();
   return finish(*engine);
 }
 

@@ -1,5 +1,8 @@
 #include "conn_table.h"
 
+#include <charconv>
+#include <cstdio>
+
 #include <fmt/format.h>
 
 namespace ws::cli {
@@ -61,15 +64,30 @@ std::string conn_header() {
 std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
                      const trace::TraceHeader& h, const present::TextOptions& text,
                      int64_t first_ts) {
+  // Appended cell by cell into one string: conns prints a row per connection, millions of
+  // them in a long trace.
   const int64_t d = duration(c);
-  std::string row = cells(
-      {std::to_string(c.id), process_text(c, t), c.kind(), inspect::role_name(c.role),
-       c.has_local ? to_string(c.local) : "-", c.has_remote ? to_string(c.remote) : "-",
-       c.host.empty() ? "-" : c.host,
-       present::time_text(h.wall_ns(c.opened_ts), text, c.opened_ts - first_ts),
-       d >= 0 ? present::duration_text(static_cast<uint64_t>(d)) : "-",
-       std::to_string(c.bytes_out) + "/" + std::to_string(c.calls_out),
-       std::to_string(c.bytes_in) + "/" + std::to_string(c.calls_in)});
+  std::string row;
+  row.reserve(220);
+  char num[48];
+  auto count = [&](uint64_t bytes, uint64_t calls) {
+    char* p = std::to_chars(num, num + sizeof num, bytes).ptr;
+    *p++ = '/';
+    p = std::to_chars(p, num + sizeof num, calls).ptr;
+    return std::string_view(num, static_cast<size_t>(p - num));
+  };
+  int i = 0;
+  cell(row, std::string_view(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, c.id).ptr - num)), kWidths[i++]);
+  cell(row, process_text(c, t), kWidths[i++]);
+  cell(row, c.kind(), kWidths[i++]);
+  cell(row, inspect::role_name(c.role), kWidths[i++]);
+  cell(row, c.has_local ? to_string(c.local) : "-", kWidths[i++]);
+  cell(row, c.has_remote ? to_string(c.remote) : "-", kWidths[i++]);
+  cell(row, c.host.empty() ? std::string_view("-") : std::string_view(c.host), kWidths[i++]);
+  cell(row, present::time_text(h.wall_ns(c.opened_ts), text, c.opened_ts - first_ts), kWidths[i++]);
+  cell(row, d >= 0 ? present::duration_text(static_cast<uint64_t>(d)) : "-", kWidths[i++]);
+  cell(row, count(c.bytes_out, c.calls_out), kWidths[i++]);
+  cell(row, count(c.bytes_in, c.calls_in), kWidths[i++]);
   row += "  ";
   row += end_text(c);
   if (const std::string e = errors_text(c); !e.empty()) row += "  errors " + e;
@@ -115,11 +133,25 @@ void InOrder::put(uint64_t id, std::string row) {
     waiting_.emplace(id, std::move(row));
     return;
   }
-  if (!row.empty()) fmt::print("{}\n", row);
+  emit(row);
   ++next_;
   for (auto it = waiting_.begin(); it != waiting_.end() && it->first == next_;
        it = waiting_.erase(it), ++next_)
-    if (!it->second.empty()) fmt::print("{}\n", it->second);
+    emit(it->second);
 }
+
+void InOrder::emit(const std::string& row) {
+  if (row.empty()) return;
+  out_ += row;
+  out_ += '\n';
+  if (out_.size() >= 1 << 16) flush();
+}
+
+void InOrder::flush() {
+  std::fwrite(out_.data(), 1, out_.size(), stdout);
+  out_.clear();
+}
+
+InOrder::~InOrder() { flush(); }
 
 }  // namespace ws::cli

@@ -25,11 +25,15 @@ nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tr
 // lower id has been put. Ids are dense (1, 2, 3 …); an empty row is skipped.
 class InOrder {
  public:
+  ~InOrder();  // flushes
   void put(uint64_t id, std::string row);
+  void flush();
 
  private:
+  void emit(const std::string& row);
   uint64_t next_ = 1;
   std::map<uint64_t, std::string> waiting_;
+  std::string out_;  // rows not yet written: one write per 64 KiB
 };
 
 }  // namespace ws::cli
