@@ -135,7 +135,7 @@ assert len([e for e in calls("GetAddrInfoExW") if "host" not in e["args"]]) == 2
 tf = one("TransmitFile")[-1]
 assert tf["error"]["name"] == "WSA_IO_PENDING" and tf["args"]["len"] == 64, tf
 assert [e for e in calls("GetQueuedCompletionStatus") if e["args"]["op"] == tf["args"]["op"]
-        and e["result"] == 64], "TransmitFile's completion"
+        and e["result"] == 64], "the completion of TransmitFile"
 '
 
 # Completions the program learns of from the OVERLAPPED alone: after a wait on its event (each
