@@ -417,7 +417,7 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
         c->connecting = true;
         if (cls == ErrorClass::Pending)
           if (const Value* op = ev.get(FieldId::op))
-            pending_[Key{ev.pid, op->num}] = PendingOp{type, 0};
+            pending_[Key{ev.pid, op->num}] = PendingOp{type, 0, 0, SockAddr(), false};
       }
       break;
     }
@@ -425,7 +425,8 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       const Value* nv = ev.get(FieldId::new_sock);
       const bool overlapped = nv != nullptr && ev.get(FieldId::op) != nullptr;
       if (overlapped && cls == ErrorClass::Pending) {
-        pending_[Key{ev.pid, ev.get(FieldId::op)->num}] = PendingOp{type, nv->num};
+        PendingOp po{type, nv->num, c->id, c->local, c->has_local};
+        pending_[Key{ev.pid, ev.get(FieldId::op)->num}] = std::move(po);
         break;
       }
       if (!ok) break;
@@ -462,7 +463,7 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       }
       if (cls == ErrorClass::Pending) {
         if (const Value* op = ev.get(FieldId::op))
-          pending_[Key{ev.pid, op->num}] = PendingOp{type, 0};
+          pending_[Key{ev.pid, op->num}] = PendingOp{type, 0, 0, SockAddr(), false};
         break;
       }
       const uint64_t bytes = ok && ev.result > 0 ? static_cast<uint64_t>(ev.result) : 0;
@@ -487,16 +488,17 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       } else if (po.type == EventType::connect) {
         c->connecting = false;
         if (ok) c->connected_ts = ev.ts;
+        if (bytes) transfer(*c, ev, true, bytes);  // ConnectEx's send buffer went out
       } else if (po.type == EventType::accept && ok) {
+        // The completion may name either socket: the accepted one is the call's new_sock.
         Connection* n = find_or_adopt(ev, po.new_sock);
+        current_ = n;
         n->role = ConnRole::Accepted;
-        n->listener = c->id;
-        if (n->family == 0) n->family = c->family;
-        if (n->type == 0) n->type = c->type;
-        if (n->proto == 0) n->proto = c->proto;
-        if (!n->has_local && c->has_local) n->local = c->local, n->has_local = true;
+        n->listener = po.listener;
+        if (!n->has_local && po.has_listener_local) n->local = po.listener_local, n->has_local = true;
+        if (n->proto == 0 && n->type == socktype::kStream) n->proto = proto::kTcp;
         n->connected_ts = ev.ts;
-        if (bytes) transfer(*n, ev, false, bytes);
+        if (bytes) transfer(*n, ev, false, bytes);  // AcceptEx's first data
         if (get_addr(ev, FieldId::peer, a)) set_remote(*n, a);
       }
       break;

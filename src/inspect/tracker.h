@@ -144,7 +144,10 @@ class Tracker : public FilterContext {
   };
   struct PendingOp {
     EventType type;
-    uint64_t new_sock;
+    uint64_t new_sock = 0;     // AcceptEx: the socket that becomes the connection
+    uint64_t listener = 0;     // AcceptEx: the listener's connection id …
+    SockAddr listener_local;   // … and its address
+    bool has_listener_local = false;
   };
 
   Process& process_of(const Event& ev);

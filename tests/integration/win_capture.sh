@@ -409,5 +409,47 @@ checks=$((checks + 1))
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "cannot create" "$WORK/nodir.err" || fail "unwritable output: exit $rc, $(cat "$WORK/nodir.err")"
 
+# The inspection tables of these Windows traces: the Linux build and wstrace.exe print the same,
+# and they say what the programs did.
+for name in tcp errors iocp whttp; do
+  for cmd in conns dns http stats; do
+    checks=$((checks + 1))
+    "$WSTRACE" $cmd --json "$WORK/$name.wst" >"$WORK/$name.$cmd.json" || fail "linux $cmd $name"
+    "$WINE_RUN" "$WIN_WSTRACE" $cmd --json "$WORK/$name.wst" | tr -d '\r' >"$WORK/$name.$cmd.win.json" ||
+      fail "wstrace.exe $cmd $name"
+    cmp -s "$WORK/$name.$cmd.json" "$WORK/$name.$cmd.win.json" ||
+      fail "$cmd of $name.wst differs between the Linux build and wstrace.exe"
+  done
+done
+checks=$((checks + 1))
+python3 - "$WORK" <<'PY' || fail "the inspection tables of the Windows traces"
+import json, sys
+w = sys.argv[1]
+rows = lambda n: [json.loads(l) for l in open(f"{w}/{n}.json")]
+# tcp: a client and the connection it was accepted as, both ends agreeing, with the ping bytes.
+c = [r for r in rows("tcp.conns") if r["role"] == "client" and r["kind"] == "tcp"]
+a = [r for r in rows("tcp.conns") if r["role"] == "accepted"]
+assert c and a and c[0]["remote"] == a[0]["local"] and c[0]["local"] == a[0]["remote"], (c, a)
+assert c[0]["process"] == "wnetops.exe" and c[0]["bytes_out"] >= 12 and a[0]["bytes_in"] >= 12, (c, a)
+assert [r for r in rows("tcp.conns") if r["role"] == "listener"], rows("tcp.conns")
+# errors: the refused connection and the failed lookup.
+e = [r for r in rows("errors.conns") if r["end"] == "error"]
+assert e and e[0]["end_error"] == "WSAECONNREFUSED", rows("errors.conns")
+d = [l for l in rows("errors.dns") if l["name"] == "missing.example.invalid"]
+assert d and d[0]["result"] == "WSAHOST_NOT_FOUND" and not d[0]["ok"], rows("errors.dns")
+# iocp: AcceptEx's first data and ConnectEx's sent bytes arrive through the completion port.
+acc = [r for r in rows("iocp.conns") if r["role"] == "accepted"]
+cli = [r for r in rows("iocp.conns") if r["role"] == "client"]
+assert acc and acc[0]["bytes_in"] >= len(b"hello-connectex") + len(b"second"), rows("iocp.conns")
+assert cli and cli[0]["bytes_out"] >= len(b"hello-connectex"), rows("iocp.conns")
+# whttp: WinHTTP's request, decoded.
+x = [x for x in rows("whttp.http") if x["type"] == "http"]
+assert len(x) == 1, x
+assert (x[0]["request"]["method"], x[0]["request"]["target"]) == ("GET", "/index.txt"), x
+assert (x[0]["response"]["status"], x[0]["response"]["body_bytes"]) == (200, 27), x
+st = json.load(open(f"{w}/whttp.stats.json"))
+assert st["connections"] >= 1 and st["top_connections"][0]["bytes_in"] > 27, st
+PY
+
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]

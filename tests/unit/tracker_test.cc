@@ -262,7 +262,26 @@ TEST_F(TrackerTest, OverlappedCompletionsCountOnce) {
   call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xC0).num(FieldId::len, 3)
       .num(FieldId::sock, 0x104).result(3);
   feed();
+  // AcceptEx whose completion names the accepted socket, and ConnectEx with data to send.
+  const uint64_t acc2 = tcp_socket(0x108);
+  call(FuncId::AcceptEx).num(FieldId::sock, 0x100).num(FieldId::new_sock, 0x108)
+      .num(FieldId::op, 0xD0).result(0, ws::errcode::kWsaIoPending);
+  feed();
+  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xD0).num(FieldId::len, 5)
+      .num(FieldId::sock, 0x108).result(5);
+  EXPECT_EQ(feed()->id, acc2);
+  const uint64_t cli = tcp_socket(0x10c);
+  call(FuncId::ConnectEx).num(FieldId::sock, 0x10c).num(FieldId::op, 0xE0)
+      .addr(FieldId::addr, v4(kLoop, 80)).result(0, ws::errcode::kWsaIoPending);
+  feed();
+  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xE0).num(FieldId::len, 15)
+      .num(FieldId::sock, 0x10c).result(15);
+  feed();
   t_.finish();
+  EXPECT_EQ(ended_[acc2].listener, listener);
+  EXPECT_EQ(ended_[acc2].bytes_in, 5u);
+  EXPECT_EQ(ended_[cli].bytes_out, 15u);
+  EXPECT_NE(ended_[cli].connected_ts, 0);
   EXPECT_EQ(ended_[acc].role, ConnRole::Accepted);
   EXPECT_EQ(ended_[acc].listener, listener);
   EXPECT_EQ(ended_[acc].bytes_in, 12u);
