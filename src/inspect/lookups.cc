@@ -135,24 +135,34 @@ void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out)
   if (buf.size() > kMaxTcpFrame) buf.clear();
 }
 
+namespace {
+
+// A lookup seen as a DNS message: who sent it, on which connection, what it asked.
+Lookup packet_lookup(const Event& ev, const Connection& c, const decode::DnsMessage& m, bool tcp) {
+  Lookup l;
+  l.packet = true;
+  l.seq = ev.seq;
+  l.ts = ev.ts;
+  l.pid = ev.pid;
+  l.tid = ev.tid;
+  l.conn = c.id;
+  l.via = tcp ? "tcp" : "udp";
+  l.dns_id = m.id;
+  if (!m.questions.empty()) {
+    l.name = m.questions[0].name;
+    l.asked = decode::dns_type_name(m.questions[0].type);
+  }
+  return l;
+}
+
+}  // namespace
+
 void LookupWatcher::message(const Event& ev, const Connection& c, std::span<const uint8_t> bytes,
                             bool whole, bool tcp) {
   const decode::DnsMessage m = decode::parse_dns(bytes, whole);
   if (!m.header_complete) return;
   if (!m.qr) {
-    Lookup l;
-    l.packet = true;
-    l.seq = ev.seq;
-    l.ts = ev.ts;
-    l.pid = ev.pid;
-    l.tid = ev.tid;
-    l.conn = c.id;
-    l.via = tcp ? "tcp" : "udp";
-    l.dns_id = m.id;
-    if (!m.questions.empty()) {
-      l.name = m.questions[0].name;
-      l.asked = decode::dns_type_name(m.questions[0].type);
-    }
+    Lookup l = packet_lookup(ev, c, m, tcp);
     l.answered = false;
     l.result = "no answer";
     if (waiting_.size() >= kMaxWaiting) {
@@ -160,7 +170,7 @@ void LookupWatcher::message(const Event& ev, const Connection& c, std::span<cons
       waiting_.erase(waiting_.begin());
     }
     auto [it, fresh] = waiting_.try_emplace(WaitKey{c.id, m.id}, l);
-    if (!fresh) {  // a retransmission: the first query stands, the earlier one is reported
+    if (!fresh) {  // a retransmission: the earlier query is reported unanswered, this one waits
       if (on_lookup) on_lookup(it->second);
       it->second = l;
     }
@@ -173,18 +183,7 @@ void LookupWatcher::message(const Event& ev, const Connection& c, std::span<cons
     waiting_.erase(it);
     l.dur = static_cast<uint64_t>(ev.ts + static_cast<int64_t>(ev.dur) - l.ts);
   } else {  // a response whose query wstrace did not see
-    l.packet = true;
-    l.seq = ev.seq;
-    l.ts = ev.ts;
-    l.pid = ev.pid;
-    l.tid = ev.tid;
-    l.conn = c.id;
-    l.via = tcp ? "tcp" : "udp";
-    l.dns_id = m.id;
-    if (!m.questions.empty()) {
-      l.name = m.questions[0].name;
-      l.asked = decode::dns_type_name(m.questions[0].type);
-    }
+    l = packet_lookup(ev, c, m, tcp);
   }
   l.answered = true;
   dns_answers(m, l.answers);
