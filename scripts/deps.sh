@@ -14,12 +14,19 @@ packages=(
   # benchmarks compare against strace; capture tests run real programs and a private mount
   # namespace for their loopback DNS resolver
   strace curl util-linux mount iproute2 binutils time
+  # exports: Wireshark's tshark checks the pcapng files, sqlite3 queries the database export
+  tshark sqlite3 libsqlite3-dev
+  # the HTML report is tested in a headless Chromium driven by Playwright (npm, tests/report)
+  chromium
 )
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = installed ] || missing+=("$p")
 done
+# Node.js and npm install Playwright for the report tests; any recent Node will do, so they are
+# looked for as commands (a machine may have them from elsewhere) and otherwise taken from Debian.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "deps: installing ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
