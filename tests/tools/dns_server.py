@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """A tiny DNS server for the capture tests (standard library only).
 
-    dns_server.py [--addr 127.0.0.1] [--port 53] [--slow NAME=SECONDS]... NAME=IP...
+    dns_server.py [--addr 127.0.0.1] [--port 53] [--slow NAME=SECONDS]... [--servfail NAME]...
+                  [--silent NAME]... NAME=IP...
 
 Answers A and AAAA queries, over UDP and TCP, for the names given (a name may be given several
 times, with IPv4 and IPv6 addresses); a known name without a record of the asked type gets an
 empty answer (NODATA); PTR queries of 127.0.0.1 and ::1 get "localhost"; every other name gets
-NXDOMAIN. --slow delays the answers for NAME (to measure lookup durations). Prints "ready" and
+NXDOMAIN. --slow delays the answers for NAME (to measure lookup durations); --servfail answers
+SERVFAIL for NAME, --silent never answers for NAME (temporary failures). Prints "ready" and
 the port once bound. Ends on SIGTERM or SIGINT, or when its standard input, if it is a pipe,
 reaches its end (so a test that holds the other end of the pipe cannot leave it behind). Every
 query is logged to standard error as "query NAME TYPE".
@@ -55,7 +57,9 @@ def encode_name(name):
 
 
 class Zone:
-    def __init__(self, records, slow):
+    def __init__(self, records, slow, servfail=(), silent=()):
+        self.servfail = {n.lower().rstrip(".") for n in servfail}
+        self.silent = {n.lower().rstrip(".") for n in silent}
         self.records = {}  # name -> list of (qtype, rdata)
         for spec in records:
             name, _, value = spec.partition("=")
@@ -73,7 +77,7 @@ class Zone:
             self.slow[name.lower().rstrip(".")] = float(secs)
 
     def answer(self, query):
-        """The reply to one query message, or None for something that is not a query."""
+        """The reply to one query message; None for something that is not a query, or a --silent name."""
         if len(query) < 12:
             return None
         qid, flags, qdcount = struct.unpack("!HHH", query[:6])
@@ -86,9 +90,13 @@ class Zone:
         log(f"query {key} {TYPE_NAMES.get(qtype, qtype)}")
         if key in self.slow:
             time.sleep(self.slow[key])
+        if key in self.silent:
+            return None
         answers = []
         rcode = 0
-        if key in self.records:
+        if key in self.servfail:
+            rcode = 2  # SERVFAIL
+        elif key in self.records:
             answers = [(t, d) for t, d in self.records[key] if t == qtype]
         elif qtype == QTYPE_PTR and key in self.ptr:
             answers = [(QTYPE_PTR, encode_name(self.ptr[key]))]
@@ -153,9 +161,11 @@ def main():
     ap.add_argument("--addr", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=53)
     ap.add_argument("--slow", action="append", default=[], metavar="NAME=SECONDS")
+    ap.add_argument("--servfail", action="append", default=[], metavar="NAME")
+    ap.add_argument("--silent", action="append", default=[], metavar="NAME")
     ap.add_argument("records", nargs="*", metavar="NAME=IP")
     args = ap.parse_args()
-    zone = Zone(args.records, args.slow)
+    zone = Zone(args.records, args.slow, args.servfail, args.silent)
     family = socket.AF_INET6 if ":" in args.addr else socket.AF_INET
     udp = socket.socket(family, socket.SOCK_DGRAM)
     udp.bind((args.addr, args.port))

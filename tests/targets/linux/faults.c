@@ -5,6 +5,8 @@
  *
  *   faults refused          3 blocking connects to a loopback port where nothing listens
  *   faults unreachable      a connect to 10.255.255.1 (run where no route leaves the host)
+ *   faults timeout ADDR     a connect to ADDR:80 that nobody answers (the test routes ADDR where
+ *                           its packets vanish) gives up after ~1 s: TCP_USER_TIMEOUT 200 ms
  *   faults reset            the peer closes without reading what we sent: ECONNRESET
  *   faults send-after-close the peer closes; recv returns 0; we keep sending
  *   faults eof-loop         recv returns 0 and the program keeps calling recv
@@ -205,6 +207,20 @@ static int f_unreachable(void) {
   a.sin_addr.s_addr = inet_addr("10.255.255.1");
   if (connect(s, (struct sockaddr*)&a, sizeof a) == 0) die("connect to 10.255.255.1 worked");
   if (errno != ENETUNREACH && errno != EHOSTUNREACH) die("unreachable: %s", strerror(errno));
+  close(s);
+  return 0;
+}
+
+static int f_timeout(const char* addr) {
+  int s = (int)ok(socket(AF_INET, SOCK_STREAM, 0), "socket");
+  int syns = 1, user_timeout_ms = 200; /* the first retransmission (after 1 s) gives up */
+  ok(setsockopt(s, IPPROTO_TCP, TCP_SYNCNT, &syns, sizeof syns), "TCP_SYNCNT");
+  ok(setsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout_ms, sizeof user_timeout_ms),
+     "TCP_USER_TIMEOUT");
+  struct sockaddr_in a = v4(80);
+  if (inet_pton(AF_INET, addr, &a.sin_addr) != 1) die("not an IPv4 address: %s", addr);
+  if (connect(s, (struct sockaddr*)&a, sizeof a) == 0) die("connect to %s worked", addr);
+  if (errno != ETIMEDOUT) die("timeout: %s", strerror(errno));
   close(s);
   return 0;
 }
@@ -441,6 +457,7 @@ int main(int argc, char** argv) {
   const char* f = argv[1];
   if (!strcmp(f, "refused")) return f_refused();
   if (!strcmp(f, "unreachable")) return f_unreachable();
+  if (!strcmp(f, "timeout") && argc > 2) return f_timeout(argv[2]);
   if (!strcmp(f, "reset")) return f_reset();
   if (!strcmp(f, "send-after-close")) return f_send_after_close();
   if (!strcmp(f, "eof-loop")) return f_eof(1);
