@@ -1,0 +1,502 @@
+// From socket calls to packets (PacketSynth), and the pcapng exporter that writes them.
+//
+// Every TCP connection and UDP flow with IP addresses is a stream between two endpoints. The
+// stream counts what has been written each way; each traced end of it (a connection of the
+// tracker) counts what it moved itself. A call writes only the bytes beyond what the stream has
+// written already, so a loopback connection traced at both ends — the client's send and the
+// server's recv of the same bytes — is written once, by whichever call came first.
+#include "pcapng.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "error_class.h"
+#include "exporter.h"
+#include "output.h"
+
+namespace ws::exporter::pcapng {
+
+using inspect::ConnEnd;
+using inspect::Connection;
+using inspect::ErrorClass;
+
+namespace {
+
+enum class Kind : uint8_t { None, Tcp, Udp };
+
+Kind kind_of(const Connection& c) {
+  if (c.family != af::kInet && c.family != af::kInet6) return Kind::None;
+  if (c.proto == proto::kTcp || (c.proto == 0 && c.type == socktype::kStream)) return Kind::Tcp;
+  if (c.proto == proto::kUdp || (c.proto == 0 && c.type == socktype::kDgram)) return Kind::Udp;
+  return Kind::None;
+}
+
+bool unspecified(const Endpoint& e) {
+  return std::all_of(e.ip.begin(), e.ip.end(), [](uint8_t b) { return b == 0; });
+}
+
+// A port for a socket whose own port the trace does not tell: one of 49152-65535, the same for
+// every flow of the socket.
+uint16_t synthetic_port(uint32_t pid, uint64_t sock) {
+  return static_cast<uint16_t>(49152 + (sock * 0x9E3779B97F4A7C15ull + pid) % 16384);
+}
+
+// Deterministic initial sequence numbers, different for each connection and direction.
+uint32_t initial_seq(uint64_t conn_id, int dir) {
+  uint64_t x = (conn_id * 2 + static_cast<uint64_t>(dir) + 1) * 0x9E3779B97F4A7C15ull;
+  x ^= x >> 29;
+  return static_cast<uint32_t>(x);
+}
+
+std::string tuple_key(Kind k, const Endpoint& a, const Endpoint& b) {
+  auto bytes = [](const Endpoint& e) {
+    std::string s(reinterpret_cast<const char*>(e.ip.data()), e.v6 ? 16 : 4);
+    s.push_back(static_cast<char>(e.port >> 8));
+    s.push_back(static_cast<char>(e.port));
+    return s;
+  };
+  std::string x = bytes(a), y = bytes(b);
+  if (y < x) std::swap(x, y);
+  return std::string(1, k == Kind::Tcp ? 'T' : 'U') + x + y;
+}
+
+bool get_addr(const Event& ev, FieldId id, SockAddr& out) {
+  const Value* v = ev.get(id);
+  return v != nullptr && decode_addr(v->bytes(), out);
+}
+
+// Above this many bytes sent one way without a packet the other way, the receiver acknowledges
+// them (a synthetic ACK): the announced window (about 1 GiB) is never filled.
+constexpr uint64_t kAckEvery = 256ull << 20;
+
+}  // namespace
+
+struct PacketSynth::Stream {
+  Kind kind = Kind::Tcp;
+  Endpoint ep[2];            // TCP: ep[0] sent the SYN
+  uint32_t isn[2] = {};
+  uint64_t written[2] = {};  // direction d (ep[d] → ep[1-d]): TCP payload bytes, UDP datagrams
+  uint64_t acked[2] = {};    // TCP: how much of direction d the other side acknowledged
+  bool fin[2] = {}, rst = false;
+  bool side_taken[2] = {};
+  int ends = 0;
+  std::string key;           // in by_tuple_ when not empty
+
+  uint32_t next_seq(int d) const {
+    return static_cast<uint32_t>(isn[d] + 1 + written[d] + (fin[d] ? 1 : 0));
+  }
+};
+
+struct PacketSynth::End {
+  std::shared_ptr<Stream> stream;
+  int side = 0;              // this end's own address is stream->ep[side]
+  uint64_t off[2] = {};      // what this end moved each way (units of Stream::written)
+  uint32_t pid = 0, tid = 0;
+  std::string proc;
+  uint64_t conn_id = 0;
+};
+
+PacketSynth::PacketSynth(std::string& out) : out_(out) {}
+PacketSynth::~PacketSynth() = default;
+
+void PacketSynth::begin(const trace::TraceHeader& h) {
+  header_ = h;
+  append_section_header(
+      out_, h.os, "wstrace " + h.wstrace_version,
+      fmt::format("packets synthesized by wstrace from the socket calls traced on {}: {}", h.host,
+                  h.command));
+  append_interface(out_, "wstrace", "socket calls as IP packets (synthesized)");
+}
+
+std::string PacketSynth::comment(const End& e, const Event* ev, std::string_view note) const {
+  std::string s = ev ? fmt::format("proc={} pid={} tid={} func={} call={}", e.proc, ev->pid,
+                                   ev->tid, func_def(ev->func).name, ev->seq)
+                     : fmt::format("proc={} pid={} tid={} conn={}", e.proc, e.pid, e.tid,
+                                   e.conn_id);
+  if (!note.empty()) fmt::format_to(std::back_inserter(s), " {}", note);
+  return s;
+}
+
+void PacketSynth::tcp(End& e, int dir, uint8_t flags, int64_t ts, std::string_view note,
+                      const Event* ev, std::string_view kept, uint32_t length) {
+  Stream& s = *e.stream;
+  Packet p;
+  p.src = s.ep[dir];
+  p.dst = s.ep[1 - dir];
+  p.seq = (flags & tcpflag::kSyn) ? s.isn[dir] : s.next_seq(dir);
+  if (flags & tcpflag::kAck) {
+    p.ack = s.next_seq(1 - dir);
+    s.acked[1 - dir] = s.written[1 - dir];
+  }
+  p.flags = flags;
+  p.kept = kept;
+  p.length = length;
+  p.wall_ns = header_.wall_ns(ts);
+  p.outbound = dir == e.side;
+  const std::string text = comment(e, ev, note);
+  p.comment = text;
+  p.ip_id = ++ip_id_;
+  append_packet(out_, p);
+  ++stats_.packets;
+}
+
+// The end of connection `c` for the call `ev`: found, or made with a stream of its own or as the
+// other end of a stream already written. nullptr when `c` has no IP peer.
+PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
+                                       const inspect::Tracker& t) {
+  auto found = ends_.find(c.id);
+  if (found != ends_.end()) {
+    found->second->tid = ev.tid;
+    return found->second.get();
+  }
+  const Kind kind = kind_of(c);
+  Endpoint remote, local;
+  if (kind == Kind::None || !c.has_remote || !endpoint_of(c.remote, remote)) return nullptr;
+  bool known = c.has_local && endpoint_of(c.local, local);
+  if (!known || local.v6 != remote.v6 || local.port == 0 || unspecified(local)) {
+    // What the trace does not tell stays unspecified (0.0.0.0, ::), and can match no other end.
+    if (local.v6 != remote.v6) local.ip = {};
+    local.v6 = remote.v6;
+    if (local.port == 0) local.port = synthetic_port(c.pid, c.sock);
+    known = false;
+  }
+  auto e = std::make_unique<End>();
+  e->pid = ev.pid;
+  e->tid = ev.tid;
+  e->conn_id = c.id;
+  const inspect::Process* proc = t.process(ev.pid);
+  e->proc = proc ? proc->name() : fmt::format("pid {}", ev.pid);
+  const std::string key = known ? tuple_key(kind, local, remote) : std::string();
+  if (!key.empty()) {
+    auto it = by_tuple_.find(key);
+    if (it != by_tuple_.end()) {
+      const int side = it->second->ep[0] == local ? 0 : 1;
+      if (!it->second->side_taken[side] && !it->second->rst) {
+        e->stream = it->second;
+        e->side = side;
+        ++stats_.shared_ends;
+      }
+    }
+  }
+  const bool fresh = !e->stream;
+  if (fresh) {
+    auto s = std::make_shared<Stream>();
+    s->kind = kind;
+    e->side = kind == Kind::Tcp && c.role == inspect::ConnRole::Accepted ? 1 : 0;
+    s->ep[e->side] = local;
+    s->ep[1 - e->side] = remote;
+    s->isn[0] = initial_seq(c.id, 0);
+    s->isn[1] = initial_seq(c.id, 1);
+    s->key = key;
+    if (!key.empty()) by_tuple_[key] = s;
+    e->stream = std::move(s);
+    ++stats_.connections;
+  }
+  e->stream->side_taken[e->side] = true;
+  ++e->stream->ends;
+  End* end = e.get();
+  ends_[c.id] = std::move(e);
+  if (fresh && kind == Kind::Tcp && !(ev.type() == EventType::connect && !ev.error.ok())) {
+    // The handshake: the SYN when the call began, the answer and its ACK when it returned.
+    const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
+    tcp(*end, 0, tcpflag::kSyn, ev.ts, "synthetic SYN", &ev);
+    tcp(*end, 1, tcpflag::kSyn | tcpflag::kAck, done, "synthetic SYN-ACK", &ev);
+    tcp(*end, 0, tcpflag::kAck, done, "synthetic ACK", &ev);
+  }
+  return end;
+}
+
+void PacketSynth::data(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept) {
+  Stream& s = *e.stream;
+  const int d = out ? e.side : 1 - e.side;
+  const uint64_t start = e.off[d];
+  e.off[d] += length;
+  if (e.off[d] <= s.written[d] || s.rst) return;  // the other end's call wrote these bytes
+  uint64_t pos = s.written[d] > start ? s.written[d] - start : 0;
+  // Sent bytes leave when the call begins; received ones are there when it returns.
+  const int64_t ts = out ? ev.ts : ev.ts + static_cast<int64_t>(ev.dur);
+  const uint32_t most = max_tcp_payload(s.ep[0].v6);
+  while (pos < length) {
+    const auto n = static_cast<uint32_t>(std::min<uint64_t>(most, length - pos));
+    const std::string_view part = pos < kept.size() ? kept.substr(pos, n) : std::string_view();
+    std::string note;
+    if (part.size() < n) {
+      note = fmt::format("snaplen: {} of {} bytes not kept", n - part.size(), n);
+      stats_.bytes_not_kept += n - part.size();
+    }
+    s.written[d] = start + pos;
+    const uint8_t flags = tcpflag::kAck | (pos + n == length ? tcpflag::kPsh : 0);
+    tcp(e, d, flags, ts, note, &ev, part, n);
+    pos += n;
+  }
+  s.written[d] = start + length;
+  if (s.written[d] - s.acked[d] > kAckEvery) tcp(e, 1 - d, tcpflag::kAck, ts, "synthetic ACK", &ev);
+}
+
+void PacketSynth::datagram(End& e, const Event& ev, bool out, uint64_t length,
+                           std::string_view kept) {
+  Stream& s = *e.stream;
+  const int d = out ? e.side : 1 - e.side;
+  Endpoint local = s.ep[e.side], peer = s.ep[1 - e.side];
+  SockAddr a;
+  Endpoint own;
+  if (get_addr(ev, out ? FieldId::addr : FieldId::peer, a) && endpoint_of(a, own) && !(own == peer)) {
+    // A peer of its own (the tracker's flows stop at 64 per socket): no other end to share with.
+    peer = own;
+    if (local.v6 != peer.v6) local = Endpoint{peer.v6, {}, local.port};
+  } else if (++e.off[d] <= s.written[d]) {
+    return;  // the other end's call wrote this datagram
+  } else {
+    s.written[d] = e.off[d];
+  }
+  const uint32_t most = kMaxIpPacket - ip_header_size(peer.v6) - kUdpHeader;
+  std::string note;
+  if (length > most) {
+    note = fmt::format("{} bytes long, written as {}", length, most);
+    length = most;
+  }
+  kept = kept.substr(0, length);
+  if (kept.size() < length) {
+    note = fmt::format("snaplen: {} of {} bytes not kept", length - kept.size(), length);
+    stats_.bytes_not_kept += length - kept.size();
+  }
+  Packet p;
+  p.udp = true;
+  p.src = out ? local : peer;
+  p.dst = out ? peer : local;
+  p.kept = kept;
+  p.length = static_cast<uint32_t>(length);
+  p.wall_ns = header_.wall_ns(out ? ev.ts : ev.ts + static_cast<int64_t>(ev.dur));
+  p.outbound = out;
+  const std::string text = comment(e, &ev, note);
+  p.comment = text;
+  p.ip_id = ++ip_id_;
+  append_packet(out_, p);
+  ++stats_.packets;
+}
+
+// A FIN from ep[dir]; once both sides sent theirs, the last one is acknowledged.
+void PacketSynth::fin(End& e, int dir, int64_t ts, std::string_view note, const Event* ev) {
+  Stream& s = *e.stream;
+  if (s.fin[dir] || s.rst) return;
+  tcp(e, dir, tcpflag::kFin | tcpflag::kAck, ts, note, ev);
+  s.fin[dir] = true;
+  if (s.fin[1 - dir]) tcp(e, 1 - dir, tcpflag::kAck, ts, "synthetic ACK of the FIN", ev);
+}
+
+void PacketSynth::reset(End& e, int dir, int64_t ts, std::string_view note, const Event* ev) {
+  Stream& s = *e.stream;
+  if (s.rst) return;
+  tcp(e, dir, tcpflag::kRst | tcpflag::kAck, ts, note, ev);
+  s.rst = true;
+}
+
+// A connect refused: our SYN, the peer's RST.
+void PacketSynth::refused(End& e, int64_t ts, int64_t done, const Event* ev) {
+  if (e.stream->rst || e.stream->written[0] || e.stream->written[1]) return;
+  tcp(e, e.side, tcpflag::kSyn, ts, "synthetic SYN", ev);
+  reset(e, 1 - e.side, done, "synthetic RST: connection refused", ev);
+}
+
+namespace {
+
+// The bytes a call moved as the tracker counts them, and the payload the trace kept of them.
+uint64_t moved(const Event& ev, std::string_view& kept) {
+  const Value* pl = ev.get(FieldId::payload);
+  if (pl) kept = pl->bytes();
+  const bool ok = ev.error.ok();
+  uint64_t n = 0;
+  switch (ev.type()) {
+    case EventType::io_complete: {
+      const Value* len = ev.get(FieldId::len);
+      n = ok && len ? len->num : 0;
+      break;
+    }
+    case EventType::accept: n = pl && ev.result > 0 ? pl->num : 0; break;
+    default:
+      // sendmmsg/recvmmsg count messages: the trace keeps the first one's bytes.
+      if (ev.func == FuncId::sendmmsg || ev.func == FuncId::recvmmsg) n = ok && pl ? pl->num : 0;
+      else n = ok && ev.result > 0 ? static_cast<uint64_t>(ev.result) : 0;
+      break;
+  }
+  if (kept.size() > n) kept = kept.substr(0, n);
+  return n;
+}
+
+bool is_shutdown_of_sending(const Event& ev) {
+  if (ev.type() != EventType::shutdown || !ev.error.ok()) return false;
+  if (ev.func == FuncId::DisconnectEx) return true;
+  const Value* how = ev.get(FieldId::how);
+  return how == nullptr || how->num == shut::kWr || how->num == shut::kRdwr;
+}
+
+}  // namespace
+
+void PacketSynth::add(const Event& ev, const inspect::Tracker& t) {
+  tracker_ = &t;
+  const ErrorClass cls = inspect::classify(ev.error);
+  const Value* op = ev.get(FieldId::op);
+  std::string_view kept;
+  uint64_t length = moved(ev, kept);
+  if (op && cls == ErrorClass::Pending) {
+    // An overlapped send's bytes go out when it completes: keep them until then.
+    if (const Value* pl = ev.get(FieldId::payload))
+      pending_[{ev.pid, op->num}] = PendingPayload{std::string(pl->bytes()), pl->num};
+    return;
+  }
+  std::string stored;
+  if (op && ev.type() == EventType::io_complete) {
+    auto it = pending_.find({ev.pid, op->num});
+    if (it != pending_.end()) {
+      stored = std::move(it->second.kept);
+      pending_.erase(it);
+      if (kept.empty()) kept = std::string_view(stored).substr(0, length);
+    }
+  }
+  const Connection* c = t.connection();
+  if (c == nullptr) return;
+  const Kind kind = kind_of(*c);
+  if (kind == Kind::None) return;
+  const auto dir = t.direction();
+  const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
+  if (kind == Kind::Udp) {
+    if (dir == inspect::Tracker::Dir::None || !ev.error.ok()) return;
+    if (End* e = end_for(ev, *c, t)) datagram(*e, ev, dir == inspect::Tracker::Dir::Out, length, kept);
+    return;
+  }
+  if (ev.type() == EventType::connect && cls == ErrorClass::Refused) {
+    if (End* e = end_for(ev, *c, t)) refused(*e, ev.ts, done, &ev);
+    return;
+  }
+  if (dir == inspect::Tracker::Dir::None) {
+    if (c->connected_ts != 0) end_for(ev, *c, t);  // the handshake as soon as it is connected
+    auto it = ends_.find(c->id);
+    if (it != ends_.end() && is_shutdown_of_sending(ev))
+      fin(*it->second, it->second->side, ev.ts, "synthetic FIN: shutdown", &ev);
+    return;
+  }
+  if (length == 0) {
+    auto it = ends_.find(c->id);
+    if (it == ends_.end()) return;
+    End& e = *it->second;
+    if (cls == ErrorClass::Reset) {
+      reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
+    } else if (dir == inspect::Tracker::Dir::In && ev.error.ok()) {
+      const Value* room = ev.get(FieldId::len);
+      if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
+        fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
+    }
+    return;
+  }
+  if (End* e = end_for(ev, *c, t)) data(*e, ev, dir == inspect::Tracker::Dir::Out, length, kept);
+}
+
+void PacketSynth::connection_ended(const Connection& c) {
+  auto it = ends_.find(c.id);
+  const Kind kind = kind_of(c);
+  if (it == ends_.end()) {
+    if (kind == Kind::None || !c.has_remote) {
+      if (c.marked && c.bytes_in + c.bytes_out > 0) ++stats_.skipped_no_address;
+      return;
+    }
+    // A connect refused as getsockopt(SO_ERROR) told it: the SYN and RST when it was closed.
+    if (!c.marked || kind != Kind::Tcp || c.end != ConnEnd::Error ||
+        inspect::classify(c.end_error) != ErrorClass::Refused || tracker_ == nullptr)
+      return;
+    Event ev;
+    ev.pid = c.pid;
+    ev.ts = c.closed_ts ? c.closed_ts : c.last_ts;
+    ev.func = FuncId::connect;
+    ev.error = c.end_error;
+    if (End* e = end_for(ev, c, *tracker_)) refused(*e, ev.ts, ev.ts, nullptr);
+    it = ends_.find(c.id);
+    if (it == ends_.end()) return;
+  }
+  End& e = *it->second;
+  Stream& s = *e.stream;
+  const int us = e.side, peer = 1 - e.side;
+  const int64_t ts = c.closed_ts ? c.closed_ts : c.last_ts;
+  const std::string why = fmt::format("({})", inspect::end_name(c.end));
+  if (s.kind == Kind::Tcp && !s.rst) {
+    switch (c.end) {
+      case ConnEnd::ClosedByUs:
+      case ConnEnd::NotClosed:
+        fin(e, us, ts, "synthetic FIN " + why, nullptr);
+        if (c.peer_eof) fin(e, peer, ts, "synthetic FIN " + why, nullptr);
+        break;
+      case ConnEnd::ClosedByPeer:
+        fin(e, peer, ts, "synthetic FIN " + why, nullptr);
+        fin(e, us, ts, "synthetic FIN " + why, nullptr);
+        break;
+      case ConnEnd::Reset: reset(e, peer, ts, "synthetic RST " + why, nullptr); break;
+      case ConnEnd::Error: reset(e, us, ts, "synthetic RST " + why, nullptr); break;
+      case ConnEnd::Open: break;
+    }
+  }
+  forget(c.id);
+}
+
+void PacketSynth::forget(uint64_t conn_id) {
+  auto it = ends_.find(conn_id);
+  if (it == ends_.end()) return;
+  std::shared_ptr<Stream> s = it->second->stream;
+  ends_.erase(it);
+  if (--s->ends > 0 || s->key.empty()) return;
+  auto k = by_tuple_.find(s->key);
+  if (k != by_tuple_.end() && k->second == s) by_tuple_.erase(k);
+}
+
+// ---- The exporter -----------------------------------------------------------------------------
+
+namespace {
+
+constexpr size_t kFlushAt = 4u << 20;  // bytes gathered before one write
+
+class PcapngExporter final : public Exporter {
+ public:
+  explicit PcapngExporter(ExportOptions opt) : opt_(std::move(opt)), synth_(buf_) {
+    buf_.reserve(kFlushAt + (128u << 10));
+  }
+  Status begin(const trace::TraceHeader& header) override {
+    if (Status s = out_.open(opt_.out_path); !s.ok()) return s;
+    synth_.begin(header);
+    return Status();
+  }
+  Status add(const Event& ev, const inspect::Tracker& tracker) override {
+    synth_.add(ev, tracker);
+    flush_if_full();
+    return Status();
+  }
+  void connection_ended(const inspect::Connection& c) override {
+    synth_.connection_ended(c);
+    flush_if_full();
+  }
+  Status finish(const inspect::Tracker&) override {
+    out_.write(buf_);
+    buf_.clear();
+    return out_.commit();
+  }
+
+ private:
+  void flush_if_full() {
+    if (buf_.size() < kFlushAt) return;
+    out_.write(buf_);
+    buf_.clear();
+  }
+  ExportOptions opt_;
+  std::string buf_;
+  PacketSynth synth_;
+  Output out_;
+};
+
+}  // namespace
+}  // namespace ws::exporter::pcapng
+
+namespace ws::exporter {
+
+Result<std::unique_ptr<Exporter>> make_pcapng_exporter(const ExportOptions& opt) {
+  return std::unique_ptr<Exporter>(new pcapng::PcapngExporter(opt));
+}
+
+}  // namespace ws::exporter

@@ -1,0 +1,142 @@
+// pcapng export: packets synthesized from the socket calls of a trace, so that Wireshark and
+// tshark reassemble and decode them (docs/export.md, section "pcapng").
+//
+// Two layers: the block builder (append_* below) turns one packet description into pcapng bytes
+// and knows nothing of traces; PacketSynth follows the events of a trace and the tracker's
+// connections and describes the packets: handshakes, data segments, FIN and RST, UDP datagrams.
+// Both append to a string the caller owns; the exporter (pcapng.cc) writes that string to the
+// file in large pieces. No library in Debian writes pcapng for us: libpcap's dump writer only
+// writes pcap, which has no per-packet comments, no direction flags and no nanosecond
+// resolution per interface; the blocks we need are few and simple.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "event.h"
+#include "sockaddr.h"
+#include "tracker.h"
+#include "trace_format.h"
+
+namespace ws::exporter::pcapng {
+
+// ---- Blocks -----------------------------------------------------------------------------------
+
+// One end of a packet. IPv4 addresses use the first 4 bytes of `ip`.
+struct Endpoint {
+  bool v6 = false;
+  std::array<uint8_t, 16> ip{};
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+// The endpoint a socket address is on the wire: an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
+// is the IPv4 address. False for families that are not IP.
+bool endpoint_of(const SockAddr& a, Endpoint& out);
+
+namespace tcpflag {
+inline constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+}
+
+// The link type of the one interface: LINKTYPE_RAW, packets start with the IP header (there are
+// no link-layer addresses to tell, so none are invented).
+inline constexpr uint16_t kLinkTypeRaw = 101;
+// No packet is larger than this (IP header included).
+inline constexpr uint32_t kMaxIpPacket = 65535;
+inline constexpr uint32_t kTcpHeader = 20, kUdpHeader = 8;
+inline constexpr uint32_t ip_header_size(bool v6) { return v6 ? 40 : 20; }
+// The most TCP payload one packet carries.
+inline constexpr uint32_t max_tcp_payload(bool v6) { return kMaxIpPacket - ip_header_size(v6) - kTcpHeader; }
+// TCP window scale announced in SYNs: every window is 65535 << 14 bytes (about 1 GiB).
+inline constexpr uint8_t kWindowScale = 14;
+
+// A TCP segment or UDP datagram. `kept` is the start of the payload as the trace kept it;
+// `length` the payload's real length (>= kept.size()): a packet whose payload was cut by the
+// snap length is written with a captured length smaller than its original length.
+struct Packet {
+  Endpoint src, dst;
+  bool udp = false;
+  uint32_t seq = 0, ack = 0;  // TCP
+  uint8_t flags = 0;          // TCP, tcpflag bits
+  std::string_view kept;
+  uint32_t length = 0;
+  int64_t wall_ns = 0;        // UTC nanoseconds since 1970
+  bool outbound = false;      // seen leaving the traced process (epb_flags direction)
+  std::string_view comment;   // opt_comment; empty = none
+  uint32_t ip_id = 0;         // IPv4 identification
+};
+
+// Section Header Block with shb_hardware/os/userappl and a comment; then the Interface
+// Description Block of interface 0 (LINKTYPE_RAW, if_tsresol 9: nanoseconds).
+void append_section_header(std::string& out, std::string_view os, std::string_view app,
+                           std::string_view comment);
+void append_interface(std::string& out, std::string_view name, std::string_view description);
+// One Enhanced Packet Block. IPv4 header, TCP and UDP checksums are right when the whole payload
+// was kept; otherwise the transport checksum is 0 (IPv6 UDP: 0xffff, as 0 is illegal there).
+void append_packet(std::string& out, const Packet& p);
+
+// ---- From calls to packets --------------------------------------------------------------------
+
+struct SynthStats {
+  uint64_t packets = 0;
+  uint64_t connections = 0;        // TCP connections and UDP flows written
+  uint64_t skipped_no_address = 0; // connections left out: Unix sockets, socketpair, no peer
+  uint64_t shared_ends = 0;        // connections found to be the other end of one written
+  uint64_t bytes_not_kept = 0;     // payload bytes the snap length cut (written as such)
+};
+
+// Follows a trace (same order of calls as exporter::Exporter) and appends the packets of its TCP
+// connections and UDP flows to `out`.
+class PacketSynth {
+ public:
+  explicit PacketSynth(std::string& out);
+  ~PacketSynth();
+  PacketSynth(const PacketSynth&) = delete;
+  PacketSynth& operator=(const PacketSynth&) = delete;
+
+  // The section header and the interface.
+  void begin(const trace::TraceHeader& h);
+  // `ev` after `tracker` observed it.
+  void add(const Event& ev, const inspect::Tracker& tracker);
+  // The tracker finished with `c`: its FIN or RST, and it is forgotten.
+  void connection_ended(const inspect::Connection& c);
+  const SynthStats& stats() const { return stats_; }
+
+ private:
+  struct Stream;
+  struct End;
+  struct Emit;
+  End* end_for(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
+  void data(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept);
+  void datagram(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept);
+  // One TCP packet from stream->ep[dir], its sequence and acknowledgement numbers from the
+  // stream; `ev` is the call it stands for (nullptr: the connection's end).
+  void tcp(End& e, int dir, uint8_t flags, int64_t ts, std::string_view note,
+           const Event* ev = nullptr, std::string_view kept = {}, uint32_t length = 0);
+  void fin(End& e, int dir, int64_t ts, std::string_view note, const Event* ev);
+  void reset(End& e, int dir, int64_t ts, std::string_view note, const Event* ev);
+  void refused(End& e, int64_t ts, int64_t done, const Event* ev);
+  std::string comment(const End& e, const Event* ev, std::string_view note) const;
+  void forget(uint64_t conn_id);
+
+  std::string& out_;
+  trace::TraceHeader header_;
+  SynthStats stats_;
+  std::unordered_map<uint64_t, std::unique_ptr<End>> ends_;     // by connection id
+  std::unordered_map<std::string, std::shared_ptr<Stream>> by_tuple_;  // both ends known
+  struct PendingPayload {
+    std::string kept;
+    uint64_t length = 0;
+  };
+  // (pid, op) → the payload of an overlapped call, written when it completes.
+  std::map<std::pair<uint32_t, uint64_t>, PendingPayload> pending_;
+  uint32_t ip_id_ = 0;
+  const inspect::Tracker* tracker_ = nullptr;  // of the last add(): process names at the end
+};
+
+}  // namespace ws::exporter::pcapng
