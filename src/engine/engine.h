@@ -30,7 +30,8 @@ Result<std::unique_ptr<Engine>> open_file_engine(const std::string& path,
 //   "demo"       a client on loopback: lookups (one failing), an HTTP exchange, refused connects,
 //                a UDP DNS query, a connection reset by its peer;
 //   "bench:N"    N payload-less send/recv events over a few connections;
-//   "conns:N"    N events of connections that open, talk and close, 64 open at a time.
+//   "conns:N"    N events of connections that open, talk and close, 64 open at a time;
+//   "payload:N"  a download of N bytes over one TCP connection, every byte kept (64 KiB a call).
 // `platform` picks the platform whose functions and error codes the scenario uses.
 Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenario,
                                                       Platform platform);

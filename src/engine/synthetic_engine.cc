@@ -1,5 +1,6 @@
 // Scripted scenarios. They are deterministic to the byte: the same scenario written by the Linux
 // build and by the Windows build gives identical trace files, which the tests compare.
+#include <algorithm>
 #include <charconv>
 #include <memory>
 #include <vector>
@@ -330,6 +331,82 @@ class ChurnEngine final : public Engine {
   trace::ReadProblem end_;
 };
 
+// A download over one TCP connection with every payload byte kept: a request, then `n` bytes
+// received 64 KiB a call, the end of the stream, close (the pcapng export benchmark).
+class PayloadEngine final : public Engine {
+ public:
+  static constexpr uint64_t kChunk = 64 << 10;
+  PayloadEngine(trace::TraceHeader h, uint64_t n) : header_(std::move(h)), n_(n) {
+    header_.snaplen = kChunk;
+    chunk_.resize(kChunk);
+    for (size_t i = 0; i < chunk_.size(); ++i) chunk_[i] = static_cast<char>('a' + i % 26);
+  }
+  const trace::TraceHeader& header() const override { return header_; }
+  bool next(Event& ev) override {
+    const int64_t ts = kMonoBase + static_cast<int64_t>(seq_) * 20 * kUs;
+    const uint32_t pid = 4242;
+    const uint64_t fd = 3;
+    if (received_ < n_ && step_ == 4) {
+      const uint64_t len = std::min(kChunk, n_ - received_);
+      received_ += len;
+      ev = Event{};
+      ev.seq = seq_++;
+      ev.pid = ev.tid = pid;
+      ev.func = FuncId::recv;
+      ev.ts = ts;
+      ev.dur = 5 * kUs;
+      ev.result = static_cast<int64_t>(len);
+      ev.set_num(FieldId::sock, fd);
+      ev.set_num(FieldId::len, kChunk);
+      ev.set(Value{FieldId::payload, len, reinterpret_cast<const uint8_t*>(chunk_.data()),
+                   static_cast<uint32_t>(len)});
+      return true;
+    }
+    const std::string request = "GET /big HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n";
+    switch (step_++) {
+      case 0:
+        b_.begin(FuncId::process_start, pid, pid, ts).num(FieldId::ppid, 1)
+            .str(FieldId::image, "/usr/bin/bench-download").num(FieldId::platform, 1);
+        break;
+      case 1:
+        b_.begin(FuncId::socket, pid, pid, ts, kUs).num(FieldId::family, af::kInet)
+            .num(FieldId::type, socktype::kStream).num(FieldId::protocol, proto::kTcp)
+            .result(static_cast<int64_t>(fd));
+        break;
+      case 2:
+        b_.begin(FuncId::connect, pid, pid, ts, 50 * kUs).num(FieldId::sock, fd)
+            .addr(FieldId::addr, SockAddr::ipv4(0x7f000001, 8080))
+            .addr(FieldId::local, SockAddr::ipv4(0x7f000001, 40000)).result(0);
+        break;
+      case 3:
+        b_.begin(FuncId::send, pid, pid, ts, 5 * kUs).num(FieldId::sock, fd)
+            .num(FieldId::len, request.size()).payload(request, request.size())
+            .result(static_cast<int64_t>(request.size()));
+        break;
+      case 4:
+        b_.begin(FuncId::recv, pid, pid, ts, 5 * kUs).num(FieldId::sock, fd)
+            .num(FieldId::len, kChunk).result(0);
+        break;
+      case 5: b_.begin(FuncId::close, pid, pid, ts, kUs).num(FieldId::sock, fd).result(0); break;
+      case 6: b_.begin(FuncId::process_exit, pid, pid, ts).snum(FieldId::exit_code, 0); break;
+      default: return false;
+    }
+    ev = b_.event();
+    ev.seq = seq_++;
+    return true;
+  }
+  const trace::ReadProblem& end() const override { return end_; }
+
+ private:
+  trace::TraceHeader header_;
+  uint64_t n_;
+  uint64_t received_ = 0, seq_ = 0;
+  int step_ = 0;
+  std::string chunk_;
+  EventBuilder b_;
+  trace::ReadProblem end_;
+};
+
 bool parse_count(std::string_view scenario, std::string_view prefix, uint64_t& n) {
   if (!scenario.starts_with(prefix)) return false;
   std::string_view digits = scenario.substr(prefix.size());
@@ -353,8 +430,12 @@ Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenari
     return std::unique_ptr<Engine>(new BenchEngine(std::move(header), n));
   if (parse_count(scenario, "conns:", n))
     return std::unique_ptr<Engine>(new ChurnEngine(std::move(header), n));
+  if (parse_count(scenario, "payload:", n))
+    return std::unique_ptr<Engine>(new PayloadEngine(std::move(header), n));
   return Status::error(fmt::format(
-      "unknown scenario '{}': choose 'demo', 'bench:N' or 'conns:N' (N events)", scenario));
+      "unknown scenario '{}': choose 'demo', 'bench:N', 'conns:N' (N events) or 'payload:N' "
+      "(N bytes)",
+      scenario));
 }
 
 }  // namespace ws
