@@ -37,9 +37,11 @@ bool unspecified(const Endpoint& e) {
 }
 
 // A port for a socket whose own port the trace does not tell: one of 49152-65535, the same for
-// every flow of the socket.
-uint16_t synthetic_port(uint32_t pid, uint64_t sock) {
-  return static_cast<uint16_t>(49152 + (sock * 0x9E3779B97F4A7C15ull + pid) % 16384);
+// every UDP flow of the socket, another for each TCP connection (a socket reused for another
+// connect after a failure would otherwise look like the same connection again).
+uint16_t synthetic_port(const Connection& c, Kind kind) {
+  const uint64_t key = kind == Kind::Tcp ? c.id * 0x100000001B3ull : c.sock;
+  return static_cast<uint16_t>(49152 + (key * 0x9E3779B97F4A7C15ull + c.pid) % 16384);
 }
 
 // Deterministic initial sequence numbers, different for each connection and direction.
@@ -158,7 +160,7 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
     // What the trace does not tell stays unspecified (0.0.0.0, ::), and can match no other end.
     if (local.v6 != remote.v6) local.ip = {};
     local.v6 = remote.v6;
-    if (local.port == 0) local.port = synthetic_port(c.pid, c.sock);
+    if (local.port == 0) local.port = synthetic_port(c, kind);
     known = false;
   }
   auto e = std::make_unique<End>();
