@@ -18,3 +18,17 @@ trace_checks() {
   checks=$((checks + 1))
   PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
 }
+
+# http_server DIR PORT: python3's http.server serving DIR on 127.0.0.1:PORT, up when this
+# returns (fails the test otherwise); killed when the script exits.
+http_server() {
+  python3 -m http.server --bind 127.0.0.1 --directory "$1" "$2" >"$WORK/http.log" 2>&1 &
+  http_pid=$!
+  trap 'kill $http_pid 2>/dev/null' EXIT
+  for _ in $(seq 100); do
+    python3 -c "import socket; socket.create_connection(('127.0.0.1', $2), 1).close()" 2>/dev/null && return 0
+    kill -0 $http_pid 2>/dev/null || break
+    sleep 0.05
+  done
+  fail "the HTTP server on 127.0.0.1:$2 did not start: $(head -c 400 "$WORK/http.log")"
+}
