@@ -6,6 +6,8 @@ build/bin/trace_bench "${TRACE_BENCH_EVENTS:-10000000}"
 echo
 bench/inspect_bench.py build/bin/wstrace build/bench-inspect "${INSPECT_BENCH_EVENTS:-10000000}"
 echo
+bench/export_bench.py build/bin/wstrace build/bench-export "${EXPORT_BENCH_BYTES:-1073741824}"
+echo
 bench/pingpong_bench.sh build "${PINGPONG_ROUNDS:-50000}" "${PINGPONG_RUNS:-5}"
 echo
 bench/wine_pingpong_bench.sh "$PWD" "${WINE_PINGPONG_ROUNDS:-20000}" "${PINGPONG_RUNS:-5}"
