@@ -5,9 +5,11 @@
 // and knows nothing of traces; PacketSynth follows the events of a trace and the tracker's
 // connections and describes the packets: handshakes, data segments, FIN and RST, UDP datagrams.
 // Both append to a string the caller owns; the exporter (pcapng.cc) writes that string to the
-// file in large pieces. No library in Debian writes pcapng for us: libpcap's dump writer only
-// writes pcap, which has no per-packet comments, no direction flags and no nanosecond
-// resolution per interface; the blocks we need are few and simple.
+// file in large pieces. No library in Debian writes pcapng for us in a better way: libpcap's
+// dump writer only writes pcap (no per-packet comments, direction flags or nanosecond
+// resolution per interface); libwiretap writes pcapng but is Linux-only in Debian (no Windows
+// export), GLib-based and changes its API with each Wireshark release (docs/dependencies.md).
+// The blocks we need are few and simple.
 #pragma once
 
 #include <array>
