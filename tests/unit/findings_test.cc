@@ -332,6 +332,39 @@ TEST_F(FindingsTest, LongGapBetweenCalls) {
   EXPECT_NE(counts(f[0]).find("made no traced call"), std::string::npos) << counts(f[0]);
 }
 
+// What the thread did during the gap: its calls by function, the first and the last of them.
+TEST_F(FindingsTest, LongGapNamesTheCallsMeanwhile) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  io(FuncId::send, 3, 10);
+  io(FuncId::recv, 3, 10);               // seq 4: the gap starts after it
+  socket(4);                             // seq 5: the first call meanwhile
+  connect(4, v4(81));
+  for (int i = 0; i < 3; ++i) io(FuncId::send, 4, 10, {}, 100 * kMs);
+  call(FuncId::poll, 1000, 500 * kMs).polls(FieldId::fds, {{4, 1, 0}})
+      .num(FieldId::timeout, 5000 * kMs).result(1);
+  feed();
+  io(FuncId::recv, 4, 10);               // seq 11: the last call meanwhile
+  io(FuncId::send, 3, 10, {}, 2000 * kMs);  // seq 12: the gap ends
+  auto f = of(finish(), "long-gap");
+  ASSERT_EQ(f.size(), 1u);
+  const std::string c = counts(f[0]);
+  EXPECT_NE(c.find("made 7 other calls in between (send ×3, socket ×1, connect ×1, recv ×1)"),
+            std::string::npos) << c;
+  EXPECT_NE(c.find("500.0 ms of it waiting in poll/select"), std::string::npos) << c;
+  EXPECT_NE(c.find("the first 990 ns after the gap began"), std::string::npos) << c;
+  ASSERT_EQ(f[0].calls.size(), 4u);
+  EXPECT_EQ(f[0].calls[0].seq, 4u);
+  EXPECT_EQ(f[0].calls[1].seq, 5u);
+  EXPECT_NE(f[0].calls[1].text.find("socket() (first call meanwhile)"), std::string::npos)
+      << f[0].calls[1].text;
+  EXPECT_EQ(f[0].calls[2].seq, 11u);
+  EXPECT_NE(f[0].calls[2].text.find("recv(sock=4) (last call meanwhile)"), std::string::npos)
+      << f[0].calls[2].text;
+  EXPECT_EQ(f[0].calls[3].seq, 12u);
+}
+
 TEST_F(FindingsTest, NoGapUnderTheThreshold) {
   opt_.gap_ns = 3'000'000'000;
   start();
@@ -405,6 +438,68 @@ TEST_F(FindingsTest, UniformlySlowConnectsAreTheNorm) {
     close(3);
   }
   EXPECT_TRUE(of(finish(), "slow-call").empty());
+}
+
+TEST_F(FindingsTest, SlowLookupAgainstTheTracesMedian) {
+  start();
+  for (int i = 0; i < 10; ++i) lookup("fast.test", {}, 2 * kMs);
+  lookup("odd.test", {}, 300 * kMs);   // under --slow-lookup (500 ms): slow-call's
+  lookup("awful.test", {}, 900 * kMs); // over it: slow-lookup's alone
+  auto all = finish();
+  auto f = of(all, "slow-call");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("1 lookup took up to 300.0 ms (median "), std::string::npos)
+      << f[0].title;
+  EXPECT_NE(f[0].title.find(" over 12 lookups)"), std::string::npos) << f[0].title;
+  ASSERT_EQ(f[0].calls.size(), 1u);
+  EXPECT_NE(f[0].calls[0].text.find("getaddrinfo(\"odd.test\""), std::string::npos)
+      << f[0].calls[0].text;
+  auto slow = of(all, "slow-lookup");
+  ASSERT_EQ(slow.size(), 1u);
+  EXPECT_NE(slow[0].title.find("awful.test"), std::string::npos) << slow[0].title;
+}
+
+// A request/response protocol that is not HTTP: each send, then the receive of the answer.
+TEST_F(FindingsTest, SlowReplyOnAnotherProtocol) {
+  start();
+  socket(3);
+  connect(3, v4(6379));
+  for (int i = 0; i < 8; ++i) {
+    call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, 6).payload("PING\r\n", 6)
+        .result(6);
+    feed();
+    io(FuncId::recv, 3, 7, {}, 1000, i == 5 ? 300 * kMs : 1 * kMs);
+  }
+  close(3);
+  auto f = of(finish(), "slow-call");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("1 reply took up to 300.0 ms (median "), std::string::npos)
+      << f[0].title;
+  EXPECT_NE(f[0].title.find(" over 8 replies)"), std::string::npos) << f[0].title;
+  ASSERT_EQ(f[0].calls.size(), 1u);
+  EXPECT_NE(f[0].calls[0].text.find("recv(sock=3, len=4096) = 7"), std::string::npos)
+      << f[0].calls[0].text;
+  EXPECT_NE(f[0].calls[0].text.find("first byte 300.0 ms after the request was sent"),
+            std::string::npos) << f[0].calls[0].text;
+  EXPECT_EQ(f[0].calls[0].seq, 14u);  // after start, socket, connect and 5 rounds: the 6th recv
+  EXPECT_NE(f[0].meaning.find("Not HTTP"), std::string::npos);
+}
+
+// HTTP connections are the HTTP watcher's (responses), not replies.
+TEST_F(FindingsTest, HttpConnectionsAreNoReplies) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  for (int i = 0; i < 8; ++i) {
+    std::string req = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, req.size())
+        .payload(req, req.size()).result(static_cast<int64_t>(req.size()));
+    feed();
+    io(FuncId::recv, 3, 7, {}, 1000, i == 5 ? 300 * kMs : 1 * kMs);  // not a whole response
+  }
+  close(3);
+  for (const auto& f : of(finish(), "slow-call"))
+    EXPECT_EQ(f.title.find("repl"), std::string::npos) << f.title;
 }
 
 TEST_F(FindingsTest, BusyWaitOnWouldBlock) {

@@ -24,7 +24,7 @@ std::span<const RuleInfo> all_rules() {
       {"long-gap", "long silences between calls on one connection", make_long_gap},
       {"small-writes", "small sends followed by a read that waits (Nagle and delayed ACK)",
        make_small_writes},
-      {"slow-call", "connects and first bytes much slower than the trace's own median",
+      {"slow-call", "connects, lookups and first bytes much slower than the trace's own median",
        make_slow_call},
       {"busy-wait", "loops retrying on EWOULDBLOCK/EAGAIN without waiting", make_busy_wait},
       {"nonblocking-connect", "non-blocking connects whose failure shows only in SO_ERROR",

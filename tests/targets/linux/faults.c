@@ -14,6 +14,10 @@
  *   faults lookup NAME      getaddrinfo(NAME) (NAME must fail or be slow: the test's resolver)
  *   faults ipv6-first       connect to [::1]:P (refused), then 127.0.0.1:P (listening)
  *   faults gap              120 ms of silence between two sends on one connection
+ *   faults gap-busy         the same gap, the thread meanwhile busy with a UDP socket of its own
+ *                           (3 sendto/recvfrom, then a poll that waits 120 ms for nothing)
+ *   faults slow-reply       6 requests of 8 bytes on one connection (not HTTP); the server
+ *                           answers the 4th after 150 ms, the others at once
  *   faults nagle            4 rounds of two small writes then a read, Nagle on (~40 ms each)
  *   faults slow-response    6 HTTP requests on one connection; the server answers one of them
  *                           after 150 ms, the others at once
@@ -124,7 +128,7 @@ static size_t recv_n(int s, char* buf, size_t n) {
 
 /* ---- a server thread with a job -------------------------------------------------------- */
 
-enum job { kClose, kCloseUnread, kEcho8, kHttp, kByeClose, kLateSend };
+enum job { kClose, kCloseUnread, kEcho8, kSlowEcho8, kHttp, kByeClose, kLateSend };
 struct server {
   int lsock;
   enum job job;
@@ -144,8 +148,10 @@ static void* serve(void* arg) {
       ok(recv(c, buf, 1, MSG_PEEK), "peek");
       break;
     case kEcho8:
+    case kSlowEcho8: /* the 4th answer after 150 ms */
       for (int i = 0; i < sv->rounds; i++) {
         if (recv_n(c, buf, 8) != 8) die("server: short request");
+        if (sv->job == kSlowEcho8 && i == 3) pause_ms(150);
         send_all(c, "answer!!", 8);
       }
       break;
@@ -318,15 +324,35 @@ static int f_ipv6_first(void) {
   return 0;
 }
 
-static int f_gap(int clean) {
+/* The thread's work during a gap: a UDP socket talking to itself, then a wait of 120 ms. */
+static void udp_meanwhile(void) {
+  int u = (int)ok(socket(AF_INET, SOCK_DGRAM, 0), "udp socket");
+  struct sockaddr_in a = v4(0);
+  ok(bind(u, (struct sockaddr*)&a, sizeof a), "bind");
+  socklen_t len = sizeof a;
+  ok(getsockname(u, (struct sockaddr*)&a, &len), "getsockname");
+  char buf[4];
+  for (int i = 0; i < 3; i++) {
+    ok(sendto(u, "udp", 3, 0, (struct sockaddr*)&a, sizeof a), "sendto");
+    ok(recvfrom(u, buf, sizeof buf, 0, NULL, NULL), "recvfrom");
+  }
+  struct pollfd pf = {u, POLLIN, 0};
+  if (ok(poll(&pf, 1, 120), "poll") != 0) die("poll: unexpected data");
+  close(u);
+}
+
+/* Rounds of an 8-byte request and its answer from a `job` server. Before the second request,
+ * mode 0: nothing; 1: 120 ms of nothing (a gap); 2: the same gap, busy with UDP. */
+static int f_echo(enum job job, int rounds, int mode) {
   struct server sv = {0};
-  sv.rounds = 2;
+  sv.rounds = rounds;
   uint16_t port;
-  pthread_t t = start_server(&sv, &port, kEcho8);
+  pthread_t t = start_server(&sv, &port, job);
   int s = connect_to(port);
   char buf[8];
-  for (int i = 0; i < 2; i++) {
-    if (i == 1 && !clean) pause_ms(120);
+  for (int i = 0; i < rounds; i++) {
+    if (i == 1 && mode == 1) pause_ms(120);
+    if (i == 1 && mode == 2) udp_meanwhile();
     send_all(s, "12345678", 8);
     if (recv_n(s, buf, 8) != 8) die("short answer");
   }
@@ -437,7 +463,7 @@ static int f_not_closed(void) {
 
 static int f_clean(const char* name) {
   if (name) f_lookup(name);
-  f_gap(1);
+  f_echo(kEcho8, 2, 0);
   f_nagle(1);
   f_slow_response(1);
   f_busy(1);
@@ -464,7 +490,9 @@ int main(int argc, char** argv) {
   if (!strcmp(f, "close-wait")) return f_eof(2);
   if (!strcmp(f, "lookup") && argc > 2) return f_lookup(argv[2]);
   if (!strcmp(f, "ipv6-first")) return f_ipv6_first();
-  if (!strcmp(f, "gap")) return f_gap(0);
+  if (!strcmp(f, "gap")) return f_echo(kEcho8, 2, 1);
+  if (!strcmp(f, "gap-busy")) return f_echo(kEcho8, 2, 2);
+  if (!strcmp(f, "slow-reply")) return f_echo(kSlowEcho8, 6, 0);
   if (!strcmp(f, "nagle")) return f_nagle(0);
   if (!strcmp(f, "slow-response")) return f_slow_response(0);
   if (!strcmp(f, "busy")) return f_busy(0);

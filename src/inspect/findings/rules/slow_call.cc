@@ -1,6 +1,8 @@
-// slow-call: connects, and HTTP first bytes (request sent → first byte of the response), that
-// took at least --slow-factor times the trace's own median for that kind and at least --slow-min.
-// The distribution is a fixed histogram; only the slowest few calls are kept as evidence.
+// slow-call: connects, name lookups, HTTP first bytes (request sent → first byte of the
+// response) and the first bytes of replies on other TCP connections (our last send → the first
+// data back), that took at least --slow-factor times the trace's own median for that kind and at
+// least --slow-min. Each kind's distribution is a fixed histogram; only the slowest few are kept
+// as evidence.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <unordered_map>
 
 #include "error_class.h"
+#include "http.h"
 #include "rules.h"
 
 namespace ws::inspect::rules {
@@ -53,12 +56,15 @@ struct Sample {
 };
 
 struct Kind {
-  std::string_view name;  // "connect", "first byte"
+  std::string_view one, many;  // what is slow: "connect", "connects"
+  std::string_view samples;    // what the median is over: "connects", "first bytes"
+  uint64_t cap = UINT64_MAX;   // samples this long count in the median only (another rule's)
   Histogram hist;
   std::vector<Sample> slowest;  // at most kMaxEvidence, slowest first
 
   void add(uint64_t dur, CallRef call) {
     hist.add(dur);
+    if (dur >= cap) return;
     if (slowest.size() == kMaxEvidence && slowest.back().dur >= dur) return;
     Sample s{dur, std::move(call)};
     auto at = std::upper_bound(slowest.begin(), slowest.end(), s,
@@ -73,17 +79,29 @@ struct Pending {
   CallRef call;
 };
 
+// A TCP client connection that is not HTTP (the HTTP watcher times those): data we sent that
+// waits for the first byte back.
+struct Reply {
+  bool http = false;
+  bool awaiting = false;  // sent since the last data received
+  int64_t sent_end = 0;   // when the last send before the answer returned
+};
+
 class SlowCall : public Rule {
  public:
   explicit SlowCall(const DiagnoseOptions& o) : factor_(o.slow_factor), min_(o.slow_min_ns) {
-    connect_.name = "connect";
-    ttfb_.name = "first byte";
+    connect_.one = "connect", connect_.many = "connects", connect_.samples = "connects";
+    ttfb_.one = "response", ttfb_.many = "responses", ttfb_.samples = "first bytes";
+    reply_.one = "reply", reply_.many = "replies", reply_.samples = "replies";
+    lookup_.one = "lookup", lookup_.many = "lookups", lookup_.samples = "lookups";
+    lookup_.cap = o.slow_lookup_ns;  // those are slow-lookup's
   }
   std::string_view id() const override { return "slow-call"; }
 
   void observe(const Event& ev, const Tracker& t) override {
     const Connection* c = t.connection();
     if (c == nullptr) return;
+    if (c->role == ConnRole::Client && is_tcp(*c)) observe_reply(ev, t, *c);
     if (ev.type() == EventType::connect) {
       const ErrorClass cls = classify(ev.error);
       if (ev.error.ok()) connect_.add(ev.dur, call_ref(ev, c->id));
@@ -109,7 +127,14 @@ class SlowCall : public Rule {
     connect_.add(dur, std::move(p.call));
   }
 
-  void on_connection_end(const Connection& c) override { pending_.erase(c.id); }
+  void on_connection_end(const Connection& c) override {
+    pending_.erase(c.id);
+    replies_.erase(c.id);
+  }
+
+  void on_lookup(const Lookup& l) override {
+    if (l.answered) lookup_.add(l.dur, lookup_ref(l));
+  }
 
   void on_exchange(const HttpExchange& x) override {
     const int64_t ttfb = x.ttfb();
@@ -125,10 +150,36 @@ class SlowCall : public Rule {
   }
 
   void finish(const Tracker&, std::vector<Finding>& out) override {
-    for (Kind* k : {&connect_, &ttfb_}) report(*k, out);
+    for (Kind* k : {&connect_, &lookup_, &ttfb_, &reply_}) report(*k, out);
   }
 
  private:
+  // Data out opens a request; the first data in after it is the reply's first byte.
+  // The connection's first bytes out (an overlapped send's as it starts) tell HTTP apart.
+  void observe_reply(const Event& ev, const Tracker& t, const Connection& c) {
+    const bool out = ev.type() == EventType::send || t.direction() == Tracker::Dir::Out;
+    const bool in = !out && t.direction() == Tracker::Dir::In;
+    const Value* p = out ? ev.get(FieldId::payload) : nullptr;
+    const bool moved = ev.error.ok() && ev.result > 0 && (out || in);
+    if (!moved && !(p && ev.get(FieldId::op))) return;
+    auto [it, fresh] = replies_.try_emplace(c.id);
+    Reply& r = it->second;
+    if (fresh) r.http = p && decode::looks_like_http_request({p->data, p->size});
+    if (r.http || !moved) return;
+    const int64_t end = ev.ts + static_cast<int64_t>(ev.dur);
+    if (out) {
+      r.awaiting = true;
+      r.sent_end = end;
+      return;
+    }
+    if (!r.awaiting) return;
+    r.awaiting = false;
+    const auto dur = static_cast<uint64_t>(std::max<int64_t>(0, end - r.sent_end));
+    CallRef ref = call_ref(ev, c.id);
+    ref.text += fmt::format(" … first byte {} after the request was sent", duration_str(dur));
+    reply_.add(dur, std::move(ref));
+  }
+
   void report(Kind& k, std::vector<Finding>& out) const {
     const uint64_t median = k.hist.median();
     const uint64_t limit = std::max(min_, median * factor_);
@@ -144,21 +195,26 @@ class SlowCall : public Rule {
     if (slow == 0) return;
     f.rule = "slow-call";
     f.severity = Severity::Warning;
-    const bool conn = k.name == "connect";
-    f.title = fmt::format("{} {} took up to {} (median {} over {} {}s)", slow,
-                          conn ? (slow == 1 ? "connect" : "connects")
-                               : (slow == 1 ? "response" : "responses"),
-                          duration_str(worst), duration_str(median), k.hist.count(), k.name);
+    f.title = fmt::format("{} {} took up to {} (median {} over {} {})", slow,
+                          slow == 1 ? k.one : k.many, duration_str(worst), duration_str(median),
+                          k.hist.count(), k.samples);
     f.counts = {{"slow", fmt::format("{}{}", slow, slow == kMaxEvidence ? "+" : "")},
                 {"median", duration_str(median)},
                 {"threshold", duration_str(limit)},
                 {"samples", fmt::format("{}", k.hist.count())}};
-    if (conn) {
+    if (&k == &connect_) {
       f.meaning = "These connects waited much longer than the others in this trace: the SYN or "
                   "its answer was lost and retransmitted (1 s, 3 s steps), the server's accept "
                   "queue was full, or the path to that host is slow.";
       f.next = "Compare the endpoints of the slow ones with the fast ones ('wstrace conns'); "
                "check the server's listen backlog and load, and packet loss on the path.";
+    } else if (&k == &lookup_) {
+      f.meaning = "These name lookups took much longer than the others in this trace: a DNS "
+                  "server that answered late or not at all (the resolver then retries or asks "
+                  "the next one), or a name whose answer was not cached.";
+      f.next = "Compare the names of the slow ones with the fast ones ('wstrace dns'); time "
+               "'dig NAME' against each configured DNS server; cache names looked up again "
+               "and again.";
     } else {
       f.meaning = "The server took much longer than usual between receiving the request and "
                   "sending the first byte of its answer: time spent in the server (or in "
@@ -166,12 +222,17 @@ class SlowCall : public Rule {
       f.next = "Look at those requests in the server's logs and at what the server waits on "
                "(database, upstream services, locks).";
     }
+    if (&k == &reply_)
+      f.meaning += " (Not HTTP: the request is the data sent before the reply, and the time runs "
+                   "to the end of the receive that brought the first byte — a program that "
+                   "received late adds its own delay.)";
     out.push_back(std::move(f));
   }
 
   uint64_t factor_, min_;
-  Kind connect_, ttfb_;
+  Kind connect_, lookup_, ttfb_, reply_;
   std::unordered_map<uint64_t, Pending> pending_;  // open connections with a connect under way
+  std::unordered_map<uint64_t, Reply> replies_;    // open TCP client connections
 };
 
 }  // namespace
