@@ -1,0 +1,188 @@
+#include "report_data.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "view.h"
+
+namespace ws::report {
+namespace {
+
+bool is_process_fact(EventType t) {
+  return t == EventType::process_start || t == EventType::process_exit ||
+         t == EventType::thread_name || t == EventType::drops;
+}
+
+// The arguments as `show` prints them, without the payload (the viewer shows it whole).
+std::string args_text(const Event& ev) {
+  std::string s;
+  if (ev.type() == EventType::Unknown) return s;
+  for (FieldId id : event_def(ev.type()).fields) {
+    const Value* v = ev.get(id);
+    if (!v || id == FieldId::payload) continue;
+    if (!s.empty()) s += ", ";
+    s += field_def(id).name;
+    s += '=';
+    s += present::value_text(field_def(id), *v);
+  }
+  return s;
+}
+
+// The filter's `bytes`: the payload's original length, else a byte count the call returned.
+int64_t bytes_moved(const Event& ev) {
+  const EventType t = ev.type();
+  if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return -1;
+  if (!ev.error.ok()) return -1;
+  if (const Value* p = ev.get(FieldId::payload)) return static_cast<int64_t>(p->num);
+  if (t == EventType::io_complete) {
+    if (const Value* l = ev.get(FieldId::len)) return static_cast<int64_t>(l->num);
+    return -1;
+  }
+  if (ev.func == FuncId::sendmmsg || ev.func == FuncId::recvmmsg) return -1;
+  return ev.result >= 0 ? ev.result : -1;
+}
+
+}  // namespace
+
+uint32_t StringTable::id(const std::string& s) {
+  auto [it, added] = index_.try_emplace(s, static_cast<uint32_t>(list_.size()));
+  if (added) list_.push_back(s);
+  return it->second;
+}
+
+ReportBuilder::ReportBuilder(ReportOptions options)
+    : options_(std::move(options)),
+      data_(std::make_unique<ReportData>()),
+      lookups_(tracker_),
+      http_(tracker_) {
+  data_->errors.push_back(ErrorRow{});
+  data_->filter_text = options_.filter.text();
+  data_->payload_cap = options_.payload_cap;
+  tracker_.on_end = [this](const inspect::Connection& c) {
+    ConnRow row{c, 0, c.marked};
+    if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) {
+      row.tid = it->second;
+      conn_tid_.erase(it);
+    }
+    data_->conns.push_back(std::move(row));
+  };
+  lookups_.on_lookup = [this](const inspect::Lookup& l) { data_->lookups.push_back(l); };
+  http_.on_exchange = [this](const inspect::HttpExchange& x) { data_->http.push_back(x); };
+}
+
+ReportBuilder::~ReportBuilder() = default;
+
+uint32_t ReportBuilder::thread_index(uint32_t pid, uint32_t tid) {
+  const uint64_t key = (uint64_t{pid} << 32) | tid;
+  auto [it, added] = thread_ids_.try_emplace(key, static_cast<uint32_t>(data_->threads.size()));
+  if (added) data_->threads.push_back(ThreadRow{pid, tid, ""});
+  return it->second;
+}
+
+uint32_t ReportBuilder::error_index(const ErrorCode& e) {
+  if (e.ok()) return 0;
+  auto [it, added] = error_ids_.try_emplace(e.pack(), static_cast<uint32_t>(data_->errors.size()));
+  if (added) {
+    ErrorRow row{error_name(e), "", e.value, ""};
+    if (const ErrorInfo* info = find_error(e)) {
+      row.posix = std::string(info->posix);
+      row.meaning = std::string(info->meaning);
+    }
+    data_->errors.push_back(std::move(row));
+  }
+  return it->second;
+}
+
+void ReportBuilder::observe(const Event& ev) {
+  Summary& s = data_->summary;
+  if (!seen_) s.first_ts = ev.ts, seen_ = true;
+  s.last_ts = std::max(s.last_ts, ev.ts + static_cast<int64_t>(ev.dur));
+  ++s.events;
+  const EventType type = ev.type();
+  if (!is_process_fact(type)) {
+    ++s.calls;
+    if (!ev.error.ok()) ++s.failed;
+  }
+  if (type == EventType::drops)
+    if (const Value* d = ev.get(FieldId::dropped)) s.drops += d->num;
+  if (type == EventType::thread_name)
+    if (const Value* n = ev.get(FieldId::name))
+      data_->threads[thread_index(ev.pid, ev.tid)].name = std::string(n->bytes());
+  diagnoser_.observe(ev);
+  tracker_.observe(ev);
+  lookups_.observe(ev);
+  http_.observe(ev);
+  const inspect::Connection* c = tracker_.connection();
+  if (c) conn_tid_.try_emplace(c->id, ev.tid);
+  if (!options_.filter.matches(ev, tracker_)) return;
+  if (options_.max_calls && data_->calls.size() >= options_.max_calls) {
+    s.truncated = true;
+    return;
+  }
+  if (c) c->marked = true;
+  keep(ev);
+}
+
+void ReportBuilder::keep(const Event& ev) {
+  CallColumns& k = data_->calls;
+  const inspect::Connection* c = tracker_.connection();
+  k.seq.push_back(ev.seq);
+  k.ts.push_back(ev.ts - data_->summary.first_ts);
+  k.dur.push_back(ev.dur);
+  k.thread.push_back(thread_index(ev.pid, ev.tid));
+  k.func.push_back(static_cast<uint16_t>(ev.func));
+  k.conn.push_back(c ? c->id : 0);
+  k.result.push_back(ev.result);
+  k.error.push_back(error_index(ev.error));
+  k.bytes.push_back(bytes_moved(ev));
+  const Value* sock = ev.get(FieldId::sock);
+  k.sock.push_back(sock ? static_cast<int64_t>(sock->num) : -1);
+  k.args.push_back(data_->strings.id(args_text(ev)));
+  const Value* host = ev.type() == EventType::lookup || ev.type() == EventType::reverse_lookup
+                          ? ev.get(FieldId::host)
+                          : nullptr;
+  k.host.push_back(host ? data_->strings.id(std::string(host->bytes())) : 0);
+  const Value* p = ev.get(FieldId::payload);
+  const uint32_t kept = p ? std::min<uint32_t>(p->size, options_.payload_cap) : 0;
+  if (kept) data_->payload.append(reinterpret_cast<const char*>(p->data), kept);
+  k.kept.push_back(kept);
+  k.total.push_back(p ? p->num : 0);
+}
+
+std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& header,
+                                                  std::string problem) {
+  tracker_.finish();
+  lookups_.finish();
+  http_.finish();
+  ReportData& d = *data_;
+  d.header = header;
+  d.problem = std::move(problem);
+  d.findings = diagnoser_.finish();
+  for (const auto& [pid, p] : tracker_.processes()) d.processes.push_back(p);
+  std::sort(d.processes.begin(), d.processes.end(),
+            [](const auto& a, const auto& b) { return a.pid < b.pid; });
+  std::sort(d.conns.begin(), d.conns.end(),
+            [](const ConnRow& a, const ConnRow& b) { return a.c.id < b.c.id; });
+  d.summary.connections = d.conns.size();
+  d.summary.lookups = d.lookups.size();
+  d.summary.http = d.http.size();
+  if (!d.filter_text.empty()) {
+    // A filtered report lists the lookups whose call it kept and the exchanges of its
+    // connections.
+    const auto& seqs = d.calls.seq;
+    std::erase_if(d.lookups, [&](const inspect::Lookup& l) {
+      return !std::binary_search(seqs.begin(), seqs.end(), l.seq);
+    });
+    std::erase_if(d.http, [&](const inspect::HttpExchange& x) {
+      auto it = std::lower_bound(d.conns.begin(), d.conns.end(), x.conn,
+                                 [](const ConnRow& r, uint64_t id) { return r.c.id < id; });
+      return it == d.conns.end() || it->c.id != x.conn || !it->in_report;
+    });
+  } else {
+    for (auto& r : d.conns) r.in_report = true;
+  }
+  return std::move(data_);
+}
+
+}  // namespace ws::report

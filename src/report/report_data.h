@@ -1,0 +1,131 @@
+// What the HTML report shows, gathered in one pass over a trace: the calls as columns (one
+// vector per field, so a million calls stay compact), the connections, lookups, HTTP exchanges
+// and findings, and the summary of the run. The tracker, the lookup and HTTP watchers and the
+// diagnoser do the inspecting; this only collects what they see (docs/report.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event.h"
+#include "filter.h"
+#include "findings/diagnoser.h"
+#include "http_watch.h"
+#include "lookups.h"
+#include "trace_format.h"
+#include "tracker.h"
+
+namespace ws::report {
+
+// Texts the report holds many times (argument lists, host names, error names) are kept once.
+class StringTable {
+ public:
+  StringTable() { id(""); }
+  // The index of `s`, adding it when new; "" is 0.
+  uint32_t id(const std::string& s);
+  const std::vector<std::string>& strings() const { return list_; }
+
+ private:
+  std::unordered_map<std::string, uint32_t> index_;
+  std::vector<std::string> list_;
+};
+
+// The calls kept in the report, in trace order, one entry per call in each vector.
+struct CallColumns {
+  std::vector<uint64_t> seq;
+  std::vector<int64_t> ts;       // ns since the trace's first event
+  std::vector<uint64_t> dur;
+  std::vector<uint32_t> thread;  // index into ReportData::threads
+  std::vector<uint16_t> func;    // FuncId
+  std::vector<uint64_t> conn;    // 0 = none
+  std::vector<int64_t> result;
+  std::vector<uint32_t> error;   // index into ReportData::errors; 0 = did not fail
+  std::vector<int64_t> bytes;    // bytes moved (the filter's `bytes`); -1 = unknown
+  std::vector<int64_t> sock;     // -1 = none
+  std::vector<uint32_t> args;    // string: the arguments as `show` prints them, payload left out
+  std::vector<uint32_t> host;    // string: a lookup's host field; 0 = none
+  std::vector<uint32_t> kept;    // payload bytes in ReportData::payload (at most the cap)
+  std::vector<uint64_t> total;   // the payload's original length
+  size_t size() const { return seq.size(); }
+};
+
+struct ThreadRow {
+  uint32_t pid = 0, tid = 0;
+  std::string name;  // thread_name, "" when never named
+};
+
+struct ErrorRow {
+  std::string name;     // "ECONNREFUSED"
+  std::string posix;    // the errno of the same sense for a Windows error, else ""
+  int32_t value = 0;
+  std::string meaning;
+};
+
+struct ConnRow {
+  inspect::Connection c;
+  uint32_t tid = 0;        // the thread of its first call
+  bool in_report = false;  // a call of it passed the filter
+};
+
+struct Summary {
+  uint64_t events = 0, calls = 0, failed = 0, drops = 0;
+  uint64_t connections = 0, lookups = 0, http = 0;
+  int64_t first_ts = 0, last_ts = 0;  // monotonic ns: first entry, last exit
+  bool truncated = false;             // calls beyond max_calls were left out
+};
+
+struct ReportOptions {
+  inspect::Filter filter;        // calls kept; the empty filter keeps all
+  uint32_t payload_cap = 512;    // payload bytes kept per call
+  uint64_t max_calls = 0;        // 0 = no limit
+};
+
+struct ReportData {
+  trace::TraceHeader header;
+  std::string filter_text;
+  uint32_t payload_cap = 0;
+  Summary summary;
+  CallColumns calls;
+  std::string payload;  // the kept payload bytes of every call, one after the other
+  StringTable strings;
+  std::vector<ThreadRow> threads;
+  std::vector<ErrorRow> errors;  // [0] is "no error"
+  std::vector<inspect::Process> processes;  // by pid
+  std::vector<ConnRow> conns;               // by id
+  std::vector<inspect::Lookup> lookups;     // in the order they completed
+  std::vector<inspect::HttpExchange> http;
+  std::vector<inspect::Finding> findings;
+  std::string problem;  // how the trace ended when not cleanly ("" = complete)
+};
+
+// Follows a trace event by event and fills a ReportData.
+class ReportBuilder {
+ public:
+  explicit ReportBuilder(ReportOptions options);
+  ~ReportBuilder();
+  void observe(const Event& ev);
+  // Ends the trace (`problem`: how it ended, "" when cleanly) and hands over the data.
+  std::unique_ptr<ReportData> finish(const trace::TraceHeader& header, std::string problem);
+
+ private:
+  void keep(const Event& ev);
+  uint32_t thread_index(uint32_t pid, uint32_t tid);
+  uint32_t error_index(const ErrorCode& e);
+
+  ReportOptions options_;
+  std::unique_ptr<ReportData> data_;
+  inspect::Tracker tracker_;
+  inspect::LookupWatcher lookups_;
+  inspect::HttpWatcher http_;
+  inspect::Diagnoser diagnoser_;
+  std::unordered_map<uint64_t, uint32_t> thread_ids_;        // pid << 32 | tid → index
+  std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code → index
+  std::unordered_map<uint64_t, uint32_t> conn_tid_;          // open connections' first thread
+  std::unordered_map<uint64_t, bool> conn_kept_;             // open connections: a call kept
+  bool seen_ = false;
+};
+
+}  // namespace ws::report

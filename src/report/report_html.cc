@@ -1,0 +1,269 @@
+#include "report_html.h"
+
+#include <fmt/format.h>
+
+#include "file.h"
+#include "json_out.h"
+#include "report_assets.h"  // generated from src/report/web/ (embed_web.cmake)
+#include "view.h"
+
+namespace ws::report {
+namespace {
+
+// Monotonic time as ns since the trace's first event; -1 for "never" (0).
+int64_t rel(int64_t ts, int64_t first) { return ts ? ts - first : -1; }
+
+std::string ip_or_empty(const SockAddr& a, bool has) { return has ? ip_string(a) : ""; }
+std::string addr_or_empty(const SockAddr& a, bool has) { return has ? to_string(a) : ""; }
+
+// Strings are appended with a comma before every one but the first of a list.
+struct List {
+  JsonOut& o;
+  bool first = true;
+  void sep() {
+    if (!first) o.raw(",");
+    first = false;
+  }
+};
+
+void write_meta(JsonOut& o, const ReportData& d) {
+  const auto& h = d.header;
+  const Summary& s = d.summary;
+  o.raw("\"meta\":{");
+  o.key("command"), o.str(h.command), o.raw(",");
+  o.key("host"), o.str(h.host), o.raw(",");
+  o.key("os"), o.str(h.os), o.raw(",");
+  o.key("arch"), o.str(h.arch), o.raw(",");
+  o.key("platform"),
+      o.str(h.platform == Platform::Windows ? "windows"
+                                            : h.platform == Platform::Linux ? "linux" : "unknown"),
+      o.raw(",");
+  o.key("wstrace_version"), o.str(h.wstrace_version), o.raw(",");
+  o.key("snaplen"), o.unum(h.snaplen), o.raw(",");
+  o.key("payload_cap"), o.unum(d.payload_cap), o.raw(",");
+  o.key("filter"), o.str(d.filter_text), o.raw(",");
+  o.key("problem"), o.str(d.problem), o.raw(",");
+  o.key("start_utc"), o.str(s.events ? present::utc_text(h.wall_ns(s.first_ts)) : ""), o.raw(",");
+  // Wall-clock ms of the first event, for times of day in the page.
+  o.key("start_ms"), o.num(s.events ? h.wall_ns(s.first_ts) / 1000000 : 0), o.raw(",");
+  o.key("start_ns_in_ms"), o.num(s.events ? h.wall_ns(s.first_ts) % 1000000 : 0);
+  o.raw("},\"summary\":{");
+  o.key("events"), o.unum(s.events), o.raw(",");
+  o.key("calls"), o.unum(s.calls), o.raw(",");
+  o.key("failed"), o.unum(s.failed), o.raw(",");
+  o.key("drops"), o.unum(s.drops), o.raw(",");
+  o.key("connections"), o.unum(s.connections), o.raw(",");
+  o.key("lookups"), o.unum(s.lookups), o.raw(",");
+  o.key("http"), o.unum(s.http), o.raw(",");
+  o.key("duration"), o.num(s.events ? s.last_ts - s.first_ts : 0), o.raw(",");
+  o.key("kept"), o.unum(d.calls.size()), o.raw(",");
+  o.key("truncated"), o.raw(s.truncated ? "true" : "false");
+  o.raw("}");
+}
+
+void write_tables(JsonOut& o, const ReportData& d) {
+  o.raw(",\"funcs\":[");
+  List f{o};
+  for (const auto& def : all_funcs()) f.sep(), o.str(def.name);
+  o.raw("],\"func_events\":[");
+  List fe{o};
+  for (const auto& def : all_funcs()) fe.sep(), o.str(event_def(def.event).name);
+  o.raw("],\"strings\":[");
+  List st{o};
+  for (const auto& s : d.strings.strings()) st.sep(), o.str(s);
+  o.raw("],\"all_errors\":[");
+  List ae{o};
+  for (const auto& e : all_errors()) {
+    ae.sep();
+    o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw("]");
+  }
+  o.raw("],\"threads\":[");
+  List th{o};
+  for (const auto& t : d.threads) {
+    th.sep();
+    o.raw("["), o.unum(t.pid), o.raw(","), o.unum(t.tid), o.raw(","), o.str(t.name), o.raw("]");
+  }
+  o.raw("],\"errors\":[");
+  List er{o};
+  for (const auto& e : d.errors) {
+    er.sep();
+    o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw(","), o.num(e.value);
+    o.raw(","), o.str(e.meaning), o.raw("]");
+  }
+  o.raw("]");
+}
+
+void write_procs(JsonOut& o, const ReportData& d) {
+  const int64_t first = d.summary.first_ts;
+  o.raw(",\"procs\":[");
+  List l{o};
+  for (const auto& p : d.processes) {
+    l.sep();
+    o.raw("["), o.unum(p.pid), o.raw(","), o.unum(p.ppid), o.raw(","), o.str(p.name());
+    o.raw(","), o.str(p.image), o.raw(","), o.str(p.cmdline), o.raw(",");
+    o.num(rel(p.start_ts, first)), o.raw(","), o.num(rel(p.end_ts, first)), o.raw(",");
+    if (p.exited) o.num(p.exit_code);
+    else o.raw("null");
+    o.raw(","), o.unum(p.calls), o.raw(","), o.unum(p.failed), o.raw(","), o.unum(p.bytes_out);
+    o.raw(","), o.unum(p.bytes_in), o.raw("]");
+  }
+  o.raw("]");
+}
+
+// One array per connection; the page names the positions (CONN_* in report.js).
+void write_conns(JsonOut& o, const ReportData& d) {
+  const int64_t first = d.summary.first_ts;
+  o.raw(",\"conns\":[");
+  List l{o};
+  for (const auto& r : d.conns) {
+    const inspect::Connection& c = r.c;
+    l.sep();
+    o.raw("["), o.unum(c.id), o.raw(","), o.unum(c.pid), o.raw(","), o.unum(r.tid), o.raw(",");
+    o.str(c.kind()), o.raw(","), o.str(inspect::role_name(c.role)), o.raw(",");
+    o.str(addr_or_empty(c.local, c.has_local)), o.raw(",");
+    o.str(addr_or_empty(c.remote, c.has_remote)), o.raw(",");
+    o.str(ip_or_empty(c.local, c.has_local && c.local.is_inet())), o.raw(",");
+    o.num(c.has_local && c.local.is_inet() ? c.local.port : -1), o.raw(",");
+    o.str(ip_or_empty(c.remote, c.has_remote && c.remote.is_inet())), o.raw(",");
+    o.num(c.has_remote && c.remote.is_inet() ? c.remote.port : -1), o.raw(",");
+    o.str(c.host), o.raw(",");
+    o.str(c.family ? code_name(ConstTable::AddrFamily, c.family) : ""), o.raw(",");
+    o.str(c.proto ? code_name(ConstTable::Protocol, c.proto) : ""), o.raw(",");
+    o.num(rel(c.opened_ts, first)), o.raw(","), o.num(rel(c.connected_ts, first)), o.raw(",");
+    o.num(rel(c.closed_ts, first)), o.raw(","), o.num(rel(c.last_ts, first)), o.raw(",");
+    o.unum(c.bytes_out), o.raw(","), o.unum(c.bytes_in), o.raw(",");
+    o.unum(c.calls_out), o.raw(","), o.unum(c.calls_in), o.raw(","), o.unum(c.errors), o.raw(",");
+    o.str(inspect::end_name(c.end)), o.raw(",");
+    o.str(c.end_error.ok() ? "" : error_name(c.end_error)), o.raw(",");
+    o.raw(r.in_report ? "1" : "0"), o.raw(","), o.unum(c.sock), o.raw("]");
+  }
+  o.raw("]");
+}
+
+void write_lookups(JsonOut& o, const ReportData& d) {
+  const int64_t first = d.summary.first_ts;
+  o.raw(",\"lookups\":[");
+  List l{o};
+  for (const auto& k : d.lookups) {
+    l.sep();
+    std::string answers;
+    for (const auto& a : k.answers) answers += (answers.empty() ? "" : ", ") + a;
+    o.raw("["), o.unum(k.seq), o.raw(","), o.num(k.ts - first), o.raw(","), o.unum(k.dur);
+    o.raw(","), o.unum(k.pid), o.raw(","), o.unum(k.tid), o.raw(","), o.unum(k.conn), o.raw(",");
+    o.str(k.via), o.raw(","), o.str(k.name), o.raw(","), o.str(k.service), o.raw(",");
+    o.str(k.asked), o.raw(","), o.str(answers), o.raw(","), o.raw(k.ok ? "1" : "0"), o.raw(",");
+    o.str(k.answered ? k.result : "no response"), o.raw(","), o.str(k.meaning), o.raw("]");
+  }
+  o.raw("]");
+}
+
+void write_http(JsonOut& o, const ReportData& d) {
+  const int64_t first = d.summary.first_ts;
+  o.raw(",\"http\":[");
+  List l{o};
+  for (const auto& x : d.http) {
+    l.sep();
+    const int64_t start = x.has_request ? x.request_start : x.response_start;
+    const int64_t end = x.has_response ? x.response_end : x.request_end;
+    o.raw("["), o.unum(x.conn), o.raw(","), o.unum(x.pid), o.raw(","), o.str(x.host), o.raw(",");
+    o.str(x.has_request ? x.request.method : ""), o.raw(",");
+    o.str(x.has_request ? x.request.target : ""), o.raw(",");
+    if (x.has_response) o.unum(x.response.status);
+    else o.raw("null");
+    o.raw(","), o.str(x.has_response ? x.response.reason : ""), o.raw(",");
+    o.unum(x.has_request ? x.request.body_size : 0), o.raw(",");
+    o.unum(x.has_response ? x.response.body_size : 0), o.raw(",");
+    o.num(start - first), o.raw(","), o.num(x.ttfb()), o.raw(","), o.num(end - start), o.raw("]");
+  }
+  o.raw("]");
+}
+
+void write_findings(JsonOut& o, const ReportData& d) {
+  const int64_t first = d.summary.first_ts;
+  o.raw(",\"findings\":[");
+  List l{o};
+  for (const auto& f : d.findings) {
+    l.sep();
+    o.raw("{"), o.key("severity"), o.str(inspect::severity_name(f.severity)), o.raw(",");
+    o.key("rule"), o.str(f.rule), o.raw(","), o.key("title"), o.str(f.title), o.raw(",");
+    o.key("conns"), o.array(f.conns), o.raw(","), o.key("more_conns"), o.unum(f.more_conns);
+    o.raw(","), o.key("counts"), o.raw("[");
+    List cl{o};
+    for (const auto& [k, v] : f.counts) cl.sep(), o.raw("["), o.str(k), o.raw(","), o.str(v), o.raw("]");
+    o.raw("],"), o.key("calls"), o.raw("[");
+    List ca{o};
+    for (const auto& c : f.calls) {
+      ca.sep();
+      // An HTTP exchange as evidence is no single call: seq -1.
+      o.raw("["), o.num(c.seq || c.tid ? static_cast<int64_t>(c.seq) : -1), o.raw(",");
+      o.num(c.ts - first), o.raw(","), o.unum(c.pid), o.raw(","), o.unum(c.tid), o.raw(",");
+      o.unum(c.conn), o.raw(","), o.str(c.text), o.raw("]");
+    }
+    o.raw("],"), o.key("meaning"), o.str(f.meaning), o.raw(","), o.key("next"), o.str(f.next);
+    o.raw("}");
+  }
+  o.raw("]");
+}
+
+void write_calls(JsonOut& o, const ReportData& d) {
+  const CallColumns& k = d.calls;
+  o.raw(",\"calls\":{"), o.key("n"), o.unum(k.size());
+  o.raw(","), o.key("seq"), o.array(k.seq, true);
+  o.raw(","), o.key("ts"), o.array(k.ts, true);
+  o.raw(","), o.key("dur"), o.array(k.dur);
+  o.raw(","), o.key("thread"), o.array(k.thread);
+  o.raw(","), o.key("func"), o.array(k.func);
+  o.raw(","), o.key("conn"), o.array(k.conn);
+  o.raw(","), o.key("result"), o.array(k.result);
+  o.raw(","), o.key("error"), o.array(k.error);
+  o.raw(","), o.key("bytes"), o.array(k.bytes);
+  o.raw(","), o.key("sock"), o.array(k.sock);
+  o.raw(","), o.key("args"), o.array(k.args);
+  o.raw(","), o.key("host"), o.array(k.host);
+  o.raw(","), o.key("kept"), o.array(k.kept);
+  o.raw(","), o.key("total"), o.array(k.total);
+  o.raw("},"), o.key("payload"), o.str(base64(d.payload));
+}
+
+void replace(std::string& s, std::string_view marker, std::string_view with) {
+  const size_t at = s.find(marker);
+  if (at != std::string::npos) s.replace(at, marker.size(), with);
+}
+
+}  // namespace
+
+std::string report_json(const ReportData& d) {
+  JsonOut o;
+  o.text().reserve(d.calls.size() * 48 + d.payload.size() * 4 / 3 + (1 << 16));
+  o.raw("{\"version\":1,");
+  write_meta(o, d);
+  write_tables(o, d);
+  write_procs(o, d);
+  write_conns(o, d);
+  write_lookups(o, d);
+  write_http(o, d);
+  write_findings(o, d);
+  write_calls(o, d);
+  o.raw("}");
+  return std::move(o.text());
+}
+
+std::string report_html(const ReportData& d) {
+  std::string page(web::kReportHtml);
+  // The data first: the page's own text never contains the markers after substitution.
+  replace(page, "/*@WSTRACE_CSS@*/", web::kReportCss);
+  std::string js = std::string(web::kFilterJs) + "\n" + std::string(web::kReportJs);
+  replace(page, "/*@WSTRACE_JS@*/", js);
+  replace(page, "@WSTRACE_TITLE@", "");
+  replace(page, "/*@WSTRACE_DATA@*/", report_json(d));
+  return page;
+}
+
+Status write_report(const std::string& path, const ReportData& d) {
+  // Owner-only like the trace itself: the report holds payloads too.
+  auto file = trace::OutputFile::create(path);
+  if (!file.ok()) return file.status();
+  return file.value()->write(report_html(d));
+}
+
+}  // namespace ws::report

@@ -1,0 +1,787 @@
+// The report page: reads the data inline in the page (report_html.cc writes it), then draws
+// the overview, the timeline (canvas), the tables (virtualised: only the rows in view exist)
+// and the call list with its filter box and payload viewer. No network, no libraries.
+"use strict";
+
+const T0 = performance.now();
+const timings = [];  // [step, ms since the script started]: how the page spent its opening
+const mark = (step) => timings.push([step, Math.round(performance.now() - T0)]);
+const D = JSON.parse(document.getElementById("wstrace-data").textContent);
+mark("parse");
+
+// Positions in a connection's array (write_conns in report_html.cc).
+const C = { id: 0, pid: 1, tid: 2, kind: 3, role: 4, local: 5, remote: 6, lip: 7, lport: 8,
+  rip: 9, rport: 10, host: 11, family: 12, proto: 13, opened: 14, connected: 15, closed: 16,
+  last: 17, out: 18, in: 19, callsOut: 20, callsIn: 21, errors: 22, end: 23, endError: 24,
+  inReport: 25, sock: 26 };
+// … of a lookup's (write_lookups) and an HTTP exchange's (write_http).
+const L = { seq: 0, ts: 1, dur: 2, pid: 3, tid: 4, conn: 5, via: 6, name: 7, service: 8,
+  asked: 9, answers: 10, ok: 11, result: 12, meaning: 13 };
+const H = { conn: 0, pid: 1, host: 2, method: 3, target: 4, status: 5, reason: 6, reqBody: 7,
+  respBody: 8, start: 9, ttfb: 10, total: 11 };
+
+// ---------------------------------------------------------------- the calls, as typed columns
+const calls = (() => {
+  const c = D.calls;
+  const n = c.n;
+  const undelta = (a) => {
+    const out = new Float64Array(n);
+    let acc = 0;
+    for (let i = 0; i < n; i++) out[i] = acc += a[i];
+    return out;
+  };
+  const f64 = (a) => Float64Array.from(a);
+  const i32 = (a) => Int32Array.from(a);
+  const out = {
+    n, seq: undelta(c.seq), ts: undelta(c.ts), dur: f64(c.dur), thread: i32(c.thread),
+    func: i32(c.func), conn: f64(c.conn), result: f64(c.result), error: i32(c.error),
+    bytes: f64(c.bytes), sock: f64(c.sock), args: i32(c.args), host: i32(c.host),
+    kept: i32(c.kept), total: f64(c.total), payOff: new Float64Array(n + 1),
+  };
+  for (let i = 0; i < n; i++) out.payOff[i + 1] = out.payOff[i] + out.kept[i];
+  const bin = atob(D.payload);
+  out.payload = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out.payload[i] = bin.charCodeAt(i);
+  D.calls = null;
+  D.payload = null;
+  return out;
+})();
+mark("columns");
+
+const funcEvent = D.func_events;
+const procByPid = new Map(D.procs.map((p) => [p[0], p]));
+const connById = new Map(D.conns.map((c) => [c[C.id], c]));
+const errorRows = D.errors.map(([name, posix, value, meaning]) => ({ name, posix, value, meaning }));
+const errorSense = new Map(D.all_errors.map(([name, posix]) => [name, posix]));
+const S = D.strings;
+
+// ---------------------------------------------------------------- text helpers
+function esc(s) {
+  return String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+}
+function fmtDur(ns) {
+  if (ns < 0) return "";
+  if (ns < 1e3) return ns + "ns";
+  if (ns < 1e6) return (ns / 1e3).toFixed(ns < 1e4 ? 1 : 0) + "us";
+  if (ns < 1e9) return (ns / 1e6).toFixed(ns < 1e7 ? 2 : 1) + "ms";
+  return (ns / 1e9).toFixed(3) + "s";
+}
+function fmtRel(ns) { return ns < 0 ? "" : "+" + (ns / 1e9).toFixed(6); }
+function fmtClock(ns) {
+  if (ns < 0) return "";
+  const ms = D.meta.start_ms + Math.floor((D.meta.start_ns_in_ms + ns) / 1e6);
+  const us = Math.floor((D.meta.start_ns_in_ms + ns) / 1e3) % 1000;
+  const d = new Date(ms);
+  return d.toISOString().slice(11, 23) + String(us).padStart(3, "0");
+}
+function fmtBytes(b) {
+  if (b < 1024) return b + " B";
+  if (b < 1 << 20) return (b / 1024).toFixed(1) + " KiB";
+  return (b / 1048576).toFixed(1) + " MiB";
+}
+function threadText(t) {
+  const [pid, tid, name] = D.threads[t];
+  const p = procByPid.get(pid);
+  return `${p ? p[2] : "pid"}[${pid}/${tid}]${name ? " " + name : ""}`;
+}
+function callText(i) {
+  return `${D.funcs[calls.func[i]]}(${S[calls.args[i]]}) = ${calls.result[i]}`;
+}
+function seqToIndex(seq) {
+  let lo = 0, hi = calls.n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (calls.seq[mid] < seq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < calls.n && calls.seq[lo] === seq ? lo : -1;
+}
+function el(tag, attrs, html) {
+  const e = document.createElement(tag);
+  Object.assign(e, attrs || {});
+  if (html !== undefined) e.innerHTML = html;
+  return e;
+}
+
+function connEnd(c) { return c[C.closed] >= 0 ? c[C.closed] : Math.max(c[C.last], c[C.opened]); }
+const threadIndex = new Map(D.threads.map(([pid, tid], k) => [pid * 4294967296 + tid, k]));
+function threadIndexOf(pid, tid) {
+  const k = threadIndex.get(pid * 4294967296 + tid);
+  if (k !== undefined) return k;
+  D.threads.push([pid, tid, ""]);
+  threadIndex.set(pid * 4294967296 + tid, D.threads.length - 1);
+  return D.threads.length - 1;
+}
+
+// ---------------------------------------------------------------- the filter's view of a call
+const filterCtx = (() => {
+  const ipCache = new Map();
+  const ipBytes = (s) => {
+    if (!s) return null;
+    let b = ipCache.get(s);
+    if (b === undefined) ipCache.set(s, (b = parseIpBytes(s)));
+    return b;
+  };
+  const conn = (i) => (calls.conn[i] ? connById.get(calls.conn[i]) || null : null);
+  const one = (v) => (v === null || v === undefined ? null : [v]);
+  const lower = (s) => (s ? s.toLowerCase() : null);
+  const getters = {
+    pid: (i) => [D.threads[calls.thread[i]][0]],
+    tid: (i) => [D.threads[calls.thread[i]][1]],
+    sock: (i) => (calls.sock[i] < 0 ? null : [calls.sock[i]]),
+    conn: (i) => (calls.conn[i] ? [calls.conn[i]] : null),
+    ret: (i) => [calls.result[i]],
+    bytes: (i) => (calls.bytes[i] < 0 ? null : [calls.bytes[i]]),
+    dur: (i) => [calls.dur[i]],
+    failed: (i) => [calls.error[i] !== 0],
+    func: (i) => [D.funcs[calls.func[i]].toLowerCase()],
+    event: (i) => [funcEvent[calls.func[i]].toLowerCase()],
+    proc: (i) => {
+      const p = procByPid.get(D.threads[calls.thread[i]][0]);
+      return p ? [p[2].toLowerCase()] : null;
+    },
+    host: (i) => {
+      if (calls.host[i]) return [S[calls.host[i]].toLowerCase().replace(/\.$/, "")];
+      const c = conn(i);
+      return c && c[C.host] ? [c[C.host].toLowerCase().replace(/\.$/, "")] : null;
+    },
+    family: (i) => { const c = conn(i); return c && c[C.family] ? [c[C.family]] : null; },
+    proto: (i) => {
+      const c = conn(i);
+      if (!c) return null;
+      if (c[C.family] === "AF_UNIX") return ["UNIX"];
+      return c[C.proto] ? [c[C.proto]] : null;
+    },
+    err: (i) => (calls.error[i] ? [errorRows[calls.error[i]]] : null),
+    lip: (i) => { const c = conn(i); return one(c && ipBytes(c[C.lip])); },
+    rip: (i) => { const c = conn(i); return one(c && ipBytes(c[C.rip])); },
+    ip: (i) => {
+      const c = conn(i);
+      if (!c) return null;
+      const xs = [ipBytes(c[C.lip]), ipBytes(c[C.rip])].filter((x) => x);
+      return xs.length ? xs : null;
+    },
+    lport: (i) => { const c = conn(i); return c && c[C.lport] >= 0 ? [c[C.lport]] : null; },
+    rport: (i) => { const c = conn(i); return c && c[C.rport] >= 0 ? [c[C.rport]] : null; },
+    port: (i) => {
+      const c = conn(i);
+      if (!c) return null;
+      const xs = [c[C.lport], c[C.rport]].filter((x) => x >= 0);
+      return xs.length ? xs : null;
+    },
+    payload: (i) => {
+      if (!calls.total[i] && !calls.kept[i]) return null;
+      const bytes = calls.payload.subarray(calls.payOff[i], calls.payOff[i + 1]);
+      return [{ bytes, whole: calls.kept[i] === calls.total[i] }];
+    },
+  };
+  void lower;
+  return {
+    getterMany: (name) => getters[name],
+    funcNames: D.funcs,
+    eventNames: [...new Set(funcEvent)],
+    errorNames: D.all_errors.map((e) => e[0]),
+    errorSense: (name) => errorSense.get(name),
+    failed: (i) => calls.error[i] !== 0,
+  };
+})();
+
+// ---------------------------------------------------------------- virtualised tables
+// columns: [{title, width, num, text(row), key(row) for sorting (absent: not sortable)}]
+class VirtualTable {
+  constructor(box, columns, opts) {
+    this.box = box;
+    this.columns = columns;
+    this.rowH = 18;
+    this.rows = new Int32Array(0);  // what each line shows (an index into the source)
+    this.selected = -1;
+    this.onSelect = opts.onSelect || (() => {});
+    this.rowClass = opts.rowClass || (() => "");
+    this.head = el("div", { className: "head" });
+    this.spacer = el("div");
+    this.layer = el("div");
+    box.append(this.head, this.spacer, this.layer);
+    this.width = columns.reduce((w, c) => w + c.width, 0);
+    this.head.style.width = this.width + "px";
+    this.sortCol = -1;
+    this.sortDir = 1;
+    columns.forEach((c, k) => {
+      const h = el("div", { textContent: c.title, title: c.key ? "sort" : "" });
+      h.style.width = c.width + "px";
+      if (c.num) h.style.textAlign = "right";
+      if (c.key) h.addEventListener("click", () => this.sortBy(k));
+      this.head.append(h);
+    });
+    this.pool = [];
+    box.addEventListener("scroll", () => this.render());
+    this.layer.addEventListener("click", (e) => {
+      const r = e.target.closest(".row");
+      if (r && r.dataset.at !== undefined) this.select(Number(r.dataset.at), false);
+    });
+  }
+  setRows(rows) {
+    this.rows = rows;
+    if (this.sortCol >= 0) this.applySort();
+    this.spacer.style.height = rows.length * this.rowH + "px";
+    this.spacer.style.width = this.width + "px";
+    this.render();
+  }
+  sortBy(k) {
+    this.sortDir = this.sortCol === k ? -this.sortDir : 1;
+    this.sortCol = k;
+    this.applySort();
+    [...this.head.children].forEach((h, j) => {
+      h.textContent = this.columns[j].title + (j === k ? (this.sortDir > 0 ? " ▲" : " ▼") : "");
+    });
+    this.render();
+  }
+  applySort() {
+    const key = this.columns[this.sortCol].key, dir = this.sortDir;
+    const arr = Array.from(this.rows);
+    const keys = new Map(arr.map((r) => [r, key(r)]));
+    arr.sort((a, b) => {
+      const x = keys.get(a), y = keys.get(b);
+      return (x < y ? -1 : x > y ? 1 : a - b) * dir;
+    });
+    this.rows = Int32Array.from(arr);
+  }
+  // The line that shows source row `row`, or -1.
+  lineOf(row) { return this.rows.indexOf(row); }
+  select(line, scroll) {
+    if (line < 0 || line >= this.rows.length) return;
+    this.selected = this.rows[line];
+    if (scroll) {
+      const top = line * this.rowH;
+      if (top < this.box.scrollTop || top > this.box.scrollTop + this.box.clientHeight - 2 * this.rowH)
+        this.box.scrollTop = Math.max(0, top - this.box.clientHeight / 2);
+    }
+    this.render();
+    this.onSelect(this.selected);
+  }
+  render() {
+    const headH = this.head.offsetHeight;
+    const first = Math.max(0, Math.floor((this.box.scrollTop) / this.rowH) - 2);
+    const count = Math.ceil(this.box.clientHeight / this.rowH) + 4;
+    const last = Math.min(this.rows.length, first + count);
+    while (this.pool.length < count) {
+      const r = el("div", { className: "row" });
+      r.style.width = this.width + "px";
+      for (const c of this.columns) {
+        const cell = el("div", { className: "cell" + (c.num ? " num" : "") });
+        cell.style.width = c.width + "px";
+        r.append(cell);
+      }
+      this.layer.append(r);
+      this.pool.push(r);
+    }
+    this.pool.forEach((r, k) => {
+      const line = first + k;
+      if (line >= last) {
+        r.style.display = "none";
+        return;
+      }
+      const row = this.rows[line];
+      r.style.display = "";
+      r.style.top = headH + line * this.rowH + "px";
+      r.dataset.at = line;
+      r.className = "row " + this.rowClass(row) + (row === this.selected ? " sel" : "");
+      this.columns.forEach((c, j) => {
+        const t = c.text(row);
+        const cell = r.children[j];
+        if (cell.textContent !== t) cell.textContent = t;
+        cell.title = t.length > 30 ? t : "";
+      });
+    });
+  }
+  // The lines drawn right now (the test hook counts them).
+  visibleLines() {
+    return this.pool.filter((r) => r.style.display !== "none").length;
+  }
+}
+
+const range = (n) => {
+  const a = new Int32Array(n);
+  for (let i = 0; i < n; i++) a[i] = i;
+  return a;
+};
+
+// ---------------------------------------------------------------- tabs
+function showTab(name) {
+  document.querySelectorAll("#tabs button").forEach((b) => b.classList.toggle("on", b.dataset.tab === name));
+  document.querySelectorAll(".tab").forEach((t) => t.classList.toggle("on", t.id === "tab-" + name));
+  const t = tables[name];
+  if (t) t.render();
+}
+document.querySelectorAll("#tabs button").forEach((b) => b.addEventListener("click", () => showTab(b.dataset.tab)));
+
+// ---------------------------------------------------------------- the call list and its viewer
+const callsTable = new VirtualTable(document.getElementById("calls-table"), [
+  { title: "seq", width: 70, num: true, text: (i) => String(calls.seq[i]) },
+  { title: "time", width: 90, text: (i) => fmtRel(calls.ts[i]) },
+  { title: "thread", width: 140, text: (i) => threadText(calls.thread[i]) },
+  { title: "conn", width: 50, num: true, text: (i) => (calls.conn[i] ? "#" + calls.conn[i] : "") },
+  { title: "error", width: 110, text: (i) => (calls.error[i] ? errorRows[calls.error[i]].name : "") },
+  { title: "dur", width: 60, num: true, text: (i) => fmtDur(calls.dur[i]) },
+  { title: "call", width: 900, text: callText },
+], { onSelect: showCall, rowClass: (i) => (calls.error[i] ? "failed" : "") });
+
+function hexDump(bytes) {
+  let out = "";
+  for (let off = 0; off < bytes.length; off += 16) {
+    const row = bytes.subarray(off, off + 16);
+    let hex = "", asc = "";
+    for (let j = 0; j < 16; j++) {
+      hex += j < row.length ? row[j].toString(16).padStart(2, "0") + " " : "   ";
+      if (j === 7) hex += " ";
+      if (j < row.length) asc += row[j] >= 32 && row[j] < 127 ? String.fromCharCode(row[j]) : ".";
+    }
+    out += off.toString(16).padStart(8, "0") + "  " + hex + " |" + asc + "|\n";
+  }
+  return out;
+}
+
+function showCall(i) {
+  const v = document.getElementById("viewer");
+  const e = calls.error[i] ? errorRows[calls.error[i]] : null;
+  const bytes = calls.payload.subarray(calls.payOff[i], calls.payOff[i + 1]);
+  const total = calls.total[i];
+  let html = `<div class="mono"><b>${esc(D.funcs[calls.func[i]])}</b>(${esc(S[calls.args[i]])}) = ${calls.result[i]}</div>
+    <dl class="kv">
+    <dt>seq</dt><dd>${calls.seq[i]}</dd>
+    <dt>time</dt><dd>${fmtClock(calls.ts[i])} UTC (${fmtRel(calls.ts[i])}s)</dd>
+    <dt>thread</dt><dd>${esc(threadText(calls.thread[i]))}</dd>
+    <dt>connection</dt><dd>${calls.conn[i] ? `<a class="conn" data-conn="${calls.conn[i]}">#${calls.conn[i]}</a> ${esc(connText(calls.conn[i]))}` : "none"}</dd>
+    <dt>duration</dt><dd>${fmtDur(calls.dur[i])}</dd>
+    ${e ? `<dt>error</dt><dd style="color:var(--err)">${esc(e.name)}${e.meaning ? ": " + esc(e.meaning) : ""}</dd>` : ""}
+    </dl>`;
+  if (total || bytes.length) {
+    const cut = bytes.length < total ? ` (${bytes.length} of ${total} bytes kept)` : ` (${total} bytes)`;
+    const text = Array.from(bytes, (b) => (b === 10 || b === 9 || (b >= 32 && b < 127) ? String.fromCharCode(b) : b === 13 ? "" : "·")).join("");
+    html += `<h2>Payload${cut}</h2><pre id="hex">${esc(hexDump(bytes))}</pre><h2>As text</h2><pre class="text" id="payload-text">${esc(text)}</pre>`;
+  } else {
+    html += `<p class="muted">No payload.</p>`;
+  }
+  v.innerHTML = html;
+}
+
+function connText(id) {
+  const c = connById.get(id);
+  if (!c) return "";
+  return `${c[C.kind]} ${c[C.role]} ${c[C.local] || "-"} → ${c[C.remote] || "-"}${c[C.host] ? " (" + c[C.host] + ")" : ""}`;
+}
+
+const filterBox = document.getElementById("filter");
+let filtered = range(calls.n);
+function applyFilter(text) {
+  filterBox.value = text;
+  const errBox = document.getElementById("filter-error");
+  const t = performance.now();
+  if (text.trim() === "") {
+    filtered = range(calls.n);
+  } else {
+    let fn;
+    try {
+      fn = compileFilter(text, filterCtx);
+    } catch (e) {
+      if (!(e instanceof FilterError)) throw e;
+      errBox.textContent = e.message;
+      errBox.hidden = false;
+      filterBox.classList.add("bad");
+      return false;
+    }
+    const out = new Int32Array(calls.n);
+    let m = 0;
+    for (let i = 0; i < calls.n; i++) if (fn(i)) out[m++] = i;
+    filtered = out.slice(0, m);
+  }
+  errBox.hidden = true;
+  filterBox.classList.remove("bad");
+  callsTable.box.scrollTop = 0;
+  callsTable.setRows(filtered);
+  document.getElementById("filter-count").textContent =
+    `${filtered.length.toLocaleString()} of ${calls.n.toLocaleString()} calls (${Math.round(performance.now() - t)} ms)`;
+  return true;
+}
+filterBox.addEventListener("keydown", (e) => { if (e.key === "Enter") applyFilter(filterBox.value); });
+document.getElementById("filter-clear").addEventListener("click", () => applyFilter(""));
+
+// Shows the call with this seq in the list (clearing a filter that hides it).
+function goToSeq(seq) {
+  const i = seqToIndex(seq);
+  if (i < 0) return false;
+  showTab("calls");
+  let line = callsTable.lineOf(i);
+  if (line < 0) {
+    applyFilter("");
+    line = callsTable.lineOf(i);
+  }
+  callsTable.select(line, true);
+  return true;
+}
+function showConnCalls(id) {
+  showTab("calls");
+  applyFilter(`conn == ${id}`);
+  if (filtered.length) callsTable.select(0, true);
+}
+document.body.addEventListener("click", (e) => {
+  const a = e.target.closest("a.call, a.conn");
+  if (!a) return;
+  if (a.dataset.seq !== undefined) goToSeq(Number(a.dataset.seq));
+  else showConnCalls(Number(a.dataset.conn));
+});
+
+// ---------------------------------------------------------------- connections, lookups, HTTP
+const inReport = D.conns.filter((c) => c[C.inReport]);
+const connTable = new VirtualTable(document.getElementById("conns-table"), [
+  { title: "id", width: 50, num: true, text: (r) => "#" + inReport[r][C.id], key: (r) => inReport[r][C.id] },
+  { title: "process", width: 140, text: (r) => threadText(threadIndexOf(inReport[r][C.pid], inReport[r][C.tid])), key: (r) => inReport[r][C.pid] },
+  { title: "kind", width: 50, text: (r) => inReport[r][C.kind], key: (r) => inReport[r][C.kind] },
+  { title: "role", width: 70, text: (r) => inReport[r][C.role], key: (r) => inReport[r][C.role] },
+  { title: "local", width: 150, text: (r) => inReport[r][C.local], key: (r) => inReport[r][C.local] },
+  { title: "remote", width: 150, text: (r) => inReport[r][C.remote], key: (r) => inReport[r][C.remote] },
+  { title: "host", width: 130, text: (r) => inReport[r][C.host], key: (r) => inReport[r][C.host] },
+  { title: "opened", width: 90, text: (r) => fmtRel(inReport[r][C.opened]), key: (r) => inReport[r][C.opened] },
+  { title: "duration", width: 70, num: true, text: (r) => fmtDur(connEnd(inReport[r]) - inReport[r][C.opened]), key: (r) => connEnd(inReport[r]) - inReport[r][C.opened] },
+  { title: "sent", width: 110, num: true, text: (r) => `${inReport[r][C.out]}/${inReport[r][C.callsOut]}`, key: (r) => inReport[r][C.out] },
+  { title: "received", width: 110, num: true, text: (r) => `${inReport[r][C.in]}/${inReport[r][C.callsIn]}`, key: (r) => inReport[r][C.in] },
+  { title: "end", width: 150, text: (r) => inReport[r][C.end] + (inReport[r][C.endError] ? ` (${inReport[r][C.endError]})` : ""), key: (r) => inReport[r][C.end] },
+  { title: "errors", width: 50, num: true, text: (r) => String(inReport[r][C.errors]), key: (r) => inReport[r][C.errors] },
+], { onSelect: (r) => showConnCalls(inReport[r][C.id]), rowClass: (r) => (inReport[r][C.errors] ? "failed" : "") });
+connTable.setRows(range(inReport.length));
+
+const lookupTable = new VirtualTable(document.getElementById("lookups-table"), [
+  { title: "time", width: 90, text: (r) => fmtRel(D.lookups[r][L.ts]), key: (r) => D.lookups[r][L.ts] },
+  { title: "thread", width: 140, text: (r) => threadText(threadIndexOf(D.lookups[r][L.pid], D.lookups[r][L.tid])), key: (r) => D.lookups[r][L.pid] },
+  { title: "via", width: 100, text: (r) => D.lookups[r][L.via], key: (r) => D.lookups[r][L.via] },
+  { title: "name", width: 200, text: (r) => D.lookups[r][L.name], key: (r) => D.lookups[r][L.name] },
+  { title: "asked", width: 80, text: (r) => D.lookups[r][L.asked], key: (r) => D.lookups[r][L.asked] },
+  { title: "answers", width: 260, text: (r) => D.lookups[r][L.answers], key: (r) => D.lookups[r][L.answers] },
+  { title: "result", width: 120, text: (r) => D.lookups[r][L.result], key: (r) => D.lookups[r][L.result] },
+  { title: "dur", width: 70, num: true, text: (r) => fmtDur(D.lookups[r][L.dur]), key: (r) => D.lookups[r][L.dur] },
+], { onSelect: (r) => goToSeq(D.lookups[r][L.seq]), rowClass: (r) => (D.lookups[r][L.ok] ? "" : "failed") });
+lookupTable.setRows(range(D.lookups.length));
+
+const httpTable = new VirtualTable(document.getElementById("http-table"), [
+  { title: "conn", width: 50, num: true, text: (r) => "#" + D.http[r][H.conn], key: (r) => D.http[r][H.conn] },
+  { title: "time", width: 90, text: (r) => fmtRel(D.http[r][H.start]), key: (r) => D.http[r][H.start] },
+  { title: "method", width: 60, text: (r) => D.http[r][H.method], key: (r) => D.http[r][H.method] },
+  { title: "host", width: 150, text: (r) => D.http[r][H.host], key: (r) => D.http[r][H.host] },
+  { title: "target", width: 240, text: (r) => D.http[r][H.target], key: (r) => D.http[r][H.target] },
+  { title: "status", width: 140, text: (r) => (D.http[r][H.status] === null ? "no response" : `${D.http[r][H.status]} ${D.http[r][H.reason]}`), key: (r) => D.http[r][H.status] || 0 },
+  { title: "req body", width: 70, num: true, text: (r) => String(D.http[r][H.reqBody]), key: (r) => D.http[r][H.reqBody] },
+  { title: "resp body", width: 70, num: true, text: (r) => String(D.http[r][H.respBody]), key: (r) => D.http[r][H.respBody] },
+  { title: "ttfb", width: 70, num: true, text: (r) => fmtDur(D.http[r][H.ttfb]), key: (r) => D.http[r][H.ttfb] },
+  { title: "total", width: 70, num: true, text: (r) => fmtDur(D.http[r][H.total]), key: (r) => D.http[r][H.total] },
+], { onSelect: (r) => showConnCalls(D.http[r][H.conn]), rowClass: (r) => (D.http[r][H.status] === null || D.http[r][H.status] >= 500 ? "failed" : "") });
+httpTable.setRows(range(D.http.length));
+
+const tables = { calls: callsTable, conns: connTable, lookups: lookupTable, http: httpTable };
+
+// ---------------------------------------------------------------- overview
+function renderOverview() {
+  const m = D.meta, s = D.summary;
+  const head = `${esc(m.command || "(unknown command)")} · ${esc(m.host)} · ${esc(m.start_utc)}`;
+  document.getElementById("headline").innerHTML = head;
+  document.title = `wstrace report: ${m.command || "trace"}`;
+  const rows = [
+    ["what ran", esc(m.command || "(not recorded)")],
+    ["where", `${esc(m.host)} · ${esc(m.os)} · ${esc(m.arch)} (${esc(m.platform)})`],
+    ["started", esc(m.start_utc)],
+    ["duration", fmtDur(s.duration)],
+    ["calls", `${s.calls.toLocaleString()} (${s.failed.toLocaleString()} failed)`],
+    ["connections", s.connections.toLocaleString()],
+    ["lookups", s.lookups.toLocaleString()],
+    ["HTTP exchanges", s.http.toLocaleString()],
+    ["records dropped", s.drops ? `<b style="color:var(--err)">${s.drops.toLocaleString()}</b>` : "0"],
+    ["in this report", `${s.kept.toLocaleString()} calls${m.filter ? ` matching <span class="mono">${esc(m.filter)}</span>` : ""}${s.truncated ? " (cut at --max-calls)" : ""}; payloads up to ${m.payload_cap} bytes per call (the trace kept ${m.snaplen})`],
+    ["recorded by", "wstrace " + esc(m.wstrace_version)],
+  ];
+  if (m.problem) rows.push(["trace", `<b style="color:var(--err)">${esc(m.problem)}</b>`]);
+  document.getElementById("summary").innerHTML =
+    `<dl class="kv">${rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join("")}</dl>`;
+
+  const f = D.findings.map((x) => {
+    const conns = x.conns.map((id) => `<a class="conn" data-conn="${id}">#${id}</a>`).join(" ") +
+      (x.more_conns ? ` and ${x.more_conns} more` : "");
+    const counts = x.counts.map(([k, v]) => `${esc(k)} ${esc(v)}`).join("; ");
+    const ev = x.calls.map(([seq, ts, pid, tid, conn, text]) => {
+      const where = seq >= 0 ? (seqToIndex(seq) >= 0 ? `<a class="call" data-seq="${seq}">seq ${seq}</a>` : `seq ${seq} (not in this report)`) : `[${pid}]`;
+      return `<div>${fmtRel(ts)}s ${where} [${pid}/${tid}] ${conn ? "#" + conn + " " : ""}${esc(text)}</div>`;
+    }).join("");
+    return `<div class="finding ${x.severity}"><div><span class="sev">${x.severity}</span><b>${esc(x.rule)}</b>: ${esc(x.title)}</div>
+      ${conns ? `<div>connections: ${conns}</div>` : ""}${counts ? `<div>counts: ${counts}</div>` : ""}
+      <div class="evidence">${ev}</div><div><b>means:</b> ${esc(x.meaning)}</div><div><b>check:</b> ${esc(x.next)}</div></div>`;
+  });
+  document.getElementById("findings").innerHTML = f.length ? f.join("") : `<p class="muted">No findings.</p>`;
+
+  document.getElementById("procs").innerHTML = `<table class="plain"><tr><th>pid</th><th>parent</th><th>program</th><th>command line</th><th>calls</th><th>failed</th><th>exit</th></tr>${
+    D.procs.map((p) => `<tr><td>${p[0]}</td><td>${p[1]}</td><td>${esc(p[2])}</td><td class="mono">${esc(p[4] || p[3])}</td><td>${p[8]}</td><td>${p[9]}</td><td>${p[7] === null ? "running" : p[7]}</td></tr>`).join("")}</table>`;
+}
+
+// ---------------------------------------------------------------- the timeline
+const timeline = (() => {
+  const canvas = document.getElementById("timeline");
+  const ctx2 = canvas.getContext("2d");
+  const laneH = 16, axisH = 22, labelW = 210;
+  const colours = { connect: "#2c6dd2", accept: "#7a4cc2", send: "#1f9d55", recv: "#d98b0b",
+    close: "#777", shutdown: "#777", lookup: "#0e9aa7", other: "#9aa3b2", error: "#d22c2c" };
+  document.getElementById("tl-legend").innerHTML = ["connect", "accept", "send", "recv", "close", "lookup", "other", "error"]
+    .map((k) => `<span><i style="background:${colours[k]}"></i>${k}</span>`).join("");
+  const funcColour = funcEvent.map((e) => colours[e] || colours.other);
+
+  // Lanes: per process, per thread (of the connection's first call), each connection, then
+  // that thread's lookups.
+  const lanes = [];
+  const connCalls = new Map();  // conn id → its call indices, in order
+  {
+    const counts = new Map();
+    for (let i = 0; i < calls.n; i++) {
+      const c = calls.conn[i];
+      if (c) counts.set(c, (counts.get(c) || 0) + 1);
+    }
+    for (const [c, k] of counts) connCalls.set(c, { idx: new Int32Array(k), n: 0 });
+    for (let i = 0; i < calls.n; i++) {
+      const c = calls.conn[i];
+      if (c) { const e = connCalls.get(c); e.idx[e.n++] = i; }
+    }
+  }
+  const groups = new Map();  // "pid/tid" → {pid, tid, conns: [], lookups: []}
+  const group = (pid, tid) => {
+    const key = pid + "/" + tid;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = { pid, tid, conns: [], lookups: [] }));
+    return g;
+  };
+  for (const c of inReport) group(c[C.pid], c[C.tid]).conns.push(c);
+  D.lookups.forEach((l, k) => group(l[L.pid], l[L.tid]).lookups.push(k));
+  const sorted = [...groups.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+  for (const g of sorted) {
+    const tname = threadText(threadIndexOf(g.pid, g.tid));
+    lanes.push({ kind: "group", id: g.pid + "/" + g.tid, group: tname, label: tname });
+    for (const c of g.conns) {
+      const e = connCalls.get(c[C.id]);
+      lanes.push({ kind: "conn", id: c[C.id], group: tname, label: `#${c[C.id]} ${c[C.kind]} ${c[C.remote] || c[C.local] || c[C.role]}`,
+        start: c[C.opened], end: connEnd(c), calls: e ? e.idx : new Int32Array(0), failed: c[C.errors] > 0 });
+    }
+    if (g.lookups.length) {
+      const ls = g.lookups.slice().sort((a, b) => D.lookups[a][L.ts] - D.lookups[b][L.ts]);
+      lanes.push({ kind: "dns", id: g.pid + "/" + g.tid, pid: g.pid, tid: g.tid, group: tname, label: `lookups (${ls.length})`, lookups: ls });
+    }
+  }
+  const nConn = lanes.filter((l) => l.kind === "conn").length;
+  const total = Math.max(1, D.summary.duration);
+  const view = { t0: -total * 0.01, t1: total * 1.01, top: 0 };
+  let drawnLanes = 0;
+
+  // The canvas's size, read once per frame (reading layout per call would cost seconds).
+  let cw = 0, ch = 0;
+  const measure = () => { cw = canvas.clientWidth; ch = canvas.clientHeight; };
+  const width = () => cw;
+  const height = () => ch;
+  const xOf = (t) => labelW + ((t - view.t0) / (view.t1 - view.t0)) * (width() - labelW);
+  const tOf = (x) => view.t0 + ((x - labelW) / (width() - labelW)) * (view.t1 - view.t0);
+
+  function firstAtOrAfter(idx, t) {  // first call in idx ending at or after t (ts sorted)
+    let lo = 0, hi = idx.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (calls.ts[idx[mid]] + calls.dur[idx[mid]] < t) lo = mid + 1;
+      else hi = mid;
+    }
+    return Math.max(0, lo - 1);
+  }
+
+  function draw() {
+    const dpr = window.devicePixelRatio || 1;
+    measure();
+    const w = width(), h = height();
+    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+      canvas.width = Math.round(w * dpr);
+      canvas.height = Math.round(h * dpr);
+    }
+    const g = ctx2;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, h);
+    g.font = "11px system-ui, sans-serif";
+    g.textBaseline = "middle";
+    // Axis.
+    const span = view.t1 - view.t0;
+    const raw = span / Math.max(1, (w - labelW) / 110);
+    const p10 = Math.pow(10, Math.floor(Math.log10(raw)));
+    const step = [1, 2, 5, 10].map((m) => m * p10).find((s) => s >= raw);
+    g.fillStyle = "#6a7385";
+    g.strokeStyle = "#eceff4";
+    for (let t = Math.ceil(view.t0 / step) * step; t <= view.t1; t += step) {
+      const x = xOf(t);
+      g.beginPath();
+      g.moveTo(x, axisH);
+      g.lineTo(x, h);
+      g.stroke();
+      g.fillText(fmtDur(Math.round(t)), x + 2, axisH / 2);
+    }
+    // Lanes in view.
+    const first = Math.floor(view.top / laneH);
+    const count = Math.ceil((h - axisH) / laneH) + 1;
+    drawnLanes = 0;
+    let lastGroup = null;
+    for (let k = first; k < Math.min(lanes.length, first + count); k++) {
+      const lane = lanes[k];
+      const y = axisH + k * laneH - view.top;
+      if (y + laneH < axisH) continue;
+      drawnLanes++;
+      if (k % 2) { g.fillStyle = "#f7f8fa"; g.fillRect(0, y, w, laneH); }
+      if (lane.group !== lastGroup && (k === 0 || lanes[k - 1].group !== lane.group)) {
+        g.fillStyle = "#c5cad3";
+        g.fillRect(0, y, w, 1);
+      }
+      lastGroup = lane.group;
+      g.save();
+      g.beginPath();
+      g.rect(labelW, y, w - labelW, laneH);
+      g.clip();
+      if (lane.kind === "conn") drawConn(g, lane, y);
+      else if (lane.kind === "dns") drawDns(g, lane, y);
+      g.restore();
+      g.fillStyle = lane.selected ? "#dbe8ff" : "#ffffff";
+      g.fillRect(0, y, labelW - 2, laneH);
+      g.fillStyle = lane.kind === "dns" ? colours.lookup : lane.failed ? colours.error : "#1d2330";
+      g.font = lane.kind === "group" ? "bold 11px system-ui, sans-serif" : "11px system-ui, sans-serif";
+      g.fillText(lane.kind === "group" ? lane.label : "  " + lane.label, 4, y + laneH / 2, labelW - 8);
+      g.font = "11px system-ui, sans-serif";
+    }
+    g.fillStyle = "#ffffff";
+    g.fillRect(0, 0, w, axisH);
+    g.fillStyle = "#6a7385";
+    for (let t = Math.ceil(view.t0 / step) * step; t <= view.t1; t += step) g.fillText(fmtDur(Math.round(t)), xOf(t) + 2, axisH / 2);
+    g.fillText(lanes.length ? `${nConn.toLocaleString()} connections` : "no connections or lookups", 4, axisH / 2);
+  }
+
+  function drawConn(g, lane, y) {
+    const x0 = Math.max(labelW, xOf(lane.start)), x1 = Math.min(width(), xOf(lane.end));
+    g.fillStyle = "#e3e7ee";
+    if (x1 >= x0) g.fillRect(x0, y + 5, Math.max(1, x1 - x0), laneH - 10);
+    const idx = lane.calls;
+    let lastX = -1, lastColour = "";
+    for (let j = firstAtOrAfter(idx, view.t0); j < idx.length; j++) {
+      const i = idx[j];
+      const t = calls.ts[i];
+      if (t > view.t1) break;
+      const x = Math.floor(xOf(t));
+      const colour = calls.error[i] ? colours.error : funcColour[calls.func[i]];
+      const wpx = Math.max(1, (calls.dur[i] / (view.t1 - view.t0)) * (width() - labelW));
+      if (x === lastX && colour === lastColour && wpx < 2) continue;
+      lastX = x;
+      lastColour = colour;
+      g.fillStyle = colour;
+      g.fillRect(x, y + 2, Math.max(2, wpx), laneH - 4);
+    }
+  }
+
+  function drawDns(g, lane, y) {
+    for (const k of lane.lookups) {
+      const l = D.lookups[k];
+      if (l[L.ts] > view.t1 || l[L.ts] + l[L.dur] < view.t0) continue;
+      const x = xOf(l[L.ts]);
+      const wpx = Math.max(2, (l[L.dur] / (view.t1 - view.t0)) * (width() - labelW));
+      g.fillStyle = l[L.ok] ? colours.lookup : colours.error;
+      g.fillRect(x, y + 2, wpx, laneH - 4);
+    }
+  }
+
+  let frame = 0;
+  const redraw = () => {
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); });
+  };
+  const zoom = (factor, x) => {
+    const t = tOf(x);
+    const span = Math.max(1000, (view.t1 - view.t0) * factor);
+    const f = (x - labelW) / (width() - labelW);
+    view.t0 = t - span * f;
+    view.t1 = view.t0 + span;
+    redraw();
+  };
+  const maxTop = () => Math.max(0, lanes.length * laneH - (height() - axisH) + laneH);
+  canvas.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    measure();
+    if (e.shiftKey || Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+      view.top = Math.min(maxTop(), Math.max(0, view.top + (e.shiftKey ? e.deltaY : e.deltaX)));
+      redraw();
+    } else {
+      zoom(Math.pow(1.0015, e.deltaY), Math.max(labelW, e.offsetX));
+    }
+  }, { passive: false });
+  let drag = null;
+  canvas.addEventListener("mousedown", (e) => { drag = { x: e.clientX, y: e.clientY, t0: view.t0, t1: view.t1, top: view.top, moved: false }; });
+  window.addEventListener("mousemove", (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    const dt = (dx / (width() - labelW)) * (drag.t1 - drag.t0);
+    view.t0 = drag.t0 - dt;
+    view.t1 = drag.t1 - dt;
+    view.top = Math.min(maxTop(), Math.max(0, drag.top - dy));
+    redraw();
+  });
+  window.addEventListener("mouseup", (e) => {
+    if (drag && !drag.moved) click(e.offsetX, e.offsetY, e.target === canvas);
+    drag = null;
+  });
+  function click(x, y, onCanvas) {
+    if (!onCanvas || y < axisH) return;
+    measure();
+    const k = Math.floor((y - axisH + view.top) / laneH);
+    const lane = lanes[k];
+    if (!lane || lane.kind === "group") return;
+    lanes.forEach((l) => (l.selected = false));
+    lane.selected = true;
+    redraw();
+    if (lane.kind === "conn") {
+      showConnCalls(lane.id);
+      // The call under the pointer, if there is one.
+      const t = tOf(x), slack = (4 / (width() - labelW)) * (view.t1 - view.t0);
+      for (let j = firstAtOrAfter(lane.calls, t - slack); j < lane.calls.length; j++) {
+        const i = lane.calls[j];
+        if (calls.ts[i] > t + slack) break;
+        if (calls.ts[i] + calls.dur[i] >= t - slack) { goToSeq(calls.seq[i]); break; }
+      }
+    } else {
+      showTab("calls");
+      applyFilter(`event == lookup and pid == ${lane.pid} and tid == ${lane.tid}`);
+    }
+  }
+  document.getElementById("tl-fit").addEventListener("click", () => { view.t0 = -total * 0.01; view.t1 = total * 1.01; redraw(); });
+  document.getElementById("tl-in").addEventListener("click", () => zoom(0.5, (labelW + width()) / 2));
+  document.getElementById("tl-out").addEventListener("click", () => zoom(2, (labelW + width()) / 2));
+  window.addEventListener("resize", redraw);
+  // Where lane `k` is on the canvas (test hook).
+  const laneBox = (k) => ({ x: labelW + 1, y: axisH + k * laneH - view.top + laneH / 2 });
+  return { draw, lanes, laneBox, drawnLanes: () => drawnLanes, view };
+})();
+
+// ---------------------------------------------------------------- start
+mark("tables and lanes");
+renderOverview();
+callsTable.setRows(filtered);
+document.getElementById("filter-count").textContent = `${calls.n.toLocaleString()} calls`;
+timeline.draw();
+mark("drawn");
+if (D.meta.filter) filterBox.placeholder = `the report holds the calls matching ${D.meta.filter}; filter further here`;
+
+// For tests and for the curious: what the page holds and draws.
+window.__wstrace = {
+  loadMs: performance.now() - T0,
+  timings,
+  calls: () => calls.n,
+  listed: () => filtered.length,
+  visibleRows: () => callsTable.visibleLines(),
+  lanes: () => timeline.lanes.map((l) => ({ kind: l.kind, id: l.id, label: l.label, calls: l.kind === "conn" ? l.calls.length : l.kind === "dns" ? l.lookups.length : 0 })),
+  drawnLanes: () => timeline.drawnLanes(),
+  laneBox: timeline.laneBox,
+  applyFilter,
+  redrawNow: () => timeline.draw(),
+  goToSeq,
+  selected: () => (callsTable.selected >= 0 ? calls.seq[callsTable.selected] : -1),
+  listedSeqs: (max) => Array.from(filtered.subarray(0, max || 50), (i) => calls.seq[i]),
+  funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
+};

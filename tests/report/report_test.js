@@ -1,0 +1,190 @@
+// Drives two wstrace reports in Chromium (run by run.sh):
+//   node report_test.js NODE_DIR CHROMIUM SESSION_HTML BIG_HTML OUT_DIR SERVER_PORT
+// The session report (a real program on loopback) must load without console errors or network
+// requests, draw its connections and lookups on the timeline, list a connection's calls when
+// its lane is clicked, narrow the list with the filter box and show a send's bytes in the
+// payload viewer. The million-call report must load and its list scroll; its load time is
+// printed. Screenshots go to OUT_DIR.
+"use strict";
+const path = require("path");
+
+const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort] = process.argv.slice(2);
+const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core"));
+
+let failures = 0;
+function check(ok, what) {
+  if (ok) console.log("ok: " + what);
+  else {
+    failures++;
+    console.error("FAIL: " + what);
+  }
+}
+
+// A page that records console errors, uncaught exceptions and any request beyond the file.
+async function open(browser, file) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push("console error: " + m.text());
+  });
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  page.on("request", (r) => {
+    if (!r.url().startsWith("file://")) problems.push("network request: " + r.url());
+  });
+  const t0 = Date.now();
+  await page.goto("file://" + file, { timeout: 60000 });
+  try {
+    await page.waitForFunction(() => window.__wstrace !== undefined, null, { timeout: 60000 });
+  } catch (e) {
+    throw new Error(`${file} did not open: ${problems.join("; ") || e.message}`);
+  }
+  return { page, problems, loadMs: Date.now() - t0 };
+}
+
+// How many pixels of a lane's row (right of the labels) are not background.
+async function inkInLane(page, k) {
+  return page.evaluate((k) => {
+    const c = document.getElementById("timeline");
+    const box = window.__wstrace.laneBox(k);
+    const dpr = window.devicePixelRatio || 1;
+    const g = c.getContext("2d");
+    const img = g.getImageData(Math.round(box.x * dpr), Math.round(box.y * dpr), c.width - Math.round(box.x * dpr), 1).data;
+    let ink = 0;
+    for (let j = 0; j < img.length; j += 4) {
+      const [r, gg, b] = [img[j], img[j + 1], img[j + 2]];
+      // Background, stripes, the connection's span bar and grid lines are greys.
+      const grey = Math.abs(r - gg) < 12 && Math.abs(gg - b) < 16;
+      if (!grey) ink++;
+    }
+    return ink;
+  }, k);
+}
+
+async function sessionChecks(browser) {
+  const { page, problems, loadMs } = await open(browser, sessionHtml);
+  console.log(`session report loaded in ${loadMs} ms`);
+  const w = () => page.evaluate(() => window.__wstrace);
+  void w;
+  const lanes = await page.evaluate(() => window.__wstrace.lanes());
+  const conns = lanes.filter((l) => l.kind === "conn");
+  const dns = lanes.filter((l) => l.kind === "dns");
+  check(conns.length >= 2, `timeline has a lane per connection (${conns.length} connection lanes)`);
+  check(dns.length >= 1, `timeline has a lookups lane (${dns.length})`);
+  const drawn = await page.evaluate(() => window.__wstrace.drawnLanes());
+  check(drawn === lanes.length, `every lane is drawn (${drawn} of ${lanes.length})`);
+
+  // The HTTP connection: the lane whose label names the server's port.
+  const k = lanes.findIndex((l) => l.kind === "conn" && l.label.includes(":" + serverPort) && l.calls >= 3);
+  check(k >= 0, `a lane for the connection to 127.0.0.1:${serverPort}`);
+  if (k < 0) return { page, problems };
+  const lane = lanes[k];
+  const ink = await inkInLane(page, k);
+  check(ink > 0, `the connection's calls are drawn on its lane (${ink} coloured pixels)`);
+
+  // Click the lane: the call list shows that connection's calls.
+  const canvasBox = await page.locator("#timeline").boundingBox();
+  const at = await page.evaluate((k) => window.__wstrace.laneBox(k), k);
+  await page.mouse.click(canvasBox.x + at.x - 60, canvasBox.y + at.y);
+  const filter = await page.inputValue("#filter");
+  check(filter === `conn == ${lane.id}`, `clicking the lane filters on its connection ('${filter}')`);
+  const listed = await page.evaluate(() => window.__wstrace.listed());
+  check(listed === lane.calls, `the list holds the connection's ${lane.calls} calls (${listed})`);
+  const visible = await page.locator("#tab-calls").isVisible();
+  check(visible, "the Calls tab is shown");
+  const rowsText = await page.locator("#calls-table .row:visible").allInnerTexts();
+  check(rowsText.length === lane.calls && rowsText.every((t) => t.includes("#" + lane.id)),
+    `every row shown is of connection #${lane.id}`);
+
+  // The filter box narrows the list.
+  const all = await page.evaluate(() => window.__wstrace.calls());
+  await page.fill("#filter", 'event == send and payload contains "GET /hello.txt"');
+  await page.press("#filter", "Enter");
+  const sends = await page.evaluate(() => window.__wstrace.listed());
+  check(sends >= 1 && sends < all, `the filter narrows ${all} calls to ${sends}`);
+  await page.fill("#filter", "rport == 1 andd failed");
+  await page.press("#filter", "Enter");
+  const errText = await page.locator("#filter-error").innerText();
+  check(errText.includes("^ expected 'and', 'or'"), "a bad filter is shown with a caret and what was expected");
+  await page.fill("#filter", `func == connect and err == ECONNREFUSED`);
+  await page.press("#filter", "Enter");
+  const refused = await page.evaluate(() => window.__wstrace.listed());
+  check(refused === 1, `err == ECONNREFUSED finds the refused connect (${refused})`);
+
+  // The payload viewer: the send's bytes in hex and as text.
+  await page.fill("#filter", 'payload startswith "GET "');
+  await page.press("#filter", "Enter");
+  await page.locator("#calls-table .row").first().click();
+  const hex = await page.locator("#hex").innerText();
+  const text = await page.locator("#payload-text").innerText();
+  check(hex.includes("47 45 54 20 2f 68 65 6c"), "the payload viewer shows the send's bytes in hex");
+  check(text.includes("GET /hello.txt HTTP/1.0"), "… and as text");
+
+  // A finding's evidence links to its call.
+  const links = await page.locator("a.call").count();
+  if (links > 0) {
+    await page.locator("#tabs button[data-tab=overview]").click();
+    const seq = Number(await page.locator("a.call").first().getAttribute("data-seq"));
+    await page.locator("a.call").first().click();
+    const sel = await page.evaluate(() => window.__wstrace.selected());
+    check(sel === seq, `a finding's evidence selects its call (seq ${seq})`);
+  }
+  check(problems.length === 0, "no console errors or network requests: " + problems.join("; "));
+  const shot = path.join(outDir, "report-session.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log("screenshot: " + shot);
+  await page.close();
+}
+
+async function bigChecks(browser) {
+  const { page, problems, loadMs } = await open(browser, bigHtml);
+  const inPage = await page.evaluate(() => window.__wstrace.loadMs);
+  const steps = await page.evaluate(() => window.__wstrace.timings.map(([s, ms]) => `${s} ${ms} ms`).join(", "));
+  const n = await page.evaluate(() => window.__wstrace.calls());
+  console.log(`1M-call report: ${n} calls, opened in ${loadMs} ms (script ${Math.round(inPage)} ms: ${steps})`);
+  check(n >= 999000, `the big report holds its calls (${n})`);
+  const lanes = await page.evaluate(() => window.__wstrace.drawnLanes());
+  check(lanes > 0, `its timeline draws (${lanes} lanes in view)`);
+  await page.locator("#tabs button[data-tab=calls]").click();
+  const t0 = Date.now();
+  await page.evaluate(() => { document.getElementById("calls-table").scrollTop = 18 * 600000; });
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll("#calls-table .row")].filter((r) => r.style.display !== "none");
+    return rows.length > 0 && Number(rows[0].firstChild.textContent) > 500000;
+  }, null, { timeout: 10000 });
+  const firstSeq = await page.evaluate(() => {
+    const rows = [...document.querySelectorAll("#calls-table .row")].filter((r) => r.style.display !== "none");
+    return Number(rows[0].firstChild.textContent);
+  });
+  console.log(`scrolled to seq ${firstSeq} in ${Date.now() - t0} ms`);
+  check(firstSeq > 500000, "the call list scrolls to the middle of a million calls");
+  const f0 = Date.now();
+  await page.fill("#filter", "event == recv and bytes > 150 and tid == 4243");
+  await page.press("#filter", "Enter");
+  const listed = await page.evaluate(() => window.__wstrace.listed());
+  console.log(`filter over ${n} calls: ${listed} listed in ${Date.now() - f0} ms`);
+  check(listed > 0 && listed < n, "the filter narrows the big list");
+  check(problems.length === 0, "no console errors on the big report: " + problems.join("; "));
+  const shot = path.join(outDir, "report-1M.png");
+  await page.screenshot({ path: shot });
+  console.log("screenshot: " + shot);
+  await page.close();
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
+  try {
+    await sessionChecks(browser);
+    await bigChecks(browser);
+  } catch (e) {
+    failures++;
+    console.error("FAIL: " + (e.stack || e));
+  } finally {
+    await browser.close();
+  }
+  console.log(failures ? `${failures} browser checks failed` : "browser checks passed");
+  process.exit(failures ? 1 : 0);
+})();

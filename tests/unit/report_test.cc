@@ -1,0 +1,158 @@
+// The HTML report's data: what ReportBuilder gathers from the synthetic demo trace (calls as
+// columns, connections, lookups, HTTP exchanges, findings), a filter and the payload cap, and
+// the JSON and page written from it.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "engine.h"
+#include "filter.h"
+#include "json_out.h"
+#include "report_data.h"
+#include "report_html.h"
+
+namespace {
+
+using ws::report::ReportData;
+using ws::report::ReportOptions;
+
+std::unique_ptr<ReportData> gather(ReportOptions opt) {
+  auto engine = ws::make_synthetic_engine("demo", ws::Platform::Linux);
+  EXPECT_TRUE(engine.ok());
+  ws::report::ReportBuilder builder(std::move(opt));
+  ws::Event ev;
+  while (engine.value()->next(ev)) builder.observe(ev);
+  return builder.finish(engine.value()->header(), "");
+}
+
+ReportOptions with_filter(const std::string& text) {
+  ReportOptions opt;
+  auto f = ws::inspect::Filter::parse(text);
+  EXPECT_TRUE(f.ok()) << f.status().message();
+  opt.filter = f.value();
+  return opt;
+}
+
+// The index of the first kept call of function `name`.
+size_t first_call(const ReportData& d, std::string_view name) {
+  const auto id = static_cast<uint16_t>(ws::func_by_name(name));
+  return static_cast<size_t>(std::find(d.calls.func.begin(), d.calls.func.end(), id) -
+                             d.calls.func.begin());
+}
+
+TEST(Report, GathersEveryCallAsColumns) {
+  auto d = gather({});
+  const auto& k = d->calls;
+  EXPECT_EQ(k.size(), d->summary.events);
+  EXPECT_EQ(k.ts.size(), k.size());
+  EXPECT_EQ(k.args.size(), k.size());
+  EXPECT_EQ(k.ts.front(), 0);
+  EXPECT_TRUE(std::is_sorted(k.seq.begin(), k.seq.end()));
+  // The refused connect: its connection, its error, its arguments.
+  const size_t c = first_call(*d, "connect");
+  ASSERT_LT(c, k.size());
+  EXPECT_EQ(k.conn[c], 1u);
+  EXPECT_EQ(k.error[c], 0u);
+  EXPECT_EQ(d->strings.strings()[k.args[c]], "sock=3, addr=127.0.0.1:8080");
+  size_t refused = c + 1;
+  while (refused < k.size() && k.error[refused] == 0) ++refused;
+  ASSERT_LT(refused, k.size());
+  EXPECT_EQ(d->errors[k.error[refused]].name, "ECONNREFUSED");
+  EXPECT_EQ(k.conn[refused], 2u);
+  // Bytes moved: the send's original length; unknown for a connect.
+  const size_t s = first_call(*d, "send");
+  EXPECT_EQ(k.bytes[s], 75);
+  EXPECT_EQ(k.total[s], 75u);
+  EXPECT_EQ(k.kept[s], 64u);  // what the trace kept, under the report's cap
+  EXPECT_EQ(k.bytes[c], -1);
+  // A lookup's host.
+  const size_t l = first_call(*d, "getaddrinfo");
+  EXPECT_EQ(d->strings.strings()[k.host[l]], "api.example.test");
+  // Threads and their names.
+  ASSERT_EQ(d->threads.size(), 2u);
+  EXPECT_EQ(d->threads[0].name, "main");
+  EXPECT_EQ(d->threads[1].name, "resolver");
+  EXPECT_EQ(d->threads[k.thread[l]].tid, 4242u);
+}
+
+TEST(Report, GathersConnectionsLookupsExchangesFindings) {
+  auto d = gather({});
+  ASSERT_EQ(d->conns.size(), 6u);
+  EXPECT_EQ(d->conns[0].c.id, 1u);
+  EXPECT_EQ(d->conns[0].c.bytes_out, 75u);
+  EXPECT_TRUE(d->conns[0].in_report);
+  EXPECT_EQ(d->conns[4].tid, 4243u);  // the UDP flow of the resolver thread
+  EXPECT_EQ(d->lookups.size(), 3u);
+  ASSERT_EQ(d->http.size(), 1u);
+  EXPECT_EQ(d->http[0].request.method, "GET");
+  EXPECT_EQ(d->http[0].response.status, 200);
+  std::vector<std::string> rules;
+  for (const auto& f : d->findings) rules.push_back(f.rule);
+  EXPECT_NE(std::find(rules.begin(), rules.end(), "connect-failed"), rules.end());
+  EXPECT_EQ(d->summary.connections, 6u);
+  EXPECT_GT(d->summary.failed, 3u);
+  EXPECT_GT(d->summary.last_ts, d->summary.first_ts);
+}
+
+TEST(Report, FilterKeepsMatchingCallsAndTheirConnections) {
+  auto d = gather(with_filter("conn == 1"));
+  ASSERT_GT(d->calls.size(), 0u);
+  for (uint64_t c : d->calls.conn) EXPECT_EQ(c, 1u);
+  EXPECT_EQ(d->summary.events, 30u);  // the summary still counts the whole trace
+  for (const auto& r : d->conns) EXPECT_EQ(r.in_report, r.c.id == 1) << r.c.id;
+  EXPECT_TRUE(d->lookups.empty());  // their calls were not kept
+  EXPECT_EQ(d->http.size(), 1u);    // the exchange of connection 1
+  EXPECT_FALSE(d->findings.empty());  // findings are of the whole trace
+  EXPECT_EQ(d->filter_text, "conn == 1");
+}
+
+TEST(Report, PayloadCapAndMaxCalls) {
+  ReportOptions opt;
+  opt.payload_cap = 8;
+  opt.max_calls = 6;
+  auto d = gather(std::move(opt));
+  EXPECT_EQ(d->calls.size(), 6u);
+  EXPECT_TRUE(d->summary.truncated);
+  const size_t s = first_call(*d, "send");
+  ASSERT_LT(s, d->calls.size());
+  EXPECT_EQ(d->calls.kept[s], 8u);
+  EXPECT_EQ(d->calls.total[s], 75u);
+  EXPECT_EQ(d->payload, "GET /sta");
+}
+
+TEST(Report, JsonAndPage) {
+  auto d = gather({});
+  const std::string json = ws::report::report_json(*d);
+  EXPECT_EQ(json.find('<'), std::string::npos);  // safe inside <script>
+  const auto j = nlohmann::json::parse(json);
+  EXPECT_EQ(j["calls"]["n"], d->calls.size());
+  EXPECT_EQ(j["calls"]["ts"].size(), d->calls.size());
+  EXPECT_EQ(j["conns"].size(), 6u);
+  EXPECT_EQ(j["meta"]["command"], d->header.command);
+  EXPECT_EQ(j["strings"][0], "");
+  // Deltas: summing the seq column gives the seqs back.
+  uint64_t seq = 0;
+  for (size_t i = 0; i < d->calls.size(); ++i) {
+    seq += j["calls"]["seq"][i].get<uint64_t>();
+    EXPECT_EQ(seq, d->calls.seq[i]);
+  }
+  const std::string page = ws::report::report_html(*d);
+  EXPECT_EQ(page.find("@WSTRACE_"), std::string::npos);
+  EXPECT_NE(page.find("compileFilter"), std::string::npos);
+  EXPECT_NE(page.find("</html>"), std::string::npos);
+  EXPECT_EQ(page.find("http://"), std::string::npos);  // nothing to fetch
+  EXPECT_EQ(page.find("https://"), std::string::npos);
+}
+
+TEST(Report, JsonStringsAreSafe) {
+  ws::report::JsonOut o;
+  o.str("a\"b\\c\n</script>\x01\xff\xc3\xa9");
+  EXPECT_EQ(o.text(), "\"a\\\"b\\\\c\\n\\u003c/script>\\u0001\\ufffd\xc3\xa9\"");
+  EXPECT_EQ(ws::report::base64("GET"), "R0VU");
+  EXPECT_EQ(ws::report::base64("GE"), "R0U=");
+  EXPECT_EQ(ws::report::base64("G"), "Rw==");
+}
+
+}  // namespace
