@@ -17,7 +17,9 @@ export WINEPREFIX=$WORK/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 trap 'wineserver -k 2>/dev/null' EXIT
 wine wineboot --init >/dev/null 2>&1 || { echo "cannot start a Wine prefix in $WINEPREFIX" >&2; exit 1; }
 
-THRESHOLDS=(--gap 80ms --slow-lookup 100ms --slow-min 50ms)
+# The default thresholds: no fault here is a matter of time (Wine under load is slow enough that
+# a server thread's wait in the busy loop could pass a tight --gap).
+THRESHOLDS=()
 
 # fault NAME "RULE…" [ARGS…]: records `faults_win NAME ARGS…` and expects exactly these rules.
 fault() {
