@@ -26,8 +26,10 @@ class FuncCounts {
   // "recv ×6, send ×4, poll ×2": the most called since `before` (an earlier copy), at most 4.
   std::string since(const FuncCounts& before) const {
     std::array<std::pair<uint64_t, FuncId>, kSlots> d{};
-    for (size_t i = 0; i < used_; ++i)
-      d[i] = {slots_[i].calls - (i < before.used_ ? before.slots_[i].calls : 0), slots_[i].func};
+    for (size_t i = 0; i < used_; ++i) {
+      const uint64_t was = i < before.used_ ? before.slots_[i].calls : 0;
+      d[i] = {slots_[i].calls - std::min(slots_[i].calls, was), slots_[i].func};
+    }
     std::stable_sort(d.begin(), d.begin() + static_cast<long>(used_),
                      [](const auto& a, const auto& b) { return a.first > b.first; });
     std::string s;
@@ -166,8 +168,10 @@ class LongGap : public Rule {
     biggest_ = gap;
     f_.first_ts = l.call.ts;
     f_.calls = {ref_of(l.call, conn)};
+    // (The thread is gone, or is another of the same ids, when its process ended meanwhile.)
     auto it = threads_.find(key(l.call.pid, l.call.tid));
-    const uint64_t others = it == threads_.end() ? 0 : it->second.calls - l.calls;
+    const uint64_t others =
+        it == threads_.end() || it->second.calls < l.calls ? 0 : it->second.calls - l.calls;
     if (others == 0 || l.next.seq == 0) {
       meanwhile_ = fmt::format("thread {} made no traced call in between (busy elsewhere, or "
                                "blocked outside the socket API)", l.call.tid);
@@ -177,7 +181,7 @@ class LongGap : public Rule {
           "thread {} made {} other call{} in between ({}), {} of it waiting in poll/select; the "
           "first {} after the gap began, the last {} before it ended",
           l.call.tid, others, others == 1 ? "" : "s", was.funcs.since(l.funcs),
-          duration_str(was.waited - l.waited),
+          duration_str(was.waited - std::min(was.waited, l.waited)),
           duration_str(static_cast<uint64_t>(std::max<int64_t>(0, l.next.ts - l.call.end))),
           duration_str(static_cast<uint64_t>(std::max<int64_t>(0, ev.ts - was.last.end))));
       f_.calls.push_back(ref_of(l.next, 0, " (first call meanwhile)"));
