@@ -335,85 +335,95 @@ bool is_shutdown_of_sending(const Event& ev) {
 
 }  // namespace
 
+// An overlapped call that is pending: its payload (a send's bytes, ConnectEx's first data) goes
+// out when it completes. True when `ev` was one.
+bool PacketSynth::keep_pending(const Event& ev) {
+  const Value* op = ev.get(FieldId::op);
+  if (op == nullptr || inspect::classify(ev.error) != ErrorClass::Pending) return false;
+  if (const Value* pl = ev.get(FieldId::payload))
+    pending_[{ev.pid, op->num}] = PendingPayload{std::string(pl->bytes()), pl->num};
+  return true;
+}
+
+// The payload kept for the completion `ev`, moved into `stored`; `kept` points into it.
+void PacketSynth::take_pending(const Event& ev, uint64_t length, std::string_view& kept,
+                               std::string& stored) {
+  const Value* op = ev.get(FieldId::op);
+  if (op == nullptr || ev.type() != EventType::io_complete) return;
+  auto it = pending_.find({ev.pid, op->num});
+  if (it == pending_.end()) return;
+  stored = std::move(it->second.kept);
+  pending_.erase(it);
+  if (kept.empty()) kept = std::string_view(stored).substr(0, length);
+}
+
 void PacketSynth::add(const Event& ev, const inspect::Tracker& t) {
   tracker_ = &t;
-  const ErrorClass cls = inspect::classify(ev.error);
-  const Value* op = ev.get(FieldId::op);
+  if (keep_pending(ev)) return;
   std::string_view kept;
-  uint64_t length = moved(ev, kept);
-  if (op && cls == ErrorClass::Pending) {
-    // An overlapped send's bytes go out when it completes: keep them until then.
-    if (const Value* pl = ev.get(FieldId::payload))
-      pending_[{ev.pid, op->num}] = PendingPayload{std::string(pl->bytes()), pl->num};
-    return;
-  }
+  const uint64_t length = moved(ev, kept);
   std::string stored;
-  if (op && ev.type() == EventType::io_complete) {
-    auto it = pending_.find({ev.pid, op->num});
-    if (it != pending_.end()) {
-      stored = std::move(it->second.kept);
-      pending_.erase(it);
-      if (kept.empty()) kept = std::string_view(stored).substr(0, length);
-    }
-  }
+  take_pending(ev, length, kept, stored);
   const Connection* c = t.connection();
-  if (c == nullptr) return;
-  const Kind kind = kind_of(*c);
-  if (kind == Kind::None) return;
+  const Kind kind = c ? kind_of(*c) : Kind::None;
   const auto dir = t.direction();
+  const bool out = dir == inspect::Tracker::Dir::Out;
+  if (kind == Kind::Udp && dir != inspect::Tracker::Dir::None && ev.error.ok()) {
+    if (End* e = end_for(ev, *c, t)) datagram(*e, ev, out, length, kept);
+  } else if (kind == Kind::Tcp && (dir == inspect::Tracker::Dir::None || length == 0)) {
+    tcp_control(ev, *c, t);
+  } else if (kind == Kind::Tcp) {
+    if (End* e = end_for(ev, *c, t)) data(*e, ev, out, length, kept);
+  }
+}
+
+// A TCP call that moved no data: a refused connect, a connection now connected (its
+// handshake), a shutdown, a reset, the end of the stream.
+void PacketSynth::tcp_control(const Event& ev, const Connection& c, const inspect::Tracker& t) {
+  const ErrorClass cls = inspect::classify(ev.error);
   const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
-  if (kind == Kind::Udp) {
-    if (dir == inspect::Tracker::Dir::None || !ev.error.ok()) return;
-    if (End* e = end_for(ev, *c, t)) datagram(*e, ev, dir == inspect::Tracker::Dir::Out, length, kept);
-    return;
-  }
   if (ev.type() == EventType::connect && cls == ErrorClass::Refused) {
-    if (End* e = end_for(ev, *c, t)) refused(*e, ev.ts, done, &ev);
+    if (End* e = end_for(ev, c, t)) refused(*e, ev.ts, done, &ev);
     return;
   }
-  if (dir == inspect::Tracker::Dir::None) {
-    if (c->connected_ts != 0) end_for(ev, *c, t);  // the handshake as soon as it is connected
-    auto it = ends_.find(c->id);
-    if (it != ends_.end() && is_shutdown_of_sending(ev))
-      fin(*it->second, it->second->side, ev.ts, "synthetic FIN: shutdown", &ev);
-    return;
+  if (t.direction() == inspect::Tracker::Dir::None && c.connected_ts != 0) end_for(ev, c, t);
+  auto it = ends_.find(c.id);
+  if (it == ends_.end()) return;
+  End& e = *it->second;
+  if (is_shutdown_of_sending(ev)) {
+    fin(e, e.side, ev.ts, "synthetic FIN: shutdown", &ev);
+  } else if (cls == ErrorClass::Reset) {
+    reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
+  } else if (t.direction() == inspect::Tracker::Dir::In && ev.error.ok()) {
+    const Value* room = ev.get(FieldId::len);
+    if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
+      fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
   }
-  if (length == 0) {
-    auto it = ends_.find(c->id);
-    if (it == ends_.end()) return;
-    End& e = *it->second;
-    if (cls == ErrorClass::Reset) {
-      reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
-    } else if (dir == inspect::Tracker::Dir::In && ev.error.ok()) {
-      const Value* room = ev.get(FieldId::len);
-      if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
-        fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
-    }
-    return;
-  }
-  if (End* e = end_for(ev, *c, t)) data(*e, ev, dir == inspect::Tracker::Dir::Out, length, kept);
+}
+
+// A connect refused as getsockopt(SO_ERROR) told it (no call of it failed): its SYN and RST,
+// when it was closed. nullptr when `c` is not such a connection.
+PacketSynth::End* PacketSynth::refused_at_end(const Connection& c) {
+  if (!c.marked || kind_of(c) != Kind::Tcp || c.end != ConnEnd::Error ||
+      inspect::classify(c.end_error) != ErrorClass::Refused || tracker_ == nullptr)
+    return nullptr;
+  Event ev;
+  ev.pid = c.pid;
+  ev.ts = c.closed_ts ? c.closed_ts : c.last_ts;
+  ev.func = FuncId::connect;
+  ev.error = c.end_error;
+  End* e = end_for(ev, c, *tracker_);
+  if (e) refused(*e, ev.ts, ev.ts, nullptr);
+  return e;
 }
 
 void PacketSynth::connection_ended(const Connection& c) {
   auto it = ends_.find(c.id);
-  const Kind kind = kind_of(c);
   if (it == ends_.end()) {
-    if (kind == Kind::None || !c.has_remote) {
-      if (c.marked && c.bytes_in + c.bytes_out > 0) ++stats_.skipped_no_address;
-      return;
-    }
-    // A connect refused as getsockopt(SO_ERROR) told it: the SYN and RST when it was closed.
-    if (!c.marked || kind != Kind::Tcp || c.end != ConnEnd::Error ||
-        inspect::classify(c.end_error) != ErrorClass::Refused || tracker_ == nullptr)
-      return;
-    Event ev;
-    ev.pid = c.pid;
-    ev.ts = c.closed_ts ? c.closed_ts : c.last_ts;
-    ev.func = FuncId::connect;
-    ev.error = c.end_error;
-    if (End* e = end_for(ev, c, *tracker_)) refused(*e, ev.ts, ev.ts, nullptr);
-    it = ends_.find(c.id);
-    if (it == ends_.end()) return;
+    if ((kind_of(c) == Kind::None || !c.has_remote) && c.marked && c.bytes_in + c.bytes_out > 0)
+      ++stats_.skipped_no_address;
+    if (refused_at_end(c) != nullptr) forget(c.id);
+    return;
   }
   End& e = *it->second;
   Stream& s = *e.stream;

@@ -113,7 +113,11 @@ class PacketSynth {
   struct Stream;
   struct End;
   struct Emit;
+  bool keep_pending(const Event& ev);
+  void take_pending(const Event& ev, uint64_t length, std::string_view& kept, std::string& stored);
   End* end_for(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
+  void tcp_control(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
+  End* refused_at_end(const inspect::Connection& c);
   void data(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept);
   void datagram(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept);
   // One TCP packet from stream->ep[dir], its sequence and acknowledgement numbers from the
