@@ -200,9 +200,12 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
   End* end = e.get();
   ends_[c.id] = std::move(e);
   if (fresh && kind == Kind::Tcp && !(ev.type() == EventType::connect && !ev.error.ok())) {
-    // The handshake: the SYN when the call began, the answer and its ACK when it returned.
+    // The handshake: the SYN when the connect began (a non-blocking or overlapped one: its
+    // first call), the answer and its ACK when this call returned.
     const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
-    tcp(*end, 0, tcpflag::kSyn, ev.ts, "synthetic SYN", &ev);
+    auto attempt = connecting_.find(c.id);
+    const Event& syn = attempt != connecting_.end() ? attempt->second : ev;
+    tcp(*end, 0, tcpflag::kSyn, syn.ts, "synthetic SYN", &syn);
     tcp(*end, 1, tcpflag::kSyn | tcpflag::kAck, done, "synthetic SYN-ACK", &ev);
     tcp(*end, 0, tcpflag::kAck, done, "synthetic ACK", &ev);
   }
@@ -335,6 +338,21 @@ bool is_shutdown_of_sending(const Event& ev) {
 
 }  // namespace
 
+// A connect that did not finish at once (non-blocking, overlapped): its SYN left then.
+void PacketSynth::note_connect_attempt(const Event& ev, const Connection* c) {
+  if (c == nullptr || ev.type() != EventType::connect) return;
+  const ErrorClass cls = inspect::classify(ev.error);
+  if (cls != ErrorClass::InProgress && cls != ErrorClass::WouldBlock && cls != ErrorClass::Pending)
+    return;
+  Event& a = connecting_[c->id];
+  if (a.func != FuncId::Unknown) return;  // the first attempt
+  a.seq = ev.seq;
+  a.pid = ev.pid;
+  a.tid = ev.tid;
+  a.func = ev.func;
+  a.ts = ev.ts;
+}
+
 // An overlapped call that is pending: its payload (a send's bytes, ConnectEx's first data) goes
 // out when it completes. True when `ev` was one.
 bool PacketSynth::keep_pending(const Event& ev) {
@@ -359,6 +377,7 @@ void PacketSynth::take_pending(const Event& ev, uint64_t length, std::string_vie
 
 void PacketSynth::add(const Event& ev, const inspect::Tracker& t) {
   tracker_ = &t;
+  note_connect_attempt(ev, t.connection());
   if (keep_pending(ev)) return;
   std::string_view kept;
   const uint64_t length = moved(ev, kept);
@@ -413,7 +432,9 @@ PacketSynth::End* PacketSynth::refused_at_end(const Connection& c) {
   ev.func = FuncId::connect;
   ev.error = c.end_error;
   End* e = end_for(ev, c, *tracker_);
-  if (e) refused(*e, ev.ts, ev.ts, nullptr);
+  auto attempt = connecting_.find(c.id);
+  const Event* syn = attempt != connecting_.end() ? &attempt->second : nullptr;
+  if (e) refused(*e, syn ? syn->ts : ev.ts, ev.ts, syn);
   return e;
 }
 
@@ -423,6 +444,7 @@ void PacketSynth::connection_ended(const Connection& c) {
     if ((kind_of(c) == Kind::None || !c.has_remote) && c.marked && c.bytes_in + c.bytes_out > 0)
       ++stats_.skipped_no_address;
     if (refused_at_end(c) != nullptr) forget(c.id);
+    connecting_.erase(c.id);
     return;
   }
   End& e = *it->second;
@@ -450,6 +472,7 @@ void PacketSynth::connection_ended(const Connection& c) {
 }
 
 void PacketSynth::forget(uint64_t conn_id) {
+  connecting_.erase(conn_id);
   auto it = ends_.find(conn_id);
   if (it == ends_.end()) return;
   std::shared_ptr<Stream> s = it->second->stream;

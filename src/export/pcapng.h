@@ -113,6 +113,7 @@ class PacketSynth {
   struct Stream;
   struct End;
   struct Emit;
+  void note_connect_attempt(const Event& ev, const inspect::Connection* c);
   bool keep_pending(const Event& ev);
   void take_pending(const Event& ev, uint64_t length, std::string_view& kept, std::string& stored);
   End* end_for(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
@@ -141,6 +142,8 @@ class PacketSynth {
   };
   // (pid, op) → the payload of an overlapped call, written when it completes.
   std::map<std::pair<uint32_t, uint64_t>, PendingPayload> pending_;
+  // Connections whose connect did not finish at once → that call (its pid, tid, func, seq, ts).
+  std::unordered_map<uint64_t, Event> connecting_;
   uint32_t ip_id_ = 0;
   const inspect::Tracker* tracker_ = nullptr;  // of the last add(): process names at the end
 };
