@@ -107,6 +107,11 @@ for name in curl curl-snap dnsq both demo-linux demo-windows; do
   expect_exit 0 "$WSTRACE" export "$WORK/$name.wst" --format pcapng -o "$WORK/$name.pcapng"
 done
 
+# -o - writes the same bytes to standard output (wstrace export … -o - | wireshark -k -i -)
+expect_exit 0 "$WSTRACE" export "$WORK/demo-windows.wst" --format pcapng -o -
+checks=$((checks + 1))
+cmp -s "$WORK/out" "$WORK/demo-windows.pcapng" || fail "pcapng on standard output differs from the file"
+
 trace_checks pcapng <<'PY'
 import subprocess
 from tracecheck import *
