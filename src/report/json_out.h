@@ -22,6 +22,36 @@ class JsonOut {
     s_ += ':';
   }
   void raw(std::string_view v) { s_ += v; }
+  // A column that mostly holds `usual`: {"d":usual,"at":[…],"v":[…]} with the positions of the
+  // other values (each minus the one before) and those values; a plain array when that is not
+  // shorter.
+  template <typename T>
+  void sparse(const std::vector<T>& v, T usual) {
+    size_t others = 0;
+    for (const T& x : v) others += x != usual;
+    if (others * 3 > v.size()) return array(v);
+    s_ += "{\"d\":";
+    emit(usual);
+    s_ += ",\"at\":[";
+    size_t prev = 0;
+    bool first = true;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (v[i] == usual) continue;
+      if (!first) s_ += ',';
+      unum(i - prev);
+      prev = i;
+      first = false;
+    }
+    s_ += "],\"v\":[";
+    first = true;
+    for (const T& x : v) {
+      if (x == usual) continue;
+      if (!first) s_ += ',';
+      emit(x);
+      first = false;
+    }
+    s_ += "]}";
+  }
   // [a,b,c]; with `delta`, each number minus the one before (the first as it is).
   template <typename T>
   void array(const std::vector<T>& v, bool delta = false) {
@@ -29,15 +59,18 @@ class JsonOut {
     T prev{};
     for (size_t i = 0; i < v.size(); ++i) {
       if (i) s_ += ',';
-      const T x = delta ? static_cast<T>(v[i] - prev) : v[i];
-      if constexpr (std::is_signed_v<T>) num(static_cast<int64_t>(x));
-      else unum(static_cast<uint64_t>(x));
+      emit(delta ? static_cast<T>(v[i] - prev) : v[i]);
       prev = v[i];
     }
     s_ += ']';
   }
 
  private:
+  template <typename T>
+  void emit(T x) {
+    if constexpr (std::is_signed_v<T>) num(static_cast<int64_t>(x));
+    else unum(static_cast<uint64_t>(x));
+  }
   std::string s_;
 };
 

@@ -215,13 +215,13 @@ void write_calls(JsonOut& o, const ReportData& d) {
   o.raw(","), o.key("func"), o.array(k.func);
   o.raw(","), o.key("conn"), o.array(k.conn);
   o.raw(","), o.key("result"), o.array(k.result);
-  o.raw(","), o.key("error"), o.array(k.error);
-  o.raw(","), o.key("bytes"), o.array(k.bytes);
+  o.raw(","), o.key("error"), o.sparse(k.error, 0u);
+  o.raw(","), o.key("bytes"), o.sparse(k.bytes, int64_t{-1});
   o.raw(","), o.key("sock"), o.array(k.sock);
   o.raw(","), o.key("args"), o.array(k.args);
-  o.raw(","), o.key("host"), o.array(k.host);
-  o.raw(","), o.key("kept"), o.array(k.kept);
-  o.raw(","), o.key("total"), o.array(k.total);
+  o.raw(","), o.key("host"), o.sparse(k.host, 0u);
+  o.raw(","), o.key("kept"), o.sparse(k.kept, 0u);
+  o.raw(","), o.key("total"), o.sparse(k.total, uint64_t{0});
   o.raw("},"), o.key("payload"), o.str(base64(d.payload));
 }
 

@@ -150,6 +150,12 @@ TEST(Report, JsonStringsAreSafe) {
   ws::report::JsonOut o;
   o.str("a\"b\\c\n</script>\x01\xff\xc3\xa9");
   EXPECT_EQ(o.text(), "\"a\\\"b\\\\c\\n\\u003c/script>\\u0001\\ufffd\xc3\xa9\"");
+  ws::report::JsonOut sparse;
+  sparse.sparse(std::vector<uint32_t>{0, 0, 5, 0, 0, 0, 7, 0, 0}, 0u);
+  EXPECT_EQ(sparse.text(), R"({"d":0,"at":[2,4],"v":[5,7]})");
+  ws::report::JsonOut dense;
+  dense.sparse(std::vector<int64_t>{1, -1, 3}, int64_t{-1});
+  EXPECT_EQ(dense.text(), "[1,-1,3]");
   EXPECT_EQ(ws::report::base64("GET"), "R0VU");
   EXPECT_EQ(ws::report::base64("GE"), "R0U=");
   EXPECT_EQ(ws::report::base64("G"), "Rw==");

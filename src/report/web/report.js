@@ -30,8 +30,17 @@ const calls = (() => {
     for (let i = 0; i < n; i++) out[i] = acc += a[i];
     return out;
   };
-  const f64 = (a) => Float64Array.from(a);
-  const i32 = (a) => Int32Array.from(a);
+  // A column is an array, or {d, at, v}: the usual value d, and the others at positions
+  // given as differences (write_calls in report_html.cc).
+  const fill = (Type, a) => {
+    if (Array.isArray(a)) return Type.from(a);
+    const out = new Type(n).fill(a.d);
+    let at = 0;
+    for (let k = 0; k < a.at.length; k++) out[(at += a.at[k])] = a.v[k];
+    return out;
+  };
+  const f64 = (a) => fill(Float64Array, a);
+  const i32 = (a) => fill(Int32Array, a);
   const out = {
     n, seq: undelta(c.seq), ts: undelta(c.ts), dur: f64(c.dur), thread: i32(c.thread),
     func: i32(c.func), conn: f64(c.conn), result: f64(c.result), error: i32(c.error),
@@ -51,6 +60,8 @@ mark("columns");
 const funcEvent = D.func_events;
 const procByPid = new Map(D.procs.map((p) => [p[0], p]));
 const connById = new Map(D.conns.map((c) => [c[C.id], c]));
+const connAt = [];  // by id
+for (const c of D.conns) connAt[c[C.id]] = c;
 const errorRows = D.errors.map(([name, posix, value, meaning]) => ({ name, posix, value, meaning }));
 const errorSense = new Map(D.all_errors.map(([name, posix]) => [name, posix]));
 const S = D.strings;
@@ -122,7 +133,7 @@ const filterCtx = (() => {
     if (b === undefined) ipCache.set(s, (b = parseIpBytes(s)));
     return b;
   };
-  const conn = (i) => (calls.conn[i] ? connById.get(calls.conn[i]) || null : null);
+  const conn = (i) => (calls.conn[i] ? connAt[calls.conn[i]] || null : null);
   const one = (v) => (v === null || v === undefined ? null : [v]);
   const lower = (s) => (s ? s.toLowerCase() : null);
   const getters = {
@@ -532,19 +543,18 @@ const timeline = (() => {
   // Lanes: per process, per thread (of the connection's first call), each connection, then
   // that thread's lookups.
   const lanes = [];
-  const connCalls = new Map();  // conn id → its call indices, in order
+  // Each connection's calls, in order: one array of call indices sorted by connection id
+  // (ids are small dense numbers, so plain arrays index them).
+  const maxConn = D.conns.reduce((m, c) => Math.max(m, c[C.id]), 0);
+  const connStart = new Int32Array(maxConn + 2);
+  const byConn = new Int32Array(calls.n);
   {
-    const counts = new Map();
-    for (let i = 0; i < calls.n; i++) {
-      const c = calls.conn[i];
-      if (c) counts.set(c, (counts.get(c) || 0) + 1);
-    }
-    for (const [c, k] of counts) connCalls.set(c, { idx: new Int32Array(k), n: 0 });
-    for (let i = 0; i < calls.n; i++) {
-      const c = calls.conn[i];
-      if (c) { const e = connCalls.get(c); e.idx[e.n++] = i; }
-    }
+    for (let i = 0; i < calls.n; i++) if (calls.conn[i] <= maxConn) connStart[calls.conn[i] + 1]++;
+    for (let c = 1; c <= maxConn + 1; c++) connStart[c] += connStart[c - 1];
+    const fill = connStart.slice();
+    for (let i = 0; i < calls.n; i++) if (calls.conn[i] <= maxConn) byConn[fill[calls.conn[i]]++] = i;
   }
+  const callsOf = (id) => byConn.subarray(connStart[id], connStart[id + 1]);
   const groups = new Map();  // "pid/tid" → {pid, tid, conns: [], lookups: []}
   const group = (pid, tid) => {
     const key = pid + "/" + tid;
@@ -559,9 +569,8 @@ const timeline = (() => {
     const tname = threadText(threadIndexOf(g.pid, g.tid));
     lanes.push({ kind: "group", id: g.pid + "/" + g.tid, group: tname, label: tname });
     for (const c of g.conns) {
-      const e = connCalls.get(c[C.id]);
       lanes.push({ kind: "conn", id: c[C.id], group: tname, label: `#${c[C.id]} ${c[C.kind]} ${c[C.remote] || c[C.local] || c[C.role]}`,
-        start: c[C.opened], end: connEnd(c), calls: e ? e.idx : new Int32Array(0), failed: c[C.errors] > 0 });
+        start: c[C.opened], end: connEnd(c), calls: callsOf(c[C.id]), failed: c[C.errors] > 0 });
     }
     if (g.lookups.length) {
       const ls = g.lookups.slice().sort((a, b) => D.lookups[a][L.ts] - D.lookups[b][L.ts]);
