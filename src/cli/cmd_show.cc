@@ -1,12 +1,10 @@
-#include <cstdio>
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "commands.h"
 #include "common.h"
+#include "exporter.h"
 #include "filter.h"
-#include "view.h"
 
 namespace ws::cli {
 namespace {
@@ -21,21 +19,18 @@ int run_show(const ShowOptions& o) {
   if (!parse_filter(o.filter, filter)) return kExitUsage;
   auto engine = open_trace(o.file, o.follow);
   if (!engine) return kExitError;
-  const auto& h = engine->header();
-  present::TextOptions text;
-  text.hex = o.hex;
-  text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
-  LineWriter lines(std::move(filter), text);
-  if (o.csv) fmt::print("{}\n", present::csv_header());
-  Event ev;
-  bool first = true;
-  int64_t first_ts = 0;
-  while (engine->next(ev)) {
-    if (first) first_ts = ev.ts, first = false;
-    if (!lines.accept(ev)) continue;
-    if (o.json) fmt::print("{}\n", present::json_line(ev, h, lines.notes(ev)));
-    else if (o.csv) fmt::print("{}\n", present::csv_row(ev, h, lines.notes(ev)));
-    else fmt::print("{}\n", lines.line(ev, h, first_ts));
+  exporter::ExportOptions opt;
+  opt.out_path = "-";
+  opt.text.hex = o.hex;
+  opt.text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
+  // show is the text, csv and jsonl exports to standard output: one loop, the same bytes.
+  auto exp = exporter::make_exporter(o.json  ? exporter::Format::Jsonl
+                                     : o.csv ? exporter::Format::Csv
+                                             : exporter::Format::Text,
+                                     opt);
+  if (Status s = exporter::export_events(*engine, filter, *exp.value()); !s.ok()) {
+    report(s.message());
+    return kExitError;
   }
   return finish(*engine);
 }

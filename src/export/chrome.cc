@@ -1,0 +1,157 @@
+// chrome: the Trace Event JSON format that Perfetto (ui.perfetto.dev) and chrome://tracing open.
+// Processes and threads are tracks (process_name/thread_name metadata), each call a complete
+// slice ("X") on its thread, each connection an async span ("b"/"e") of its process. Times are
+// microseconds since the trace's first event, with nanoseconds as decimals.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "exporter.h"
+#include "output.h"
+
+namespace ws::exporter {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+class ChromeExporter final : public Exporter {
+ public:
+  explicit ChromeExporter(const ExportOptions& opt) : opt_(opt) {}
+
+  Status begin(const trace::TraceHeader& header) override {
+    header_ = header;
+    if (Status s = out_.open(opt_.out_path); !s.ok()) return s;
+    out_.write("{\"traceEvents\":[");
+    return Status();
+  }
+
+  void observe(const Event& ev) override {
+    if (first_) first_ts_ = ev.ts, first_ = false;
+    last_ts_ = std::max(last_ts_, ev.ts + static_cast<int64_t>(ev.dur));
+    if (ev.type() == EventType::thread_name)
+      if (const Value* v = ev.get(FieldId::name)) thread_names_[{ev.pid, ev.tid}] = v->bytes();
+  }
+
+  Status add(const Event& ev, const inspect::Tracker& tracker) override {
+    threads_.insert({ev.pid, ev.tid});
+    Json j;
+    j["name"] = ev.func < FuncId::kCount ? func_def(ev.func).name : "?";
+    j["cat"] = ev.type() != EventType::Unknown ? event_def(ev.type()).name : "?";
+    j["ph"] = "X";
+    j["ts"] = micros(ev.ts);
+    j["dur"] = static_cast<double>(ev.dur) / 1000.0;
+    j["pid"] = ev.pid;
+    j["tid"] = ev.tid;
+    Json args;
+    args["seq"] = ev.seq;
+    if (uint64_t conn = tracker.connection_id(ev)) args["conn"] = conn;
+    args["result"] = ev.result;
+    if (!ev.error.ok()) {
+      j["cname"] = "terrible";
+      args["failed"] = true;
+      args["error"] = present::error_text(ev.error);
+    }
+    for (uint8_t i = 0; i < ev.nvalues; ++i) {
+      const FieldDef& f = field_def(ev.values[i].id);
+      args[std::string(f.name)] = present::value_text(f, ev.values[i]);
+    }
+    j["args"] = std::move(args);
+    emit(j);
+    return Status();
+  }
+
+  void connection_ended(const inspect::Connection& c) override {
+    if (!c.marked) return;
+    const std::string name =
+        fmt::format("#{} {} {}", c.id, c.kind(),
+                    c.has_remote ? to_string(c.remote) : std::string(inspect::role_name(c.role)));
+    Json b;
+    b["name"] = name;
+    b["cat"] = "connection";
+    b["ph"] = "b";
+    b["id"] = c.id;
+    b["ts"] = micros(c.opened_ts);
+    b["pid"] = c.pid;
+    b["tid"] = c.pid;
+    Json args;
+    args["conn"] = c.id;
+    args["role"] = inspect::role_name(c.role);
+    if (c.has_local) args["local"] = to_string(c.local);
+    if (c.has_remote) args["remote"] = to_string(c.remote);
+    if (!c.host.empty()) args["host"] = c.host;
+    args["bytes_out"] = c.bytes_out;
+    args["bytes_in"] = c.bytes_in;
+    args["end"] = inspect::end_name(c.end);
+    if (!c.end_error.ok()) args["end_error"] = error_name(c.end_error);
+    if (c.errors) args["errors"] = c.errors;
+    b["args"] = std::move(args);
+    Json e = b;
+    e["ph"] = "e";
+    // A connection still open at the end of the trace spans to its end.
+    e["ts"] = micros(std::max(c.closed_ts ? c.closed_ts : last_ts_, c.opened_ts));
+    e.erase("args");
+    emit(b);
+    emit(e);
+  }
+
+  Status finish(const inspect::Tracker& tracker) override {
+    std::set<uint32_t> pids;
+    for (const auto& [pid, tid] : threads_) pids.insert(pid);
+    for (uint32_t pid : pids) {
+      const inspect::Process* p = tracker.process(pid);
+      emit(metadata("process_name", pid, pid,
+                    fmt::format("{} {}", p && !p->image.empty() ? p->name() : "pid", pid)));
+    }
+    for (const auto& key : threads_) {
+      auto it = thread_names_.find(key);
+      emit(metadata("thread_name", key.first, key.second,
+                    it != thread_names_.end() ? fmt::format("{} {}", it->second, key.second)
+                                              : fmt::format("thread {}", key.second)));
+    }
+    Json other;
+    other["wstrace_version"] = header_.wstrace_version;
+    other["host"] = header_.host;
+    other["command"] = header_.command;
+    other["start_time"] = present::utc_text(header_.wall_ns(first_ts_));
+    out_.write(fmt::format("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{}}}\n", other.dump()));
+    return out_.commit();
+  }
+
+ private:
+  double micros(int64_t ts) const { return static_cast<double>(ts - first_ts_) / 1000.0; }
+
+  static Json metadata(const char* what, uint32_t pid, uint32_t tid, const std::string& name) {
+    Json m;
+    m["name"] = what;
+    m["ph"] = "M";
+    m["pid"] = pid;
+    m["tid"] = tid;
+    m["args"] = {{"name", name}};
+    return m;
+  }
+
+  void emit(const Json& j) {
+    out_.write(count_++ ? ",\n" : "\n");
+    out_.write(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+  }
+
+  ExportOptions opt_;
+  Output out_;
+  trace::TraceHeader header_;
+  int64_t first_ts_ = 0, last_ts_ = 0;
+  bool first_ = true;
+  uint64_t count_ = 0;
+  std::set<std::pair<uint32_t, uint32_t>> threads_;  // (pid, tid) of the slices written
+  std::map<std::pair<uint32_t, uint32_t>, std::string> thread_names_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Exporter>> make_chrome_exporter(const ExportOptions& opt) {
+  return std::unique_ptr<Exporter>(new ChromeExporter(opt));
+}
+
+}  // namespace ws::exporter

@@ -1,0 +1,222 @@
+// Exports: format names, the loop's call order and filter, the rows of show byte for byte, the
+// chrome trace's structure, and outputs that exist only once complete.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine.h"
+#include "exporter.h"
+#include "output.h"
+
+namespace {
+
+using ws::exporter::Format;
+namespace fs = std::filesystem;
+
+std::unique_ptr<ws::Engine> demo() {
+  auto e = ws::make_synthetic_engine("demo", ws::Platform::Linux);
+  EXPECT_TRUE(e.ok());
+  return std::move(e.value());
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ExportTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("ws_export_test_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Exports the demo scenario in `f` to a file and returns its bytes.
+  std::string run(Format f, const std::string& filter_text = "") {
+    ws::inspect::Filter filter;
+    if (!filter_text.empty()) {
+      auto parsed = ws::inspect::Filter::parse(filter_text);
+      EXPECT_TRUE(parsed.ok());
+      filter = std::move(parsed.value());
+    }
+    ws::exporter::ExportOptions opt;
+    opt.out_path = (dir_ / "out").string();
+    auto exp = ws::exporter::make_exporter(f, opt);
+    EXPECT_TRUE(exp.ok()) << exp.status().message();
+    auto engine = demo();
+    ws::Status s = ws::exporter::export_events(*engine, filter, *exp.value());
+    EXPECT_TRUE(s.ok()) << s.message();
+    EXPECT_FALSE(fs::exists(opt.out_path + ".part"));
+    return slurp(opt.out_path);
+  }
+
+  fs::path dir_;
+};
+
+TEST(ExportFormat, NamesRoundTrip) {
+  for (Format f : {Format::Pcapng, Format::Csv, Format::Jsonl, Format::Text, Format::Sqlite,
+                   Format::Chrome}) {
+    Format back;
+    ASSERT_TRUE(ws::exporter::parse_format(ws::exporter::format_name(f), back));
+    EXPECT_EQ(back, f);
+  }
+  Format out;
+  EXPECT_FALSE(ws::exporter::parse_format("pcap", out));
+  EXPECT_FALSE(ws::exporter::parse_format("", out));
+}
+
+// Records what the loop calls, to check the order exporter.h promises.
+class Recorder final : public ws::exporter::Exporter {
+ public:
+  std::vector<std::string> calls;
+  ws::Status begin(const ws::trace::TraceHeader&) override {
+    calls.push_back("begin");
+    return {};
+  }
+  void observe(const ws::Event& ev) override { calls.push_back("observe " + std::to_string(ev.seq)); }
+  ws::Status add(const ws::Event& ev, const ws::inspect::Tracker& t) override {
+    // The tracker has already seen the event.
+    if (t.connection_id(ev) != 0 && t.connection() == nullptr) ADD_FAILURE() << ev.seq;
+    calls.push_back("add " + std::to_string(ev.seq));
+    return {};
+  }
+  void connection_ended(const ws::inspect::Connection& c) override {
+    calls.push_back("ended " + std::to_string(c.id) + (c.marked ? " marked" : ""));
+  }
+  ws::Status finish(const ws::inspect::Tracker&) override {
+    calls.push_back("finish");
+    return {};
+  }
+};
+
+TEST(ExportLoop, ObservesEveryEventAddsTheMatchingOnesAndMarksTheirConnections) {
+  auto parsed = ws::inspect::Filter::parse("conn == 2");
+  ASSERT_TRUE(parsed.ok());
+  Recorder r;
+  auto engine = demo();
+  ASSERT_TRUE(ws::exporter::export_events(*engine, parsed.value(), r).ok());
+  ASSERT_GE(r.calls.size(), 3u);
+  EXPECT_EQ(r.calls.front(), "begin");
+  EXPECT_EQ(r.calls.back(), "finish");
+  size_t observed = 0, added = 0;
+  std::string last_observed;
+  for (const auto& c : r.calls) {
+    if (c.rfind("observe ", 0) == 0) ++observed, last_observed = c.substr(8);
+    if (c.rfind("add ", 0) == 0) {
+      ++added;
+      EXPECT_EQ(c.substr(4), last_observed) << "add() follows the observe() of its event";
+    }
+  }
+  EXPECT_GT(observed, added);
+  EXPECT_GT(added, 0u);
+  int marked = 0;
+  for (const auto& c : r.calls) marked += c.find(" marked") != std::string::npos;
+  EXPECT_EQ(marked, 1) << "only connection 2 had a call that passed";
+  EXPECT_NE(std::find(r.calls.begin(), r.calls.end(), "ended 2 marked"), r.calls.end());
+}
+
+TEST_F(ExportTest, RowsAreThoseOfPresent) {
+  // The same rows present makes, with the tracker's notes: what show prints.
+  ws::inspect::Tracker t;
+  std::string csv = ws::present::csv_header() + "\n", jsonl, text;
+  auto engine = demo();
+  ws::Event ev;
+  bool first = true;
+  int64_t first_ts = 0;
+  while (engine->next(ev)) {
+    if (first) first_ts = ev.ts, first = false;
+    t.observe(ev);
+    const ws::inspect::Process* p = t.process(ev.pid);
+    const std::string name = p && !p->image.empty() ? p->name() : "";
+    const ws::present::LineNotes notes{name, t.connection_id(ev)};
+    csv += ws::present::csv_row(ev, engine->header(), notes) + "\n";
+    jsonl += ws::present::json_line(ev, engine->header(), notes) + "\n";
+    text += ws::present::event_line(ev, engine->header(), {}, first_ts, notes) + "\n";
+  }
+  EXPECT_EQ(run(Format::Csv), csv);
+  EXPECT_EQ(run(Format::Jsonl), jsonl);
+  EXPECT_EQ(run(Format::Text), text);
+  EXPECT_NE(text.find("demo-client[4242/4242] #1 connect("), std::string::npos);
+}
+
+TEST_F(ExportTest, ChromeTraceIsWellFormed) {
+  const auto j = nlohmann::json::parse(run(Format::Chrome));
+  const auto& evs = j.at("traceEvents");
+  std::map<uint64_t, int> open;  // connection id → b minus e
+  std::map<std::pair<int, int>, double> last_ts;
+  std::set<std::pair<int, int>> named_threads, slice_threads;
+  int slices = 0, failed = 0;
+  for (const auto& e : evs) {
+    const std::string ph = e.at("ph");
+    if (ph == "X") {
+      ++slices;
+      const std::pair<int, int> track{e.at("pid"), e.at("tid")};
+      slice_threads.insert(track);
+      const double ts = e.at("ts");
+      EXPECT_GE(ts, last_ts[track]) << e.dump();
+      last_ts[track] = ts;
+      EXPECT_GE(e.at("dur").get<double>(), 0.0);
+      EXPECT_TRUE(e.at("args").contains("seq"));
+      if (e.at("args").contains("error")) {
+        ++failed;
+        EXPECT_EQ(e.at("args").at("failed"), true);
+      }
+    } else if (ph == "b" || ph == "e") {
+      EXPECT_EQ(e.at("cat"), "connection");
+      open[e.at("id").get<uint64_t>()] += ph == "b" ? 1 : -1;
+    } else if (ph == "M") {
+      if (e.at("name") == "thread_name") named_threads.insert({e.at("pid"), e.at("tid")});
+    } else {
+      ADD_FAILURE() << "unexpected phase " << ph;
+    }
+  }
+  EXPECT_GT(slices, 20);
+  EXPECT_GE(failed, 3);  // the refused connects
+  EXPECT_GE(open.size(), 5u);
+  for (const auto& [id, n] : open) EXPECT_EQ(n, 0) << "connection " << id;
+  EXPECT_EQ(named_threads, slice_threads);
+}
+
+TEST_F(ExportTest, AFailedExportLeavesNoFile) {
+  ws::exporter::ExportOptions opt;
+  opt.out_path = (dir_ / "no-such-folder" / "out.csv").string();
+  auto exp = ws::exporter::make_exporter(Format::Csv, opt);
+  ASSERT_TRUE(exp.ok());
+  auto engine = demo();
+  ws::Status s = ws::exporter::export_events(*engine, {}, *exp.value());
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("cannot write"), std::string::npos) << s.message();
+  {
+    // Written but never committed: neither OUT nor OUT.part remains.
+    ws::exporter::Output out;
+    ASSERT_TRUE(out.open((dir_ / "half").string()).ok());
+    out.write("half of it");
+    EXPECT_TRUE(fs::exists(dir_ / "half.part"));
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "half"));
+  EXPECT_FALSE(fs::exists(dir_ / "half.part"));
+  // Committed: OUT replaces an older file, the temporary name is gone.
+  std::ofstream(dir_ / "whole") << "old";
+  ws::exporter::Output out;
+  ASSERT_TRUE(out.open((dir_ / "whole").string()).ok());
+  out.write("new");
+  ASSERT_TRUE(out.commit().ok());
+  EXPECT_EQ(slurp(dir_ / "whole"), "new");
+  EXPECT_FALSE(fs::exists(dir_ / "whole.part"));
+}
+
+}  // namespace
