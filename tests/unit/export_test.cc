@@ -164,7 +164,7 @@ TEST_F(ExportTest, ChromeTraceIsWellFormed) {
     const std::string ph = e.at("ph");
     if (ph == "X") {
       ++slices;
-      const std::pair<int, int> track{e.at("pid"), e.at("tid")};
+      const std::pair<int, int> track{e.at("pid").get<int>(), e.at("tid").get<int>()};
       slice_threads.insert(track);
       const double ts = e.at("ts");
       EXPECT_GE(ts, last_ts[track]) << e.dump();
@@ -179,7 +179,8 @@ TEST_F(ExportTest, ChromeTraceIsWellFormed) {
       EXPECT_EQ(e.at("cat"), "connection");
       open[e.at("id").get<uint64_t>()] += ph == "b" ? 1 : -1;
     } else if (ph == "M") {
-      if (e.at("name") == "thread_name") named_threads.insert({e.at("pid"), e.at("tid")});
+      if (e.at("name") == "thread_name")
+        named_threads.insert({e.at("pid").get<int>(), e.at("tid").get<int>()});
     } else {
       ADD_FAILURE() << "unexpected phase " << ph;
     }
