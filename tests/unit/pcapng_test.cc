@@ -184,6 +184,11 @@ class PcapngTest : public ::testing::Test {
   void io(FuncId f, uint64_t fd, const std::string& data, uint32_t pid = 100) {
     io_cut(f, fd, data, data.size(), pid);
   }
+  // The completion of overlapped operation `op` on `sock`, through a completion port.
+  EventBuilder& completion(uint64_t op, uint64_t len, uint64_t sock) {
+    return call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, op).num(FieldId::len, len)
+        .num(FieldId::sock, sock).result(1);
+  }
   void eof(uint64_t fd, uint32_t pid = 100) {
     call(FuncId::recv, pid).num(FieldId::sock, fd).num(FieldId::len, 4096).result(0);
     feed();
@@ -517,8 +522,7 @@ TEST_F(PcapngTest, OverlappedCallsAreWrittenWhenTheyComplete) {
       .addr(FieldId::addr, SockAddr::ipv4(kLoop, 80)).payload("hello", 5)
       .result(0, ws::errcode::kWsaIoPending);
   feed();
-  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xE0).num(FieldId::len, 5)
-      .num(FieldId::sock, 0x10c).result(1);
+  completion(0xE0, 5, 0x10c);
   feed();
   call(FuncId::WSASend).num(FieldId::sock, 0x10c).num(FieldId::op, 0xF0).payload("abc", 3)
       .result(-1, ws::errcode::kWsaIoPending);
@@ -526,11 +530,9 @@ TEST_F(PcapngTest, OverlappedCallsAreWrittenWhenTheyComplete) {
   call(FuncId::WSARecv).num(FieldId::sock, 0x10c).num(FieldId::op, 0xF8)
       .result(-1, ws::errcode::kWsaIoPending);
   feed();
-  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xF0).num(FieldId::len, 3)
-      .num(FieldId::sock, 0x10c).result(1);
+  completion(0xF0, 3, 0x10c);
   feed();
-  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xF8).num(FieldId::len, 4)
-      .num(FieldId::sock, 0x10c).payload("pong", 4).result(1);
+  completion(0xF8, 4, 0x10c).payload("pong", 4);
   feed();
   auto p = packets();
   ASSERT_EQ(p.size(), 6u);
