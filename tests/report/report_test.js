@@ -63,8 +63,6 @@ async function inkInLane(page, k) {
 async function sessionChecks(browser) {
   const { page, problems, loadMs } = await open(browser, sessionHtml);
   console.log(`session report loaded in ${loadMs} ms`);
-  const w = () => page.evaluate(() => window.__wstrace);
-  void w;
   const lanes = await page.evaluate(() => window.__wstrace.lanes());
   const conns = lanes.filter((l) => l.kind === "conn");
   const dns = lanes.filter((l) => l.kind === "dns");

@@ -135,7 +135,6 @@ const filterCtx = (() => {
   };
   const conn = (i) => (calls.conn[i] ? connAt[calls.conn[i]] || null : null);
   const one = (v) => (v === null || v === undefined ? null : [v]);
-  const lower = (s) => (s ? s.toLowerCase() : null);
   const getters = {
     pid: (i) => [D.threads[calls.thread[i]][0]],
     tid: (i) => [D.threads[calls.thread[i]][1]],
@@ -186,7 +185,6 @@ const filterCtx = (() => {
       return [{ bytes, whole: calls.kept[i] === calls.total[i] }];
     },
   };
-  void lower;
   return {
     getterMany: (name) => getters[name],
     funcNames: D.funcs,
