@@ -669,19 +669,28 @@ const timeline = (() => {
     if (x1 >= x0) g.fillRect(x0, y + 5, Math.max(1, x1 - x0), laneH - 10);
     const idx = lane.calls;
     let lastX = -1, lastColour = "";
+    const failed = [];  // drawn last, so that no neighbour hides an error (one per pixel)
+    let lastFailX = -1;
     for (let j = firstAtOrAfter(idx, view.t0); j < idx.length; j++) {
       const i = idx[j];
       const t = calls.ts[i];
       if (t > view.t1) break;
       const x = Math.floor(xOf(t));
-      const colour = calls.error[i] ? colours.error : funcColour[calls.func[i]];
       const wpx = Math.max(1, (calls.dur[i] / (view.t1 - view.t0)) * (width() - labelW));
+      if (calls.error[i]) {
+        if (x !== lastFailX || wpx >= 2) failed.push(x, wpx);
+        lastFailX = x;
+        continue;
+      }
+      const colour = funcColour[calls.func[i]];
       if (x === lastX && colour === lastColour && wpx < 2) continue;
       lastX = x;
       lastColour = colour;
       g.fillStyle = colour;
       g.fillRect(x, y + 2, Math.max(2, wpx), laneH - 4);
     }
+    g.fillStyle = colours.error;
+    for (let k = 0; k < failed.length; k += 2) g.fillRect(failed[k], y + 2, Math.max(2, failed[k + 1]), laneH - 4);
   }
 
   function drawDns(g, lane, y) {
