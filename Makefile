@@ -4,8 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_BUILD = cmake --build --parallel $(JOBS) --preset
 
-.PHONY: all deps build build-linux build-win64 build-asan build-fuzz demo test test-linux \
-        test-asan test-win64 test-fuzz bench clean
+.PHONY: all deps build build-linux build-win64 build-asan demo test bench clean
 
 all: build
 
@@ -22,20 +21,16 @@ build-win64:
 	@cmake --preset win64 >/dev/null
 	@$(CMAKE_BUILD) win64
 
-# The sanitizer build runs the unit tests, the fuzz build the fuzz targets: build just those.
+# The sanitizer build (clang) runs the unit tests and the fuzz targets: build just those.
 build-asan:
 	@cmake --preset asan >/dev/null
-	@$(CMAKE_BUILD) asan --target ws_unit_tests
-
-build-fuzz:
-	@cmake --preset fuzz >/dev/null
-	@$(CMAKE_BUILD) fuzz --target fuzz_trace_reader fuzz_filter fuzz_dns fuzz_http \
-	  fuzz_tls
+	@$(CMAKE_BUILD) asan --target ws_unit_tests fuzz_trace_reader fuzz_filter fuzz_dns \
+	  fuzz_http fuzz_tls
 
 demo: build
 	@scripts/demo.sh
 
-test: build build-asan build-fuzz
+test: build build-asan
 	@scripts/test.sh
 
 bench: build

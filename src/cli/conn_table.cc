@@ -70,11 +70,9 @@ std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
   std::string row;
   row.reserve(220);
   char num[48];
-  auto count = [&](uint64_t bytes, uint64_t calls) {
-    char* p = std::to_chars(num, num + sizeof num, bytes).ptr;
-    *p++ = '/';
-    p = std::to_chars(p, num + sizeof num, calls).ptr;
-    return std::string_view(num, static_cast<size_t>(p - num));
+  auto count = [&](uint64_t bytes, uint64_t calls) {  // at most 20 + 1 + 20 characters
+    const char* end = fmt::format_to(num, "{}/{}", bytes, calls);
+    return std::string_view(num, static_cast<size_t>(end - num));
   };
   int i = 0;
   cell(row, std::string_view(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, c.id).ptr - num)), kWidths[i++]);
