@@ -47,7 +47,10 @@ void add_synth_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<SynthOptions>();
   auto* cmd = app.add_subcommand(
       "synth", "Write a trace of a built-in scenario (for demos, tests and benchmarks)");
-  cmd->add_option("SCENARIO", o->scenario, "demo, or bench:N for N send/recv events")->required();
+  cmd->add_option("SCENARIO", o->scenario,
+                  "demo; bench:N (N send/recv events), conns:N (N events of short "
+                  "connections), payload:N (a download of N bytes)")
+      ->required();
   cmd->add_option("-o,--output", o->out, "trace file to write")->required();
   cmd->add_option("--platform", o->platform, "whose functions and error codes to use")
       ->check(CLI::IsMember({"linux", "windows"}));
