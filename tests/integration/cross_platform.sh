@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A trace written by the Windows build reads identically in the Linux build, and the other way
 # round: the same scenario written by both builds gives byte-identical files, and each build's
-# views of the other's file equal its views of its own.
+# views of the other's file equal its views of its own; exports and reports are the same bytes.
 set -uo pipefail
 WINE_RUN=$1 WIN_WSTRACE=$2 LINUX_WSTRACE=$3 WORK=$4
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -25,6 +25,20 @@ for p in linux windows; do
     cmp "lin-$cmd-$p.txt" "win-$cmd-$p.txt" || fail "$cmd differs between the builds for $p"
     [ "$(wc -l <"lin-$cmd-$p.txt")" -gt 1 ] || fail "$cmd printed no rows for $p"
   done
+  # Files written from a trace: the same bytes from either build (csv written by the Windows
+  # build keeps "\n" line ends, as every format does).
+  for fmt in pcapng csv chrome; do
+    "$LINUX_WSTRACE" export "lin-$p.wst" --format $fmt -o "lin-$p.$fmt" || fail "linux export $fmt $p"
+    "$WINE_RUN" "$WIN_WSTRACE" export "lin-$p.wst" --format $fmt -o "win-$p.$fmt" ||
+      fail "windows export $fmt $p"
+    cmp "lin-$p.$fmt" "win-$p.$fmt" || fail "export $fmt differs between the builds for $p"
+    [ -s "lin-$p.$fmt" ] || fail "export $fmt wrote nothing for $p"
+  done
+  "$LINUX_WSTRACE" report "lin-$p.wst" -o "lin-$p.html" >/dev/null || fail "linux report $p"
+  "$WINE_RUN" "$WIN_WSTRACE" report "lin-$p.wst" -o "win-$p.html" >/dev/null ||
+    fail "windows report $p"
+  cmp "lin-$p.html" "win-$p.html" || fail "report differs between the builds for $p"
+  grep -q 'connect' "lin-$p.html" || fail "report of $p holds no connect"
 done
 # Absolute Unix paths reach the Windows build as paths (Wine maps them), not as /options.
 "$WINE_RUN" "$WIN_WSTRACE" info "$WORK/lin-linux.wst" >/dev/null || fail "windows build cannot open an absolute path"
