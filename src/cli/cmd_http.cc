@@ -25,15 +25,6 @@ std::string status_text(const inspect::HttpExchange& x) {
   return s;
 }
 
-std::string end_text(const decode::HttpMessage& m) {
-  switch (m.end) {
-    case decode::HttpEnd::Complete: return "complete";
-    case decode::HttpEnd::Truncated: return "cut: " + m.problem;
-    case decode::HttpEnd::Malformed: return "malformed: " + m.problem;
-  }
-  return "?";
-}
-
 nlohmann::ordered_json message_json(const decode::HttpMessage& m) {
   nlohmann::ordered_json j;
   if (m.request) {
@@ -51,7 +42,7 @@ nlohmann::ordered_json message_json(const decode::HttpMessage& m) {
   j["body_bytes"] = m.body_size;
   j["body_wire_bytes"] = m.body_wire_size;
   j["body_uncaptured_bytes"] = m.body_uncaptured;
-  j["end"] = end_text(m);
+  j["end"] = decode::end_text(m);
   return j;
 }
 
@@ -115,12 +106,12 @@ int run_http(const HttpOptions& o) {
     fmt::print("{}\n", line);
     if (!o.headers) return;
     if (x.has_request) {
-      if (rq.end != decode::HttpEnd::Complete) fmt::print("    > ({})\n", end_text(rq));
+      if (rq.end != decode::HttpEnd::Complete) fmt::print("    > ({})\n", decode::end_text(rq));
       for (const auto& hd : rq.headers) fmt::print("    > {}: {}\n", hd.name, hd.value);
     }
     if (x.has_response) {
       if (x.response.end != decode::HttpEnd::Complete)
-        fmt::print("    < ({})\n", end_text(x.response));
+        fmt::print("    < ({})\n", decode::end_text(x.response));
       for (const auto& hd : x.response.headers) fmt::print("    < {}: {}\n", hd.name, hd.value);
     }
   };

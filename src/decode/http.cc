@@ -393,4 +393,13 @@ void HttpParser::fail(HttpEnd end, std::string problem, State next, std::vector<
   buf_.clear();
 }
 
+std::string end_text(const HttpMessage& m) {
+  switch (m.end) {
+    case HttpEnd::Complete: return "complete";
+    case HttpEnd::Truncated: return "cut: " + m.problem;
+    case HttpEnd::Malformed: return "malformed: " + m.problem;
+  }
+  return "?";
+}
+
 }  // namespace ws::decode

@@ -160,4 +160,7 @@ class HttpParser {
 bool looks_like_http_request(std::span<const uint8_t> bytes);
 bool looks_like_http_response(std::span<const uint8_t> bytes);
 
+// How a message ended, in words: "complete", "cut: <problem>", "malformed: <problem>".
+std::string end_text(const HttpMessage& m);
+
 }  // namespace ws::decode

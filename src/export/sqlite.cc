@@ -198,15 +198,6 @@ std::string headers_json(const decode::HttpMessage& m) {
   return a.dump();
 }
 
-std::string http_end(const decode::HttpMessage& m) {
-  switch (m.end) {
-    case decode::HttpEnd::Complete: return "complete";
-    case decode::HttpEnd::Truncated: return "cut: " + m.problem;
-    case decode::HttpEnd::Malformed: return "malformed: " + m.problem;
-  }
-  return "?";
-}
-
 std::string http_version(const decode::HttpMessage& m) {
   return fmt::format("HTTP/{}.{}", m.version_major, m.version_minor);
 }
@@ -428,7 +419,7 @@ class SqliteExporter final : public Exporter {
         .add(q ? headers_json(rq) : "")
         .add_if(q, rq.header_size)
         .add_if(q, rq.body_size)
-        .add(q ? http_end(rq) : "");
+        .add(q ? decode::end_text(rq) : "");
     ins_http_.add_if(r, uint64_t{rs.status})
         .add(r ? rs.reason : "")
         .add(r ? http_version(rs) : "")
@@ -436,7 +427,7 @@ class SqliteExporter final : public Exporter {
         .add_if(r, rs.header_size)
         .add_if(r, rs.body_size)
         .add_if(r, rs.body_uncaptured)
-        .add(r ? http_end(rs) : "")
+        .add(r ? decode::end_text(rs) : "")
         .add_if(x.ttfb() >= 0, x.ttfb())
         .add_if(q && r, x.response_end - x.request_start);
     return ins_http_.insert();
