@@ -130,7 +130,8 @@ int run_http(const HttpOptions& o) {
       j["alpn"] = t.client.alpn;
       j["client_version"] = decode::tls_version_name(t.client.version);
       j["cipher_suites_offered"] = t.client.cipher_suites;
-      if (!t.client.ok()) j["client_hello_problem"] = t.client.problem.empty() ? "cut" : t.client.problem;
+      if (!t.client.ok())
+        j["client_hello_problem"] = t.client.problem.empty() ? "cut" : t.client.problem;
       if (t.has_server && t.server.ok()) {
         j["version"] = decode::tls_version_name(t.server.version);
         if (!t.server.alpn.empty()) j["alpn_chosen"] = t.server.alpn[0];

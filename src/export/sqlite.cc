@@ -99,7 +99,8 @@ struct Table {
 
   std::string create() const {
     std::string s;
-    for (const auto& [c, type] : cols) s += fmt::format("{}\"{}\" {}", s.empty() ? "" : ", ", c, type);
+    for (const auto& [c, type] : cols)
+      s += fmt::format("{}\"{}\" {}", s.empty() ? "" : ", ", c, type);
     return fmt::format("CREATE TABLE {}({});", name, s);
   }
   std::vector<std::string> names() const {
@@ -143,8 +144,9 @@ const Table kHttp{"http",
                    {"request_body_bytes", "INTEGER"}, {"request_end", "TEXT"},
                    {"status", "INTEGER"}, {"reason", "TEXT"}, {"response_version", "TEXT"},
                    {"response_headers", "TEXT"}, {"response_header_bytes", "INTEGER"},
-                   {"response_body_bytes", "INTEGER"}, {"response_body_uncaptured_bytes", "INTEGER"},
-                   {"response_end", "TEXT"}, {"ttfb_ns", "INTEGER"}, {"total_ns", "INTEGER"}}};
+                   {"response_body_bytes", "INTEGER"},
+                   {"response_body_uncaptured_bytes", "INTEGER"}, {"response_end", "TEXT"},
+                   {"ttfb_ns", "INTEGER"}, {"total_ns", "INTEGER"}}};
 
 const Table kTls{"tls",
                  {{"conn", "INTEGER"}, {"pid", "INTEGER"}, {"time", "TEXT"}, {"ts_ns", "INTEGER"},
@@ -249,8 +251,13 @@ class SqliteExporter final : public Exporter {
         .add(ev.func < FuncId::kCount ? func_def(ev.func).name : std::string_view())
         .add(ev.type() != EventType::Unknown ? event_def(ev.type()).name : std::string_view())
         .add(ev.result);
-    if (failed) ins_calls_.add(error_name(ev.error)).add(domain_name(ev.error.domain)).add(int64_t{ev.error.value});
-    else ins_calls_.null().null().null();
+    if (failed) {
+      ins_calls_.add(error_name(ev.error))
+          .add(domain_name(ev.error.domain))
+          .add(int64_t{ev.error.value});
+    } else {
+      ins_calls_.null().null().null();
+    }
     // The fields the call has; the other columns stay NULL.
     for (uint8_t i = 0; i < ev.nvalues; ++i) {
       const Value& v = ev.values[i];
