@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Capture of name resolution through a resolver the test runs on loopback, and errno
-# transparency. The script re-runs itself in private mount and network namespaces, where
-# /etc/resolv.conf and /etc/hosts are bind-mounted from the work folder (the real files are never
-# touched) and tests/tools/dns_server.py answers on 127.0.0.1:53:
+# transparency. The script re-runs itself in private mount and network namespaces (lib_findings.sh),
+# where /etc/resolv.conf and /etc/hosts are bind-mounted from the work folder (the real files are
+# never touched) and tests/tools/dns_server.py answers on 127.0.0.1:53:
 #   - netops lookup: every resolver function, a name that resolves (api.test: 127.0.0.1 and ::1)
 #     and one that does not (nx.test: NXDOMAIN), with the addresses and errors recorded;
 #   - a slow answer: the lookup's recorded duration covers the resolver's delay;
@@ -11,43 +11,13 @@
 #     untraced and traced, the outputs must be identical, and every call lines up with its event.
 # Exit status 77 (skipped) when no namespace can be made (not root, no user namespaces).
 # Run as: capture_dns.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
-if [ -z "${WSTRACE_TEST_NETNS:-}" ]; then
-  for how in "unshare --mount --net" "unshare --user --map-root-user --mount --net"; do
-    if $how true 2>/dev/null; then
-      WSTRACE_TEST_NETNS=1 exec $how "$0" "$@"
-    fi
-  done
-  echo "SKIP: cannot make private mount and network namespaces (unshare needs root or user namespaces)"
-  exit 77
-fi
-
 . "$(dirname "$0")/lib_capture.sh"
-
-# The private network: loopback up, our resolver configuration and hosts file.
-ip link set lo up || { echo "cannot bring up lo in the private network namespace" >&2; exit 1; }
-printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' >"$WORK/resolv.conf"
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n' >"$WORK/hosts"
-if ! mount --bind "$WORK/resolv.conf" /etc/resolv.conf || ! mount --bind "$WORK/hosts" /etc/hosts; then
-  echo "cannot bind-mount resolv.conf and hosts in the private mount namespace" >&2
-  exit 1
-fi
-
-# The resolver: it reads its standard input from this script's fd 9 and ends when that closes.
-exec 9> >(exec python3 "$SRC/tests/tools/dns_server.py" --port 53 --slow slow.test=0.2 \
-  api.test=127.0.0.1 api.test=::1 slow.test=127.0.0.1 slow.test=::1 >"$WORK/dns.out" 2>"$WORK/dns.err")
-dns_pid=$!
+. "$(dirname "$0")/lib_findings.sh"
+enter_private_netns "$@"
+private_dns --slow slow.test=0.2 api.test=127.0.0.1 api.test=::1 slow.test=127.0.0.1 slow.test=::1
 mkdir -p "$WORK/www"
 echo "hello from wstrace" >"$WORK/www/hello.txt"
-python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" 8080 >"$WORK/http.log" 2>&1 &
-http_pid=$!
-trap 'kill $http_pid $dns_pid 2>/dev/null' EXIT
-for _ in $(seq 100); do
-  grep -q '^ready' "$WORK/dns.out" 2>/dev/null &&
-    python3 -c 'import socket; socket.create_connection(("127.0.0.1", 8080), 1).close()' 2>/dev/null && break
-  sleep 0.05
-done
-checks=$((checks + 1))
-grep -q '^ready' "$WORK/dns.out" || fail "the DNS server did not start: $(cat "$WORK/dns.err")"
+http_server "$WORK/www" 8080
 
 record lookup 0 -- "$NETOPS" lookup api.test nx.test
 record slow 0 -- "$NETOPS" lookup slow.test

@@ -1,6 +1,7 @@
 # What the findings tests share (capture_findings.sh on Linux, win_findings.sh under Wine): a
-# private network namespace with a DNS server of the test's own on 127.0.0.1:53, and the check
-# that `wstrace diagnose` raised exactly the expected rules with evidence from the trace.
+# private network namespace with a DNS server of the test's own on 127.0.0.1:53 (also used by
+# capture_dns.sh, win_dns.sh and export_pcapng.sh), and the check that `wstrace diagnose` raised
+# exactly the expected rules with evidence from the trace.
 # Source after lib.sh.
 
 # enter_private_netns "$@": runs the calling script again in private mount and network

@@ -1,41 +1,37 @@
 #!/usr/bin/env bash
 # DnsQuery_A/W and getaddrinfo under wstrace.exe, answered by a DNS server the test starts on
-# loopback — inside a network and mount namespace of the test's own, so that no query can leave
-# the machine (and /etc/resolv.conf is the test's, bind-mounted there only).
+# loopback — inside a network and mount namespace of the test's own (lib_findings.sh), so that no
+# query can leave the machine (and /etc/resolv.conf is the test's, bind-mounted there only).
+# Exit status 77 (skipped) when no namespace can be made.
 # Run as: SCRIPT WSTRACE_EXE LINUX_WSTRACE WORK TARGETS_DIR SOURCE_DIR
-set -uo pipefail
-WIN_WSTRACE=$1 WSTRACE=$2 WORK=$3 TARGETS=$4 SRC=$5
-if [ "${WSTRACE_IN_NETNS:-}" != 1 ]; then
-  rm -rf "$WORK" && mkdir -p "$WORK"
-  command -v unshare >/dev/null || { echo "unshare is missing: skipped"; exit 77; }
-  exec env WSTRACE_IN_NETNS=1 unshare --mount --net "$0" "$@"
-fi
-failures=0
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-ip link set lo up || { echo "cannot bring up loopback in the namespace: skipped"; exit 77; }
-printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' >"$WORK/resolv.conf"
-printf '127.0.0.1 localhost\n::1 localhost\n' >"$WORK/hosts"
-mount --bind "$WORK/resolv.conf" /etc/resolv.conf && mount --bind "$WORK/hosts" /etc/hosts ||
-  { echo "cannot bind-mount resolv.conf: skipped"; exit 77; }
-python3 "$SRC/tests/tools/dns_server.py" --port 53 api.test=127.0.0.7 \
-  </dev/null >"$WORK/dns.out" 2>"$WORK/dns.err" &
-dns=$!
-for _ in $(seq 1 100); do grep -q ready "$WORK/dns.out" && break; sleep 0.05; done
+WIN_WSTRACE=$1 TARGETS=$4
+# lib.sh takes WSTRACE SOURCE_DIR WORK_DIR.
+. "$(dirname "$0")/lib.sh" "$2" "$5" "$3"
+. "$(dirname "$0")/lib_findings.sh"
+enter_private_netns "$@"
+private_dns api.test=127.0.0.7
 export WINEPREFIX=$WORK/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+trap 'wineserver -k 2>/dev/null' EXIT
 wine wineboot --init >/dev/null 2>&1
 for name in api.test missing.test; do
+  checks=$((checks + 2))
   wine "$WIN_WSTRACE" record -q -o "$WORK/$name.wst" -- "$TARGETS/wnetops.exe" dnsquery "$name" \
     >"$WORK/$name.out" 2>"$WORK/$name.err" || fail "record of dnsquery $name: $(cat "$WORK/$name.err")"
   "$WSTRACE" show --json "$WORK/$name.wst" >"$WORK/$name.jsonl" || fail "$name.wst does not read"
 done
 # The last error after DnsQuery_A/W/UTF8 is the same traced and untraced.
 wine "$TARGETS/wnetops.exe" lasterror-dns api.test >"$WORK/lasterror.plain" 2>/dev/null
+checks=$((checks + 2))
 wine "$WIN_WSTRACE" record -q -o "$WORK/lasterror.wst" -- "$TARGETS/wnetops.exe" lasterror-dns api.test \
   >"$WORK/lasterror.out" 2>"$WORK/lasterror.err" || fail "record of lasterror-dns: $(cat "$WORK/lasterror.err")"
 diff -u "$WORK/lasterror.plain" "$WORK/lasterror.out" >&2 || fail "DnsQuery changed the last error under wstrace"
-grep -q "DnsQuery_UTF8" "$WORK/lasterror.plain" || fail "lasterror-dns printed nothing: $(cat "$WORK/lasterror.plain")"
+expect_in "$WORK/lasterror.plain" "DnsQuery_UTF8"
 wineserver -k
-kill "$dns"
+# the lookups went to the test's DNS server
+expect_in "$WORK/dns.err" "query api.test A"
+expect_in "$WORK/dns.err" "query missing.test"
+exec 9>&-  # the DNS server ends
+checks=$((checks + 1))
 python3 - "$WORK" <<'PY' || fail "the lookups are not what the program saw"
 import json, sys
 work = sys.argv[1]
@@ -74,5 +70,4 @@ x_status = int(text.split("gaix=")[1].split()[0])
 x = async_lookup(bad)
 assert x_status != 0 and x["result"] == x_status and x["error"]["code"] == x_status, (x_status, x)
 PY
-echo "dns: $failures failed"
-[ "$failures" -eq 0 ]
+done_testing
