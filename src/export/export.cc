@@ -2,6 +2,7 @@
 #include <array>
 
 #include "exporter.h"
+#include "lookups.h"
 
 namespace ws::exporter {
 
@@ -52,10 +53,14 @@ Status export_events(Engine& engine, const inspect::Filter& filter, Exporter& ex
   if (Status s = exp.begin(engine.header()); !s.ok()) return s;
   inspect::Tracker tracker;
   tracker.on_end = [&exp](const inspect::Connection& c) { exp.connection_ended(c); };
+  // The names behind addresses that DNS answers gave: the filter's `host` knows them, as in
+  // the report.
+  inspect::LookupWatcher lookups(tracker);
   Event ev;
   uint32_t n = 0;
   while (engine.next(ev)) {
     tracker.observe(ev);
+    lookups.observe(ev);
     exp.observe(ev);
     if (filter.matches(ev, tracker)) {
       if (const inspect::Connection* c = tracker.connection()) c->marked = true;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "event.h"
 #include "sockaddr.h"
@@ -54,6 +55,50 @@ class EventOnlyContext : public FilterContext {
   mutable SockAddr local_;
   mutable SockAddr remote_;
 };
+
+// What the filter reads from an event and its context beyond the event's own fields, exactly as
+// its fields `family`, `proto`, `ip`/`port` (and l/r), `host`, `proc`, `conn`, `sock` and
+// `bytes` see them: for a filter evaluated elsewhere on recorded values (the HTML report's
+// filter box, docs/report.md). `local` and `remote` live until the context's next call.
+struct FilterFacts {
+  bool has_family = false;
+  uint64_t family = 0;  // ws::af code
+  uint64_t proto = 0;   // ws::proto code, kFilterProtoUnix for an AF_UNIX socket; 0 = unknown
+  const SockAddr* local = nullptr;   // IP ends only (a unix path is no end for ip/port)
+  const SockAddr* remote = nullptr;
+  std::string_view host;  // a lookup's name, else the name behind the remote address
+  std::string_view proc;  // the program's file name ("curl", "client.exe")
+  uint64_t conn = 0;
+  uint64_t socks[2] = {};  // the socket used and the one created
+  size_t sock_count = 0;
+  bool has_bytes = false;
+  uint64_t bytes = 0;
+};
+FilterFacts filter_facts(const Event& ev, const FilterContext& ctx);
+
+// `proto == unix`: no IPPROTO_* code; stands for "the socket is AF_UNIX".
+inline constexpr uint64_t kFilterProtoUnix = uint64_t{1} << 48;
+
+// The filter's fields described as data, for the same language evaluated elsewhere: their
+// names, the kind of values they take (number, duration, text, code, flags, error, ip, bytes,
+// bool), and for code and flags fields the names their values may be written as.
+struct FilterName {
+  uint64_t code;          // the code, or for flags the bit number
+  std::string_view name;  // "AF_INET6"
+  std::string_view brief; // "INET6": the name after its prefix; == name when none
+};
+struct FilterField {
+  std::string_view name;
+  std::string_view kind;
+  bool is_signed = false;
+  uint64_t max = UINT64_MAX;      // numbers: the largest value
+  std::string_view value_desc;    // "a port number"
+  std::string noun;               // code/flags: "socket type"
+  std::vector<FilterName> names;  // code/flags
+  FieldId raw = FieldId::Unknown; // a field of the event table
+  std::string refused;            // not a filter field: why ("'addr' is an address field: …")
+};
+std::vector<FilterField> filter_fields();
 
 namespace detail {
 struct Program;

@@ -66,6 +66,74 @@ bool result_is_byte_count(FuncId f) {
   }
 }
 
+}  // namespace
+
+bool family_of(const Event& ev, const FilterContext& ctx, uint64_t& out) {
+  if (const Value* f = ev.get(FieldId::family)) {
+    out = f->num;
+    return true;
+  }
+  const SockAddr* a = ctx.remote_addr(ev);
+  if (a == nullptr) a = ctx.local_addr(ev);
+  if (a == nullptr) return false;
+  out = a->family;
+  return true;
+}
+
+uint64_t proto_of(const Event& ev, const FilterContext& ctx) {
+  uint64_t family = 0;
+  if (family_of(ev, ctx, family) && family == af::kUnix) return kProtoUnix;
+  return ctx.protocol(ev);
+}
+
+size_t sockets_of(const Event& ev, uint64_t (&v)[2]) {
+  size_t count = 0;
+  if (const Value* s = ev.get(FieldId::sock)) v[count++] = s->num;
+  const Value* created = ev.get(FieldId::new_sock);
+  if (created != nullptr) v[count++] = created->num;
+  const EventType t = ev.type();
+  if (created == nullptr && (t == EventType::socket || t == EventType::accept) && ev.error.ok() &&
+      ev.result >= 0)
+    v[count++] = static_cast<uint64_t>(ev.result);
+  return count;
+}
+
+// Bytes the call moved: the original length of its payload, else a completion's length, else
+// the result of the calls whose result is a byte count. Unknown for failed calls.
+bool bytes_of(const Event& ev, uint64_t& out) {
+  const EventType t = ev.type();
+  if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
+  if (!ev.error.ok()) return false;
+  if (const Value* p = ev.get(FieldId::payload)) {
+    out = p->num;
+    return true;
+  }
+  if (t == EventType::io_complete) {
+    if (const Value* l = ev.get(FieldId::len)) {
+      out = l->num;
+      return true;
+    }
+  }
+  if (result_is_byte_count(ev.func) && ev.result >= 0) {
+    out = static_cast<uint64_t>(ev.result);
+    return true;
+  }
+  return false;
+}
+
+std::string_view host_of(const Event& ev, const FilterContext& ctx) {
+  const Value* h = ev.get(FieldId::host);
+  std::string_view s = h != nullptr ? h->bytes() : ctx.remote_host(ev);
+  if (s.size() > 1 && s.back() == '.') s.remove_suffix(1);
+  return s;
+}
+
+std::string_view proc_of(const Event& ev, const FilterContext& ctx) {
+  return base_name(ctx.process_name(ev.pid));
+}
+
+namespace {
+
 class Evaluator {
  public:
   Evaluator(const Program& p, const Event& ev, const FilterContext& ctx)
@@ -133,8 +201,13 @@ class Evaluator {
       case Key::Ret: v[0] = static_cast<uint64_t>(ev_.result); return 1;
       case Key::Dur: v[0] = ev_.dur; return 1;
       case Key::Conn: v[0] = ctx_.connection_id(ev_); return v[0] != 0 ? 1 : 0;
-      case Key::Sock: return sockets(v);
-      case Key::Bytes: return bytes_moved(v[0]) ? 1 : 0;
+      case Key::Sock: {
+        uint64_t socks[2];
+        const size_t count = sockets_of(ev_, socks);
+        for (size_t i = 0; i < count; ++i) v[i] = socks[i];
+        return count;
+      }
+      case Key::Bytes: return bytes_of(ev_, v[0]) ? 1 : 0;
       case Key::Port:
       case Key::Lport:
       case Key::Rport: {
@@ -155,36 +228,6 @@ class Evaluator {
     }
   }
 
-  // The socket the call used, the one it created, or both.
-  size_t sockets(uint64_t (&v)[4]) const {
-    size_t count = 0;
-    if (const Value* s = ev_.get(FieldId::sock)) v[count++] = s->num;
-    const Value* created = ev_.get(FieldId::new_sock);
-    if (created != nullptr) v[count++] = created->num;
-    const EventType t = ev_.type();
-    if (created == nullptr && (t == EventType::socket || t == EventType::accept) &&
-        ev_.error.ok() && ev_.result >= 0)
-      v[count++] = static_cast<uint64_t>(ev_.result);
-    return count;
-  }
-
-  // Bytes the call moved: the original length of its payload, else the result of the calls
-  // whose result is a byte count. Unknown for failed calls.
-  bool bytes_moved(uint64_t& out) const {
-    const EventType t = ev_.type();
-    if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
-    if (!ev_.error.ok()) return false;
-    if (const Value* p = ev_.get(FieldId::payload)) {
-      out = p->num;
-      return true;
-    }
-    if (result_is_byte_count(ev_.func) && ev_.result >= 0) {
-      out = static_cast<uint64_t>(ev_.result);
-      return true;
-    }
-    return false;
-  }
-
   size_t addr_ends(Key key, const SockAddr* (&ends)[2]) const {
     size_t k = 0;
     if (key == Key::Ip || key == Key::Lip || key == Key::Port || key == Key::Lport)
@@ -198,13 +241,8 @@ class Evaluator {
 
   bool text_value(const Node& n, std::string_view& s) const {
     switch (n.key) {
-      case Key::Proc: s = base_name(ctx_.process_name(ev_.pid)); return !s.empty();
-      case Key::Host: {
-        const Value* h = ev_.get(FieldId::host);
-        s = h != nullptr ? h->bytes() : ctx_.remote_host(ev_);
-        if (s.size() > 1 && s.back() == '.') s.remove_suffix(1);
-        return !s.empty();
-      }
+      case Key::Proc: s = proc_of(ev_, ctx_); return !s.empty();
+      case Key::Host: s = host_of(ev_, ctx_); return !s.empty();
       case Key::Raw:
         if (const Value* x = ev_.get(n.raw)) {
           s = x->bytes();
@@ -238,33 +276,14 @@ class Evaluator {
 
   // ---- names ----
 
-  bool family(uint64_t& out) const {
-    if (const Value* f = ev_.get(FieldId::family)) {
-      out = f->num;
-      return true;
-    }
-    const SockAddr* a = ctx_.remote_addr(ev_);
-    if (a == nullptr) a = ctx_.local_addr(ev_);
-    if (a == nullptr) return false;
-    out = a->family;
-    return true;
-  }
-
   bool code_value(const Node& n, uint64_t& out) const {
     switch (n.key) {
       case Key::Func: out = static_cast<uint64_t>(ev_.func); return ev_.func < FuncId::kCount;
       case Key::Event:
         out = static_cast<uint64_t>(ev_.type());
         return ev_.type() != EventType::Unknown;
-      case Key::Family: return family(out);
-      case Key::Proto: {
-        if (family(out) && out == af::kUnix) {
-          out = kProtoUnix;
-          return true;
-        }
-        out = ctx_.protocol(ev_);
-        return out != 0;
-      }
+      case Key::Family: return family_of(ev_, ctx_, out);
+      case Key::Proto: out = proto_of(ev_, ctx_); return out != 0;
       case Key::Raw:
         if (const Value* x = ev_.get(n.raw)) {
           out = x->num;
@@ -357,3 +376,21 @@ bool evaluate(const Program& p, const Event& ev, const FilterContext& ctx) {
 }
 
 }  // namespace ws::inspect::detail
+
+namespace ws::inspect {
+
+FilterFacts filter_facts(const Event& ev, const FilterContext& ctx) {
+  FilterFacts f;
+  f.has_family = detail::family_of(ev, ctx, f.family);
+  f.proto = detail::proto_of(ev, ctx);
+  if (const SockAddr* a = ctx.local_addr(ev); a != nullptr && a->is_inet()) f.local = a;
+  if (const SockAddr* a = ctx.remote_addr(ev); a != nullptr && a->is_inet()) f.remote = a;
+  f.host = detail::host_of(ev, ctx);
+  f.proc = detail::proc_of(ev, ctx);
+  f.conn = ctx.connection_id(ev);
+  f.sock_count = detail::sockets_of(ev, f.socks);
+  f.has_bytes = detail::bytes_of(ev, f.bytes);
+  return f;
+}
+
+}  // namespace ws::inspect

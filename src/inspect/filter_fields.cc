@@ -272,3 +272,58 @@ std::string_view ops_for(Kind kind) {
 }
 
 }  // namespace ws::inspect::detail
+
+namespace ws::inspect {
+namespace {
+
+std::string_view kind_word(detail::Kind kind) {
+  switch (kind) {
+    case detail::Kind::Number: return "number";
+    case detail::Kind::Duration: return "duration";
+    case detail::Kind::Text: return "text";
+    case detail::Kind::Code: return "code";
+    case detail::Kind::Flags: return "flags";
+    case detail::Kind::Error: return "error";
+    case detail::Kind::Ip: return "ip";
+    case detail::Kind::Bytes: return "bytes";
+    case detail::Kind::Bool: return "bool";
+  }
+  return "?";
+}
+
+FilterField described(const detail::FieldSpec& f) {
+  FilterField out;
+  out.name = f.name;
+  out.kind = kind_word(f.kind);
+  out.is_signed = f.is_signed;
+  out.max = f.max;
+  out.value_desc = f.value_desc;
+  out.raw = f.raw;
+  if (f.kind == detail::Kind::Code || f.kind == detail::Kind::Flags)
+    out.names = detail::names_of(f, out.noun);
+  return out;
+}
+
+}  // namespace
+
+std::vector<FilterField> filter_fields() {
+  std::vector<FilterField> out;
+  for (const detail::FieldSpec& f : detail::kFields) out.push_back(described(f));
+  detail::FieldSpec spec;
+  std::string why;
+  for (const FieldDef& d : all_fields()) {
+    if (detail::own_field(d.name)) continue;
+    if (detail::find_field(d.name, spec, why)) {
+      out.push_back(described(spec));
+    } else {
+      FilterField refused;
+      refused.name = d.name;
+      refused.raw = d.id;
+      refused.refused = why;
+      out.push_back(std::move(refused));
+    }
+  }
+  return out;
+}
+
+}  // namespace ws::inspect

@@ -120,8 +120,7 @@ struct Cidr {
 // Maps an address to the form Cidr compares: IPv4 becomes ::ffff:a.b.c.d.
 std::array<uint8_t, 16> mapped_ip(uint64_t family, const std::array<uint8_t, 16>& ip);
 
-// `proto == unix`: not an IPPROTO_* code; stands for "the socket is AF_UNIX".
-inline constexpr uint64_t kProtoUnix = uint64_t{1} << 48;
+inline constexpr uint64_t kProtoUnix = kFilterProtoUnix;
 
 // Each reads one constant written after `op` for the field and appends what it stands for.
 // The Status message is the text after the caret ("expected a duration such as 50ms, found …").
@@ -135,6 +134,10 @@ Status read_bool(std::string_view s, uint64_t& out);
 // Payload constants are text, except an unquoted 0x word: the bytes it spells (0x160301).
 Status read_payload(std::string_view s, bool quoted, std::string& out);
 
+// The names a code or flags field's values may be written as; `noun` says what they are
+// ("function", "socket type").
+std::vector<FilterName> names_of(const FieldSpec& f, std::string& noun);
+
 // The candidate closest to `word` (ignoring case) when it is close enough to be a likely typo;
 // empty otherwise.
 std::string_view closest(std::string_view word, const std::vector<std::string_view>& candidates);
@@ -146,6 +149,16 @@ bool istarts(std::string_view s, std::string_view prefix);
 bool iends(std::string_view s, std::string_view suffix);
 bool icontains(std::string_view s, std::string_view needle);
 std::string to_lower(std::string_view s);
+
+// ---- What an event says beyond its own fields (filter_facts() gathers them) ------------------
+
+bool family_of(const Event& ev, const FilterContext& ctx, uint64_t& out);
+uint64_t proto_of(const Event& ev, const FilterContext& ctx);  // 0 = unknown
+// The socket the call used, the one it created, or both: returns how many (at most 2).
+size_t sockets_of(const Event& ev, uint64_t (&v)[2]);
+bool bytes_of(const Event& ev, uint64_t& out);
+std::string_view host_of(const Event& ev, const FilterContext& ctx);  // "" = unknown
+std::string_view proc_of(const Event& ev, const FilterContext& ctx);  // "" = unknown
 
 // ---- The compiled filter --------------------------------------------------------------------
 

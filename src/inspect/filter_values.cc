@@ -48,12 +48,7 @@ bool parse_unsigned(std::string_view s, uint64_t& out, bool& overflow) {
   return !overflow;
 }
 
-// The names a Code field's constants may be written as.
-struct Named {
-  uint64_t code;
-  std::string_view name;   // "AF_INET6", "connect"
-  std::string_view brief;  // "INET6": the name after its table prefix; == name when none
-};
+using Named = FilterName;
 
 std::string_view brief_of(std::string_view name) {
   const size_t u = name.find('_');
@@ -62,41 +57,6 @@ std::string_view brief_of(std::string_view name) {
 
 void add_table(ConstTable table, std::vector<Named>& out) {
   for (const ConstInfo& e : table_entries(table)) out.push_back({e.code, e.name, brief_of(e.name)});
-}
-
-std::vector<Named> names_of(const FieldSpec& f, std::string& noun) {
-  std::vector<Named> out;
-  switch (f.key) {
-    case Key::Func:
-      noun = "function";
-      for (const FuncDef& d : all_funcs())
-        out.push_back({static_cast<uint64_t>(d.id), d.name, d.name});
-      break;
-    case Key::Event:
-      noun = "event type";
-      for (const EventDef& d : all_events())
-        out.push_back({static_cast<uint64_t>(d.id), d.name, d.name});
-      break;
-    case Key::Family:
-      noun = "address family";
-      add_table(ConstTable::AddrFamily, out);
-      out.push_back({af::kInet, "ipv4", "ipv4"});
-      out.push_back({af::kInet6, "ipv6", "ipv6"});
-      out.push_back({af::kUnix, "local", "local"});
-      break;
-    case Key::Proto:
-      noun = "protocol";
-      add_table(ConstTable::Protocol, out);
-      out.push_back({kProtoUnix, "unix", "unix"});
-      break;
-    default: {
-      const ConstTable table = field_def(f.raw).table;
-      noun = table_name(table);
-      add_table(table, out);
-      break;
-    }
-  }
-  return out;
 }
 
 bool name_matches(const Named& n, Op op, std::string_view v) {
@@ -161,6 +121,41 @@ void add_equivalents(const ErrorInfo& e, std::vector<uint64_t>& out) {
 }
 
 }  // namespace
+
+std::vector<FilterName> names_of(const FieldSpec& f, std::string& noun) {
+  std::vector<Named> out;
+  switch (f.key) {
+    case Key::Func:
+      noun = "function";
+      for (const FuncDef& d : all_funcs())
+        out.push_back({static_cast<uint64_t>(d.id), d.name, d.name});
+      break;
+    case Key::Event:
+      noun = "event type";
+      for (const EventDef& d : all_events())
+        out.push_back({static_cast<uint64_t>(d.id), d.name, d.name});
+      break;
+    case Key::Family:
+      noun = "address family";
+      add_table(ConstTable::AddrFamily, out);
+      out.push_back({af::kInet, "ipv4", "ipv4"});
+      out.push_back({af::kInet6, "ipv6", "ipv6"});
+      out.push_back({af::kUnix, "local", "local"});
+      break;
+    case Key::Proto:
+      noun = "protocol";
+      add_table(ConstTable::Protocol, out);
+      out.push_back({kProtoUnix, "unix", "unix"});
+      break;
+    default: {
+      const ConstTable table = field_def(f.raw).table;
+      noun = table_name(table);
+      add_table(table, out);
+      break;
+    }
+  }
+  return out;
+}
 
 std::array<uint8_t, 16> mapped_ip(uint64_t family, const std::array<uint8_t, 16>& ip) {
   if (family != af::kInet) return ip;
@@ -301,7 +296,7 @@ Status read_codes(const FieldSpec& f, Op op, std::string_view s, std::vector<uin
     if (name_matches(n, op, s)) out.push_back(n.code);
   if (out.size() > before) return {};
   if (s.empty()) return Status::error("expected " + std::string(f.value_desc) + ", found ''");
-  if (op != Op::Eq) {
+  if (op != Op::Eq && op != Op::Ne) {
     return Status::error("no " + noun + " name " + std::string(match_phrase(op)) + " " + shown(s));
   }
   return Status::error(unknown_code_name(f, noun, names, s));
@@ -331,7 +326,8 @@ Status read_errors(Op op, std::string_view s, std::vector<uint64_t>& out) {
   uint64_t mag = 0;
   bool overflow = false;
   if (parse_unsigned(negative ? s.substr(1) : s, mag, overflow) || overflow) {
-    if (op != Op::Eq) return Status::error("expected an error name, found " + shown(s));
+    if (op != Op::Eq && op != Op::Ne)
+      return Status::error("expected an error name, found " + shown(s));
     if (overflow || mag > INT32_MAX) return Status::error(shown(s) + " is not an error number");
     const auto v =
         static_cast<int32_t>(negative ? -static_cast<int64_t>(mag) : static_cast<int64_t>(mag));
@@ -340,7 +336,8 @@ Status read_errors(Op op, std::string_view s, std::vector<uint64_t>& out) {
     out.push_back(ErrorCode{ErrDomain::Eai, -v}.pack());
     return {};
   }
-  if (op == Op::Eq) {
+  // `!=` and `not in` name the same errors as `==` and `in`.
+  if (op == Op::Eq || op == Op::Ne) {
     const ErrorInfo* e = find_error(s);
     if (e == nullptr) {
       std::vector<std::string_view> names;

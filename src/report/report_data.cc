@@ -29,20 +29,6 @@ std::string args_text(const Event& ev) {
   return s;
 }
 
-// The filter's `bytes`: the payload's original length, else a byte count the call returned.
-int64_t bytes_moved(const Event& ev) {
-  const EventType t = ev.type();
-  if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return -1;
-  if (!ev.error.ok()) return -1;
-  if (const Value* p = ev.get(FieldId::payload)) return static_cast<int64_t>(p->num);
-  if (t == EventType::io_complete) {
-    if (const Value* l = ev.get(FieldId::len)) return static_cast<int64_t>(l->num);
-    return -1;
-  }
-  if (ev.func == FuncId::sendmmsg || ev.func == FuncId::recvmmsg) return -1;
-  return ev.result >= 0 ? ev.result : -1;
-}
-
 }  // namespace
 
 uint32_t StringTable::id(const std::string& s) {
@@ -58,6 +44,11 @@ ReportBuilder::ReportBuilder(ReportOptions options)
       http_(tracker_) {
   data_->errors.push_back(ErrorRow{});
   data_->filter_text = options_.filter.text();
+  data_->calls.raw.resize(static_cast<size_t>(FieldId::kCount));
+  raw_usable_.assign(static_cast<size_t>(FieldId::kCount), false);
+  for (const inspect::FilterField& f : inspect::filter_fields())
+    if (f.raw != FieldId::Unknown && f.refused.empty())
+      raw_usable_[static_cast<size_t>(f.raw)] = true;
   data_->payload_cap = options_.payload_cap;
   tracker_.on_end = [this](const inspect::Connection& c) {
     ConnRow row{c, 0, c.marked};
@@ -84,13 +75,32 @@ uint32_t ReportBuilder::error_index(const ErrorCode& e) {
   if (e.ok()) return 0;
   auto [it, added] = error_ids_.try_emplace(e.pack(), static_cast<uint32_t>(data_->errors.size()));
   if (added) {
-    ErrorRow row{error_name(e), "", e.value, ""};
+    ErrorRow row{error_name(e), "", e.domain, e.value, ""};
     if (const ErrorInfo* info = find_error(e)) {
       row.posix = std::string(info->posix);
       row.meaning = std::string(info->meaning);
     }
     data_->errors.push_back(std::move(row));
   }
+  return it->second;
+}
+
+uint32_t ReportBuilder::facts_index(const inspect::FilterFacts& f) {
+  FactsRow row;
+  if (f.has_family) row.family = static_cast<int64_t>(f.family);
+  row.proto = f.proto;
+  if (f.local) row.lip = ip_string(*f.local), row.lport = f.local->port;
+  if (f.remote) row.rip = ip_string(*f.remote), row.rport = f.remote->port;
+  row.host = f.host;
+  row.proc = f.proc;
+  // The row as one text, its parts apart by NULs, which none of them holds.
+  std::string key = fmt::format("{} {} {} {} ", row.family, row.proto, row.lport, row.rport);
+  for (const std::string* part : {&row.lip, &row.rip, &row.host, &row.proc}) {
+    key += *part;
+    key += '\0';
+  }
+  auto [it, added] = facts_ids_.try_emplace(key, static_cast<uint32_t>(data_->facts.size()));
+  if (added) data_->facts.push_back(std::move(row));
   return it->second;
 }
 
@@ -135,14 +145,25 @@ void ReportBuilder::keep(const Event& ev) {
   k.conn.push_back(c ? c->id : 0);
   k.result.push_back(ev.result);
   k.error.push_back(error_index(ev.error));
-  k.bytes.push_back(bytes_moved(ev));
-  const Value* sock = ev.get(FieldId::sock);
-  k.sock.push_back(sock ? static_cast<int64_t>(sock->num) : -1);
+  // What the filter sees beyond the event, from the same functions the filter uses.
+  const inspect::FilterFacts facts = inspect::filter_facts(ev, tracker_);
+  k.bytes.push_back(facts.has_bytes ? static_cast<int64_t>(facts.bytes) : -1);
+  k.sock.push_back(facts.sock_count > 0 ? static_cast<int64_t>(facts.socks[0]) : -1);
+  k.sock2.push_back(facts.sock_count > 1 ? static_cast<int64_t>(facts.socks[1]) : -1);
+  k.facts.push_back(facts_index(facts));
   k.args.push_back(data_->strings.id(args_text(ev)));
-  const Value* host = ev.type() == EventType::lookup || ev.type() == EventType::reverse_lookup
-                          ? ev.get(FieldId::host)
-                          : nullptr;
-  k.host.push_back(host ? data_->strings.id(std::string(host->bytes())) : 0);
+  const auto index = static_cast<uint32_t>(k.seq.size() - 1);
+  if (ev.type() != EventType::Unknown) {
+    for (FieldId id : event_def(ev.type()).fields) {
+      const Value* v = ev.get(id);
+      if (v == nullptr || !raw_usable_[static_cast<size_t>(id)]) continue;
+      CallColumns::Raw& col = k.raw[static_cast<size_t>(id)];
+      col.at.push_back(index);
+      col.v.push_back(field_def(id).type == FieldType::Str
+                          ? data_->strings.id(std::string(v->bytes()))
+                          : v->num);
+    }
+  }
   const Value* p = ev.get(FieldId::payload);
   const uint32_t kept = p ? std::min<uint32_t>(p->size, options_.payload_cap) : 0;
   if (kept) data_->payload.append(reinterpret_cast<const char*>(p->data), kept);

@@ -44,12 +44,31 @@ struct CallColumns {
   std::vector<int64_t> result;
   std::vector<uint32_t> error;   // index into ReportData::errors; 0 = did not fail
   std::vector<int64_t> bytes;    // bytes moved (the filter's `bytes`); -1 = unknown
-  std::vector<int64_t> sock;     // -1 = none
+  std::vector<int64_t> sock;     // the socket used, else the one created; -1 = none
+  std::vector<int64_t> sock2;    // the socket created when `sock` is the one used; -1 = none
   std::vector<uint32_t> args;    // string: the arguments as `show` prints them, payload left out
-  std::vector<uint32_t> host;    // string: a lookup's host field; 0 = none
+  std::vector<uint32_t> facts;   // index into ReportData::facts
   std::vector<uint32_t> kept;    // payload bytes in ReportData::payload (at most the cap)
   std::vector<uint64_t> total;   // the payload's original length
+  // The event table's fields that the filter can name (len, flags, optname …), by FieldId:
+  // the calls that have the field (indices into the columns above) and its values (numbers;
+  // texts as indices into the string table).
+  struct Raw {
+    std::vector<uint32_t> at;
+    std::vector<uint64_t> v;
+  };
+  std::vector<Raw> raw;
   size_t size() const { return seq.size(); }
+};
+
+// What the filter sees of a call beyond its own fields (inspect::FilterFacts), as the page's
+// filter box needs it; many calls share one.
+struct FactsRow {
+  int64_t family = -1;  // ws::af code; -1 = unknown
+  uint64_t proto = 0;   // 0 = unknown
+  std::string lip, rip; // IP ends ("" = none)
+  int32_t lport = -1, rport = -1;
+  std::string host, proc;
 };
 
 struct ThreadRow {
@@ -60,6 +79,7 @@ struct ThreadRow {
 struct ErrorRow {
   std::string name;     // "ECONNREFUSED"
   std::string posix;    // the errno of the same sense for a Windows error, else ""
+  ErrDomain domain = ErrDomain::None;
   int32_t value = 0;
   std::string meaning;
 };
@@ -93,6 +113,7 @@ struct ReportData {
   StringTable strings;
   std::vector<ThreadRow> threads;
   std::vector<ErrorRow> errors;  // [0] is "no error"
+  std::vector<FactsRow> facts;
   std::vector<inspect::Process> processes;  // by pid
   std::vector<ConnRow> conns;               // by id
   std::vector<inspect::Lookup> lookups;     // in the order they completed
@@ -114,6 +135,7 @@ class ReportBuilder {
   void keep(const Event& ev);
   uint32_t thread_index(uint32_t pid, uint32_t tid);
   uint32_t error_index(const ErrorCode& e);
+  uint32_t facts_index(const inspect::FilterFacts& f);
 
   ReportOptions options_;
   std::unique_ptr<ReportData> data_;
@@ -123,6 +145,8 @@ class ReportBuilder {
   inspect::Diagnoser diagnoser_;
   std::unordered_map<uint64_t, uint32_t> thread_ids_;        // pid << 32 | tid → index
   std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code → index
+  std::unordered_map<std::string, uint32_t> facts_ids_;      // FactsRow as text → index
+  std::vector<bool> raw_usable_;                             // by FieldId: the filter names it
   std::unordered_map<uint64_t, uint32_t> conn_tid_;          // open connections' first thread
   std::unordered_map<uint64_t, bool> conn_kept_;             // open connections: a call kept
   bool seen_ = false;

@@ -75,7 +75,8 @@ void write_tables(JsonOut& o, const ReportData& d) {
   List ae{o};
   for (const auto& e : all_errors()) {
     ae.sep();
-    o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw("]");
+    o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw(",");
+    o.unum(static_cast<uint64_t>(e.domain)), o.raw(","), o.num(e.value), o.raw("]");
   }
   o.raw("],\"threads\":[");
   List th{o};
@@ -88,7 +89,46 @@ void write_tables(JsonOut& o, const ReportData& d) {
   for (const auto& e : d.errors) {
     er.sep();
     o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw(","), o.num(e.value);
-    o.raw(","), o.str(e.meaning), o.raw("]");
+    o.raw(","), o.str(e.meaning), o.raw(","), o.unum(static_cast<uint64_t>(e.domain)), o.raw("]");
+  }
+  o.raw("]");
+}
+
+// The filter language as data, for the page's filter box (filter.js): every field with its
+// kind, for names the names its values may be written as, and whether it is one of the
+// language's own fields (the rest come from the event table).
+void write_filter(JsonOut& o) {
+  o.raw(",\"filter\":{\"error_domains\":{");
+  o.key("errno"), o.unum(static_cast<uint64_t>(ErrDomain::Errno)), o.raw(",");
+  o.key("win"), o.unum(static_cast<uint64_t>(ErrDomain::Win)), o.raw(",");
+  o.key("eai"), o.unum(static_cast<uint64_t>(ErrDomain::Eai)), o.raw(",");
+  o.key("herrno"), o.unum(static_cast<uint64_t>(ErrDomain::HErrno)), o.raw("},");
+  o.key("fields"), o.raw("[");
+  List l{o};
+  for (const inspect::FilterField& f : inspect::filter_fields()) {
+    l.sep();
+    o.raw("["), o.str(f.name), o.raw(","), o.str(f.kind), o.raw(",");
+    o.raw(f.is_signed ? "1," : "0,"), o.unum(f.max), o.raw(","), o.str(f.value_desc), o.raw(",");
+    o.str(f.noun), o.raw(",[");
+    List nl{o};
+    for (const inspect::FilterName& n : f.names) {
+      nl.sep();
+      o.raw("["), o.unum(n.code), o.raw(","), o.str(n.name), o.raw(","), o.str(n.brief), o.raw("]");
+    }
+    o.raw("],"), o.str(f.refused), o.raw(f.raw == FieldId::Unknown ? ",1]" : ",0]");
+  }
+  o.raw("]}");
+}
+
+// What the filter sees of the calls beyond their own fields (FactsRow).
+void write_facts(JsonOut& o, const ReportData& d) {
+  o.raw(",\"facts\":[");
+  List l{o};
+  for (const FactsRow& f : d.facts) {
+    l.sep();
+    o.raw("["), o.num(f.family), o.raw(","), o.unum(f.proto), o.raw(","), o.str(f.lip);
+    o.raw(","), o.num(f.lport), o.raw(","), o.str(f.rip), o.raw(","), o.num(f.rport), o.raw(",");
+    o.str(f.host), o.raw(","), o.str(f.proc), o.raw("]");
   }
   o.raw("]");
 }
@@ -218,11 +258,30 @@ void write_calls(JsonOut& o, const ReportData& d) {
   o.raw(","), o.key("error"), o.sparse(k.error, 0u);
   o.raw(","), o.key("bytes"), o.sparse(k.bytes, int64_t{-1});
   o.raw(","), o.key("sock"), o.array(k.sock);
+  o.raw(","), o.key("sock2"), o.sparse(k.sock2, int64_t{-1});
   o.raw(","), o.key("args"), o.array(k.args);
-  o.raw(","), o.key("host"), o.sparse(k.host, 0u);
+  o.raw(","), o.key("facts"), o.array(k.facts);
   o.raw(","), o.key("kept"), o.sparse(k.kept, 0u);
   o.raw(","), o.key("total"), o.sparse(k.total, uint64_t{0});
-  o.raw("},"), o.key("payload"), o.str(base64(d.payload));
+  // The event table's fields: for each one some call has, the calls that have it (positions as
+  // differences) and its values.
+  o.raw(","), o.key("raw"), o.raw("{");
+  List rl{o};
+  for (size_t id = 0; id < k.raw.size(); ++id) {
+    const CallColumns::Raw& col = k.raw[id];
+    if (col.at.empty()) continue;
+    const FieldDef& def = field_def(static_cast<FieldId>(id));
+    rl.sep();
+    o.key(def.name), o.raw("{"), o.key("at"), o.array(col.at, true), o.raw(","), o.key("v");
+    if (def.type == FieldType::Int) {
+      std::vector<int64_t> v(col.v.begin(), col.v.end());
+      o.array(v);
+    } else {
+      o.array(col.v);
+    }
+    o.raw("}");
+  }
+  o.raw("}},"), o.key("payload"), o.str(base64(d.payload));
 }
 
 void replace(std::string& s, std::string_view marker, std::string_view with) {
@@ -238,6 +297,8 @@ std::string report_json(const ReportData& d) {
   o.raw("{\"version\":1,");
   write_meta(o, d);
   write_tables(o, d);
+  write_filter(o);
+  write_facts(o, d);
   write_procs(o, d);
   write_conns(o, d);
   write_lookups(o, d);

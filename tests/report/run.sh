@@ -2,11 +2,16 @@
 # The HTML report in a real browser: records a real session on loopback (python3's HTTP server,
 # a python3 client that looks a name up, fetches a file and is refused by a closed port), writes
 # its report and a report of a million synthetic calls, then drives both in Debian's Chromium
-# with Playwright (report_test.js). playwright-core comes from the npm registry (`npm ci` into
-# NODE_DIR, in the build tree); no browser is downloaded.
-# Run as: run.sh WSTRACE SOURCE_DIR WORK_DIR NODE_DIR
+# with Playwright (report_test.js). Then the report's filter box against wstrace's own filter:
+# every filter of parity_filters.txt on reports of real programs (tests/targets' netops) and of
+# the synthetic demo for Linux and Windows (parity_cases.py, parity.js). playwright-core comes
+# from the npm registry (`npm ci` into NODE_DIR, in the build tree); no browser is downloaded.
+# Everything after `npm ci` runs in a private network namespace with a DNS server of its own.
+# Run as: run.sh WSTRACE SOURCE_DIR WORK_DIR NODE_DIR TARGETS_DIR
 . "$(dirname "$0")/../integration/lib.sh"
+. "$(dirname "$0")/../integration/lib_findings.sh"
 NODE_DIR=$4
+TARGETS=$5
 CHROMIUM=${WSTRACE_CHROMIUM:-/usr/bin/chromium}
 
 for tool in node npm python3 "$CHROMIUM"; do
@@ -21,6 +26,9 @@ if ! cmp -s "$SRC/tests/report/package-lock.json" "$NODE_DIR/package-lock.json" 
   (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
     { echo "FAIL: npm ci of playwright-core in $NODE_DIR" >&2; exit 1; }
 fi
+
+enter_private_netns "$@"
+private_dns api.test=127.0.0.1 api.test=::1
 
 PY=$(python3 -c 'import sys; print(sys.executable)')
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -74,4 +82,28 @@ expect_exit 1 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/no/such/dir/x.html
 checks=$((checks + 1))
 node "$SRC/tests/report/report_test.js" "$NODE_DIR" "$CHROMIUM" "$WORK/session.html" \
      "$WORK/big.html" "$WORK" "$port" || fail "the browser checks (report_test.js)"
+
+# The filter box and wstrace's filter pick the same calls of real programs and of the
+# synthetic demo on both platforms. The payload cap is raised so that the box sees the payloads
+# the trace kept.
+mkdir -p "$WORK/unix"
+parity=("session=$WORK/session.wst")
+for run in tcp4 tcp6 udp "unix $WORK/unix" dup wait refused reset errno "lookup api.test nx.test"; do
+  name=${run%% *}
+  expect_exit 0 "$WSTRACE" record -q -o "$WORK/$name.wst" -- "$TARGETS/netops" $run
+  parity+=("$name=$WORK/$name.wst")
+done
+expect_exit 0 "$WSTRACE" synth demo -o "$WORK/demo.wst"
+expect_exit 0 "$WSTRACE" synth demo --platform windows -o "$WORK/demo-win.wst"
+parity+=("demo=$WORK/demo.wst" "demo-win=$WORK/demo-win.wst")
+cases=()
+for p in "${parity[@]}"; do
+  expect_exit 0 "$WSTRACE" report -q "${p#*=}" -o "${p#*=}.html" --payload-cap 1048576
+  cases+=("$p:${p#*=}.html")
+done
+checks=$((checks + 1))
+python3 "$SRC/tests/report/parity_cases.py" "$WSTRACE" "$SRC/tests/report/parity_filters.txt" \
+        "$WORK/parity.json" "${cases[@]}" &&
+  node "$SRC/tests/report/parity.js" "$NODE_DIR" "$CHROMIUM" "$WORK/parity.json" ||
+  fail "the filter box and wstrace's filter disagree (parity.js)"
 done_testing

@@ -191,7 +191,7 @@ class FilterTest : public ::testing::Test {
   EventBuilder& builder(size_t i) { return b_[i]; }
 
  private:
-  EventBuilder b_[8];
+  EventBuilder b_[9];
 };
 
 // ---- the language on real-looking events ------------------------------------------------------
@@ -341,6 +341,17 @@ TEST_F(FilterTest, ErrorsMatchTheirEquivalentOnTheOtherPlatform) {
   EXPECT_TRUE(match("err == EBADF", wsaebadf));
   EXPECT_TRUE(match("err == WSAEBADF", wsaebadf));
   EXPECT_FALSE(match("err == WSA_INVALID_HANDLE", wsaebadf));
+
+  // `!=` and `not in` name the same errors as `==` and `in`: numbers too, and every code with
+  // the same sense (not the names that merely end so).
+  const Event& invalid_handle =
+      builder(8).begin(FuncId::WSARecv, 1, 1, 0).result(-1, win_code(6)).event();
+  EXPECT_FALSE(match("err != EBADF", invalid_handle));
+  EXPECT_FALSE(match("err not in (EBADF, 1)", invalid_handle));
+  EXPECT_TRUE(match("err != ECONNRESET", invalid_handle));
+  EXPECT_FALSE(match("err != 6", invalid_handle));
+  EXPECT_TRUE(match("err != 10054", invalid_handle));
+  EXPECT_FALSE(match("type != stream", invalid_handle));  // a field it does not have
 }
 
 TEST_F(FilterTest, Durations) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -69,12 +70,55 @@ TEST(Report, GathersEveryCallAsColumns) {
   EXPECT_EQ(k.bytes[c], -1);
   // A lookup's host.
   const size_t l = first_call(*d, "getaddrinfo");
-  EXPECT_EQ(d->strings.strings()[k.host[l]], "api.example.test");
+  EXPECT_EQ(d->facts[k.facts[l]].host, "api.example.test");
   // Threads and their names.
   ASSERT_EQ(d->threads.size(), 2u);
   EXPECT_EQ(d->threads[0].name, "main");
   EXPECT_EQ(d->threads[1].name, "resolver");
   EXPECT_EQ(d->threads[k.thread[l]].tid, 4242u);
+}
+
+// What the page's filter box compares: the filter's view of each call beyond its own fields,
+// and the event table's fields.
+TEST(Report, GathersWhatTheFilterSees) {
+  auto d = gather({});
+  const auto& k = d->calls;
+  ASSERT_EQ(k.facts.size(), k.size());
+  ASSERT_EQ(k.sock2.size(), k.size());
+  // The connect to the server: both ends from the tracker, its family and protocol.
+  const size_t c = first_call(*d, "connect");
+  const ws::report::FactsRow& f = d->facts[k.facts[c]];
+  EXPECT_EQ(f.rip, "127.0.0.1");
+  EXPECT_EQ(f.rport, 8080);
+  EXPECT_EQ(f.family, static_cast<int64_t>(ws::af::kInet));
+  EXPECT_EQ(f.proto, static_cast<uint64_t>(ws::proto::kTcp));
+  EXPECT_EQ(f.host, "api.example.test");  // the name that resolved to its address
+  EXPECT_EQ(f.proc, "demo-client");
+  // socket(): no socket used, the one it made.
+  const size_t so = first_call(*d, "socket");
+  EXPECT_EQ(k.sock[so], 3);
+  EXPECT_EQ(k.sock2[so], -1);
+  // A lookup has no ends.
+  const size_t l = first_call(*d, "getaddrinfo");
+  EXPECT_TRUE(d->facts[k.facts[l]].rip.empty());
+  EXPECT_EQ(d->facts[k.facts[l]].rport, -1);
+  // The event table: the send's len, the socket()'s type, the lookup's service (a text).
+  const auto& len = k.raw[static_cast<size_t>(ws::FieldId::len)];
+  const size_t s = first_call(*d, "send");
+  const auto at = std::find(len.at.begin(), len.at.end(), s);
+  ASSERT_NE(at, len.at.end());
+  EXPECT_EQ(len.v[static_cast<size_t>(at - len.at.begin())], 75u);
+  const auto& type = k.raw[static_cast<size_t>(ws::FieldId::type)];
+  ASSERT_FALSE(type.at.empty());
+  EXPECT_EQ(type.at.front(), so);
+  EXPECT_EQ(ws::code_name(ws::ConstTable::SockType, type.v.front()), "SOCK_STREAM");
+  const auto& service = k.raw[static_cast<size_t>(ws::FieldId::service)];
+  ASSERT_FALSE(service.at.empty());
+  EXPECT_EQ(d->strings.strings()[service.v.front()], "8080");
+  // Fields the language's own fields stand for are not repeated: sock, addr, payload, host.
+  for (ws::FieldId id : {ws::FieldId::sock, ws::FieldId::addr, ws::FieldId::payload,
+                         ws::FieldId::host, ws::FieldId::family})
+    EXPECT_TRUE(k.raw[static_cast<size_t>(id)].at.empty()) << ws::field_def(id).name;
 }
 
 TEST(Report, GathersConnectionsLookupsExchangesFindings) {
@@ -138,6 +182,30 @@ TEST(Report, JsonAndPage) {
     seq += j["calls"]["seq"][i].get<uint64_t>();
     EXPECT_EQ(seq, d->calls.seq[i]);
   }
+  // The filter language as data: every field, names for the code fields, refusals.
+  std::map<std::string, nlohmann::json> fields;
+  for (const auto& f : j["filter"]["fields"]) fields[f[0].get<std::string>()] = f;
+  EXPECT_EQ(fields["rport"][1], "number");
+  EXPECT_EQ(fields["rport"][3], 65535u);
+  EXPECT_EQ(fields["optname"][1], "code");
+  EXPECT_EQ(fields["flags"][1], "flags");
+  EXPECT_EQ(fields["timeout"][1], "duration");
+  EXPECT_EQ(fields["cmdline"][1], "text");
+  EXPECT_NE(fields["addr"][7].get<std::string>().find("address field"), std::string::npos);
+  bool dgram = false;
+  for (const auto& n : fields["type"][6]) dgram = dgram || (n[1] == "SOCK_DGRAM" && n[2] == "DGRAM");
+  EXPECT_TRUE(dgram);
+  // The raw columns: positions as differences, then the values.
+  const auto& len = j["calls"]["raw"]["len"];
+  const auto& col = d->calls.raw[static_cast<size_t>(ws::FieldId::len)];
+  ASSERT_EQ(len["at"].size(), col.at.size());
+  uint64_t at = 0;
+  for (size_t i = 0; i < col.at.size(); ++i) {
+    at += len["at"][i].get<uint64_t>();
+    EXPECT_EQ(at, col.at[i]);
+    EXPECT_EQ(len["v"][i].get<uint64_t>(), col.v[i]);
+  }
+  EXPECT_EQ(j["facts"].size(), d->facts.size());
   const std::string page = ws::report::report_html(*d);
   EXPECT_EQ(page.find("@WSTRACE_"), std::string::npos);
   EXPECT_NE(page.find("compileFilter"), std::string::npos);

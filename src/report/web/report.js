@@ -21,6 +21,7 @@ const H = { conn: 0, pid: 1, host: 2, method: 3, target: 4, status: 5, reason: 6
   respBody: 8, start: 9, ttfb: 10, total: 11 };
 
 // ---------------------------------------------------------------- the calls, as typed columns
+let rawColumns = {};  // the event table's fields, as written (write_calls); read when filtered
 const calls = (() => {
   const c = D.calls;
   const n = c.n;
@@ -44,9 +45,10 @@ const calls = (() => {
   const out = {
     n, seq: undelta(c.seq), ts: undelta(c.ts), dur: f64(c.dur), thread: i32(c.thread),
     func: i32(c.func), conn: f64(c.conn), result: f64(c.result), error: i32(c.error),
-    bytes: f64(c.bytes), sock: f64(c.sock), args: i32(c.args), host: i32(c.host),
-    kept: i32(c.kept), total: f64(c.total), payOff: new Float64Array(n + 1),
+    bytes: f64(c.bytes), sock: f64(c.sock), sock2: f64(c.sock2), args: i32(c.args),
+    facts: i32(c.facts), kept: i32(c.kept), total: f64(c.total), payOff: new Float64Array(n + 1),
   };
+  rawColumns = c.raw;
   for (let i = 0; i < n; i++) out.payOff[i + 1] = out.payOff[i] + out.kept[i];
   const bin = atob(D.payload);
   out.payload = new Uint8Array(bin.length);
@@ -62,8 +64,7 @@ const procByPid = new Map(D.procs.map((p) => [p[0], p]));
 const connById = new Map(D.conns.map((c) => [c[C.id], c]));
 const connAt = [];  // by id
 for (const c of D.conns) connAt[c[C.id]] = c;
-const errorRows = D.errors.map(([name, posix, value, meaning]) => ({ name, posix, value, meaning }));
-const errorSense = new Map(D.all_errors.map(([name, posix]) => [name, posix]));
+const errorRows = D.errors.map(([name, posix, value, meaning, domain]) => ({ name, posix, value, meaning, domain }));
 const S = D.strings;
 
 // ---------------------------------------------------------------- text helpers
@@ -125,73 +126,104 @@ function threadIndexOf(pid, tid) {
 }
 
 // ---------------------------------------------------------------- the filter's view of a call
+// filter.js compiles the language; these give it each call's values (see compileFilter).
 const filterCtx = (() => {
-  const ipCache = new Map();
-  const ipBytes = (s) => {
-    if (!s) return null;
-    let b = ipCache.get(s);
-    if (b === undefined) ipCache.set(s, (b = parseIpBytes(s)));
-    return b;
+  const fl = D.filter;
+  // What the filter sees beyond a call's own fields, shared by many calls (write_facts).
+  const facts = D.facts.map(([family, proto, lip, lport, rip, rport, host, proc]) => {
+    const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
+    return {
+      family: family < 0 ? null : family, proto: proto || null,
+      lip: l ? [l] : null, rip: r ? [r] : null, ip: l || r ? [l, r].filter((x) => x) : null,
+      lport: l ? [lport] : [], rport: r ? [rport] : [],
+      port: [...(l ? [lport] : []), ...(r ? [rport] : [])],
+      host: host ? lowerAscii(host) : null, proc: proc ? lowerAscii(proc) : null,
+    };
+  });
+  const factsOf = (i) => facts[calls.facts[i]];
+  // The event a function belongs to, by code (func_events names it).
+  const eventCode = new Map(fl.fields.find((f) => f[0] === "event")[6].map(([code, name]) => [name, code]));
+  const funcEventCode = Int32Array.from(funcEvent, (name) => eventCode.get(name));
+  const errorKey = errorRows.map((e) => (e.name ? e.domain + ":" + e.value : null));
+  // Texts compared without regard to ASCII case: each string of the table lowered once.
+  const lowered = new Map();
+  const lowerString = (id) => {
+    let v = lowered.get(id);
+    if (v === undefined) lowered.set(id, (v = lowerAscii(S[id])));
+    return v;
   };
-  const conn = (i) => (calls.conn[i] ? connAt[calls.conn[i]] || null : null);
-  const one = (v) => (v === null || v === undefined ? null : [v]);
-  const getters = {
-    pid: (i) => [D.threads[calls.thread[i]][0]],
-    tid: (i) => [D.threads[calls.thread[i]][1]],
-    sock: (i) => (calls.sock[i] < 0 ? null : [calls.sock[i]]),
-    conn: (i) => (calls.conn[i] ? [calls.conn[i]] : null),
-    ret: (i) => [calls.result[i]],
-    bytes: (i) => (calls.bytes[i] < 0 ? null : [calls.bytes[i]]),
-    dur: (i) => [calls.dur[i]],
-    failed: (i) => [calls.error[i] !== 0],
-    func: (i) => [D.funcs[calls.func[i]].toLowerCase()],
-    event: (i) => [funcEvent[calls.func[i]].toLowerCase()],
-    proc: (i) => {
-      const p = procByPid.get(D.threads[calls.thread[i]][0]);
-      return p ? [p[2].toLowerCase()] : null;
+  const nums = (list) => (i, out) => {
+    const xs = list(i);
+    for (let a = 0; a < xs.length; a++) out[a] = xs[a];
+    return xs.length;
+  };
+  const own = {
+    pid: (i, out) => ((out[0] = D.threads[calls.thread[i]][0]), 1),
+    tid: (i, out) => ((out[0] = D.threads[calls.thread[i]][1]), 1),
+    sock: (i, out) => {
+      if (calls.sock[i] < 0) return 0;
+      out[0] = calls.sock[i];
+      if (calls.sock2[i] < 0) return 1;
+      out[1] = calls.sock2[i];
+      return 2;
     },
-    host: (i) => {
-      if (calls.host[i]) return [S[calls.host[i]].toLowerCase().replace(/\.$/, "")];
-      const c = conn(i);
-      return c && c[C.host] ? [c[C.host].toLowerCase().replace(/\.$/, "")] : null;
-    },
-    family: (i) => { const c = conn(i); return c && c[C.family] ? [c[C.family]] : null; },
-    proto: (i) => {
-      const c = conn(i);
-      if (!c) return null;
-      if (c[C.family] === "AF_UNIX") return ["UNIX"];
-      return c[C.proto] ? [c[C.proto]] : null;
-    },
-    err: (i) => (calls.error[i] ? [errorRows[calls.error[i]]] : null),
-    lip: (i) => { const c = conn(i); return one(c && ipBytes(c[C.lip])); },
-    rip: (i) => { const c = conn(i); return one(c && ipBytes(c[C.rip])); },
-    ip: (i) => {
-      const c = conn(i);
-      if (!c) return null;
-      const xs = [ipBytes(c[C.lip]), ipBytes(c[C.rip])].filter((x) => x);
-      return xs.length ? xs : null;
-    },
-    lport: (i) => { const c = conn(i); return c && c[C.lport] >= 0 ? [c[C.lport]] : null; },
-    rport: (i) => { const c = conn(i); return c && c[C.rport] >= 0 ? [c[C.rport]] : null; },
-    port: (i) => {
-      const c = conn(i);
-      if (!c) return null;
-      const xs = [c[C.lport], c[C.rport]].filter((x) => x >= 0);
-      return xs.length ? xs : null;
-    },
+    conn: (i, out) => (calls.conn[i] ? ((out[0] = calls.conn[i]), 1) : 0),
+    ret: (i, out) => ((out[0] = calls.result[i]), 1),
+    bytes: (i, out) => (calls.bytes[i] < 0 ? 0 : ((out[0] = calls.bytes[i]), 1)),
+    dur: (i, out) => ((out[0] = calls.dur[i]), 1),
+    port: nums((i) => factsOf(i).port),
+    lport: nums((i) => factsOf(i).lport),
+    rport: nums((i) => factsOf(i).rport),
+    failed: (i) => calls.error[i] !== 0,
+    func: (i) => calls.func[i],
+    event: (i) => funcEventCode[calls.func[i]],
+    family: (i) => factsOf(i).family,
+    proto: (i) => factsOf(i).proto,
+    proc: (i) => factsOf(i).proc,
+    host: (i) => factsOf(i).host,
+    err: (i) => errorKey[calls.error[i]],
+    ip: (i) => factsOf(i).ip,
+    lip: (i) => factsOf(i).lip,
+    rip: (i) => factsOf(i).rip,
     payload: (i) => {
       if (!calls.total[i] && !calls.kept[i]) return null;
       const bytes = calls.payload.subarray(calls.payOff[i], calls.payOff[i + 1]);
-      return [{ bytes, whole: calls.kept[i] === calls.total[i] }];
+      return { bytes, whole: calls.kept[i] === calls.total[i] };
     },
   };
+  // The event table's fields: a value per call that has it (write_calls' "raw").
+  // Built when a filter first names the field: NaN where a call does not have it.
+  const rawColumn = new Map();
+  const raw = (name, kind) => {
+    let col = rawColumn.get(name);
+    if (col === undefined) {
+      col = null;
+      const r = rawColumns[name];
+      if (r) {
+        col = new Float64Array(calls.n).fill(NaN);
+        let at = 0;
+        for (let k = 0; k < r.at.length; k++) col[(at += r.at[k])] = r.v[k];
+      }
+      rawColumn.set(name, col);
+    }
+    if (kind === "number" || kind === "duration") {
+      if (col === null) return () => 0;
+      return (i, out) => {
+        const v = col[i];
+        if (v !== v) return 0;  // NaN: the call does not have it
+        out[0] = v;
+        return 1;
+      };
+    }
+    if (col === null) return () => null;
+    if (kind === "text") return (i) => (col[i] !== col[i] ? null : lowerString(col[i]));
+    return (i) => (col[i] !== col[i] ? null : col[i]);
+  };
   return {
-    getterMany: (name) => getters[name],
-    funcNames: D.funcs,
-    eventNames: [...new Set(funcEvent)],
-    errorNames: D.all_errors.map((e) => e[0]),
-    errorSense: (name) => errorSense.get(name),
-    failed: (i) => calls.error[i] !== 0,
+    fields: fl.fields,
+    errors: D.all_errors,
+    errorDomains: fl.error_domains,
+    getter: (name, kind) => own[name] || raw(name, kind),
   };
 })();
 
@@ -799,5 +831,6 @@ window.__wstrace = {
   goToSeq,
   selected: () => (callsTable.selected >= 0 ? calls.seq[callsTable.selected] : -1),
   listedSeqs: (max) => Array.from(filtered.subarray(0, max || 50), (i) => calls.seq[i]),
+  filterError: () => { const e = document.getElementById("filter-error"); return e.hidden ? "" : e.textContent; },
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
 };
