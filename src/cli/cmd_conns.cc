@@ -29,6 +29,7 @@ int run_conns(const ConnsOptions& o) {
   present::TextOptions text;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
   inspect::Tracker tracker;
+  inspect::LookupWatcher lookups(tracker);  // names from DNS answers: the host column, `host`
   // A connection is listed when any of its calls passes the filter (Connection::marked).
   int64_t first_ts = 0;
   bool first = true;
@@ -43,6 +44,7 @@ int run_conns(const ConnsOptions& o) {
   while (engine->next(ev)) {
     if (first) first_ts = ev.ts, first = false;
     tracker.observe(ev);
+    lookups.observe(ev);
     if (const inspect::Connection* c = tracker.connection())
       if (!c->marked) c->marked = filter.matches(ev, tracker);
   }

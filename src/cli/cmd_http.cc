@@ -60,6 +60,7 @@ int run_http(const HttpOptions& o) {
   present::TextOptions text;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
   inspect::Tracker tracker;
+  inspect::LookupWatcher lookups(tracker);  // names from DNS answers: the filter's `host`
   inspect::HttpWatcher http(tracker);
   // A connection is listed when any of its calls passes the filter.
   std::unordered_map<uint64_t, bool> picked;
@@ -152,6 +153,7 @@ int run_http(const HttpOptions& o) {
   while (engine->next(ev)) {
     if (first) first_ts = ev.ts, first = false;
     tracker.observe(ev);
+    lookups.observe(ev);
     if (const inspect::Connection* c = tracker.connection()) {
       bool& p = picked[c->id];
       p = p || filter.matches(ev, tracker);

@@ -90,6 +90,7 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
   uint32_t last_pid = 0;
   ProcStats* last_proc = nullptr;
   inspect::Tracker tracker;
+  inspect::LookupWatcher lookups(tracker);  // names from DNS answers: the filter's `host`
   // Per connection: the kTopConns that moved the most bytes (memory stays fixed).
   std::vector<inspect::Connection> top;
   uint64_t conns = 0;
@@ -111,6 +112,7 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
   Event ev;
   while (engine->next(ev)) {
     tracker.observe(ev);
+    lookups.observe(ev);
     const bool match = filter.matches(ev, tracker);
     if (const inspect::Connection* c = tracker.connection()) c->marked = c->marked || match;
     const EventType t = ev.type();

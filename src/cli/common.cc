@@ -35,6 +35,7 @@ bool parse_filter(const std::string& text, inspect::Filter& out) {
 
 bool LineWriter::accept(const Event& ev) {
   tracker_.observe(ev);
+  lookups_.observe(ev);
   return filter_.matches(ev, tracker_);
 }
 

@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "filter.h"
+#include "lookups.h"
 #include "tracker.h"
 #include "view.h"
 
@@ -54,6 +55,7 @@ class LineWriter {
   inspect::Filter filter_;
   present::TextOptions text_;
   inspect::Tracker tracker_;
+  inspect::LookupWatcher lookups_{tracker_};  // names from DNS answers, for the filter's `host`
   mutable std::string name_;  // notes().process points here
 };
 

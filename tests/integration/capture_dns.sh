@@ -207,5 +207,14 @@ for r, ev in zip(want, after):
 finish()
 PY
 
+# A name that a DNS answer on the wire gave (res_search's api.test → 127.0.0.1) is the `host`
+# of the later calls to that address, for every command that filters.
+for cmd in show stats; do
+  expect_exit 0 "$WSTRACE" "$cmd" "$WORK/errno.wst" --filter 'host == api.test and func == close'
+  cp "$WORK/out" "$WORK/host-$cmd.out"
+done
+expect_in "$WORK/host-show.out" "close(sock="
+expect_in "$WORK/host-stats.out" "close"
+
 exec 9>&-
 done_testing
