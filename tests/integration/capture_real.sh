@@ -12,29 +12,10 @@ done
 # the interpreter itself, not a wrapper script (pyenv shims are shell scripts)
 PY=$(python3 -c 'import sys; print(sys.executable)')
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 mkdir -p "$WORK/www"
 echo "hello from wstrace" >"$WORK/www/hello.txt"
 port=$(free_port)
-python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$port" >"$WORK/http.log" 2>&1 &
-http_pid=$!
-trap 'kill $http_pid 2>/dev/null' EXIT
-up=no
-for _ in $(seq 100); do
-  if python3 -c "import socket, sys; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null; then
-    up=yes
-    break
-  fi
-  kill -0 $http_pid 2>/dev/null || break
-  sleep 0.05
-done
-if [ $up != yes ]; then
-  echo "FAIL: the HTTP server on 127.0.0.1:$port did not start: $(head -c 400 "$WORK/http.log")" >&2
-  exit 1
-fi
+http_server "$WORK/www" "$port"
 echo "$port" >"$WORK/port"
 free_port >"$WORK/dead-port"
 
@@ -43,21 +24,7 @@ expect_in "$WORK/curl.out" "hello from wstrace"
 # curl's own exit status comes through wstrace: 7 = could not connect
 record curl-refused 7 -- curl -sS --max-time 20 "http://127.0.0.1:$(cat "$WORK/dead-port")/"
 
-cat >"$WORK/client.py" <<EOF
-import socket
-s = socket.create_connection(("127.0.0.1", $port))
-s.sendall(b"GET /hello.txt HTTP/1.0\r\nHost: wstrace.test\r\n\r\n")
-data = b""
-while True:
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
-s.close()
-print(data.split(b"\r\n")[0].decode())
-print(data.split(b"\r\n\r\n", 1)[1].decode(), end="")
-EOF
-record python 0 -- "$PY" "$WORK/client.py"
+record python 0 -- "$PY" "$SRC/tests/tools/http_client.py" "$port"
 expect_in "$WORK/python.out" "HTTP/1.0 200 OK"
 expect_in "$WORK/python.out" "hello from wstrace"
 

@@ -19,6 +19,11 @@ trace_checks() {
   PYTHONPATH="$SRC/tests/tools" WSTRACE="$WSTRACE" WORK="$WORK" python3 - || fail "trace checks: $1"
 }
 
+# free_port: a TCP port of 127.0.0.1 that nothing listens on (at the time of asking).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # http_server DIR PORT: python3's http.server serving DIR on 127.0.0.1:PORT, up when this
 # returns (fails the test otherwise); killed when the script exits.
 http_server() {

@@ -7,11 +7,10 @@
 # the synthetic demo for Linux and Windows (parity_cases.py, parity.js). playwright-core comes
 # from the npm registry (`npm ci` into NODE_DIR, in the build tree); no browser is downloaded.
 # Everything after `npm ci` runs in a private network namespace with a DNS server of its own.
-# Run as: run.sh WSTRACE SOURCE_DIR WORK_DIR NODE_DIR TARGETS_DIR
-. "$(dirname "$0")/../integration/lib.sh"
+# Run as: run.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR NODE_DIR
+. "$(dirname "$0")/../integration/lib_capture.sh"
 . "$(dirname "$0")/../integration/lib_findings.sh"
-NODE_DIR=$4
-TARGETS=$5
+NODE_DIR=$5
 CHROMIUM=${WSTRACE_CHROMIUM:-/usr/bin/chromium}
 
 for tool in node npm python3 "$CHROMIUM"; do
@@ -31,39 +30,16 @@ enter_private_netns "$@"
 private_dns api.test=127.0.0.1 api.test=::1
 
 PY=$(python3 -c 'import sys; print(sys.executable)')
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-dead=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
+dead=$(free_port)
 mkdir -p "$WORK/www"
 echo "hello from wstrace" >"$WORK/www/hello.txt"
-python3 -m http.server --bind 127.0.0.1 --directory "$WORK/www" "$port" >"$WORK/http.log" 2>&1 &
-http_pid=$!
-trap 'kill $http_pid 2>/dev/null' EXIT
-for _ in $(seq 100); do
-  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1).close()" 2>/dev/null && break
-  sleep 0.05
-done
+http_server "$WORK/www" "$port"
 
-cat >"$WORK/client.py" <<PYEOF
-import socket
-socket.getaddrinfo("localhost", $port, socket.AF_INET, socket.SOCK_STREAM)
-s = socket.create_connection(("127.0.0.1", $port))
-s.sendall(b"GET /hello.txt HTTP/1.0\r\nHost: wstrace.test\r\n\r\n")
-data = b""
-while True:
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    data += chunk
-s.close()
-try:
-    socket.create_connection(("127.0.0.1", $dead))
-except ConnectionRefusedError:
-    print("refused")
-print(data.split(b"\r\n")[0].decode())
-PYEOF
-expect_exit 0 "$WSTRACE" record -q -o "$WORK/session.wst" -- "$PY" "$WORK/client.py"
-expect_in "$WORK/out" "HTTP/1.0 200 OK"
-expect_in "$WORK/out" "refused"
+record session 0 -- "$PY" "$SRC/tests/tools/http_client.py" "$port" --lookup localhost \
+       --refused "$dead"
+expect_in "$WORK/session.out" "HTTP/1.0 200 OK"
+expect_in "$WORK/session.out" "refused"
 expect_exit 0 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/session.html"
 expect_in "$WORK/err" "session.html"
 
@@ -90,7 +66,7 @@ mkdir -p "$WORK/unix"
 parity=("session=$WORK/session.wst")
 for run in tcp4 tcp6 udp "unix $WORK/unix" dup wait refused reset errno "lookup api.test nx.test"; do
   name=${run%% *}
-  expect_exit 0 "$WSTRACE" record -q -o "$WORK/$name.wst" -- "$TARGETS/netops" $run
+  record "$name" 0 -- "$NETOPS" $run
   parity+=("$name=$WORK/$name.wst")
 done
 expect_exit 0 "$WSTRACE" synth demo -o "$WORK/demo.wst"
