@@ -37,7 +37,8 @@ int run_conns(const ConnsOptions& o) {
   if (!o.json) fmt::print("{}\n", conn_header());
   tracker.on_end = [&](const inspect::Connection& c) {
     std::string row;
-    if (c.marked) row = o.json ? conn_json(c, tracker, h).dump() : conn_row(c, tracker, h, text, first_ts);
+    if (c.marked)
+      row = o.json ? conn_json(c, tracker, h).dump() : conn_row(c, tracker, h, text, first_ts);
     rows.put(c.id, std::move(row));
   };
   Event ev;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -51,6 +52,29 @@ class JsonOut {
       first = false;
     }
     s_ += "]}";
+  }
+  // One value by its C++ type: texts quoted, integers as numbers, an empty optional as null.
+  void value(std::string_view v) { str(v); }
+  void value(const std::string& v) { str(v); }
+  void value(const char* v) { str(v); }
+  template <typename T>
+    requires std::is_integral_v<T>
+  void value(T v) {
+    if constexpr (std::is_same_v<T, bool>) s_ += v ? "true" : "false";
+    else emit(v);
+  }
+  template <typename T>
+  void value(const std::optional<T>& v) {
+    if (v) value(*v);
+    else s_ += "null";
+  }
+  // [a,b,c] of values of any of those types: a row of a table whose columns the page names.
+  template <typename... T>
+  void tuple(const T&... v) {
+    s_ += '[';
+    bool first = true;
+    ((first ? void() : void(s_ += ','), first = false, value(v)), ...);
+    s_ += ']';
   }
   // [a,b,c]; with `delta`, each number minus the one before (the first as it is).
   template <typename T>

@@ -73,24 +73,15 @@ void write_tables(JsonOut& o, const ReportData& d) {
   for (const auto& s : d.strings.strings()) st.sep(), o.str(s);
   o.raw("],\"all_errors\":[");
   List ae{o};
-  for (const auto& e : all_errors()) {
-    ae.sep();
-    o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw(",");
-    o.unum(static_cast<uint64_t>(e.domain)), o.raw(","), o.num(e.value), o.raw("]");
-  }
+  for (const auto& e : all_errors())
+    ae.sep(), o.tuple(e.name, e.posix, static_cast<uint64_t>(e.domain), e.value);
   o.raw("],\"threads\":[");
   List th{o};
-  for (const auto& t : d.threads) {
-    th.sep();
-    o.raw("["), o.unum(t.pid), o.raw(","), o.unum(t.tid), o.raw(","), o.str(t.name), o.raw("]");
-  }
+  for (const auto& t : d.threads) th.sep(), o.tuple(t.pid, t.tid, t.name);
   o.raw("],\"errors\":[");
   List er{o};
-  for (const auto& e : d.errors) {
-    er.sep();
-    o.raw("["), o.str(e.name), o.raw(","), o.str(e.posix), o.raw(","), o.num(e.value);
-    o.raw(","), o.str(e.meaning), o.raw(","), o.unum(static_cast<uint64_t>(e.domain)), o.raw("]");
-  }
+  for (const auto& e : d.errors)
+    er.sep(), o.tuple(e.name, e.posix, e.value, e.meaning, static_cast<uint64_t>(e.domain));
   o.raw("]");
 }
 
@@ -111,10 +102,7 @@ void write_filter(JsonOut& o) {
     o.raw(f.is_signed ? "1," : "0,"), o.unum(f.max), o.raw(","), o.str(f.value_desc), o.raw(",");
     o.str(f.noun), o.raw(",[");
     List nl{o};
-    for (const inspect::FilterName& n : f.names) {
-      nl.sep();
-      o.raw("["), o.unum(n.code), o.raw(","), o.str(n.name), o.raw(","), o.str(n.brief), o.raw("]");
-    }
+    for (const inspect::FilterName& n : f.names) nl.sep(), o.tuple(n.code, n.name, n.brief);
     o.raw("],"), o.str(f.refused), o.raw(f.raw == FieldId::Unknown ? ",1]" : ",0]");
   }
   o.raw("]}");
@@ -124,12 +112,8 @@ void write_filter(JsonOut& o) {
 void write_facts(JsonOut& o, const ReportData& d) {
   o.raw(",\"facts\":[");
   List l{o};
-  for (const FactsRow& f : d.facts) {
-    l.sep();
-    o.raw("["), o.num(f.family), o.raw(","), o.unum(f.proto), o.raw(","), o.str(f.lip);
-    o.raw(","), o.num(f.lport), o.raw(","), o.str(f.rip), o.raw(","), o.num(f.rport), o.raw(",");
-    o.str(f.host), o.raw(","), o.str(f.proc), o.raw("]");
-  }
+  for (const FactsRow& f : d.facts)
+    l.sep(), o.tuple(f.family, f.proto, f.lip, f.lport, f.rip, f.rport, f.host, f.proc);
   o.raw("]");
 }
 
@@ -139,13 +123,10 @@ void write_procs(JsonOut& o, const ReportData& d) {
   List l{o};
   for (const auto& p : d.processes) {
     l.sep();
-    o.raw("["), o.unum(p.pid), o.raw(","), o.unum(p.ppid), o.raw(","), o.str(p.name());
-    o.raw(","), o.str(p.image), o.raw(","), o.str(p.cmdline), o.raw(",");
-    o.num(rel(p.start_ts, first)), o.raw(","), o.num(rel(p.end_ts, first)), o.raw(",");
-    if (p.exited) o.num(p.exit_code);
-    else o.raw("null");
-    o.raw(","), o.unum(p.calls), o.raw(","), o.unum(p.failed), o.raw(","), o.unum(p.bytes_out);
-    o.raw(","), o.unum(p.bytes_in), o.raw("]");
+    o.tuple(p.pid, p.ppid, p.name(), p.image, p.cmdline, rel(p.start_ts, first),
+            rel(p.end_ts, first),
+            p.exited ? std::optional<int64_t>(p.exit_code) : std::nullopt, p.calls, p.failed,
+            p.bytes_out, p.bytes_in);
   }
   o.raw("]");
 }
@@ -157,25 +138,18 @@ void write_conns(JsonOut& o, const ReportData& d) {
   List l{o};
   for (const auto& r : d.conns) {
     const inspect::Connection& c = r.c;
+    const bool lip = c.has_local && c.local.is_inet(), rip = c.has_remote && c.remote.is_inet();
     l.sep();
-    o.raw("["), o.unum(c.id), o.raw(","), o.unum(c.pid), o.raw(","), o.unum(r.tid), o.raw(",");
-    o.str(c.kind()), o.raw(","), o.str(inspect::role_name(c.role)), o.raw(",");
-    o.str(addr_or_empty(c.local, c.has_local)), o.raw(",");
-    o.str(addr_or_empty(c.remote, c.has_remote)), o.raw(",");
-    o.str(ip_or_empty(c.local, c.has_local && c.local.is_inet())), o.raw(",");
-    o.num(c.has_local && c.local.is_inet() ? c.local.port : -1), o.raw(",");
-    o.str(ip_or_empty(c.remote, c.has_remote && c.remote.is_inet())), o.raw(",");
-    o.num(c.has_remote && c.remote.is_inet() ? c.remote.port : -1), o.raw(",");
-    o.str(c.host), o.raw(",");
-    o.str(c.family ? code_name(ConstTable::AddrFamily, c.family) : ""), o.raw(",");
-    o.str(c.proto ? code_name(ConstTable::Protocol, c.proto) : ""), o.raw(",");
-    o.num(rel(c.opened_ts, first)), o.raw(","), o.num(rel(c.connected_ts, first)), o.raw(",");
-    o.num(rel(c.closed_ts, first)), o.raw(","), o.num(rel(c.last_ts, first)), o.raw(",");
-    o.unum(c.bytes_out), o.raw(","), o.unum(c.bytes_in), o.raw(",");
-    o.unum(c.calls_out), o.raw(","), o.unum(c.calls_in), o.raw(","), o.unum(c.errors), o.raw(",");
-    o.str(inspect::end_name(c.end)), o.raw(",");
-    o.str(c.end_error.ok() ? "" : error_name(c.end_error)), o.raw(",");
-    o.raw(r.in_report ? "1" : "0"), o.raw(","), o.unum(c.sock), o.raw("]");
+    o.tuple(c.id, c.pid, r.tid, c.kind(), inspect::role_name(c.role),
+            addr_or_empty(c.local, c.has_local), addr_or_empty(c.remote, c.has_remote),
+            ip_or_empty(c.local, lip), lip ? int32_t{c.local.port} : -1,
+            ip_or_empty(c.remote, rip), rip ? int32_t{c.remote.port} : -1, c.host,
+            c.family ? code_name(ConstTable::AddrFamily, c.family) : "",
+            c.proto ? code_name(ConstTable::Protocol, c.proto) : "", rel(c.opened_ts, first),
+            rel(c.connected_ts, first), rel(c.closed_ts, first), rel(c.last_ts, first),
+            c.bytes_out, c.bytes_in, c.calls_out, c.calls_in, c.errors,
+            inspect::end_name(c.end), c.end_error.ok() ? "" : error_name(c.end_error),
+            r.in_report ? 1 : 0, c.sock);
   }
   o.raw("]");
 }
@@ -188,11 +162,8 @@ void write_lookups(JsonOut& o, const ReportData& d) {
     l.sep();
     std::string answers;
     for (const auto& a : k.answers) answers += (answers.empty() ? "" : ", ") + a;
-    o.raw("["), o.unum(k.seq), o.raw(","), o.num(k.ts - first), o.raw(","), o.unum(k.dur);
-    o.raw(","), o.unum(k.pid), o.raw(","), o.unum(k.tid), o.raw(","), o.unum(k.conn), o.raw(",");
-    o.str(k.via), o.raw(","), o.str(k.name), o.raw(","), o.str(k.service), o.raw(",");
-    o.str(k.asked), o.raw(","), o.str(answers), o.raw(","), o.raw(k.ok ? "1" : "0"), o.raw(",");
-    o.str(k.answered ? k.result : "no response"), o.raw(","), o.str(k.meaning), o.raw("]");
+    o.tuple(k.seq, k.ts - first, k.dur, k.pid, k.tid, k.conn, k.via, k.name, k.service, k.asked,
+            answers, k.ok ? 1 : 0, k.answered ? k.result : "no response", k.meaning);
   }
   o.raw("]");
 }
@@ -205,15 +176,13 @@ void write_http(JsonOut& o, const ReportData& d) {
     l.sep();
     const int64_t start = x.has_request ? x.request_start : x.response_start;
     const int64_t end = x.has_response ? x.response_end : x.request_end;
-    o.raw("["), o.unum(x.conn), o.raw(","), o.unum(x.pid), o.raw(","), o.str(x.host), o.raw(",");
-    o.str(x.has_request ? x.request.method : ""), o.raw(",");
-    o.str(x.has_request ? x.request.target : ""), o.raw(",");
-    if (x.has_response) o.unum(x.response.status);
-    else o.raw("null");
-    o.raw(","), o.str(x.has_response ? x.response.reason : ""), o.raw(",");
-    o.unum(x.has_request ? x.request.body_size : 0), o.raw(",");
-    o.unum(x.has_response ? x.response.body_size : 0), o.raw(",");
-    o.num(start - first), o.raw(","), o.num(x.ttfb()), o.raw(","), o.num(end - start), o.raw("]");
+    o.tuple(x.conn, x.pid, x.host, x.has_request ? x.request.method : "",
+            x.has_request ? x.request.target : "",
+            x.has_response ? std::optional<uint64_t>(x.response.status) : std::nullopt,
+            x.has_response ? x.response.reason : "",
+            x.has_request ? x.request.body_size : uint64_t{0},
+            x.has_response ? x.response.body_size : uint64_t{0}, start - first, x.ttfb(),
+            end - start);
   }
   o.raw("]");
 }
@@ -229,15 +198,14 @@ void write_findings(JsonOut& o, const ReportData& d) {
     o.key("conns"), o.array(f.conns), o.raw(","), o.key("more_conns"), o.unum(f.more_conns);
     o.raw(","), o.key("counts"), o.raw("[");
     List cl{o};
-    for (const auto& [k, v] : f.counts) cl.sep(), o.raw("["), o.str(k), o.raw(","), o.str(v), o.raw("]");
+    for (const auto& [k, v] : f.counts) cl.sep(), o.tuple(k, v);
     o.raw("],"), o.key("calls"), o.raw("[");
     List ca{o};
     for (const auto& c : f.calls) {
       ca.sep();
       // An HTTP exchange as evidence is no single call: seq -1.
-      o.raw("["), o.num(c.seq || c.tid ? static_cast<int64_t>(c.seq) : -1), o.raw(",");
-      o.num(c.ts - first), o.raw(","), o.unum(c.pid), o.raw(","), o.unum(c.tid), o.raw(",");
-      o.unum(c.conn), o.raw(","), o.str(c.text), o.raw("]");
+      o.tuple(c.seq || c.tid ? static_cast<int64_t>(c.seq) : int64_t{-1}, c.ts - first, c.pid,
+              c.tid, c.conn, c.text);
     }
     o.raw("],"), o.key("meaning"), o.str(f.meaning), o.raw(","), o.key("next"), o.str(f.next);
     o.raw("}");

@@ -193,7 +193,8 @@ TEST(Report, JsonAndPage) {
   EXPECT_EQ(fields["cmdline"][1], "text");
   EXPECT_NE(fields["addr"][7].get<std::string>().find("address field"), std::string::npos);
   bool dgram = false;
-  for (const auto& n : fields["type"][6]) dgram = dgram || (n[1] == "SOCK_DGRAM" && n[2] == "DGRAM");
+  for (const auto& n : fields["type"][6])
+    dgram = dgram || (n[1] == "SOCK_DGRAM" && n[2] == "DGRAM");
   EXPECT_TRUE(dgram);
   // The raw columns: positions as differences, then the values.
   const auto& len = j["calls"]["raw"]["len"];
