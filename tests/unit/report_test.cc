@@ -225,6 +225,10 @@ TEST(Report, JsonStringsAreSafe) {
   ws::report::JsonOut dense;
   dense.sparse(std::vector<int64_t>{1, -1, 3}, int64_t{-1});
   EXPECT_EQ(dense.text(), "[1,-1,3]");
+  ws::report::JsonOut row;
+  row.tuple(uint64_t{18446744073709551615u}, -2, "a\"", std::string("b"), std::optional<int>(),
+            std::optional<int>(7), true);
+  EXPECT_EQ(row.text(), R"([18446744073709551615,-2,"a\"","b",null,7,true])");
   EXPECT_EQ(ws::report::base64("GET"), "R0VU");
   EXPECT_EQ(ws::report::base64("GE"), "R0U=");
   EXPECT_EQ(ws::report::base64("G"), "Rw==");
