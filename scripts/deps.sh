@@ -14,6 +14,8 @@ packages=(
   # benchmarks compare against strace; capture tests run real programs and a private mount
   # namespace for their loopback DNS resolver
   strace curl util-linux mount iproute2 binutils time
+  # a throwaway certificate for a TLS server on loopback (tests/report)
+  openssl
   # exports: Wireshark's tshark checks the pcapng files, sqlite3 queries the database export
   tshark sqlite3 libsqlite3-dev
   # the HTML report is tested in a headless Chromium driven by Playwright (npm, tests/report)

@@ -2,6 +2,8 @@
 // million calls become a few columns of numbers quickly).
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,6 +70,15 @@ class JsonOut {
     if (v) value(*v);
     else s_ += "null";
   }
+  // A list of values: [a,b,c].
+  template <typename T>
+  void value(const std::vector<T>& v) {
+    list(v);
+  }
+  template <typename T, size_t N>
+  void value(const std::array<T, N>& v) {
+    list(v);
+  }
   // [a,b,c] of values of any of those types: a row of a table whose columns the page names.
   template <typename... T>
   void tuple(const T&... v) {
@@ -94,6 +105,17 @@ class JsonOut {
   void emit(T x) {
     if constexpr (std::is_signed_v<T>) num(static_cast<int64_t>(x));
     else unum(static_cast<uint64_t>(x));
+  }
+  template <typename C>
+  void list(const C& c) {
+    s_ += '[';
+    bool first = true;
+    for (const auto& x : c) {
+      if (!first) s_ += ',';
+      first = false;
+      value(x);
+    }
+    s_ += ']';
   }
   std::string s_;
 };

@@ -60,6 +60,7 @@ ReportBuilder::ReportBuilder(ReportOptions options)
   };
   lookups_.on_lookup = [this](const inspect::Lookup& l) { data_->lookups.push_back(l); };
   http_.on_exchange = [this](const inspect::HttpExchange& x) { data_->http.push_back(x); };
+  http_.on_tls = [this](const inspect::TlsInfo& t) { data_->tls.push_back(t); };
 }
 
 ReportBuilder::~ReportBuilder() = default;
@@ -188,6 +189,7 @@ std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& head
   d.summary.connections = d.conns.size();
   d.summary.lookups = d.lookups.size();
   d.summary.http = d.http.size();
+  d.summary.tls = d.tls.size();
   if (!d.filter_text.empty()) {
     // A filtered report lists the lookups whose call it kept and the exchanges of its
     // connections.
@@ -195,11 +197,13 @@ std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& head
     std::erase_if(d.lookups, [&](const inspect::Lookup& l) {
       return !std::binary_search(seqs.begin(), seqs.end(), l.seq);
     });
-    std::erase_if(d.http, [&](const inspect::HttpExchange& x) {
-      auto it = std::lower_bound(d.conns.begin(), d.conns.end(), x.conn,
+    auto left_out = [&](uint64_t conn) {
+      auto it = std::lower_bound(d.conns.begin(), d.conns.end(), conn,
                                  [](const ConnRow& r, uint64_t id) { return r.c.id < id; });
-      return it == d.conns.end() || it->c.id != x.conn || !it->in_report;
-    });
+      return it == d.conns.end() || it->c.id != conn || !it->in_report;
+    };
+    std::erase_if(d.http, [&](const inspect::HttpExchange& x) { return left_out(x.conn); });
+    std::erase_if(d.tls, [&](const inspect::TlsInfo& t) { return left_out(t.conn); });
   } else {
     for (auto& r : d.conns) r.in_report = true;
   }

@@ -92,7 +92,7 @@ struct ConnRow {
 
 struct Summary {
   uint64_t events = 0, calls = 0, failed = 0, drops = 0;
-  uint64_t connections = 0, lookups = 0, http = 0;
+  uint64_t connections = 0, lookups = 0, http = 0, tls = 0;
   int64_t first_ts = 0, last_ts = 0;  // monotonic ns: first entry, last exit
   bool truncated = false;             // calls beyond max_calls were left out
 };
@@ -118,6 +118,7 @@ struct ReportData {
   std::vector<ConnRow> conns;               // by id
   std::vector<inspect::Lookup> lookups;     // in the order they completed
   std::vector<inspect::HttpExchange> http;
+  std::vector<inspect::TlsInfo> tls;  // the hellos of TLS connections
   std::vector<inspect::Finding> findings;
   std::string problem;  // how the trace ended when not cleanly ("" = complete)
 };

@@ -26,6 +26,15 @@ struct List {
   }
 };
 
+// ,"key":[…]: one of the page's tables, each item written by `row`.
+template <typename Items, typename Row>
+void table(JsonOut& o, std::string_view key, const Items& items, Row&& row) {
+  o.raw(","), o.key(key), o.raw("[");
+  List l{o};
+  for (const auto& x : items) l.sep(), row(x);
+  o.raw("]");
+}
+
 void write_meta(JsonOut& o, const ReportData& d) {
   const auto& h = d.header;
   const Summary& s = d.summary;
@@ -55,6 +64,7 @@ void write_meta(JsonOut& o, const ReportData& d) {
   o.key("connections"), o.unum(s.connections), o.raw(",");
   o.key("lookups"), o.unum(s.lookups), o.raw(",");
   o.key("http"), o.unum(s.http), o.raw(",");
+  o.key("tls"), o.unum(s.tls), o.raw(",");
   o.key("duration"), o.num(s.events ? s.last_ts - s.first_ts : 0), o.raw(",");
   o.key("kept"), o.unum(d.calls.size()), o.raw(",");
   o.key("truncated"), o.raw(s.truncated ? "true" : "false");
@@ -110,36 +120,27 @@ void write_filter(JsonOut& o) {
 
 // What the filter sees of the calls beyond their own fields (FactsRow).
 void write_facts(JsonOut& o, const ReportData& d) {
-  o.raw(",\"facts\":[");
-  List l{o};
-  for (const FactsRow& f : d.facts)
-    l.sep(), o.tuple(f.family, f.proto, f.lip, f.lport, f.rip, f.rport, f.host, f.proc);
-  o.raw("]");
+  table(o, "facts", d.facts, [&](const FactsRow& f) {
+    o.tuple(f.family, f.proto, f.lip, f.lport, f.rip, f.rport, f.host, f.proc);
+  });
 }
 
 void write_procs(JsonOut& o, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  o.raw(",\"procs\":[");
-  List l{o};
-  for (const auto& p : d.processes) {
-    l.sep();
+  table(o, "procs", d.processes, [&](const auto& p) {
     o.tuple(p.pid, p.ppid, p.name(), p.image, p.cmdline, rel(p.start_ts, first),
             rel(p.end_ts, first),
             p.exited ? std::optional<int64_t>(p.exit_code) : std::nullopt, p.calls, p.failed,
             p.bytes_out, p.bytes_in);
-  }
-  o.raw("]");
+  });
 }
 
-// One array per connection; the page names the positions (CONN_* in report.js).
+// One array per connection; the page names the positions (C in report.js).
 void write_conns(JsonOut& o, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  o.raw(",\"conns\":[");
-  List l{o};
-  for (const auto& r : d.conns) {
+  table(o, "conns", d.conns, [&](const auto& r) {
     const inspect::Connection& c = r.c;
     const bool lip = c.has_local && c.local.is_inet(), rip = c.has_remote && c.remote.is_inet();
-    l.sep();
     o.tuple(c.id, c.pid, r.tid, c.kind(), inspect::role_name(c.role),
             addr_or_empty(c.local, c.has_local), addr_or_empty(c.remote, c.has_remote),
             ip_or_empty(c.local, lip), lip ? int32_t{c.local.port} : -1,
@@ -150,30 +151,34 @@ void write_conns(JsonOut& o, const ReportData& d) {
             c.bytes_out, c.bytes_in, c.calls_out, c.calls_in, c.errors,
             inspect::end_name(c.end), c.end_error.ok() ? "" : error_name(c.end_error),
             r.in_report ? 1 : 0, c.sock);
-  }
-  o.raw("]");
+  });
 }
 
 void write_lookups(JsonOut& o, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  o.raw(",\"lookups\":[");
-  List l{o};
-  for (const auto& k : d.lookups) {
-    l.sep();
+  table(o, "lookups", d.lookups, [&](const auto& k) {
     std::string answers;
     for (const auto& a : k.answers) answers += (answers.empty() ? "" : ", ") + a;
     o.tuple(k.seq, k.ts - first, k.dur, k.pid, k.tid, k.conn, k.via, k.name, k.service, k.asked,
             answers, k.ok ? 1 : 0, k.answered ? k.result : "no response", k.meaning);
-  }
-  o.raw("]");
+  });
+}
+
+// A message's headers as [name, value] pairs.
+std::vector<std::array<std::string_view, 2>> header_pairs(const decode::HttpMessage& m) {
+  std::vector<std::array<std::string_view, 2>> out;
+  out.reserve(m.headers.size());
+  for (const auto& h : m.headers) out.push_back({h.name, h.value});
+  return out;
+}
+
+std::string http_version(const decode::HttpMessage& m) {
+  return fmt::format("HTTP/{}.{}", m.version_major, m.version_minor);
 }
 
 void write_http(JsonOut& o, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  o.raw(",\"http\":[");
-  List l{o};
-  for (const auto& x : d.http) {
-    l.sep();
+  table(o, "http", d.http, [&](const auto& x) {
     const int64_t start = x.has_request ? x.request_start : x.response_start;
     const int64_t end = x.has_response ? x.response_end : x.request_end;
     o.tuple(x.conn, x.pid, x.host, x.has_request ? x.request.method : "",
@@ -182,17 +187,32 @@ void write_http(JsonOut& o, const ReportData& d) {
             x.has_response ? x.response.reason : "",
             x.has_request ? x.request.body_size : uint64_t{0},
             x.has_response ? x.response.body_size : uint64_t{0}, start - first, x.ttfb(),
-            end - start);
-  }
-  o.raw("]");
+            end - start, x.has_request ? http_version(x.request) : "",
+            x.has_request ? decode::end_text(x.request) : "", header_pairs(x.request),
+            x.has_response ? http_version(x.response) : "",
+            x.has_response ? decode::end_text(x.response) : "", header_pairs(x.response));
+  });
+}
+
+void write_tls(JsonOut& o, const ReportData& d) {
+  const int64_t first = d.summary.first_ts;
+  table(o, "tls", d.tls, [&](const auto& t) {
+    const bool server = t.has_server && t.server.ok();
+    auto why = [](const decode::TlsHelloBase& h) { return h.problem.empty() ? "cut" : h.problem; };
+    std::string problem;
+    if (!t.client.ok()) problem = "client hello: " + why(t.client);
+    else if (t.has_server && !t.server.ok()) problem = "server hello: " + why(t.server);
+    o.tuple(t.conn, t.pid, t.ts - first, t.client.server_name, t.client.alpn,
+            decode::tls_version_name(t.client.version), uint64_t{t.client.cipher_suites},
+            server ? decode::tls_version_name(t.server.version) : "",
+            server && !t.server.alpn.empty() ? t.server.alpn[0] : "",
+            server ? fmt::format("0x{:04x}", t.server.cipher_suite) : "", problem);
+  });
 }
 
 void write_findings(JsonOut& o, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  o.raw(",\"findings\":[");
-  List l{o};
-  for (const auto& f : d.findings) {
-    l.sep();
+  table(o, "findings", d.findings, [&](const auto& f) {
     o.raw("{"), o.key("severity"), o.str(inspect::severity_name(f.severity)), o.raw(",");
     o.key("rule"), o.str(f.rule), o.raw(","), o.key("title"), o.str(f.title), o.raw(",");
     o.key("conns"), o.array(f.conns), o.raw(","), o.key("more_conns"), o.unum(f.more_conns);
@@ -209,8 +229,7 @@ void write_findings(JsonOut& o, const ReportData& d) {
     }
     o.raw("],"), o.key("meaning"), o.str(f.meaning), o.raw(","), o.key("next"), o.str(f.next);
     o.raw("}");
-  }
-  o.raw("]");
+  });
 }
 
 void write_calls(JsonOut& o, const ReportData& d) {
@@ -271,6 +290,7 @@ std::string report_json(const ReportData& d) {
   write_conns(o, d);
   write_lookups(o, d);
   write_http(o, d);
+  write_tls(o, d);
   write_findings(o, d);
   write_calls(o, d);
   o.raw("}");

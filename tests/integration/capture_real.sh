@@ -30,27 +30,7 @@ expect_in "$WORK/python.out" "hello from wstrace"
 
 # A TLS client (python3's ssl module) against a loopback listener that reads its ClientHello
 # and closes: the handshake fails, but the server name and ALPN it offered are in the trace.
-cat >"$WORK/tls.py" <<EOF
-import socket, ssl, threading
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(1)
-def serve():
-    c, _ = srv.accept()
-    c.recv(65536)
-    c.close()
-t = threading.Thread(target=serve)
-t.start()
-ctx = ssl.create_default_context()
-ctx.set_alpn_protocols(["h2", "http/1.1"])
-s = socket.create_connection(srv.getsockname())
-try:
-    ctx.wrap_socket(s, server_hostname="sni.wstrace.test")
-except (ssl.SSLError, OSError) as e:
-    print("handshake failed as expected")
-t.join()
-EOF
-record tls 0 -- "$PY" "$WORK/tls.py"
+record tls 0 -- "$PY" "$SRC/tests/tools/tls_hello.py"
 expect_in "$WORK/tls.out" "handshake failed as expected"
 
 # What the inspection commands make of these real traces.

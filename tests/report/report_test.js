@@ -1,14 +1,16 @@
 // Drives two wstrace reports in Chromium (run by run.sh):
-//   node report_test.js NODE_DIR CHROMIUM SESSION_HTML BIG_HTML OUT_DIR SERVER_PORT
+//   node report_test.js NODE_DIR CHROMIUM SESSION_HTML BIG_HTML OUT_DIR SERVER_PORT TLS_HTML
 // The session report (a real program on loopback) must load without console errors or network
 // requests, draw its connections and lookups on the timeline, list a connection's calls when
 // its lane is clicked, narrow the list with the filter box and show a send's bytes in the
-// payload viewer. The million-call report must load and its list scroll; its load time is
-// printed. Screenshots go to OUT_DIR.
+// payload viewer, and show the HTTP exchange's request and response headers. The TLS report
+// (python3's ssl module against a server on loopback) must list the handshake's server name,
+// ALPN, version and cipher. The million-call report must load and its list scroll; its load
+// time is printed. Screenshots go to OUT_DIR.
 "use strict";
 const path = require("path");
 
-const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort] = process.argv.slice(2);
+const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort, tlsHtml] = process.argv.slice(2);
 const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core"));
 
 let failures = 0;
@@ -117,6 +119,18 @@ async function sessionChecks(browser) {
   check(hex.includes("47 45 54 20 2f 68 65 6c"), "the payload viewer shows the send's bytes in hex");
   check(text.includes("GET /hello.txt HTTP/1.0"), "… and as text");
 
+  // The HTTP tab: selecting the exchange shows its request and response, headers and all.
+  await page.locator("#tabs button[data-tab=http]").click();
+  await page.locator("#http-table .row").first().click();
+  const exchange = await page.locator("#http-viewer").innerText();
+  check(exchange.includes("GET /hello.txt HTTP/1.0") && exchange.includes("Host: wstrace.test"),
+    "the HTTP viewer shows the request line and its headers");
+  check(/HTTP\/1\.0 200 OK/.test(exchange) && /Content-Length: 19/i.test(exchange),
+    "… and the response's status line and headers (Content-Length: 19)");
+  const shotHttp = path.join(outDir, "report-http.png");
+  await page.screenshot({ path: shotHttp });
+  console.log("screenshot: " + shotHttp);
+
   // A finding's evidence links to its call.
   const links = await page.locator("a.call").count();
   if (links > 0) {
@@ -129,6 +143,23 @@ async function sessionChecks(browser) {
   check(problems.length === 0, "no console errors or network requests: " + problems.join("; "));
   const shot = path.join(outDir, "report-session.png");
   await page.screenshot({ path: shot, fullPage: true });
+  console.log("screenshot: " + shot);
+  await page.close();
+}
+
+async function tlsChecks(browser) {
+  const { page, problems } = await open(browser, tlsHtml);
+  // One handshake seen from both ends: the client's connection and the server's.
+  const rows = await page.evaluate(() => window.__wstrace.tlsRows());
+  check(rows === 2, `the TLS report has the handshake from both ends (${rows} rows)`);
+  await page.locator("#tabs button[data-tab=tls]").click();
+  const row = await page.locator("#tls-table .row").first().innerText();
+  check(row.includes("sni.wstrace.test") && row.includes("h2, http/1.1"),
+    `the TLS tab shows the server name and the ALPN offered (${row.replace(/\s+/g, " ")})`);
+  check(row.includes("TLS 1.3") && /0x130[123]/.test(row), "… and the version and cipher the server chose");
+  check(problems.length === 0, "no console errors on the TLS report: " + problems.join("; "));
+  const shot = path.join(outDir, "report-tls.png");
+  await page.screenshot({ path: shot });
   console.log("screenshot: " + shot);
   await page.close();
 }
@@ -176,6 +207,7 @@ async function bigChecks(browser) {
   });
   try {
     await sessionChecks(browser);
+    await tlsChecks(browser);
     await bigChecks(browser);
   } catch (e) {
     failures++;

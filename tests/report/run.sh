@@ -13,7 +13,7 @@
 NODE_DIR=$5
 CHROMIUM=${WSTRACE_CHROMIUM:-/usr/bin/chromium}
 
-for tool in node npm python3 "$CHROMIUM"; do
+for tool in node npm python3 openssl "$CHROMIUM"; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
 
@@ -40,6 +40,12 @@ record session 0 -- "$PY" "$SRC/tests/tools/http_client.py" "$port" --lookup loc
        --refused "$dead"
 expect_in "$WORK/session.out" "HTTP/1.0 200 OK"
 expect_in "$WORK/session.out" "refused"
+# A TLS handshake with a server on loopback, for the TLS tab (a certificate made for it).
+expect_exit 0 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=sni.wstrace.test -days 1 \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem"
+record tls 0 -- "$PY" "$SRC/tests/tools/tls_hello.py" --cert "$WORK/cert.pem" --key "$WORK/key.pem"
+expect_in "$WORK/tls.out" "handshake done TLSv1.3"
+expect_exit 0 "$WSTRACE" report -q "$WORK/tls.wst" -o "$WORK/tls.html"
 expect_exit 0 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/session.html"
 expect_in "$WORK/err" "session.html"
 
@@ -57,7 +63,7 @@ expect_exit 1 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/no/such/dir/x.html
 
 checks=$((checks + 1))
 node "$SRC/tests/report/report_test.js" "$NODE_DIR" "$CHROMIUM" "$WORK/session.html" \
-     "$WORK/big.html" "$WORK" "$port" || fail "the browser checks (report_test.js)"
+     "$WORK/big.html" "$WORK" "$port" "$WORK/tls.html" || fail "the browser checks (report_test.js)"
 
 # The filter box and wstrace's filter pick the same calls of real programs and of the
 # synthetic demo on both platforms. The payload cap is raised so that the box sees the payloads

@@ -18,7 +18,11 @@ const C = { id: 0, pid: 1, tid: 2, kind: 3, role: 4, local: 5, remote: 6, lip: 7
 const L = { seq: 0, ts: 1, dur: 2, pid: 3, tid: 4, conn: 5, via: 6, name: 7, service: 8,
   asked: 9, answers: 10, ok: 11, result: 12, meaning: 13 };
 const H = { conn: 0, pid: 1, host: 2, method: 3, target: 4, status: 5, reason: 6, reqBody: 7,
-  respBody: 8, start: 9, ttfb: 10, total: 11 };
+  respBody: 8, start: 9, ttfb: 10, total: 11, reqVersion: 12, reqEnd: 13, reqHeaders: 14,
+  respVersion: 15, respEnd: 16, respHeaders: 17 };
+// … of a TLS connection's hellos (write_tls).
+const TL = { conn: 0, pid: 1, ts: 2, sni: 3, alpn: 4, offered: 5, suites: 6, version: 7,
+  alpnChosen: 8, cipher: 9, problem: 10 };
 
 // ---------------------------------------------------------------- the calls, as typed columns
 let rawColumns = {};  // the event table's fields, as written (write_calls); read when filtered
@@ -513,10 +517,45 @@ const httpTable = new VirtualTable(document.getElementById("http-table"), [
   { title: "resp body", width: 70, num: true, text: (r) => String(D.http[r][H.respBody]), key: (r) => D.http[r][H.respBody] },
   { title: "ttfb", width: 70, num: true, text: (r) => fmtDur(D.http[r][H.ttfb]), key: (r) => D.http[r][H.ttfb] },
   { title: "total", width: 70, num: true, text: (r) => fmtDur(D.http[r][H.total]), key: (r) => D.http[r][H.total] },
-], { onSelect: (r) => showConnCalls(D.http[r][H.conn]), rowClass: (r) => (D.http[r][H.status] === null || D.http[r][H.status] >= 500 ? "failed" : "") });
+], { onSelect: (r) => showExchange(r), rowClass: (r) => (D.http[r][H.status] === null || D.http[r][H.status] >= 500 ? "failed" : "") });
 httpTable.setRows(range(D.http.length));
 
-const tables = { calls: callsTable, conns: connTable, lookups: lookupTable, http: httpTable };
+// An exchange's request and response: start lines, headers, how each ended, sizes and times.
+function showExchange(r) {
+  const x = D.http[r];
+  const headers = (list) => list.map(([n, v]) => `${esc(n)}: ${esc(v)}`).join("\n");
+  const request = x[H.method]
+    ? `<h3>Request</h3><pre>${esc(x[H.method])} ${esc(x[H.target])} ${esc(x[H.reqVersion])}\n${headers(x[H.reqHeaders])}</pre>
+       <div>body ${x[H.reqBody].toLocaleString()} bytes · ${esc(x[H.reqEnd])}</div>`
+    : `<h3>Request</h3><p class="muted">not seen</p>`;
+  const response = x[H.status] !== null
+    ? `<h3>Response</h3><pre>${esc(x[H.respVersion])} ${x[H.status]} ${esc(x[H.reason])}\n${headers(x[H.respHeaders])}</pre>
+       <div>body ${x[H.respBody].toLocaleString()} bytes · ${esc(x[H.respEnd])}</div>`
+    : `<h3>Response</h3><p class="muted">none</p>`;
+  document.getElementById("http-viewer").innerHTML = `<dl class="kv">
+      <dt>connection</dt><dd><a class="conn" data-conn="${x[H.conn]}">#${x[H.conn]}</a> ${esc(connText(x[H.conn]))} (click for its calls)</dd>
+      <dt>host</dt><dd>${esc(x[H.host])}</dd>
+      <dt>started</dt><dd>${fmtRel(x[H.start])}s (${fmtClock(x[H.start])})</dd>
+      <dt>first byte after</dt><dd>${x[H.ttfb] >= 0 ? fmtDur(x[H.ttfb]) : "unknown"}</dd>
+      <dt>total</dt><dd>${fmtDur(x[H.total])}</dd></dl>${request}${response}`;
+}
+
+const tlsTable = new VirtualTable(document.getElementById("tls-table"), [
+  { title: "conn", width: 50, num: true, text: (r) => "#" + D.tls[r][TL.conn], key: (r) => D.tls[r][TL.conn] },
+  { title: "time", width: 90, text: (r) => fmtRel(D.tls[r][TL.ts]), key: (r) => D.tls[r][TL.ts] },
+  { title: "process", width: 120, text: (r) => { const p = procByPid.get(D.tls[r][TL.pid]); return `${p ? p[2] : "pid"}[${D.tls[r][TL.pid]}]`; }, key: (r) => D.tls[r][TL.pid] },
+  { title: "server name", width: 180, text: (r) => D.tls[r][TL.sni] || "-", key: (r) => D.tls[r][TL.sni] },
+  { title: "ALPN offered", width: 120, text: (r) => D.tls[r][TL.alpn].join(", ") || "-", key: (r) => D.tls[r][TL.alpn].join(",") },
+  { title: "offered", width: 70, text: (r) => D.tls[r][TL.offered], key: (r) => D.tls[r][TL.offered] },
+  { title: "suites", width: 50, num: true, text: (r) => String(D.tls[r][TL.suites]), key: (r) => D.tls[r][TL.suites] },
+  { title: "version", width: 70, text: (r) => D.tls[r][TL.version] || "no answer", key: (r) => D.tls[r][TL.version] },
+  { title: "ALPN", width: 70, text: (r) => D.tls[r][TL.alpnChosen], key: (r) => D.tls[r][TL.alpnChosen] },
+  { title: "cipher", width: 70, text: (r) => D.tls[r][TL.cipher], key: (r) => D.tls[r][TL.cipher] },
+  { title: "problem", width: 200, text: (r) => D.tls[r][TL.problem], key: (r) => D.tls[r][TL.problem] },
+], { onSelect: (r) => showConnCalls(D.tls[r][TL.conn]), rowClass: (r) => (D.tls[r][TL.problem] || !D.tls[r][TL.version] ? "failed" : "") });
+tlsTable.setRows(range(D.tls.length));
+
+const tables = { calls: callsTable, conns: connTable, lookups: lookupTable, http: httpTable, tls: tlsTable };
 
 // ---------------------------------------------------------------- overview
 function renderOverview() {
@@ -533,6 +572,7 @@ function renderOverview() {
     ["connections", s.connections.toLocaleString()],
     ["lookups", s.lookups.toLocaleString()],
     ["HTTP exchanges", s.http.toLocaleString()],
+    ["TLS handshakes", s.tls.toLocaleString()],
     ["records dropped", s.drops ? `<b style="color:var(--err)">${s.drops.toLocaleString()}</b>` : "0"],
     ["in this report", `${s.kept.toLocaleString()} calls${m.filter ? ` matching <span class="mono">${esc(m.filter)}</span>` : ""}${s.truncated ? " (cut at --max-calls)" : ""}; payloads up to ${m.payload_cap} bytes per call (the trace kept ${m.snaplen})`],
     ["recorded by", "wstrace " + esc(m.wstrace_version)],
@@ -830,6 +870,9 @@ window.__wstrace = {
   redrawNow: () => timeline.draw(),
   goToSeq,
   selected: () => (callsTable.selected >= 0 ? calls.seq[callsTable.selected] : -1),
+  showExchange,
+  httpViewer: () => document.getElementById("http-viewer").innerText,
+  tlsRows: () => D.tls.length,
   listedSeqs: (max) => Array.from(filtered.subarray(0, max || 50), (i) => calls.seq[i]),
   filterError: () => { const e = document.getElementById("filter-error"); return e.hidden ? "" : e.textContent; },
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
