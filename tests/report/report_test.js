@@ -192,6 +192,23 @@ async function bigChecks(browser) {
   const listed = await page.evaluate(() => window.__wstrace.listed());
   console.log(`filter over ${n} calls: ${listed} listed in ${Date.now() - f0} ms`);
   check(listed > 0 && listed < n, "the filter narrows the big list");
+
+  // Sorting all million calls by duration, one way then the other.
+  await page.locator("#filter-clear").click();
+  const sortBy = async (title) => {
+    const t = Date.now();
+    await page.locator("#calls-table .head div", { hasText: title }).first().click();
+    return Date.now() - t;
+  };
+  const upMs = await sortBy("dur");
+  const up = await page.evaluate(() => window.__wstrace.listedOrder(200));
+  check(up.length === 200 && up.every((r, k) => k === 0 || up[k - 1][1] <= r[1]),
+    `clicking 'dur' sorts the ${n} calls by duration, shortest first (${upMs} ms)`);
+  const downMs = await sortBy("dur");
+  const down = await page.evaluate(() => window.__wstrace.listedOrder(200));
+  check(down.every((r, k) => k === 0 || down[k - 1][1] >= r[1]) && down[0][1] > up[0][1],
+    `… and again, longest first (${downMs} ms)`);
+  console.log(`sorted ${n} calls by duration in ${upMs} ms and ${downMs} ms`);
   check(problems.length === 0, "no console errors on the big report: " + problems.join("; "));
   const shot = path.join(outDir, "report-1M.png");
   await page.screenshot({ path: shot });
