@@ -162,6 +162,13 @@ const ErrorInfo* find_error(std::string_view name) {
   return it != std::end(kErrorNames) && it->name == key ? &kErrors[it->index] : nullptr;
 }
 
+std::vector<ErrorAlias> error_aliases() {
+  std::vector<ErrorAlias> out;
+  for (const ErrorName& n : kErrorNames)
+    if (n.name != kErrors[n.index].name) out.push_back({n.name, &kErrors[n.index]});
+  return out;
+}
+
 std::vector<const ErrorInfo*> find_errors_by_value(int64_t value) {
   std::vector<const ErrorInfo*> out;
   for (const ErrorInfo& e : kErrors) {

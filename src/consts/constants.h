@@ -54,6 +54,13 @@ std::span<const ErrorInfo> all_errors();
 const ErrorInfo* find_error(ErrorCode code);
 // The entry with this exact name, ignoring case ("wsaeconnreset" finds WSAECONNRESET).
 const ErrorInfo* find_error(std::string_view name);
+// The other names find_error(name) knows: aliases such as EWOULDBLOCK (for EAGAIN), each with
+// the entry it names.
+struct ErrorAlias {
+  std::string_view name;
+  const ErrorInfo* error;
+};
+std::vector<ErrorAlias> error_aliases();
 // Every entry whose number is `value`, in any domain (10060 → WSAETIMEDOUT; 2 → ENOENT,
 // HOST_NOT_FOUND, ERROR_FILE_NOT_FOUND…). EAI codes match both -2 and 2.
 std::vector<const ErrorInfo*> find_errors_by_value(int64_t value);

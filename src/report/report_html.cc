@@ -85,6 +85,10 @@ void write_tables(JsonOut& o, const ReportData& d) {
   List ae{o};
   for (const auto& e : all_errors())
     ae.sep(), o.tuple(e.name, e.posix, static_cast<uint64_t>(e.domain), e.value);
+  // Other names of the same errors (EWOULDBLOCK for EAGAIN): [alias, name].
+  o.raw("],\"error_aliases\":[");
+  List al{o};
+  for (const ErrorAlias& a : error_aliases()) al.sep(), o.tuple(a.name, a.error->name);
   o.raw("],\"threads\":[");
   List th{o};
   for (const auto& t : d.threads) th.sep(), o.tuple(t.pid, t.tid, t.name);

@@ -78,6 +78,13 @@ done
 expect_exit 0 "$WSTRACE" synth demo -o "$WORK/demo.wst"
 expect_exit 0 "$WSTRACE" synth demo --platform windows -o "$WORK/demo-win.wst"
 parity+=("demo=$WORK/demo.wst" "demo-win=$WORK/demo-win.wst")
+# Windows programs: tests/targets/windows/wnetops recorded by wstrace.exe under Wine (as
+# win_capture.sh does), kept in tests/report/windows/ so that this test needs no Wine.
+for t in "$SRC"/tests/report/windows/*.wst; do
+  name=win-$(basename "$t" .wst)
+  cp "$t" "$WORK/$name.wst"
+  parity+=("$name=$WORK/$name.wst")
+done
 cases=()
 for p in "${parity[@]}"; do
   expect_exit 0 "$WSTRACE" report -q "${p#*=}" -o "${p#*=}.html" --payload-cap 1048576

@@ -9,6 +9,7 @@
 // message is the filter, a caret and the problem. ctx is given by the page:
 //   fields        [name, kind, signed, max, desc, noun, [[code, name, brief]…], refused, own]…
 //   errors        [name, posix, domain, value]… (every error wstrace knows)
+//   errorAliases  [alias, name]… (EWOULDBLOCK for EAGAIN)
 //   errorDomains  {errno, win, eai, herrno}: the domain numbers
 //   getter(name, kind)  the value of a field for call i: numbers fill an array and return
 //                 how many; code and flags give a number, text a lower-case string, error a
@@ -225,6 +226,9 @@ function filterLanguage(ctx) {
     const e = { name, posix, domain, value };
     if (!errorByName.has(name)) errorByName.set(name, e);
   }
+  const errorNames = [...errorByName.keys()];  // suggestions come from these, as in wstrace
+  const errors = [...errorByName.values()];
+  for (const [alias, name] of ctx.errorAliases) errorByName.set(alias, errorByName.get(name));
   // The codes an error stands for: its own, and the same error under the other platform's
   // name (add_equivalents in filter_values.cc).
   const win = ctx.errorDomains.win;
@@ -235,11 +239,11 @@ function filterLanguage(ctx) {
       if (p) out.add(p.domain + ":" + p.value);
       return;
     }
-    for (const w of errorByName.values())
+    for (const w of errors)
       if (w.domain === win && w.posix && errorByName.get(w.posix) === e) out.add(w.domain + ":" + w.value);
   };
   const own = ctx.fields.filter((f) => f[8]).map((f) => f[0]);
-  return { fields, allNames: usable, own, errorByName, equivalents };
+  return { fields, allNames: usable, own, errorByName, errorNames, errors, equivalents };
 }
 
 function compileFilter(text, ctx) {
@@ -472,13 +476,13 @@ function compileFilter(text, ctx) {
     if (op === "==" || op === "!=") {
       const e = lang.errorByName.get(s.toUpperCase());
       if (!e) {
-        const near = closest(s, [...lang.errorByName.keys()]);
+        const near = closest(s, lang.errorNames);
         throw bad(`unknown error name ${shown(s)}` + (near ? ` (did you mean '${near}'?)` : ""));
       }
       lang.equivalents(e, set);
     } else {
       const hit = op === "contains" ? icontains : op === "startswith" ? istarts : iends;
-      for (const e of lang.errorByName.values()) if (hit(e.name, s)) lang.equivalents(e, set);
+      for (const e of lang.errors) if (hit(e.name, s)) lang.equivalents(e, set);
       if (!set.size) throw bad(`no error name ${PHRASE[op]} ${shown(s)}`);
     }
     out.push(...set);

@@ -226,6 +226,7 @@ const filterCtx = (() => {
   return {
     fields: fl.fields,
     errors: D.all_errors,
+    errorAliases: D.error_aliases,
     errorDomains: fl.error_domains,
     getter: (name, kind) => own[name] || raw(name, kind),
   };
