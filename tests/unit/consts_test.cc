@@ -355,6 +355,14 @@ TEST(Errors, AliasesFindTheCanonicalEntry) {
   ASSERT_NE(again, nullptr);
   EXPECT_EQ(ws::find_error("EWOULDBLOCK"), again);
   EXPECT_EQ(ws::find_error("ewouldblock"), again);
+  // The aliases are listed, each with its entry, and no name is listed as its own alias.
+  bool listed = false;
+  for (const ws::ErrorAlias& a : ws::error_aliases()) {
+    EXPECT_NE(a.name, a.error->name);
+    EXPECT_EQ(ws::find_error(a.name), a.error) << a.name;
+    listed = listed || (a.name == "EWOULDBLOCK" && a.error == again);
+  }
+  EXPECT_TRUE(listed);
   const ws::ErrorInfo* notsup = ws::find_error("ENOTSUP");
   ASSERT_NE(notsup, nullptr);
   EXPECT_EQ(notsup->name, "EOPNOTSUPP");
