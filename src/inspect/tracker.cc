@@ -300,11 +300,17 @@ std::unique_ptr<Connection> Tracker::fresh_connection() {
   return c;
 }
 
+void Tracker::pend(const Event& ev, uint64_t op, PendingOp po) {
+  po.seq = ev.seq;
+  pending_[Key{ev.pid, op}] = std::move(po);
+}
+
 void Tracker::observe(const Event& ev) {
   flush_ended();
   current_ = nullptr;
   dir_ = Dir::None;
   current_seq_ = ev.seq;
+  completed_seq_ = 0;
   Process& p = process_of(ev);
   const EventType type = ev.type();
   if (type == EventType::process_start) {
@@ -417,7 +423,7 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
         c->connecting = true;
         if (cls == ErrorClass::Pending)
           if (const Value* op = ev.get(FieldId::op))
-            pending_[Key{ev.pid, op->num}] = PendingOp{type, 0, 0, SockAddr(), false};
+            pend(ev, op->num, PendingOp{.type = type});
       }
       break;
     }
@@ -425,8 +431,12 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       const Value* nv = ev.get(FieldId::new_sock);
       const bool overlapped = nv != nullptr && ev.get(FieldId::op) != nullptr;
       if (overlapped && cls == ErrorClass::Pending) {
-        PendingOp po{type, nv->num, c->id, c->local, c->has_local};
-        pending_[Key{ev.pid, ev.get(FieldId::op)->num}] = std::move(po);
+        PendingOp po{.type = type,
+                     .new_sock = nv->num,
+                     .listener = c->id,
+                     .listener_local = c->local,
+                     .has_listener_local = c->has_local};
+        pend(ev, ev.get(FieldId::op)->num, std::move(po));
         break;
       }
       if (!ok) break;
@@ -463,7 +473,7 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       }
       if (cls == ErrorClass::Pending) {
         if (const Value* op = ev.get(FieldId::op))
-          pending_[Key{ev.pid, op->num}] = PendingOp{type, 0, 0, SockAddr(), false};
+          pend(ev, op->num, PendingOp{.type = type});
         break;
       }
       const uint64_t bytes = ok && ev.result > 0 ? static_cast<uint64_t>(ev.result) : 0;
@@ -481,6 +491,7 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       if (it == pending_.end()) break;
       const PendingOp po = it->second;
       pending_.erase(it);
+      completed_seq_ = po.seq;
       const uint64_t bytes = ok ? num_or(ev, FieldId::len, 0) : 0;
       if (po.type == EventType::send || po.type == EventType::recv) {
         transfer(*c, ev, po.type == EventType::send, bytes);

@@ -112,6 +112,9 @@ class Tracker : public FilterContext {
   // Which way the event last observed moved data (an overlapped completion: its operation's).
   enum class Dir : uint8_t { None, Out, In };
   Dir direction() const { return dir_; }
+  // The seq of the overlapped call (WSARecv, ConnectEx, AcceptEx …) that the event last observed
+  // completed; 0 when it completed none that this tracker saw start.
+  uint64_t completed_seq() const { return completed_seq_; }
   // Every process seen so far, by pid.
   const std::unordered_map<uint32_t, Process>& processes() const { return procs_; }
   const Process* process(uint32_t pid) const;
@@ -146,8 +149,9 @@ class Tracker : public FilterContext {
     EventType type;
     uint64_t new_sock = 0;     // AcceptEx: the socket that becomes the connection
     uint64_t listener = 0;     // AcceptEx: the listener's connection id …
-    SockAddr listener_local;   // … and its address
+    SockAddr listener_local{};  // … and its address
     bool has_listener_local = false;
+    uint64_t seq = 0;          // the call that started it
   };
 
   Process& process_of(const Event& ev);
@@ -167,6 +171,8 @@ class Tracker : public FilterContext {
   std::unordered_map<uint32_t, Process> procs_;
   std::unordered_map<Key, std::shared_ptr<SockEntry>, KeyHash> socks_;  // shared: dup, fork
   std::unordered_map<Key, PendingOp, KeyHash> pending_;  // (pid, op) of overlapped calls
+  void pend(const Event& ev, uint64_t op, PendingOp po);
+  uint64_t completed_seq_ = 0;
   std::unordered_map<std::string, std::string> hosts_;   // IP bytes → name
   std::vector<std::unique_ptr<Connection>> ended_;       // freed at the next observe()
   std::vector<std::unique_ptr<Connection>> spare_;       // freed ones, for reuse (at most 256)

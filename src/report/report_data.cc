@@ -170,6 +170,7 @@ void ReportBuilder::keep(const Event& ev) {
   if (kept) data_->payload.append(reinterpret_cast<const char*>(p->data), kept);
   k.kept.push_back(kept);
   k.total.push_back(p ? p->num : 0);
+  k.link.push_back(tracker_.completed_seq());
 }
 
 std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& header,
@@ -188,6 +189,14 @@ std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& head
             [](const ConnRow& a, const ConnRow& b) { return a.c.id < b.c.id; });
   d.summary.connections = d.conns.size();
   d.summary.lookups = d.lookups.size();
+  // The overlapped calls point at their completions (the completions already point back).
+  auto& k = d.calls;
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k.link[i] == 0 || k.link[i] >= k.seq[i]) continue;
+    auto at = std::lower_bound(k.seq.begin(), k.seq.end(), k.link[i]);
+    if (at != k.seq.end() && *at == k.link[i])
+      k.link[static_cast<size_t>(at - k.seq.begin())] = k.seq[i];
+  }
   d.summary.http = d.http.size();
   d.summary.tls = d.tls.size();
   if (!d.filter_text.empty()) {

@@ -50,6 +50,8 @@ struct CallColumns {
   std::vector<uint32_t> facts;   // index into ReportData::facts
   std::vector<uint32_t> kept;    // payload bytes in ReportData::payload (at most the cap)
   std::vector<uint64_t> total;   // the payload's original length
+  // An overlapped call and its completion point at each other: the other one's seq; 0 = none.
+  std::vector<uint64_t> link;
   // The event table's fields that the filter can name (len, flags, optname …), by FieldId:
   // the calls that have the field (indices into the columns above) and its values (numbers;
   // texts as indices into the string table).

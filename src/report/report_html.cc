@@ -254,6 +254,7 @@ void write_calls(JsonOut& o, const ReportData& d) {
   o.raw(","), o.key("facts"), o.array(k.facts);
   o.raw(","), o.key("kept"), o.sparse(k.kept, 0u);
   o.raw(","), o.key("total"), o.sparse(k.total, uint64_t{0});
+  o.raw(","), o.key("link"), o.sparse(k.link, uint64_t{0});
   // The event table's fields: for each one some call has, the calls that have it (positions as
   // differences) and its values.
   o.raw(","), o.key("raw"), o.raw("{");

@@ -1,16 +1,19 @@
 // Drives two wstrace reports in Chromium (run by run.sh):
 //   node report_test.js NODE_DIR CHROMIUM SESSION_HTML BIG_HTML OUT_DIR SERVER_PORT TLS_HTML
+//                       IOCP_HTML
 // The session report (a real program on loopback) must load without console errors or network
 // requests, draw its connections and lookups on the timeline, list a connection's calls when
 // its lane is clicked, narrow the list with the filter box and show a send's bytes in the
 // payload viewer, and show the HTTP exchange's request and response headers. The TLS report
 // (python3's ssl module against a server on loopback) must list the handshake's server name,
-// ALPN, version and cipher. The million-call report must load and its list scroll; its load
+// ALPN, version and cipher. In the IOCP report (a Windows program's overlapped calls) a pending
+// WSARecv and its completion must link to each other. The million-call report must load and its list scroll; its load
 // time is printed. Screenshots go to OUT_DIR.
 "use strict";
 const path = require("path");
 
-const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort, tlsHtml] = process.argv.slice(2);
+const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort, tlsHtml, iocpHtml] =
+  process.argv.slice(2);
 const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core"));
 
 let failures = 0;
@@ -164,6 +167,27 @@ async function tlsChecks(browser) {
   await page.close();
 }
 
+async function iocpChecks(browser) {
+  const { page, problems } = await open(browser, iocpHtml);
+  // The pending WSARecv: its details name the completion, a link that selects it.
+  const recv = await page.evaluate(() => {
+    for (let s = 0; s < 1000; s++) if (window.__wstrace.funcOf(s) === "WSARecv") return s;
+    return -1;
+  });
+  check(recv >= 0, `the IOCP report has a WSARecv (seq ${recv})`);
+  await page.evaluate((s) => window.__wstrace.goToSeq(s), recv);
+  const pending = await page.locator("#viewer").innerText();
+  check(pending.includes("WSA_IO_PENDING") && /completed by\s+seq \d+ GetQueuedCompletionStatus/.test(pending),
+    "a pending WSARecv names the completion that finished it");
+  await page.locator("#viewer a.call").first().click();
+  const done = await page.evaluate(() => window.__wstrace.selected());
+  const completion = await page.locator("#viewer").innerText();
+  check(done > recv && new RegExp(`completes\\s+seq ${recv} WSARecv`).test(completion),
+    `… and its link selects the completion (seq ${done}), which names the WSARecv back`);
+  check(problems.length === 0, "no console errors on the IOCP report: " + problems.join("; "));
+  await page.close();
+}
+
 async function bigChecks(browser) {
   const { page, problems, loadMs } = await open(browser, bigHtml);
   const inPage = await page.evaluate(() => window.__wstrace.loadMs);
@@ -225,6 +249,7 @@ async function bigChecks(browser) {
   try {
     await sessionChecks(browser);
     await tlsChecks(browser);
+    await iocpChecks(browser);
     await bigChecks(browser);
   } catch (e) {
     failures++;

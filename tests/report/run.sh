@@ -46,6 +46,8 @@ expect_exit 0 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=sni.wstrace.te
 record tls 0 -- "$PY" "$SRC/tests/tools/tls_hello.py" --cert "$WORK/cert.pem" --key "$WORK/key.pem"
 expect_in "$WORK/tls.out" "handshake done TLSv1.3"
 expect_exit 0 "$WSTRACE" report -q "$WORK/tls.wst" -o "$WORK/tls.html"
+# A Windows program's overlapped calls on a completion port (recorded under Wine).
+expect_exit 0 "$WSTRACE" report -q "$SRC/tests/report/windows/iocp.wst" -o "$WORK/iocp.html"
 expect_exit 0 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/session.html"
 expect_in "$WORK/err" "session.html"
 
@@ -63,7 +65,8 @@ expect_exit 1 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/no/such/dir/x.html
 
 checks=$((checks + 1))
 node "$SRC/tests/report/report_test.js" "$NODE_DIR" "$CHROMIUM" "$WORK/session.html" \
-     "$WORK/big.html" "$WORK" "$port" "$WORK/tls.html" || fail "the browser checks (report_test.js)"
+     "$WORK/big.html" "$WORK" "$port" "$WORK/tls.html" "$WORK/iocp.html" ||
+  fail "the browser checks (report_test.js)"
 
 # The filter box and wstrace's filter pick the same calls of real programs and of the
 # synthetic demo on both platforms. The payload cap is raised so that the box sees the payloads

@@ -253,9 +253,12 @@ TEST_F(TrackerTest, OverlappedCompletionsCountOnce) {
   call(FuncId::WSARecv).num(FieldId::sock, 0x104).num(FieldId::op, 0xB0)
       .result(-1, ws::errcode::kWsaIoPending);
   feed();
+  const uint64_t recv_seq = seq_ - 1;
+  EXPECT_EQ(t_.completed_seq(), 0u);
   call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xB0).num(FieldId::len, 12)
       .num(FieldId::sock, 0x104).result(12);
   EXPECT_EQ(feed()->id, acc);
+  EXPECT_EQ(t_.completed_seq(), recv_seq) << "the completion names the call it completed";
   // A completion of an operation that finished at once adds nothing more.
   call(FuncId::WSASend).num(FieldId::sock, 0x104).num(FieldId::op, 0xC0).result(0);
   feed();

@@ -50,7 +50,8 @@ const calls = (() => {
     n, seq: undelta(c.seq), ts: undelta(c.ts), dur: f64(c.dur), thread: i32(c.thread),
     func: i32(c.func), conn: f64(c.conn), result: f64(c.result), error: i32(c.error),
     bytes: f64(c.bytes), sock: f64(c.sock), sock2: f64(c.sock2), args: i32(c.args),
-    facts: i32(c.facts), kept: i32(c.kept), total: f64(c.total), payOff: new Float64Array(n + 1),
+    facts: i32(c.facts), kept: i32(c.kept), total: f64(c.total), link: f64(c.link),
+    payOff: new Float64Array(n + 1),
   };
   rawColumns = c.raw;
   for (let i = 0; i < n; i++) out.payOff[i + 1] = out.payOff[i] + out.kept[i];
@@ -392,6 +393,17 @@ function hexDump(bytes) {
   return out;
 }
 
+// An overlapped call and its completion, each a link to the other.
+function linkText(i) {
+  const seq = calls.link[i];
+  if (!seq) return "";
+  const done = funcEvent[calls.func[i]] === "io_complete";
+  const j = seqToIndex(seq);
+  const other = j < 0 ? `seq ${seq} (not in this report)`
+    : `<a class="call" data-seq="${seq}">seq ${seq}</a> ${esc(D.funcs[calls.func[j]])}, ${fmtDur(Math.abs(calls.ts[i] - calls.ts[j]))} ${done ? "earlier" : "later"}`;
+  return `<dt>${done ? "completes" : "completed by"}</dt><dd>${other}</dd>`;
+}
+
 function showCall(i) {
   const v = document.getElementById("viewer");
   const e = calls.error[i] ? errorRows[calls.error[i]] : null;
@@ -404,6 +416,7 @@ function showCall(i) {
     <dt>thread</dt><dd>${esc(threadText(calls.thread[i]))}</dd>
     <dt>connection</dt><dd>${calls.conn[i] ? `<a class="conn" data-conn="${calls.conn[i]}">#${calls.conn[i]}</a> ${esc(connText(calls.conn[i]))}` : "none"}</dd>
     <dt>duration</dt><dd>${fmtDur(calls.dur[i])}</dd>
+    ${linkText(i)}
     ${e ? `<dt>error</dt><dd style="color:var(--err)">${esc(e.name)}${e.meaning ? ": " + esc(e.meaning) : ""}</dd>` : ""}
     </dl>`;
   if (total || bytes.length) {
