@@ -385,7 +385,18 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
     }
     default: break;
   }
-  if (sockv == nullptr) return;
+  if (sockv == nullptr) {
+    // A completion packet that names no socket: the one queued for a call that finished at
+    // once (the recorder knew the socket only of the calls still pending).
+    if (const Value* op = ev.get(FieldId::op); op != nullptr && type == EventType::io_complete) {
+      auto it = pending_.find(Key{ev.pid, op->num});
+      if (it != pending_.end() && it->second.done) {
+        completed_seq_ = it->second.seq;
+        pending_.erase(it);
+      }
+    }
+    return;
+  }
   const uint64_t sock = sockv->num;
   if (type == EventType::close) {
     Connection* c = find(ev.pid, sock);
@@ -478,6 +489,10 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       }
       const uint64_t bytes = ok && ev.result > 0 ? static_cast<uint64_t>(ev.result) : 0;
       transfer(*target, ev, out, bytes);
+      // An overlapped call that finished at once may still queue a completion packet (unless
+      // the socket skips them): remember it, so that the packet names it and counts nothing.
+      if (const Value* op = ev.get(FieldId::op); op != nullptr && ok)
+        pend(ev, op->num, PendingOp{.type = type, .done = true});
       // End of stream: a stream receive that returned 0 with room to receive.
       if (!out && ok && ev.result == 0 && target->type != socktype::kDgram &&
           target->proto != proto::kUdp && num_or(ev, FieldId::len, 1) != 0)
@@ -492,6 +507,7 @@ void Tracker::on_sock_event(const Event& ev, Process& p) {
       const PendingOp po = it->second;
       pending_.erase(it);
       completed_seq_ = po.seq;
+      if (po.done) break;
       const uint64_t bytes = ok ? num_or(ev, FieldId::len, 0) : 0;
       if (po.type == EventType::send || po.type == EventType::recv) {
         transfer(*c, ev, po.type == EventType::send, bytes);

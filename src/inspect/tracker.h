@@ -152,6 +152,7 @@ class Tracker : public FilterContext {
     SockAddr listener_local{};  // … and its address
     bool has_listener_local = false;
     uint64_t seq = 0;          // the call that started it
+    bool done = false;         // it finished at once: its completion packet only names it
   };
 
   Process& process_of(const Event& ev);

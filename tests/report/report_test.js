@@ -184,6 +184,15 @@ async function iocpChecks(browser) {
   const completion = await page.locator("#viewer").innerText();
   check(done > recv && new RegExp(`completes\\s+seq ${recv} WSARecv`).test(completion),
     `… and its link selects the completion (seq ${done}), which names the WSARecv back`);
+  // WSASend finished at once; the port still queued a completion packet, which names it.
+  const send = await page.evaluate(() => {
+    for (let s = 0; s < 1000; s++) if (window.__wstrace.funcOf(s) === "WSASend") return s;
+    return -1;
+  });
+  await page.evaluate((s) => window.__wstrace.goToSeq(s), send);
+  const sent = await page.locator("#viewer").innerText();
+  check(send >= 0 && /completed by\s+seq \d+ GetQueuedCompletionStatus/.test(sent),
+    `a WSASend that finished at once names the completion packet queued for it (seq ${send})`);
   check(problems.length === 0, "no console errors on the IOCP report: " + problems.join("; "));
   await page.close();
 }

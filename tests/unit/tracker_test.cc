@@ -259,12 +259,21 @@ TEST_F(TrackerTest, OverlappedCompletionsCountOnce) {
       .num(FieldId::sock, 0x104).result(12);
   EXPECT_EQ(feed()->id, acc);
   EXPECT_EQ(t_.completed_seq(), recv_seq) << "the completion names the call it completed";
-  // A completion of an operation that finished at once adds nothing more.
+  // A completion of an operation that finished at once adds nothing more, but names it.
   call(FuncId::WSASend).num(FieldId::sock, 0x104).num(FieldId::op, 0xC0).result(0);
   feed();
+  const uint64_t send_seq = seq_ - 1;
   call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xC0).num(FieldId::len, 3)
       .num(FieldId::sock, 0x104).result(3);
   feed();
+  EXPECT_EQ(t_.completed_seq(), send_seq);
+  // … also when the packet names no socket (the recorder knows the socket of pending calls).
+  call(FuncId::WSASend).num(FieldId::sock, 0x104).num(FieldId::op, 0xC8).result(0);
+  feed();
+  const uint64_t send2_seq = seq_ - 1;
+  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xC8).num(FieldId::len, 3).result(3);
+  feed();
+  EXPECT_EQ(t_.completed_seq(), send2_seq);
   // AcceptEx whose completion names the accepted socket, and ConnectEx with data to send.
   const uint64_t acc2 = tcp_socket(0x108);
   call(FuncId::AcceptEx).num(FieldId::sock, 0x100).num(FieldId::new_sock, 0x108)
