@@ -650,5 +650,3 @@ function bytesIndexOf(hay, needle) {
   }
   return -1;
 }
-
-if (typeof module !== "undefined") module.exports = { compileFilter, parseIpBytes, lexFilter, FilterError };
