@@ -119,6 +119,7 @@ void RingCollector::emit(const Event& ev) {
       processes_[ev.pid] = true;
       break;
     case EventType::thread_name: break;
+    case EventType::tracing_lost: ++summary_.lost; break;
     case EventType::connect:
       ++summary_.calls;
       // Connected, or a non-blocking connect under way.

@@ -120,7 +120,8 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
       if (const Value* v = ev.get(FieldId::image)) procs[ev.pid].image = std::string(v->bytes());
       continue;
     }
-    if (t == EventType::process_exit || t == EventType::thread_name || t == EventType::drops)
+    if (t == EventType::process_exit || t == EventType::thread_name || t == EventType::drops ||
+        t == EventType::tracing_lost)
       continue;
     if (!match) continue;
     auto& f = by_func[std::min(static_cast<size_t>(ev.func), by_func.size() - 1)];

@@ -51,7 +51,9 @@
   X(platform, UInt, None, "platform of the process: 1 Linux, 2 Windows")                        \
   X(mask, UInt, None, "FD_* events asked for (WSAEventSelect/WSAAsyncSelect)")            \
   X(local, Addr, None, "the socket's own address once connected or accepted")                \
-  X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")
+  X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")             \
+  X(cause, Str, None, "why tracing is lost, in words")                                          \
+  X(child, UInt, None, "the process that loses tracing when it is not the event's own")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -85,7 +87,9 @@
   X(lookup_free, "lookup results were released")                                              \
   X(event_select, "socket events were bound to an event object or window message", sock,      \
     mask)                                                                                     \
-  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload)
+  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload)   \
+  X(tracing_lost, "from here on a process is not traced (an exec or child the agent cannot "   \
+    "enter); with an error, the exec failed and tracing goes on", image, cause, child)
 
 // WS_FUNC(name, event) — every function wstrace traces, on any platform.
 #define WS_FUNC_LIST(X)                                                                       \
@@ -170,4 +174,5 @@
   X(GetOverlappedResult, io_complete)                                                         \
   X(GetQueuedCompletionStatus, io_complete)                                                   \
   X(GetQueuedCompletionStatusEx, io_complete)                                                 \
-  X(completion_routine, io_complete)
+  X(completion_routine, io_complete)                                                          \
+  X(tracing_lost, tracing_lost)
