@@ -1,17 +1,19 @@
 #include "preflight.h"
 
-#include <elf.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <vector>
+#include <string_view>
 
 #include <fmt/format.h>
+
+#include "elf_facts.h"
 
 namespace ws::capture {
 namespace {
@@ -30,41 +32,33 @@ std::string resolve(const std::string& program) {
   return {};
 }
 
-struct ElfFacts {
-  bool elf = false;
-  bool dynamic = false;  // has an interpreter (PT_INTERP)
-  bool go = false;       // has a .go.buildinfo section
-};
-
-ElfFacts read_elf(const std::string& path) {
-  ElfFacts f;
-  std::ifstream in(path, std::ios::binary);
-  Elf64_Ehdr eh{};
-  if (!in.read(reinterpret_cast<char*>(&eh), sizeof eh)) return f;
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64) return f;
-  f.elf = true;
-  for (unsigned i = 0; i < eh.e_phnum; ++i) {
-    Elf64_Phdr ph{};
-    in.seekg(static_cast<std::streamoff>(eh.e_phoff + i * eh.e_phentsize));
-    if (!in.read(reinterpret_cast<char*>(&ph), sizeof ph)) break;
-    if (ph.p_type == PT_INTERP) f.dynamic = true;
-  }
-  if (eh.e_shoff && eh.e_shstrndx < eh.e_shnum && eh.e_shnum < 4096) {
-    std::vector<Elf64_Shdr> sh(eh.e_shnum);
-    in.clear();
-    in.seekg(static_cast<std::streamoff>(eh.e_shoff));
-    if (in.read(reinterpret_cast<char*>(sh.data()),
-                static_cast<std::streamsize>(sh.size() * sizeof(Elf64_Shdr)))) {
-      const Elf64_Shdr& strtab = sh[eh.e_shstrndx];
-      std::string names(std::min<size_t>(strtab.sh_size, 1 << 20), '\0');
-      in.seekg(static_cast<std::streamoff>(strtab.sh_offset));
-      if (in.read(names.data(), static_cast<std::streamsize>(names.size())))
-        for (const auto& s : sh)
-          if (s.sh_name < names.size() && std::strcmp(names.c_str() + s.sh_name, ".go.buildinfo") == 0)
-            f.go = true;
-    }
-  }
+ElfFacts elf_facts_of(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  const ElfFacts f = read_elf_facts(fd);
+  close(fd);
   return f;
+}
+
+// Whether the kernel runs `path` in secure mode for this user because of file capabilities
+// (security.capability): it does for anyone but root, whose capabilities they cannot raise.
+bool has_file_capabilities(const std::string& path) {
+  return getuid() != 0 && getxattr(path.c_str(), "security.capability", nullptr, 0) > 0;
+}
+
+Preflight refused(const std::string& path, std::string message) {
+  Preflight p;
+  p.verdict = Preflight::Verdict::Unreachable;
+  p.path = path;
+  p.message = std::move(message);
+  return p;
+}
+
+// A program the loader runs in secure mode, where it ignores LD_PRELOAD.
+Preflight secure(const std::string& path, std::string_view what, std::string_view instead) {
+  return refused(path, fmt::format("{} {}: the loader ignores LD_PRELOAD for it, so wstrace "
+                                   "cannot trace it ({})",
+                                   path, what, instead));
 }
 
 }  // namespace
@@ -85,14 +79,10 @@ Preflight preflight(const std::string& program) {
     return p;
   }
   if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
-      ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
-    p.verdict = Preflight::Verdict::Unreachable;
-    p.message = fmt::format(
-        "{} is setuid/setgid: the loader ignores LD_PRELOAD for it, so wstrace cannot trace it "
-        "(run wstrace as the user it switches to)",
-        p.path);
-    return p;
-  }
+      ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+    return secure(p.path, "is setuid/setgid", "run wstrace as the user it switches to");
+  if (has_file_capabilities(p.path))
+    return secure(p.path, "has file capabilities", "run wstrace as root");
   std::string target = p.path;
   {
     std::ifstream in(p.path, std::ios::binary);
@@ -103,16 +93,18 @@ Preflight preflight(const std::string& program) {
       words >> target;
     }
   }
-  ElfFacts elf = read_elf(target);
+  ElfFacts elf = elf_facts_of(target);
   if (!elf.elf) return p;  // not ELF: let exec decide (binfmt handlers, shell fallbacks)
-  if (!elf.dynamic) {
-    p.verdict = Preflight::Verdict::Unreachable;
-    p.message = fmt::format(
-        "{} is statically linked: it has no dynamic loader to preload the wstrace agent, so its "
-        "socket calls cannot be traced (not supported yet)",
-        target);
-    return p;
-  }
+  if (!elf.wide)
+    return refused(p.path, fmt::format("{} is a 32-bit program: the 64-bit wstrace agent cannot "
+                                       "be loaded into it, so its socket calls cannot be traced "
+                                       "(not supported yet)",
+                                       target));
+  if (!elf.dynamic)
+    return refused(p.path, fmt::format("{} is statically linked: it has no dynamic loader to "
+                                       "preload the wstrace agent, so its socket calls cannot be "
+                                       "traced (not supported yet)",
+                                       target));
   if (elf.go)
     p.message = fmt::format(
         "{} is a Go program: Go makes most socket calls itself, not through libc, so wstrace "

@@ -14,7 +14,8 @@ struct Preflight {
 };
 
 // Resolves `program` like execvp would and checks that LD_PRELOAD can reach it: a dynamically
-// linked ELF (or a script whose interpreter is one), not setuid/setgid to someone else.
+// linked 64-bit ELF (or a script whose interpreter is one), not setuid/setgid to someone else,
+// no file capabilities (unless wstrace runs as root).
 Preflight preflight(const std::string& program);
 
 }  // namespace ws::capture
