@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "lost_tracing.h"
 #include "view.h"
 
 namespace ws::cli {
@@ -20,6 +21,59 @@ struct ProcessFacts {
   int64_t exit_code = 0;
   uint64_t calls = 0, errors = 0, dropped = 0;
 };
+
+// When: the UTC time and the offset from the trace's first event.
+std::string when(const trace::TraceHeader& h, int64_t ts, int64_t first) {
+  return fmt::format("{} (+{})", present::utc_text(h.wall_ns(ts)),
+                     present::duration_text(static_cast<uint64_t>(ts - first)));
+}
+
+std::string dropped_text(const inspect::LostTracing& lost, const trace::TraceHeader& h,
+                         int64_t first) {
+  if (!lost.dropped()) return "none";
+  std::string parts;
+  for (const auto& [key, d] : lost.drops())
+    parts += fmt::format("{}{} {} from {}: {}", parts.empty() ? "" : "; ", d.records,
+                         d.pid ? fmt::format("of process {}", d.pid) : std::string("records"),
+                         when(h, d.first_ts, first), d.cause);
+  return fmt::format("{} records ({})", lost.dropped(), parts);
+}
+
+// The "tracing lost" line of a process, or "" when it was traced to its end.
+std::string lost_text(const inspect::LostTracing& lost, uint32_t pid, const trace::TraceHeader& h,
+                      int64_t first) {
+  auto it = lost.processes().find(pid);
+  if (it == lost.processes().end()) return {};
+  const inspect::LostProcess& p = it->second;
+  std::string s = fmt::format("not traced from {}: exec of {}: {}", when(h, p.ts, first), p.image,
+                              p.cause);
+  if (p.resumed_ts) s += fmt::format("; traced again from {}", when(h, p.resumed_ts, first));
+  return s;
+}
+
+nlohmann::ordered_json lost_json(const inspect::LostProcess& p, const trace::TraceHeader& h) {
+  nlohmann::ordered_json o;
+  o["from"] = present::utc_text(h.wall_ns(p.ts));
+  o["seq"] = p.seq;
+  o["image"] = p.image;
+  o["cause"] = p.cause;
+  if (p.by_pid != p.pid) o["recorded_by"] = p.by_pid;
+  if (p.resumed_ts) o["traced_again"] = present::utc_text(h.wall_ns(p.resumed_ts));
+  return o;
+}
+
+nlohmann::ordered_json drops_json(const inspect::LostTracing& lost, const trace::TraceHeader& h) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (const auto& [key, d] : lost.drops()) {
+    nlohmann::ordered_json o;
+    if (d.pid) o["pid"] = d.pid;
+    o["records"] = d.records;
+    o["from"] = present::utc_text(h.wall_ns(d.first_ts));
+    o["cause"] = d.cause;
+    a.push_back(o);
+  }
+  return a;
+}
 
 std::string str_of(const Event& ev, FieldId id) {
   const Value* v = ev.get(id);
@@ -43,10 +97,17 @@ int run_info(const std::string& file, bool json) {
   std::map<std::string_view, uint64_t> per_func;
   uint64_t events = 0, errors = 0, dropped = 0;
   int64_t first = 0, last = 0;
+  inspect::LostTracing lost;
   Event ev;
   while (engine->next(ev)) {
     if (events++ == 0) first = ev.ts;
     last = std::max(last, ev.ts + static_cast<int64_t>(ev.dur));
+    if (lost.observe(ev) && ev.type() == EventType::tracing_lost) {
+      auto& p = procs[inspect::lost_pid(ev)];  // a child may have no other event
+      p.pid = inspect::lost_pid(ev);
+      if (p.pid != ev.pid && !p.ppid) p.ppid = ev.pid;
+      continue;
+    }
     auto& p = procs[ev.pid];
     p.pid = ev.pid;
     switch (ev.type()) {
@@ -90,6 +151,7 @@ int run_info(const std::string& file, bool json) {
     j["events"] = events;
     j["failed"] = errors;
     j["dropped"] = dropped;
+    j["drops"] = drops_json(lost, h);
     j["complete"] = complete;
     j["processes"] = nlohmann::ordered_json::array();
     for (const auto& [pid, p] : procs) {
@@ -103,6 +165,8 @@ int run_info(const std::string& file, bool json) {
       o["dropped"] = p.dropped;
       o["exited"] = p.exited;
       if (p.exit_known) o["exit_code"] = p.exit_code;
+      if (auto it = lost.processes().find(pid); it != lost.processes().end())
+        o["tracing_lost"] = lost_json(it->second, h);
       j["processes"].push_back(o);
     }
     j["calls_by_function"] = per_func;
@@ -117,24 +181,43 @@ int run_info(const std::string& file, bool json) {
              h.follow_children ? "following" : "not following");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
   fmt::print("events     {} ({} calls failed)\n", events, errors);
-  fmt::print("dropped    {}\n", dropped ? fmt::format("{} records (the agent's ring was full)",
-                                                      dropped)
-                                        : std::string("none"));
+  fmt::print("dropped    {}\n", dropped_text(lost, h, first));
+  if (!lost.processes().empty())
+    fmt::print("lost       tracing of {} process{} (below)\n", lost.processes().size(),
+               lost.processes().size() == 1 ? "" : "es");
   fmt::print("complete   {}\n", complete ? "yes" : "no");
   fmt::print("\nprocesses\n");
-  for (const auto& [pid, p] : procs)
+  for (const auto& [pid, p] : procs) {
     fmt::print("  {:>7} parent {:<7} {:>6} calls {:>5} errors {:>5} dropped  {}  {}\n", pid,
                p.ppid, p.calls, p.errors, p.dropped,
-               !p.exited       ? std::string("running at end")
+               !p.exited && lost.processes().count(pid) ? std::string("end not seen")
+               : !p.exited     ? std::string("running at end")
                : p.exit_known  ? fmt::format("exit {}", p.exit_code)
                                : std::string("ended, status unknown"),
                p.cmdline.empty() ? p.image : p.cmdline);
+    if (std::string l = lost_text(lost, pid, h, first); !l.empty()) fmt::print("{:>11}{}\n", "", l);
+  }
   fmt::print("\ncalls by function\n");
   for (const auto& [name, n] : per_func) fmt::print("  {:<28} {:>10}\n", name, n);
   return finish(*engine);
 }
 
 }  // namespace
+
+void print_lost_tracing_of(const std::string& path, std::FILE* out) {
+  auto engine = open_trace(path);
+  if (!engine) return;
+  inspect::LostTracing lost;
+  int64_t first = 0;
+  bool any = false;
+  Event ev;
+  while (engine->next(ev)) {
+    if (!any) first = ev.ts, any = true;
+    lost.observe(ev);
+  }
+  for (const auto& [pid, p] : lost.processes())
+    fmt::print(out, "wstrace: process {} {}\n", pid, lost_text(lost, pid, engine->header(), first));
+}
 
 void add_info_command(CLI::App& app, int& exit_code) {
   auto file = std::make_shared<std::string>();

@@ -75,13 +75,14 @@ int run_record(const RecordArgs& a) {
     return err.exit_code;
   }
   if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
-  if (!a.quiet || sum.dropped || !sum.problem.empty())
+  if (!a.quiet || sum.dropped || sum.lost || !sum.problem.empty())
     fmt::print(stderr,
                "wstrace: {} process{}, {} calls ({} failed), {} connection{}, {} record{} "
                "dropped; trace in {}\n",
                sum.processes, sum.processes == 1 ? "" : "es", sum.calls, sum.errors,
                sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
                sum.dropped == 1 ? "" : "s", sum.output);
+  if (sum.lost) print_lost_tracing_of(sum.output, stderr);
   if (!a.quiet) print_findings_of(sum.output, stderr);
   return sum.exit_status;
 }

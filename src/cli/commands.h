@@ -28,5 +28,8 @@ void add_report_command(CLI::App& app, int& exit_code);
 // The findings of a trace file as `diagnose` prints them, after a title line; nothing when there
 // are none or the file cannot be read (record's summary).
 void print_findings_of(const std::string& path, std::FILE* out);
+// One line per process whose tracing the trace file says was lost: which, from when, why
+// (record's summary).
+void print_lost_tracing_of(const std::string& path, std::FILE* out);
 
 }  // namespace ws::cli

@@ -32,6 +32,8 @@ std::span<const RuleInfo> all_rules() {
       {"not-closed", "sockets never closed before their process ended", make_not_closed},
       {"winsock-not-initialised", "Winsock used before WSAStartup or after WSACleanup",
        make_winsock_not_initialised},
+      {"tracing-lost", "processes wstrace could not follow (exec, child) and records it dropped",
+       make_tracing_lost},
   };
   return kRules;
 }

@@ -1,0 +1,87 @@
+// tracing-lost: parts of the program wstrace could not see — a process the agent could not
+// follow into a new program or a child (setuid, file capabilities, a changed user, a static,
+// 32-bit or Go program), and records it had to drop — with the process, from when and why.
+#include <fmt/format.h>
+
+#include "lost_tracing.h"
+#include "rules.h"
+
+namespace ws::inspect::rules {
+namespace {
+
+class TracingLost : public Rule {
+ public:
+  std::string_view id() const override { return "tracing-lost"; }
+
+  void observe(const Event& ev, const Tracker&) override {
+    if (!lost_.observe(ev) || ev.type() != EventType::tracing_lost || !ev.error.ok()) return;
+    CallRef r = call_ref(ev);
+    const Value* image = ev.get(FieldId::image);
+    const Value* child = ev.get(FieldId::child);
+    r.text = fmt::format("tracing_lost(\"{}\"{}) = {}", image ? image->bytes() : "",
+                         child ? fmt::format(", child={}", child->num) : "", ev.result);
+    calls_[lost_pid(ev)] = std::move(r);
+  }
+
+  void finish(const Tracker& t, std::vector<Finding>& out) override {
+    for (const auto& [pid, p] : lost_.processes()) out.push_back(lost_process(t, p));
+    for (const auto& [key, d] : lost_.drops()) out.push_back(dropped(t, d));
+  }
+
+ private:
+  static std::string name_of(const Tracker& t, uint32_t pid) {
+    const Process* proc = t.process(pid);
+    return fmt::format("{}[{}]", proc ? proc->name() : "process", pid);
+  }
+
+  Finding lost_process(const Tracker& t, const LostProcess& p) {
+    Finding f;
+    f.rule = "tracing-lost";
+    f.severity = Severity::Warning;
+    f.first_ts = p.ts;
+    f.title = fmt::format("{} is not traced from its exec of {}{}: {}", name_of(t, p.pid),
+                          p.image, p.by_pid != p.pid ? " (started by " + name_of(t, p.by_pid) + ")"
+                                                     : std::string(),
+                          p.cause);
+    if (auto it = calls_.find(p.pid); it != calls_.end()) add_call(f.calls, it->second);
+    f.counts = {{"process", fmt::format("{}", p.pid)}, {"image", p.image}};
+    if (p.resumed_ts)
+      f.counts.emplace_back("traced again after", duration_str(static_cast<uint64_t>(
+                                                      p.resumed_ts - p.ts)));
+    f.meaning = "The agent could not enter the program this process became, so its socket calls "
+                "from then on are not in the trace (nor those of its children): the trace is "
+                "incomplete, not the program quiet.";
+    f.next = "For setuid/setgid images, file capabilities or a changed user, run wstrace as the "
+             "user the program runs as (or as root); a static, 32-bit or Go program needs a "
+             "tracer that works below libc (strace -f -e trace=network).";
+    return f;
+  }
+
+  static Finding dropped(const Tracker& t, const DroppedRecords& d) {
+    Finding f;
+    f.rule = "tracing-lost";
+    f.severity = Severity::Warning;
+    f.first_ts = d.first_ts;
+    const std::string who = d.pid ? name_of(t, d.pid) : std::string("some process");
+    f.title = fmt::format("{} record{} of {} dropped: {}", d.records, d.records == 1 ? "" : "s",
+                          who, d.cause);
+    f.counts = {{"dropped", fmt::format("{}", d.records)}};
+    if (d.pid) f.counts.emplace_back("process", fmt::format("{}", d.pid));
+    f.meaning = "The agent could not queue these calls, so they are missing from the trace; "
+                "connections and counts around them may look wrong.";
+    f.next = "Record again with larger rings (--ring-kib) or a smaller snap length (-s); when "
+             "no ring was free, fewer threads making socket calls at once.";
+    return f;
+  }
+
+  LostTracing lost_;
+  std::unordered_map<uint32_t, CallRef> calls_;  // per lost process: the event that said so
+};
+
+}  // namespace
+
+std::unique_ptr<Rule> make_tracing_lost(const DiagnoseOptions&) {
+  return std::make_unique<TracingLost>();
+}
+
+}  // namespace ws::inspect::rules
