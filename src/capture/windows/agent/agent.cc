@@ -95,26 +95,49 @@ bool region_from_parent(wchar_t* out, size_t n) {
   return ok;
 }
 
-// Loads this agent into a child that was created suspended; resumes it unless its creator
-// asked for it suspended.
+// A child the agent could not enter: a tracing_lost event in this process's ring names it.
+void record_child_lost(const PROCESS_INFORMATION* pi, const char* cause) {
+  wchar_t image[MAX_PATH * 2];  // (outlives c)
+  DWORD n = MAX_PATH * 2;
+  if (!QueryFullProcessImageNameW(pi->hProcess, 0, image, &n)) image[0] = L'\0';
+  Call c(FuncId::tracing_lost);
+  c.done(0, false);  // a fact, not a call
+  c.wstr(FieldId::image, image);
+  c.str(FieldId::cause, cause);
+  c.u64(FieldId::child, pi->dwProcessId);
+}
+
+// Loads this agent into a child that was created suspended; why it could not, or nullptr.
+const char* load_agent_into(const PROCESS_INFORMATION* pi) {
+  BOOL wow64 = FALSE;
+  // The 64-bit LoadLibraryW is not in a 32-bit process: a thread started there would crash it.
+  if (IsWow64Process(pi->hProcess, &wow64) && wow64)
+    return "a 32-bit program: the 64-bit agent cannot be loaded into it";
+  HANDLE note = publish_for_child(pi->dwProcessId);
+  wchar_t self[MAX_PATH * 2];
+  DWORD n = GetModuleFileNameW(g_self, self, MAX_PATH * 2);
+  size_t bytes = (n + 1) * sizeof(wchar_t);
+  DWORD loaded = 0;  // the low half of the module handle LoadLibraryW returned in the child
+  void* remote = VirtualAllocEx(pi->hProcess, nullptr, bytes, MEM_COMMIT | MEM_RESERVE,
+                                PAGE_READWRITE);
+  if (remote && WriteProcessMemory(pi->hProcess, remote, self, bytes, nullptr)) {
+    auto load = reinterpret_cast<LPTHREAD_START_ROUTINE>(reinterpret_cast<void*>(
+        GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW")));
+    if (HANDLE t = CreateRemoteThread(pi->hProcess, nullptr, 0, load, remote, 0, nullptr)) {
+      if (WaitForSingleObject(t, 30'000) == WAIT_OBJECT_0) GetExitCodeThread(t, &loaded);
+      CloseHandle(t);
+    }
+    VirtualFreeEx(pi->hProcess, remote, 0, MEM_RELEASE);
+  }
+  if (note) CloseHandle(note);
+  return loaded ? nullptr : "the agent could not be loaded into it";
+}
+
+// Loads this agent into a child that was created suspended (or says why it could not); resumes
+// it unless its creator asked for it suspended.
 void follow_child(const PROCESS_INFORMATION* pi, DWORD flags) {
   if (g_region->follow) {
-    HANDLE note = publish_for_child(pi->dwProcessId);
-    wchar_t self[MAX_PATH * 2];
-    DWORD n = GetModuleFileNameW(g_self, self, MAX_PATH * 2);
-    size_t bytes = (n + 1) * sizeof(wchar_t);
-    void* remote = VirtualAllocEx(pi->hProcess, nullptr, bytes, MEM_COMMIT | MEM_RESERVE,
-                                  PAGE_READWRITE);
-    if (remote && WriteProcessMemory(pi->hProcess, remote, self, bytes, nullptr)) {
-      auto load = reinterpret_cast<LPTHREAD_START_ROUTINE>(reinterpret_cast<void*>(
-          GetProcAddress(GetModuleHandleW(L"kernel32.dll"), "LoadLibraryW")));
-      if (HANDLE t = CreateRemoteThread(pi->hProcess, nullptr, 0, load, remote, 0, nullptr)) {
-        WaitForSingleObject(t, 30'000);
-        CloseHandle(t);
-      }
-      VirtualFreeEx(pi->hProcess, remote, 0, MEM_RELEASE);
-    }
-    if (note) CloseHandle(note);
+    if (const char* cause = load_agent_into(pi)) record_child_lost(pi, cause);
   }
   if (!(flags & CREATE_SUSPENDED)) ResumeThread(pi->hThread);
 }
