@@ -649,3 +649,41 @@ TEST(FindingsOptions, DurationsAndTable) {
 }
 
 }  // namespace
+
+// tracing-lost: a process the agent could not follow into its exec or a child, and drops.
+TEST_F(FindingsTest, TracingLostAtAnExecOrAChildAndDrops) {
+  start();
+  call(FuncId::tracing_lost).str(FieldId::image, "/usr/bin/ping")
+      .str(FieldId::cause, "the image is setuid/setgid").result(0);
+  feed();
+  call(FuncId::tracing_lost).str(FieldId::image, "/bin/static")
+      .str(FieldId::cause, "statically linked").num(FieldId::child, 200).result(0);
+  feed();
+  call(FuncId::drops).num(FieldId::dropped, 5).result(0);
+  feed();
+  b_.begin(FuncId::drops, 0, 0, ts_ += 1000).num(FieldId::dropped, 7).result(0);
+  feed();
+  auto f = of(finish(), "tracing-lost");
+  ASSERT_EQ(f.size(), 4u);
+  EXPECT_EQ(f[0].title, "client[100] is not traced from its exec of /usr/bin/ping: the image is "
+                        "setuid/setgid");
+  EXPECT_EQ(f[0].severity, Severity::Warning);
+  ASSERT_EQ(f[0].calls.size(), 1u);
+  EXPECT_EQ(f[0].calls[0].seq, 1u);
+  EXPECT_EQ(f[1].title, "process[200] is not traced from its exec of /bin/static (started by "
+                        "client[100]): statically linked");
+  EXPECT_EQ(f[2].title, "5 records of client[100] dropped: its ring was full");
+  EXPECT_EQ(f[3].title, "7 records of some process dropped: no free ring: more threads recorded "
+                        "at once than wstrace has rings");
+}
+
+TEST_F(FindingsTest, AFailedExecKeepsTracing) {
+  start();
+  call(FuncId::tracing_lost).str(FieldId::image, "/usr/bin/ping")
+      .str(FieldId::cause, "the image is setuid/setgid").result(0);
+  feed();
+  call(FuncId::tracing_lost).str(FieldId::image, "/usr/bin/ping")
+      .str(FieldId::cause, "the image is setuid/setgid").result(-1, errcode::kEnoexec);
+  feed();
+  EXPECT_TRUE(of(finish(), "tracing-lost").empty());
+}
