@@ -35,8 +35,12 @@ bool LostTracing::observe(const Event& ev) {
     return true;
   }
   if (ev.type() == EventType::process_start) {
+    // Another program the agent entered; the lost one itself starting means the agent is in
+    // but sees little of it (a Go program).
     auto it = lost_.find(ev.pid);
-    if (it != lost_.end() && !it->second.resumed_ts) it->second.resumed_ts = ev.ts;
+    if (it != lost_.end() && !it->second.resumed_ts &&
+        str_of(ev, FieldId::image) != it->second.image)
+      it->second.resumed_ts = ev.ts;
     return false;
   }
   if (ev.type() != EventType::tracing_lost) return false;

@@ -17,6 +17,8 @@ for mode in empty-env no-preload execle-empty execvpe-path spawn-empty; do
 done
 record nofollow-empty 0 --no-follow -- "$EXECS" empty-env "$EXECS" net
 record static 0 -- "$EXECS" plain "$TARGETS/execs-static" net
+# the static program execs a dynamic one, with the environment it kept: traced again
+record static-and-back 0 -- "$EXECS" plain "$TARGETS/execs-static" plain "$EXECS" net
 
 as_root=0
 if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
@@ -62,7 +64,7 @@ for name in "${lost_cases[@]}"; do
   "$WSTRACE" diagnose --json "$WORK/$name.wst" >"$WORK/$name.diag.json" 2>&1 || fail "diagnose $name"
   "$WSTRACE" diagnose "$WORK/$name.wst" >"$WORK/$name.diag" 2>&1 || fail "diagnose $name"
 done
-for name in fail empty-env; do
+for name in fail empty-env static-and-back; do
   "$WSTRACE" info "$WORK/$name.wst" >"$WORK/$name.info" 2>&1 || fail "info $name"
   "$WSTRACE" diagnose "$WORK/$name.wst" >"$WORK/$name.diag" 2>&1 || fail "diagnose $name"
 done
@@ -156,6 +158,16 @@ if "suid" in os.environ["LOST_CASES"]:
           f"info lists nothing lost:\n{read('fail.info')}")
     check("tracing-lost" not in read("fail.diag"), "no tracing-lost finding")
     check("not traced" not in read("fail.err"), "record's summary names nothing lost")
+context("static and back")
+t = load("static-and-back")
+pid = pid_of("static-and-back")
+eq([e["args"].get("cause", "")[:18] for e in t.all("tracing_lost", pid=pid)], ["statically linked:"],
+   "tracing_lost at the exec of the static program")
+eq(net_calls(t, pid), want_net, "the calls of the dynamic program it exec'd")
+check(re.search(rf"^ +not traced from \S+ \(\+[^)]+\): exec of \S+/execs-static: statically linked.*"
+                rf"; traced again from \S+ \(\+[^)]+\)$", read("static-and-back.info"), re.M),
+      f"info: lost, then traced again:\n{read('static-and-back.info')}")
+check("traced again after" in read("static-and-back.diag"), "diagnose counts when it was traced again")
 context("followed")
 check("tracing-lost" not in read("empty-env.diag") and "not traced" not in read("empty-env.info"),
       "nothing lost where the agent followed")

@@ -198,7 +198,7 @@ const char* lost_cause_of_file(int fd, const struct stat& st, bool interpreter) 
   }
   if (getuid() != geteuid() || getgid() != getegid())
     return "the process's real and effective ids differ: the loader ignores LD_PRELOAD";
-  if (faccessat(AT_FDCWD, g_shm_path, R_OK | W_OK, AT_EACCESS) != 0)
+  if (faccessat(AT_FDCWD, g_shm_path, R_OK | W_OK, AT_EACCESS) != 0 && errno == EACCES)
     return "the process changed its user: the new image cannot open wstrace's shared memory";
   const ElfFacts elf = read_elf_facts(fd);
   if (elf.elf && !elf.wide) return "a 32-bit program: the 64-bit agent cannot be loaded into it";
