@@ -189,14 +189,18 @@ const char* lost_cause(int dir, const char* path) {
 }
 
 const char* lost_cause_of_file(int fd, const struct stat& st, bool interpreter) {
+  uid_t ruid, euid, suid;  // two calls for the ids, not four: each system call counts here
+  gid_t rgid, egid, sgid;
+  getresuid(&ruid, &euid, &suid);
+  getresgid(&rgid, &egid, &sgid);
   if (!interpreter) {
-    if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
-        ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+    if (((st.st_mode & S_ISUID) && st.st_uid != euid) ||
+        ((st.st_mode & S_ISGID) && st.st_gid != egid))
       return "the image is setuid/setgid: the loader ignores LD_PRELOAD for it";
-    if (getuid() != 0 && fgetxattr(fd, "security.capability", nullptr, 0) > 0)
+    if (ruid != 0 && fgetxattr(fd, "security.capability", nullptr, 0) > 0)
       return "the image has file capabilities: the loader ignores LD_PRELOAD for it";
   }
-  if (getuid() != geteuid() || getgid() != getegid())
+  if (ruid != euid || rgid != egid)
     return "the process's real and effective ids differ: the loader ignores LD_PRELOAD";
   if (faccessat(AT_FDCWD, g_shm_path, R_OK | W_OK, AT_EACCESS) != 0 && errno == EACCES)
     return "the process changed its user: the new image cannot open wstrace's shared memory";
