@@ -117,7 +117,9 @@ const char* load_agent_into(const PROCESS_INFORMATION* pi) {
   wchar_t self[MAX_PATH * 2];
   DWORD n = GetModuleFileNameW(g_self, self, MAX_PATH * 2);
   size_t bytes = (n + 1) * sizeof(wchar_t);
-  DWORD loaded = 0;  // the low half of the module handle LoadLibraryW returned in the child
+  // The low half of the module handle LoadLibraryW returned in the child: 0 when it failed (or,
+  // once in 65536 loads at random 64 KiB-aligned bases, a module at a multiple of 4 GiB).
+  DWORD loaded = 0;
   void* remote = VirtualAllocEx(pi->hProcess, nullptr, bytes, MEM_COMMIT | MEM_RESERVE,
                                 PAGE_READWRITE);
   if (remote && WriteProcessMemory(pi->hProcess, remote, self, bytes, nullptr)) {
