@@ -50,6 +50,15 @@ if [ "$as_root" = 1 ] && command -v setcap >/dev/null && command -v setpriv >/de
     "$EXECS" plain "$WORK/nobody/execs-cap" net
   cp "$WORK/nobody/caps.wst" "$WORK/caps.wst"
   cp "$WORK/out" "$WORK/caps.out" && cp "$WORK/err" "$WORK/caps.err"
+  # a setuid image nobody may run but not read (mode 4711, another user's)
+  if id daemon >/dev/null 2>&1; then
+    cp "$EXECS" "$WORK/nobody/execs-xo" && chown daemon "$WORK/nobody/execs-xo"
+    chmod 4711 "$WORK/nobody/execs-xo"
+    expect_exit 0 "${as_nobody[@]}" "$WSTRACE" record -q -o "$WORK/nobody/unreadable.wst" -- \
+      "$EXECS" plain "$WORK/nobody/execs-xo" net
+    cp "$WORK/nobody/unreadable.wst" "$WORK/unreadable.wst"
+    cp "$WORK/out" "$WORK/unreadable.out" && cp "$WORK/err" "$WORK/unreadable.err"
+  fi
 else
   echo "no setcap or setpriv, or not root: the file-capability cases skipped"
 fi
@@ -58,6 +67,7 @@ fi
 lost_cases=(static)
 [ "$as_root" = 1 ] && lost_cases+=(suid vfork-suid spawn-suid as-user)
 [ "$caps" = 1 ] && lost_cases+=(caps)
+[ -e "$WORK/unreadable.wst" ] && lost_cases+=(unreadable)
 for name in "${lost_cases[@]}"; do
   "$WSTRACE" info "$WORK/$name.wst" >"$WORK/$name.info" 2>&1 || fail "info $name"
   "$WSTRACE" info --json "$WORK/$name.wst" >"$WORK/$name.info.json" 2>&1 || fail "info --json $name"
@@ -105,7 +115,8 @@ lost = {"static": ("plain", "execs-static", "statically linked"),
         "vfork-suid": ("vfork", "execs-suid", "the image is setuid/setgid"),
         "spawn-suid": ("spawn", "execs-suid", "the image is setuid/setgid"),
         "as-user": ("as-user", "execs", "the process changed its user"),
-        "caps": ("plain", "execs-cap", "the image has file capabilities")}
+        "caps": ("plain", "execs-cap", "the image has file capabilities"),
+        "unreadable": ("plain", "execs-xo", "the image is setuid/setgid")}
 for name in os.environ["LOST_CASES"].split():
     context(name)
     mode, image, cause = lost[name]

@@ -169,12 +169,13 @@ class AgentEnv {
 const char* lost_cause_of_file(int fd, const struct stat& st, bool interpreter);
 
 const char* lost_cause(int dir, const char* path) {
+  // An image this user may run but not read (mode 0711) is still looked at: its mode and ids.
   const int fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
   struct stat st {};
   const char* cause = nullptr;
-  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+  if ((fd >= 0 ? fstat(fd, &st) : fstatat(dir, path, &st, 0)) == 0 && S_ISREG(st.st_mode)) {
     char interp[PATH_MAX];
-    if (script_interpreter(fd, interp, sizeof interp)) {
+    if (fd >= 0 && script_interpreter(fd, interp, sizeof interp)) {
       // The kernel runs a script's interpreter and ignores its setuid bit: ask about that.
       const int ifd = open(interp, O_RDONLY | O_CLOEXEC);
       struct stat ist {};
