@@ -37,7 +37,7 @@ bool capture_pollfds(PollCapture& pc, const pollfd* fds, nfds_t nfds, bool prove
     for (nfds_t i = 0; i < nfds; ++i) capture_pollfd(pc, fds[i]);
     return true;
   }
-  constexpr nfds_t kPiece = 256;
+  constexpr nfds_t kPiece = 64;  // (on the stack: 512 bytes)
   pollfd piece[kPiece];
   for (nfds_t i = 0; i < nfds; i += kPiece) {
     const nfds_t k = nfds - i < kPiece ? nfds - i : kPiece;
