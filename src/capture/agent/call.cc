@@ -35,6 +35,12 @@ void Call::done(int64_t result, bool failed) {
   if (failed) error(last_error_domain(), error_);
 }
 
+void Call::cancel() {
+  if (!active_) return;
+  active_ = false;
+  set_last_error(error_);
+}
+
 void Call::error(ErrDomain d, int32_t v) {
   head_.err = v;
   head_.err_domain = static_cast<uint8_t>(v ? d : ErrDomain::None);
@@ -93,17 +99,72 @@ void Call::blob(FieldId f, RawKind kind, const void* data, size_t size) {
   pad(static_cast<uint32_t>(size));
 }
 
-void Call::sockaddr(FieldId f, const void* sa, size_t len) {
-  if (!sa || len < 2) return;
-  blob(f, kRawSockaddr, sa, len > 128 ? 128 : len);
+const void* Call::copy(const void* p, size_t n) {
+  if (!p || n > kCopyBytes - ncopies_) return nullptr;
+  uint8_t* dst = copies_ + ncopies_;
+  if (safe_read(dst, p, n) != n) return nullptr;
+  ncopies_ += (n + 7) & ~size_t{7};
+  if (ncopies_ > kCopyBytes) ncopies_ = kCopyBytes;
+  return dst;
 }
 
-void Call::str(FieldId f, const char* s) {
-  if (s) blob(f, kRawString, s, strlen(s));
+const void* Call::copy_string(const void* s, size_t unit, size_t& len) {
+  // Read in pieces that stay within one 4 KiB page (pages are at least that big), so that a
+  // string ending just before unreadable memory is still read whole.
+  constexpr uintptr_t kPage = 4096;
+  size_t room = kCopyBytes - ncopies_;
+  if (room > kMaxString) room = kMaxString;
+  room -= room % unit;
+  if (!room) return nullptr;
+  uint8_t* dst = copies_ + ncopies_;
+  auto from = reinterpret_cast<uintptr_t>(s);
+  size_t got = 0;
+  while (got < room) {
+    size_t piece = static_cast<size_t>(kPage - (from + got) % kPage);
+    if (piece > room - got) piece = room - got;
+    if (safe_read(dst + got, reinterpret_cast<const void*>(from + got), piece) != piece) break;
+    for (size_t end = got - got % unit; end + unit <= got + piece; end += unit) {
+      bool zero = true;
+      for (size_t b = 0; b < unit; ++b) zero = zero && dst[end + b] == 0;
+      if (!zero) continue;
+      len = end;
+      ncopies_ += (end + 7) & ~size_t{7};
+      return dst;
+    }
+    got += piece;
+  }
+  if (got < room) return nullptr;  // unreadable before its end
+  len = room - room % unit;        // longer than kept: cut
+  ncopies_ += (len + 7) & ~size_t{7};
+  if (ncopies_ > kCopyBytes) ncopies_ = kCopyBytes;
+  return dst;
 }
 
-void Call::wstr(FieldId f, const wchar_t* s) {
-  if (s) blob(f, kRawWString, s, wcslen(s) * sizeof(wchar_t));
+void Call::sockaddr(FieldId f, const void* sa, size_t len, Mem m) {
+  if (!active_ || !sa || len < 2) return;
+  if (len > 128) len = 128;
+  const void* p = m == Mem::Proven ? sa : copy(sa, len);
+  if (p) blob(f, kRawSockaddr, p, len);
+}
+
+void Call::string(FieldId f, RawKind kind, const void* s, size_t unit, Mem m) {
+  if (!active_ || !s) return;
+  size_t len = 0;
+  const void* p = s;
+  if (m == Mem::Proven) {
+    if (unit == 1) len = strlen(static_cast<const char*>(s));
+    else len = wcslen(static_cast<const wchar_t*>(s)) * sizeof(wchar_t);
+    if (len > kMaxString) len = kMaxString - kMaxString % unit;
+  } else {
+    p = copy_string(s, unit, len);
+  }
+  if (p) blob(f, kind, p, len);
+}
+
+void Call::str(FieldId f, const char* s, Mem m) { string(f, kRawString, s, 1, m); }
+
+void Call::wstr(FieldId f, const wchar_t* s, Mem m) {
+  string(f, kRawWString, s, sizeof(wchar_t), m);
 }
 
 void Call::payload(const void* buf, int64_t total) {

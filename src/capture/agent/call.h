@@ -28,9 +28,29 @@ int64_t now_ns();
 int last_error();                   // errno / GetLastError()
 void set_last_error(int e);
 ErrDomain last_error_domain();      // Errno / Win
+// Copies up to `n` bytes of this process's memory at `src` into `dst` without ever faulting
+// (Linux: process_vm_readv on itself; Windows: ReadProcessMemory). Returns the bytes copied:
+// `n`, or 0 when any of them cannot be read or the system refuses the safe read (a seccomp
+// filter, say). Leaves the platform's last error as it was.
+size_t safe_read(void* dst, const void* src, size_t n);
 // ---------------------------------------------------------------------------------------------
 
 uint32_t snaplen();
+
+// Reads a `T` of program memory with safe_read: false (and `out` untouched) when unreadable.
+template <typename T>
+bool read_safely(T& out, const void* src) {
+  T v;
+  if (!src || safe_read(&v, src, sizeof v) != sizeof v) return false;
+  out = v;
+  return true;
+}
+
+// Where argument memory comes from. `Proven`: the successful real call itself read or wrote it
+// (or it is the agent's or the system library's own), so it is readable and kept by pointer.
+// `Unproven`: anything else (a failed call's arguments, pointers the call may not have needed):
+// copied with safe_read into the Call's own storage, and left out when unreadable.
+enum class Mem : uint8_t { Unproven, Proven };
 
 // Addresses a lookup returned, gathered in the raw list form (u16 length + sockaddr bytes each),
 // on the caller's stack. At most kMax are kept.
@@ -61,17 +81,22 @@ class Call {
   // Records the event under thread `tid` rather than the calling thread (0: the caller).
   void on_thread(uint32_t tid) { tid_ = tid; }
   bool active() const { return active_; }
+  // Records nothing after all (the call turned out not to concern a socket), and puts the last
+  // error back now: call it last, just before returning.
+  void cancel();
 
   void u64(FieldId f, uint64_t v);
   void i64(FieldId f, int64_t v);
   void platform_const(FieldId f, int64_t v);
   void sockopt(int64_t level, int64_t name);
   // The platform's sockaddr bytes (at most 128 are kept).
-  void sockaddr(FieldId f, const void* sa, size_t len);
-  void str(FieldId f, const char* s);
-  void wstr(FieldId f, const wchar_t* s);  // UTF-16 on Windows: kept as its bytes
+  void sockaddr(FieldId f, const void* sa, size_t len, Mem m = Mem::Unproven);
+  // A string, kept up to kMaxString bytes (a longer one is cut there).
+  void str(FieldId f, const char* s, Mem m = Mem::Unproven);
+  void wstr(FieldId f, const wchar_t* s, Mem m = Mem::Unproven);  // UTF-16 on Windows: its bytes
   // Payload: `total` bytes moved, kept up to the snap length from `buf`, or from the buffers
-  // of a scatter/gather call (at most 16 of them).
+  // of a scatter/gather call (at most 16 of them). The buffers are those the successful call
+  // moved the bytes through, so they are read directly (Mem::Proven).
   void payload(const void* buf, int64_t total);
   void payload_parts(const Part* bufs, size_t n, int64_t total);
   void addr_list(FieldId f, const RawAddrList& list) { blob(f, kRawAddrList, list.buf, list.size); }
@@ -82,7 +107,18 @@ class Call {
   void arg(FieldId f, RawKind kind, uint32_t size);
   void add(const void* p, size_t n);
   void pad(uint32_t size);
+  // A safe copy of `n` bytes at `p` in copies_: nullptr when unreadable or out of room.
+  const void* copy(const void* p, size_t n);
+  // A safe copy of the string at `s` (units of `unit` bytes, up to its terminating zero or
+  // kMaxString bytes) in copies_; its length in bytes in `len`. nullptr when unreadable.
+  const void* copy_string(const void* s, size_t unit, size_t& len);
+  void string(FieldId f, RawKind kind, const void* s, size_t unit, Mem m);
 
+ public:
+  static constexpr size_t kMaxString = 512;
+
+ private:
+  static constexpr size_t kCopyBytes = 1024;  // room for the safe copies of one call
   static constexpr size_t kMaxParts = 64;
   static constexpr size_t kMaxArgs = 16;
   RawHead head_{};
@@ -92,6 +128,8 @@ class Call {
   size_t nparts_ = 0;
   size_t nargs_ = 0;   // RawArgs written
   size_t nnums_ = 0;   // nums_ used
+  alignas(8) uint8_t copies_[kCopyBytes];  // Unproven memory, copied safely
+  size_t ncopies_ = 0;
   int error_ = 0;
   uint32_t tid_ = 0;
   bool active_;

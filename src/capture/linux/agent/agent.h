@@ -37,6 +37,10 @@ F real(const char* name, F& cache) {
   return f;
 }
 
+// Writes `n` bytes to this process's memory at `dst` as the kernel would (process_vm_writev on
+// itself): false, and nothing raised, when any of it is not writable. errno is left as it was.
+bool safe_write(void* dst, const void* src, size_t n);
+
 // A scatter/gather call's payload.
 void payload_iov(Call& c, const struct iovec* iov, size_t iovcnt, int64_t total);
 

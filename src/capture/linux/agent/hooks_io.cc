@@ -19,10 +19,60 @@ void io_args(Call& c, int fd, size_t len, int flags, bool with_flags) {
   if (with_flags && flags) c.platform_const(FieldId::flags, flags);
 }
 
-size_t iov_total(const iovec* iov, size_t n) {
+// What a successful call read or wrote is readable (Mem::Proven); a failed call's arguments may
+// not be, and are read with safe_read.
+Mem proven_if(bool ok) { return ok ? Mem::Proven : Mem::Unproven; }
+
+// The bytes `n` iovecs ask for; 0 when the array cannot be read.
+size_t iov_total(const iovec* iov, size_t n, Mem m) {
   size_t t = 0;
-  for (size_t i = 0; i < n; ++i) t += iov[i].iov_len;
+  if (!iov) return 0;
+  if (m == Mem::Proven) {
+    for (size_t i = 0; i < n; ++i) t += iov[i].iov_len;
+    return t;
+  }
+  constexpr size_t kPiece = 32;
+  iovec piece[kPiece];
+  for (size_t i = 0; i < n && i < UIO_MAXIOV; i += kPiece) {
+    const size_t k = n - i < kPiece ? n - i : kPiece;
+    if (safe_read(piece, iov + i, k * sizeof(iovec)) != k * sizeof(iovec)) return 0;
+    for (size_t j = 0; j < k; ++j) t += piece[j].iov_len;
+  }
   return t;
+}
+
+// A receive's payload: with MSG_TRUNC the result is the datagram's size, which may be more than
+// the kernel wrote into the `len` bytes of `buf`.
+void recv_payload(Call& c, const void* buf, size_t len, ssize_t r) {
+  if (r <= 0) return;
+  const Part written{buf, static_cast<size_t>(r) < len ? static_cast<size_t>(r) : len};
+  c.payload_parts(&written, 1, r);
+}
+
+// readv/writev: the array was read when the call succeeded.
+void iov_args(Call& c, int fd, const iovec* iov, int n, ssize_t r) {
+  const size_t count = n > 0 ? static_cast<size_t>(n) : 0;
+  io_args(c, fd, iov_total(iov, count, proven_if(r >= 0)), 0, false);
+  c.u64(FieldId::count, static_cast<uint64_t>(n));
+  if (r > 0) payload_iov(c, iov, count, r);
+}
+
+// The program's msghdr as the call saw it; false when it cannot be read.
+bool msghdr_of(const msghdr* msg, Mem m, msghdr& out) {
+  if (!msg) return false;
+  if (m == Mem::Unproven) return read_safely(out, msg);
+  out = *msg;
+  return true;
+}
+
+// A msghdr call's length, count, address and (when the call moved bytes) payload. `name_len` is
+// how many bytes of the address the call filled or read.
+void msg_args(Call& c, int fd, const msghdr& m, int flags, Mem mem, FieldId addr,
+              size_t name_len, int64_t moved) {
+  io_args(c, fd, iov_total(m.msg_iov, m.msg_iovlen, mem), flags, true);
+  c.u64(FieldId::count, m.msg_iovlen);
+  c.sockaddr(addr, m.msg_name, name_len, mem);
+  if (moved > 0) payload_iov(c, m.msg_iov, m.msg_iovlen, moved);
 }
 
 }  // namespace
@@ -44,7 +94,7 @@ WS_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const s
   ssize_t r = REAL(sendto)(fd, buf, len, flags, to, tolen);
   c.done_errno(r);
   io_args(c, fd, len, flags, true);
-  c.sockaddr(FieldId::addr, to, tolen);
+  c.sockaddr(FieldId::addr, to, tolen, proven_if(r >= 0));
   c.payload(buf, r);
   return r;
 }
@@ -54,30 +104,46 @@ WS_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   Call c(FuncId::sendmsg);
   ssize_t r = REAL(sendmsg)(fd, msg, flags);
   c.done_errno(r);
-  io_args(c, fd, msg ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, flags, true);
-  if (msg) {
-    c.u64(FieldId::count, msg->msg_iovlen);
-    c.sockaddr(FieldId::addr, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
-    payload_iov(c, msg->msg_iov, msg->msg_iovlen, r);
-  }
+  msghdr m;
+  if (msghdr_of(msg, proven_if(r >= 0), m))
+    msg_args(c, fd, m, flags, proven_if(r >= 0), FieldId::addr, m.msg_namelen, r);
+  else
+    io_args(c, fd, 0, flags, true);
   return r;
 }
 
+namespace {
+
 // sendmmsg/recvmmsg: the result counts messages; the payload and address are the first
-// message's, `len` the first message's bytes.
+// message's, `len` the first message's bytes. The first message was used when r > 0; its
+// address length the kernel may have raised past what it filled, so the address is read safely.
+void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, int r, FieldId addr) {
+  const Mem mem = proven_if(r > 0);
+  mmsghdr first;
+  bool have = vec && vlen;
+  if (have && mem == Mem::Proven) first = vec[0];
+  else if (have) have = read_safely(first, vec);
+  if (!have) {
+    io_args(c, fd, 0, flags, true);
+    c.u64(FieldId::count, vlen);
+    return;
+  }
+  const msghdr& m = first.msg_hdr;
+  io_args(c, fd, iov_total(m.msg_iov, m.msg_iovlen, mem), flags, true);
+  c.u64(FieldId::count, vlen);
+  if (r <= 0) return;
+  c.sockaddr(addr, m.msg_name, m.msg_namelen, Mem::Unproven);
+  payload_iov(c, m.msg_iov, m.msg_iovlen, first.msg_len);
+}
+
+}  // namespace
+
 DECLARE_REAL(sendmmsg, int, int, mmsghdr*, unsigned, int);
 WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
   Call c(FuncId::sendmmsg);
   int r = REAL(sendmmsg)(fd, vec, vlen, flags);
   c.done_errno(r);
-  io_args(c, fd, vec && vlen ? iov_total(vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen) : 0,
-          flags, true);
-  c.u64(FieldId::count, vlen);
-  if (r > 0) {
-    c.sockaddr(FieldId::addr, static_cast<const sockaddr*>(vec[0].msg_hdr.msg_name),
-               vec[0].msg_hdr.msg_namelen);
-    payload_iov(c, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
-  }
+  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::addr);
   return r;
 }
 
@@ -98,9 +164,7 @@ WS_EXPORT ssize_t writev(int fd, const iovec* iov, int n) {
   Call c(FuncId::writev);
   ssize_t r = REAL(writev)(fd, iov, n);
   c.done_errno(r);
-  io_args(c, fd, n > 0 ? iov_total(iov, static_cast<size_t>(n)) : 0, 0, false);
-  c.u64(FieldId::count, static_cast<uint64_t>(n));
-  if (n > 0) payload_iov(c, iov, static_cast<size_t>(n), r);
+  iov_args(c, fd, iov, n, r);
   return r;
 }
 
@@ -112,7 +176,7 @@ ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int f
   ssize_t r = real_fn(fd, buf, len, flags);
   c.done_errno(r);
   io_args(c, fd, len, flags, true);
-  c.payload(buf, r);
+  recv_payload(c, buf, len, r);
   return r;
 }
 
@@ -126,12 +190,14 @@ ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, s
   socklen_t mine_len = sizeof mine;
   sockaddr* a = from ? from : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = from ? fromlen : &mine_len;
-  socklen_t given = l ? *l : 0;
+  socklen_t given = 0;  // the program's buffer size, read before the kernel overwrites it
+  if (c.active() && !read_safely(given, l)) given = 0;
   ssize_t r = real_fn(fd, buf, len, flags, a, l);
   c.done_errno(r);
   io_args(c, fd, len, flags, true);
-  if (r >= 0 && l && *l > 0) c.sockaddr(FieldId::peer, a, *l < given ? *l : given);
-  c.payload(buf, r);
+  // On success the kernel wrote *l (the full length) and min(*l, given) bytes of the address.
+  if (r >= 0 && l && *l > 0) c.sockaddr(FieldId::peer, a, *l < given ? *l : given, Mem::Proven);
+  recv_payload(c, buf, len, r);
   return r;
 }
 
@@ -162,40 +228,63 @@ WS_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, i
   return traced_recvfrom(REAL(recvfrom), fd, buf, len, flags, from, fromlen);
 }
 
+namespace {
+
+// After a lent recvmsg: the fields the kernel writes back (flags, control length) go to the
+// program's msghdr, as the kernel would write them; false where it would have failed (EFAULT).
+bool write_back(msghdr* msg, const msghdr& lent) {
+  static_assert(offsetof(msghdr, msg_flags) ==
+                offsetof(msghdr, msg_controllen) + sizeof lent.msg_controllen);
+  const auto* from = reinterpret_cast<const char*>(&lent) + offsetof(msghdr, msg_controllen);
+  auto* to = reinterpret_cast<char*>(msg) + offsetof(msghdr, msg_controllen);
+  return safe_write(to, from, sizeof lent.msg_controllen + sizeof lent.msg_flags);
+}
+
+// Descriptors passed with SCM_RIGHTS take numbers that may have been something else.
+void forget_passed_fds(msghdr& m) {
+  if (!m.msg_control) return;
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+      const int* fds = reinterpret_cast<const int*>(CMSG_DATA(cm));
+      size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < n; ++i) forget_fd(fds[i]);
+    }
+}
+
+}  // namespace
+
 DECLARE_REAL(recvmsg, ssize_t, int, msghdr*, int);
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   Call c(FuncId::recvmsg);
-  // Without an address buffer, wstrace lends one for the call so that a datagram's sender is
-  // known, and puts the program's msghdr back as it was.
+  msghdr asked;
+  if (!c.active() || !read_safely(asked, msg)) {  // the kernel answers EFAULT: nothing to lend
+    ssize_t r = REAL(recvmsg)(fd, msg, flags);
+    c.done_errno(r);
+    io_args(c, fd, 0, flags, true);
+    return r;
+  }
+  // Without an address buffer, wstrace passes the kernel a copy of the msghdr with one of its
+  // own, so that a datagram's sender is known; the program's msghdr is written only where the
+  // kernel would write it (msg_namelen stays as it was).
   sockaddr_storage mine;
-  const bool lend = c.active() && msg && !msg->msg_name;
+  msghdr lent = asked;
+  const bool lend = !asked.msg_name;
   if (lend) {
-    msg->msg_name = &mine;
-    msg->msg_namelen = sizeof mine;
+    lent.msg_name = &mine;
+    lent.msg_namelen = sizeof mine;
   }
-  ssize_t r = REAL(recvmsg)(fd, msg, flags);
+  ssize_t r = REAL(recvmsg)(fd, lend ? &lent : msg, flags);
+  if (lend && r >= 0 && !write_back(msg, lent)) {
+    r = -1;  // the kernel would have failed writing to the program's msghdr
+    errno = EFAULT;
+  }
   c.done_errno(r);
-  socklen_t lent_len = lend ? msg->msg_namelen : 0;
-  if (lend) {
-    msg->msg_name = nullptr;
-    msg->msg_namelen = 0;
-  }
-  if (lend && r >= 0 && lent_len > 0) c.sockaddr(FieldId::peer, &mine, lent_len);
-  // Descriptors passed with SCM_RIGHTS take numbers that may have been something else.
-  if (r >= 0 && msg && msg->msg_control)
-    for (cmsghdr* cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm))
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-        const int* fds = reinterpret_cast<const int*>(CMSG_DATA(cm));
-        size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < n; ++i) forget_fd(fds[i]);
-      }
-  io_args(c, fd, msg ? iov_total(msg->msg_iov, msg->msg_iovlen) : 0, flags, true);
-  if (msg) {
-    c.u64(FieldId::count, msg->msg_iovlen);
-    if (r >= 0 && msg->msg_name)
-      c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
-    payload_iov(c, msg->msg_iov, msg->msg_iovlen, r);
-  }
+  msghdr got = asked;
+  if (r >= 0) got = lend ? lent : *msg;
+  if (r >= 0) forget_passed_fds(got);
+  socklen_t name_len = got.msg_namelen;  // the kernel filled at most what it was given
+  if (!lend && asked.msg_namelen < name_len) name_len = asked.msg_namelen;
+  msg_args(c, fd, got, flags, proven_if(r >= 0), FieldId::peer, r >= 0 ? name_len : 0, r);
   return r;
 }
 
@@ -204,14 +293,7 @@ WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct ti
   Call c(FuncId::recvmmsg);
   int r = REAL(recvmmsg)(fd, vec, vlen, flags, tmo);
   c.done_errno(r);
-  io_args(c, fd, vec && vlen ? iov_total(vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen) : 0,
-          flags, true);
-  c.u64(FieldId::count, vlen);
-  if (r > 0) {
-    c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(vec[0].msg_hdr.msg_name),
-               vec[0].msg_hdr.msg_namelen);
-    payload_iov(c, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
-  }
+  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::peer);
   return r;
 }
 
@@ -238,8 +320,6 @@ WS_EXPORT ssize_t readv(int fd, const iovec* iov, int n) {
   Call c(FuncId::readv);
   ssize_t r = REAL(readv)(fd, iov, n);
   c.done_errno(r);
-  io_args(c, fd, n > 0 ? iov_total(iov, static_cast<size_t>(n)) : 0, 0, false);
-  c.u64(FieldId::count, static_cast<uint64_t>(n));
-  if (n > 0) payload_iov(c, iov, static_cast<size_t>(n), r);
+  iov_args(c, fd, iov, n, r);
   return r;
 }

@@ -50,20 +50,23 @@ WS_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
                       r == EAI_SYSTEM ? c.saved_error() : r);
   c.str(FieldId::host, node);
   c.str(FieldId::service, service);
-  if (hints) {
-    c.platform_const(FieldId::hint_family, hints->ai_family);
-    if (hints->ai_socktype) c.platform_const(FieldId::hint_type, hints->ai_socktype);
-    if (hints->ai_flags) c.platform_const(FieldId::hint_flags, hints->ai_flags);
+  addrinfo h;
+  const bool have_hints = read_safely(h, hints);
+  if (have_hints) {
+    c.platform_const(FieldId::hint_family, h.ai_family);
+    if (h.ai_socktype) c.platform_const(FieldId::hint_type, h.ai_socktype);
+    if (h.ai_flags) c.platform_const(FieldId::hint_flags, h.ai_flags);
   }
   RawAddrList list;
   if (r == 0 && res) {
     for (const addrinfo* ai = *res; ai; ai = ai->ai_next) {
       // One entry per address: the resolver repeats each for every socket type.
-      if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
+      if (have_hints && h.ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res)
+        continue;
       list.add(ai->ai_addr, ai->ai_addrlen);
     }
     c.addr_list(FieldId::addrs, list);
-    if (*res && (*res)->ai_canonname) c.str(FieldId::canon, (*res)->ai_canonname);
+    if (*res && (*res)->ai_canonname) c.str(FieldId::canon, (*res)->ai_canonname, Mem::Proven);
   }
   return r;
 }
@@ -86,7 +89,7 @@ WS_EXPORT hostent* gethostbyname(const char* name) {
   add_hostent(list, h);
   if (h) {
     c.addr_list(FieldId::addrs, list);
-    if (h->h_name) c.str(FieldId::canon, h->h_name);
+    if (h->h_name) c.str(FieldId::canon, h->h_name, Mem::Proven);
   }
   return h;
 }
@@ -98,14 +101,15 @@ WS_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t 
   int r = REAL(gethostbyname_r)(name, ret, buf, buflen, result, h_errnop);
   bool found = r == 0 && result && *result;
   c.done(found ? 0 : -1, false);
+  int herr = 0;
   if (r != 0) c.error(ErrDomain::Errno, r);
-  else if (!found && h_errnop) c.error(ErrDomain::HErrno, *h_errnop);
+  else if (!found && read_safely(herr, h_errnop)) c.error(ErrDomain::HErrno, herr);
   c.str(FieldId::host, name);
   RawAddrList list;
   if (found) {
     add_hostent(list, *result);
     c.addr_list(FieldId::addrs, list);
-    if ((*result)->h_name) c.str(FieldId::canon, (*result)->h_name);
+    if ((*result)->h_name) c.str(FieldId::canon, (*result)->h_name, Mem::Proven);
   }
   return r;
 }
@@ -117,11 +121,12 @@ WS_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
   c.done(h ? 0 : -1, false);
   if (!h) c.error(ErrDomain::HErrno, current_h_errno());
   RawAddrList one;
-  if (addr && ((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)))
-    add_raw_ip(one, type, static_cast<const char*>(addr));
-  if (one.count) c.sockaddr(FieldId::addr, reinterpret_cast<const sockaddr*>(one.buf + 2),
-                             static_cast<socklen_t>(one.size - 2));
-  if (h && h->h_name) c.str(FieldId::host, h->h_name);
+  char ip[16];
+  if (((type == AF_INET && len == 4) || (type == AF_INET6 && len == 16)) &&
+      safe_read(ip, addr, len) == len)
+    add_raw_ip(one, type, ip);
+  if (one.count) c.sockaddr(FieldId::addr, one.buf + 2, one.size - 2, Mem::Proven);
+  if (h && h->h_name) c.str(FieldId::host, h->h_name, Mem::Proven);
   return h;
 }
 
@@ -134,8 +139,8 @@ WS_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, sockl
   if (r != 0) c.error(r == EAI_SYSTEM ? ErrDomain::Errno : ErrDomain::Eai,
                       r == EAI_SYSTEM ? c.saved_error() : r);
   c.sockaddr(FieldId::addr, sa, salen);
-  if (r == 0 && host && hostlen) c.str(FieldId::host, host);
-  if (r == 0 && serv && servlen) c.str(FieldId::service, serv);
+  if (r == 0 && host && hostlen) c.str(FieldId::host, host, Mem::Proven);  // libc wrote them
+  if (r == 0 && serv && servlen) c.str(FieldId::service, serv, Mem::Proven);
   return r;
 }
 

@@ -22,7 +22,7 @@ void note_local(Call& c, int fd) {
   socklen_t len = sizeof ss;
   static int (*real_getsockname)(int, sockaddr*, socklen_t*) = nullptr;
   if (REAL(getsockname)(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    c.sockaddr(FieldId::local, reinterpret_cast<sockaddr*>(&ss), len);
+    c.sockaddr(FieldId::local, reinterpret_cast<sockaddr*>(&ss), len, Mem::Proven);
 }
 
 void socket_args(Call& c, int domain, int type, int protocol) {
@@ -103,14 +103,16 @@ int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
   socklen_t mine_len = sizeof mine;
   sockaddr* a = addr ? addr : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = addr ? len : &mine_len;
-  socklen_t given = l ? *l : 0;
+  socklen_t given = 0;  // the program's buffer size, read before the kernel overwrites it
+  if (c.active() && !read_safely(given, l)) given = 0;
   int r = f == FuncId::accept4 ? REAL(accept4)(fd, a, l, flags) : REAL(accept)(fd, a, l);
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   if (r >= 0) {
     mark_socket(r);
     c.u64(FieldId::new_sock, static_cast<uint64_t>(r));
-    if (l) c.sockaddr(FieldId::peer, a, *l < given ? *l : given);
+    // The kernel wrote *l (the full length) and min(*l, given) bytes of the address.
+    if (l) c.sockaddr(FieldId::peer, a, *l < given ? *l : given, Mem::Proven);
     note_local(c, r);
   }
   return r;
@@ -245,18 +247,24 @@ WS_EXPORT int ioctl(int fd, unsigned long request, ...) {
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.platform_const(FieldId::request, static_cast<int64_t>(request));
-  // FIONBIO, FIONREAD, SIOCOUTQ … take or give an int.
-  if (arg && (request == FIONBIO || (r == 0 && (request == FIONREAD || request == TIOCOUTQ))))
-    c.u64(FieldId::arg, static_cast<uint64_t>(*static_cast<int*>(arg)));
+  // FIONBIO, FIONREAD, SIOCOUTQ … take or give an int (read safely: a failed call's may not be
+  // readable).
+  int v = 0;
+  if ((request == FIONBIO || (r == 0 && (request == FIONREAD || request == TIOCOUTQ))) &&
+      read_safely(v, arg))
+    c.u64(FieldId::arg, static_cast<uint64_t>(v));
   return r;
 }
 
 namespace {
 
+// The option value is read safely: the kernel may not have read it (every option is not an int,
+// a failed call may have been refused it).
 void sockopt_args(Call& c, int fd, int level, int name, const void* val, socklen_t len) {
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.sockopt(level, name);
-  if (val && len == sizeof(int)) c.i64(FieldId::optval, *static_cast<const int*>(val));
+  int v = 0;
+  if (len == sizeof(int) && read_safely(v, val)) c.i64(FieldId::optval, v);
   c.u64(FieldId::optlen, len);
 }
 
@@ -276,28 +284,37 @@ WS_EXPORT int getsockopt(int fd, int level, int name, void* val, socklen_t* len)
   Call c(FuncId::getsockopt);
   int r = REAL(getsockopt)(fd, level, name, val, len);
   c.done_errno(r);
-  sockopt_args(c, fd, level, name, r == 0 ? val : nullptr, len ? *len : 0);
+  socklen_t got = 0;  // what the kernel left in *len
+  if (!read_safely(got, len)) got = 0;
+  sockopt_args(c, fd, level, name, r == 0 ? val : nullptr, got);
   return r;
 }
+
+namespace {
+
+// getsockname/getpeername: the buffer size is read before the kernel overwrites it; on success
+// the kernel wrote min(*len, given) bytes of the address.
+int traced_sockname(Call& c, int (*real_fn)(int, sockaddr*, socklen_t*), int fd, sockaddr* addr,
+                    socklen_t* len) {
+  socklen_t given = 0;
+  if (c.active() && !read_safely(given, len)) given = 0;
+  int r = real_fn(fd, addr, len);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  if (r == 0 && len) c.sockaddr(FieldId::addr, addr, *len < given ? *len : given, Mem::Proven);
+  return r;
+}
+
+}  // namespace
 
 DECLARE_REAL(getsockname, int, int, sockaddr*, socklen_t*);
 WS_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) {
   Call c(FuncId::getsockname);
-  socklen_t given = len ? *len : 0;
-  int r = REAL(getsockname)(fd, addr, len);
-  c.done_errno(r);
-  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
-  if (r == 0 && len) c.sockaddr(FieldId::addr, addr, *len < given ? *len : given);
-  return r;
+  return traced_sockname(c, REAL(getsockname), fd, addr, len);
 }
 
 DECLARE_REAL(getpeername, int, int, sockaddr*, socklen_t*);
 WS_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
   Call c(FuncId::getpeername);
-  socklen_t given = len ? *len : 0;
-  int r = REAL(getpeername)(fd, addr, len);
-  c.done_errno(r);
-  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
-  if (r == 0 && len) c.sockaddr(FieldId::addr, addr, *len < given ? *len : given);
-  return r;
+  return traced_sockname(c, REAL(getpeername), fd, addr, len);
 }

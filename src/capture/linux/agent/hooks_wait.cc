@@ -22,14 +22,29 @@ struct PollCapture {
   size_t sockets = 0;
 };
 
-void capture_pollfds(PollCapture& pc, const pollfd* fds, nfds_t nfds) {
-  for (nfds_t i = 0; i < nfds; ++i) {
-    if (!is_socket(fds[i].fd)) continue;
-    ++pc.sockets;
-    if (pc.n < kMaxPolled)
-      pc.entries[pc.n++] = RawPoll{fds[i].fd, static_cast<uint16_t>(fds[i].events),
-                                   static_cast<uint16_t>(fds[i].revents)};
+void capture_pollfd(PollCapture& pc, const pollfd& p) {
+  if (!is_socket(p.fd)) return;
+  ++pc.sockets;
+  if (pc.n < kMaxPolled)
+    pc.entries[pc.n++] =
+        RawPoll{p.fd, static_cast<uint16_t>(p.events), static_cast<uint16_t>(p.revents)};
+}
+
+// The sockets of the array: read directly when the successful call read and wrote it all,
+// else safely, a piece at a time (false when unreadable: the kernel answered EFAULT).
+bool capture_pollfds(PollCapture& pc, const pollfd* fds, nfds_t nfds, bool proven) {
+  if (proven) {
+    for (nfds_t i = 0; i < nfds; ++i) capture_pollfd(pc, fds[i]);
+    return true;
   }
+  constexpr nfds_t kPiece = 64;  // (on the stack: 512 bytes)
+  pollfd piece[kPiece];
+  for (nfds_t i = 0; i < nfds; i += kPiece) {
+    const nfds_t k = nfds - i < kPiece ? nfds - i : kPiece;
+    if (safe_read(piece, fds + i, k * sizeof(pollfd)) != k * sizeof(pollfd)) return false;
+    for (nfds_t j = 0; j < k; ++j) capture_pollfd(pc, piece[j]);
+  }
+  return true;
 }
 
 int64_t timespec_ns(const struct timespec* t) {
@@ -38,19 +53,31 @@ int64_t timespec_ns(const struct timespec* t) {
 
 int traced_poll(FuncId f, pollfd* fds, nfds_t nfds, int64_t timeout_ns,
                 int (*call)(pollfd*, nfds_t, const void*), const void* ctx) {
-  if (!enabled()) return call(fds, nfds, ctx);
-  bool any = false;
-  for (nfds_t i = 0; i < nfds && !any; ++i) any = is_socket(fds[i].fd);
-  if (!any) return call(fds, nfds, ctx);
+  if (!enabled() || !nfds) return call(fds, nfds, ctx);
+  // The array is looked at only after the call: before it, it may be unreadable.
   Call c(f);
   int r = call(fds, nfds, ctx);
   c.done_errno(r);
   PollCapture pc;
-  capture_pollfds(pc, fds, nfds);
+  const bool readable = capture_pollfds(pc, fds, nfds, r >= 0);
+  if (readable && !pc.sockets) {  // no socket among them: not a call wstrace traces
+    c.cancel();
+    return r;
+  }
   c.blob(FieldId::fds, kRawPollList, pc.entries, pc.n * sizeof(RawPoll));
   if (pc.sockets > pc.n) c.u64(FieldId::count, pc.sockets);
   if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
   return r;
+}
+
+// Copies the first `nfds` descriptors' bits of a set as the kernel reads them (whole longs);
+// a null set is empty. False when unreadable.
+bool read_set(fd_set& out, const fd_set* set, int nfds) {
+  FD_ZERO(&out);
+  if (!set) return true;
+  constexpr size_t kLongBits = 8 * sizeof(long);
+  const size_t bytes = (static_cast<size_t>(nfds) + kLongBits - 1) / kLongBits * sizeof(long);
+  return safe_read(&out, set, bytes) == bytes;
 }
 
 }  // namespace
@@ -76,6 +103,7 @@ WS_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const struct timespec* tmo, const 
     const struct timespec* tmo;
     const sigset_t* mask;
   } ctx{tmo, mask};
+  // glibc itself reads the timeout before the system call, so it is read here as it is.
   auto call = [](pollfd* f, nfds_t n, const void* p) {
     auto* cx = static_cast<const Ctx*>(p);
     return REAL(ppoll)(f, n, cx->tmo, cx->mask);
@@ -86,14 +114,18 @@ WS_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const struct timespec* tmo, const 
 DECLARE_REAL(select, int, int, fd_set*, fd_set*, fd_set*, struct timeval*);
 WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tmo) {
   if (!enabled() || nfds <= 0 || nfds > FD_SETSIZE) return REAL(select)(nfds, rd, wr, ex, tmo);
-  // The sets are overwritten by the call: keep what was asked.
+  // The sets are overwritten by the call: keep what was asked. They are read safely (the kernel
+  // answers EFAULT for a set it cannot read); a call with an unreadable set is recorded.
+  fd_set in_rd, in_wr, in_ex;
+  bool readable = read_set(in_rd, rd, nfds) && read_set(in_wr, wr, nfds) &&
+                  read_set(in_ex, ex, nfds);
   fd_set ask_rd, ask_wr, ask_ex;
   FD_ZERO(&ask_rd);
   FD_ZERO(&ask_wr);
   FD_ZERO(&ask_ex);
-  bool any = false;
-  for (int fd = 0; fd < nfds; ++fd) {
-    bool r = rd && FD_ISSET(fd, rd), w = wr && FD_ISSET(fd, wr), e = ex && FD_ISSET(fd, ex);
+  bool any = !readable;
+  for (int fd = 0; readable && fd < nfds; ++fd) {
+    bool r = FD_ISSET(fd, &in_rd), w = FD_ISSET(fd, &in_wr), e = FD_ISSET(fd, &in_ex);
     if (!(r || w || e) || !is_socket(fd)) continue;
     any = true;
     if (r) FD_SET(fd, &ask_rd);
@@ -101,6 +133,7 @@ WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeva
     if (e) FD_SET(fd, &ask_ex);
   }
   if (!any) return REAL(select)(nfds, rd, wr, ex, tmo);
+  // glibc itself reads the timeout before the system call, so it is read here as it is.
   int64_t timeout_ns = tmo ? static_cast<int64_t>(tmo->tv_sec) * 1'000'000'000 + tmo->tv_usec * 1000 : -1;
   Call c(FuncId::select);
   int r = REAL(select)(nfds, rd, wr, ex, tmo);

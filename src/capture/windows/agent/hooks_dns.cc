@@ -11,7 +11,9 @@ namespace {
 
 template <typename AI>
 // The hints and addresses of a lookup; `list` is the caller's (it must outlive the Call).
-void lookup_results(Call& c, RawAddrList& list, int r, const AI* hints, AI* const* res) {
+void lookup_results(Call& c, RawAddrList& list, int r, const AI* hints_at, AI* const* res) {
+  AI h;  // the program's hints, read safely: a refused pointer is WSAEFAULT, not a crash
+  const AI* hints = read_safely(h, hints_at) ? &h : nullptr;
   if (hints) {
     c.platform_const(FieldId::hint_family, hints->ai_family);
     if (hints->ai_socktype) c.platform_const(FieldId::hint_type, hints->ai_socktype);
@@ -31,9 +33,9 @@ void lookup_results(Call& c, RawAddrList& list, int r, const AI* hints, AI* cons
 
 // A string argument of the A (char) or W (wchar_t) form of a function.
 template <typename Ch>
-void text(Call& c, FieldId id, const Ch* s) {
-  if constexpr (sizeof(Ch) == 1) c.str(id, s);
-  else c.wstr(id, s);
+void text(Call& c, FieldId id, const Ch* s, Mem m = Mem::Unproven) {
+  if constexpr (sizeof(Ch) == 1) c.str(id, s, m);
+  else c.wstr(id, s, m);
 }
 
 // getaddrinfo and GetAddrInfoW alike.
@@ -47,7 +49,8 @@ INT traced_getaddrinfo(FuncId f, Fn real_fn, const Ch* node, const Ch* service, 
   text(c, FieldId::host, node);
   text(c, FieldId::service, service);
   lookup_results(c, list, r, hints, res);
-  if (r == 0 && res && *res && (*res)->ai_canonname) text(c, FieldId::canon, (*res)->ai_canonname);
+  if (r == 0 && res && *res && (*res)->ai_canonname)
+    text(c, FieldId::canon, (*res)->ai_canonname, Mem::Proven);  // Winsock's own
   return r;
 }
 
@@ -60,8 +63,8 @@ INT traced_nameinfo(FuncId f, Fn real_fn, const SOCKADDR* sa, socklen_t salen, C
   c.done(r, false);
   if (r) c.error(ErrDomain::Win, r);
   c.sockaddr(FieldId::addr, sa, static_cast<size_t>(salen));
-  if (r == 0 && host && hostlen) text<Ch>(c, FieldId::host, host);
-  if (r == 0 && serv && servlen) text<Ch>(c, FieldId::service, serv);
+  if (r == 0 && host && hostlen) text<Ch>(c, FieldId::host, host, Mem::Proven);  // written
+  if (r == 0 && serv && servlen) text<Ch>(c, FieldId::service, serv, Mem::Proven);
   return r;
 }
 
@@ -100,14 +103,15 @@ bool note_lookup(LPOVERLAPPED ov, const ADDRINFOEXW* hints, PADDRINFOEXW* res,
   PendingOp op;
   op.kind = PendingOp::kLookup;
   op.results = res;
-  if (hints) {
+  ADDRINFOEXW h;  // (read safely: refused pointers are the call's WSAEFAULT, not a crash)
+  if (read_safely(h, hints)) {
     op.has_hints = true;
-    op.hint_family = hints->ai_family;
-    op.hint_type = hints->ai_socktype;
-    op.hint_flags = hints->ai_flags;
+    op.hint_family = h.ai_family;
+    op.hint_type = h.ai_socktype;
+    op.hint_flags = h.ai_flags;
   }
   if (routine) op.routine = reinterpret_cast<void*>(routine);
-  else op.event = ov->hEvent;
+  else if (!read_safely(op.event, &ov->hEvent)) return false;
   if (!g_pending.begin(ov, op)) return false;
   if (routine) {
     g_last_lookup_routine.store(reinterpret_cast<LookupRoutine>(routine),
@@ -211,7 +215,7 @@ void hostent_addrs(Call& c, RawAddrList& list, const hostent* h) {
     }
   }
   c.addr_list(FieldId::addrs, list);
-  if (h->h_name) c.str(FieldId::canon, h->h_name);
+  if (h->h_name) c.str(FieldId::canon, h->h_name, Mem::Proven);  // Winsock's own
 }
 }  // namespace
 
@@ -230,12 +234,11 @@ hostent* WSAAPI hook_gethostbyaddr(const char* addr, int len, int type) {
   Call c(FuncId::gethostbyaddr);
   hostent* h = g_real.gethostbyaddr(addr, len, type);
   c.done(h ? 0 : -1, h == nullptr);
-  if (addr && type == AF_INET && len == 4) {
+  if (type == AF_INET && len == 4 && read_safely(sin.sin_addr, addr)) {
     sin.sin_family = AF_INET;
-    memcpy(&sin.sin_addr, addr, 4);
-    c.sockaddr(FieldId::addr, &sin, sizeof sin);
+    c.sockaddr(FieldId::addr, &sin, sizeof sin, Mem::Proven);
   }
-  if (h && h->h_name) c.str(FieldId::host, h->h_name);
+  if (h && h->h_name) c.str(FieldId::host, h->h_name, Mem::Proven);
   return h;
 }
 

@@ -145,11 +145,15 @@ void CALLBACK routine_trampoline(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWO
   if (routine) routine(err, bytes, ov, flags);
 }
 
-// The buffers' places are kept, not the WSABUF array (it may live on the caller's stack).
-void wsabuf_parts(const WSABUF* bufs, DWORD count, PendingOp& op) {
+// The buffers' places are kept, not the WSABUF array (it may live on the caller's stack). The
+// array is read safely, before the call: false when Winsock will refuse it (WSAEFAULT).
+bool wsabuf_parts(const WSABUF* bufs, DWORD count, PendingOp& op) {
+  WSABUF first[4];
+  const DWORD n = bufs ? (count < 4 ? count : 4) : 0;
   op.nbufs = 0;
-  for (DWORD i = 0; bufs && i < count && op.nbufs < 4; ++i)
-    op.bufs[op.nbufs++] = Part{bufs[i].buf, bufs[i].len};
+  if (safe_read(first, bufs, n * sizeof(WSABUF)) != n * sizeof(WSABUF)) return false;
+  for (DWORD i = 0; i < n; ++i) op.bufs[op.nbufs++] = Part{first[i].buf, first[i].len};
+  return true;
 }
 
 }  // namespace
@@ -169,12 +173,14 @@ OverlappedCall::OverlappedCall(LPOVERLAPPED ov, SOCKET s, SOCKET bound, const WS
   if (!ov || !recording()) return;
   PendingOp op;
   op.sock = s;
-  wsabuf_parts(bufs, count, op);
+  if (!wsabuf_parts(bufs, count, op)) return;  // refused: not pending, nothing to note
   if (theirs) {
     op.routine = reinterpret_cast<void*>(theirs);
   } else {
+    HANDLE ev;
+    if (!read_safely(ev, &ov->hEvent)) return;
     // (The low bit of hEvent only says "not to the completion port".)
-    op.event = reinterpret_cast<HANDLE>(reinterpret_cast<uintptr_t>(ov->hEvent) & ~uintptr_t{1});
+    op.event = reinterpret_cast<HANDLE>(reinterpret_cast<uintptr_t>(ev) & ~uintptr_t{1});
     op.by_socket = !g_port_sockets.has(reinterpret_cast<HANDLE>(bound));
   }
   note(op);
@@ -285,15 +291,19 @@ template <typename Real, typename... Flags>
 INT traced_msg(FuncId f, FieldId addr_field, Real real_fn, SOCKET s, LPWSAMSG msg, LPDWORD moved,
                LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done, Flags... flags) {
   notice_socket(s);
-  OverlappedCall oc(ov, s, s, msg ? msg->lpBuffers : nullptr, msg ? msg->dwBufferCount : 0, done);
+  WSAMSG m{};  // read safely before the call: Winsock answers WSAEFAULT for a refused one
+  const bool readable = read_safely(m, msg);
+  OverlappedCall oc(ov, s, s, readable ? m.lpBuffers : nullptr, readable ? m.dwBufferCount : 0,
+                    done);
   Call c(f);
   INT r = real_fn(s, msg, flags..., moved, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
   c.done(r == 0 && moved ? static_cast<int64_t>(*moved) : r, r == SOCKET_ERROR);
   c.u64(FieldId::sock, s);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  if (msg && r == 0 && moved) {
-    if (msg->name) c.sockaddr(addr_field, msg->name, static_cast<size_t>(msg->namelen));
+  if (msg && r == 0 && moved) {  // done at once: Winsock read the message and wrote what it says
+    if (msg->name)
+      c.sockaddr(addr_field, msg->name, static_cast<size_t>(msg->namelen), Mem::Proven);
     Part parts[16];
     size_t n = msg->dwBufferCount < 16 ? msg->dwBufferCount : 16;
     for (size_t i = 0; i < n; ++i) parts[i] = Part{msg->lpBuffers[i].buf, msg->lpBuffers[i].len};
@@ -354,8 +364,18 @@ BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE port, LPDWORD bytes, PULONG_PT
                                            LPOVERLAPPED* ov, DWORD ms) {
   BOOL ok = real_GetQueuedCompletionStatus(port, bytes, key, ov, ms);
   DWORD e = GetLastError();
-  if (ov && *ov && bytes)
-    record_completion(FuncId::GetQueuedCompletionStatus, *ov, *bytes, ok, static_cast<int>(e));
+  // What the call wrote: read directly after a success (it wrote both), else safely.
+  LPOVERLAPPED done = nullptr;
+  DWORD n = 0;
+  bool have = ok && ov && bytes;
+  if (have) {
+    done = *ov;
+    n = *bytes;
+  } else if (!ok) {
+    have = read_safely(done, ov) && read_safely(n, bytes);
+  }
+  if (have && done)
+    record_completion(FuncId::GetQueuedCompletionStatus, done, n, ok, static_cast<int>(e));
   SetLastError(e);
   return ok;
 }
@@ -378,8 +398,9 @@ BOOL WINAPI hook_GetQueuedCompletionStatusEx(HANDLE port, LPOVERLAPPED_ENTRY ent
 BOOL WINAPI hook_GetOverlappedResult(HANDLE h, LPOVERLAPPED ov, LPDWORD bytes, BOOL wait) {
   BOOL ok = real_GetOverlappedResult(h, ov, bytes, wait);
   DWORD e = GetLastError();
-  if (bytes && (ok || e != ERROR_IO_INCOMPLETE))
-    record_completion(FuncId::GetOverlappedResult, ov, *bytes, ok, static_cast<int>(e));
+  DWORD n = 0;
+  if ((ok || e != ERROR_IO_INCOMPLETE) && read_safely(n, bytes))
+    record_completion(FuncId::GetOverlappedResult, ov, n, ok, static_cast<int>(e));
   SetLastError(e);
   return ok;
 }

@@ -10,7 +10,7 @@ bool failed(int r) { return r == SOCKET_ERROR; }
 void note_local(Call& c, SOCKET s, sockaddr_storage& ss) {
   int len = sizeof ss;
   if (g_real.getsockname(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
-    c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len));
+    c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len), Mem::Proven);
 }
 
 void socket_args(Call& c, int af, int type, int protocol) {
@@ -32,10 +32,37 @@ void wsabuf_payload(Call& c, const WSABUF* bufs, DWORD n, int64_t total) {
   c.payload_parts(parts, k, total);
 }
 
-uint64_t wsabuf_total(const WSABUF* bufs, DWORD n) {
+// The bytes `n` WSABUFs ask for: summed directly when the call proved the array readable (it
+// succeeded or is pending), else read safely a piece at a time; 0 when unreadable.
+uint64_t wsabuf_total(const WSABUF* bufs, DWORD n, Mem m) {
   uint64_t t = 0;
-  for (DWORD i = 0; i < n; ++i) t += bufs[i].len;
+  if (!bufs) return 0;
+  if (m == Mem::Proven) {
+    for (DWORD i = 0; i < n; ++i) t += bufs[i].len;
+    return t;
+  }
+  constexpr DWORD kPiece = 32;
+  WSABUF piece[kPiece];
+  for (DWORD i = 0; i < n && i < 1024; i += kPiece) {
+    const DWORD k = n - i < kPiece ? n - i : kPiece;
+    if (safe_read(piece, bufs + i, k * sizeof(WSABUF)) != k * sizeof(WSABUF)) return 0;
+    for (DWORD j = 0; j < k; ++j) t += piece[j].len;
+  }
   return t;
+}
+
+// A WSABUF call's array was taken by Winsock when it succeeded or is pending.
+Mem taken(int r) {
+  return r == 0 || WSAGetLastError() == WSA_IO_PENDING ? Mem::Proven : Mem::Unproven;
+}
+
+// A value the program passes by pointer, read before the call (which may refuse the pointer):
+// 0 when unreadable.
+template <typename T>
+T value_at(const T* p) {
+  T v{};
+  if (!read_safely(v, p)) v = T{};
+  return v;
 }
 
 // An overlapped call that is still pending is one operation with its completion: both carry
@@ -143,7 +170,9 @@ SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int
   c.u64(FieldId::sock, listener);
   if (s != INVALID_SOCKET) {
     c.u64(FieldId::new_sock, s);
-    if (a && len) c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given));
+    // Winsock wrote *len and that much of the address.
+    if (a && len)
+      c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given), Mem::Proven);
     note_local(c, s, local);
   }
   return s;
@@ -158,7 +187,7 @@ SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
   int mine_len = sizeof mine;
   sockaddr* pa = a ? a : reinterpret_cast<sockaddr*>(&mine);
   int* pl = a ? len : &mine_len;
-  int given = pl ? *pl : 0;
+  const int given = a ? value_at(len) : mine_len;
   SOCKET s = g_real.accept(l, pa, pl);
   return accepted(c, l, s, pa, pl, given, local);
 }
@@ -171,7 +200,7 @@ SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC c
   int mine_len = sizeof mine;
   sockaddr* pa = a ? a : reinterpret_cast<sockaddr*>(&mine);
   int* pl = a ? len : &mine_len;
-  int given = pl ? *pl : 0;
+  const int given = a ? value_at(len) : mine_len;
   SOCKET s = g_real.WSAAccept(l, pa, pl, cond, data);
   return accepted(c, l, s, pa, pl, given, local);
 }
@@ -206,10 +235,11 @@ int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD fl
   int r = g_real.WSASend(s, bufs, n, sent, flags, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
   // Done at once: all of it was taken (an overlapped call need not say how much).
-  int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
-                                    : static_cast<int64_t>(wsabuf_total(bufs, n));
+  const Mem mem = taken(r);
+  const uint64_t total = wsabuf_total(bufs, n, mem);
+  int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent) : static_cast<int64_t>(total);
   c.done(moved, failed(r));
-  io_args(c, s, wsabuf_total(bufs, n), static_cast<int>(flags));
+  io_args(c, s, total, static_cast<int>(flags));
   c.u64(FieldId::count, n);
   overlapped_args(c, ov);
   if (r == 0) wsabuf_payload(c, bufs, n, moved);
@@ -224,10 +254,11 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
   Call c(FuncId::WSASendTo);
   int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
-  int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent)
-                                    : static_cast<int64_t>(wsabuf_total(bufs, n));
+  const Mem mem = taken(r);
+  const uint64_t total = wsabuf_total(bufs, n, mem);
+  int64_t moved = r != 0 ? r : sent ? static_cast<int64_t>(*sent) : static_cast<int64_t>(total);
   c.done(moved, failed(r));
-  io_args(c, s, wsabuf_total(bufs, n), static_cast<int>(flags));
+  io_args(c, s, total, static_cast<int>(flags));
   c.u64(FieldId::count, n);
   c.sockaddr(FieldId::addr, to, static_cast<size_t>(tolen));
   overlapped_args(c, ov);
@@ -252,11 +283,12 @@ int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from
   int mine_len = sizeof mine;
   sockaddr* pa = from ? from : reinterpret_cast<sockaddr*>(&mine);
   int* pl = from ? fromlen : &mine_len;
-  int given = pl ? *pl : 0;
+  const int given = from ? value_at(fromlen) : mine_len;
   int r = g_real.recvfrom(s, buf, len, flags, pa, pl);
   c.done(r, failed(r));
   io_args(c, s, static_cast<uint64_t>(len), flags);
-  if (r >= 0 && pl) c.sockaddr(FieldId::peer, pa, static_cast<size_t>(*pl < given ? *pl : given));
+  if (r >= 0 && pl)
+    c.sockaddr(FieldId::peer, pa, static_cast<size_t>(*pl < given ? *pl : given), Mem::Proven);
   c.payload(buf, r);
   return r;
 }
@@ -266,12 +298,13 @@ int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD f
   notice_socket(s);
   OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSARecv);
-  int in_flags = flags ? static_cast<int>(*flags) : 0;
+  const int in_flags = static_cast<int>(value_at(flags));
   int r = g_real.WSARecv(s, bufs, n, got, flags, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
+  const Mem mem = taken(r);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
-  io_args(c, s, wsabuf_total(bufs, n), in_flags);
+  io_args(c, s, wsabuf_total(bufs, n, mem), in_flags);
   c.u64(FieldId::count, n);
   overlapped_args(c, ov);
   if (r == 0) wsabuf_payload(c, bufs, n, moved);
@@ -284,14 +317,17 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
   notice_socket(s);
   OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSARecvFrom);
-  int in_flags = flags ? static_cast<int>(*flags) : 0;
+  const int in_flags = static_cast<int>(value_at(flags));
   int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
+  const Mem mem = taken(r);
   int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
   c.done(moved, failed(r));
-  io_args(c, s, wsabuf_total(bufs, n), in_flags);
+  io_args(c, s, wsabuf_total(bufs, n, mem), in_flags);
   c.u64(FieldId::count, n);
-  if (r == 0 && from && fromlen) c.sockaddr(FieldId::peer, from, static_cast<size_t>(*fromlen));
+  // Done at once: Winsock wrote *fromlen and the address (WSAEFAULT when it did not fit).
+  if (r == 0 && from && fromlen)
+    c.sockaddr(FieldId::peer, from, static_cast<size_t>(*fromlen), Mem::Proven);
   overlapped_args(c, ov);
   if (r == 0) wsabuf_payload(c, bufs, n, moved);
   return r;
@@ -317,28 +353,44 @@ int WSAAPI hook_closesocket(SOCKET s) {
   return r;
 }
 
+namespace {
+
+// A Winsock fd_set's sockets as the call will read them (count, then that many), read safely:
+// false when unreadable (Winsock answers WSAEFAULT).
+bool read_fd_set(const fd_set* set, fd_set& out) {
+  out.fd_count = 0;
+  if (!set) return true;
+  if (!read_safely(out.fd_count, &set->fd_count)) return false;
+  if (out.fd_count > FD_SETSIZE) out.fd_count = FD_SETSIZE;
+  const size_t bytes = out.fd_count * sizeof(SOCKET);
+  return safe_read(out.fd_array, set->fd_array, bytes) == bytes;
+}
+
+}  // namespace
+
 int WSAAPI hook_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const TIMEVAL* tmo) {
   // The sets are overwritten by the call: keep what was asked.
   RawPoll entries[64];
   size_t n = 0;
-  auto ask = [&](fd_set* set, uint32_t bit) {
-    if (!set) return;
-    for (u_int i = 0; i < set->fd_count; ++i) {
+  auto ask = [&](const fd_set& set, uint32_t bit) {
+    for (u_int i = 0; i < set.fd_count; ++i) {
       size_t k = 0;
-      while (k < n && entries[k].fd != static_cast<int64_t>(set->fd_array[i])) ++k;
+      while (k < n && entries[k].fd != static_cast<int64_t>(set.fd_array[i])) ++k;
       if (k == n) {
         if (n == 64) continue;
-        entries[n++] = RawPoll{static_cast<int64_t>(set->fd_array[i]), 0, 0};
+        entries[n++] = RawPoll{static_cast<int64_t>(set.fd_array[i]), 0, 0};
       }
       entries[k].events |= bit;
     }
   };
-  ask(rd, POLLRDNORM);
-  ask(wr, POLLWRNORM);
-  ask(ex, POLLRDBAND);
+  fd_set in;
+  if (read_fd_set(rd, in)) ask(in, POLLRDNORM);
+  if (read_fd_set(wr, in)) ask(in, POLLWRNORM);
+  if (read_fd_set(ex, in)) ask(in, POLLRDBAND);
   Call c(FuncId::select);
   int r = g_real.select(nfds, rd, wr, ex, tmo);
   c.done(r, failed(r));
+  // Sets Winsock answered in (r > 0) it wrote.
   auto answer = [&](fd_set* set, uint32_t bit) {
     if (!set || r <= 0) return;
     for (u_int i = 0; i < set->fd_count; ++i)
@@ -349,9 +401,10 @@ int WSAAPI hook_select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, const TIMEV
   answer(wr, POLLWRNORM);
   answer(ex, POLLRDBAND);
   c.blob(FieldId::fds, kRawPollList, entries, n * sizeof(RawPoll));
-  if (tmo)
-    c.u64(FieldId::timeout, static_cast<uint64_t>(tmo->tv_sec) * 1'000'000'000 +
-                                static_cast<uint64_t>(tmo->tv_usec) * 1000);
+  TIMEVAL t;
+  if (read_safely(t, tmo))
+    c.u64(FieldId::timeout, static_cast<uint64_t>(t.tv_sec) * 1'000'000'000 +
+                                static_cast<uint64_t>(t.tv_usec) * 1000);
   return r;
 }
 
@@ -359,11 +412,18 @@ int WSAAPI hook_WSAPoll(LPWSAPOLLFD fds, ULONG n, INT timeout) {
   Call c(FuncId::WSAPoll);
   int r = g_real.WSAPoll(fds, n, timeout);
   c.done(r, failed(r));
+  // The array was read and written by a call that succeeded; else it is read safely.
+  WSAPOLLFD seen[64];
+  ULONG k = n < 64 ? n : 64;
+  const WSAPOLLFD* from = fds;
+  if (r < 0) {
+    from = seen;
+    if (safe_read(seen, fds, k * sizeof(WSAPOLLFD)) != k * sizeof(WSAPOLLFD)) k = 0;
+  }
   RawPoll entries[64];
-  size_t k = 0;
-  for (ULONG i = 0; i < n && k < 64; ++i)
-    entries[k++] = RawPoll{static_cast<int64_t>(fds[i].fd), static_cast<uint16_t>(fds[i].events),
-                           static_cast<uint16_t>(fds[i].revents)};
+  for (ULONG i = 0; i < k; ++i)
+    entries[i] = RawPoll{static_cast<int64_t>(from[i].fd), static_cast<uint16_t>(from[i].events),
+                         static_cast<uint16_t>(from[i].revents)};
   c.blob(FieldId::fds, kRawPollList, entries, k * sizeof(RawPoll));
   if (n > 64) c.u64(FieldId::count, n);
   if (timeout >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout) * 1'000'000);
@@ -377,7 +437,8 @@ int WSAAPI hook_ioctlsocket(SOCKET s, long cmd, u_long* arg) {
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
   c.platform_const(FieldId::request, static_cast<int64_t>(static_cast<uint32_t>(cmd)));
-  if (arg) c.u64(FieldId::arg, *arg);
+  u_long v;
+  if (read_safely(v, arg)) c.u64(FieldId::arg, v);
   return r;
 }
 
@@ -391,22 +452,21 @@ int WSAAPI hook_WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID ou
   if (r == 0 && code == SIO_GET_EXTENSION_FUNCTION_POINTER) extension_pointer(in, inlen, out, outlen);
   c.u64(FieldId::sock, s);
   c.platform_const(FieldId::request, code);
-  if (in && inlen == sizeof(u_long)) c.u64(FieldId::arg, *static_cast<u_long*>(in));
+  u_long v;
+  if (inlen == sizeof(u_long) && read_safely(v, in)) c.u64(FieldId::arg, v);
   overlapped_args(c, ov);
   return r;
 }
 
 namespace {
+// The value is read safely: a failed call's may be unreadable, and Winsock need not read it.
 void sockopt_args(Call& c, SOCKET s, int level, int name, const char* val, int len) {
   c.u64(FieldId::sock, s);
   c.sockopt(level, name);
-  if (val && len == sizeof(int)) {
-    int v;
-    memcpy(&v, val, sizeof v);
-    c.i64(FieldId::optval, v);
-  } else if (val && len == 1) {
-    c.i64(FieldId::optval, static_cast<unsigned char>(*val));
-  }
+  int v;
+  unsigned char b;
+  if (len == sizeof(int) && read_safely(v, val)) c.i64(FieldId::optval, v);
+  else if (len == 1 && read_safely(b, val)) c.i64(FieldId::optval, b);
   c.u64(FieldId::optlen, static_cast<uint64_t>(len));
 }
 }  // namespace
@@ -425,7 +485,7 @@ int WSAAPI hook_getsockopt(SOCKET s, int level, int name, char* val, int* len) {
   Call c(FuncId::getsockopt);
   int r = g_real.getsockopt(s, level, name, val, len);
   c.done(r, failed(r));
-  sockopt_args(c, s, level, name, r == 0 ? val : nullptr, len ? *len : 0);
+  sockopt_args(c, s, level, name, r == 0 ? val : nullptr, value_at(len));
   return r;
 }
 
@@ -435,7 +495,7 @@ int WSAAPI hook_getsockname(SOCKET s, sockaddr* a, int* len) {
   int r = g_real.getsockname(s, a, len);
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
-  if (r == 0 && len) c.sockaddr(FieldId::addr, a, static_cast<size_t>(*len));
+  if (r == 0 && len) c.sockaddr(FieldId::addr, a, static_cast<size_t>(*len), Mem::Proven);
   return r;
 }
 
@@ -445,7 +505,7 @@ int WSAAPI hook_getpeername(SOCKET s, sockaddr* a, int* len) {
   int r = g_real.getpeername(s, a, len);
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
-  if (r == 0 && len) c.sockaddr(FieldId::addr, a, static_cast<size_t>(*len));
+  if (r == 0 && len) c.sockaddr(FieldId::addr, a, static_cast<size_t>(*len), Mem::Proven);
   return r;
 }
 
@@ -473,8 +533,9 @@ BOOL WSAAPI hook_WSAGetOverlappedResult(SOCKET s, LPWSAOVERLAPPED ov, LPDWORD by
                                         LPDWORD flags) {
   BOOL ok = g_real.WSAGetOverlappedResult(s, ov, bytes, wait, flags);
   int e = WSAGetLastError();
-  if (bytes && (ok || e != WSA_IO_INCOMPLETE))
-    record_completion(FuncId::WSAGetOverlappedResult, ov, *bytes, ok, e);
+  DWORD n = 0;
+  if ((ok || e != WSA_IO_INCOMPLETE) && read_safely(n, bytes))
+    record_completion(FuncId::WSAGetOverlappedResult, ov, n, ok, e);
   WSASetLastError(e);
   return ok;
 }
