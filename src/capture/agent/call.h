@@ -92,6 +92,7 @@ class Call {
   // The platform's sockaddr bytes (at most 128 are kept).
   void sockaddr(FieldId f, const void* sa, size_t len, Mem m = Mem::Unproven);
   // A string, kept up to kMaxString bytes (a longer one is cut there).
+  static constexpr size_t kMaxString = 512;
   void str(FieldId f, const char* s, Mem m = Mem::Unproven);
   void wstr(FieldId f, const wchar_t* s, Mem m = Mem::Unproven);  // UTF-16 on Windows: its bytes
   // Payload: `total` bytes moved, kept up to the snap length from `buf`, or from the buffers
@@ -114,10 +115,6 @@ class Call {
   const void* copy_string(const void* s, size_t unit, size_t& len);
   void string(FieldId f, RawKind kind, const void* s, size_t unit, Mem m);
 
- public:
-  static constexpr size_t kMaxString = 512;
-
- private:
   static constexpr size_t kCopyBytes = 1024;  // room for the safe copies of one call
   static constexpr size_t kMaxParts = 64;
   static constexpr size_t kMaxArgs = 16;
