@@ -173,6 +173,9 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
     msg->msg_name = &mine;
     msg->msg_namelen = sizeof mine;
   }
+  // The kernel writes back the address's whole length, which may exceed the buffer given (a
+  // Unix path of 108 bytes is 111): only what the buffer holds is read.
+  const socklen_t given = msg ? msg->msg_namelen : 0;
   ssize_t r = REAL(recvmsg)(fd, msg, flags);
   c.done_errno(r);
   socklen_t lent_len = lend ? msg->msg_namelen : 0;
@@ -180,7 +183,8 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
     msg->msg_name = nullptr;
     msg->msg_namelen = 0;
   }
-  if (lend && r >= 0 && lent_len > 0) c.sockaddr(FieldId::peer, &mine, lent_len);
+  if (lend && r >= 0 && lent_len > 0)
+    c.sockaddr(FieldId::peer, &mine, lent_len < given ? lent_len : given);
   // Descriptors passed with SCM_RIGHTS take numbers that may have been something else.
   if (r >= 0 && msg && msg->msg_control)
     for (cmsghdr* cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm))
@@ -193,7 +197,8 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   if (msg) {
     c.u64(FieldId::count, msg->msg_iovlen);
     if (r >= 0 && msg->msg_name)
-      c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(msg->msg_name), msg->msg_namelen);
+      c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(msg->msg_name),
+                 msg->msg_namelen < given ? msg->msg_namelen : given);
     payload_iov(c, msg->msg_iov, msg->msg_iovlen, r);
   }
   return r;
@@ -202,6 +207,7 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 DECLARE_REAL(recvmmsg, int, int, mmsghdr*, unsigned, int, struct timespec*);
 WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct timespec* tmo) {
   Call c(FuncId::recvmmsg);
+  const socklen_t given = vec && vlen ? vec[0].msg_hdr.msg_namelen : 0;  // as in recvmsg
   int r = REAL(recvmmsg)(fd, vec, vlen, flags, tmo);
   c.done_errno(r);
   io_args(c, fd, vec && vlen ? iov_total(vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen) : 0,
@@ -209,7 +215,7 @@ WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct ti
   c.u64(FieldId::count, vlen);
   if (r > 0) {
     c.sockaddr(FieldId::peer, static_cast<const sockaddr*>(vec[0].msg_hdr.msg_name),
-               vec[0].msg_hdr.msg_namelen);
+               vec[0].msg_hdr.msg_namelen < given ? vec[0].msg_hdr.msg_namelen : given);
     payload_iov(c, vec[0].msg_hdr.msg_iov, vec[0].msg_hdr.msg_iovlen, vec[0].msg_len);
   }
   return r;
