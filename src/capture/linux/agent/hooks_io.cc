@@ -121,8 +121,8 @@ ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int f
 ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, socklen_t*),
                         int fd, void* buf, size_t len, int flags, sockaddr* from,
                         socklen_t* fromlen) {
+  sockaddr_storage mine;  // (outlives c)
   Call c(FuncId::recvfrom);
-  sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
   sockaddr* a = from ? from : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = from ? fromlen : &mine_len;
@@ -164,10 +164,10 @@ WS_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, i
 
 DECLARE_REAL(recvmsg, ssize_t, int, msghdr*, int);
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  Call c(FuncId::recvmsg);
   // Without an address buffer, wstrace lends one for the call so that a datagram's sender is
   // known, and puts the program's msghdr back as it was.
-  sockaddr_storage mine;
+  sockaddr_storage mine;  // (outlives c)
+  Call c(FuncId::recvmsg);
   const bool lend = c.active() && msg && !msg->msg_name;
   if (lend) {
     msg->msg_name = &mine;
