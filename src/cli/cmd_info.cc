@@ -6,8 +6,8 @@
 
 #include "commands.h"
 #include "common.h"
-#include "view.h"
 #include "safe_text.h"
+#include "view.h"
 
 namespace ws::cli {
 namespace {

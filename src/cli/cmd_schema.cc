@@ -5,8 +5,8 @@
 #include "commands.h"
 #include "common.h"
 #include "event.h"
-#include "view.h"
 #include "safe_text.h"
+#include "view.h"
 
 namespace ws::cli {
 namespace {

@@ -15,8 +15,8 @@
 #include "common.h"
 #include "conn_table.h"
 #include "filter.h"
-#include "view.h"
 #include "safe_text.h"
+#include "view.h"
 
 namespace ws::cli {
 namespace {
