@@ -16,7 +16,7 @@ namespace ws::trace {
 // from its first byte (mode 0600 on POSIX), then renamed over the destination. No symlink at
 // the destination is followed (rename replaces the link itself) and no file that was there,
 // whoever made it, is opened. A device that exists at the destination (/dev/null, /dev/full)
-// is written as it is.
+// and any path in /dev (/dev/stdout) are written as they are (file_posix.cc).
 class OutputFile {
  public:
   enum class Publish {

@@ -92,13 +92,15 @@ Status not_a_trace(const std::string& path, mode_t mode) {
                                    path, kind_of(mode)));
 }
 
-// A device at the destination (/dev/null, /dev/full), opened as it is; nullptr when `path` is
-// anything else (then a file is made). O_NONBLOCK: a FIFO put there meanwhile cannot block us.
-Result<std::unique_ptr<OutputFile>> open_device(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+// What is there already, written as it is: a device at the destination (/dev/null, /dev/full),
+// or anything in /dev, which is the system's and whose links (/dev/stdout) lead to this
+// process's own descriptors. Elsewhere a symlink is not followed and only a device is taken.
+// O_NONBLOCK: a FIFO put there cannot block the open.
+Result<std::unique_ptr<OutputFile>> open_existing(const std::string& path, bool in_dev) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK | (in_dev ? 0 : O_NOFOLLOW));
   if (fd < 0) return cannot_create(path, errno);
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0 || !(S_ISCHR(st.st_mode) || (in_dev && !S_ISDIR(st.st_mode)))) {
     ::close(fd);
     return Status::error(fmt::format("cannot create {}: it changed while being opened", path));
   }
@@ -109,9 +111,10 @@ Result<std::unique_ptr<OutputFile>> open_device(const std::string& path) {
 }  // namespace
 
 Result<std::unique_ptr<OutputFile>> OutputFile::create(const std::string& path, Publish when) {
+  if (path.starts_with("/dev/")) return open_existing(path, true);
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
-    if (S_ISCHR(st.st_mode)) return open_device(path);
+    if (S_ISCHR(st.st_mode)) return open_existing(path, false);
     if (S_ISDIR(st.st_mode)) return cannot_create(path, EISDIR);  // before any work is done
   }
   // mkostemps: O_CREAT|O_EXCL (never an existing file, never through a symlink), mode 0600.

@@ -87,9 +87,13 @@ done
 checks=$((checks + 1))
 [ ! -e "$WORK/never.csv" ] && [ ! -e "$WORK/never.html" ] || fail "a refused input left an output"
 
-# ---- writing to a device stays possible; a folder is refused before any work ------------------
+# ---- writing to a device or to /dev/stdout stays possible; a folder is refused before any work --
 expect_exit 0 "$WSTRACE" synth demo -o /dev/null
 expect_exit 0 "$WSTRACE" export "$D" --format csv -o /dev/null
+expect_exit 0 "$WSTRACE" export "$D" --format csv -o /dev/stdout
+expect_in "$WORK/out" "seq,time_utc"
+checks=$((checks + 1))
+[ -L /dev/stdout ] || fail "/dev/stdout is no longer a symlink"
 mkdir -p "$WORK/folder"
 expect_exit 1 "$WSTRACE" export "$D" --format csv -o "$WORK/folder"
 expect_in "$WORK/err" "cannot write $WORK/folder"
