@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "common.h"
 #include "conn_table.h"
+#include "safe_text.h"
 
 namespace ws::cli {
 namespace {
@@ -38,7 +39,8 @@ int run_conns(const ConnsOptions& o) {
   tracker.on_end = [&](const inspect::Connection& c) {
     std::string row;
     if (c.marked)
-      row = o.json ? conn_json(c, tracker, h).dump() : conn_row(c, tracker, h, text, first_ts);
+      row = o.json ? present::json_dump(conn_json(c, tracker, h))
+                   : conn_row(c, tracker, h, text, first_ts);
     rows.put(c.id, std::move(row));
   };
   Event ev;

@@ -11,6 +11,7 @@
 #include "common.h"
 #include "findings/diagnoser.h"
 #include "findings/registry.h"
+#include "safe_text.h"
 
 namespace ws::cli {
 namespace {
@@ -37,23 +38,25 @@ std::string conns_text(const inspect::Finding& f) {
 
 void print_text(std::FILE* out, const std::vector<inspect::Finding>& findings, int64_t first_ts) {
   for (const auto& f : findings) {
-    fmt::print(out, "{:<7} {}: {}\n", inspect::severity_name(f.severity), f.rule, f.title);
-    if (!f.conns.empty()) fmt::print(out, "  connections: {}\n", conns_text(f));
+    print_line(out, fmt::format("{:<7} {}: {}", inspect::severity_name(f.severity), f.rule,
+                                f.title));
+    if (!f.conns.empty()) print_line(out, fmt::format("  connections: {}", conns_text(f)));
     if (!f.counts.empty()) {
       std::string c;
       for (const auto& [k, v] : f.counts) c += fmt::format("{}{} {}", c.empty() ? "" : "; ", k, v);
-      fmt::print(out, "  counts: {}\n", c);
+      print_line(out, fmt::format("  counts: {}", c));
     }
     for (const auto& call : f.calls) {
       // An HTTP exchange is no single call: it has neither a seq nor a thread.
       const std::string where = call.seq || call.tid
                                     ? fmt::format("seq {} [{}/{}]", call.seq, call.pid, call.tid)
                                     : fmt::format("[{}]", call.pid);
-      fmt::print(out, "  {} {} {}{}\n", rel_time(call.ts, first_ts), where,
-                 call.conn ? fmt::format("#{} ", call.conn) : "", call.text);
+      print_line(out, fmt::format("  {} {} {}{}", rel_time(call.ts, first_ts), where,
+                                  call.conn ? fmt::format("#{} ", call.conn) : "", call.text));
     }
-    fmt::print(out, "  means: {}\n", f.meaning);
-    fmt::print(out, "  check: {}\n\n", f.next);
+    print_line(out, fmt::format("  means: {}", f.meaning));
+    print_line(out, fmt::format("  check: {}", f.next));
+    fmt::print(out, "\n");
   }
   size_t n[3] = {0, 0, 0};
   for (const auto& f : findings) ++n[static_cast<size_t>(f.severity)];
@@ -91,7 +94,7 @@ void print_json(const std::vector<inspect::Finding>& findings, const trace::Trac
     }
     j["meaning"] = f.meaning;
     j["next"] = f.next;
-    fmt::print("{}\n", j.dump());
+    fmt::print("{}\n", present::json_dump(j));
   }
 }
 

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "common.h"
 #include "lookups.h"
+#include "safe_text.h"
 
 namespace ws::cli {
 namespace {
@@ -52,7 +53,7 @@ int run_dns(const DnsOptions& o) {
       j["ok"] = l.ok;
       j["result"] = l.result;
       if (!l.meaning.empty()) j["meaning"] = l.meaning;
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", present::json_dump(j));
       return;
     }
     std::string result = l.result;
@@ -70,7 +71,7 @@ int run_dns(const DnsOptions& o) {
         l.answered ? present::duration_text(l.dur) : "-", result,
         fmt::to_string(fmt::join(l.answers, ", ")));
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    fmt::print("{}\n", line);
+    print_line(stdout, line);
   };
   Event ev;
   while (engine->next(ev)) {

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "constants.h"
+#include "safe_text.h"
 
 namespace ws::cli {
 namespace {
@@ -199,7 +200,7 @@ int run_errors(const Options& opt) {
     if (opt.json) {
       auto list = nlohmann::ordered_json::array();
       for (const ErrorInfo& e : all_errors()) list.push_back(to_json(e));
-      fmt::print("{}\n", list.dump(2));
+      fmt::print("{}\n", present::json_dump(list, 2));
     } else {
       print_table();
     }
@@ -224,7 +225,7 @@ int run_errors(const Options& opt) {
       for (const ErrorInfo* e : q.matches) matches.push_back(to_json(*e));
       out.push_back(nlohmann::ordered_json{{"query", q.text}, {"matches", std::move(matches)}});
     }
-    fmt::print("{}\n", out.dump(2));
+    fmt::print("{}\n", present::json_dump(out, 2));
     return rc;
   }
   bool first = true;

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "common.h"
 #include "http_watch.h"
+#include "safe_text.h"
 
 namespace ws::cli {
 namespace {
@@ -88,7 +89,7 @@ int run_http(const HttpOptions& o) {
       if (x.has_response) j["response"] = message_json(x.response);
       if (x.ttfb() >= 0) j["ttfb_ns"] = x.ttfb();
       if (x.has_request && x.has_response) j["total_ns"] = x.response_end - x.request_start;
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", present::json_dump(j));
       return;
     }
     const auto& rq = x.request;
@@ -104,16 +105,18 @@ int run_http(const HttpOptions& o) {
             ? present::duration_text(static_cast<uint64_t>(x.response_end - x.request_start))
             : "-");
     while (!line.empty() && line.back() == ' ') line.pop_back();
-    fmt::print("{}\n", line);
+    print_line(stdout, line);
     if (!o.headers) return;
     if (x.has_request) {
       if (rq.end != decode::HttpEnd::Complete) fmt::print("    > ({})\n", decode::end_text(rq));
-      for (const auto& hd : rq.headers) fmt::print("    > {}: {}\n", hd.name, hd.value);
+      for (const auto& hd : rq.headers)
+        print_line(stdout, fmt::format("    > {}: {}", hd.name, hd.value));
     }
     if (x.has_response) {
       if (x.response.end != decode::HttpEnd::Complete)
         fmt::print("    < ({})\n", decode::end_text(x.response));
-      for (const auto& hd : x.response.headers) fmt::print("    < {}: {}\n", hd.name, hd.value);
+      for (const auto& hd : x.response.headers)
+        print_line(stdout, fmt::format("    < {}: {}", hd.name, hd.value));
     }
   };
   http.on_tls = [&](const inspect::TlsInfo& t) {
@@ -137,7 +140,7 @@ int run_http(const HttpOptions& o) {
         j["version"] = decode::tls_version_name(t.server.version);
         if (!t.server.alpn.empty()) j["alpn_chosen"] = t.server.alpn[0];
       }
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", present::json_dump(j));
       return;
     }
     std::string line = fmt::format(
@@ -147,7 +150,7 @@ int run_http(const HttpOptions& o) {
         t.client.server_name.empty() ? "-" : t.client.server_name,
         t.client.alpn.empty() ? "-" : "ALPN " + fmt::to_string(fmt::join(t.client.alpn, ",")),
         version);
-    fmt::print("{}\n", line);
+    print_line(stdout, line);
   };
   Event ev;
   while (engine->next(ev)) {

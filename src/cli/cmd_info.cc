@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "common.h"
 #include "lost_tracing.h"
+#include "safe_text.h"
 #include "view.h"
 
 namespace ws::cli {
@@ -170,13 +171,15 @@ int run_info(const std::string& file, bool json) {
       j["processes"].push_back(o);
     }
     j["calls_by_function"] = per_func;
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", present::json_dump(j, 2));
     return finish(*engine);
   }
-  fmt::print("trace      {}\n", file);
-  fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)), h.host,
-             h.os, platform_name(h.platform), h.arch);
-  fmt::print("by         wstrace {}: {}\n", h.wstrace_version, h.command);
+  // The header's texts and the command lines come from the recording machine and program.
+  using present::printable;
+  fmt::print("trace      {}\n", printable(file));
+  fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)),
+             printable(h.host), printable(h.os), platform_name(h.platform), printable(h.arch));
+  fmt::print("by         wstrace {}: {}\n", printable(h.wstrace_version), printable(h.command));
   fmt::print("capture    snaplen {} bytes, {} child processes\n", h.snaplen,
              h.follow_children ? "following" : "not following");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
@@ -194,7 +197,7 @@ int run_info(const std::string& file, bool json) {
                : !p.exited     ? std::string("running at end")
                : p.exit_known  ? fmt::format("exit {}", p.exit_code)
                                : std::string("ended, status unknown"),
-               p.cmdline.empty() ? p.image : p.cmdline);
+               printable(p.cmdline.empty() ? p.image : p.cmdline));
     if (std::string l = lost_text(lost, pid, h, first); !l.empty()) fmt::print("{:>11}{}\n", "", l);
   }
   fmt::print("\ncalls by function\n");

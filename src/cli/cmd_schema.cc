@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "common.h"
 #include "event.h"
+#include "safe_text.h"
 #include "view.h"
 
 namespace ws::cli {
@@ -57,7 +58,7 @@ void print_json() {
       if (fn.event == e.id) ev["functions"].push_back(fn.name);
     j[std::string(e.name)] = ev;
   }
-  fmt::print("{}\n", j.dump(2));
+  fmt::print("{}\n", present::json_dump(j, 2));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "common.h"
 #include "conn_table.h"
 #include "filter.h"
+#include "safe_text.h"
 #include "view.h"
 
 namespace ws::cli {
@@ -163,7 +164,7 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     j["connections"] = conns;
     j["top_connections"] = nlohmann::ordered_json::array();
     for (const auto& c : top) j["top_connections"].push_back(conn_json(c, tracker, h));
-    fmt::print("{}\n", j.dump(2));
+    fmt::print("{}\n", present::json_dump(j, 2));
   } else {
     fmt::print("{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  errors\n", "function", "calls",
                "failed", "bytes", "p50", "p90", "p99", "max");
@@ -181,7 +182,8 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     }
     fmt::print("\n{:>8} {:>9} {:>7} {:>12}  process\n", "pid", "calls", "failed", "bytes");
     for (const auto& [pid, p] : procs)
-      fmt::print("{:>8} {:>9} {:>7} {:>12}  {}\n", pid, p.calls, p.failed, p.bytes, p.image);
+      fmt::print("{:>8} {:>9} {:>7} {:>12}  {}\n", pid, p.calls, p.failed, p.bytes,
+                 present::printable(p.image));
     if (conns) {
       fmt::print("\n{} connection{}{}\n", conns, conns == 1 ? "" : "s",
                  conns > top.size() ? fmt::format(", the {} that moved the most bytes:", top.size())

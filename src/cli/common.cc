@@ -4,9 +4,17 @@
 
 #include <fmt/format.h>
 
+#include "safe_text.h"
+
 namespace ws::cli {
 
 void report(const std::string& message) { fmt::print(stderr, "wstrace: {}\n", message); }
+
+void print_line(std::FILE* out, std::string_view line) {
+  const std::string safe = present::printable(line);
+  std::fwrite(safe.data(), 1, safe.size(), out);
+  std::fputc('\n', out);
+}
 
 std::unique_ptr<Engine> open_trace(const std::string& path, bool follow) {
   trace::TraceReader::Options opt;

@@ -1,6 +1,7 @@
 // What the commands share: exit codes, the one way to report a problem, opening a trace.
 #pragma once
 
+#include <cstdio>
 #include <memory>
 #include <string>
 
@@ -20,6 +21,10 @@ inline constexpr int kExitIncomplete = 3;  // the trace was read up to damage or
 
 // Prints "wstrace: <message>" on stderr.
 void report(const std::string& message);
+
+// Prints one line of a text view and a newline, its control characters shown escaped
+// (present::printable): names, paths and headers come from the traced program.
+void print_line(std::FILE* out, std::string_view line);
 
 // Opens a trace file as an engine, or reports why not (nullptr).
 std::unique_ptr<Engine> open_trace(const std::string& path, bool follow = false);

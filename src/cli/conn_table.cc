@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "safe_text.h"
+
 namespace ws::cli {
 namespace {
 
@@ -76,12 +78,13 @@ std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
   };
   int i = 0;
   cell(row, std::string_view(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, c.id).ptr - num)), kWidths[i++]);
-  cell(row, process_text(c, t), kWidths[i++]);
+  // Names and paths come from the traced program: their control characters are escaped.
+  cell(row, present::printable(process_text(c, t)), kWidths[i++]);
   cell(row, c.kind(), kWidths[i++]);
   cell(row, inspect::role_name(c.role), kWidths[i++]);
-  cell(row, c.has_local ? to_string(c.local) : "-", kWidths[i++]);
-  cell(row, c.has_remote ? to_string(c.remote) : "-", kWidths[i++]);
-  cell(row, c.host.empty() ? std::string_view("-") : std::string_view(c.host), kWidths[i++]);
+  cell(row, c.has_local ? present::printable(to_string(c.local)) : "-", kWidths[i++]);
+  cell(row, c.has_remote ? present::printable(to_string(c.remote)) : "-", kWidths[i++]);
+  cell(row, c.host.empty() ? "-" : present::printable(c.host), kWidths[i++]);
   cell(row, present::time_text(h.wall_ns(c.opened_ts), text, c.opened_ts - first_ts), kWidths[i++]);
   cell(row, d >= 0 ? present::duration_text(static_cast<uint64_t>(d)) : "-", kWidths[i++]);
   cell(row, count(c.bytes_out, c.calls_out), kWidths[i++]);

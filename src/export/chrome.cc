@@ -11,6 +11,7 @@
 
 #include "exporter.h"
 #include "output.h"
+#include "safe_text.h"
 
 namespace ws::exporter {
 namespace {
@@ -116,7 +117,8 @@ class ChromeExporter final : public Exporter {
     other["host"] = header_.host;
     other["command"] = header_.command;
     other["start_time"] = present::utc_text(header_.wall_ns(first_ts_));
-    out_.write(fmt::format("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{}}}\n", other.dump()));
+    out_.write(fmt::format("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{}}}\n",
+                           present::json_dump(other)));
     return out_.commit();
   }
 
@@ -135,7 +137,7 @@ class ChromeExporter final : public Exporter {
 
   void emit(const Json& j) {
     out_.write(count_++ ? ",\n" : "\n");
-    out_.write(j.dump(-1, ' ', false, Json::error_handler_t::replace));
+    out_.write(present::json_dump(j));
   }
 
   ExportOptions opt_;

@@ -1,13 +1,12 @@
 #include "output.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
 namespace ws::exporter {
-namespace fs = std::filesystem;
 
 namespace {
 Status cannot_write(const std::string& path, const std::string& why) {
@@ -17,55 +16,48 @@ Status cannot_write(const std::string& path, const std::string& why) {
 }
 }  // namespace
 
-Output::~Output() {
-  if (file_ && file_ != stdout) std::fclose(file_);
-  if (!committed_ && !temp_.empty()) {
-    std::error_code ec;
-    fs::remove(temp_, ec);
-  }
-}
+Output::~Output() = default;  // trace::OutputFile removes an uncommitted file
 
 Status Output::reserve(const std::string& path) {
   if (path == "-") return Status::error("this format writes a file: give -o FILE, not -o -");
   path_ = path;
-  temp_ = path + ".part";
-  std::error_code ec;
-  if (fs::is_directory(path, ec)) return cannot_write(path, "it is a folder");
-  fs::remove(temp_, ec);
-  std::FILE* f = std::fopen(temp_.c_str(), "wb");
-  if (!f) return cannot_write(path, std::strerror(errno));
-  std::fclose(f);
-  fs::permissions(temp_, fs::perms::owner_read | fs::perms::owner_write, ec);
+  auto f = trace::OutputFile::create(path, trace::OutputFile::Publish::OnCommit);
+  if (!f.ok()) {
+    // "cannot create OUT: why" from the file layer; the message names OUT once.
+    std::string why = f.status().message();
+    const std::string lead = "cannot create " + path + ": ";
+    if (why.rfind(lead, 0) == 0) why.erase(0, lead.size());
+    return cannot_write(path, why);
+  }
+  file_ = std::move(f.value());
   return Status();
 }
 
 Status Output::open(const std::string& path) {
-  if (path == "-") {
-    path_ = "standard output";
-    file_ = stdout;
-    return Status();
-  }
-  if (Status s = reserve(path); !s.ok()) return s;
-  file_ = std::fopen(temp_.c_str(), "wb");
-  if (!file_) return cannot_write(path, std::strerror(errno));
+  if (path != "-") return reserve(path);
+  path_ = "standard output";
+  to_stdout_ = true;
   return Status();
 }
 
-Status Output::commit() {
-  if (file_) {
-    errno = 0;
-    const bool flushed = std::fflush(file_) == 0 && !std::ferror(file_) && !failed_;
-    const int err = errno;
-    const bool closed = file_ == stdout || std::fclose(file_) == 0;
-    file_ = nullptr;
-    if (!flushed || !closed) return cannot_write(path_, err ? std::strerror(err) : "a write failed");
+void Output::flush() {
+  if (buf_.empty() || !failed_.ok()) return buf_.clear();
+  if (to_stdout_) {
+    if (std::fwrite(buf_.data(), 1, buf_.size(), stdout) != buf_.size())
+      failed_ = cannot_write(path_, std::strerror(errno));
+  } else if (Status s = file_->write(buf_); !s.ok()) {
+    failed_ = s;
   }
-  if (temp_.empty()) return Status();
-  std::error_code ec;
-  fs::rename(temp_, path_, ec);
-  if (ec) return cannot_write(path_, ec.message());
-  committed_ = true;
-  return Status();
+  buf_.clear();
+}
+
+Status Output::commit() {
+  flush();
+  if (to_stdout_ && failed_.ok() && std::fflush(stdout) != 0)
+    failed_ = cannot_write(path_, std::strerror(errno));
+  if (!failed_.ok()) return failed_;
+  if (!file_) return Status();
+  return file_->commit();
 }
 
 }  // namespace ws::exporter

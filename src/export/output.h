@@ -1,12 +1,14 @@
-// Where an export writes. A file is written under a temporary name beside it (OUT.part) and
-// renamed to OUT only by commit(), so an export that failed or was interrupted never leaves a
-// file that looks complete; "-" is standard output.
+// Where an export writes. A file is made by trace::OutputFile (owner-only from its first byte,
+// exclusively, under a temporary name beside it: OUT.XXXXXX.part) and renamed to OUT only by
+// commit(), so an export that failed or was interrupted never leaves a file that looks
+// complete; "-" is standard output.
 #pragma once
 
-#include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "file.h"
 #include "status.h"
 
 namespace ws::exporter {
@@ -18,25 +20,29 @@ class Output {
   Output& operator=(const Output&) = delete;
   ~Output();  // removes the temporary file of an output never committed
 
-  // Opens OUT.part for writing (mode 0600 where the system has modes: exports hold payloads),
-  // or standard output for "-". Fails with a message naming OUT when it cannot be created.
+  // Creates the temporary file, or takes standard output for "-". Fails with a message naming
+  // OUT when it cannot be created.
   Status open(const std::string& path);
-  // For writers that open the file themselves (sqlite): removes a stale OUT.part, checks that
-  // the folder takes a file, and remembers where to rename from. "-" is refused.
+  // For writers that open the file themselves by name (sqlite): creates it the same way and
+  // remembers where to rename from. "-" is refused.
   Status reserve(const std::string& path);
-  const std::string& temp_path() const { return temp_; }
-  std::FILE* stream() const { return file_; }
-  // Appends to the stream; an error is kept and returned by commit().
+  const std::string& temp_path() const { return file_->temp_path(); }
+  // Appends (buffered); an error is kept and returned by commit().
   void write(std::string_view bytes) {
-    if (std::fwrite(bytes.data(), 1, bytes.size(), file_) != bytes.size()) failed_ = true;
+    buf_ += bytes;
+    if (buf_.size() >= kFlushAt) flush();
   }
-  // Flushes and closes the stream, then renames OUT.part to OUT.
+  // Writes what is buffered, closes, and renames the temporary file to OUT.
   Status commit();
 
  private:
-  std::string path_, temp_;
-  std::FILE* file_ = nullptr;
-  bool failed_ = false, committed_ = false;
+  static constexpr size_t kFlushAt = 1 << 16;
+  void flush();
+
+  std::string path_, buf_;
+  std::unique_ptr<trace::OutputFile> file_;  // null for standard output
+  Status failed_;
+  bool to_stdout_ = false;
 };
 
 }  // namespace ws::exporter

@@ -15,6 +15,7 @@
 #include "http_watch.h"
 #include "lookups.h"
 #include "output.h"
+#include "safe_text.h"
 
 namespace ws::exporter {
 namespace {
@@ -192,12 +193,14 @@ Table calls_table(std::array<int, static_cast<size_t>(FieldId::kCount)>& field_c
   return t;
 }
 
-std::string json_list(const std::vector<std::string>& v) { return nlohmann::json(v).dump(); }
+std::string json_list(const std::vector<std::string>& v) {
+  return present::json_dump(nlohmann::json(v));
+}
 
 std::string headers_json(const decode::HttpMessage& m) {
   auto a = nlohmann::json::array();
   for (const auto& h : m.headers) a.push_back({h.name, h.value});
-  return a.dump();
+  return present::json_dump(a);
 }
 
 std::string http_version(const decode::HttpMessage& m) {
@@ -466,9 +469,9 @@ class SqliteExporter final : public Exporter {
           .add(inspect::severity_name(f.severity))
           .add(f.rule)
           .add(f.title)
-          .add(nlohmann::json(f.conns).dump())
+          .add(present::json_dump(nlohmann::json(f.conns)))
           .add(f.more_conns)
-          .add(counts.dump())
+          .add(present::json_dump(counts))
           .add(f.meaning)
           .add(f.next);
       if (Status s = ins_findings_.insert(); !s.ok()) return s;

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "event_builder.h"
+#include "safe_text.h"
 #include "sockaddr.h"
 
 namespace ws::present {
@@ -24,7 +25,7 @@ namespace {
 
 std::string addr_text(const Value& v) {
   SockAddr a;
-  return decode_addr(v.bytes(), a) ? to_string(a) : "<malformed address>";
+  return decode_addr(v.bytes(), a) ? printable(to_string(a)) : "<malformed address>";
 }
 
 std::string hex(std::string_view b) {
@@ -209,7 +210,8 @@ std::string value_text(const FieldDef& def, const Value& v, size_t preview) {
       std::vector<SockAddr> list;
       if (!decode_addr_list(v.bytes(), list)) return "<malformed>";
       std::string s = "[";
-      for (size_t i = 0; i < list.size(); ++i) s += (i ? ", " : "") + to_string(list[i]);
+      for (size_t i = 0; i < list.size(); ++i)
+        s += (i ? ", " : "") + printable(to_string(list[i]));
       return s + "]";
     }
     case FieldType::PollList: {
@@ -231,7 +233,7 @@ std::string event_line(const Event& ev, const trace::TraceHeader& h, const TextO
   Paint paint{opt.color};
   std::string s = time_text(h.wall_ns(ev.ts), opt, ev.ts - first_ts);
   if (notes.process.empty()) s += fmt::format(" {}/{} ", ev.pid, ev.tid);
-  else s += fmt::format(" {}[{}/{}] ", notes.process, ev.pid, ev.tid);
+  else s += fmt::format(" {}[{}/{}] ", printable(notes.process), ev.pid, ev.tid);
   if (notes.conn) s += fmt::format("#{} ", notes.conn);
   s += paint("1;36", ev.func < FuncId::kCount ? std::string(func_def(ev.func).name)
                                               : "<unknown function>");
@@ -284,7 +286,7 @@ std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNote
       std::to_string(ev.ts),
       std::to_string(ev.pid),
       std::to_string(ev.tid),
-      std::string(notes.process),
+      csv_text(printable(notes.process)),
       notes.conn ? std::to_string(notes.conn) : "",
       ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "",
       ev.type() != EventType::Unknown ? std::string(event_def(ev.type()).name) : "",
@@ -300,9 +302,9 @@ std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNote
     } else if (!v) {
       cells.emplace_back();
     } else if (f.type == FieldType::AddrList || f.type == FieldType::PollList) {
-      cells.push_back(value_json(f, *v).dump());
+      cells.push_back(json_dump(value_json(f, *v)));
     } else if (f.type == FieldType::Str) {
-      cells.push_back(escape(v->bytes()));
+      cells.push_back(csv_text(escape(v->bytes())));
     } else {
       cells.push_back(value_text(f, *v));
     }
@@ -339,7 +341,7 @@ std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNo
     args[std::string(f.name)] = value_json(f, ev.values[i]);
   }
   j["args"] = args;
-  return j.dump();
+  return json_dump(j);
 }
 
 }  // namespace ws::present

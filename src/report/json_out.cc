@@ -2,21 +2,9 @@
 
 #include <charconv>
 
+#include "safe_text.h"
+
 namespace ws::report {
-namespace {
-
-// Length of the valid UTF-8 sequence at s[i], 0 when it is not one.
-size_t utf8_length(std::string_view s, size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  if (n == 2 && c < 0xc2) return 0;  // overlong
-  for (size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return 0;
-  return n;
-}
-
-}  // namespace
 
 void JsonOut::str(std::string_view v) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -24,9 +12,12 @@ void JsonOut::str(std::string_view v) {
   for (size_t i = 0; i < v.size();) {
     const auto c = static_cast<unsigned char>(v[i]);
     if (c >= 0x80) {
-      const size_t n = utf8_length(v, i);
+      // The rule of every JSON writer (present::to_utf8): a byte that is not UTF-8 is U+00NN.
+      const size_t n = present::utf8_char_length(v, i);
       if (n == 0) {
-        s_ += "\\ufffd";
+        s_ += "\\u00";
+        s_ += kHex[c >> 4];
+        s_ += kHex[c & 15];
         ++i;
       } else {
         s_.append(v.substr(i, n));

@@ -17,7 +17,8 @@ class JsonOut {
  public:
   std::string& text() { return s_; }
   // Separators are the caller's: these append one value each.
-  void str(std::string_view v);  // quoted; invalid UTF-8 becomes U+FFFD, '<' becomes \u003c
+  // Quoted; a byte that is not UTF-8 becomes U+00NN (present::to_utf8), '<' becomes \u003c.
+  void str(std::string_view v);
   void num(int64_t v);
   void unum(uint64_t v);
   void key(std::string_view k) {

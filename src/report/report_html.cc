@@ -276,6 +276,15 @@ void write_calls(JsonOut& o, const ReportData& d) {
   o.raw("}},"), o.key("payload"), o.str(base64(d.payload));
 }
 
+// 'sha256-…' of a script for the Content-Security-Policy, from its SHA-256 in hex (computed
+// when the page's files are built in: embed_web.cmake).
+std::string csp_hash(std::string_view hex) {
+  std::string digest;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    digest += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  return "'sha256-" + base64(digest) + "'";
+}
+
 void replace(std::string& s, std::string_view marker, std::string_view with) {
   const size_t at = s.find(marker);
   if (at != std::string::npos) s.replace(at, marker.size(), with);
@@ -306,18 +315,22 @@ std::string report_html(const ReportData& d) {
   std::string page(web::kReportHtml);
   // The data first: the page's own text never contains the markers after substitution.
   replace(page, "/*@WSTRACE_CSS@*/", web::kReportCss);
-  std::string js = std::string(web::kFilterJs) + "\n" + std::string(web::kReportJs);
-  replace(page, "/*@WSTRACE_JS@*/", js);
+  replace(page, "@WSTRACE_SCRIPT_HASHES@",
+          csp_hash(web::kFilterJsSha256) + " " + csp_hash(web::kReportJsSha256));
+  replace(page, "/*@WSTRACE_FILTER_JS@*/", web::kFilterJs);
+  replace(page, "/*@WSTRACE_REPORT_JS@*/", web::kReportJs);
   replace(page, "@WSTRACE_TITLE@", "");
   replace(page, "/*@WSTRACE_DATA@*/", report_json(d));
   return page;
 }
 
 Status write_report(const std::string& path, const ReportData& d) {
-  // Owner-only like the trace itself: the report holds payloads too.
-  auto file = trace::OutputFile::create(path);
+  // Owner-only like the trace itself: the report holds payloads too. Only a whole page
+  // appears under `path`.
+  auto file = trace::OutputFile::create(path, trace::OutputFile::Publish::OnCommit);
   if (!file.ok()) return file.status();
-  return file.value()->write(report_html(d));
+  if (Status s = file.value()->write(report_html(d)); !s.ok()) return s;
+  return file.value()->commit();
 }
 
 }  // namespace ws::report

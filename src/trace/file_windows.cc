@@ -1,6 +1,7 @@
 #include <windows.h>
 
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -17,10 +18,19 @@ std::wstring widen(const std::string& utf8) {
   return w;
 }
 
+Status cannot_create(const std::string& path, DWORD err) {
+  return Status::error(fmt::format("cannot create {}: {}", path, win_error_text(err)));
+}
+
 class WinOutput final : public OutputFile {
  public:
-  WinOutput(HANDLE h, std::string path) : h_(h), path_(std::move(path)) {}
-  ~WinOutput() override { CloseHandle(h_); }
+  // `temp`: the name to rename to `path` at commit(); empty once the file is at `path`.
+  WinOutput(HANDLE h, std::string path, std::string temp)
+      : h_(h), path_(std::move(path)), temp_(std::move(temp)) {}
+  ~WinOutput() override {
+    if (h_ != INVALID_HANDLE_VALUE) CloseHandle(h_);
+    if (!temp_.empty()) DeleteFileW(widen(temp_).c_str());
+  }
   Status write(std::string_view data) override {
     while (!data.empty()) {
       DWORD chunk = static_cast<DWORD>(std::min<size_t>(data.size(), 1u << 30));
@@ -28,10 +38,7 @@ class WinOutput final : public OutputFile {
       if (!WriteFile(h_, data.data(), chunk, &n, nullptr) || n == 0) {
         DWORD e = GetLastError();
         if (e == ERROR_DISK_FULL || e == ERROR_HANDLE_DISK_FULL)
-          return Status::error(fmt::format(
-              "disk full while writing {}: free some space and record again (the first {} bytes "
-              "are kept and readable)",
-              path_, written_));
+          return disk_full(path_, written_, temp_.empty());
         return Status::error(fmt::format("cannot write {}: {}", path_, win_error_text(e)));
       }
       written_ += n;
@@ -40,12 +47,31 @@ class WinOutput final : public OutputFile {
     return {};
   }
   uint64_t written() const override { return written_; }
+  Status commit() override {
+    if (h_ != INVALID_HANDLE_VALUE) CloseHandle(std::exchange(h_, INVALID_HANDLE_VALUE));
+    if (temp_.empty()) return {};
+    if (!MoveFileExW(widen(temp_).c_str(), widen(path_).c_str(), MOVEFILE_REPLACE_EXISTING))
+      return cannot_create(path_, GetLastError());
+    temp_.clear();
+    return {};
+  }
+  const std::string& temp_path() const override { return temp_.empty() ? path_ : temp_; }
 
  private:
   HANDLE h_;
-  std::string path_;
+  std::string path_, temp_;
   uint64_t written_ = 0;
 };
+
+// Six hex digits that differ between tries and processes. The name need not be secret:
+// CREATE_NEW never opens a file that exists, so a guessed name only costs another try.
+std::string temp_suffix(unsigned attempt) {
+  LARGE_INTEGER t{};
+  QueryPerformanceCounter(&t);
+  const uint64_t mix = static_cast<uint64_t>(t.QuadPart) * 0x9e3779b97f4a7c15ull ^
+                       (uint64_t{GetCurrentProcessId()} << 20) ^ attempt;
+  return fmt::format("{:06x}", (mix >> 24) & 0xffffff);
+}
 
 class WinInput final : public InputFile {
  public:
@@ -79,13 +105,33 @@ std::string win_error_text(unsigned long code) {
 }
 
 // The file is created with the default security of its folder, which on Windows already limits
-// a user's profile to that user; wstrace sets no looser access.
-Result<std::unique_ptr<OutputFile>> OutputFile::create(const std::string& path) {
-  HANDLE h = CreateFileW(widen(path).c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE,
-                         nullptr, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, nullptr);
-  if (h == INVALID_HANDLE_VALUE)
-    return Status::error(fmt::format("cannot create {}: {}", path, win_error_text(GetLastError())));
-  return std::unique_ptr<OutputFile>(new WinOutput(h, path));
+// a user's profile to that user; wstrace sets no looser access. FILE_SHARE_DELETE lets the file
+// be renamed while it is open (Publish::AtOnce) and lets readers follow it.
+Result<std::unique_ptr<OutputFile>> OutputFile::create(const std::string& path, Publish when) {
+  const DWORD attrs = GetFileAttributesW(widen(path).c_str());
+  if (attrs != INVALID_FILE_ATTRIBUTES && (attrs & FILE_ATTRIBUTE_DIRECTORY) &&
+      !(attrs & FILE_ATTRIBUTE_REPARSE_POINT))
+    return cannot_create(path, ERROR_DIRECTORY);  // before any work is done
+  HANDLE h = INVALID_HANDLE_VALUE;
+  std::string temp;
+  for (unsigned attempt = 0; h == INVALID_HANDLE_VALUE; ++attempt) {
+    temp = path + "." + temp_suffix(attempt) + ".part";
+    h = CreateFileW(widen(temp).c_str(), GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_DELETE,
+                    nullptr, CREATE_NEW, FILE_ATTRIBUTE_NORMAL, nullptr);
+    const DWORD e = GetLastError();
+    if (h == INVALID_HANDLE_VALUE && (e != ERROR_FILE_EXISTS || attempt == 100))
+      return cannot_create(path, e);
+  }
+  if (when == Publish::AtOnce) {
+    if (!MoveFileExW(widen(temp).c_str(), widen(path).c_str(), MOVEFILE_REPLACE_EXISTING)) {
+      const DWORD e = GetLastError();
+      CloseHandle(h);
+      DeleteFileW(widen(temp).c_str());
+      return cannot_create(path, e);
+    }
+    temp.clear();
+  }
+  return std::unique_ptr<OutputFile>(new WinOutput(h, path, std::move(temp)));
 }
 
 Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
@@ -94,6 +140,12 @@ Result<std::unique_ptr<InputFile>> InputFile::open(const std::string& path) {
                          OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, nullptr);
   if (h == INVALID_HANDLE_VALUE)
     return Status::error(fmt::format("cannot open {}: {}", path, win_error_text(GetLastError())));
+  // A pipe or a device (CON, \\.\pipe\…) is no trace, and reading one could wait forever.
+  if (GetFileType(h) != FILE_TYPE_DISK) {
+    CloseHandle(h);
+    return Status::error(fmt::format(
+        "{} is a pipe or a device, not a trace file: give the path of a .wst file", path));
+  }
   return std::unique_ptr<InputFile>(new WinInput(h));
 }
 

@@ -108,6 +108,24 @@ async function sessionChecks(browser) {
   await page.press("#filter", "Enter");
   const errText = await page.locator("#filter-error").innerText();
   check(errText.includes("^ expected 'and', 'or'"), "a bad filter is shown with a caret and what was expected");
+  // A mistake is shown as text: the '<' of a filter stays a '<', never markup or an entity.
+  await page.fill("#filter", 'host == "<b>x</b>" andd');
+  await page.press("#filter", "Enter");
+  const shown = await page.evaluate(() => {
+    const e = document.getElementById("filter-error");
+    return { text: e.textContent, elements: e.children.length };
+  });
+  check(shown.text.includes('"<b>x</b>"') && !shown.text.includes("&lt;") && shown.elements === 0,
+        `the filter's mistake shows '<' as text (${JSON.stringify(shown.text)})`);
+  // Only the page's own scripts may run: named by hash, no 'unsafe-inline', no inline handlers.
+  const csp = await page.evaluate(() => ({
+    policy: document.querySelector('meta[http-equiv="Content-Security-Policy"]').content,
+    handlers: [...document.querySelectorAll("*")].filter((e) =>
+      [...e.attributes].some((a) => a.name.startsWith("on"))).length,
+  }));
+  const scriptSrc = (csp.policy.match(/script-src([^;]*)/) || ["", ""])[1];
+  check(!scriptSrc.includes("unsafe-inline") && /'sha256-[A-Za-z0-9+/]+=*'/.test(scriptSrc) &&
+        csp.handlers === 0, `the CSP runs only the page's scripts, by hash (${scriptSrc.trim()})`);
   await page.fill("#filter", `func == connect and err == ECONNREFUSED`);
   await page.press("#filter", "Enter");
   const refused = await page.evaluate(() => window.__wstrace.listed());

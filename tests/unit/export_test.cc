@@ -202,14 +202,15 @@ TEST_F(ExportTest, AFailedExportLeavesNoFile) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("cannot write"), std::string::npos) << s.message();
   {
-    // Written but never committed: neither OUT nor OUT.part remains.
+    // Written but never committed: neither OUT nor its temporary file remains.
     ws::exporter::Output out;
     ASSERT_TRUE(out.open((dir_ / "half").string()).ok());
     out.write("half of it");
-    EXPECT_TRUE(fs::exists(dir_ / "half.part"));
+    EXPECT_TRUE(fs::exists(out.temp_path()));
+    EXPECT_EQ(fs::path(out.temp_path()).parent_path(), dir_);
+    EXPECT_TRUE(out.temp_path().ends_with(".part")) << out.temp_path();
   }
-  EXPECT_FALSE(fs::exists(dir_ / "half"));
-  EXPECT_FALSE(fs::exists(dir_ / "half.part"));
+  EXPECT_TRUE(fs::is_empty(dir_));
   // Committed: OUT replaces an older file, the temporary name is gone.
   std::ofstream(dir_ / "whole") << "old";
   ws::exporter::Output out;
@@ -217,7 +218,7 @@ TEST_F(ExportTest, AFailedExportLeavesNoFile) {
   out.write("new");
   ASSERT_TRUE(out.commit().ok());
   EXPECT_EQ(slurp(dir_ / "whole"), "new");
-  EXPECT_FALSE(fs::exists(dir_ / "whole.part"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
 }
 
 }  // namespace

@@ -218,7 +218,7 @@ TEST(Report, JsonAndPage) {
 TEST(Report, JsonStringsAreSafe) {
   ws::report::JsonOut o;
   o.str("a\"b\\c\n</script>\x01\xff\xc3\xa9");
-  EXPECT_EQ(o.text(), "\"a\\\"b\\\\c\\n\\u003c/script>\\u0001\\ufffd\xc3\xa9\"");
+  EXPECT_EQ(o.text(), "\"a\\\"b\\\\c\\n\\u003c/script>\\u0001\\u00ff\xc3\xa9\"");
   ws::report::JsonOut sparse;
   sparse.sparse(std::vector<uint32_t>{0, 0, 5, 0, 0, 0, 7, 0, 0}, 0u);
   EXPECT_EQ(sparse.text(), R"({"d":0,"at":[2,4],"v":[5,7]})");

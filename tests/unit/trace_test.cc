@@ -7,6 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#ifndef _WIN32
+#include <sys/stat.h>
+#endif
+
 #include "engine.h"
 #include "event_builder.h"
 #include "reader.h"
@@ -26,8 +30,11 @@ class MemoryOutput final : public OutputFile {
     return {};
   }
   uint64_t written() const override { return sink_.size(); }
+  Status commit() override { return {}; }
+  const std::string& temp_path() const override { return name_; }
 
  private:
+  std::string name_ = "memory";
   std::string& sink_;
   size_t limit_;
 };
@@ -339,6 +346,43 @@ TEST(Trace, FilesAreOwnerOnly) {
   auto perms = std::filesystem::status(path).permissions();
   EXPECT_EQ(perms, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::remove(path);
+}
+
+// A symlink at the destination is replaced, never followed; what it pointed to is untouched.
+TEST(Trace, OutputsNeverFollowASymlink) {
+  const auto dir = std::filesystem::temp_directory_path() / "wstrace-symlink-test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "victim") << "keep me";
+  std::filesystem::create_symlink(dir / "victim", dir / "out.wst");
+  std::filesystem::create_symlink(dir / "victim", dir / "out.html");
+  auto w = TraceWriter::create((dir / "out.wst").string(), test_header());
+  ASSERT_TRUE(w.ok()) << w.status().message();
+  EXPECT_FALSE(std::filesystem::is_symlink(dir / "out.wst"));
+  auto later = OutputFile::create((dir / "out.html").string(), OutputFile::Publish::OnCommit);
+  ASSERT_TRUE(later.ok()) << later.status().message();
+  ASSERT_TRUE(later.value()->write("page").ok());
+  EXPECT_TRUE(std::filesystem::is_symlink(dir / "out.html"));  // not yet committed
+  ASSERT_TRUE(later.value()->commit().ok());
+  EXPECT_FALSE(std::filesystem::is_symlink(dir / "out.html"));
+  std::ifstream in(dir / "victim");
+  std::string victim((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(victim, "keep me");
+  std::filesystem::remove_all(dir);
+}
+
+// Readers refuse what is no regular file instead of blocking on it.
+TEST(Trace, ReadersRefuseFifosAndDevices) {
+  const auto fifo = std::filesystem::temp_directory_path() / "wstrace-fifo-test";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto r = TraceReader::open(fifo.string());  // would wait for a writer forever
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("is a FIFO"), std::string::npos) << r.status().message();
+  std::filesystem::remove(fifo);
+  auto z = TraceReader::open("/dev/zero");
+  ASSERT_FALSE(z.ok());
+  EXPECT_NE(z.status().message().find("is a device"), std::string::npos) << z.status().message();
 }
 #endif
 

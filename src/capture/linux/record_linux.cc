@@ -161,7 +161,10 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   close(exec_pipe[0]);
   if (got == sizeof exec_errno) {
     waitpid(child, nullptr, 0);
-    unlink(summary.output.c_str());
+    // The trace just made, never a device given as -o (/dev/null).
+    struct stat st {};
+    if (lstat(summary.output.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      unlink(summary.output.c_str());
     return {exec_errno == ENOENT ? 127 : 126,
             fmt::format("cannot run {}: {}", pre.path, strerror(exec_errno))};
   }

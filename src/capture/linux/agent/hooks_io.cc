@@ -117,7 +117,10 @@ namespace {
 // sendmmsg/recvmmsg: the result counts messages; the payload and address are the first
 // message's, `len` the first message's bytes. The first message was used when r > 0; its
 // address length the kernel may have raised past what it filled, so the address is read safely.
-void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, int r, FieldId addr) {
+// `name_cap`: the size of the first message's address buffer (the kernel writes back the
+// address's whole length, which may exceed it: a 108-byte Unix path is 111).
+void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, int r, FieldId addr,
+               socklen_t name_cap) {
   const Mem mem = proven_if(r > 0);
   mmsghdr first;
   bool have = vec && vlen;
@@ -132,7 +135,8 @@ void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, in
   io_args(c, fd, iov_total(m.msg_iov, m.msg_iovlen, mem), flags, true);
   c.u64(FieldId::count, vlen);
   if (r <= 0) return;
-  c.sockaddr(addr, m.msg_name, m.msg_namelen, Mem::Unproven);
+  c.sockaddr(addr, m.msg_name, m.msg_namelen < name_cap ? m.msg_namelen : name_cap,
+             Mem::Unproven);
   payload_iov(c, m.msg_iov, m.msg_iovlen, first.msg_len);
 }
 
@@ -143,7 +147,7 @@ WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
   Call c(FuncId::sendmmsg);
   int r = REAL(sendmmsg)(fd, vec, vlen, flags);
   c.done_errno(r);
-  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::addr);
+  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::addr, ~socklen_t{0});
   return r;
 }
 
@@ -185,8 +189,8 @@ ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int f
 ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, socklen_t*),
                         int fd, void* buf, size_t len, int flags, sockaddr* from,
                         socklen_t* fromlen) {
+  sockaddr_storage mine;  // (outlives c)
   Call c(FuncId::recvfrom);
-  sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
   sockaddr* a = from ? from : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = from ? fromlen : &mine_len;
@@ -255,6 +259,7 @@ void forget_passed_fds(msghdr& m) {
 
 DECLARE_REAL(recvmsg, ssize_t, int, msghdr*, int);
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  sockaddr_storage mine;  // (outlives c: a lent address is read when c ends)
   Call c(FuncId::recvmsg);
   msghdr asked;
   if (!c.active() || !read_safely(asked, msg)) {  // the kernel answers EFAULT: nothing to lend
@@ -266,7 +271,6 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   // Without an address buffer, wstrace passes the kernel a copy of the msghdr with one of its
   // own, so that a datagram's sender is known; the program's msghdr is written only where the
   // kernel would write it (msg_namelen stays as it was).
-  sockaddr_storage mine;
   msghdr lent = asked;
   const bool lend = !asked.msg_name;
   if (lend) {
@@ -291,9 +295,12 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 DECLARE_REAL(recvmmsg, int, int, mmsghdr*, unsigned, int, struct timespec*);
 WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct timespec* tmo) {
   Call c(FuncId::recvmmsg);
+  mmsghdr before;
+  const socklen_t given =
+      c.active() && vec && vlen && read_safely(before, vec) ? before.msg_hdr.msg_namelen : 0;
   int r = REAL(recvmmsg)(fd, vec, vlen, flags, tmo);
   c.done_errno(r);
-  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::peer);
+  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::peer, given);
   return r;
 }
 
