@@ -17,9 +17,15 @@ bool PayloadRedactor::redact(Event& ev) {
     return false;
   }
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
-  const bool out = outbound(ev);
-  const Value* payload = ev.get(FieldId::payload);
-  const Value* sock = ev.get(FieldId::sock);
+  // One pass over the values: this runs for every call of every trace read.
+  const Value *payload = nullptr, *sock = nullptr, *op = nullptr;
+  for (uint8_t i = 0; i < ev.nvalues; ++i) {
+    const Value& v = ev.values[i];
+    if (v.id == FieldId::payload) payload = &v;
+    else if (v.id == FieldId::sock) sock = &v;
+    else if (v.id == FieldId::op) op = &v;
+  }
+  const bool out = outbound(ev, op);
   if (payload == nullptr || payload->size == 0 || sock == nullptr) return false;
   SecretScanner& s = streams_[Key{ev.pid, sock->num, out}];
   s.scan({payload->data, payload->size}, ranges_);
@@ -33,8 +39,7 @@ bool PayloadRedactor::redact(Event& ev) {
 }
 
 // Which way the payload of a send, recv or overlapped completion went.
-bool PayloadRedactor::outbound(const Event& ev) {
-  const Value* op = ev.get(FieldId::op);
+bool PayloadRedactor::outbound(const Event& ev, const Value* op) {
   switch (ev.type()) {
     case EventType::send:
       if (op != nullptr && !ev.error.ok()) pending_sends_.insert(op_key(ev.pid, op->num));

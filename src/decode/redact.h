@@ -38,7 +38,7 @@ class PayloadRedactor {
     }
   };
   void forget(const Event& ev);
-  bool outbound(const Event& ev);
+  bool outbound(const Event& ev, const Value* op);
 
   std::unordered_map<Key, SecretScanner, KeyHash> streams_;
   // Overlapped sends under way (pid, op): their completion's payload, if any, went out.
