@@ -26,8 +26,10 @@ bool PayloadRedactor::redact(Event& ev) {
     else if (v.id == FieldId::op) op = &v;
   }
   const bool out = outbound(ev, op);
-  if (payload == nullptr || payload->size == 0 || sock == nullptr) return false;
-  SecretScanner& s = streams_[Key{ev.pid, sock->num, out}];
+  if (payload == nullptr || payload->size == 0) return false;
+  // A completion whose socket the agent did not know still gets scanned, as a stream of its own.
+  const uint64_t sock_id = sock != nullptr ? sock->num : UINT64_MAX;
+  SecretScanner& s = streams_[Key{ev.pid, sock_id, out}];
   s.scan({payload->data, payload->size}, ranges_);
   if (ranges_.empty()) return false;
   masked_.assign(reinterpret_cast<const char*>(payload->data), payload->size);

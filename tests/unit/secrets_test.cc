@@ -149,4 +149,22 @@ TEST_F(RedactTest, LengthsStayAndTheOriginalLengthIsKept) {
   EXPECT_EQ(p->num, 4000u);
 }
 
+// Overlapped I/O: a pending send's completion goes on with the outbound stream; a completion
+// whose socket is unknown is still scanned.
+TEST_F(RedactTest, OverlappedCompletionsFollowTheirSend) {
+  b_.begin(FuncId::WSASend, 7, 7, 1).num(FieldId::sock, 9).num(FieldId::op, 77);
+  b_.payload("GET / HTTP/1.1\r\nCook", 20).result(-1, ws::errcode::kWsaIoPending);
+  redactor_.redact(b_.event());
+  b_.begin(FuncId::GetQueuedCompletionStatus, 7, 7, 2).num(FieldId::sock, 9);
+  b_.num(FieldId::op, 77).payload("ie: a=b\r\n", 9).result(9);
+  ws::Event& done = b_.event();
+  EXPECT_TRUE(redactor_.redact(done));
+  EXPECT_EQ(done.get(FieldId::payload)->bytes(), "ie: a=*\r\n");
+  b_.begin(FuncId::GetQueuedCompletionStatus, 7, 7, 3).num(FieldId::op, 78);
+  b_.payload("Set-Cookie: s=1\r\n", 17).result(17);
+  ws::Event& unknown = b_.event();
+  EXPECT_TRUE(redactor_.redact(unknown));
+  EXPECT_EQ(unknown.get(FieldId::payload)->bytes(), "Set-Cookie: s=*\r\n");
+}
+
 }  // namespace
