@@ -106,7 +106,15 @@ void RingCollector::add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t
   ++used;
 }
 
-void RingCollector::emit(const Event& ev) {
+const Event& RingCollector::redacted(const Event& ev) {
+  if (!opt_.redact) return ev;
+  masked_ = ev;
+  redactor_.redact(masked_);
+  return masked_;
+}
+
+void RingCollector::emit(const Event& raw) {
+  const Event& ev = redacted(raw);  // what the file and the live view get
   switch (ev.type()) {
     case EventType::process_start:
       if (!processes_.count(ev.pid)) ++summary_.processes;  // exec starts a pid again

@@ -9,6 +9,7 @@
 
 #include "event_builder.h"
 #include "record.h"
+#include "redact.h"
 #include "ring.h"
 #include "writer.h"
 
@@ -44,7 +45,9 @@ class RingCollector {
  private:
   void free_slot(uint32_t i);
   void add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t n);
-  void emit(const Event& ev);
+  void emit(const Event& raw);
+  // `ev`, or with record --redact its copy with the payload's credentials masked.
+  const Event& redacted(const Event& ev);
 
   const RecordOptions& opt_;
   RegionHeader* region_;
@@ -62,6 +65,8 @@ class RingCollector {
   int64_t last_flush_ = 0;
   static constexpr int64_t kFlushEvery = 100'000'000;  // ns
   std::string problem_;
+  decode::PayloadRedactor redactor_;
+  Event masked_;
 };
 
 }  // namespace ws::capture

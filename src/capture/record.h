@@ -24,6 +24,7 @@ struct RecordOptions {
   std::function<void(const Event&, const trace::TraceHeader&)> on_event;
   uint32_t ring_bytes = 1u << 20;  // per thread
   uint32_t slots = 256;            // threads that can record at once
+  bool redact = false;  // mask credentials in payloads before they are written (redact.h)
 };
 
 struct RecordSummary {

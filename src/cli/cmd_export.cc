@@ -16,7 +16,7 @@ namespace {
 
 struct ExportArgs {
   std::string file, format, out, filter;
-  bool hex = false, utc = false, relative = false;
+  bool hex = false, utc = false, relative = false, show_secrets = false;
 };
 
 // A trace file as an engine that also says how far it has read (for the progress bar).
@@ -92,7 +92,11 @@ int run_export(const ExportArgs& a) {
     report(reader.status().message());
     return kExitError;
   }
-  CountingEngine engine(std::move(reader.value()));
+  auto counting = std::make_unique<CountingEngine>(std::move(reader.value()));
+  const CountingEngine& read = *counting;
+  std::unique_ptr<Engine> owner = std::move(counting);
+  if (!a.show_secrets) owner = mask_secrets(std::move(owner));
+  Engine& engine = *owner;
   exporter::ExportOptions opt;
   opt.out_path = a.out;
   opt.text.hex = a.hex;
@@ -106,8 +110,8 @@ int run_export(const ExportArgs& a) {
   const uint64_t size = std::filesystem::file_size(a.file, ec);
   ProgressBar bar(ec ? 0 : size);
   const Status s = exporter::export_events(engine, filter, *exp.value(),
-                                           [&] { bar.update(engine.offset()); });
-  bar.end(engine.offset());
+                                           [&] { bar.update(read.offset()); });
+  bar.end(read.offset());
   if (!s.ok()) {
     report(s.message());
     return kExitError;
@@ -134,6 +138,7 @@ void add_export_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-x,--hex", a->hex, "text: a hex+ASCII dump of each payload, as show -x");
   auto* utc = cmd->add_flag("--utc", a->utc, "text: wall-clock times in UTC (the default)");
   cmd->add_flag("--relative", a->relative, "text: seconds since the first call")->excludes(utc);
+  add_show_secrets_flag(*cmd, a->show_secrets);
   cmd->callback([a, &exit_code] { exit_code = run_export(*a); });
 }
 

@@ -15,7 +15,7 @@ namespace {
 
 struct HttpOptions {
   std::string file, filter;
-  bool json = false, relative = false, headers = false;
+  bool json = false, relative = false, headers = false, show_secrets = false;
 };
 
 std::string status_text(const inspect::HttpExchange& x) {
@@ -55,7 +55,7 @@ std::string proc_text(const inspect::Tracker& t, uint32_t pid) {
 int run_http(const HttpOptions& o) {
   inspect::Filter filter;
   if (!parse_filter(o.filter, filter)) return kExitUsage;
-  auto engine = open_trace(o.file);
+  auto engine = open_trace(o.file, false, o.show_secrets);
   if (!engine) return kExitError;
   const auto& h = engine->header();
   present::TextOptions text;
@@ -181,6 +181,7 @@ void add_http_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-H,--headers", o->headers, "print the headers under each exchange");
   cmd->add_flag("--json", o->json, "JSON Lines, one object per exchange or TLS connection");
   cmd->add_flag("--relative", o->relative, "times in seconds since the first call");
+  add_show_secrets_flag(*cmd, o->show_secrets);
   cmd->callback([o, &exit_code] { exit_code = run_http(*o); });
 }
 

@@ -148,6 +148,7 @@ int run_info(const std::string& file, bool json) {
     j["command"] = h.command;
     j["snaplen"] = h.snaplen;
     j["follow_children"] = h.follow_children;
+    j["redacted"] = h.redacted;
     j["span_ns"] = last - first;
     j["events"] = events;
     j["failed"] = errors;
@@ -180,8 +181,9 @@ int run_info(const std::string& file, bool json) {
   fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)),
              printable(h.host), printable(h.os), platform_name(h.platform), printable(h.arch));
   fmt::print("by         wstrace {}: {}\n", printable(h.wstrace_version), printable(h.command));
-  fmt::print("capture    snaplen {} bytes, {} child processes\n", h.snaplen,
-             h.follow_children ? "following" : "not following");
+  fmt::print("capture    snaplen {} bytes, {} child processes{}\n", h.snaplen,
+             h.follow_children ? "following" : "not following",
+             h.redacted ? ", credentials masked when recorded (--redact)" : "");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
   fmt::print("events     {} ({} calls failed)\n", events, errors);
   fmt::print("dropped    {}\n", dropped_text(lost, h, first));

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "record.h"
+#include "redact.h"
 #include "commands.h"
 #include "common.h"
 #include "filter.h"
@@ -17,7 +18,7 @@ namespace {
 
 struct RecordArgs {
   std::string output, snaplen = "1024", filter;
-  bool no_follow = false, quiet = false;
+  bool no_follow = false, quiet = false, redact = false, show_secrets = false;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
 };
@@ -38,14 +39,20 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
   }
 }
 
-// The live view on stderr: local times, colours on a terminal, the lines that pass `filter`.
-std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect::Filter filter) {
+// The live view on stderr: local times, colours on a terminal, the lines that pass `filter`;
+// credentials in payloads masked unless `show_secrets` (or masked already: record --redact).
+std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect::Filter filter,
+                                                                         bool show_secrets) {
   present::TextOptions text;
   text.time = present::TimeMode::Local;
   text.utc_offset_ns = local_utc_offset_ns();
   text.color = stderr_is_terminal();
   auto lines = std::make_shared<LineWriter>(std::move(filter), text);
-  return [lines](const Event& ev, const trace::TraceHeader& h) {
+  std::shared_ptr<decode::PayloadRedactor> redactor;
+  if (!show_secrets) redactor = std::make_shared<decode::PayloadRedactor>();
+  return [lines, redactor](const Event& raw, const trace::TraceHeader& h) {
+    Event ev = raw;
+    if (redactor) redactor->redact(ev);
     if (!lines->accept(ev)) return;
     fmt::print(stderr, "{}\n", lines->line(ev, h, 0));
     std::fflush(stderr);
@@ -65,7 +72,8 @@ int run_record(const RecordArgs& a) {
   }
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
-  if (!a.quiet) opt.on_event = live_lines(std::move(filter));
+  opt.redact = a.redact;
+  if (!a.quiet) opt.on_event = live_lines(std::move(filter), a.show_secrets || a.redact);
   capture::RecordSummary sum;
   std::string warning;
   capture::RecordError err = capture::record(opt, sum, warning);
@@ -89,7 +97,7 @@ int run_record(const RecordArgs& a) {
 
 struct AttachArgs {
   std::string output, snaplen = "1024";
-  bool quiet = false;
+  bool quiet = false, redact = false, show_secrets = false;
   uint32_t pid = 0;
 };
 
@@ -102,7 +110,8 @@ int run_attach(const AttachArgs& a) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
   }
-  if (!a.quiet) opt.on_event = live_lines(inspect::Filter());
+  opt.redact = a.redact;
+  if (!a.quiet) opt.on_event = live_lines(inspect::Filter(), a.show_secrets || a.redact);
   capture::RecordSummary sum;
   capture::RecordError err = capture::attach(a.pid, opt, sum, [&] {
     if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
@@ -124,6 +133,14 @@ int run_attach(const AttachArgs& a) {
 #endif
 }
 
+void add_redact_flags(CLI::App& cmd, bool& redact, bool& show) {
+  cmd.add_flag("--redact", redact,
+               "mask the credentials in payloads (Authorization, Proxy-Authorization, Cookie "
+               "and Set-Cookie values, URL passwords) before they are written: the trace "
+               "holds none");
+  add_show_secrets_flag(cmd, show);
+}
+
 }  // namespace
 
 void add_attach_command(CLI::App& app, int& exit_code) {
@@ -133,6 +150,7 @@ void add_attach_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-o,--output", a->output, "trace file (default wstrace-YYYYmmdd-HHMMSS.wst)");
   cmd->add_option("-s,--snaplen", a->snaplen, "payload bytes kept per call (default 1024)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
+  add_redact_flags(*cmd, a->redact, a->show_secrets);
   cmd->add_option("PID", a->pid, "process id")->required();
   cmd->callback([a, &exit_code] { exit_code = run_attach(*a); });
 }
@@ -147,6 +165,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--filter", a->filter,
                   "live lines only for the calls that match (the trace keeps every call)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
+  add_redact_flags(*cmd, a->redact, a->show_secrets);
   cmd->add_option("--ring-kib", a->ring_kib,
                   "ring size per thread in KiB (default 1024); larger rides out longer bursts")
       ->check(CLI::Range(8u, 1u << 20));

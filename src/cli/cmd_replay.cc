@@ -15,7 +15,7 @@ namespace {
 struct ReplayOptions {
   std::string file, filter;
   double speed = 1.0;
-  bool json = false, utc = false, relative = false;
+  bool json = false, utc = false, relative = false, show_secrets = false;
 };
 
 int run_replay(const ReplayOptions& o) {
@@ -25,7 +25,7 @@ int run_replay(const ReplayOptions& o) {
   }
   inspect::Filter filter;
   if (!parse_filter(o.filter, filter)) return kExitUsage;
-  auto engine = open_trace(o.file);
+  auto engine = open_trace(o.file, false, o.show_secrets);
   if (!engine) return kExitError;
   const auto& h = engine->header();
   present::TextOptions text;
@@ -71,6 +71,7 @@ void add_replay_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--json", o->json, "JSON Lines, as show --json");
   auto* utc = cmd->add_flag("--utc", o->utc, "wall-clock times in UTC (default: local time)");
   cmd->add_flag("--relative", o->relative, "seconds since the first call")->excludes(utc);
+  add_show_secrets_flag(*cmd, o->show_secrets);
   cmd->callback([o, &exit_code] { exit_code = run_replay(*o); });
 }
 

@@ -16,7 +16,7 @@ struct ReportArgs {
   std::string file, out, filter;
   uint32_t payload_cap = 512;
   uint64_t max_calls = 0;
-  bool quiet = false;
+  bool quiet = false, show_secrets = false;
 };
 
 int run_report(const ReportArgs& a) {
@@ -24,7 +24,7 @@ int run_report(const ReportArgs& a) {
   if (!parse_filter(a.filter, opt.filter)) return kExitUsage;
   opt.payload_cap = a.payload_cap;
   opt.max_calls = a.max_calls;
-  auto engine = open_trace(a.file);
+  auto engine = open_trace(a.file, false, a.show_secrets);
   if (!engine) return kExitError;
   report::ReportBuilder builder(std::move(opt));
   Event ev;
@@ -59,6 +59,7 @@ void add_report_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--max-calls", a->max_calls,
                   "keep at most this many calls in the report (default: all)");
   cmd->add_flag("-q,--quiet", a->quiet, "no summary line on stderr");
+  add_show_secrets_flag(*cmd, a->show_secrets);
   cmd->callback([a, &exit_code] { exit_code = run_report(*a); });
 }
 

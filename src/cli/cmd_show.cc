@@ -12,12 +12,13 @@ namespace {
 struct ShowOptions {
   std::string file, filter;
   bool json = false, csv = false, hex = false, utc = false, relative = false, follow = false;
+  bool show_secrets = false;
 };
 
 int run_show(const ShowOptions& o) {
   inspect::Filter filter;
   if (!parse_filter(o.filter, filter)) return kExitUsage;
-  auto engine = open_trace(o.file, o.follow);
+  auto engine = open_trace(o.file, o.follow, o.show_secrets);
   if (!engine) return kExitError;
   exporter::ExportOptions opt;
   opt.out_path = "-";
@@ -49,6 +50,7 @@ void add_show_command(CLI::App& app, int& exit_code) {
   auto* utc = cmd->add_flag("--utc", o->utc, "wall-clock times in UTC (the default)");
   cmd->add_flag("--relative", o->relative, "seconds since the first call")->excludes(utc);
   cmd->add_flag("-f,--follow", o->follow, "keep reading a trace that is still being recorded");
+  add_show_secrets_flag(*cmd, o->show_secrets);
   cmd->callback([o, &exit_code] { exit_code = run_show(*o); });
 }
 

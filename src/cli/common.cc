@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "safe_text.h"
@@ -16,7 +17,7 @@ void print_line(std::FILE* out, std::string_view line) {
   std::fputc('\n', out);
 }
 
-std::unique_ptr<Engine> open_trace(const std::string& path, bool follow) {
+std::unique_ptr<Engine> open_trace(const std::string& path, bool follow, bool show_secrets) {
   trace::TraceReader::Options opt;
   opt.follow = follow;
   auto e = open_file_engine(path, opt);
@@ -24,7 +25,15 @@ std::unique_ptr<Engine> open_trace(const std::string& path, bool follow) {
     report(e.status().message());
     return nullptr;
   }
-  return std::move(e.value());
+  if (show_secrets) return std::move(e.value());
+  return mask_secrets(std::move(e.value()));
+}
+
+void add_show_secrets_flag(CLI::App& cmd, bool& show) {
+  cmd.add_flag("--show-secrets", show,
+               "show the credentials in payloads and headers (Authorization, "
+               "Proxy-Authorization, Cookie and Set-Cookie values, URL passwords), masked by "
+               "default");
 }
 
 bool parse_filter(const std::string& text, inspect::Filter& out) {

@@ -11,6 +11,10 @@
 #include "tracker.h"
 #include "view.h"
 
+namespace CLI {
+class App;
+}
+
 namespace ws::cli {
 
 // Exit codes of every command (docs/cli.md).
@@ -26,8 +30,13 @@ void report(const std::string& message);
 // (present::printable): names, paths and headers come from the traced program.
 void print_line(std::FILE* out, std::string_view line);
 
-// Opens a trace file as an engine, or reports why not (nullptr).
-std::unique_ptr<Engine> open_trace(const std::string& path, bool follow = false);
+
+// Opens a trace file as an engine, or reports why not (nullptr). Credentials in payloads come
+// masked (mask_secrets in engine.h) unless `show_secrets`.
+std::unique_ptr<Engine> open_trace(const std::string& path, bool follow = false,
+                                   bool show_secrets = false);
+// The --show-secrets flag of the commands that print payloads or HTTP headers.
+void add_show_secrets_flag(CLI::App& cmd, bool& show);
 
 // The local time zone's offset from UTC now, in nanoseconds (common_posix.cc, common_windows.cc).
 int64_t local_utc_offset_ns();

@@ -36,4 +36,8 @@ Result<std::unique_ptr<Engine>> open_file_engine(const std::string& path,
 Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenario,
                                                       Platform platform);
 
+// The events of `inner` with the credentials in their payloads masked (decode/redact.h): what
+// every command reads unless asked to show secrets. `inner` is owned; the same header and end.
+std::unique_ptr<Engine> mask_secrets(std::unique_ptr<Engine> inner);
+
 }  // namespace ws

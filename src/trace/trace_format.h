@@ -37,6 +37,7 @@ struct TraceHeader {
   bool follow_children = true;
   int64_t wall_anchor_ns = 0;      // UTC nanoseconds since 1970 …
   int64_t mono_anchor_ns = 0;      // … at this monotonic time: wall = anchor + (ts - mono)
+  bool redacted = false;           // credentials in payloads were masked when recorded
   // Properties this version of wstrace does not know, kept as they were read.
   std::vector<std::pair<std::string, std::string>> extra;
 

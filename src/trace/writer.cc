@@ -27,6 +27,7 @@ std::string encode_header(const TraceHeader& h) {
       {"wall_anchor_ns", std::to_string(h.wall_anchor_ns)},
       {"mono_anchor_ns", std::to_string(h.mono_anchor_ns)},
   };
+  if (h.redacted) props.emplace_back("redacted", "1");
   props.insert(props.end(), h.extra.begin(), h.extra.end());
   std::string body;
   wire::Out o(body);

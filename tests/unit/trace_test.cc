@@ -462,5 +462,22 @@ TEST(Trace, ReadsWhatANewerWriterAdded) {
   EXPECT_TRUE(r.value()->complete());
 }
 
+// record --redact's mark: written only when set, read back; absent in other traces.
+TEST(Trace, RedactedMarkRoundTrips) {
+  for (bool redacted : {true, false}) {
+    std::string out;
+    TraceHeader written = test_header();
+    written.redacted = redacted;
+    auto w = TraceWriter::create(std::make_unique<MemoryOutput>(out), written);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE(w.value()->close(9).ok());
+    auto r = TraceReader::open(memory_input(out), "t.wst");
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r.value()->header().redacted, redacted);
+    EXPECT_EQ(out.find("redacted") != std::string::npos, redacted);
+    EXPECT_EQ(r.value()->header().extra.size(), 1u);  // not kept as an unknown key
+  }
+}
+
 }  // namespace
 }  // namespace ws::trace

@@ -53,6 +53,7 @@ trace::TraceHeader make_header(const RecordOptions& opt, const std::string& vers
   h.arch = u.machine;
   for (const auto& a : opt.argv) h.command += (h.command.empty() ? "" : " ") + a;
   h.snaplen = opt.snaplen;
+  h.redacted = opt.redact;
   h.follow_children = opt.follow;
   h.mono_anchor_ns = clock_ns(CLOCK_MONOTONIC);
   h.wall_anchor_ns = clock_ns(CLOCK_REALTIME);

@@ -117,6 +117,7 @@ trace::TraceHeader make_header(const RecordOptions& opt) {
   h.arch = "x86_64";
   for (const auto& a : opt.argv) h.command += (h.command.empty() ? "" : " ") + a;
   h.snaplen = opt.snaplen;
+  h.redacted = opt.redact;
   h.follow_children = opt.follow;
   h.mono_anchor_ns = qpc_ns();
   FILETIME ft;
