@@ -29,6 +29,8 @@ struct RecordOptions {
 struct RecordSummary {
   std::string output;
   uint64_t processes = 0, calls = 0, errors = 0, connections = 0, dropped = 0;
+  uint64_t dropped_by_reason[4] = {};  // indexed by DropReason (ring.h)
+  uint32_t rings = 0;                  // rings the region was made with
   int exit_status = 0;            // the program's, as a shell reports it (128+signal if killed)
   std::string problem;            // set when recording itself went wrong (disk full …)
 };

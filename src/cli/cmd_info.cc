@@ -21,6 +21,37 @@ struct ProcessFacts {
   uint64_t calls = 0, errors = 0, dropped = 0;
 };
 
+// Records lost, by the reason their drops events give (0: a trace that gives none).
+struct DropFacts {
+  uint64_t by_reason[4] = {};
+  uint64_t rings = 0;                        // as the last "no free ring" drops said
+  std::map<uint32_t, uint64_t> threads_of;   // pid → its threads that found no free ring
+
+  void add(const Event& ev, uint64_t n) {
+    const Value* why = ev.get(FieldId::reason);
+    by_reason[why && why->num < 4 ? why->num : 0] += n;
+    if (why && why->num == 2) {
+      if (const Value* t = ev.get(FieldId::threads)) threads_of[ev.pid] = t->num;
+      if (const Value* r = ev.get(FieldId::rings)) rings = r->num;
+    }
+  }
+  // "12 records (10 ring full, 2 no free ring: 3 threads found all 256 rings taken)"
+  std::string text(uint64_t total) const {
+    std::string parts;
+    auto part = [&](uint64_t n, const std::string& what) {
+      if (n) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", n, what);
+    };
+    uint64_t threads_total = 0;
+    for (const auto& [pid, n] : threads_of) threads_total += n;
+    part(by_reason[1], "ring full");
+    part(by_reason[2], fmt::format("no free ring: {} thread{} found all {} rings taken",
+                                   threads_total, threads_total == 1 ? "" : "s", rings));
+    part(by_reason[3], "ring damaged by the program");
+    part(by_reason[0], "the agent's ring was full");
+    return fmt::format("{} records ({})", total, parts);
+  }
+};
+
 std::string str_of(const Event& ev, FieldId id) {
   const Value* v = ev.get(id);
   return v ? std::string(v->bytes()) : std::string();
@@ -42,6 +73,7 @@ int run_info(const std::string& file, bool json) {
   std::map<uint32_t, ProcessFacts> procs;
   std::map<std::string_view, uint64_t> per_func;
   uint64_t events = 0, errors = 0, dropped = 0;
+  DropFacts drops;
   int64_t first = 0, last = 0;
   Event ev;
   while (engine->next(ev)) {
@@ -63,7 +95,10 @@ int run_info(const std::string& file, bool json) {
         }
         continue;
       case EventType::drops:
-        if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped += v->num;
+        if (const Value* v = ev.get(FieldId::dropped)) {
+          p.dropped += v->num, dropped += v->num;
+          drops.add(ev, v->num);
+        }
         continue;
       case EventType::thread_name: continue;
       default: break;
@@ -90,6 +125,9 @@ int run_info(const std::string& file, bool json) {
     j["events"] = events;
     j["failed"] = errors;
     j["dropped"] = dropped;
+    j["dropped_ring_full"] = drops.by_reason[1];
+    j["dropped_no_free_ring"] = drops.by_reason[2];
+    j["dropped_ring_damaged"] = drops.by_reason[3];
     j["complete"] = complete;
     j["processes"] = nlohmann::ordered_json::array();
     for (const auto& [pid, p] : procs) {
@@ -117,9 +155,7 @@ int run_info(const std::string& file, bool json) {
              h.follow_children ? "following" : "not following");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
   fmt::print("events     {} ({} calls failed)\n", events, errors);
-  fmt::print("dropped    {}\n", dropped ? fmt::format("{} records (the agent's ring was full)",
-                                                      dropped)
-                                        : std::string("none"));
+  fmt::print("dropped    {}\n", dropped ? drops.text(dropped) : std::string("none"));
   fmt::print("complete   {}\n", complete ? "yes" : "no");
   fmt::print("\nprocesses\n");
   for (const auto& [pid, p] : procs)

@@ -52,6 +52,19 @@ std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect:
   };
 }
 
+// "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
+std::string drop_reasons(const capture::RecordSummary& sum) {
+  const uint64_t* by = sum.dropped_by_reason;
+  std::string out;
+  auto part = [&](uint64_t n, const std::string& what) {
+    if (n) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, what);
+  };
+  part(by[1], "ring full");
+  part(by[2], fmt::format("no free ring (all {} rings taken by other threads)", sum.rings));
+  part(by[3], "ring damaged by the program");
+  return out;
+}
+
 int run_record(const RecordArgs& a) {
   capture::RecordOptions opt;
   opt.output = a.output;
@@ -82,6 +95,7 @@ int run_record(const RecordArgs& a) {
                sum.processes, sum.processes == 1 ? "" : "es", sum.calls, sum.errors,
                sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
                sum.dropped == 1 ? "" : "s", sum.output);
+  if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
   if (!a.quiet) print_findings_of(sum.output, stderr);
   return sum.exit_status;
 }
