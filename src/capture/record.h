@@ -22,6 +22,9 @@ struct RecordOptions {
   std::string agent_path;         // libwstrace-agent.so / wstrace-agent.dll
   // Called for every event in time order (the live view); may be empty.
   std::function<void(const Event&, const trace::TraceHeader&)> on_event;
+  // Called with a warning that must be seen before the program runs (fewer or smaller rings);
+  // when empty, the warning comes back with record()'s other warnings.
+  std::function<void(const std::string&)> on_warning;
   uint32_t ring_bytes = 1u << 20;  // per thread
   uint32_t slots = 256;            // threads that can record at once
 };

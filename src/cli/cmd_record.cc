@@ -79,6 +79,7 @@ int run_record(const RecordArgs& a) {
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   if (!a.quiet) opt.on_event = live_lines(std::move(filter));
+  opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   capture::RecordSummary sum;
   std::string warning;
   capture::RecordError err = capture::record(opt, sum, warning);

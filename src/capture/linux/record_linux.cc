@@ -188,7 +188,8 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   std::string err, shrunk;
   if (!shm.create(RingGeometry{opt.slots, opt.ring_bytes}, opt.snaplen, opt.follow, err, shrunk))
     return {1, err};
-  if (!shrunk.empty()) warning += (warning.empty() ? "" : "\nwstrace: warning: ") + shrunk;
+  if (!shrunk.empty() && opt.on_warning) opt.on_warning(shrunk);
+  else if (!shrunk.empty()) warning += (warning.empty() ? "" : "\nwstrace: warning: ") + shrunk;
   summary.rings = shm.geometry().slots;
 
   summary.output = opt.output.empty() ? default_output() : opt.output;

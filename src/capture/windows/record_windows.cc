@@ -330,6 +330,10 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     made = create_region(opt, name, mapping, region, geometry, warning, existed);
   }
   if (made.exit_code) return made;
+  if (!warning.empty() && opt.on_warning) {
+    opt.on_warning(warning);
+    warning.clear();
+  }
   summary.rings = geometry.slots;
   void* view = region;
   SetEnvironmentVariableW(L"WSTRACE_SHM", name.c_str());
