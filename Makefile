@@ -25,7 +25,8 @@ build-win64:
 build-asan:
 	@cmake --preset asan >/dev/null
 	@$(CMAKE_BUILD) asan --target ws_unit_tests fuzz_trace_reader fuzz_filter fuzz_dns \
-	  fuzz_http fuzz_tls fuzz_json fuzz_secrets
+	  fuzz_http fuzz_tls fuzz_json fuzz_secrets \
+	  fuzz_ring_drain
 
 demo: build
 	@scripts/demo.sh

@@ -20,14 +20,27 @@ using TranslateFn = bool (*)(const uint8_t* rec, size_t len, uint32_t pid, Event
 // The agents' monotonic clock, in nanoseconds.
 using ClockFn = int64_t (*)();
 
+// The region to try when memory for `g` ran short: rings halve down to `min_ring` bytes and the
+// ring count halves down to kMinSlots, in turn. False when `g` is already the smallest.
+inline constexpr uint32_t kMinSlots = 4;
+inline constexpr uint64_t kMinShrunkRing = 64 * 1024;
+bool shrink_geometry(RingGeometry& g, uint64_t min_ring);
+// What `record` prints when it had to shrink `wanted` to `got` because of `why`.
+std::string shrunk_warning(const RingGeometry& wanted, const RingGeometry& got,
+                           const std::string& why);
+
 class RingCollector {
  public:
-  RingCollector(const RecordOptions& opt, RegionHeader* region, trace::TraceWriter& writer,
-                const trace::TraceHeader& header, RecordSummary& summary, TranslateFn translate,
-                ClockFn now);
+  // `geometry` is the region's shape as its creator made it: the collector never reads it back
+  // from the shared memory, which the traced programs can write.
+  RingCollector(const RecordOptions& opt, RegionHeader* region, const RingGeometry& geometry,
+                trace::TraceWriter& writer, const trace::TraceHeader& header,
+                RecordSummary& summary, TranslateFn translate, ClockFn now);
 
   // Drains every ring once, writing what it found in time order. Returns the highest fill of
   // any ring before draining, as a fraction of its size: a caller sleeps less when it is high.
+  // A ring holding impossible values is counted as drops of its process and not read again;
+  // the work done is bounded by the region's size whatever the rings hold.
   double drain();
   // A process ended with `exit_code`: its rings are drained and freed, and its exit recorded
   // unless its agent already recorded it.
@@ -43,14 +56,36 @@ class RingCollector {
   const std::string& problem() const { return problem_; }
 
  private:
+  // What the collector knows of one ring, kept apart from the shared memory.
+  struct SlotView {
+    bool active = false;    // seen Active since it was last freed
+    bool damaged = false;   // impossible values seen: only its drop counter is read
+    bool retired = false;   // damaged and its process ended: never looked at again
+    uint32_t pid = 0, tid = 0;
+    uint64_t tail = 0;      // bytes consumed
+    uint64_t dropped_seen = 0;
+  };
+  // What the collector has reported of one entry of the no-ring table.
+  struct NoRingView {
+    uint32_t pid = 0;
+    uint64_t records_seen = 0;
+  };
+
+  void drain_slot(uint32_t i, size_t& used, double& fullest);
+  void damaged(uint32_t i, size_t& used, uint64_t head);
+  void watch_damaged(uint32_t i, size_t& used);
+  void drain_no_ring(size_t& used);
+  void report_no_ring(uint32_t k, size_t& used);
   void free_slot(uint32_t i);
-  void add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t n);
+  void add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t n, DropReason reason,
+                 uint64_t threads = 0);
   void emit(const Event& raw);
   // `ev`, or with record --redact its copy with the payload's credentials masked.
   const Event& redacted(const Event& ev);
 
   const RecordOptions& opt_;
   RegionHeader* region_;
+  const RingGeometry geometry_;
   trace::TraceWriter& writer_;
   const trace::TraceHeader& header_;
   RecordSummary& summary_;
@@ -59,9 +94,10 @@ class RingCollector {
   std::vector<uint8_t> scratch_;
   std::vector<std::unique_ptr<EventBuilder>> pool_;
   std::vector<size_t> order_;
-  std::unordered_map<uint32_t, uint64_t> drops_seen_;
+  std::vector<SlotView> views_;
+  std::vector<NoRingView> no_ring_views_;
   std::unordered_map<uint32_t, bool> processes_;  // pid → its exit was recorded
-  uint64_t no_slot_seen_ = 0;
+  uint64_t no_ring_total_seen_ = 0, no_ring_unnamed_seen_ = 0;
   int64_t last_flush_ = 0;
   static constexpr int64_t kFlushEvery = 100'000'000;  // ns
   std::string problem_;

@@ -22,6 +22,9 @@ struct RecordOptions {
   std::string agent_path;         // libwstrace-agent.so / wstrace-agent.dll
   // Called for every event in time order (the live view); may be empty.
   std::function<void(const Event&, const trace::TraceHeader&)> on_event;
+  // Called with a warning that must be seen before the program runs (fewer or smaller rings);
+  // when empty, the warning comes back with record()'s other warnings.
+  std::function<void(const std::string&)> on_warning;
   uint32_t ring_bytes = 1u << 20;  // per thread
   uint32_t slots = 256;            // threads that can record at once
   bool redact = false;  // mask credentials in payloads before they are written (redact.h)
@@ -31,6 +34,8 @@ struct RecordSummary {
   std::string output;
   uint64_t processes = 0, calls = 0, errors = 0, connections = 0, dropped = 0;
   uint64_t lost = 0;              // tracing_lost events (which processes and why: in the trace)
+  uint64_t dropped_by_reason[4] = {};  // indexed by DropReason (ring.h)
+  uint32_t rings = 0;                  // rings the region was made with
   int exit_status = 0;            // the program's, as a shell reports it (128+signal if killed)
   std::string problem;            // set when recording itself went wrong (disk full …)
 };

@@ -3,6 +3,11 @@
 // Each traced thread owns one ring while it lives (single producer); the collector is the one
 // consumer of every ring. A producer never waits: when its ring is full the record is dropped
 // and counted. Lock-free 64-bit atomics work across processes on the platforms we build for.
+//
+// Every traced process can write the whole region, so neither side trusts it after creation:
+// the geometry (ring count and size) is read once, checked and kept privately (RingGeometry);
+// positions are masked into the ring, lengths checked before use. The collector's side of it
+// is in collector_core.cc; docs/trace-format.md ("The shared rings") describes the layout.
 #pragma once
 
 #include <atomic>
@@ -12,10 +17,27 @@
 
 namespace ws::capture {
 
-inline constexpr char kRegionMagic[8] = {'W', 'S', 'T', 'R', 'I', 'N', 'G', '1'};
-inline constexpr uint32_t kRegionVersion = 1;
+inline constexpr char kRegionMagic[8] = {'W', 'S', 'T', 'R', 'I', 'N', 'G', '2'};
+inline constexpr uint32_t kRegionVersion = 2;
 
-enum SlotState : uint32_t { kSlotFree = 0, kSlotActive = 1, kSlotReleased = 2 };
+// A slot goes Free → Claiming (a thread won it) → Active (its pid and tid are written) →
+// Released (the thread ended) → Free (the collector drained it).
+enum SlotState : uint32_t { kSlotFree = 0, kSlotActive = 1, kSlotReleased = 2, kSlotClaiming = 3 };
+
+// Why records were lost: the `reason` of a drops event.
+enum class DropReason : uint32_t {
+  RingFull = 1,     // the thread's ring was full
+  NoFreeRing = 2,   // the thread found every ring taken by other threads
+  RingDamaged = 3,  // the ring held impossible values (the program overwrote it) and was dropped
+};
+
+// Records lost by the threads of one process that found every ring taken.
+struct NoRingEntry {
+  std::atomic<uint32_t> pid;      // 0: free; a process claims an entry with compare-exchange
+  std::atomic<uint32_t> threads;  // its threads that found no free ring
+  std::atomic<uint64_t> records;  // their records lost
+};
+inline constexpr uint32_t kNoRingEntries = 256;
 
 struct alignas(64) RegionHeader {
   char magic[8];
@@ -27,8 +49,11 @@ struct alignas(64) RegionHeader {
   uint32_t follow;          // 1: trace children too
   uint32_t root_pid;        // with follow == 0, only this process records
   uint32_t reserved;
-  std::atomic<uint64_t> no_slot_drops;  // records lost because every ring was taken
-  std::atomic<uint32_t> collector_alive;  // cleared by a collector that detaches: agents stop
+  std::atomic<uint64_t> no_ring_total;     // every record lost for want of a ring
+  std::atomic<uint64_t> no_ring_unnamed;   // … of those, by processes the table had no room for
+  std::atomic<uint32_t> collector_alive;   // cleared by a collector that detaches: agents stop
+  std::atomic<uint32_t> frees;             // bumped when a ring is freed: ring-less threads retry
+  NoRingEntry no_ring[kNoRingEntries];
 };
 
 struct alignas(64) Slot {
@@ -43,35 +68,61 @@ struct alignas(64) Slot {
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "rings need lock-free 64-bit atomics");
 
-inline size_t region_size(uint32_t slots, uint64_t ring_bytes) {
-  return sizeof(RegionHeader) + sizeof(Slot) * slots + static_cast<size_t>(ring_bytes) * slots;
-}
+inline constexpr uint64_t kMinRingBytes = 4096;
+inline constexpr uint32_t kMaxSlots = 1u << 16;
+
+// The shape of a region, fixed at creation; each side keeps its own copy.
+struct RingGeometry {
+  uint32_t slots = 0;
+  uint64_t ring_bytes = 0;  // power of two, ≥ kMinRingBytes
+
+  uint64_t data_offset() const { return sizeof(RegionHeader) + sizeof(Slot) * uint64_t{slots}; }
+  size_t region_bytes() const { return static_cast<size_t>(data_offset() + ring_bytes * slots); }
+  // Slot counts and ring sizes that a region of this build can have.
+  bool sane() const {
+    return slots > 0 && slots <= kMaxSlots && ring_bytes >= kMinRingBytes &&
+           ring_bytes <= (uint64_t{1} << 30) && (ring_bytes & (ring_bytes - 1)) == 0;
+  }
+};
 
 inline Slot* slots_of(RegionHeader* r) { return reinterpret_cast<Slot*>(r + 1); }
-inline uint8_t* ring_data(RegionHeader* r, uint32_t slot) {
-  return reinterpret_cast<uint8_t*>(r) + r->data_offset + r->ring_bytes * slot;
+inline uint8_t* ring_data(RegionHeader* r, const RingGeometry& g, uint32_t slot) {
+  return reinterpret_cast<uint8_t*>(r) + g.data_offset() + g.ring_bytes * slot;
 }
 
-// Lays out a fresh region in zeroed memory.
-inline void init_region(void* mem, uint32_t slots, uint64_t ring_bytes, uint32_t snaplen,
-                        bool follow, uint32_t root_pid) {
+// Lays out a fresh region in zeroed memory of g.region_bytes().
+inline void init_region(void* mem, const RingGeometry& g, uint32_t snaplen, bool follow,
+                        uint32_t root_pid) {
   auto* r = static_cast<RegionHeader*>(mem);
   std::memcpy(r->magic, kRegionMagic, sizeof kRegionMagic);
   r->version = kRegionVersion;
-  r->slot_count = slots;
-  r->ring_bytes = ring_bytes;
-  r->data_offset = sizeof(RegionHeader) + sizeof(Slot) * slots;
+  r->slot_count = g.slots;
+  r->ring_bytes = g.ring_bytes;
+  r->data_offset = g.data_offset();
   r->snaplen = snaplen;
   r->follow = follow ? 1 : 0;
   r->root_pid = root_pid;
   r->collector_alive.store(1, std::memory_order_release);
 }
 
-inline bool region_valid(const RegionHeader* r, size_t mapped) {
-  return mapped >= sizeof(RegionHeader) && std::memcmp(r->magic, kRegionMagic, 8) == 0 &&
-         r->version == kRegionVersion && r->ring_bytes >= 4096 &&
-         (r->ring_bytes & (r->ring_bytes - 1)) == 0 &&
-         region_size(r->slot_count, r->ring_bytes) <= mapped;
+// An agent's one look at the geometry of a region it mapped (`mapped` bytes): each word is read
+// once, so the values checked are the values kept. False when the region is not one of ours or
+// does not fit the mapping.
+inline bool read_geometry(const RegionHeader* r, size_t mapped, RingGeometry& out) {
+  if (mapped < sizeof(RegionHeader)) return false;
+  const volatile RegionHeader* v = r;
+  char magic[8];
+  for (int i = 0; i < 8; ++i) magic[i] = v->magic[i];
+  RingGeometry g;
+  const uint32_t version = v->version;
+  g.slots = v->slot_count;
+  g.ring_bytes = v->ring_bytes;
+  const uint64_t data_offset = v->data_offset;
+  if (std::memcmp(magic, kRegionMagic, 8) != 0 || version != kRegionVersion || !g.sane() ||
+      data_offset != g.data_offset() || g.region_bytes() > mapped)
+    return false;
+  out = g;
+  return true;
 }
 
 // Records are 8-byte aligned: a u32 total length (the length word included), then the bytes.
@@ -82,19 +133,21 @@ struct Part {
   const void* data;
   size_t size;
 };
-inline bool ring_push(RegionHeader* r, uint32_t slot_index, const Part* parts, size_t n) {
+inline bool ring_push(RegionHeader* r, const RingGeometry& g, uint32_t slot_index,
+                      const Part* parts, size_t n) {
   Slot& s = slots_of(r)[slot_index];
   size_t len = 4;
   for (size_t i = 0; i < n; ++i) len += parts[i].size;
-  const uint64_t cap = r->ring_bytes;
-  const uint32_t space = record_space(static_cast<uint32_t>(len));
-  uint64_t head = s.head.load(std::memory_order_relaxed);
-  uint64_t tail = s.tail.load(std::memory_order_acquire);
-  if (len > cap / 2 || head - tail + space > cap) {
+  const uint64_t cap = g.ring_bytes;
+  const uint64_t head = s.head.load(std::memory_order_relaxed);
+  const uint64_t tail = s.tail.load(std::memory_order_acquire);
+  // (len is checked before it is narrowed: a record is at most half a ring)
+  if (len > cap / 2 || head - tail + record_space(static_cast<uint32_t>(len)) > cap) {
     s.dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  uint8_t* data = ring_data(r, slot_index);
+  const uint32_t space = record_space(static_cast<uint32_t>(len));
+  uint8_t* data = ring_data(r, g, slot_index);
   uint64_t pos = head;
   auto put = [&](const void* p, size_t k) {
     const auto* src = static_cast<const uint8_t*>(p);
@@ -114,16 +167,39 @@ inline bool ring_push(RegionHeader* r, uint32_t slot_index, const Part* parts, s
   return true;
 }
 
-// Consumer: calls fn(bytes, len) for every queued record of the ring (the bytes after the length
-// word, contiguous in `scratch`), then frees their space. Returns the records seen, or -1 when
-// the ring holds something that is not a record (it is then emptied).
+// Producer: counts one record lost because this thread has no ring, under its process's entry
+// of the table (claimed on first use and remembered in `entry`, -1 before); `new_thread` also
+// counts the thread. A full table counts the record without its process.
+inline void count_no_ring(RegionHeader* r, uint32_t pid, int32_t& entry, bool new_thread) {
+  r->no_ring_total.fetch_add(1, std::memory_order_relaxed);
+  if (entry < 0) {
+    for (uint32_t i = 0; i < kNoRingEntries && entry < 0; ++i) {
+      const uint32_t k = (pid + i) % kNoRingEntries;
+      uint32_t expected = 0;
+      if (r->no_ring[k].pid.load(std::memory_order_relaxed) == pid ||
+          r->no_ring[k].pid.compare_exchange_strong(expected, pid, std::memory_order_acq_rel))
+        entry = static_cast<int32_t>(k);
+    }
+  }
+  if (entry < 0) {
+    r->no_ring_unnamed.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (new_thread) r->no_ring[entry].threads.fetch_add(1, std::memory_order_relaxed);
+  r->no_ring[entry].records.fetch_add(1, std::memory_order_release);
+}
+
+// Consumer: what ring_drain found.
+enum class DrainResult { Ok, Damaged };
+
+// Consumer, on the collector's private view of one ring (`data`, `cap` bytes): calls
+// fn(bytes, len) for each record queued between `tail` and `head` (the bytes after the length
+// word, copied to `scratch`, cap / 2 bytes), advancing `tail`. The caller read `head` once and
+// checked head - tail <= cap. Each length word is read once; a record that cannot be (too
+// short, longer than half a ring, past `head`) stops the drain with Damaged.
 template <typename Fn>
-long ring_drain(RegionHeader* r, uint32_t slot_index, uint8_t* scratch, Fn&& fn) {
-  Slot& s = slots_of(r)[slot_index];
-  const uint64_t cap = r->ring_bytes;
-  uint64_t tail = s.tail.load(std::memory_order_relaxed);
-  const uint64_t head = s.head.load(std::memory_order_acquire);
-  const uint8_t* data = ring_data(r, slot_index);
+DrainResult ring_drain(const uint8_t* data, uint64_t cap, uint64_t& tail, uint64_t head,
+                       uint8_t* scratch, Fn&& fn) {
   auto get = [&](uint64_t pos, void* out, size_t k) {
     auto* dst = static_cast<uint8_t*>(out);
     while (k) {
@@ -135,21 +211,15 @@ long ring_drain(RegionHeader* r, uint32_t slot_index, uint8_t* scratch, Fn&& fn)
       k -= chunk;
     }
   };
-  long count = 0;
-  while (tail < head) {
+  while (tail != head) {
     uint32_t len = 0;
     get(tail, &len, 4);
-    if (len < 4 || len > cap / 2 || tail + record_space(len) > head) {
-      s.tail.store(head, std::memory_order_release);
-      return -1;
-    }
+    if (len < 4 || len > cap / 2 || record_space(len) > head - tail) return DrainResult::Damaged;
     get(tail + 4, scratch, len - 4);
     fn(scratch, static_cast<size_t>(len - 4));
     tail += record_space(len);
-    ++count;
   }
-  s.tail.store(tail, std::memory_order_release);
-  return count;
+  return DrainResult::Ok;
 }
 
 }  // namespace ws::capture

@@ -154,6 +154,9 @@ int run_info(const std::string& file, bool json) {
     j["failed"] = errors;
     j["dropped"] = dropped;
     j["drops"] = drops_json(lost, h);
+    j["dropped_ring_full"] = lost.dropped_for(1);
+    j["dropped_no_free_ring"] = lost.dropped_for(2);
+    j["dropped_ring_damaged"] = lost.dropped_for(3);
     j["complete"] = complete;
     j["processes"] = nlohmann::ordered_json::array();
     for (const auto& [pid, p] : procs) {

@@ -59,6 +59,19 @@ std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect:
   };
 }
 
+// "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
+std::string drop_reasons(const capture::RecordSummary& sum) {
+  const uint64_t* by = sum.dropped_by_reason;
+  std::string out;
+  auto part = [&](uint64_t n, const std::string& what) {
+    if (n) out += fmt::format("{}{} {}", out.empty() ? "" : ", ", n, what);
+  };
+  part(by[1], "ring full");
+  part(by[2], fmt::format("no free ring (all {} rings taken by other threads)", sum.rings));
+  part(by[3], "ring damaged by the program");
+  return out;
+}
+
 int run_record(const RecordArgs& a) {
   capture::RecordOptions opt;
   opt.output = a.output;
@@ -74,6 +87,7 @@ int run_record(const RecordArgs& a) {
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
   if (!a.quiet) opt.on_event = live_lines(std::move(filter), a.show_secrets || a.redact);
+  opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   capture::RecordSummary sum;
   std::string warning;
   capture::RecordError err = capture::record(opt, sum, warning);
@@ -90,6 +104,7 @@ int run_record(const RecordArgs& a) {
                sum.processes, sum.processes == 1 ? "" : "es", sum.calls, sum.errors,
                sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
                sum.dropped == 1 ? "" : "s", sum.output);
+  if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
   if (sum.lost) print_lost_tracing_of(sum.output, stderr);
   if (!a.quiet) print_findings_of(sum.output, stderr);
   return sum.exit_status;

@@ -51,9 +51,12 @@
   X(platform, UInt, None, "platform of the process: 1 Linux, 2 Windows")                        \
   X(mask, UInt, None, "FD_* events asked for (WSAEventSelect/WSAAsyncSelect)")            \
   X(local, Addr, None, "the socket's own address once connected or accepted")                \
-  X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")             \
+  X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")                \
   X(cause, Str, None, "why tracing is lost, in words")                                          \
-  X(child, UInt, None, "the process that loses tracing when it is not the event's own")
+  X(child, UInt, None, "the process that loses tracing when it is not the event's own")         \
+  X(reason, UInt, None, "why records were lost: 1 ring full, 2 no free ring, 3 ring damaged")   \
+  X(rings, UInt, None, "rings in the shared region (threads that can record at once)")          \
+  X(threads, UInt, None, "threads of the process that found no free ring so far")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -61,7 +64,7 @@
     platform)                                                                                 \
   X(process_exit, "a traced process ended", exit_code)                                        \
   X(thread_name, "a thread was named", name)                                                  \
-  X(drops, "the agent had to drop records: its ring was full", dropped)                       \
+  X(drops, "the agent had to drop records (see reason)", dropped, reason, rings, threads)        \
   X(startup, "Winsock initialised or cleaned up", version)                                    \
   X(socket, "a socket was created; the result is the new socket", family, type, type_flags,   \
     protocol)                                                                                 \

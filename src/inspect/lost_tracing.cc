@@ -1,5 +1,7 @@
 #include "lost_tracing.h"
 
+#include <fmt/format.h>
+
 namespace ws::inspect {
 namespace {
 
@@ -15,11 +17,37 @@ uint32_t lost_pid(const Event& ev) {
   return child ? static_cast<uint32_t>(child->num) : ev.pid;
 }
 
+// The drops event's reason field (DropReason), 0 when it gives none or one we do not know.
+static uint32_t drop_reason(const Event& ev) {
+  const Value* why = ev.get(FieldId::reason);
+  return why && why->num <= 3 ? static_cast<uint32_t>(why->num) : 0;
+}
+
 std::string drop_cause(const Event& ev) {
-  // A drops event that names its cause (a field of its own) is told here first; before that,
-  // records lost because every ring was taken came without a process.
+  switch (drop_reason(ev)) {
+    case 1: return "its ring was full";
+    case 2: {
+      const Value* rings = ev.get(FieldId::rings);
+      return rings ? fmt::format("no free ring: more threads recorded at once than wstrace's {} "
+                                 "rings",
+                                 rings->num)
+                   : std::string("no free ring: more threads recorded at once than wstrace has "
+                                 "rings");
+    }
+    case 3: return "ring damaged by the program: its records are ignored from here on";
+    default: break;
+  }
+  // Traces written before drops gave their reason: records lost because every ring was taken
+  // came without a process.
   if (ev.pid == 0) return "no free ring: more threads recorded at once than wstrace has rings";
   return "its ring was full";
+}
+
+uint64_t LostTracing::dropped_for(uint32_t reason) const {
+  uint64_t n = 0;
+  for (const auto& [key, d] : drops_)
+    if (d.reason == reason) n += d.records;
+  return n;
 }
 
 bool LostTracing::observe(const Event& ev) {
@@ -29,7 +57,7 @@ bool LostTracing::observe(const Event& ev) {
     std::string cause = drop_cause(ev);
     auto [it, added] = drops_.try_emplace({ev.pid, cause});
     DroppedRecords& d = it->second;
-    if (added) d = {ev.pid, ev.ts, ev.seq, 0, std::move(cause)};
+    if (added) d = {ev.pid, ev.ts, ev.seq, 0, drop_reason(ev), std::move(cause)};
     d.records += records;
     dropped_ += records;
     return true;

@@ -29,6 +29,8 @@ struct DroppedRecords {
   int64_t first_ts = 0;
   uint64_t first_seq = 0;
   uint64_t records = 0;
+  uint32_t reason = 0;  // the drops event's reason (DropReason: 1 ring full, 2 no free ring,
+                        // 3 ring damaged); 0 in traces that give none
   std::string cause;
 };
 
@@ -43,6 +45,8 @@ class LostTracing {
     return drops_;
   }
   uint64_t dropped() const { return dropped_; }
+  // Records dropped for `reason` (0: drops events that give none).
+  uint64_t dropped_for(uint32_t reason) const;
 
  private:
   static constexpr size_t kMaxProcesses = 4096;  // beyond: the first ones are kept

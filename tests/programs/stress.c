@@ -2,7 +2,8 @@
  * socketpair and receives them. With "signals", a 1 ms timer's handler sends a byte on a socket
  * of its own while the threads work; with "fork", a child forked while the threads run does
  * CALLS round trips too. Prints the number of socket calls made in total (all processes), which
- * the trace must account for: recorded calls + dropped records == that number. */
+ * the trace must account for: recorded calls + dropped records == that number. The threads
+ * start working together (a barrier), so that they all want a ring at once. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 static long calls_per_thread;
+static pthread_barrier_t start_line;
 static int sigpair[2];
 static volatile sig_atomic_t signal_sends;
 
@@ -37,6 +39,7 @@ static void round_trips(long n) {
 
 static void* worker(void* arg) {
   (void)arg;
+  pthread_barrier_wait(&start_line);
   round_trips(calls_per_thread);
   return NULL;
 }
@@ -64,6 +67,7 @@ int main(int argc, char** argv) {
     setitimer(ITIMER_REAL, &every_ms, NULL);
   }
   pthread_t t[64];
+  pthread_barrier_init(&start_line, NULL, (unsigned)threads);
   for (int i = 0; i < threads; ++i) pthread_create(&t[i], NULL, worker, NULL);
   pid_t child = -1;
   if (do_fork) {

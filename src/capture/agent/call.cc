@@ -177,7 +177,7 @@ void Call::payload_parts(const Part* bufs, size_t n, int64_t total) {
   if (!active_ || total <= 0 || nargs_ >= kMaxArgs || nnums_ >= kMaxArgs ||
       nparts_ + 4 > kMaxParts)
     return;
-  const uint64_t limit = region()->ring_bytes / 4;
+  const uint64_t limit = geometry().ring_bytes / 4;
   uint64_t want = static_cast<uint64_t>(total);
   if (want > snaplen()) want = snaplen();
   if (want > limit) want = limit;
@@ -201,7 +201,7 @@ Call::~Call() {
   const bool nested = is_pushing();
   int32_t slot = nested ? owned_slot() : claim_slot();
   if (slot < 0) {
-    r->no_slot_drops.fetch_add(1, std::memory_order_relaxed);
+    count_no_ring_record();
   } else if (nested) {
     // A signal handler interrupted this thread's own write into its ring: the ring is
     // mid-write, so this record can only be counted.
@@ -213,7 +213,7 @@ Call::~Call() {
     Part all[kMaxParts + 1];
     all[0] = Part{&head_, sizeof head_};
     memcpy(all + 1, parts_, nparts_ * sizeof(Part));
-    ring_push(r, static_cast<uint32_t>(slot), all, nparts_ + 1);
+    ring_push(r, geometry(), static_cast<uint32_t>(slot), all, nparts_ + 1);
     set_pushing(false);
   }
   set_last_error(error_);

@@ -16,6 +16,8 @@ using namespace ws::capture;  // the ring and raw record types
 
 // ---- Provided by each platform's agent ----------------------------------------------------
 RegionHeader* region();   // the shared region, or nullptr when this process does not record
+const RingGeometry& geometry();  // its shape, as read once when it was mapped
+void count_no_ring_record();     // counts a record lost because every ring was taken
 bool recording();         // this process records
 // This thread's ring, claimed on first use; -1 when every ring is taken.
 int32_t claim_slot();

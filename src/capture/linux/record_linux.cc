@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,45 +62,103 @@ trace::TraceHeader make_header(const RecordOptions& opt, const std::string& vers
   return h;
 }
 
-// The shared region, removed from /dev/shm when the collector is done with it.
+// A name for the region that a neighbour cannot guess: it could otherwise create it first (and
+// stop `record`, or read the trace).
+std::string random_region_name() {
+  uint64_t r = 0;
+  if (getrandom(&r, sizeof r, 0) != sizeof r)  // (kernels before 3.17: a weaker mix)
+    r = static_cast<uint64_t>(clock_ns(CLOCK_MONOTONIC)) * 0x9e3779b97f4a7c15ull ^
+        static_cast<uint64_t>(clock_ns(CLOCK_REALTIME));
+  return fmt::format("/wstrace-{}-{:016x}", getpid(), r);
+}
+
+// The shared region, removed from /dev/shm when the collector is done with it. Its pages are
+// reserved when it is made: a /dev/shm too small for them is found here, not by a SIGBUS in
+// the traced program when it first writes a page.
 class SharedRegion {
  public:
   ~SharedRegion() {
-    if (mem_) munmap(mem_, size_);
+    if (mem_) munmap(mem_, geometry_.region_bytes());
     if (!name_.empty()) shm_unlink(name_.c_str());
   }
-  bool create(uint32_t slots, uint32_t ring_bytes, uint32_t snaplen, bool follow, std::string& err) {
-    size_ = region_size(slots, ring_bytes);
-    static int counter = 0;
-    name_ = fmt::format("/wstrace-{}-{}", getpid(), counter++);
-    int fd = shm_open(name_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  // Makes a region of `want`, or a smaller one (said in `warning`) when /dev/shm is short of
+  // room; false with `err` when not even the smallest fits.
+  bool create(RingGeometry want, uint32_t snaplen, bool follow, std::string& err,
+              std::string& warning) {
+    int fd = -1;
+    for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
+      name_ = random_region_name();
+      fd = shm_open(name_.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+      if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) {
       err = fmt::format("cannot create shared memory {}: {}", name_, strerror(errno));
       name_.clear();
       return false;
     }
-    if (ftruncate(fd, static_cast<off_t>(size_)) != 0) {
-      err = fmt::format("cannot size shared memory: {}", strerror(errno));
-      close(fd);
-      return false;
-    }
-    mem_ = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    geometry_ = want;
+    const bool ok = reserve(fd, want, err, warning);
+    if (ok) mem_ = mmap(nullptr, geometry_.region_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED,
+                        fd, 0);
     close(fd);
+    if (!ok) return false;
     if (mem_ == MAP_FAILED) {
       mem_ = nullptr;
       err = fmt::format("cannot map shared memory: {}", strerror(errno));
       return false;
     }
-    init_region(mem_, slots, ring_bytes, snaplen, follow, 0);
+    init_region(mem_, geometry_, snaplen, follow, 0);
     return true;
   }
   RegionHeader* region() { return static_cast<RegionHeader*>(mem_); }
+  const RingGeometry& geometry() const { return geometry_; }
   const std::string& name() const { return name_; }
 
  private:
+  // Sizes the region at `fd` to the largest geometry up to `want` whose pages can be reserved,
+  // leaving half of what /dev/shm has free to the program (which may use /dev/shm itself).
+  bool reserve(int fd, const RingGeometry& want, std::string& err, std::string& warning) {
+    const uint64_t min_ring = std::min<uint64_t>(want.ring_bytes, kMinShrunkRing);
+    struct statvfs vfs {};
+    uint64_t budget = UINT64_MAX;  // a tmpfs without a size limit says 0 blocks
+    if (fstatvfs(fd, &vfs) == 0 && vfs.f_blocks != 0)
+      budget = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize / 2;
+    while (geometry_.region_bytes() > budget && shrink_geometry(geometry_, min_ring)) {
+    }
+    for (;;) {
+      int e = geometry_.region_bytes() > budget ? ENOSPC
+                                                : posix_fallocate(fd, 0, static_cast<off_t>(
+                                                                             geometry_.region_bytes()));
+      if (e == 0) break;
+      if (e == EINVAL || e == EOPNOTSUPP) {  // a file system that cannot reserve: size only
+        if (ftruncate(fd, static_cast<off_t>(geometry_.region_bytes())) == 0) break;
+        e = errno;
+      }
+      if ((e != ENOSPC && e != ENOMEM && e != EFBIG) || !shrink_geometry(geometry_, min_ring)) {
+        err = e == ENOSPC || e == ENOMEM || e == EFBIG
+                  ? fmt::format("not enough shared memory for the rings: /dev/shm has {} KiB "
+                                "free and recording needs {} KiB at least ({} rings of {} KiB) "
+                                "besides room for the program; free some or mount a larger "
+                                "/dev/shm (docker: --shm-size)",
+                                budget == UINT64_MAX ? 0 : budget * 2 / 1024,
+                                geometry_.region_bytes() / 1024, geometry_.slots,
+                                geometry_.ring_bytes / 1024)
+                  : fmt::format("cannot reserve shared memory: {}", strerror(e));
+        return false;
+      }
+      (void)!ftruncate(fd, 0);  // (what a failed attempt reserved is given back)
+    }
+    if (geometry_.slots != want.slots || geometry_.ring_bytes != want.ring_bytes)
+      warning = shrunk_warning(want, geometry_,
+                               fmt::format("/dev/shm has {} KiB free", budget == UINT64_MAX
+                                                                           ? 0
+                                                                           : budget * 2 / 1024));
+    return true;
+  }
+
   std::string name_;
   void* mem_ = nullptr;
-  size_t size_ = 0;
+  RingGeometry geometry_;
 };
 
 volatile sig_atomic_t g_forward_signal = 0;
@@ -124,14 +184,19 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     return {1, fmt::format("the agent library {} is missing: reinstall or rebuild wstrace",
                            opt.agent_path)};
 
+  // The rings first: when there is no room for them, nothing is written and nothing runs.
+  SharedRegion shm;
+  std::string err, shrunk;
+  if (!shm.create(RingGeometry{opt.slots, opt.ring_bytes}, opt.snaplen, opt.follow, err, shrunk))
+    return {1, err};
+  if (!shrunk.empty() && opt.on_warning) opt.on_warning(shrunk);
+  else if (!shrunk.empty()) warning += (warning.empty() ? "" : "\nwstrace: warning: ") + shrunk;
+  summary.rings = shm.geometry().slots;
+
   summary.output = opt.output.empty() ? default_output() : opt.output;
   trace::TraceHeader header = make_header(opt, WSTRACE_VERSION_STRING);
   auto writer = trace::TraceWriter::create(summary.output, header);
   if (!writer.ok()) return {1, writer.status().message()};
-
-  SharedRegion shm;
-  std::string err;
-  if (!shm.create(opt.slots, opt.ring_bytes, opt.snaplen, opt.follow, err)) return {1, err};
 
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   int exec_pipe[2];
@@ -179,8 +244,8 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
 
-  RingCollector collector(opt, shm.region(), *writer.value(), header, summary, translate_linux_record,
-                          [] { return clock_ns(CLOCK_MONOTONIC); });
+  RingCollector collector(opt, shm.region(), shm.geometry(), *writer.value(), header, summary,
+                          translate_linux_record, [] { return clock_ns(CLOCK_MONOTONIC); });
   for (;;) {
     if (g_forward_signal) {
       kill(child, g_forward_signal);

@@ -1,9 +1,11 @@
 // `wstrace.exe record`: start the program suspended, load the agent DLL into it, let it run,
 // and drain the agent's rings until it exits.
+#define _CRT_RAND_S  // rand_s: the system's random numbers (RtlGenRandom)
 #include <winsock2.h>
 #include <windows.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -156,11 +158,13 @@ BOOL WINAPI on_console_event(DWORD) {
 
 // Drains the rings until the root process and every traced process it started have ended (or
 // Ctrl+C: then the agents are told to go quiet and the processes run on).
-void collect(const RecordOptions& opt, RegionHeader* region, trace::TraceWriter& writer,
+void collect(const RecordOptions& opt, RegionHeader* region, const RingGeometry& geometry,
+             trace::TraceWriter& writer,
              const trace::TraceHeader& header, RecordSummary& summary, DWORD root,
              HANDLE root_handle) {
   SetConsoleCtrlHandler(on_console_event, TRUE);
-  RingCollector collector(opt, region, writer, header, summary, translate_windows_record, qpc_ns);
+  RingCollector collector(opt, region, geometry, writer, header, summary,
+                          translate_windows_record, qpc_ns);
   std::vector<std::pair<uint32_t, HANDLE>> watched = {{root, root_handle}};
   bool root_done = false;
   while (!g_stop) {
@@ -202,21 +206,48 @@ void collect(const RecordOptions& opt, RegionHeader* region, trace::TraceWriter&
     if (w.second != root_handle) CloseHandle(w.second);
 }
 
-// Shared memory for the rings: `name` is how the agents find it.
+// A region name a neighbour cannot guess (and so cannot create first).
+std::wstring random_region_name() {
+  unsigned a = 0, b = 0;
+  if (rand_s(&a) != 0 || rand_s(&b) != 0) a ^= GetTickCount(), b ^= GetCurrentThreadId();
+  return widen(fmt::format("Local\\wstrace-{}-{:08x}{:08x}", GetCurrentProcessId(), a, b));
+}
+
+// Shared memory for the rings: `name` is how the agents find it; one that exists already is not
+// used (someone else made it). The whole section is committed at creation (no SEC_RESERVE): a
+// shortage of memory shows here, and is met with fewer or smaller rings (said in `warning`).
 RecordError create_region(const RecordOptions& opt, const std::wstring& name, HANDLE& mapping,
-                          RegionHeader*& region) {
-  const uint32_t slots = opt.slots < 64 ? opt.slots : 64;
-  const size_t size = region_size(slots, opt.ring_bytes);
-  mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
-                               static_cast<DWORD>(static_cast<uint64_t>(size) >> 32),
-                               static_cast<DWORD>(size), name.c_str());
-  if (!mapping) return {1, fmt::format("cannot create shared memory: {}", trace::win_error_text(GetLastError()))};
+                          RegionHeader*& region, RingGeometry& geometry, std::string& warning,
+                          bool& existed) {
+  existed = false;
+  const RingGeometry want{opt.slots < 64 ? opt.slots : 64, opt.ring_bytes};
+  const uint64_t min_ring = want.ring_bytes < kMinShrunkRing ? want.ring_bytes : kMinShrunkRing;
+  geometry = want;
+  for (;;) {
+    const uint64_t size = geometry.region_bytes();
+    mapping = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE,
+                                 static_cast<DWORD>(size >> 32), static_cast<DWORD>(size),
+                                 name.c_str());
+    const DWORD e = GetLastError();
+    if (mapping && e == ERROR_ALREADY_EXISTS) {
+      CloseHandle(mapping);
+      existed = true;
+      return {1, fmt::format("cannot create shared memory {}: it exists already", narrow(name))};
+    }
+    if (mapping) break;
+    const bool short_of_memory = e == ERROR_NOT_ENOUGH_MEMORY || e == ERROR_COMMITMENT_LIMIT ||
+                                 e == ERROR_OUTOFMEMORY || e == ERROR_DISK_FULL;
+    if (!short_of_memory || !shrink_geometry(geometry, min_ring))
+      return {1, fmt::format("cannot create shared memory: {}", trace::win_error_text(e))};
+  }
+  if (geometry.slots != want.slots || geometry.ring_bytes != want.ring_bytes)
+    warning = shrunk_warning(want, geometry, "not enough memory for the rings");
   void* view = MapViewOfFile(mapping, FILE_MAP_ALL_ACCESS, 0, 0, 0);
   if (!view) {
     CloseHandle(mapping);
     return {1, fmt::format("cannot map shared memory: {}", trace::win_error_text(GetLastError()))};
   }
-  init_region(view, slots, opt.ring_bytes, opt.snaplen, opt.follow, 0);
+  init_region(view, geometry, opt.snaplen, opt.follow, 0);
   region = static_cast<RegionHeader*>(view);
   return {0, ""};
 }
@@ -249,8 +280,12 @@ RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summar
   }
   HANDLE mapping = nullptr;
   RegionHeader* region = nullptr;
+  RingGeometry geometry;
+  std::string warning;  // (attach prints no warnings yet)
+  bool existed = false;  // (the agent finds this name by its pid: it cannot be random yet)
   std::wstring name = widen(fmt::format("Local\\wstrace-attach-{}", pid));
-  if (RecordError e = create_region(opt, name, mapping, region); e.exit_code) {
+  if (RecordError e = create_region(opt, name, mapping, region, geometry, warning, existed);
+      e.exit_code) {
     CloseHandle(process);
     return e;
   }
@@ -262,7 +297,8 @@ RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summar
     return e;
   }
   if (on_attached) on_attached();
-  collect(opt, region, *writer.value(), header, summary, pid, process);
+  summary.rings = geometry.slots;
+  collect(opt, region, geometry, *writer.value(), header, summary, pid, process);
   CloseHandle(process);
   UnmapViewOfFile(region);
   CloseHandle(mapping);
@@ -270,7 +306,6 @@ RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summar
 }
 
 RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning) {
-  (void)warning;
   if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
   std::wstring path;
   if (RecordError e = find_program(opt.argv[0], path); e.exit_code) return e;
@@ -285,11 +320,22 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   if (!writer.ok()) return {1, writer.status().message()};
 
   // Shared memory for the rings, found by the agent through WSTRACE_SHM.
-  static int counter = 0;
-  std::wstring name = widen(fmt::format("Local\\wstrace-{}-{}", GetCurrentProcessId(), counter++));
+  std::wstring name;
   HANDLE mapping = nullptr;
   RegionHeader* region = nullptr;
-  if (RecordError e = create_region(opt, name, mapping, region); e.exit_code) return e;
+  RingGeometry geometry;
+  RecordError made{1, ""};
+  bool existed = true;
+  for (int attempt = 0; attempt < 8 && made.exit_code && existed; ++attempt) {
+    name = random_region_name();
+    made = create_region(opt, name, mapping, region, geometry, warning, existed);
+  }
+  if (made.exit_code) return made;
+  if (!warning.empty() && opt.on_warning) {
+    opt.on_warning(warning);
+    warning.clear();
+  }
+  summary.rings = geometry.slots;
   void* view = region;
   SetEnvironmentVariableW(L"WSTRACE_SHM", name.c_str());
 
@@ -318,7 +364,7 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
 
-  collect(opt, region, *writer.value(), header, summary, pi.dwProcessId, pi.hProcess);
+  collect(opt, region, geometry, *writer.value(), header, summary, pi.dwProcessId, pi.hProcess);
   CloseHandle(pi.hProcess);
   UnmapViewOfFile(view);
   CloseHandle(mapping);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of the decoder fuzz targets (fuzz_dns, fuzz_http, fuzz_tls) into
-dns/, http/ and tls/ beside this script: a few valid messages of each protocol, built byte by
+"""Writes the seed inputs of the decoder fuzz targets (fuzz_dns, fuzz_http, fuzz_tls) and of the
+rings' drain (fuzz_ring_drain) into dns/, http/, tls/ and ring/ beside this script: a few valid messages of each protocol, built byte by
 byte. The files are committed; run this again only to change them."""
 import os
 import struct
@@ -103,7 +103,38 @@ def tls_seeds():
     write("tls", "server_hello_12.bin", record(b"\x02" + vec(3, sh12)))
 
 
+# ---- The rings' drain: steps as tests/fuzz/ring_drain_fuzz.cc reads them ----
+def raw_record(func, tid, args=b"", nargs=0):
+    """A record as the agents queue it: RawHead (raw_record.h), then its arguments."""
+    return struct.pack("<BBHIqQqiB3x", func, nargs, 0, tid, 1000, 5, 0, 0, 0) + args
+
+
+def u64_arg(field, value):
+    return struct.pack("<BBHIQ", field, 1, 0, 8, value)
+
+
+def push(slot, rec):
+    return bytes([0, slot]) + struct.pack("<H", len(rec)) + rec
+
+
+def poke64(offset, value):
+    return bytes([2]) + struct.pack("<IQ", offset, value)
+
+
+def ring_seeds():
+    claim = bytes([4, 0, 0, 4, 1, 1])  # slot 0 by pid 100, slot 1 by pid 101
+    start = raw_record(0, 100, u64_arg(31, 1), 1)   # process_start with its ppid
+    call = raw_record(6, 100)                       # socket
+    write("ring", "claim_push_drain.bin", claim + push(0, start) + push(0, call) + push(1, call) +
+          bytes([3, 5, 0, 3, 7, 0, 3]))
+    # The geometry, a head running away, then a drain (header fields at 12, 16, 24).
+    write("ring", "header_and_head.bin", claim + push(0, call) + poke64(16, 1 << 40) +
+          poke64(24, 1 << 44) + bytes([3]) + push(1, call) + bytes([3]))
+    write("ring", "no_ring.bin", bytes([6, 0, 6, 0, 6, 1, 3, 6, 2, 7, 0, 3]))
+
+
 if __name__ == "__main__":
+    ring_seeds()
     dns_seeds()
     http_seeds()
     tls_seeds()

@@ -17,6 +17,8 @@ namespace ws::agent {
 namespace {
 
 RegionHeader* g_region = nullptr;
+RingGeometry g_geometry;     // read once when the region is mapped: the program may rewrite it
+std::atomic<int32_t> g_no_ring_entry{-1};  // this process's entry of the region's no-ring table
 uint32_t g_pid = 0;
 bool g_enabled = false;
 pthread_key_t g_thread_key;
@@ -26,7 +28,8 @@ struct ThreadState {
   int32_t slot = -1;   // ring this thread owns, or -1
   uint32_t tid = 0;
   bool pushing = false;  // inside ring_push: a call from a signal handler now must not push
-  bool no_ring = false;  // every ring was taken when this thread asked: don't scan again
+  bool no_ring = false;  // every ring was taken when this thread asked: look again only
+  uint32_t frees_seen = 0;  // … once the collector has freed a ring since (region->frees)
 };
 __attribute__((tls_model("initial-exec"))) thread_local ThreadState t_state;
 
@@ -44,26 +47,30 @@ void release_slot(void*) {
   t_state.slot = -1;
 }
 
-// Claims a free ring for this thread; -1 when all are taken (the record is then counted in
-// no_slot_drops).
+// Claims a free ring for this thread; -1 when all are taken (the record is then counted in the
+// region's no-ring table). A thread that found none scans again only after a ring was freed.
 int32_t claim_thread_slot() {
   if (t_state.slot >= 0) return t_state.slot;
-  if (t_state.no_ring) return -1;
+  const uint32_t frees = g_region->frees.load(std::memory_order_acquire);
+  if (t_state.no_ring && t_state.frees_seen == frees) return -1;
   Slot* slots = slots_of(g_region);
-  const uint32_t n = g_region->slot_count;
+  const uint32_t n = g_geometry.slots;
   const uint32_t tid = current_tid();
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t k = (tid + i) % n;
     uint32_t expected = kSlotFree;
-    if (slots[k].state.compare_exchange_strong(expected, kSlotActive, std::memory_order_acq_rel)) {
+    if (slots[k].state.compare_exchange_strong(expected, kSlotClaiming,
+                                               std::memory_order_acq_rel)) {
+      // Owner facts first: the collector reads them once it sees the slot Active.
       slots[k].pid.store(g_pid, std::memory_order_relaxed);
       slots[k].tid.store(tid, std::memory_order_relaxed);
+      slots[k].state.store(kSlotActive, std::memory_order_release);
       t_state.slot = static_cast<int32_t>(k);
       pthread_setspecific(g_thread_key, &t_state);  // release_slot runs at thread exit
       return t_state.slot;
     }
   }
-  t_state.no_ring = true;
+  t_state.frees_seen = frees;
   return -1;
 }
 
@@ -102,6 +109,7 @@ void after_fork_in_child() {
   t_state.slot = -1;
   t_state.tid = 0;
   t_state.no_ring = false;
+  g_no_ring_entry.store(-1, std::memory_order_relaxed);
   g_pid = static_cast<uint32_t>(getpid());
   if (!g_region) return;
   g_enabled = should_record_here();
@@ -128,7 +136,7 @@ __attribute__((constructor(101))) void agent_init() {
   ::close(fd);
   if (mem == MAP_FAILED) return;
   auto* r = static_cast<RegionHeader*>(mem);
-  if (!region_valid(r, static_cast<size_t>(st.st_size))) {
+  if (!read_geometry(r, static_cast<size_t>(st.st_size), g_geometry)) {
     munmap(mem, static_cast<size_t>(st.st_size));
     return;
   }
@@ -202,6 +210,13 @@ void payload_iov(Call& c, const struct iovec* iov, size_t iovcnt, int64_t total)
 
 // ---- What agent/call.cc needs from the platform -----------------------------------------------
 RegionHeader* region() { return g_region; }
+const RingGeometry& geometry() { return g_geometry; }
+void count_no_ring_record() {
+  int32_t entry = g_no_ring_entry.load(std::memory_order_relaxed);
+  count_no_ring(g_region, g_pid, entry, !t_state.no_ring);
+  g_no_ring_entry.store(entry, std::memory_order_relaxed);
+  t_state.no_ring = true;
+}
 bool recording() { return g_enabled; }
 int32_t claim_slot() { return claim_thread_slot(); }
 int32_t owned_slot() { return t_state.slot; }

@@ -13,6 +13,8 @@ RealFunctions g_real;
 namespace {
 
 RegionHeader* g_region = nullptr;
+RingGeometry g_geometry;  // read once when the region is mapped: the program may rewrite it
+std::atomic<int32_t> g_no_ring_entry{-1};  // this process's entry of the region's no-ring table
 wchar_t g_region_name[128];  // the shared region's name, handed on to child processes
 bool g_enabled = false;
 HMODULE g_self = nullptr;
@@ -20,10 +22,13 @@ DWORD g_tls = TLS_OUT_OF_INDEXES;
 LARGE_INTEGER g_qpc_freq;
 CRITICAL_SECTION g_patch_lock;
 
-// Per thread, in one TLS value: slot + 1 in the low 31 bits, the "pushing" flag in bit 31.
+// Per thread, in one TLS value: slot + 1 in the low 30 bits, the "pushing" flag in bit 31, and
+// in bit 30 "this thread was counted as one that found no free ring".
 uintptr_t tls_value() { return reinterpret_cast<uintptr_t>(TlsGetValue(g_tls)); }
 void set_tls_value(uintptr_t v) { TlsSetValue(g_tls, reinterpret_cast<void*>(v)); }
 constexpr uintptr_t kPushingBit = uintptr_t{1} << 31;
+constexpr uintptr_t kNoRingBit = uintptr_t{1} << 30;
+constexpr uintptr_t kSlotBits = kNoRingBit - 1;
 
 // kernel32 functions whose callers must be steered to the hooks too.
 FARPROC(WINAPI* real_GetProcAddress)(HMODULE, LPCSTR) = nullptr;
@@ -67,6 +72,10 @@ HANDLE publish_for_child(DWORD pid) {
   child_note_name(name, 64, pid);
   HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0,
                                 sizeof(ChildNote), name);
+  if (h && GetLastError() == ERROR_ALREADY_EXISTS) {  // not ours: the region's name stays private
+    CloseHandle(h);
+    return nullptr;
+  }
   if (!h) return nullptr;
   if (auto* note = static_cast<ChildNote*>(MapViewOfFile(h, FILE_MAP_WRITE, 0, 0, 0))) {
     wcsncpy(note->region, g_region_name, 127);
@@ -333,7 +342,7 @@ bool map_region() {
   MEMORY_BASIC_INFORMATION mbi{};
   VirtualQuery(mem, &mbi, sizeof mbi);
   auto* r = static_cast<RegionHeader*>(mem);
-  if (!region_valid(r, mbi.RegionSize)) {
+  if (!read_geometry(r, mbi.RegionSize, g_geometry)) {
     UnmapViewOfFile(mem);
     return false;
   }
@@ -362,10 +371,17 @@ void patch_all_modules() {
 
 // ---- What agent/call.cc needs from the platform -----------------------------------------------
 RegionHeader* region() { return g_region; }
+const RingGeometry& geometry() { return g_geometry; }
+void count_no_ring_record() {
+  int32_t entry = g_no_ring_entry.load(std::memory_order_relaxed);
+  count_no_ring(g_region, GetCurrentProcessId(), entry, !(tls_value() & kNoRingBit));
+  g_no_ring_entry.store(entry, std::memory_order_relaxed);
+  set_tls_value(tls_value() | kNoRingBit);
+}
 bool recording() {
   return g_enabled && g_region->collector_alive.load(std::memory_order_relaxed);
 }
-int32_t owned_slot() { return static_cast<int32_t>(tls_value() & ~kPushingBit) - 1; }
+int32_t owned_slot() { return static_cast<int32_t>(tls_value() & kSlotBits) - 1; }
 bool is_pushing() { return (tls_value() & kPushingBit) != 0; }
 void set_pushing(bool on) { set_tls_value(on ? tls_value() | kPushingBit : tls_value() & ~kPushingBit); }
 uint32_t thread_id() { return GetCurrentThreadId(); }
@@ -384,14 +400,17 @@ int32_t claim_slot() {
   int32_t mine = owned_slot();
   if (mine >= 0) return mine;
   Slot* slots = slots_of(g_region);
-  const uint32_t n = g_region->slot_count, tid = GetCurrentThreadId();
+  const uint32_t n = g_geometry.slots, tid = GetCurrentThreadId();
   for (uint32_t i = 0; i < n; ++i) {
     uint32_t k = (tid / 4 + i) % n;
     uint32_t expected = kSlotFree;
-    if (slots[k].state.compare_exchange_strong(expected, kSlotActive, std::memory_order_acq_rel)) {
+    if (slots[k].state.compare_exchange_strong(expected, kSlotClaiming,
+                                               std::memory_order_acq_rel)) {
+      // Owner facts first: the collector reads them once it sees the slot Active.
       slots[k].pid.store(GetCurrentProcessId(), std::memory_order_relaxed);
       slots[k].tid.store(tid, std::memory_order_relaxed);
-      set_tls_value((tls_value() & kPushingBit) | (k + 1));
+      slots[k].state.store(kSlotActive, std::memory_order_release);
+      set_tls_value((tls_value() & ~kSlotBits) | (k + 1));
       return static_cast<int32_t>(k);
     }
   }
@@ -419,6 +438,7 @@ BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID) {
     int32_t slot = owned_slot();
     if (slot >= 0)
       slots_of(g_region)[slot].state.store(kSlotReleased, std::memory_order_release);
+    set_tls_value(tls_value() & ~kSlotBits);  // a call made later in this thread claims anew
   }
   return TRUE;
 }
