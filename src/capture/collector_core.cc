@@ -174,8 +174,18 @@ void RingCollector::process_ended(uint32_t pid, int exit_code) {
     if (v.damaged) v.retired = true;
     else if (v.active) free_slot(i);
   }
-  // Its entry of the no-ring table, read a last time, is free for another process.
   size_t used = 0;
+  release_no_ring(pid, used);
+  for (size_t i = 0; i < used; ++i) emit(pool_[i]->event());
+  auto it = processes_.find(pid);
+  if (it != processes_.end() && it->second) return;  // the agent saw it exit
+  EventBuilder b;
+  b.begin(FuncId::process_exit, pid, pid, now_()).result(0).snum(FieldId::exit_code, exit_code);
+  emit(b.event());
+}
+
+// Its entry of the no-ring table, read a last time, is free for another process.
+void RingCollector::release_no_ring(uint32_t pid, size_t& used) {
   for (uint32_t k = 0; k < kNoRingEntries; ++k) {
     NoRingEntry& e = region_->no_ring[k];
     if (e.pid.load(std::memory_order_acquire) != pid) continue;
@@ -185,12 +195,27 @@ void RingCollector::process_ended(uint32_t pid, int exit_code) {
     e.pid.store(0, std::memory_order_release);
     no_ring_views_[k] = NoRingView{};
   }
+}
+
+// Liveness is asked before the drain: a thread found gone then wrote its last record before,
+// so freeing its ring after the drain loses nothing.
+double RingCollector::reclaim(AliveFn alive) {
+  std::vector<uint32_t> dead_rings, dead_pids;
+  for (uint32_t i = 0; i < geometry_.slots; ++i) {
+    const SlotView& v = views_[i];
+    if (v.active && !v.damaged && !alive(v.pid, v.tid)) dead_rings.push_back(i);
+  }
+  for (uint32_t k = 0; k < kNoRingEntries; ++k) {
+    const uint32_t pid = region_->no_ring[k].pid.load(std::memory_order_acquire);
+    if (pid && !alive(pid, pid)) dead_pids.push_back(pid);
+  }
+  const double fullest = drain();
+  for (uint32_t i : dead_rings)
+    if (views_[i].active && !views_[i].damaged) free_slot(i);
+  size_t used = 0;
+  for (uint32_t pid : dead_pids) release_no_ring(pid, used);
   for (size_t i = 0; i < used; ++i) emit(pool_[i]->event());
-  auto it = processes_.find(pid);
-  if (it != processes_.end() && it->second) return;  // the agent saw it exit
-  EventBuilder b;
-  b.begin(FuncId::process_exit, pid, pid, now_()).result(0).snum(FieldId::exit_code, exit_code);
-  emit(b.event());
+  return fullest;
 }
 
 std::vector<uint32_t> RingCollector::running() const {

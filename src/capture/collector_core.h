@@ -19,6 +19,8 @@ namespace ws::capture {
 using TranslateFn = bool (*)(const uint8_t* rec, size_t len, uint32_t pid, EventBuilder& out);
 // The agents' monotonic clock, in nanoseconds.
 using ClockFn = int64_t (*)();
+// Whether thread `tid` of process `pid` still runs (a zombie does not).
+using AliveFn = bool (*)(uint32_t pid, uint32_t tid);
 
 // The region to try when memory for `g` ran short: rings halve down to `min_ring` bytes and the
 // ring count halves down to kMinSlots, in turn. False when `g` is already the smallest.
@@ -48,6 +50,11 @@ class RingCollector {
   // At the end: processes that were seen to start but whose end nobody recorded (reaped by a
   // traced parent after a signal) get an exit without a status.
   void close_unended();
+  // Frees the rings of threads that ended without giving theirs back (a process that exited,
+  // reaped by a traced parent rather than by wstrace, or a thread that never ran its exit
+  // handlers), after draining what they wrote, and the no-ring entries of ended processes.
+  // Returns drain()'s fill.
+  double reclaim(AliveFn alive);
   // Processes seen to start whose end is not recorded yet.
   std::vector<uint32_t> running() const;
   // Writes the open block so that readers see everything so far.
@@ -77,6 +84,8 @@ class RingCollector {
   void drain_no_ring(size_t& used);
   void report_no_ring(uint32_t k, size_t& used);
   void free_slot(uint32_t i);
+  // Reports a last time and frees process `pid`'s entry of the no-ring table.
+  void release_no_ring(uint32_t pid, size_t& used);
   void add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t n, DropReason reason,
                  uint64_t threads = 0);
   void emit(const Event& raw);

@@ -32,11 +32,23 @@ std::string when(const trace::TraceHeader& h, int64_t ts, int64_t first) {
 std::string dropped_text(const inspect::LostTracing& lost, const trace::TraceHeader& h,
                          int64_t first) {
   if (!lost.dropped()) return "none";
+  // The first few by process and cause; a trace of many processes says how many more.
+  constexpr size_t kShown = 4;
   std::string parts;
-  for (const auto& [key, d] : lost.drops())
+  size_t shown = 0;
+  uint64_t rest = 0;
+  for (const auto& [key, d] : lost.drops()) {
+    if (shown++ >= kShown) {
+      rest += d.records;
+      continue;
+    }
     parts += fmt::format("{}{} {} from {}: {}", parts.empty() ? "" : "; ", d.records,
                          d.pid ? fmt::format("of process {}", d.pid) : std::string("records"),
                          when(h, d.first_ts, first), d.cause);
+  }
+  if (shown > kShown)
+    parts += fmt::format("; and {} more, of {} other processes or causes (info --json has all)", rest,
+                         shown - kShown);
   return fmt::format("{} records ({})", lost.dropped(), parts);
 }
 

@@ -28,9 +28,7 @@ std::string drop_cause(const Event& ev) {
     case 1: return "its ring was full";
     case 2: {
       const Value* rings = ev.get(FieldId::rings);
-      return rings ? fmt::format("no free ring: more threads recorded at once than wstrace's {} "
-                                 "rings",
-                                 rings->num)
+      return rings ? fmt::format("no free ring: all {} rings taken by other threads", rings->num)
                    : std::string("no free ring: more threads recorded at once than wstrace has "
                                  "rings");
     }

@@ -109,4 +109,14 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
   expect_in "$WORK/out" "rings taken"
 fi
 
+# 5. Rings come back from threads that end without wstrace reaping them: 300 processes that a
+#    traced shell starts and reaps itself (each takes a ring for its start and exit records), then
+#    a connect, with the default 256 rings: nothing is dropped and the connect is there.
+expect_exit 0 "$WSTRACE" record -q -o "$WORK/many.wst" -- bash -c \
+  'for i in $(seq 300); do /bin/true; done; curl -s -o /dev/null http://127.0.0.1:1/; true'
+drops_of "$WORK/many.wst" >"$WORK/many.drops"
+expect_lines "$WORK/many.drops" 0
+"$WSTRACE" show "$WORK/many.wst" >"$WORK/many.show"
+expect_in "$WORK/many.show" "connect(sock="
+
 done_testing

@@ -161,6 +161,23 @@ class SharedRegion {
   RingGeometry geometry_;
 };
 
+// Whether thread `tid` of `pid` still runs: its /proc entry is there and it is not a zombie
+// (state Z or X: it ended and waits for its parent to reap it).
+bool task_alive(uint32_t pid, uint32_t tid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%u/task/%u/stat", pid, tid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno != ENOENT && errno != ESRCH;
+  char buf[512];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return true;  // unknown: keep the ring
+  buf[n] = 0;
+  const char* paren = strrchr(buf, ')');  // the name may hold spaces and parentheses
+  if (!paren || paren[1] != ' ') return true;
+  return paren[2] != 'Z' && paren[2] != 'X';
+}
+
 volatile sig_atomic_t g_forward_signal = 0;
 void on_terminate(int sig) { g_forward_signal = sig; }
 
@@ -246,12 +263,22 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
 
   RingCollector collector(opt, shm.region(), shm.geometry(), *writer.value(), header, summary,
                           translate_linux_record, [] { return clock_ns(CLOCK_MONOTONIC); });
+  // Rings of threads that ended without giving them back are looked for every kReclaimEvery.
+  constexpr int64_t kReclaimEvery = 20'000'000;
+  int64_t last_reclaim = 0;
   for (;;) {
     if (g_forward_signal) {
       kill(child, g_forward_signal);
       g_forward_signal = 0;
     }
-    double fullest = collector.drain();
+    const int64_t now = clock_ns(CLOCK_MONOTONIC);
+    double fullest;
+    if (now - last_reclaim >= kReclaimEvery) {
+      fullest = collector.reclaim(task_alive);
+      last_reclaim = now;
+    } else {
+      fullest = collector.drain();
+    }
     int status = 0;
     pid_t pid;
     bool any_child = true;
