@@ -47,8 +47,8 @@ std::string dropped_text(const inspect::LostTracing& lost, const trace::TraceHea
                          when(h, d.first_ts, first), d.cause);
   }
   if (shown > kShown)
-    parts += fmt::format("; and {} more, of {} other processes or causes (info --json has all)", rest,
-                         shown - kShown);
+    parts += fmt::format("; and {} more, of {} other processes or causes (info --json has all)",
+                         rest, shown - kShown);
   return fmt::format("{} records ({})", lost.dropped(), parts);
 }
 
