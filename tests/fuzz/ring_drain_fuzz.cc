@@ -34,9 +34,12 @@ class NullOutput : public trace::OutputFile {
     return {};
   }
   uint64_t written() const override { return written_; }
+  Status commit() override { return {}; }
+  const std::string& temp_path() const override { return path_; }
 
  private:
   uint64_t written_ = 0;
+  std::string path_;
 };
 
 struct Input {
