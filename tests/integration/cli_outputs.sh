@@ -72,7 +72,9 @@ fi
 
 # ---- readers: a FIFO, a socket, a device -------------------------------------------------------
 mkfifo "$WORK/fifo"
-python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$WORK/sock"
+# bound by a relative name: a checkout's path may be longer than a socket address holds (108)
+python3 -c 'import os, socket, sys; os.chdir(sys.argv[1]); socket.socket(socket.AF_UNIX).bind("sock")' \
+  "$WORK"
 for input in "$WORK/fifo:FIFO" "$WORK/sock:socket" "/dev/zero:device"; do
   path=${input%:*} kind=${input##*:}
   for cmd in show info "export --format csv -o $WORK/never.csv" "report -o $WORK/never.html"; do
