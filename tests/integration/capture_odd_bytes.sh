@@ -19,8 +19,10 @@ fi
 ODD_PY="$WORK/=py"$'\xff\x1b[31m'
 # The interpreter itself (not a wrapper script such as pyenv's shim), copied under that name.
 cp "$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')" "$ODD_PY"
-mkdir -p "$WORK/u"
-expect_exit 0 "$WSTRACE" record -o "$WORK/odd.wst" -- "$ODD_PY" "$SRC/tests/tools/odd_bytes.py" "$WORK/u"
+short_dir UNIX_DIR
+export UNIX_DIR
+expect_exit 0 "$WSTRACE" record -o "$WORK/odd.wst" -- "$ODD_PY" "$SRC/tests/tools/odd_bytes.py" \
+  "$UNIX_DIR"
 cp "$WORK/err" "$WORK/record.err"
 expect_in "$WORK/out" "done"
 
@@ -87,7 +89,8 @@ check("=py\u00ff\x1b[31m" in procs, f"show --json names the process with its byt
 paths = [e["args"]["addr"]["text"] for e in show if e["func"] == "bind" and "addr" in e["args"]]
 check(any(p.startswith("unix:") and len(p) == 5 + 107 for p in paths), f"the 107-byte path is whole: {paths}")
 check(any("\u00ff\u00fe\x1b[31m\x07\u00c0\u0080.sock" in p for p in paths), f"the odd path: {paths}")
-full = "unix:" + W + "/u/" + "F" * (107 - len(W) - 3)
+U = os.environ["UNIX_DIR"]
+full = "unix:" + U + "/" + "F" * (107 - len(U) - 1)
 locals_ = [e["args"].get("local", {}).get("text") for e in show if e["func"] in ("accept", "accept4")]
 check([t for t in locals_ if t.startswith("unix:")] == [full],
       f"accept's local end is the 107-byte path: {locals_}")

@@ -10,8 +10,8 @@ record tcp4 0 -- "$NETOPS" tcp4
 record tcp6 0 -- "$NETOPS" tcp6
 record tcp4-fortify 0 -- "$TARGETS/netops-fortify" tcp4
 record udp 0 -- "$NETOPS" udp
-mkdir -p "$WORK/unixdir"
-record unix 0 -- "$NETOPS" unix "$WORK/unixdir"
+short_dir UNIX_DIR
+record unix 0 -- "$NETOPS" unix "$UNIX_DIR"
 record refused 0 -- "$NETOPS" refused
 record reset 0 -- "$NETOPS" reset
 record snap4 0 -s 4 -- "$NETOPS" tcp4
@@ -204,7 +204,7 @@ trace_checks unix <<PY
 from tracecheck import *
 context("unix")
 t = load("unix")
-d = "$WORK/unixdir"
+d = "$UNIX_DIR"
 eq(len(t.all("socketpair")), 2, "two socketpairs")
 sp = (t.all("socketpair") or [{"result": None, "args": {}}])[0]
 eq((sp["result"], sp["args"].get("family"), sp["args"].get("type")), (0, "AF_UNIX", "SOCK_STREAM"), "socketpair")

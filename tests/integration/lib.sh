@@ -47,7 +47,18 @@ expect_same() {
   diff -u "$1" "$2" >&2 || fail "$2 differs from $1 (update the golden file only if the change is intended)"
 }
 
+# short_dir VAR: sets VAR to a new folder under /tmp for Unix socket paths, which hold 108 bytes
+# at most ($WORK is deeper than that in a checkout at a long path); done_testing removes it.
+SHORT_DIRS=()
+short_dir() {
+  local d
+  d=$(mktemp -d /tmp/wst-XXXXXX) || return 1
+  SHORT_DIRS+=("$d")
+  printf -v "$1" '%s' "$d"
+}
+
 done_testing() {
+  [ ${#SHORT_DIRS[@]} -eq 0 ] || rm -rf "${SHORT_DIRS[@]}"
   echo "$checks checks, $failures failed"
   [ "$failures" -eq 0 ]
 }

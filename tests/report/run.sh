@@ -71,9 +71,9 @@ node "$SRC/tests/report/report_test.js" "$NODE_DIR" "$CHROMIUM" "$WORK/session.h
 # The filter box and wstrace's filter pick the same calls of real programs and of the
 # synthetic demo on both platforms. The payload cap is raised so that the box sees the payloads
 # the trace kept.
-mkdir -p "$WORK/unix"
+short_dir UNIX_DIR
 parity=("session=$WORK/session.wst")
-for run in tcp4 tcp6 udp "unix $WORK/unix" dup wait refused reset errno "lookup api.test nx.test"; do
+for run in tcp4 tcp6 udp "unix $UNIX_DIR" dup wait refused reset errno "lookup api.test nx.test"; do
   name=${run%% *}
   record "$name" 0 -- "$NETOPS" $run
   parity+=("$name=$WORK/$name.wst")
