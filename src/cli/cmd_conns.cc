@@ -2,8 +2,6 @@
 // sockets — with both ends, the remote host's name, times, bytes and calls each way, how it
 // ended and the errors seen. Rows come out in id order as soon as every lower id has ended, so
 // memory follows the open connections, not the trace.
-#include <map>
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +9,7 @@
 #include "commands.h"
 #include "common.h"
 #include "conn_table.h"
+#include "inspector.h"
 #include "safe_text.h"
 
 namespace ws::cli {
@@ -22,36 +21,27 @@ struct ConnsOptions {
 };
 
 int run_conns(const ConnsOptions& o) {
-  inspect::Filter filter;
-  if (!parse_filter(o.filter, filter)) return kExitUsage;
+  inspect::InspectOptions io;
+  if (!parse_filter(o.filter, io.filter)) return kExitUsage;
   auto engine = open_trace(o.file);
   if (!engine) return kExitError;
   const auto& h = engine->header();
   present::TextOptions text;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
-  inspect::Tracker tracker;
-  inspect::LookupWatcher lookups(tracker);  // names from DNS answers: the host column, `host`
-  // A connection is listed when any of its calls passes the filter (Connection::marked).
-  int64_t first_ts = 0;
-  bool first = true;
-  InOrder rows;
-  if (!o.json) fmt::print("{}\n", conn_header());
-  tracker.on_end = [&](const inspect::Connection& c) {
+  inspect::Inspector inspector(std::move(io));
+  // A connection is listed when any of its calls passes the filter (Connection::matched).
+  present::InOrder rows;
+  if (!o.json) fmt::print("{}\n", present::conn_header());
+  inspect::Callbacks cb;
+  cb.connection_end = [&](const inspect::Connection& c) {
     std::string row;
-    if (c.marked)
-      row = o.json ? present::json_dump(conn_json(c, tracker, h))
-                   : conn_row(c, tracker, h, text, first_ts);
+    if (c.matched)
+      row = o.json ? present::json_dump(present::conn_json(c, inspector.tracker(), h))
+                   : present::conn_row(c, inspector.tracker(), h, text, inspector.first_ts());
     rows.put(c.id, std::move(row));
   };
-  Event ev;
-  while (engine->next(ev)) {
-    if (first) first_ts = ev.ts, first = false;
-    tracker.observe(ev);
-    lookups.observe(ev);
-    if (const inspect::Connection* c = tracker.connection())
-      if (!c->marked) c->marked = filter.matches(ev, tracker);
-  }
-  tracker.finish();
+  inspector.subscribe(cb);
+  inspector.run(*engine);
   rows.flush();
   return finish(*engine);
 }

@@ -9,7 +9,7 @@
 
 #include "commands.h"
 #include "common.h"
-#include "findings/diagnoser.h"
+#include "inspector.h"
 #include "findings/registry.h"
 #include "safe_text.h"
 
@@ -125,6 +125,14 @@ bool parse_thresholds(const DiagnoseArgs& a, inspect::DiagnoseOptions& o) {
   return true;
 }
 
+// The inspection `diagnose` runs: the rules, and the watchers they read.
+inspect::InspectOptions diagnose_options(const inspect::DiagnoseOptions& opt) {
+  inspect::InspectOptions io;
+  io.http = true;
+  io.findings = opt;
+  return io;
+}
+
 int run_diagnose(const DiagnoseArgs& a) {
   std::optional<inspect::Severity> fail_on;
   if (!a.fail_on.empty()) {
@@ -138,12 +146,11 @@ int run_diagnose(const DiagnoseArgs& a) {
   if (!parse_thresholds(a, opt)) return kExitUsage;
   auto engine = open_trace(a.file);
   if (!engine) return kExitError;
-  inspect::Diagnoser diag(opt);
-  Event ev;
-  while (engine->next(ev)) diag.observe(ev);
-  const std::vector<inspect::Finding> findings = diag.finish();
-  if (a.json) print_json(findings, engine->header(), diag.first_ts());
-  else print_text(stdout, findings, diag.first_ts());
+  inspect::Inspector inspector(diagnose_options(opt));
+  inspector.run(*engine);
+  const std::vector<inspect::Finding>& findings = inspector.findings();
+  if (a.json) print_json(findings, engine->header(), inspector.first_ts());
+  else print_text(stdout, findings, inspector.first_ts());
   std::fflush(stdout);
   const int done = finish(*engine);
   if (fail_on)
@@ -157,13 +164,11 @@ int run_diagnose(const DiagnoseArgs& a) {
 void print_findings_of(const std::string& path, std::FILE* out) {
   auto engine = open_trace(path);
   if (!engine) return;
-  inspect::Diagnoser diag;
-  Event ev;
-  while (engine->next(ev)) diag.observe(ev);
-  const std::vector<inspect::Finding> findings = diag.finish();
-  if (findings.empty()) return;
+  inspect::Inspector inspector(diagnose_options({}));
+  inspector.run(*engine);
+  if (inspector.findings().empty()) return;
   fmt::print(out, "\nwstrace: findings (wstrace diagnose {}):\n\n", path);
-  print_text(out, findings, diag.first_ts());
+  print_text(out, inspector.findings(), inspector.first_ts());
 }
 
 void add_diagnose_command(CLI::App& app, int& exit_code) {

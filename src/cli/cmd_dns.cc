@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "common.h"
-#include "lookups.h"
+#include "inspector.h"
 #include "safe_text.h"
 
 namespace ws::cli {
@@ -23,14 +23,13 @@ int run_dns(const DnsOptions& o) {
   const auto& h = engine->header();
   present::TextOptions text;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
-  inspect::Tracker tracker;
-  inspect::LookupWatcher lookups(tracker);
-  int64_t first_ts = 0;
-  bool first = true;
+  inspect::Inspector inspector;
+  const inspect::Tracker& tracker = inspector.tracker();
   if (!o.json)
     fmt::print("{:<15} {:<24} {:<14} {:<32} {:<8} {:<10} {:>8}  {:<10} {}\n", "time", "process",
                "via", "name", "service", "asked", "duration", "result", "answers");
-  lookups.on_lookup = [&](const inspect::Lookup& l) {
+  inspect::Callbacks cb;
+  cb.lookup = [&](const inspect::Lookup& l) {
     const inspect::Process* p = tracker.process(l.pid);
     const std::string proc = p && !p->image.empty() ? p->name() : std::string();
     const std::string via = l.packet ? fmt::format("{} #{}", l.via, l.conn) : l.via;
@@ -64,7 +63,7 @@ int run_dns(const DnsOptions& o) {
     }
     std::string line = fmt::format(
         "{:<15} {:<24} {:<14} {:<32} {:<8} {:<10} {:>8}  {:<10} {}",
-        present::time_text(h.wall_ns(l.ts), text, l.ts - first_ts),
+        present::time_text(h.wall_ns(l.ts), text, l.ts - inspector.first_ts()),
         fmt::format("{}[{}/{}]", proc.empty() ? "pid" : proc, l.pid, l.tid), via,
         l.name.empty() ? "-" : l.name, l.service.empty() ? "-" : l.service,
         l.asked.empty() ? "-" : l.asked,
@@ -73,13 +72,8 @@ int run_dns(const DnsOptions& o) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     print_line(stdout, line);
   };
-  Event ev;
-  while (engine->next(ev)) {
-    if (first) first_ts = ev.ts, first = false;
-    tracker.observe(ev);
-    lookups.observe(ev);
-  }
-  lookups.finish();
+  inspector.subscribe(cb);
+  inspector.run(*engine);
   return finish(*engine);
 }
 

@@ -7,7 +7,7 @@
 
 #include "commands.h"
 #include "common.h"
-#include "http_watch.h"
+#include "inspector.h"
 #include "safe_text.h"
 
 namespace ws::cli {
@@ -53,30 +53,24 @@ std::string proc_text(const inspect::Tracker& t, uint32_t pid) {
 }
 
 int run_http(const HttpOptions& o) {
-  inspect::Filter filter;
-  if (!parse_filter(o.filter, filter)) return kExitUsage;
+  inspect::InspectOptions io;
+  if (!parse_filter(o.filter, io.filter)) return kExitUsage;
+  io.http = true;
   auto engine = open_trace(o.file, false, o.show_secrets);
   if (!engine) return kExitError;
   const auto& h = engine->header();
   present::TextOptions text;
   text.time = o.relative ? present::TimeMode::Relative : present::TimeMode::Utc;
-  inspect::Tracker tracker;
-  inspect::LookupWatcher lookups(tracker);  // names from DNS answers: the filter's `host`
-  inspect::HttpWatcher http(tracker);
+  inspect::Inspector inspector(std::move(io));
+  const inspect::Tracker& tracker = inspector.tracker();
   // A connection is listed when any of its calls passes the filter.
-  std::unordered_map<uint64_t, bool> picked;
-  int64_t first_ts = 0;
-  bool first = true;
-  auto shown = [&](uint64_t conn) {
-    auto it = picked.find(conn);
-    return it != picked.end() && it->second;
-  };
   if (!o.json)
     fmt::print("{:<15} {:>5} {:<20} {:<7} {:<24} {:<32} {:<16} {:>9} {:>9} {:>8} {:>8}\n",
                "time", "conn", "process", "method", "host", "target", "status", "req body",
                "resp body", "ttfb", "total");
-  http.on_exchange = [&](const inspect::HttpExchange& x) {
-    if (!shown(x.conn)) return;
+  inspect::Callbacks cb;
+  cb.exchange = [&](const inspect::HttpExchange& x) {
+    if (!x.matched) return;
     const int64_t start = x.has_request ? x.request_start : x.response_start;
     if (o.json) {
       nlohmann::ordered_json j;
@@ -95,7 +89,7 @@ int run_http(const HttpOptions& o) {
     const auto& rq = x.request;
     std::string line = fmt::format(
         "{:<15} {:>5} {:<20} {:<7} {:<24} {:<32} {:<16} {:>9} {:>9} {:>8} {:>8}",
-        present::time_text(h.wall_ns(start), text, start - first_ts), fmt::format("#{}", x.conn),
+        present::time_text(h.wall_ns(start), text, start - inspector.first_ts()), fmt::format("#{}", x.conn),
         proc_text(tracker, x.pid), x.has_request ? rq.method : "-", x.host,
         x.has_request ? rq.target : "-", status_text(x),
         x.has_request ? std::to_string(rq.body_size) : "-",
@@ -119,8 +113,8 @@ int run_http(const HttpOptions& o) {
         print_line(stdout, fmt::format("    < {}: {}", hd.name, hd.value));
     }
   };
-  http.on_tls = [&](const inspect::TlsInfo& t) {
-    if (!shown(t.conn)) return;
+  cb.tls = [&](const inspect::TlsInfo& t) {
+    if (!t.matched) return;
     const std::string version = t.has_server && t.server.ok()
                                     ? decode::tls_version_name(t.server.version)
                                     : decode::tls_version_name(t.client.version) + " offered";
@@ -145,27 +139,15 @@ int run_http(const HttpOptions& o) {
     }
     std::string line = fmt::format(
         "{:<15} {:>5} {:<20} {:<7} {:<24} {:<32} {}",
-        present::time_text(h.wall_ns(t.ts), text, t.ts - first_ts), fmt::format("#{}", t.conn),
+        present::time_text(h.wall_ns(t.ts), text, t.ts - inspector.first_ts()), fmt::format("#{}", t.conn),
         proc_text(tracker, t.pid), "TLS",
         t.client.server_name.empty() ? "-" : t.client.server_name,
         t.client.alpn.empty() ? "-" : "ALPN " + fmt::to_string(fmt::join(t.client.alpn, ",")),
         version);
     print_line(stdout, line);
   };
-  Event ev;
-  while (engine->next(ev)) {
-    if (first) first_ts = ev.ts, first = false;
-    tracker.observe(ev);
-    lookups.observe(ev);
-    if (const inspect::Connection* c = tracker.connection()) {
-      bool& p = picked[c->id];
-      p = p || filter.matches(ev, tracker);
-    }
-    http.observe(ev);
-    if (ev.type() == EventType::close)
-      if (const inspect::Connection* c = tracker.connection()) picked.erase(c->id);
-  }
-  http.finish();
+  inspector.subscribe(cb);
+  inspector.run(*engine);
   return finish(*engine);
 }
 

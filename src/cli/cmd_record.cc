@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "common.h"
 #include "filter.h"
+#include "inspector.h"
+#include "notes.h"
 #include "view.h"
 
 namespace ws::cli {
@@ -43,19 +45,36 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
 // credentials in payloads masked unless `show_secrets` (or masked already: record --redact).
 std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect::Filter filter,
                                                                          bool show_secrets) {
-  present::TextOptions text;
-  text.time = present::TimeMode::Local;
-  text.utc_offset_ns = local_utc_offset_ns();
-  text.color = stderr_is_terminal();
-  auto lines = std::make_shared<LineWriter>(std::move(filter), text);
-  std::shared_ptr<decode::PayloadRedactor> redactor;
-  if (!show_secrets) redactor = std::make_shared<decode::PayloadRedactor>();
-  return [lines, redactor](const Event& raw, const trace::TraceHeader& h) {
-    Event ev = raw;
-    if (redactor) redactor->redact(ev);
-    if (!lines->accept(ev)) return;
-    fmt::print(stderr, "{}\n", lines->line(ev, h, 0));
+  struct Live {
+    explicit Live(inspect::InspectOptions io) : inspector(std::move(io)) {
+      inspector.subscribe(cb);
+    }
+    inspect::Inspector inspector;
+    inspect::Callbacks cb;
+    present::TextOptions text;
+    std::unique_ptr<decode::PayloadRedactor> redactor;
+    const trace::TraceHeader* header = nullptr;
+    std::string name;
+  };
+  inspect::InspectOptions io;
+  io.filter = std::move(filter);
+  auto live = std::make_shared<Live>(std::move(io));
+  live->text.time = present::TimeMode::Local;
+  live->text.utc_offset_ns = local_utc_offset_ns();
+  live->text.color = stderr_is_terminal();
+  if (!show_secrets) live->redactor = std::make_unique<decode::PayloadRedactor>();
+  Live* l = live.get();
+  live->cb.event = [l](const inspect::Facts& f) {
+    if (!f.matched) return;
+    fmt::print(stderr, "{}\n",
+               present::event_line(f.ev, *l->header, l->text, 0, present::line_notes(f, l->name)));
     std::fflush(stderr);
+  };
+  return [live](const Event& raw, const trace::TraceHeader& h) {
+    live->header = &h;
+    Event ev = raw;
+    if (live->redactor) live->redactor->redact(ev);
+    live->inspector.observe(ev);
   };
 }
 

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "common.h"
+#include "notes.h"
 
 namespace ws::cli {
 namespace {
@@ -23,8 +24,8 @@ int run_replay(const ReplayOptions& o) {
     report(fmt::format("--speed takes a factor >= 0 (0 = no waiting), not {}", o.speed));
     return kExitUsage;
   }
-  inspect::Filter filter;
-  if (!parse_filter(o.filter, filter)) return kExitUsage;
+  inspect::InspectOptions io;
+  if (!parse_filter(o.filter, io.filter)) return kExitUsage;
   auto engine = open_trace(o.file, false, o.show_secrets);
   if (!engine) return kExitError;
   const auto& h = engine->header();
@@ -34,15 +35,15 @@ int run_replay(const ReplayOptions& o) {
                          : present::TimeMode::Local;
   text.utc_offset_ns = local_utc_offset_ns();
   text.color = stdout_is_terminal();
-  LineWriter lines(std::move(filter), text);
+  inspect::Inspector inspector(std::move(io));
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
-  int64_t first_ts = 0;
-  bool first = true;
-  Event ev;
-  while (engine->next(ev)) {
-    if (first) first_ts = ev.ts, first = false;
-    if (!lines.accept(ev)) continue;
+  std::string name;
+  inspect::Callbacks cb;
+  cb.event = [&](const inspect::Facts& f) {
+    if (!f.matched) return;
+    const Event& ev = f.ev;
+    const int64_t first_ts = inspector.first_ts();
     if (o.speed > 0.0 && ev.ts > first_ts) {
       const double due_ns = static_cast<double>(ev.ts - first_ts) / o.speed;
       const auto due = start + std::chrono::nanoseconds(static_cast<int64_t>(due_ns));
@@ -51,9 +52,12 @@ int run_replay(const ReplayOptions& o) {
         std::this_thread::sleep_until(due);
       }
     }
-    if (o.json) fmt::print("{}\n", present::json_line(ev, h, lines.notes(ev)));
-    else fmt::print("{}\n", lines.line(ev, h, first_ts));
-  }
+    const present::LineNotes notes = present::line_notes(f, name);
+    if (o.json) fmt::print("{}\n", present::json_line(ev, h, notes));
+    else fmt::print("{}\n", present::event_line(ev, h, text, first_ts, notes));
+  };
+  inspector.subscribe(cb);
+  inspector.run(*engine);
   return finish(*engine);
 }
 

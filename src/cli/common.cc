@@ -50,23 +50,6 @@ bool parse_filter(const std::string& text, inspect::Filter& out) {
   return true;
 }
 
-bool LineWriter::accept(const Event& ev) {
-  tracker_.observe(ev);
-  lookups_.observe(ev);
-  return filter_.matches(ev, tracker_);
-}
-
-present::LineNotes LineWriter::notes(const Event& ev) const {
-  const inspect::Process* p = tracker_.process(ev.pid);
-  name_ = p && !p->image.empty() ? p->name() : std::string();
-  return present::LineNotes{name_, tracker_.connection_id(ev)};
-}
-
-std::string LineWriter::line(const Event& ev, const trace::TraceHeader& h,
-                             int64_t first_ts) const {
-  return present::event_line(ev, h, text_, first_ts, notes(ev));
-}
-
 int finish(const Engine& engine) {
   const auto& p = engine.end();
   if (p.kind == trace::ReadProblem::Kind::None) return kExitOk;

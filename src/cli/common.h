@@ -7,8 +7,6 @@
 
 #include "engine.h"
 #include "filter.h"
-#include "lookups.h"
-#include "tracker.h"
 #include "view.h"
 
 namespace CLI {
@@ -54,25 +52,6 @@ bool parse_filter(const std::string& text, inspect::Filter& out);
 // The lines of show, replay and record's live view: a tracker follows every event (so that the
 // filter's proc/conn/host fields and the line's process name and connection id are known),
 // the filter picks, present formats.
-class LineWriter {
- public:
-  LineWriter(inspect::Filter filter, present::TextOptions text)
-      : filter_(std::move(filter)), text_(text) {}
-  // Follows `ev`; true when it passes the filter.
-  bool accept(const Event& ev);
-  // The line of the event last accepted, and what the tracker knows of it.
-  std::string line(const Event& ev, const trace::TraceHeader& h, int64_t first_ts) const;
-  present::LineNotes notes(const Event& ev) const;
-  inspect::Tracker& tracker() { return tracker_; }
-
- private:
-  inspect::Filter filter_;
-  present::TextOptions text_;
-  inspect::Tracker tracker_;
-  inspect::LookupWatcher lookups_{tracker_};  // names from DNS answers, for the filter's `host`
-  mutable std::string name_;  // notes().process points here
-};
-
 // After an engine ran dry: reports an incomplete trace and returns the exit code it implies.
 int finish(const Engine& engine);
 

@@ -123,4 +123,11 @@ struct Event {
   void clear_values() { nvalues = 0; }
 };
 
+// The bytes a successful send, receive or completion says it moved: its payload's original
+// length, else a completion's length, else the result of the functions whose result is a byte
+// count (not sendmmsg/recvmmsg, which count messages, nor TransmitFile's BOOL). False for any
+// other call and for a failed one. The one definition of "bytes moved": the tracker counts it,
+// the filter's `bytes` field and every export read it.
+bool bytes_moved(const Event& ev, uint64_t& out);
+
 }  // namespace ws

@@ -1,5 +1,6 @@
 #include "sockaddr.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -34,6 +35,29 @@ SockAddr SockAddr::unix_path(std::string_view path) {
 }
 
 bool SockAddr::is_inet() const { return family == af::kInet || family == af::kInet6; }
+
+bool SockAddr::is_v4_mapped() const {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return family == af::kInet6 && std::equal(kMapped, kMapped + 12, ip.begin());
+}
+
+SockAddr wire_addr(const SockAddr& a) {
+  if (!a.is_v4_mapped()) return a;
+  SockAddr v4 = a;
+  v4.family = af::kInet;
+  v4.ip = {};
+  std::copy_n(a.ip.begin() + 12, 4, v4.ip.begin());
+  v4.scope_id = v4.flowinfo = 0;
+  return v4;
+}
+
+std::array<uint8_t, 16> as_ipv6(const SockAddr& a) {
+  if (a.family != af::kInet) return a.ip;
+  std::array<uint8_t, 16> out{};
+  out[10] = out[11] = 0xff;
+  std::copy_n(a.ip.begin(), 4, out.begin() + 12);
+  return out;
+}
 
 void encode_addr(const SockAddr& a, std::string& out) {
   wire::Out o(out);

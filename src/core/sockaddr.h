@@ -21,8 +21,16 @@ struct SockAddr {
   static SockAddr ipv6(const std::array<uint8_t, 16>& ip, uint16_t port, uint32_t scope = 0);
   static SockAddr unix_path(std::string_view path);
   bool is_inet() const;
+  // An IPv6 address of the form ::ffff:a.b.c.d: the IPv4 address a.b.c.d on the wire.
+  bool is_v4_mapped() const;
   bool operator==(const SockAddr&) const = default;
 };
+
+// IPv4-mapped addresses, the one place they are (un)mapped: the address as it is on the wire
+// (an IPv4-mapped IPv6 address becomes its IPv4 address; anything else is returned as it is),
+// and the 16 bytes of any IP address as IPv6 (IPv4 becomes ::ffff:a.b.c.d).
+SockAddr wire_addr(const SockAddr& a);
+std::array<uint8_t, 16> as_ipv6(const SockAddr& a);
 
 // Encodes into the blob stored in an Addr field.
 void encode_addr(const SockAddr& a, std::string& out);

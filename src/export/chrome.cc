@@ -22,21 +22,24 @@ class ChromeExporter final : public Exporter {
  public:
   explicit ChromeExporter(const ExportOptions& opt) : opt_(opt) {}
 
-  Status begin(const trace::TraceHeader& header) override {
+  Status begin(const trace::TraceHeader& header, const inspect::Inspector& in) override {
     header_ = header;
+    inspector_ = &in;
     if (Status s = out_.open(opt_.out_path); !s.ok()) return s;
     out_.write("{\"traceEvents\":[");
     return Status();
   }
 
-  void observe(const Event& ev) override {
-    if (first_) first_ts_ = ev.ts, first_ = false;
+  void on_event(const inspect::Facts& f) override {
+    const Event& ev = f.ev;
     last_ts_ = std::max(last_ts_, ev.ts + static_cast<int64_t>(ev.dur));
     if (ev.type() == EventType::thread_name)
       if (const Value* v = ev.get(FieldId::name)) thread_names_[{ev.pid, ev.tid}] = v->bytes();
+    if (f.matched) slice(f);
   }
 
-  Status add(const Event& ev, const inspect::Tracker& tracker) override {
+  void slice(const inspect::Facts& f) {
+    const Event& ev = f.ev;
     threads_.insert({ev.pid, ev.tid});
     Json j;
     j["name"] = ev.func < FuncId::kCount ? func_def(ev.func).name : "?";
@@ -48,7 +51,7 @@ class ChromeExporter final : public Exporter {
     j["tid"] = ev.tid;
     Json args;
     args["seq"] = ev.seq;
-    if (uint64_t conn = tracker.connection_id(ev)) args["conn"] = conn;
+    if (f.conn) args["conn"] = f.conn->id;
     args["result"] = ev.result;
     if (!ev.error.ok()) {
       j["cname"] = "terrible";
@@ -56,19 +59,18 @@ class ChromeExporter final : public Exporter {
       args["error"] = present::error_text(ev.error);
     }
     for (uint8_t i = 0; i < ev.nvalues; ++i) {
-      const FieldDef& f = field_def(ev.values[i].id);
-      args[std::string(f.name)] = present::value_text(f, ev.values[i]);
+      const FieldDef& def = field_def(ev.values[i].id);
+      args[std::string(def.name)] = present::value_text(def, ev.values[i]);
     }
     j["args"] = std::move(args);
     emit(j);
-    return Status();
   }
 
-  void connection_ended(const inspect::Connection& c) override {
-    if (!c.marked) return;
+  void on_connection_end(const inspect::Connection& c) override {
+    if (!c.matched) return;
     const std::string name =
         fmt::format("#{} {} {}", c.id, c.kind(),
-                    c.has_remote ? to_string(c.remote) : std::string(inspect::role_name(c.role)));
+                    c.remote ? to_string(*c.remote) : std::string(inspect::role_name(c.role)));
     Json b;
     b["name"] = name;
     b["cat"] = "connection";
@@ -80,8 +82,8 @@ class ChromeExporter final : public Exporter {
     Json args;
     args["conn"] = c.id;
     args["role"] = inspect::role_name(c.role);
-    if (c.has_local) args["local"] = to_string(c.local);
-    if (c.has_remote) args["remote"] = to_string(c.remote);
+    if (c.local) args["local"] = to_string(*c.local);
+    if (c.remote) args["remote"] = to_string(*c.remote);
     if (!c.host.empty()) args["host"] = c.host;
     args["bytes_out"] = c.bytes_out;
     args["bytes_in"] = c.bytes_in;
@@ -98,7 +100,8 @@ class ChromeExporter final : public Exporter {
     emit(e);
   }
 
-  Status finish(const inspect::Tracker& tracker) override {
+  Status finish() override {
+    const inspect::Tracker& tracker = inspector_->tracker();
     std::set<uint32_t> pids;
     for (const auto& [pid, tid] : threads_) pids.insert(pid);
     for (uint32_t pid : pids) {
@@ -116,14 +119,16 @@ class ChromeExporter final : public Exporter {
     other["wstrace_version"] = header_.wstrace_version;
     other["host"] = header_.host;
     other["command"] = header_.command;
-    other["start_time"] = present::utc_text(header_.wall_ns(first_ts_));
+    other["start_time"] = present::utc_text(header_.wall_ns(inspector_->first_ts()));
     out_.write(fmt::format("\n],\"displayTimeUnit\":\"ns\",\"otherData\":{}}}\n",
                            present::json_dump(other)));
     return out_.commit();
   }
 
  private:
-  double micros(int64_t ts) const { return static_cast<double>(ts - first_ts_) / 1000.0; }
+  double micros(int64_t ts) const {
+    return static_cast<double>(ts - inspector_->first_ts()) / 1000.0;
+  }
 
   static Json metadata(const char* what, uint32_t pid, uint32_t tid, const std::string& name) {
     Json m;
@@ -143,8 +148,8 @@ class ChromeExporter final : public Exporter {
   ExportOptions opt_;
   Output out_;
   trace::TraceHeader header_;
-  int64_t first_ts_ = 0, last_ts_ = 0;
-  bool first_ = true;
+  const inspect::Inspector* inspector_ = nullptr;
+  int64_t last_ts_ = 0;
   uint64_t count_ = 0;
   std::set<std::pair<uint32_t, uint32_t>> threads_;  // (pid, tid) of the slices written
   std::map<std::pair<uint32_t, uint32_t>, std::string> thread_names_;

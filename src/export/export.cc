@@ -2,7 +2,6 @@
 #include <array>
 
 #include "exporter.h"
-#include "lookups.h"
 
 namespace ws::exporter {
 
@@ -50,26 +49,17 @@ Result<std::unique_ptr<Exporter>> make_exporter(Format f, const ExportOptions& o
 
 Status export_events(Engine& engine, const inspect::Filter& filter, Exporter& exp,
                      const std::function<void()>& progress) {
-  if (Status s = exp.begin(engine.header()); !s.ok()) return s;
-  inspect::Tracker tracker;
-  tracker.on_end = [&exp](const inspect::Connection& c) { exp.connection_ended(c); };
-  // The names behind addresses that DNS answers gave: the filter's `host` knows them, as in
-  // the report.
-  inspect::LookupWatcher lookups(tracker);
-  Event ev;
-  uint32_t n = 0;
-  while (engine.next(ev)) {
-    tracker.observe(ev);
-    lookups.observe(ev);
-    exp.observe(ev);
-    if (filter.matches(ev, tracker)) {
-      if (const inspect::Connection* c = tracker.connection()) c->marked = true;
-      if (Status s = exp.add(ev, tracker); !s.ok()) return s;
-    }
-    if (progress && (++n & 4095) == 0) progress();
-  }
-  tracker.finish();
-  return exp.finish(tracker);
+  inspect::InspectOptions io;
+  io.filter = filter;
+  io.http = exp.wants_http();
+  if (exp.wants_findings()) io.findings = inspect::DiagnoseOptions{};
+  inspect::Inspector inspector(std::move(io));
+  if (Status s = exp.begin(engine.header(), inspector); !s.ok()) return s;
+  inspector.subscribe(exp);
+  if (Status s = inspector.run(engine, progress, [&exp] { return exp.problem(); }); !s.ok())
+    return s;
+  if (!exp.problem().ok()) return exp.problem();
+  return exp.finish();
 }
 
 }  // namespace ws::exporter

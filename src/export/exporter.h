@@ -1,13 +1,11 @@
-// `wstrace export`: one interface for every output format, so that the command reads the trace,
-// follows it with a tracker, applies --filter and hands each chosen event to one exporter.
+// `wstrace export`: one interface for every output format. An exporter is a subscriber of the
+// one Inspector (inspect/inspector.h): it gets every event with its facts (Facts::matched says
+// whether it passed --filter), the connections as they end (Connection::matched: one of its
+// calls passed the filter, as in `conns --filter`), and what the watchers found when the format
+// asks for them (sqlite's lookups, HTTP, TLS and findings describe the whole trace).
 //
-// Order of calls: begin() once; for every event of the trace, in trace order and after the
-// tracker observed it (so tracker.connection() and tracker.direction() answer for it),
-// observe(), then add() when it passed the filter; then finish() once (after
-// tracker.finish(), so every connection has been handed to on_end). A connection is `marked`
-// once one of its calls passed the filter (as in `conns --filter`).
-// An exporter that needs whole connections (pcapng's FIN/RST, sqlite's connections table)
-// overrides connection_ended(), which export_events() forwards from Tracker::on_end.
+// Order of calls: begin() once; the Inspector's callbacks while the trace is read; finish()
+// once, after the inspection finished (every connection has been handed over).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +18,7 @@
 #include "event.h"
 #include "filter.h"
 #include "status.h"
-#include "tracker.h"
+#include "inspector.h"
 #include "trace_format.h"
 #include "view.h"
 
@@ -37,25 +35,34 @@ struct ExportOptions {
   present::TextOptions text;     // text: times (UTC, or relative as show --relative), -x dumps
 };
 
-class Exporter {
+class Exporter : public inspect::Subscriber {
  public:
-  virtual ~Exporter() = default;
-  virtual Status begin(const trace::TraceHeader& header) = 0;
-  // Every event of the trace, whether it passed the filter or not (sqlite's lookups, http and
-  // findings describe the whole trace; text's relative times count from the first event).
-  virtual void observe(const Event&) {}
-  virtual Status add(const Event& ev, const inspect::Tracker& tracker) = 0;
-  // A connection the tracker has finished with (closed, its process ended, or open at the end).
-  virtual void connection_ended(const inspect::Connection&) {}
+  // What the format needs of the inspection beyond the tracker.
+  virtual bool wants_http() const { return false; }      // on_exchange, on_tls
+  virtual bool wants_findings() const { return false; }  // inspector.findings() at finish()
+  // Opens the output. `inspector` answers for processes and names while events arrive, and
+  // holds the findings at finish(); it outlives the export.
+  virtual Status begin(const trace::TraceHeader& header, const inspect::Inspector& inspector) = 0;
   // Writes what is left and closes the file; the output is complete only when this succeeded.
-  virtual Status finish(const inspect::Tracker& tracker) = 0;
+  virtual Status finish() = 0;
+  // The first failure while events arrived (callbacks cannot return one); export_events()
+  // stops reading at it.
+  const Status& problem() const { return problem_; }
+
+ protected:
+  void keep(Status s) {
+    if (problem_.ok() && !s.ok()) problem_ = std::move(s);
+  }
+
+ private:
+  Status problem_;
 };
 
 // One factory per format; each lives in its own file (pcapng.cc, sqlite.cc, chrome.cc, rows.cc).
 Result<std::unique_ptr<Exporter>> make_exporter(Format f, const ExportOptions& opt);
 Result<std::unique_ptr<Exporter>> make_pcapng_exporter(const ExportOptions& opt);
 
-// Reads `engine` to its end through `exp` in the order above, with a tracker of its own;
+// Reads `engine` to its end through one Inspector (with `filter`) and `exp` in the order above;
 // `progress` (if set) is called every few thousand events. An error of the exporter stops the
 // reading; how the trace itself ended is the engine's end().
 Status export_events(Engine& engine, const inspect::Filter& filter, Exporter& exp,

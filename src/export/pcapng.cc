@@ -68,6 +68,18 @@ bool get_addr(const Event& ev, FieldId id, SockAddr& out) {
   return v != nullptr && decode_addr(v->bytes(), out);
 }
 
+// The first connect of `c` that did not finish at once, as a call: its SYN left then.
+// func is FuncId::Unknown when there was none.
+Event attempt_of(const Connection& c) {
+  Event a;
+  a.seq = c.attempt.seq;
+  a.pid = c.pid;
+  a.tid = c.attempt.tid;
+  a.func = c.attempt.func;
+  a.ts = c.attempt.ts;
+  return a;
+}
+
 // Above this many bytes sent one way without a packet the other way, the receiver acknowledges
 // them (a synthetic ACK): the announced window (about 1 GiB) is never filled.
 constexpr uint64_t kAckEvery = 256ull << 20;
@@ -154,8 +166,8 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
   }
   const Kind kind = kind_of(c);
   Endpoint remote, local;
-  if (kind == Kind::None || !c.has_remote || !endpoint_of(c.remote, remote)) return nullptr;
-  bool known = c.has_local && endpoint_of(c.local, local);
+  if (kind == Kind::None || !c.remote || !endpoint_of(*c.remote, remote)) return nullptr;
+  bool known = c.local && endpoint_of(*c.local, local);
   if (!known || local.v6 != remote.v6 || local.port == 0 || unspecified(local)) {
     // What the trace does not tell stays unspecified (0.0.0.0, ::), and can match no other end.
     if (local.v6 != remote.v6) local.ip = {};
@@ -203,8 +215,8 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
     // The handshake: the SYN when the connect began (a non-blocking or overlapped one: its
     // first call), the answer and its ACK when this call returned.
     const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
-    auto attempt = connecting_.find(c.id);
-    const Event& syn = attempt != connecting_.end() ? attempt->second : ev;
+    const Event attempt = attempt_of(c);
+    const Event& syn = attempt.func != FuncId::Unknown ? attempt : ev;
     tcp(*end, 0, tcpflag::kSyn, syn.ts, "synthetic SYN", &syn);
     tcp(*end, 1, tcpflag::kSyn | tcpflag::kAck, done, "synthetic SYN-ACK", &ev);
     tcp(*end, 0, tcpflag::kAck, done, "synthetic ACK", &ev);
@@ -306,29 +318,6 @@ void PacketSynth::refused(End& e, int64_t ts, int64_t done, const Event* ev) {
 
 namespace {
 
-// The bytes a call moved as the tracker counts them, and the payload the trace kept of them.
-uint64_t moved(const Event& ev, std::string_view& kept) {
-  const Value* pl = ev.get(FieldId::payload);
-  if (pl) kept = pl->bytes();
-  const bool ok = ev.error.ok();
-  uint64_t n = 0;
-  switch (ev.type()) {
-    case EventType::io_complete: {
-      const Value* len = ev.get(FieldId::len);
-      n = ok && len ? len->num : 0;
-      break;
-    }
-    case EventType::accept: n = pl && ev.result > 0 ? pl->num : 0; break;
-    default:
-      // sendmmsg/recvmmsg count messages: the trace keeps the first one's bytes.
-      if (ev.func == FuncId::sendmmsg || ev.func == FuncId::recvmmsg) n = ok && pl ? pl->num : 0;
-      else n = ok && ev.result > 0 ? static_cast<uint64_t>(ev.result) : 0;
-      break;
-  }
-  if (kept.size() > n) kept = kept.substr(0, n);
-  return n;
-}
-
 bool is_shutdown_of_sending(const Event& ev) {
   if (ev.type() != EventType::shutdown || !ev.error.ok()) return false;
   if (ev.func == FuncId::DisconnectEx) return true;
@@ -338,61 +327,20 @@ bool is_shutdown_of_sending(const Event& ev) {
 
 }  // namespace
 
-// A connect that did not finish at once (non-blocking, overlapped): its SYN left then.
-void PacketSynth::note_connect_attempt(const Event& ev, const Connection* c) {
-  if (c == nullptr || ev.type() != EventType::connect) return;
-  const ErrorClass cls = inspect::classify(ev.error);
-  if (cls != ErrorClass::InProgress && cls != ErrorClass::WouldBlock && cls != ErrorClass::Pending)
-    return;
-  Event& a = connecting_[c->id];
-  if (a.func != FuncId::Unknown) return;  // the first attempt
-  a.seq = ev.seq;
-  a.pid = ev.pid;
-  a.tid = ev.tid;
-  a.func = ev.func;
-  a.ts = ev.ts;
-}
-
-// An overlapped call that is pending: its payload (a send's bytes, ConnectEx's first data) goes
-// out when it completes. True when `ev` was one.
-bool PacketSynth::keep_pending(const Event& ev) {
-  const Value* op = ev.get(FieldId::op);
-  if (op == nullptr || inspect::classify(ev.error) != ErrorClass::Pending) return false;
-  if (const Value* pl = ev.get(FieldId::payload))
-    pending_[{ev.pid, op->num}] = PendingPayload{std::string(pl->bytes()), pl->num};
-  return true;
-}
-
-// The payload kept for the completion `ev`, moved into `stored`; `kept` points into it.
-void PacketSynth::take_pending(const Event& ev, uint64_t length, std::string_view& kept,
-                               std::string& stored) {
-  const Value* op = ev.get(FieldId::op);
-  if (op == nullptr || ev.type() != EventType::io_complete) return;
-  auto it = pending_.find({ev.pid, op->num});
-  if (it == pending_.end()) return;
-  stored = std::move(it->second.kept);
-  pending_.erase(it);
-  if (kept.empty()) kept = std::string_view(stored).substr(0, length);
-}
-
-void PacketSynth::add(const Event& ev, const inspect::Tracker& t) {
-  tracker_ = &t;
-  note_connect_attempt(ev, t.connection());
-  if (keep_pending(ev)) return;
-  std::string_view kept;
-  const uint64_t length = moved(ev, kept);
-  std::string stored;
-  take_pending(ev, length, kept, stored);
-  const Connection* c = t.connection();
+void PacketSynth::add(const inspect::Facts& f) {
+  tracker_ = &f.tracker;
+  if (f.pending) return;  // what it moves goes out when it completes
+  const Event& ev = f.ev;
+  const inspect::Tracker& t = f.tracker;
+  const Connection* c = f.conn;
   const Kind kind = c ? kind_of(*c) : Kind::None;
-  const auto dir = t.direction();
-  const bool out = dir == inspect::Tracker::Dir::Out;
-  if (kind == Kind::Udp && dir != inspect::Tracker::Dir::None && ev.error.ok()) {
-    if (End* e = end_for(ev, *c, t)) datagram(*e, ev, out, length, kept);
-  } else if (kind == Kind::Tcp && (dir == inspect::Tracker::Dir::None || length == 0)) {
+  const bool out = f.dir == inspect::Tracker::Dir::Out;
+  if (kind == Kind::Udp && f.dir != inspect::Tracker::Dir::None && ev.error.ok()) {
+    if (End* e = end_for(ev, *c, t)) datagram(*e, ev, out, f.moved, f.payload);
+  } else if (kind == Kind::Tcp && (f.dir == inspect::Tracker::Dir::None || f.moved == 0)) {
     tcp_control(ev, *c, t);
   } else if (kind == Kind::Tcp) {
-    if (End* e = end_for(ev, *c, t)) data(*e, ev, out, length, kept);
+    if (End* e = end_for(ev, *c, t)) data(*e, ev, out, f.moved, f.payload);
   }
 }
 
@@ -423,7 +371,7 @@ void PacketSynth::tcp_control(const Event& ev, const Connection& c, const inspec
 // A connect refused as getsockopt(SO_ERROR) told it (no call of it failed): its SYN and RST,
 // when it was closed. nullptr when `c` is not such a connection.
 PacketSynth::End* PacketSynth::refused_at_end(const Connection& c) {
-  if (!c.marked || kind_of(c) != Kind::Tcp || c.end != ConnEnd::Error ||
+  if (!c.matched || kind_of(c) != Kind::Tcp || c.end != ConnEnd::Error ||
       inspect::classify(c.end_error) != ErrorClass::Refused || tracker_ == nullptr)
     return nullptr;
   Event ev;
@@ -432,8 +380,8 @@ PacketSynth::End* PacketSynth::refused_at_end(const Connection& c) {
   ev.func = FuncId::connect;
   ev.error = c.end_error;
   End* e = end_for(ev, c, *tracker_);
-  auto attempt = connecting_.find(c.id);
-  const Event* syn = attempt != connecting_.end() ? &attempt->second : nullptr;
+  const Event attempt = attempt_of(c);
+  const Event* syn = attempt.func != FuncId::Unknown ? &attempt : nullptr;
   if (e) refused(*e, syn ? syn->ts : ev.ts, ev.ts, syn);
   return e;
 }
@@ -441,10 +389,9 @@ PacketSynth::End* PacketSynth::refused_at_end(const Connection& c) {
 void PacketSynth::connection_ended(const Connection& c) {
   auto it = ends_.find(c.id);
   if (it == ends_.end()) {
-    if ((kind_of(c) == Kind::None || !c.has_remote) && c.marked && c.bytes_in + c.bytes_out > 0)
+    if ((kind_of(c) == Kind::None || !c.remote) && c.matched && c.bytes_in + c.bytes_out > 0)
       ++stats_.skipped_no_address;
     if (refused_at_end(c) != nullptr) forget(c.id);
-    connecting_.erase(c.id);
     return;
   }
   End& e = *it->second;
@@ -472,7 +419,6 @@ void PacketSynth::connection_ended(const Connection& c) {
 }
 
 void PacketSynth::forget(uint64_t conn_id) {
-  connecting_.erase(conn_id);
   auto it = ends_.find(conn_id);
   if (it == ends_.end()) return;
   std::shared_ptr<Stream> s = it->second->stream;
@@ -493,21 +439,21 @@ class PcapngExporter final : public Exporter {
   explicit PcapngExporter(ExportOptions opt) : opt_(std::move(opt)), synth_(buf_) {
     buf_.reserve(kFlushAt + (128u << 10));
   }
-  Status begin(const trace::TraceHeader& header) override {
+  Status begin(const trace::TraceHeader& header, const inspect::Inspector&) override {
     if (Status s = out_.open(opt_.out_path); !s.ok()) return s;
     synth_.begin(header);
     return Status();
   }
-  Status add(const Event& ev, const inspect::Tracker& tracker) override {
-    synth_.add(ev, tracker);
+  void on_event(const inspect::Facts& f) override {
+    if (!f.matched) return;
+    synth_.add(f);
     flush_if_full();
-    return Status();
   }
-  void connection_ended(const inspect::Connection& c) override {
+  void on_connection_end(const inspect::Connection& c) override {
     synth_.connection_ended(c);
     flush_if_full();
   }
-  Status finish(const inspect::Tracker&) override {
+  Status finish() override {
     out_.write(buf_);
     buf_.clear();
     return out_.commit();

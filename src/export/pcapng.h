@@ -22,7 +22,7 @@
 
 #include "event.h"
 #include "sockaddr.h"
-#include "tracker.h"
+#include "inspector.h"
 #include "trace_format.h"
 
 namespace ws::exporter::pcapng {
@@ -103,8 +103,8 @@ class PacketSynth {
 
   // The section header and the interface.
   void begin(const trace::TraceHeader& h);
-  // `ev` after `tracker` observed it.
-  void add(const Event& ev, const inspect::Tracker& tracker);
+  // An event that passed the filter, with what the inspection worked out about it.
+  void add(const inspect::Facts& f);
   // The tracker finished with `c`: its FIN or RST, and it is forgotten.
   void connection_ended(const inspect::Connection& c);
   const SynthStats& stats() const { return stats_; }
@@ -113,9 +113,6 @@ class PacketSynth {
   struct Stream;
   struct End;
   struct Emit;
-  void note_connect_attempt(const Event& ev, const inspect::Connection* c);
-  bool keep_pending(const Event& ev);
-  void take_pending(const Event& ev, uint64_t length, std::string_view& kept, std::string& stored);
   End* end_for(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
   void tcp_control(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
   End* refused_at_end(const inspect::Connection& c);
@@ -136,14 +133,6 @@ class PacketSynth {
   SynthStats stats_;
   std::unordered_map<uint64_t, std::unique_ptr<End>> ends_;     // by connection id
   std::unordered_map<std::string, std::shared_ptr<Stream>> by_tuple_;  // both ends known
-  struct PendingPayload {
-    std::string kept;
-    uint64_t length = 0;
-  };
-  // (pid, op) → the payload of an overlapped call, written when it completes.
-  std::map<std::pair<uint32_t, uint64_t>, PendingPayload> pending_;
-  // Connections whose connect did not finish at once → that call (its pid, tid, func, seq, ts).
-  std::unordered_map<uint64_t, Event> connecting_;
   uint32_t ip_id_ = 0;
   const inspect::Tracker* tracker_ = nullptr;  // of the last add(): process names at the end
 };

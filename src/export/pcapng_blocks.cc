@@ -180,8 +180,8 @@ void transport(std::string& out, const Packet& p, uint32_t header, uint32_t l4_s
 
 }  // namespace
 
-bool endpoint_of(const SockAddr& a, Endpoint& out) {
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+bool endpoint_of(const SockAddr& addr, Endpoint& out) {
+  const SockAddr a = wire_addr(addr);
   out = Endpoint{};
   out.port = a.port;
   if (a.family == af::kInet) {
@@ -189,10 +189,6 @@ bool endpoint_of(const SockAddr& a, Endpoint& out) {
     return true;
   }
   if (a.family != af::kInet6) return false;
-  if (std::equal(kMapped, kMapped + 12, a.ip.begin())) {
-    std::copy_n(a.ip.begin() + 12, 4, out.ip.begin());
-    return true;
-  }
   out.v6 = true;
   out.ip = a.ip;
   return true;

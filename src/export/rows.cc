@@ -1,6 +1,7 @@
 // csv, jsonl and text: the rows of `show --csv`, `show --json` and `show`, byte for byte (show
 // itself writes through this exporter).
 #include "exporter.h"
+#include "notes.h"
 #include "output.h"
 
 namespace ws::exporter {
@@ -10,30 +11,28 @@ class RowsExporter final : public Exporter {
  public:
   RowsExporter(Format f, const ExportOptions& opt) : format_(f), opt_(opt) {}
 
-  Status begin(const trace::TraceHeader& header) override {
+  Status begin(const trace::TraceHeader& header, const inspect::Inspector& in) override {
     header_ = header;
+    inspector_ = &in;
     if (Status s = out_.open(opt_.out_path); !s.ok()) return s;
     if (format_ == Format::Csv) line(present::csv_header());
     return Status();
   }
 
-  void observe(const Event& ev) override {
-    if (first_) first_ts_ = ev.ts, first_ = false;
-  }
-
-  Status add(const Event& ev, const inspect::Tracker& tracker) override {
-    const inspect::Process* p = tracker.process(ev.pid);
-    name_ = p && !p->image.empty() ? p->name() : std::string();
-    const present::LineNotes notes{name_, tracker.connection_id(ev)};
+  void on_event(const inspect::Facts& f) override {
+    if (!f.matched) return;
+    const Event& ev = f.ev;
+    const present::LineNotes notes = present::line_notes(f, name_);
     switch (format_) {
       case Format::Csv: line(present::csv_row(ev, header_, notes)); break;
       case Format::Jsonl: line(present::json_line(ev, header_, notes)); break;
-      default: line(present::event_line(ev, header_, opt_.text, first_ts_, notes)); break;
+      default:
+        line(present::event_line(ev, header_, opt_.text, inspector_->first_ts(), notes));
+        break;
     }
-    return Status();
   }
 
-  Status finish(const inspect::Tracker&) override { return out_.commit(); }
+  Status finish() override { return out_.commit(); }
 
  private:
   void line(std::string s) {
@@ -45,9 +44,8 @@ class RowsExporter final : public Exporter {
   ExportOptions opt_;
   Output out_;
   trace::TraceHeader header_;
+  const inspect::Inspector* inspector_ = nullptr;
   std::string name_;
-  int64_t first_ts_ = 0;
-  bool first_ = true;
 };
 
 }  // namespace

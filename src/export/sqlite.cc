@@ -11,7 +11,6 @@
 #include <nlohmann/json.hpp>
 
 #include "exporter.h"
-#include "findings/diagnoser.h"
 #include "http_watch.h"
 #include "lookups.h"
 #include "output.h"
@@ -210,11 +209,16 @@ std::string http_version(const decode::HttpMessage& m) {
 class SqliteExporter final : public Exporter {
  public:
   explicit SqliteExporter(const ExportOptions& opt)
-      : opt_(opt), calls_(calls_table(field_col_)), lookups_(tracker_), http_(tracker_) {}
+      : opt_(opt), calls_(calls_table(field_col_)) {}
   ~SqliteExporter() override { sqlite3_close_v2(db_); }  // statements finalize after
 
-  Status begin(const trace::TraceHeader& header) override {
+  // The whole trace's lookups, HTTP and findings, as `dns`, `http` and `diagnose` see them.
+  bool wants_http() const override { return true; }
+  bool wants_findings() const override { return true; }
+
+  Status begin(const trace::TraceHeader& header, const inspect::Inspector& in) override {
     header_ = header;
+    inspector_ = &in;
     if (Status s = out_.reserve(opt_.out_path); !s.ok()) return s;
     // One thread uses the connection: no mutex around each call.
     if (sqlite3_open_v2(out_.temp_path().c_str(), &db_,
@@ -228,20 +232,36 @@ class SqliteExporter final : public Exporter {
     if (Status s = exec(schema); !s.ok()) return s;
     for (auto [ins, t] : inserts())
       if (Status s = ins->prepare(db_, t->name, t->names()); !s.ok()) return s;
-    lookups_.on_lookup = [this](const inspect::Lookup& l) { keep(add_lookup(l)); };
-    http_.on_exchange = [this](const inspect::HttpExchange& x) { keep(add_exchange(x)); };
-    http_.on_tls = [this](const inspect::TlsInfo& t) { keep(add_tls(t)); };
     return add_meta();
   }
 
-  void observe(const Event& ev) override {
-    tracker_.observe(ev);
-    lookups_.observe(ev);
-    http_.observe(ev);
-    diagnoser_.observe(ev);
+  void on_lookup(const inspect::Lookup& l) override { keep(add_lookup(l)); }
+  void on_exchange(const inspect::HttpExchange& x) override { keep(add_exchange(x)); }
+  void on_tls(const inspect::TlsInfo& t) override { keep(add_tls(t)); }
+  void on_event(const inspect::Facts& f) override {
+    if (f.matched) keep(add_call(f));
+  }
+  void on_connection_end(const inspect::Connection& c) override {
+    if (c.matched) keep(add_connection(c));
   }
 
-  Status add(const Event& ev, const inspect::Tracker& tracker) override {
+  Status finish() override {
+    if (Status s = add_findings(inspector_->findings()); !s.ok()) return s;
+    for (const auto& [pid, p] : inspector_->tracker().processes()) keep(add_process(p));
+    if (!problem().ok()) return problem();
+    // One index, for a connection's calls (an index costs a fifth of the export's time).
+    if (Status s = exec("CREATE INDEX calls_conn ON calls(conn); COMMIT;"); !s.ok())
+      return s;
+    for (auto [ins, t] : inserts()) ins->close();
+    if (sqlite3_close(db_) != SQLITE_OK)
+      return Status::error(fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
+    db_ = nullptr;
+    return out_.commit();
+  }
+
+ private:
+  Status add_call(const inspect::Facts& f) {
+    const Event& ev = f.ev;
     const bool failed = !ev.error.ok();
     ins_calls_.add(ev.seq)
         .add(present::utc_text(header_.wall_ns(ev.ts)))
@@ -249,7 +269,7 @@ class SqliteExporter final : public Exporter {
         .add(ev.dur)
         .add(ev.pid)
         .add(ev.tid);
-    const uint64_t conn = tracker.connection_id(ev);
+    const uint64_t conn = f.conn ? f.conn->id : 0;
     ins_calls_.add_if(conn != 0, conn)
         .add(ev.func < FuncId::kCount ? func_def(ev.func).name : std::string_view())
         .add(ev.type() != EventType::Unknown ? event_def(ev.type()).name : std::string_view())
@@ -271,28 +291,6 @@ class SqliteExporter final : public Exporter {
     return ins_calls_.insert();
   }
 
-  void connection_ended(const inspect::Connection& c) override {
-    if (c.marked) keep(add_connection(c));
-  }
-
-  Status finish(const inspect::Tracker& tracker) override {
-    lookups_.finish();
-    http_.finish();
-    tracker_.finish();
-    if (Status s = add_findings(diagnoser_.finish()); !s.ok()) return s;
-    for (const auto& [pid, p] : tracker.processes()) keep(add_process(p));
-    if (!problem_.ok()) return problem_;
-    // One index, for a connection's calls (an index costs a fifth of the export's time).
-    if (Status s = exec("CREATE INDEX calls_conn ON calls(conn); COMMIT;"); !s.ok())
-      return s;
-    for (auto [ins, t] : inserts()) ins->close();
-    if (sqlite3_close(db_) != SQLITE_OK)
-      return Status::error(fmt::format("sqlite: {}", sqlite3_errmsg(db_)));
-    db_ = nullptr;
-    return out_.commit();
-  }
-
- private:
   std::vector<const Table*> tables() const {
     return {&kMeta, &kProcesses, &calls_, &kConnections, &kLookups, &kHttp, &kTls, &kFindings,
             &kFindingCalls};
@@ -312,11 +310,6 @@ class SqliteExporter final : public Exporter {
     sqlite3_free(err);
     return s;
   }
-  // Callbacks cannot return a Status: the first failure is kept for finish().
-  void keep(Status s) {
-    if (problem_.ok() && !s.ok()) problem_ = std::move(s);
-  }
-
   void add_field(const FieldDef& f, const Value& v) {
     switch (f.type) {
       case FieldType::Bytes: ins_calls_.add(v.num).blob(v.bytes()); break;
@@ -374,8 +367,8 @@ class SqliteExporter final : public Exporter {
         .add(c.kind())
         .add(inspect::role_name(c.role))
         .add_if(c.role == inspect::ConnRole::Accepted, c.listener)
-        .add(c.has_local ? to_string(c.local) : std::string())
-        .add(c.has_remote ? to_string(c.remote) : std::string())
+        .add(c.local ? to_string(*c.local) : std::string())
+        .add(c.remote ? to_string(*c.remote) : std::string())
         .add(c.host)
         .add(present::utc_text(header_.wall_ns(c.opened_ts)))
         .add(c.opened_ts)
@@ -499,11 +492,7 @@ class SqliteExporter final : public Exporter {
   Insert ins_meta_, ins_processes_, ins_calls_, ins_connections_, ins_lookups_, ins_http_,
       ins_tls_, ins_findings_, ins_finding_calls_;
   // The whole trace's lookups, HTTP and findings, as `dns`, `http` and `diagnose` see them.
-  inspect::Tracker tracker_;
-  inspect::LookupWatcher lookups_;
-  inspect::HttpWatcher http_;
-  inspect::Diagnoser diagnoser_;
-  Status problem_;
+  const inspect::Inspector* inspector_ = nullptr;
 };
 
 }  // namespace

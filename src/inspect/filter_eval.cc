@@ -39,33 +39,6 @@ std::string_view base_name(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
-// Functions whose result, when they succeed, is the number of bytes moved (the Windows agent
-// records WSASend's and WSAGetOverlappedResult's byte count as their result). Not sendmmsg and
-// recvmmsg (messages), TransmitFile (a BOOL) or the completion-port waits.
-bool result_is_byte_count(FuncId f) {
-  switch (f) {
-    case FuncId::send:
-    case FuncId::sendto:
-    case FuncId::sendmsg:
-    case FuncId::write:
-    case FuncId::writev:
-    case FuncId::recv:
-    case FuncId::recvfrom:
-    case FuncId::recvmsg:
-    case FuncId::read:
-    case FuncId::readv:
-    case FuncId::WSASend:
-    case FuncId::WSASendTo:
-    case FuncId::WSASendMsg:
-    case FuncId::WSARecv:
-    case FuncId::WSARecvFrom:
-    case FuncId::WSARecvMsg:
-    case FuncId::WSAGetOverlappedResult:
-    case FuncId::GetOverlappedResult: return true;
-    default: return false;
-  }
-}
-
 }  // namespace
 
 bool family_of(const Event& ev, const FilterContext& ctx, uint64_t& out) {
@@ -96,29 +69,6 @@ size_t sockets_of(const Event& ev, uint64_t (&v)[2]) {
       ev.result >= 0)
     v[count++] = static_cast<uint64_t>(ev.result);
   return count;
-}
-
-// Bytes the call moved: the original length of its payload, else a completion's length, else
-// the result of the calls whose result is a byte count. Unknown for failed calls.
-bool bytes_of(const Event& ev, uint64_t& out) {
-  const EventType t = ev.type();
-  if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
-  if (!ev.error.ok()) return false;
-  if (const Value* p = ev.get(FieldId::payload)) {
-    out = p->num;
-    return true;
-  }
-  if (t == EventType::io_complete) {
-    if (const Value* l = ev.get(FieldId::len)) {
-      out = l->num;
-      return true;
-    }
-  }
-  if (result_is_byte_count(ev.func) && ev.result >= 0) {
-    out = static_cast<uint64_t>(ev.result);
-    return true;
-  }
-  return false;
 }
 
 std::string_view host_of(const Event& ev, const FilterContext& ctx) {
@@ -207,7 +157,7 @@ class Evaluator {
         for (size_t i = 0; i < count; ++i) v[i] = socks[i];
         return count;
       }
-      case Key::Bytes: return bytes_of(ev_, v[0]) ? 1 : 0;
+      case Key::Bytes: return bytes_moved(ev_, v[0]) ? 1 : 0;
       case Key::Port:
       case Key::Lport:
       case Key::Rport: {
@@ -336,7 +286,7 @@ class Evaluator {
     for (size_t i = 0; i < k && !hit; ++i) {
       if (ends[i] == nullptr || !ends[i]->is_inet()) continue;
       present = true;
-      const auto ip = mapped_ip(ends[i]->family, ends[i]->ip);
+      const auto ip = as_ipv6(*ends[i]);
       for (uint32_t c = n.begin; c < n.end && !hit; ++c) hit = p_.cidrs[c].contains(ip);
     }
     if (!present) return false;
@@ -389,7 +339,7 @@ FilterFacts filter_facts(const Event& ev, const FilterContext& ctx) {
   f.proc = detail::proc_of(ev, ctx);
   f.conn = ctx.connection_id(ev);
   f.sock_count = detail::sockets_of(ev, f.socks);
-  f.has_bytes = detail::bytes_of(ev, f.bytes);
+  f.has_bytes = bytes_moved(ev, f.bytes);
   return f;
 }
 

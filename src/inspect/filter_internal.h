@@ -115,10 +115,8 @@ std::string_view ops_for(Kind kind);    // "==, !=, <, <=, >, >= or in"
 struct Cidr {
   std::array<uint8_t, 16> ip{};
   uint8_t bits = 128;
-  bool contains(const std::array<uint8_t, 16>& addr) const;
+  bool contains(const std::array<uint8_t, 16>& addr) const;  // addr as as_ipv6() gives it
 };
-// Maps an address to the form Cidr compares: IPv4 becomes ::ffff:a.b.c.d.
-std::array<uint8_t, 16> mapped_ip(uint64_t family, const std::array<uint8_t, 16>& ip);
 
 inline constexpr uint64_t kProtoUnix = kFilterProtoUnix;
 
@@ -156,7 +154,6 @@ bool family_of(const Event& ev, const FilterContext& ctx, uint64_t& out);
 uint64_t proto_of(const Event& ev, const FilterContext& ctx);  // 0 = unknown
 // The socket the call used, the one it created, or both: returns how many (at most 2).
 size_t sockets_of(const Event& ev, uint64_t (&v)[2]);
-bool bytes_of(const Event& ev, uint64_t& out);
 std::string_view host_of(const Event& ev, const FilterContext& ctx);  // "" = unknown
 std::string_view proc_of(const Event& ev, const FilterContext& ctx);  // "" = unknown
 

@@ -157,14 +157,6 @@ std::vector<FilterName> names_of(const FieldSpec& f, std::string& noun) {
   return out;
 }
 
-std::array<uint8_t, 16> mapped_ip(uint64_t family, const std::array<uint8_t, 16>& ip) {
-  if (family != af::kInet) return ip;
-  std::array<uint8_t, 16> out{};
-  out[10] = out[11] = 0xff;
-  std::memcpy(out.data() + 12, ip.data(), 4);
-  return out;
-}
-
 bool Cidr::contains(const std::array<uint8_t, 16>& addr) const {
   const unsigned whole = bits / 8u, rest = bits % 8u;
   if (std::memcmp(addr.data(), ip.data(), whole) != 0) return false;
@@ -283,7 +275,10 @@ Status read_cidr(std::string_view s, Cidr& out) {
     }
     bits = static_cast<unsigned>(n);
   }
-  out.ip = mapped_ip(v6 ? af::kInet6 : af::kInet, ip);
+  SockAddr block;
+  block.family = v6 ? af::kInet6 : af::kInet;
+  block.ip = ip;
+  out.ip = as_ipv6(block);
   out.bits = static_cast<uint8_t>(v6 ? bits : bits + 96);
   return {};
 }

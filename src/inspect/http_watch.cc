@@ -10,6 +10,7 @@ struct HttpWatcher::Conn {
   uint64_t id = 0;
   uint32_t pid = 0;
   std::string host;
+  bool matched = false;      // the connection's Connection::matched, as of its last call
   // HTTP
   bool requests_out = true;  // requests go out: a traced client (in: a traced server)
   std::unique_ptr<decode::HttpParser> req, resp;
@@ -38,6 +39,7 @@ void HttpWatcher::observe(const Event& ev) {
   last_ts_ = std::max(last_ts_, ev.ts + static_cast<int64_t>(ev.dur));
   const Connection* c = tracker_.connection();
   if (c == nullptr || !is_stream(*c)) return;
+  if (auto known = conns_.find(c->id); known != conns_.end()) known->second->matched = c->matched;
   const EventType t = ev.type();
   if (t == EventType::close) {
     auto it = conns_.find(c->id);
@@ -77,7 +79,8 @@ void HttpWatcher::observe(const Event& ev) {
     it->second = std::make_unique<Conn>();
     it->second->id = c->id;
     it->second->pid = c->pid;
-    it->second->host = !c->host.empty() ? c->host : c->has_remote ? to_string(c->remote) : "";
+    it->second->host = !c->host.empty() ? c->host : c->remote ? to_string(*c->remote) : "";
+    it->second->matched = c->matched;
   }
   Value empty;
   feed(*it->second, ev, out, payload ? *payload : empty, size);
@@ -131,7 +134,7 @@ void HttpWatcher::feed(Conn& s, const Event& ev, bool out, const Value& payload,
     buf.shrink_to_fit();
   }
   if (s.hello_done[0] && s.hello_done[1]) {
-    if (on_tls) on_tls(s.tls);
+    tls(s);
     s.kind = Conn::Kind::Other;
   }
 }
@@ -175,7 +178,13 @@ void HttpWatcher::emit(Conn& s, HttpExchange& x) {
   if (x.has_request)
     if (auto h = x.request.header("Host")) x.host = std::string(*h);
   if (x.host.empty()) x.host = s.host;
+  x.matched = s.matched;
   if (on_exchange) on_exchange(x);
+}
+
+void HttpWatcher::tls(Conn& s) {
+  s.tls.matched = s.matched;
+  if (on_tls) on_tls(s.tls);
 }
 
 void HttpWatcher::close(Conn& s, int64_t ts) {
@@ -185,9 +194,9 @@ void HttpWatcher::close(Conn& s, int64_t ts) {
     for (auto& x : s.waiting) emit(s, x);  // requests that got no response
     s.waiting.clear();
   } else if (s.kind == Conn::Kind::Tls && s.hello_done[0]) {
-    if (on_tls) on_tls(s.tls);
+    tls(s);
   } else if (s.kind == Conn::Kind::Tls && !s.hello[0].empty()) {
-    if (on_tls) on_tls(s.tls);  // what arrived of a ClientHello cut short
+    tls(s);  // what arrived of a ClientHello cut short
   }
   s.kind = Conn::Kind::Other;
 }

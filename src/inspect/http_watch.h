@@ -25,6 +25,7 @@ namespace ws::inspect {
 
 struct HttpExchange {
   uint64_t conn = 0;
+  bool matched = false;  // a call of its connection passed the Inspector's filter
   uint32_t pid = 0;
   std::string host;  // the Host header, else the connection's remote host name or address
   bool has_request = false, has_response = false;
@@ -39,6 +40,7 @@ struct HttpExchange {
 
 struct TlsInfo {
   uint64_t conn = 0;
+  bool matched = false;  // a call of its connection passed the Inspector's filter
   uint32_t pid = 0;
   int64_t ts = 0;
   decode::TlsClientHello client;
@@ -67,6 +69,7 @@ class HttpWatcher {
   void close(Conn& s, int64_t ts);
   void took(Conn& s, std::vector<decode::HttpMessage> msgs, bool requests);
   void emit(Conn& s, HttpExchange& x);
+  void tls(Conn& s);
   Tracker& tracker_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   int64_t last_ts_ = 0;

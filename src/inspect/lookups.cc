@@ -57,8 +57,8 @@ void LookupWatcher::observe(const Event& ev) {
     return;
   }
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return;
-  if (!c->has_remote || !c->remote.is_inet()) return;
-  if (c->remote.port != kDnsPort && !(c->has_local && c->local.port == kDnsPort)) return;
+  if (!c->remote || !c->remote->is_inet()) return;
+  if (c->remote->port != kDnsPort && !(c->local && c->local->port == kDnsPort)) return;
   if (!ev.error.ok() || ev.result <= 0) return;
   // Overlapped completions carry received data only.
   from_payload(ev, *c, t == EventType::send);

@@ -20,18 +20,17 @@ constexpr size_t kMaxFlowsPerSocket = 64;  // further peers beyond this count on
 constexpr size_t kMaxHosts = 1 << 16;       // names kept for addresses; the first ones win
 constexpr size_t kMaxErrorCodes = 4;
 
-std::string ip_key(const SockAddr& a) {
-  const size_t n = a.family == af::kInet ? 4 : 16;
-  // An IPv4-mapped IPv6 address is the IPv4 address.
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (a.family == af::kInet6 && std::equal(kMapped, kMapped + 12, a.ip.begin()))
-    return std::string(reinterpret_cast<const char*>(a.ip.data()) + 12, 4);
-  return std::string(reinterpret_cast<const char*>(a.ip.data()), n);
+// Names are kept per IP as on the wire: an IPv4-mapped IPv6 address is the IPv4 address.
+std::string ip_key(const SockAddr& addr) {
+  const SockAddr a = wire_addr(addr);
+  return std::string(reinterpret_cast<const char*>(a.ip.data()), a.family == af::kInet ? 4 : 16);
 }
 
-bool get_addr(const Event& ev, FieldId id, SockAddr& out) {
+std::optional<SockAddr> get_addr(const Event& ev, FieldId id) {
+  SockAddr a;
   const Value* v = ev.get(id);
-  return v != nullptr && decode_addr(v->bytes(), out);
+  if (v == nullptr || !decode_addr(v->bytes(), a)) return std::nullopt;
+  return a;
 }
 
 uint64_t num_or(const Event& ev, FieldId id, uint64_t dflt) {
@@ -176,11 +175,11 @@ Connection* Tracker::find_or_adopt(const Event& ev, uint64_t sock) {
 // own connection.
 Connection* Tracker::flow_for(const Event& ev, Connection* base, const SockAddr& peer) {
   if (base->role == ConnRole::Socket) base->role = ConnRole::Flow;
-  if (!base->has_remote) {
+  if (!base->remote) {
     set_remote(*base, peer);
     return base;
   }
-  if (base->remote == peer) return base;
+  if (*base->remote == peer) return base;
   if (base->connecting || base->connected_ts != 0) return base;  // connected UDP: one peer
   auto it = socks_.find(Key{ev.pid, base->sock});
   if (it == socks_.end()) return base;
@@ -197,7 +196,6 @@ Connection* Tracker::flow_for(const Event& ev, Connection* base, const SockAddr&
   f->proto = base->proto;
   f->role = ConnRole::Flow;
   f->local = base->local;
-  f->has_local = base->has_local;
   f->opened_ts = ev.ts;
   f->first_event_seq = ev.seq;
   set_remote(*f, peer);
@@ -207,7 +205,6 @@ Connection* Tracker::flow_for(const Event& ev, Connection* base, const SockAddr&
 
 void Tracker::set_remote(Connection& c, const SockAddr& a) {
   c.remote = a;
-  c.has_remote = true;
   if (c.family == 0) c.family = a.family;
   if (c.host.empty()) c.host = std::string(host_of(a));
 }
@@ -270,6 +267,7 @@ void Tracker::release(uint32_t pid, uint64_t sock, int64_t ts, bool closed) {
 
 void Tracker::transfer(Connection& c, const Event& ev, bool out, uint64_t bytes) {
   dir_ = out ? Dir::Out : Dir::In;
+  moved_ = bytes;
   if (out) {
     ++c.calls_out;
     c.bytes_out += bytes;
@@ -302,6 +300,10 @@ std::unique_ptr<Connection> Tracker::fresh_connection() {
 
 void Tracker::pend(const Event& ev, uint64_t op, PendingOp po) {
   po.seq = ev.seq;
+  // What the call carried when it started (a WSASend's bytes, ConnectEx's first data) moves
+  // when it completes.
+  if (!po.done)
+    if (const Value* pl = ev.get(FieldId::payload)) po.payload = std::string(pl->bytes());
   pending_[Key{ev.pid, op}] = std::move(po);
 }
 
@@ -309,276 +311,319 @@ void Tracker::observe(const Event& ev) {
   flush_ended();
   current_ = nullptr;
   dir_ = Dir::None;
+  moved_ = 0;
+  payload_ = {};
+  pending_call_ = false;
   current_seq_ = ev.seq;
   completed_seq_ = 0;
   Process& p = process_of(ev);
-  const EventType type = ev.type();
-  if (type == EventType::process_start) {
-    p.ppid = static_cast<uint32_t>(num_or(ev, FieldId::ppid, 0));
-    if (const Value* v = ev.get(FieldId::image)) p.image = std::string(v->bytes());
-    if (const Value* v = ev.get(FieldId::cmdline)) p.cmdline = std::string(v->bytes());
-    p.platform = static_cast<Platform>(num_or(ev, FieldId::platform, 0));
-    p.start_ts = ev.ts;
-    return;
-  }
-  if (type == EventType::process_exit) {
-    p.exited = true;
-    p.end_ts = ev.ts;
-    p.exit_code = static_cast<int64_t>(num_or(ev, FieldId::exit_code, 0));
-    std::vector<uint64_t> mine;
-    for (const auto& [key, entry] : socks_)
-      if (key.pid == ev.pid) mine.push_back(key.sock);
-    for (uint64_t s : mine) release(ev.pid, s, ev.ts, false);
-    return;
+  switch (ev.type()) {
+    case EventType::process_start: return on_process_start(ev, p);
+    case EventType::process_exit: return on_process_exit(ev, p);
+    default: break;
   }
   ++p.calls;
   if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
-  if (type == EventType::lookup) {
-    const Value* host = ev.get(FieldId::host);
-    const Value* addrs = ev.get(FieldId::addrs);
-    if (host == nullptr || addrs == nullptr || host->size == 0) return;
-    std::vector<SockAddr> list;
-    if (!decode_addr_list(addrs->bytes(), list)) return;
-    for (const auto& a : list) learn_host(a, host->bytes());
-    return;
+  switch (ev.type()) {
+    case EventType::lookup: return on_lookup(ev);
+    case EventType::reverse_lookup: return on_reverse_lookup(ev);
+    default: return on_sock_event(ev, p);
   }
-  if (type == EventType::reverse_lookup) {
-    SockAddr a;
-    const Value* host = ev.get(FieldId::host);
-    if (ev.error.ok() && host != nullptr && get_addr(ev, FieldId::addr, a))
-      learn_host(a, host->bytes());
-    return;
-  }
-  on_sock_event(ev, p);
 }
 
-void Tracker::on_sock_event(const Event& ev, Process& p) {
+void Tracker::on_process_start(const Event& ev, Process& p) {
+  p.ppid = static_cast<uint32_t>(num_or(ev, FieldId::ppid, 0));
+  if (const Value* v = ev.get(FieldId::image)) p.image = std::string(v->bytes());
+  if (const Value* v = ev.get(FieldId::cmdline)) p.cmdline = std::string(v->bytes());
+  p.platform = static_cast<Platform>(num_or(ev, FieldId::platform, 0));
+  p.start_ts = ev.ts;
+}
+
+void Tracker::on_process_exit(const Event& ev, Process& p) {
+  p.exited = true;
+  p.end_ts = ev.ts;
+  p.exit_code = static_cast<int64_t>(num_or(ev, FieldId::exit_code, 0));
+  std::vector<uint64_t> mine;
+  for (const auto& [key, entry] : socks_)
+    if (key.pid == ev.pid) mine.push_back(key.sock);
+  for (uint64_t s : mine) release(ev.pid, s, ev.ts, false);
+}
+
+void Tracker::on_lookup(const Event& ev) {
+  const Value* host = ev.get(FieldId::host);
+  const Value* addrs = ev.get(FieldId::addrs);
+  if (host == nullptr || addrs == nullptr || host->size == 0) return;
+  std::vector<SockAddr> list;
+  if (!decode_addr_list(addrs->bytes(), list)) return;
+  for (const auto& a : list) learn_host(a, host->bytes());
+}
+
+void Tracker::on_reverse_lookup(const Event& ev) {
+  const Value* host = ev.get(FieldId::host);
+  if (!ev.error.ok() || host == nullptr) return;
+  if (auto a = get_addr(ev, FieldId::addr)) learn_host(*a, host->bytes());
+}
+
+// The calls on a socket: found (or adopted) by their handle, then one handler per kind.
+void Tracker::on_sock_event(const Event& ev, const Process& p) {
   const EventType type = ev.type();
-  const bool ok = ev.error.ok();
-  const ErrorClass cls = classify(ev.error);
+  pending_call_ = ev.get(FieldId::op) != nullptr && classify(ev.error) == ErrorClass::Pending;
+  if (type == EventType::socket) return on_socket(ev, ConnRole::Socket);
+  if (type == EventType::socketpair) return on_socket(ev, ConnRole::Pair);
   const Value* sockv = ev.get(FieldId::sock);
-  SockAddr a;
-  switch (type) {
-    case EventType::socket: {
-      if (!ok || ev.result < 0) return;
-      Connection* c = create(ev, static_cast<uint64_t>(ev.result), ConnRole::Socket);
-      c->family = num_or(ev, FieldId::family, 0);
-      c->type = num_or(ev, FieldId::type, 0);
-      c->proto = fallback_.protocol(ev);
-      current_ = c;
-      return;
-    }
-    case EventType::socketpair: {
-      const Value* nv = ev.get(FieldId::new_sock);
-      if (!ok || sockv == nullptr || nv == nullptr) return;
-      Connection* first = nullptr;
-      for (uint64_t s : {sockv->num, nv->num}) {
-        Connection* c = create(ev, s, ConnRole::Pair);
-        c->family = num_or(ev, FieldId::family, 0);
-        c->type = num_or(ev, FieldId::type, 0);
-        c->proto = fallback_.protocol(ev);
-        c->connected_ts = ev.ts;
-        if (!first) first = c;
-      }
-      current_ = first;
-      return;
-    }
-    default: break;
-  }
-  if (sockv == nullptr) {
-    // A completion packet that names no socket: the one queued for a call that finished at
-    // once (the recorder knew the socket only of the calls still pending).
-    if (const Value* op = ev.get(FieldId::op); op != nullptr && type == EventType::io_complete) {
-      auto it = pending_.find(Key{ev.pid, op->num});
-      if (it != pending_.end() && it->second.done) {
-        completed_seq_ = it->second.seq;
-        pending_.erase(it);
-      }
-    }
-    return;
-  }
-  const uint64_t sock = sockv->num;
-  if (type == EventType::close) {
-    Connection* c = find(ev.pid, sock);
-    current_ = c;
-    if (c == nullptr) return;
-    c->last_ts = ev.ts;
-    // Keep the connection answerable for this event: it ends now but is freed at the next one.
-    release(ev.pid, sock, ev.ts, true);
-    return;
-  }
-  Connection* c = find_or_adopt(ev, sock);
+  if (sockv == nullptr) return on_orphan_completion(ev);
+  if (type == EventType::close) return on_close(ev, sockv->num);
+  Connection* c = find_or_adopt(ev, sockv->num);
   current_ = c;
   c->last_ts = ev.ts;
   note_error(*c, ev);
   switch (type) {
-    case EventType::bind:
-      if (ok && get_addr(ev, FieldId::addr, a)) {
-        c->local = a;
-        c->has_local = true;
-        if (c->family == 0) c->family = a.family;
-      }
-      break;
+    case EventType::bind: return on_bind(ev, *c);
     case EventType::listen:
-      if (ok) c->role = ConnRole::Listener;
-      break;
-    case EventType::connect: {
-      if (c->role == ConnRole::Socket || c->role == ConnRole::Flow) c->role = ConnRole::Client;
-      if (get_addr(ev, FieldId::addr, a)) set_remote(*c, a);
-      if (get_addr(ev, FieldId::local, a)) c->local = a, c->has_local = true;
-      if (c->proto == 0 && c->type == socktype::kStream) c->proto = proto::kTcp;
-      if (ok) {
-        c->connected_ts = ev.ts;
-        c->connecting = false;
-      } else if (is_transient(cls)) {
-        c->connecting = true;
-        if (cls == ErrorClass::Pending)
-          if (const Value* op = ev.get(FieldId::op))
-            pend(ev, op->num, PendingOp{.type = type});
-      }
-      break;
-    }
-    case EventType::accept: {
-      const Value* nv = ev.get(FieldId::new_sock);
-      const bool overlapped = nv != nullptr && ev.get(FieldId::op) != nullptr;
-      if (overlapped && cls == ErrorClass::Pending) {
-        PendingOp po{.type = type,
-                     .new_sock = nv->num,
-                     .listener = c->id,
-                     .listener_local = c->local,
-                     .has_listener_local = c->has_local};
-        pend(ev, ev.get(FieldId::op)->num, std::move(po));
-        break;
-      }
-      if (!ok) break;
-      const uint64_t ns = nv ? nv->num : static_cast<uint64_t>(ev.result);
-      const uint64_t listener = c->id;
-      const SockAddr listener_local = c->local;
-      const bool listener_has_local = c->has_local;
-      const uint64_t fam = c->family, typ = c->type, pro = c->proto;
-      Connection* n = overlapped ? find_or_adopt(ev, ns) : create(ev, ns, ConnRole::Accepted);
-      n->role = ConnRole::Accepted;
-      n->listener = listener;
-      n->family = n->family ? n->family : fam;
-      n->type = n->type ? n->type : typ;
-      n->proto = n->proto ? n->proto : pro;
-      if (get_addr(ev, FieldId::peer, a)) set_remote(*n, a);
-      if (get_addr(ev, FieldId::local, a)) n->local = a, n->has_local = true;
-      else if (listener_has_local) n->local = listener_local, n->has_local = true;
-      n->connected_ts = ev.ts;
-      if (const Value* pl = ev.get(FieldId::payload); pl && ev.result > 0 && overlapped)
-        transfer(*n, ev, false, pl->num);
-      current_ = n;
-      break;
-    }
+      if (ev.error.ok()) c->role = ConnRole::Listener;
+      return;
+    case EventType::connect: return on_connect(ev, *c);
+    case EventType::accept: return on_accept(ev, *c);
     case EventType::send:
-    case EventType::recv: {
-      const bool out = type == EventType::send;
-      Connection* target = c;
-      if (get_addr(ev, out ? FieldId::addr : FieldId::peer, a) && a.is_inet() &&
-          c->type != socktype::kStream && c->role != ConnRole::Listener) {
-        if (c->proto == 0) c->proto = proto::kUdp;
-        target = flow_for(ev, c, a);
-        current_ = target;
-        if (target != c) target->last_ts = ev.ts, note_error(*target, ev);
-      }
-      if (cls == ErrorClass::Pending) {
-        if (const Value* op = ev.get(FieldId::op))
-          pend(ev, op->num, PendingOp{.type = type});
-        break;
-      }
-      const uint64_t bytes = ok && ev.result > 0 ? static_cast<uint64_t>(ev.result) : 0;
-      transfer(*target, ev, out, bytes);
-      // An overlapped call that finished at once may still queue a completion packet (unless
-      // the socket skips them): remember it, so that the packet names it and counts nothing.
-      if (const Value* op = ev.get(FieldId::op); op != nullptr && ok)
-        pend(ev, op->num, PendingOp{.type = type, .done = true});
-      // End of stream: a stream receive that returned 0 with room to receive.
-      if (!out && ok && ev.result == 0 && target->type != socktype::kDgram &&
-          target->proto != proto::kUdp && num_or(ev, FieldId::len, 1) != 0)
-        target->peer_eof = true;
-      break;
-    }
-    case EventType::io_complete: {
-      const Value* op = ev.get(FieldId::op);
-      if (op == nullptr) break;
-      auto it = pending_.find(Key{ev.pid, op->num});
-      if (it == pending_.end()) break;
-      const PendingOp po = it->second;
-      pending_.erase(it);
-      completed_seq_ = po.seq;
-      if (po.done) break;
-      const uint64_t bytes = ok ? num_or(ev, FieldId::len, 0) : 0;
-      if (po.type == EventType::send || po.type == EventType::recv) {
-        transfer(*c, ev, po.type == EventType::send, bytes);
-        if (po.type == EventType::recv && ok && bytes == 0) c->peer_eof = true;
-      } else if (po.type == EventType::connect) {
-        c->connecting = false;
-        if (ok) c->connected_ts = ev.ts;
-        if (bytes) transfer(*c, ev, true, bytes);  // ConnectEx's send buffer went out
-      } else if (po.type == EventType::accept && ok) {
-        // The completion may name either socket: the accepted one is the call's new_sock.
-        Connection* n = find_or_adopt(ev, po.new_sock);
-        current_ = n;
-        n->role = ConnRole::Accepted;
-        n->listener = po.listener;
-        if (!n->has_local && po.has_listener_local) n->local = po.listener_local, n->has_local = true;
-        if (n->proto == 0 && n->type == socktype::kStream) n->proto = proto::kTcp;
-        n->connected_ts = ev.ts;
-        if (bytes) transfer(*n, ev, false, bytes);  // AcceptEx's first data
-        if (get_addr(ev, FieldId::peer, a)) set_remote(*n, a);
-      }
-      break;
-    }
-    case EventType::shutdown: {
-      const uint64_t how = num_or(ev, FieldId::how, shut::kRdwr);
-      if (ok && (how == shut::kWr || how == shut::kRdwr || ev.func == FuncId::DisconnectEx))
-        if (!c->peer_eof) c->we_shut = true;
-      break;
-    }
-    case EventType::dup: {
-      const Value* nv = ev.get(FieldId::new_sock);
-      const uint64_t ns = nv ? nv->num : static_cast<uint64_t>(ev.result);
-      if (!ok || ev.result < 0) break;
-      auto it = socks_.find(Key{ev.pid, sock});
-      if (it == socks_.end() || ns == sock) break;
-      std::shared_ptr<SockEntry> entry = it->second;
-      release(ev.pid, ns, ev.ts, true);  // dup2 onto an open handle closes it
-      cache_put(Key{ev.pid, ns}, entry.get());
-      socks_[Key{ev.pid, ns}] = std::move(entry);
-      break;
-    }
-    case EventType::sockopt: {
-      // A non-blocking connect's outcome: getsockopt(SO_ERROR).
-      if (ev.func != FuncId::getsockopt || !ok || !c->connecting) break;
-      if (num_or(ev, FieldId::level, 99) != solevel::kSolSocket ||
-          num_or(ev, FieldId::optname, 0) != sockopt::kSoError)
-        break;
-      const auto value = static_cast<int32_t>(num_or(ev, FieldId::optval, 0));
-      if (value == 0) {
-        c->connecting = false;
-        c->connected_ts = ev.ts;
-      } else {
-        Event failed = ev;
-        failed.func = FuncId::connect;
-        failed.error = ErrorCode{p.platform == Platform::Windows ? ErrDomain::Win : ErrDomain::Errno,
-                                 value};
-        // The error counts once, as the connect's.
-        const ErrorClass fc = classify(failed.error);
-        if (!is_transient(fc)) {
-          c->connecting = false;
-          note_error(*c, failed);
-        }
-      }
-      break;
-    }
-    case EventType::sockname:
-      if (!ok || !get_addr(ev, FieldId::addr, a)) break;
-      if (ev.func == FuncId::getsockname) c->local = a, c->has_local = true;
-      else if (!c->has_remote) set_remote(*c, a);
-      break;
-    default: break;
+    case EventType::recv: return on_transfer(ev, *c);
+    case EventType::io_complete: return on_complete(ev, *c);
+    case EventType::shutdown: return on_shutdown(ev, *c);
+    case EventType::dup: return on_dup(ev, sockv->num);
+    case EventType::sockopt: return on_sockopt(ev, *c, p);
+    case EventType::sockname: return on_sockname(ev, *c);
+    default: return;
   }
+}
+
+// socket() makes one connection; socketpair() two, connected, the first one the event's.
+void Tracker::on_socket(const Event& ev, ConnRole role) {
+  if (!ev.error.ok()) return;
+  uint64_t socks[2];
+  size_t n = 0;
+  if (role == ConnRole::Socket) {
+    if (ev.result < 0) return;
+    socks[n++] = static_cast<uint64_t>(ev.result);
+  } else {
+    const Value* sv = ev.get(FieldId::sock);
+    const Value* nv = ev.get(FieldId::new_sock);
+    if (sv == nullptr || nv == nullptr) return;
+    socks[n++] = sv->num;
+    socks[n++] = nv->num;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    Connection* c = create(ev, socks[i], role);
+    c->family = num_or(ev, FieldId::family, 0);
+    c->type = num_or(ev, FieldId::type, 0);
+    c->proto = fallback_.protocol(ev);
+    if (role == ConnRole::Pair) c->connected_ts = ev.ts;
+    if (i == 0) current_ = c;
+  }
+}
+
+// A completion packet that names no socket: the one queued for a call that finished at once
+// (the recorder knew the socket only of the calls still pending).
+void Tracker::on_orphan_completion(const Event& ev) {
+  const Value* op = ev.get(FieldId::op);
+  if (op == nullptr || ev.type() != EventType::io_complete) return;
+  auto it = pending_.find(Key{ev.pid, op->num});
+  if (it != pending_.end() && it->second.done) {
+    completed_seq_ = it->second.seq;
+    pending_.erase(it);
+  }
+}
+
+void Tracker::on_close(const Event& ev, uint64_t sock) {
+  Connection* c = find(ev.pid, sock);
+  current_ = c;
+  if (c == nullptr) return;
+  c->last_ts = ev.ts;
+  // Keep the connection answerable for this event: it ends now but is freed at the next one.
+  release(ev.pid, sock, ev.ts, true);
+}
+
+void Tracker::on_bind(const Event& ev, Connection& c) {
+  if (!ev.error.ok()) return;
+  if (auto a = get_addr(ev, FieldId::addr)) {
+    c.local = a;
+    if (c.family == 0) c.family = a->family;
+  }
+}
+
+void Tracker::on_connect(const Event& ev, Connection& c) {
+  const ErrorClass cls = classify(ev.error);
+  if (c.role == ConnRole::Socket || c.role == ConnRole::Flow) c.role = ConnRole::Client;
+  if (auto a = get_addr(ev, FieldId::addr)) set_remote(c, *a);
+  if (auto a = get_addr(ev, FieldId::local)) c.local = a;
+  if (c.proto == 0 && c.type == socktype::kStream) c.proto = proto::kTcp;
+  if (ev.error.ok()) {
+    c.connected_ts = ev.ts;
+    c.connecting = false;
+    return;
+  }
+  if (!is_transient(cls)) return;
+  c.connecting = true;
+  if ((cls == ErrorClass::InProgress || cls == ErrorClass::WouldBlock ||
+       cls == ErrorClass::Pending) &&
+      c.attempt.func == FuncId::Unknown)
+    c.attempt = Connection::Attempt{ev.seq, ev.tid, ev.func, ev.ts};
+  if (cls == ErrorClass::Pending)
+    if (const Value* op = ev.get(FieldId::op)) pend(ev, op->num, PendingOp{.type = ev.type()});
+}
+
+void Tracker::on_accept(const Event& ev, Connection& c) {
+  const ErrorClass cls = classify(ev.error);
+  const Value* nv = ev.get(FieldId::new_sock);
+  const bool overlapped = nv != nullptr && ev.get(FieldId::op) != nullptr;
+  if (overlapped && cls == ErrorClass::Pending) {
+    PendingOp po{.type = ev.type(), .new_sock = nv->num, .listener = c.id,
+                 .listener_local = c.local};
+    pend(ev, ev.get(FieldId::op)->num, std::move(po));
+    return;
+  }
+  if (!ev.error.ok()) return;
+  const uint64_t ns = nv ? nv->num : static_cast<uint64_t>(ev.result);
+  const uint64_t listener = c.id;
+  const std::optional<SockAddr> listener_local = c.local;
+  const uint64_t fam = c.family, typ = c.type, pro = c.proto;
+  // `c` may not survive this: the new handle can reuse the listener's entry.
+  Connection* n = overlapped ? find_or_adopt(ev, ns) : create(ev, ns, ConnRole::Accepted);
+  n->role = ConnRole::Accepted;
+  n->listener = listener;
+  n->family = n->family ? n->family : fam;
+  n->type = n->type ? n->type : typ;
+  n->proto = n->proto ? n->proto : pro;
+  if (auto a = get_addr(ev, FieldId::peer)) set_remote(*n, *a);
+  if (auto a = get_addr(ev, FieldId::local)) n->local = a;
+  else if (listener_local) n->local = listener_local;
+  n->connected_ts = ev.ts;
+  current_ = n;
+  // AcceptEx that finished at once: its first data came with it.
+  if (const Value* pl = ev.get(FieldId::payload); pl && ev.result > 0 && overlapped) {
+    transfer(*n, ev, false, pl->num);
+    payload_ = pl->bytes().substr(0, pl->num);
+  }
+}
+
+void Tracker::on_transfer(const Event& ev, Connection& c) {
+  const bool out = ev.type() == EventType::send;
+  Connection* target = &c;
+  if (auto a = get_addr(ev, out ? FieldId::addr : FieldId::peer);
+      a && a->is_inet() && c.type != socktype::kStream && c.role != ConnRole::Listener) {
+    if (c.proto == 0) c.proto = proto::kUdp;
+    target = flow_for(ev, &c, *a);
+    current_ = target;
+    if (target != &c) target->last_ts = ev.ts, note_error(*target, ev);
+  }
+  const Value* op = ev.get(FieldId::op);
+  if (classify(ev.error) == ErrorClass::Pending) {
+    if (op == nullptr) return;
+    pend(ev, op->num, PendingOp{.type = ev.type()});
+    return;
+  }
+  uint64_t bytes = 0;
+  if (!bytes_moved(ev, bytes)) bytes = 0;
+  transfer(*target, ev, out, bytes);
+  if (const Value* pl = ev.get(FieldId::payload)) payload_ = pl->bytes().substr(0, bytes);
+  // An overlapped call that finished at once may still queue a completion packet (unless
+  // the socket skips them): remember it, so that the packet names it and counts nothing.
+  if (op != nullptr && ev.error.ok())
+    pend(ev, op->num, PendingOp{.type = ev.type(), .done = true});
+  // End of stream: a stream receive that returned 0 with room to receive.
+  if (!out && ev.error.ok() && ev.result == 0 && target->type != socktype::kDgram &&
+      target->proto != proto::kUdp && num_or(ev, FieldId::len, 1) != 0)
+    target->peer_eof = true;
+}
+
+// An overlapped operation completed: what it moved counts now, on its connection.
+void Tracker::on_complete(const Event& ev, Connection& c) {
+  const Value* op = ev.get(FieldId::op);
+  if (op == nullptr) return;
+  auto it = pending_.find(Key{ev.pid, op->num});
+  if (it == pending_.end()) return;
+  PendingOp po = std::move(it->second);
+  pending_.erase(it);
+  completed_seq_ = po.seq;
+  if (po.done) return;
+  const bool ok = ev.error.ok();
+  const uint64_t bytes = ok ? num_or(ev, FieldId::len, 0) : 0;
+  Connection* target = &c;
+  if (po.type == EventType::send || po.type == EventType::recv) {
+    transfer(c, ev, po.type == EventType::send, bytes);
+    if (po.type == EventType::recv && ok && bytes == 0) c.peer_eof = true;
+  } else if (po.type == EventType::connect) {
+    c.connecting = false;
+    if (ok) c.connected_ts = ev.ts;
+    if (bytes) transfer(c, ev, true, bytes);  // ConnectEx's send buffer went out
+  } else if (po.type == EventType::accept && ok) {
+    // The completion may name either socket: the accepted one is the call's new_sock.
+    Connection* n = find_or_adopt(ev, po.new_sock);
+    current_ = target = n;
+    n->role = ConnRole::Accepted;
+    n->listener = po.listener;
+    if (!n->local && po.listener_local) n->local = po.listener_local;
+    if (n->proto == 0 && n->type == socktype::kStream) n->proto = proto::kTcp;
+    n->connected_ts = ev.ts;
+    if (bytes) transfer(*n, ev, false, bytes);  // AcceptEx's first data
+    if (auto a = get_addr(ev, FieldId::peer)) set_remote(*n, *a);
+  }
+  if (dir_ == Dir::None) return;
+  const Value* pl = ev.get(FieldId::payload);
+  if (pl != nullptr && pl->size != 0) {
+    payload_ = pl->bytes().substr(0, bytes);
+  } else {
+    completed_payload_ = std::move(po.payload);
+    payload_ = std::string_view(completed_payload_).substr(0, bytes);
+  }
+}
+
+void Tracker::on_shutdown(const Event& ev, Connection& c) {
+  const uint64_t how = num_or(ev, FieldId::how, shut::kRdwr);
+  if (ev.error.ok() &&
+      (how == shut::kWr || how == shut::kRdwr || ev.func == FuncId::DisconnectEx) && !c.peer_eof)
+    c.we_shut = true;
+}
+
+void Tracker::on_dup(const Event& ev, uint64_t sock) {
+  const Value* nv = ev.get(FieldId::new_sock);
+  const uint64_t ns = nv ? nv->num : static_cast<uint64_t>(ev.result);
+  if (!ev.error.ok() || ev.result < 0) return;
+  auto it = socks_.find(Key{ev.pid, sock});
+  if (it == socks_.end() || ns == sock) return;
+  std::shared_ptr<SockEntry> entry = it->second;
+  release(ev.pid, ns, ev.ts, true);  // dup2 onto an open handle closes it
+  cache_put(Key{ev.pid, ns}, entry.get());
+  socks_[Key{ev.pid, ns}] = std::move(entry);
+}
+
+// A non-blocking connect's outcome: getsockopt(SO_ERROR).
+void Tracker::on_sockopt(const Event& ev, Connection& c, const Process& p) {
+  if (ev.func != FuncId::getsockopt || !ev.error.ok() || !c.connecting) return;
+  if (num_or(ev, FieldId::level, 99) != solevel::kSolSocket ||
+      num_or(ev, FieldId::optname, 0) != sockopt::kSoError)
+    return;
+  const auto value = static_cast<int32_t>(num_or(ev, FieldId::optval, 0));
+  if (value == 0) {
+    c.connecting = false;
+    c.connected_ts = ev.ts;
+    return;
+  }
+  Event failed = ev;
+  failed.func = FuncId::connect;
+  failed.error =
+      ErrorCode{p.platform == Platform::Windows ? ErrDomain::Win : ErrDomain::Errno, value};
+  // The error counts once, as the connect's.
+  if (!is_transient(classify(failed.error))) {
+    c.connecting = false;
+    note_error(c, failed);
+  }
+}
+
+void Tracker::on_sockname(const Event& ev, Connection& c) {
+  if (!ev.error.ok()) return;
+  auto a = get_addr(ev, FieldId::addr);
+  if (!a) return;
+  if (ev.func == FuncId::getsockname) c.local = a;
+  else if (!c.remote) set_remote(c, *a);
 }
 
 void Tracker::finish() {
@@ -609,13 +654,14 @@ uint64_t Tracker::connection_id(const Event& ev) const {
 
 const SockAddr* Tracker::local_addr(const Event& ev) const {
   if (const SockAddr* a = fallback_.local_addr(ev)) return a;
-  if (ev.seq == current_seq_ && current_ && current_->has_local) return &current_->local;
+  if (ev.seq == current_seq_ && current_ && current_->local) return &*current_->local;
   return nullptr;
 }
 
 const SockAddr* Tracker::remote_addr(const Event& ev) const {
-  if (ev.seq == current_seq_ && current_ && current_->has_remote && current_->role != ConnRole::Listener)
-    return &current_->remote;
+  if (ev.seq == current_seq_ && current_ && current_->remote &&
+      current_->role != ConnRole::Listener)
+    return &*current_->remote;
   return fallback_.remote_addr(ev);
 }
 

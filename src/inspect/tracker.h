@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -73,8 +74,7 @@ struct Connection {
   uint64_t proto = 0;             // ws::proto code (kTcp, kUdp); 0 = unknown or Unix
   ConnRole role = ConnRole::Socket;
   uint64_t listener = 0;          // Accepted: the listener's id
-  SockAddr local, remote;
-  bool has_local = false, has_remote = false;
+  std::optional<SockAddr> local, remote;  // unknown until a call tells them
   std::string host;               // the name a lookup resolved to the remote address
   int64_t opened_ts = 0;          // creation (or first sight)
   int64_t connected_ts = 0;       // connect/accept done; 0 = never
@@ -87,7 +87,15 @@ struct Connection {
   ErrorCode end_error;            // for Reset and Error: the error that ended it
   bool peer_eof = false, we_shut = false, connecting = false;
   uint64_t first_event_seq = 0;
-  mutable bool marked = false;    // free for the caller (conns: "a call of it passed the filter")
+  // The first connect that did not finish at once (non-blocking or overlapped): when its SYN
+  // left. func is FuncId::Unknown when there was none.
+  struct Attempt {
+    uint64_t seq = 0;
+    uint32_t tid = 0;
+    FuncId func = FuncId::Unknown;
+    int64_t ts = 0;
+  } attempt;
+  bool matched = false;           // a call of it passed the Inspector's filter
 
   std::string kind() const;       // "tcp", "udp", "unix", "tcp6"…  ("?" when unknown)
 };
@@ -107,14 +115,28 @@ class Tracker : public FilterContext {
   // Hands every connection still open to on_end (end = Open), in id order.
   void finish();
 
+  // What the tracker worked out about the event last observed (valid until the next observe):
   // The connection of the event last observed; nullptr when it has none.
   const Connection* connection() const { return current_; }
-  // Which way the event last observed moved data (an overlapped completion: its operation's).
+  // Marks that connection as having a call that passed the filter (Connection::matched).
+  void mark_current() {
+    if (current_) current_->matched = true;
+  }
+  // Which way the event moved data (an overlapped completion: its operation's); None when it
+  // moved none (a pending call, a control call, a completion of a call not seen starting).
   enum class Dir : uint8_t { None, Out, In };
   Dir direction() const { return dir_; }
+  // The bytes it moved (counted in its connection's and process's totals; see bytes_moved()),
+  // and the payload the trace kept of them (a completion: its own, else the one its call
+  // carried when it started, e.g. an overlapped WSASend's bytes).
+  uint64_t moved() const { return moved_; }
+  std::string_view payload() const { return payload_; }
   // The seq of the overlapped call (WSARecv, ConnectEx, AcceptEx …) that the event last observed
   // completed; 0 when it completed none that this tracker saw start.
   uint64_t completed_seq() const { return completed_seq_; }
+  // True when the event was an overlapped call left pending: what it moves, it moves when it
+  // completes.
+  bool pending() const { return pending_call_; }
   // Every process seen so far, by pid.
   const std::unordered_map<uint32_t, Process>& processes() const { return procs_; }
   const Process* process(uint32_t pid) const;
@@ -149,10 +171,10 @@ class Tracker : public FilterContext {
     EventType type;
     uint64_t new_sock = 0;     // AcceptEx: the socket that becomes the connection
     uint64_t listener = 0;     // AcceptEx: the listener's connection id …
-    SockAddr listener_local{};  // … and its address
-    bool has_listener_local = false;
+    std::optional<SockAddr> listener_local{};  // … and its address
     uint64_t seq = 0;          // the call that started it
     bool done = false;         // it finished at once: its completion packet only names it
+    std::string payload{};     // what the call carried when it started (a send's bytes)
   };
 
   Process& process_of(const Event& ev);
@@ -165,7 +187,23 @@ class Tracker : public FilterContext {
   void release(uint32_t pid, uint64_t sock, int64_t ts, bool closed);
   void end(Connection& c, int64_t ts, bool closed);
   void transfer(Connection& c, const Event& ev, bool out, uint64_t bytes);
-  void on_sock_event(const Event& ev, Process& p);
+  void on_process_start(const Event& ev, Process& p);
+  void on_process_exit(const Event& ev, Process& p);
+  void on_lookup(const Event& ev);
+  void on_reverse_lookup(const Event& ev);
+  void on_sock_event(const Event& ev, const Process& p);
+  void on_socket(const Event& ev, ConnRole role);
+  void on_orphan_completion(const Event& ev);
+  void on_close(const Event& ev, uint64_t sock);
+  void on_bind(const Event& ev, Connection& c);
+  void on_connect(const Event& ev, Connection& c);
+  void on_accept(const Event& ev, Connection& c);
+  void on_transfer(const Event& ev, Connection& c);
+  void on_complete(const Event& ev, Connection& c);
+  void on_shutdown(const Event& ev, Connection& c);
+  void on_dup(const Event& ev, uint64_t sock);
+  void on_sockopt(const Event& ev, Connection& c, const Process& p);
+  void on_sockname(const Event& ev, Connection& c);
   void flush_ended();
   std::unique_ptr<Connection> fresh_connection();
 
@@ -180,6 +218,10 @@ class Tracker : public FilterContext {
   uint64_t next_id_ = 1;
   Connection* current_ = nullptr;
   Dir dir_ = Dir::None;
+  uint64_t moved_ = 0;
+  std::string_view payload_;
+  std::string completed_payload_;  // payload_ of a completion whose call carried it
+  bool pending_call_ = false;
   Process* last_proc_ = nullptr;  // process_of() of the previous event (elements never move)
   uint64_t current_seq_ = UINT64_MAX;
   // A direct-mapped cache in front of socks_: most events hit a socket that is busy right now.

@@ -37,11 +37,22 @@ uint32_t StringTable::id(const std::string& s) {
   return it->second;
 }
 
+namespace {
+
+inspect::InspectOptions inspect_options(const ReportOptions& o) {
+  inspect::InspectOptions io;
+  io.filter = o.filter;
+  io.http = true;
+  io.findings = inspect::DiagnoseOptions{};
+  return io;
+}
+
+}  // namespace
+
 ReportBuilder::ReportBuilder(ReportOptions options)
     : options_(std::move(options)),
       data_(std::make_unique<ReportData>()),
-      lookups_(tracker_),
-      http_(tracker_) {
+      inspector_(inspect_options(options_)) {
   data_->errors.push_back(ErrorRow{});
   data_->filter_text = options_.filter.text();
   data_->calls.raw.resize(static_cast<size_t>(FieldId::kCount));
@@ -50,17 +61,16 @@ ReportBuilder::ReportBuilder(ReportOptions options)
     if (f.raw != FieldId::Unknown && f.refused.empty())
       raw_usable_[static_cast<size_t>(f.raw)] = true;
   data_->payload_cap = options_.payload_cap;
-  tracker_.on_end = [this](const inspect::Connection& c) {
-    ConnRow row{c, 0, c.marked};
-    if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) {
-      row.tid = it->second;
-      conn_tid_.erase(it);
-    }
-    data_->conns.push_back(std::move(row));
-  };
-  lookups_.on_lookup = [this](const inspect::Lookup& l) { data_->lookups.push_back(l); };
-  http_.on_exchange = [this](const inspect::HttpExchange& x) { data_->http.push_back(x); };
-  http_.on_tls = [this](const inspect::TlsInfo& t) { data_->tls.push_back(t); };
+  inspector_.subscribe(*this);
+}
+
+void ReportBuilder::on_connection_end(const inspect::Connection& c) {
+  ConnRow row{c, 0, conn_kept_.erase(c.id) > 0};
+  if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) {
+    row.tid = it->second;
+    conn_tid_.erase(it);
+  }
+  data_->conns.push_back(std::move(row));
 }
 
 ReportBuilder::~ReportBuilder() = default;
@@ -105,9 +115,10 @@ uint32_t ReportBuilder::facts_index(const inspect::FilterFacts& f) {
   return it->second;
 }
 
-void ReportBuilder::observe(const Event& ev) {
+// The summary's counts, from every event whether kept or not.
+void ReportBuilder::count(const Event& ev) {
   Summary& s = data_->summary;
-  if (!seen_) s.first_ts = ev.ts, seen_ = true;
+  if (s.events == 0) s.first_ts = ev.ts;
   s.last_ts = std::max(s.last_ts, ev.ts + static_cast<int64_t>(ev.dur));
   ++s.events;
   const EventType type = ev.type();
@@ -120,24 +131,24 @@ void ReportBuilder::observe(const Event& ev) {
   if (type == EventType::thread_name)
     if (const Value* n = ev.get(FieldId::name))
       data_->threads[thread_index(ev.pid, ev.tid)].name = std::string(n->bytes());
-  diagnoser_.observe(ev);
-  tracker_.observe(ev);
-  lookups_.observe(ev);
-  http_.observe(ev);
-  const inspect::Connection* c = tracker_.connection();
-  if (c) conn_tid_.try_emplace(c->id, ev.tid);
-  if (!options_.filter.matches(ev, tracker_)) return;
-  if (options_.max_calls && data_->calls.size() >= options_.max_calls) {
-    s.truncated = true;
-    return;
-  }
-  if (c) c->marked = true;
-  keep(ev);
 }
 
-void ReportBuilder::keep(const Event& ev) {
+void ReportBuilder::on_event(const inspect::Facts& f) {
+  count(f.ev);
+  if (f.conn) conn_tid_.try_emplace(f.conn->id, f.ev.tid);
+  if (!f.matched) return;
+  if (options_.max_calls && data_->calls.size() >= options_.max_calls) {
+    data_->summary.truncated = true;
+    return;
+  }
+  if (f.conn) conn_kept_.insert(f.conn->id);
+  keep(f);
+}
+
+void ReportBuilder::keep(const inspect::Facts& f) {
+  const Event& ev = f.ev;
   CallColumns& k = data_->calls;
-  const inspect::Connection* c = tracker_.connection();
+  const inspect::Connection* c = f.conn;
   k.seq.push_back(ev.seq);
   k.ts.push_back(ev.ts - data_->summary.first_ts);
   k.dur.push_back(ev.dur);
@@ -147,7 +158,7 @@ void ReportBuilder::keep(const Event& ev) {
   k.result.push_back(ev.result);
   k.error.push_back(error_index(ev.error));
   // What the filter sees beyond the event, from the same functions the filter uses.
-  const inspect::FilterFacts facts = inspect::filter_facts(ev, tracker_);
+  const inspect::FilterFacts facts = inspect::filter_facts(ev, f.tracker);
   k.bytes.push_back(facts.has_bytes ? static_cast<int64_t>(facts.bytes) : -1);
   k.sock.push_back(facts.sock_count > 0 ? static_cast<int64_t>(facts.socks[0]) : -1);
   k.sock2.push_back(facts.sock_count > 1 ? static_cast<int64_t>(facts.socks[1]) : -1);
@@ -170,19 +181,17 @@ void ReportBuilder::keep(const Event& ev) {
   if (kept) data_->payload.append(reinterpret_cast<const char*>(p->data), kept);
   k.kept.push_back(kept);
   k.total.push_back(p ? p->num : 0);
-  k.link.push_back(tracker_.completed_seq());
+  k.link.push_back(f.completed_seq);
 }
 
 std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& header,
                                                   std::string problem) {
-  tracker_.finish();
-  lookups_.finish();
-  http_.finish();
+  inspector_.finish();
   ReportData& d = *data_;
   d.header = header;
   d.problem = std::move(problem);
-  d.findings = diagnoser_.finish();
-  for (const auto& [pid, p] : tracker_.processes()) d.processes.push_back(p);
+  d.findings = inspector_.findings();
+  for (const auto& [pid, p] : inspector_.tracker().processes()) d.processes.push_back(p);
   std::sort(d.processes.begin(), d.processes.end(),
             [](const auto& a, const auto& b) { return a.pid < b.pid; });
   std::sort(d.conns.begin(), d.conns.end(),

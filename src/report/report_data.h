@@ -8,11 +8,12 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "event.h"
 #include "filter.h"
-#include "findings/diagnoser.h"
+#include "inspector.h"
 #include "http_watch.h"
 #include "lookups.h"
 #include "trace_format.h"
@@ -125,34 +126,39 @@ struct ReportData {
   std::string problem;  // how the trace ended when not cleanly ("" = complete)
 };
 
-// Follows a trace event by event and fills a ReportData.
-class ReportBuilder {
+// Follows a trace event by event and fills a ReportData: a subscriber of an Inspector of its own
+// (with the report's filter, the HTTP/TLS watchers and the findings).
+class ReportBuilder final : public inspect::Subscriber {
  public:
   explicit ReportBuilder(ReportOptions options);
-  ~ReportBuilder();
-  void observe(const Event& ev);
+  ~ReportBuilder() override;
+  void observe(const Event& ev) { inspector_.observe(ev); }
   // Ends the trace (`problem`: how it ended, "" when cleanly) and hands over the data.
   std::unique_ptr<ReportData> finish(const trace::TraceHeader& header, std::string problem);
 
+  void on_event(const inspect::Facts& f) override;
+  void on_connection_end(const inspect::Connection& c) override;
+  void on_lookup(const inspect::Lookup& l) override { data_->lookups.push_back(l); }
+  void on_exchange(const inspect::HttpExchange& x) override { data_->http.push_back(x); }
+  void on_tls(const inspect::TlsInfo& t) override { data_->tls.push_back(t); }
+
  private:
-  void keep(const Event& ev);
+  void count(const Event& ev);
+  void keep(const inspect::Facts& f);
   uint32_t thread_index(uint32_t pid, uint32_t tid);
   uint32_t error_index(const ErrorCode& e);
   uint32_t facts_index(const inspect::FilterFacts& f);
 
   ReportOptions options_;
   std::unique_ptr<ReportData> data_;
-  inspect::Tracker tracker_;
-  inspect::LookupWatcher lookups_;
-  inspect::HttpWatcher http_;
-  inspect::Diagnoser diagnoser_;
+  inspect::Inspector inspector_;
   std::unordered_map<uint64_t, uint32_t> thread_ids_;        // pid << 32 | tid → index
   std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code → index
   std::unordered_map<std::string, uint32_t> facts_ids_;      // FactsRow as text → index
   std::vector<bool> raw_usable_;                             // by FieldId: the filter names it
   std::unordered_map<uint64_t, uint32_t> conn_tid_;          // open connections' first thread
-  std::unordered_map<uint64_t, bool> conn_kept_;             // open connections: a call kept
-  bool seen_ = false;
+  // Open connections with a call in the report (not only matched: --max-calls may cut it).
+  std::unordered_set<uint64_t> conn_kept_;
 };
 
 }  // namespace ws::report

@@ -13,8 +13,7 @@ namespace {
 // Monotonic time as ns since the trace's first event; -1 for "never" (0).
 int64_t rel(int64_t ts, int64_t first) { return ts ? ts - first : -1; }
 
-std::string ip_or_empty(const SockAddr& a, bool has) { return has ? ip_string(a) : ""; }
-std::string addr_or_empty(const SockAddr& a, bool has) { return has ? to_string(a) : ""; }
+std::string addr_or_empty(const std::optional<SockAddr>& a) { return a ? to_string(*a) : ""; }
 
 // Strings are appended with a comma before every one but the first of a list.
 struct List {
@@ -144,11 +143,11 @@ void write_conns(JsonOut& o, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
   table(o, "conns", d.conns, [&](const auto& r) {
     const inspect::Connection& c = r.c;
-    const bool lip = c.has_local && c.local.is_inet(), rip = c.has_remote && c.remote.is_inet();
-    o.tuple(c.id, c.pid, r.tid, c.kind(), inspect::role_name(c.role),
-            addr_or_empty(c.local, c.has_local), addr_or_empty(c.remote, c.has_remote),
-            ip_or_empty(c.local, lip), lip ? int32_t{c.local.port} : -1,
-            ip_or_empty(c.remote, rip), rip ? int32_t{c.remote.port} : -1, c.host,
+    const bool lip = c.local && c.local->is_inet(), rip = c.remote && c.remote->is_inet();
+    o.tuple(c.id, c.pid, r.tid, c.kind(), inspect::role_name(c.role), addr_or_empty(c.local),
+            addr_or_empty(c.remote), lip ? ip_string(*c.local) : "",
+            lip ? int32_t{c.local->port} : -1, rip ? ip_string(*c.remote) : "",
+            rip ? int32_t{c.remote->port} : -1, c.host,
             c.family ? code_name(ConstTable::AddrFamily, c.family) : "",
             c.proto ? code_name(ConstTable::Protocol, c.proto) : "", rel(c.opened_ts, first),
             rel(c.connected_ts, first), rel(c.closed_ts, first), rel(c.last_ts, first),

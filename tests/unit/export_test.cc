@@ -83,27 +83,25 @@ TEST(ExportFormat, NamesRoundTrip) {
 class Recorder final : public ws::exporter::Exporter {
  public:
   std::vector<std::string> calls;
-  ws::Status begin(const ws::trace::TraceHeader&) override {
+  ws::Status begin(const ws::trace::TraceHeader&, const ws::inspect::Inspector&) override {
     calls.push_back("begin");
     return {};
   }
-  void observe(const ws::Event& ev) override { calls.push_back("observe " + std::to_string(ev.seq)); }
-  ws::Status add(const ws::Event& ev, const ws::inspect::Tracker& t) override {
-    // The tracker has already seen the event.
-    if (t.connection_id(ev) != 0 && t.connection() == nullptr) ADD_FAILURE() << ev.seq;
-    calls.push_back("add " + std::to_string(ev.seq));
-    return {};
+  void on_event(const ws::inspect::Facts& f) override {
+    // The facts are those of the event: its connection as the tracker answers for it.
+    if (f.tracker.connection_id(f.ev) != (f.conn ? f.conn->id : 0)) ADD_FAILURE() << f.ev.seq;
+    calls.push_back("event " + std::to_string(f.ev.seq) + (f.matched ? " matched" : ""));
   }
-  void connection_ended(const ws::inspect::Connection& c) override {
-    calls.push_back("ended " + std::to_string(c.id) + (c.marked ? " marked" : ""));
+  void on_connection_end(const ws::inspect::Connection& c) override {
+    calls.push_back("ended " + std::to_string(c.id) + (c.matched ? " matched" : ""));
   }
-  ws::Status finish(const ws::inspect::Tracker&) override {
+  ws::Status finish() override {
     calls.push_back("finish");
     return {};
   }
 };
 
-TEST(ExportLoop, ObservesEveryEventAddsTheMatchingOnesAndMarksTheirConnections) {
+TEST(ExportLoop, GetsEveryEventWithItsMatchAndMarksTheirConnections) {
   auto parsed = ws::inspect::Filter::parse("conn == 2");
   ASSERT_TRUE(parsed.ok());
   Recorder r;
@@ -112,21 +110,24 @@ TEST(ExportLoop, ObservesEveryEventAddsTheMatchingOnesAndMarksTheirConnections) 
   ASSERT_GE(r.calls.size(), 3u);
   EXPECT_EQ(r.calls.front(), "begin");
   EXPECT_EQ(r.calls.back(), "finish");
-  size_t observed = 0, added = 0;
-  std::string last_observed;
+  size_t events = 0, matched = 0;
+  uint64_t last = 0;
   for (const auto& c : r.calls) {
-    if (c.rfind("observe ", 0) == 0) ++observed, last_observed = c.substr(8);
-    if (c.rfind("add ", 0) == 0) {
-      ++added;
-      EXPECT_EQ(c.substr(4), last_observed) << "add() follows the observe() of its event";
+    if (c.rfind("event ", 0) != 0) continue;
+    const uint64_t seq = std::stoull(c.substr(6));
+    if (events++ > 0) {
+      EXPECT_EQ(seq, last + 1) << "every event, in order";
     }
+    last = seq;
+    matched += c.find(" matched") != std::string::npos;
   }
-  EXPECT_GT(observed, added);
-  EXPECT_GT(added, 0u);
-  int marked = 0;
-  for (const auto& c : r.calls) marked += c.find(" marked") != std::string::npos;
-  EXPECT_EQ(marked, 1) << "only connection 2 had a call that passed";
-  EXPECT_NE(std::find(r.calls.begin(), r.calls.end(), "ended 2 marked"), r.calls.end());
+  EXPECT_GT(events, matched);
+  EXPECT_GT(matched, 0u);
+  int ended_matched = 0;
+  for (const auto& c : r.calls)
+    ended_matched += c.rfind("ended ", 0) == 0 && c.find(" matched") != std::string::npos;
+  EXPECT_EQ(ended_matched, 1) << "only connection 2 had a call that passed";
+  EXPECT_NE(std::find(r.calls.begin(), r.calls.end(), "ended 2 matched"), r.calls.end());
 }
 
 TEST_F(ExportTest, RowsAreThoseOfPresent) {

@@ -7,7 +7,7 @@
 
 #include "constants.h"
 #include "event_builder.h"
-#include "findings/diagnoser.h"
+#include "inspector.h"
 #include "findings/options.h"
 #include "findings/registry.h"
 
@@ -18,7 +18,6 @@ using ws::FieldId;
 using ws::FuncId;
 using ws::SockAddr;
 using ws::inspect::DiagnoseOptions;
-using ws::inspect::Diagnoser;
 using ws::inspect::Finding;
 using ws::inspect::Severity;
 namespace errcode = ws::errcode;
@@ -42,7 +41,7 @@ class FindingsTest : public ::testing::Test {
   void feed() {
     ws::Event& ev = b_.event();
     ev.seq = seq_++;
-    if (!diag_) diag_ = std::make_unique<Diagnoser>(opt_);
+    make();
     diag_->observe(ev);
   }
   void start(ws::Platform p = ws::Platform::Linux) {
@@ -79,8 +78,9 @@ class FindingsTest : public ::testing::Test {
     feed();
   }
   std::vector<Finding> finish() {
-    if (!diag_) diag_ = std::make_unique<Diagnoser>(opt_);
-    return diag_->finish();
+    make();
+    diag_->finish();
+    return diag_->findings();
   }
   // The findings of one rule.
   std::vector<Finding> of(const std::vector<Finding>& all, const std::string& rule) {
@@ -95,8 +95,17 @@ class FindingsTest : public ::testing::Test {
     return s;
   }
 
+  // The inspection `diagnose` runs, with the options a test set before its first event.
+  void make() {
+    if (diag_) return;
+    ws::inspect::InspectOptions io;
+    io.http = true;
+    io.findings = opt_;
+    diag_ = std::make_unique<ws::inspect::Inspector>(std::move(io));
+  }
+
   DiagnoseOptions opt_;
-  std::unique_ptr<Diagnoser> diag_;
+  std::unique_ptr<ws::inspect::Inspector> diag_;
   EventBuilder b_;
   int64_t ts_ = 0;
   uint64_t seq_ = 0;

@@ -137,7 +137,10 @@ const std::string kLoopBytes("\x7f\0\0\x01", 4);
 class PcapngTest : public ::testing::Test {
  protected:
   PcapngTest() : synth_(out_) {
-    tracker_.on_end = [this](const ws::inspect::Connection& c) { synth_.connection_ended(c); };
+    // Every call passes the filter: the inspector's facts of each go to the synthesizer.
+    cb_.event = [this](const ws::inspect::Facts& f) { synth_.add(f); };
+    cb_.connection_end = [this](const ws::inspect::Connection& c) { synth_.connection_ended(c); };
+    inspector_.subscribe(cb_);
     ws::trace::TraceHeader h;
     h.os = "Linux (test)";
     h.wstrace_version = "test";
@@ -154,9 +157,7 @@ class PcapngTest : public ::testing::Test {
   void feed() {
     ws::Event& ev = b_.event();
     ev.seq = seq_++;
-    tracker_.observe(ev);
-    if (const auto* c = tracker_.connection()) c->marked = true;
-    synth_.add(ev, tracker_);
+    inspector_.observe(ev);
   }
   void start(uint32_t pid, const char* image) {
     call(FuncId::process_start, pid).num(FieldId::ppid, 1).str(FieldId::image, image).result(0);
@@ -199,7 +200,7 @@ class PcapngTest : public ::testing::Test {
   }
   // Every packet written so far (after the tracker finished).
   std::vector<Pkt> packets() {
-    tracker_.finish();
+    inspector_.finish();
     std::vector<Pkt> out;
     for (const Block& b : blocks(out_))
       if (b.type == 6) out.push_back(parse_epb(b.body));
@@ -212,7 +213,8 @@ class PcapngTest : public ::testing::Test {
 
   std::string out_;
   pc::PacketSynth synth_;
-  ws::inspect::Tracker tracker_;
+  ws::inspect::Inspector inspector_;
+  ws::inspect::Callbacks cb_;
   EventBuilder b_;
   int64_t ts_ = 0;
   uint64_t seq_ = 0;

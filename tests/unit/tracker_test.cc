@@ -101,8 +101,8 @@ TEST_F(TrackerTest, TcpClientBytesAndPeerClose) {
   const Connection& c = ended_[id];
   EXPECT_EQ(c.role, ConnRole::Client);
   EXPECT_EQ(c.kind(), "tcp");
-  EXPECT_EQ(ws::to_string(c.remote), "127.0.0.1:8080");
-  EXPECT_EQ(ws::to_string(c.local), "127.0.0.1:40000");
+  EXPECT_EQ(ws::to_string(*c.remote), "127.0.0.1:8080");
+  EXPECT_EQ(ws::to_string(*c.local), "127.0.0.1:40000");
   EXPECT_EQ(c.bytes_out, 75u);
   EXPECT_EQ(c.bytes_in, 67u);
   EXPECT_EQ(c.calls_out, 1u);
@@ -202,7 +202,7 @@ TEST_F(TrackerTest, AcceptedConnectionsKnowTheirListener) {
   EXPECT_EQ(ended_[listener].end, ConnEnd::Open);
   EXPECT_EQ(ended_[accepted].role, ConnRole::Accepted);
   EXPECT_EQ(ended_[accepted].listener, listener);
-  EXPECT_EQ(ws::to_string(ended_[accepted].local), "127.0.0.1:8080");
+  EXPECT_EQ(ws::to_string(*ended_[accepted].local), "127.0.0.1:8080");
   EXPECT_EQ(ended_[accepted].bytes_in, 10u);
   EXPECT_EQ(ended_[accepted].kind(), "tcp");
 }

@@ -44,8 +44,8 @@ class ConnectFailed : public Rule {
     auto it = last_.find(c.id);
     std::optional<CallRef> call;
     if (it != last_.end()) call = std::move(it->second), last_.erase(it);
-    if (c.role != ConnRole::Client || !c.has_remote) return;
-    const std::string key = to_string(c.remote);
+    if (c.role != ConnRole::Client || !c.remote) return;
+    const std::string key = to_string(*c.remote);
     if (c.connected_ts != 0 || c.bytes_in || c.bytes_out) {
       auto e = eps_.find(key);
       if (e != eps_.end()) ++e->second.connected;
@@ -55,7 +55,7 @@ class ConnectFailed : public Rule {
     if (!eps_.count(key) && eps_.size() >= kMaxEndpoints) return;
     Endpoint& e = eps_[key];
     if (e.f.conns.empty() && e.f.more_conns == 0) {
-      e.addr = c.remote;
+      e.addr = *c.remote;
       e.host = c.host;
       e.f.first_ts = call ? call->ts : c.opened_ts;
     }

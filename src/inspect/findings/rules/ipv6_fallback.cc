@@ -19,11 +19,12 @@ bool is_loopback(const SockAddr& a) {
   return a.family == af::kInet6 && a.ip == kV6Loop;
 }
 
-// Which name a connection went to: the looked-up host, else "loopback", else its own IP.
+// Which name a connection (with a remote address) went to: the looked-up host, else
+// "loopback", else its own IP.
 std::string target_of(const Connection& c) {
   if (!c.host.empty()) return c.host;
-  if (is_loopback(c.remote)) return "(loopback)";
-  return ip_string(c.remote);
+  if (is_loopback(*c.remote)) return "(loopback)";
+  return ip_string(*c.remote);
 }
 
 struct Failure {
@@ -39,21 +40,21 @@ class Ipv6Fallback : public Rule {
   std::string_view id() const override { return "ipv6-fallback"; }
 
   void on_connection_end(const Connection& c) override {
-    if (c.role != ConnRole::Client || !c.has_remote) return;
-    const std::string key = fmt::format("{}|{}|{}", c.pid, target_of(c), c.remote.port);
+    if (c.role != ConnRole::Client || !c.remote) return;
+    const std::string key = fmt::format("{}|{}|{}", c.pid, target_of(c), c.remote->port);
     const bool ok = c.connected_ts != 0 || c.bytes_in || c.bytes_out;
-    if (c.remote.family == af::kInet6 && !ok && c.end == ConnEnd::Error) {
+    if (c.remote->family == af::kInet6 && !ok && c.end == ConnEnd::Error) {
       if (!fails_.count(key) && fails_.size() >= kMaxKeys) return;
       Failure& f = fails_[key];
       if (f.count++ == 0) {
         f.first_ts = c.opened_ts;
-        f.v6 = to_string(c.remote);
+        f.v6 = to_string(*c.remote);
         f.error = error_name(c.end_error);
       }
       if (f.conns.size() < kMaxEvidence) f.conns.push_back(c.id);
       return;
     }
-    if (c.remote.family != af::kInet || !ok) return;
+    if (c.remote->family != af::kInet || !ok) return;
     auto it = fails_.find(key);
     if (it == fails_.end() || it->second.first_ts > c.opened_ts) return;
     Failure& f = it->second;
@@ -65,7 +66,7 @@ class Ipv6Fallback : public Rule {
       out.severity = Severity::Warning;
       out.first_ts = f.first_ts;
       out.title = fmt::format("{}: IPv6 {} failed ({}) before IPv4 {} worked", target_of(c), f.v6,
-                              f.error, to_string(c.remote));
+                              f.error, to_string(*c.remote));
       out.meaning = "The name has an IPv6 address (or the client prefers IPv6) but the service "
                     "does not answer on it; every connection first waits for the IPv6 attempt "
                     "to fail.";

@@ -58,11 +58,11 @@ class PeerReset : public Rule {
     State s = std::move(it->second);
     states_.erase(it);
     if (!s.reset || s.after_eof) return;
-    const std::string key = c.has_remote ? to_string(c.remote) : std::string("?");
+    const std::string key = c.remote ? to_string(*c.remote) : std::string("?");
     if (!groups_.count(key) && groups_.size() >= kMaxEndpoints) return;
     Group& g = groups_[key];
     if (g.resets++ == 0) {
-      g.addr = c.remote;
+      g.addr = c.remote.value_or(SockAddr{});
       g.host = c.host;
       g.f.first_ts = s.call.ts;
     }

@@ -7,7 +7,7 @@
 
 #include "safe_text.h"
 
-namespace ws::cli {
+namespace ws::present {
 namespace {
 
 std::string process_text(const inspect::Connection& c, const inspect::Tracker& t) {
@@ -64,7 +64,7 @@ std::string conn_header() {
 }
 
 std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
-                     const trace::TraceHeader& h, const present::TextOptions& text,
+                     const trace::TraceHeader& h, const TextOptions& text,
                      int64_t first_ts) {
   // Appended cell by cell into one string: conns prints a row per connection, millions of
   // them in a long trace.
@@ -79,12 +79,12 @@ std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
   int i = 0;
   cell(row, std::string_view(num, static_cast<size_t>(std::to_chars(num, num + sizeof num, c.id).ptr - num)), kWidths[i++]);
   // Names and paths come from the traced program: their control characters are escaped.
-  cell(row, present::printable(process_text(c, t)), kWidths[i++]);
+  cell(row, printable(process_text(c, t)), kWidths[i++]);
   cell(row, c.kind(), kWidths[i++]);
   cell(row, inspect::role_name(c.role), kWidths[i++]);
-  cell(row, c.has_local ? present::printable(to_string(c.local)) : "-", kWidths[i++]);
-  cell(row, c.has_remote ? present::printable(to_string(c.remote)) : "-", kWidths[i++]);
-  cell(row, c.host.empty() ? "-" : present::printable(c.host), kWidths[i++]);
+  cell(row, c.local ? printable(to_string(*c.local)) : "-", kWidths[i++]);
+  cell(row, c.remote ? printable(to_string(*c.remote)) : "-", kWidths[i++]);
+  cell(row, c.host.empty() ? "-" : printable(c.host), kWidths[i++]);
   cell(row, present::time_text(h.wall_ns(c.opened_ts), text, c.opened_ts - first_ts), kWidths[i++]);
   cell(row, d >= 0 ? present::duration_text(static_cast<uint64_t>(d)) : "-", kWidths[i++]);
   cell(row, count(c.bytes_out, c.calls_out), kWidths[i++]);
@@ -105,8 +105,8 @@ nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tr
   j["kind"] = c.kind();
   j["role"] = inspect::role_name(c.role);
   if (c.role == inspect::ConnRole::Accepted) j["listener"] = c.listener;
-  if (c.has_local) j["local"] = to_string(c.local);
-  if (c.has_remote) j["remote"] = to_string(c.remote);
+  if (c.local) j["local"] = to_string(*c.local);
+  if (c.remote) j["remote"] = to_string(*c.remote);
   if (!c.host.empty()) j["host"] = c.host;
   j["opened"] = present::utc_text(h.wall_ns(c.opened_ts));
   j["opened_ts_ns"] = c.opened_ts;
@@ -155,4 +155,4 @@ void InOrder::flush() {
 
 InOrder::~InOrder() { flush(); }
 
-}  // namespace ws::cli
+}  // namespace ws::present

@@ -12,11 +12,11 @@
 #include "trace_format.h"
 #include "view.h"
 
-namespace ws::cli {
+namespace ws::present {
 
 std::string conn_header();
 std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
-                     const trace::TraceHeader& h, const present::TextOptions& text,
+                     const trace::TraceHeader& h, const TextOptions& text,
                      int64_t first_ts);
 nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tracker& t,
                                  const trace::TraceHeader& h);
@@ -36,4 +36,4 @@ class InOrder {
   std::string out_;  // rows not yet written: one write per 64 KiB
 };
 
-}  // namespace ws::cli
+}  // namespace ws::present

@@ -1,0 +1,60 @@
+#include "counts.h"
+
+namespace ws::inspect {
+namespace {
+
+bool more_bytes(const Connection& a, const Connection& b) {
+  return a.bytes_out + a.bytes_in > b.bytes_out + b.bytes_in ||
+         (a.bytes_out + a.bytes_in == b.bytes_out + b.bytes_in && a.id < b.id);
+}
+
+}  // namespace
+
+void CallCounts::on_event(const Facts& f) {
+  const Event& ev = f.ev;
+  const EventType t = ev.type();
+  if (t == EventType::process_start) {
+    if (const Value* v = ev.get(FieldId::image)) procs_[ev.pid].image = std::string(v->bytes());
+    return;
+  }
+  if (t == EventType::process_exit || t == EventType::thread_name || t == EventType::drops ||
+      t == EventType::tracing_lost || !f.matched)
+    return;
+  auto& fs = by_func_[std::min(static_cast<size_t>(ev.func), by_func_.size() - 1)];
+  if (last_proc_ == nullptr || last_pid_ != ev.pid) last_proc_ = &procs_[ev.pid], last_pid_ = ev.pid;
+  auto& p = *last_proc_;
+  ++fs.calls, ++p.calls;
+  fs.latency.add(ev.dur);
+  if (!ev.error.ok()) {
+    ++fs.failed, ++p.failed;
+    ++fs.errors[error_name(ev.error)];
+  } else if (t == EventType::send || t == EventType::recv) {
+    fs.bytes += f.moved;
+    p.bytes += f.moved;
+  }
+}
+
+// Only the kTopConns that moved the most bytes are kept: memory stays fixed.
+void CallCounts::on_connection_end(const Connection& c) {
+  if (!c.matched) return;  // no call of it passed the filter
+  ++conns_;
+  if (top_.size() == kTopConns && !more_bytes(c, top_.front())) return;
+  top_.push_back(c);
+  std::push_heap(top_.begin(), top_.end(), more_bytes);
+  if (top_.size() > kTopConns) {
+    std::pop_heap(top_.begin(), top_.end(), more_bytes);
+    top_.pop_back();
+  }
+}
+
+void CallCounts::on_finish() {
+  std::sort(top_.begin(), top_.end(), more_bytes);
+  for (size_t i = 0; i < by_func_.size(); ++i)
+    if (by_func_[i].calls)
+      funcs_[i < static_cast<size_t>(FuncId::kCount)
+                 ? std::string(func_def(static_cast<FuncId>(i)).name)
+                 : "<unknown>"] = std::move(by_func_[i]);
+  by_func_.clear();
+}
+
+}  // namespace ws::inspect

@@ -1,0 +1,103 @@
+// Counting for `stats` (and any view that wants the same totals): per function — calls,
+// failures by error, bytes moved, a latency histogram — per process, and the connections that
+// moved the most bytes. A subscriber of the Inspector: it counts the calls that passed the
+// filter, and the connections with such a call. Memory grows with the number of distinct
+// functions, errors and processes, not with the trace: latencies go into fixed log-scale
+// histograms.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "inspector.h"
+
+namespace ws::inspect {
+
+// Durations in buckets of at most 3.2% width (below 32 ns: exact), up to 2^64 ns: percentiles
+// within 3.2%. A bucket is a power of two cut into 32 steps, so finding it takes a
+// count-leading-zeros and a shift, no logarithm: stats runs over millions of events a second.
+class LatencyHistogram {
+ public:
+  void add(uint64_t ns) {
+    ++counts_[bucket(ns)];
+    ++n_;
+    max_ = std::max(max_, ns);
+  }
+  uint64_t count() const { return n_; }
+  uint64_t max() const { return max_; }
+  // The upper edge of the bucket holding the p-th percentile (0 < p <= 100).
+  uint64_t percentile(double p) const {
+    if (n_ == 0) return 0;
+    const auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(n_)));
+    uint64_t seen = 0;
+    for (size_t b = 0; b < kBuckets; ++b) {
+      seen += counts_[b];
+      if (seen >= rank) return std::min(max_, upper(b));
+    }
+    return max_;
+  }
+
+ private:
+  static constexpr size_t kSteps = 32;  // per power of two
+  static constexpr size_t kBuckets = kSteps + (64 - 5) * kSteps;
+  static size_t bucket(uint64_t ns) {
+    if (ns < kSteps) return ns;
+    const int e = 63 - std::countl_zero(ns);  // 2^e <= ns, e >= 5
+    const uint64_t step = (ns >> (e - 5)) & (kSteps - 1);
+    return kSteps + static_cast<size_t>(e - 5) * kSteps + step;
+  }
+  static uint64_t upper(size_t b) {
+    if (b < kSteps) return b;
+    const size_t e = (b - kSteps) / kSteps + 5, step = (b - kSteps) % kSteps;
+    const uint64_t next = (kSteps + step + 1) << (e - 5);  // wraps to 0 only at the very top
+    return next == 0 ? UINT64_MAX : next - 1;
+  }
+  std::array<uint64_t, kBuckets> counts_{};
+  uint64_t n_ = 0, max_ = 0;
+};
+
+struct FuncStats {
+  uint64_t calls = 0, failed = 0, bytes = 0;
+  std::map<std::string, uint64_t> errors;  // by error name
+  LatencyHistogram latency;
+};
+
+struct ProcStats {
+  std::string image;
+  uint64_t calls = 0, failed = 0, bytes = 0;
+};
+
+class CallCounts final : public Subscriber {
+ public:
+  static constexpr size_t kTopConns = 10;
+
+  void on_event(const Facts& f) override;
+  void on_connection_end(const Connection& c) override;
+  void on_finish() override;
+
+  // After the inspection: by function name ("<unknown>" for functions this build does not
+  // know), by pid, the connections with a matching call, and the kTopConns of them that moved
+  // the most bytes, most first.
+  const std::map<std::string, FuncStats>& functions() const { return funcs_; }
+  const std::map<uint32_t, ProcStats>& processes() const { return procs_; }
+  uint64_t connections() const { return conns_; }
+  const std::vector<Connection>& top_connections() const { return top_; }
+
+ private:
+  // By function id, the last slot for unknown functions; named and sorted at the end.
+  std::vector<FuncStats> by_func_ = std::vector<FuncStats>(static_cast<size_t>(FuncId::kCount) + 1);
+  std::map<std::string, FuncStats> funcs_;
+  std::map<uint32_t, ProcStats> procs_;
+  uint32_t last_pid_ = 0;
+  ProcStats* last_proc_ = nullptr;
+  std::vector<Connection> top_;  // a heap until on_finish
+  uint64_t conns_ = 0;
+};
+
+}  // namespace ws::inspect
