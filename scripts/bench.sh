@@ -7,6 +7,12 @@ echo
 bench/inspect_bench.py build/bin/wstrace build/bench-inspect "${INSPECT_BENCH_EVENTS:-10000000}"
 echo
 bench/export_bench.py build/bin/wstrace build/bench-export "${EXPORT_BENCH_BYTES:-1073741824}"
+# Against another build (e.g. one of an earlier commit): BENCH_BASELINE=/path/to/old/wstrace.
+if [ -n "${BENCH_BASELINE:-}" ]; then
+  echo
+  bench/compare_bench.py build/bin/wstrace "$BENCH_BASELINE" build/bench-compare \
+    "${COMPARE_BENCH_EVENTS:-2000000}"
+fi
 echo
 bench/pingpong_bench.sh build "${PINGPONG_ROUNDS:-50000}" "${PINGPONG_RUNS:-5}"
 echo
