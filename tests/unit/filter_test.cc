@@ -1,4 +1,4 @@
-// Tests of the filter language (src/inspect/filter.h, docs/filters.md): every field on events
+// Tests of the filter language (src/filter/filter.h, docs/filters.md): every field on events
 // built as the agents record them, operators and precedence, the equivalence of error names
 // across platforms, the messages for bad filters, and that matching does not allocate.
 #include "filter.h"

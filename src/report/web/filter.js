@@ -1,5 +1,5 @@
 // The filter language of docs/filters.md in the browser: the same grammar, fields, values and
-// messages as wstrace's own (src/inspect/filter_*.cc), so that the report's filter box and
+// messages as wstrace's own (src/filter/filter_*.cc), so that the report's filter box and
 // `wstrace show --filter` pick the same calls. The fields, their kinds and the names of their
 // constants come from wstrace itself (the report's data, write_filter in report_html.cc);
 // what a call says beyond its own fields was gathered by wstrace with the filter's own
