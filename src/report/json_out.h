@@ -121,6 +121,34 @@ class JsonOut {
   std::string s_;
 };
 
+// One row of a table as an array, each value given with the name of its column:
+//   row("id", c.id)("pid", c.pid);
+// A value may also be a function of the JsonOut that writes it (a table inside the row).
+// A Row made on a list of names writes nothing and lists the names instead: the same code then
+// gives a table's rows and the names of its columns, which cannot drift apart.
+class Row {
+ public:
+  explicit Row(JsonOut& o) : o_(&o) {}
+  explicit Row(std::vector<std::string_view>& names) : names_(&names) {}
+  template <typename T>
+  Row& operator()(std::string_view name, const T& v) {
+    if (names_) {
+      names_->push_back(name);
+    } else {
+      if (!first_) o_->raw(",");
+      first_ = false;
+      if constexpr (std::is_invocable_v<const T&, JsonOut&>) v(*o_);
+      else o_->value(v);
+    }
+    return *this;
+  }
+
+ private:
+  JsonOut* o_ = nullptr;
+  std::vector<std::string_view>* names_ = nullptr;
+  bool first_ = true;
+};
+
 // Standard base64 with padding.
 std::string base64(std::string_view bytes);
 

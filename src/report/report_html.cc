@@ -25,14 +25,55 @@ struct List {
   }
 };
 
-// ,"key":[…]: one of the page's tables, each item written by `row`.
-template <typename Items, typename Row>
-void table(JsonOut& o, std::string_view key, const Items& items, Row&& row) {
-  o.raw(","), o.key(key), o.raw("[");
-  List l{o};
-  for (const auto& x : items) l.sep(), row(x);
-  o.raw("]");
-}
+// The page's tables: rows as arrays, each cell given with its column's name (Row), and the
+// names of every table's columns gathered for "columns", where the page looks a column's
+// position up by its name (columnsOf in report.js): no position is kept by hand on either side.
+class Tables {
+ public:
+  explicit Tables(JsonOut& out) : o(out) {}
+  JsonOut& o;
+
+  // Notes the columns of table `name` once: `cells(row, item)` run on an empty item lists
+  // them, so a table without rows names its columns too.
+  template <typename Item, typename Cells>
+  void declare(std::string_view name, Cells&& cells) {
+    for (const auto& c : columns_)
+      if (c.first == name) return;
+    std::vector<std::string_view> names;
+    Row listing(names);
+    cells(listing, Item{});
+    columns_.emplace_back(name, std::move(names));
+  }
+  // [[…],[…]]: one array per item, its cells given by `cells(row, item)`.
+  template <typename Items, typename Cells>
+  void rows(std::string_view name, const Items& items, Cells&& cells) {
+    declare<typename Items::value_type>(name, cells);
+    o.raw("[");
+    List l{o};
+    for (const auto& x : items) {
+      l.sep(), o.raw("[");
+      Row row(o);
+      cells(row, x);
+      o.raw("]");
+    }
+    o.raw("]");
+  }
+  // ,"key":[…]: one of the data's top-level tables.
+  template <typename Items, typename Cells>
+  void table(std::string_view key, const Items& items, Cells&& cells) {
+    o.raw(","), o.key(key), rows(key, items, cells);
+  }
+  // ,"columns":{"table":["column",…],…}
+  void write_columns() {
+    o.raw(",\"columns\":{");
+    List l{o};
+    for (const auto& [name, names] : columns_) l.sep(), o.key(name), o.value(names);
+    o.raw("}");
+  }
+
+ private:
+  std::vector<std::pair<std::string_view, std::vector<std::string_view>>> columns_;
+};
 
 void write_meta(JsonOut& o, const ReportData& d) {
   const auto& h = d.header;
@@ -70,7 +111,8 @@ void write_meta(JsonOut& o, const ReportData& d) {
   o.raw("}");
 }
 
-void write_tables(JsonOut& o, const ReportData& d) {
+void write_tables(Tables& t, const ReportData& d) {
+  JsonOut& o = t.o;
   o.raw(",\"funcs\":[");
   List f{o};
   for (const auto& def : all_funcs()) f.sep(), o.str(def.name);
@@ -80,90 +122,100 @@ void write_tables(JsonOut& o, const ReportData& d) {
   o.raw("],\"strings\":[");
   List st{o};
   for (const auto& s : d.strings.strings()) st.sep(), o.str(s);
-  o.raw("],\"all_errors\":[");
-  List ae{o};
-  for (const auto& e : all_errors())
-    ae.sep(), o.tuple(e.name, e.posix, static_cast<uint64_t>(e.domain), e.value);
-  // Other names of the same errors (EWOULDBLOCK for EAGAIN): [alias, name].
-  o.raw("],\"error_aliases\":[");
-  List al{o};
-  for (const ErrorAlias& a : error_aliases()) al.sep(), o.tuple(a.name, a.error->name);
-  o.raw("],\"threads\":[");
-  List th{o};
-  for (const auto& t : d.threads) th.sep(), o.tuple(t.pid, t.tid, t.name);
-  o.raw("],\"errors\":[");
-  List er{o};
-  for (const auto& e : d.errors)
-    er.sep(), o.tuple(e.name, e.posix, e.value, e.meaning, static_cast<uint64_t>(e.domain));
   o.raw("]");
+  t.table("all_errors", all_errors(), [](Row& r, const ErrorInfo& e) {
+    r("name", e.name)("posix", e.posix)("domain", static_cast<uint64_t>(e.domain))(
+        "value", e.value);
+  });
+  // Other names of the same errors (EWOULDBLOCK for EAGAIN).
+  t.table("error_aliases", error_aliases(), [](Row& r, const ErrorAlias& a) {
+    r("alias", a.name)("name", a.error ? a.error->name : "");
+  });
+  t.table("threads", d.threads, [](Row& r, const ThreadRow& th) {
+    r("pid", th.pid)("tid", th.tid)("name", th.name);
+  });
+  t.table("errors", d.errors, [](Row& r, const ErrorRow& e) {
+    r("name", e.name)("posix", e.posix)("value", e.value)("meaning", e.meaning)(
+        "domain", static_cast<uint64_t>(e.domain));
+  });
 }
 
 // The filter language as data, for the page's filter box (filter.js): every field with its
 // kind, for names the names its values may be written as, and whether it is one of the
-// language's own fields (the rest come from the event table).
-void write_filter(JsonOut& o) {
+// language's own fields (the rest come from the event table); and the kinds, with the
+// operators each takes.
+void write_filter(Tables& t) {
+  JsonOut& o = t.o;
   o.raw(",\"filter\":{\"error_domains\":{");
   o.key("errno"), o.unum(static_cast<uint64_t>(ErrDomain::Errno)), o.raw(",");
   o.key("win"), o.unum(static_cast<uint64_t>(ErrDomain::Win)), o.raw(",");
   o.key("eai"), o.unum(static_cast<uint64_t>(ErrDomain::Eai)), o.raw(",");
   o.key("herrno"), o.unum(static_cast<uint64_t>(ErrDomain::HErrno)), o.raw("},");
-  o.key("fields"), o.raw("[");
-  List l{o};
-  for (const inspect::FilterField& f : inspect::filter_fields()) {
-    l.sep();
-    o.raw("["), o.str(f.name), o.raw(","), o.str(f.kind), o.raw(",");
-    o.raw(f.is_signed ? "1," : "0,"), o.unum(f.max), o.raw(","), o.str(f.value_desc), o.raw(",");
-    o.str(f.noun), o.raw(",[");
-    List nl{o};
-    for (const inspect::FilterName& n : f.names) nl.sep(), o.tuple(n.code, n.name, n.brief);
-    o.raw("],"), o.str(f.refused), o.raw(f.raw == FieldId::Unknown ? ",1]" : ",0]");
-  }
-  o.raw("]}");
+  o.key("fields");
+  t.rows("filter_fields", inspect::filter_fields(), [&](Row& r, const inspect::FilterField& f) {
+    r("name", f.name)("kind", f.kind)("signed", f.is_signed ? 1 : 0)("max", f.max);
+    r("desc", f.value_desc)("noun", f.noun);
+    r("names", [&](JsonOut&) {
+      t.rows("filter_names", f.names, [](Row& n, const inspect::FilterName& x) {
+        n("code", x.code)("name", x.name)("brief", x.brief);
+      });
+    });
+    r("refused", f.refused)("own", f.raw == FieldId::Unknown ? 1 : 0);
+  });
+  o.raw(","), o.key("kinds");
+  t.rows("filter_kinds", inspect::filter_kinds(), [](Row& r, const inspect::FilterKind& k) {
+    r("name", k.name)("desc", k.desc)("ops", k.ops)("fits", k.fits);
+  });
+  o.raw("}");
 }
 
 // What the filter sees of the calls beyond their own fields (FactsRow).
-void write_facts(JsonOut& o, const ReportData& d) {
-  table(o, "facts", d.facts, [&](const FactsRow& f) {
-    o.tuple(f.family, f.proto, f.lip, f.lport, f.rip, f.rport, f.host, f.proc);
+void write_facts(Tables& t, const ReportData& d) {
+  t.table("facts", d.facts, [](Row& r, const FactsRow& f) {
+    r("family", f.family)("proto", f.proto)("lip", f.lip)("lport", f.lport)("rip", f.rip)(
+        "rport", f.rport)("host", f.host)("proc", f.proc);
   });
 }
 
-void write_procs(JsonOut& o, const ReportData& d) {
+void write_procs(Tables& t, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  table(o, "procs", d.processes, [&](const auto& p) {
-    o.tuple(p.pid, p.ppid, p.name(), p.image, p.cmdline, rel(p.start_ts, first),
-            rel(p.end_ts, first),
-            p.exited ? std::optional<int64_t>(p.exit_code) : std::nullopt, p.calls, p.failed,
-            p.bytes_out, p.bytes_in);
+  t.table("procs", d.processes, [&](Row& r, const inspect::Process& p) {
+    r("pid", p.pid)("ppid", p.ppid)("name", p.name())("image", p.image)("cmdline", p.cmdline);
+    r("start", rel(p.start_ts, first))("end", rel(p.end_ts, first));
+    r("exit_code", p.exited ? std::optional<int64_t>(p.exit_code) : std::nullopt);
+    r("calls", p.calls)("failed", p.failed)("bytes_out", p.bytes_out)("bytes_in", p.bytes_in);
   });
 }
 
-// One array per connection; the page names the positions (C in report.js).
-void write_conns(JsonOut& o, const ReportData& d) {
+void write_conns(Tables& t, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  table(o, "conns", d.conns, [&](const auto& r) {
-    const inspect::Connection& c = r.c;
+  t.table("conns", d.conns, [&](Row& r, const ConnRow& row) {
+    const inspect::Connection& c = row.c;
     const bool lip = c.local && c.local->is_inet(), rip = c.remote && c.remote->is_inet();
-    o.tuple(c.id, c.pid, r.tid, c.kind(), inspect::role_name(c.role), addr_or_empty(c.local),
-            addr_or_empty(c.remote), lip ? ip_string(*c.local) : "",
-            lip ? int32_t{c.local->port} : -1, rip ? ip_string(*c.remote) : "",
-            rip ? int32_t{c.remote->port} : -1, c.host,
-            c.family ? code_name(ConstTable::AddrFamily, c.family) : "",
-            c.proto ? code_name(ConstTable::Protocol, c.proto) : "", rel(c.opened_ts, first),
-            rel(c.connected_ts, first), rel(c.closed_ts, first), rel(c.last_ts, first),
-            c.bytes_out, c.bytes_in, c.calls_out, c.calls_in, c.errors,
-            inspect::end_name(c.end), c.end_error.ok() ? "" : error_name(c.end_error),
-            r.in_report ? 1 : 0, c.sock);
+    r("id", c.id)("pid", c.pid)("tid", row.tid)("kind", c.kind())(
+        "role", inspect::role_name(c.role));
+    r("local", addr_or_empty(c.local))("remote", addr_or_empty(c.remote));
+    r("lip", lip ? ip_string(*c.local) : "")("lport", lip ? int32_t{c.local->port} : -1);
+    r("rip", rip ? ip_string(*c.remote) : "")("rport", rip ? int32_t{c.remote->port} : -1);
+    r("host", c.host)("family", c.family ? code_name(ConstTable::AddrFamily, c.family) : "");
+    r("proto", c.proto ? code_name(ConstTable::Protocol, c.proto) : "");
+    r("opened", rel(c.opened_ts, first))("connected", rel(c.connected_ts, first));
+    r("closed", rel(c.closed_ts, first))("last", rel(c.last_ts, first));
+    r("bytes_out", c.bytes_out)("bytes_in", c.bytes_in)("calls_out", c.calls_out);
+    r("calls_in", c.calls_in)("errors", c.errors)("end", inspect::end_name(c.end));
+    r("end_error", c.end_error.ok() ? "" : error_name(c.end_error));
+    r("in_report", row.in_report ? 1 : 0)("sock", c.sock);
   });
 }
 
-void write_lookups(JsonOut& o, const ReportData& d) {
+void write_lookups(Tables& t, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  table(o, "lookups", d.lookups, [&](const auto& k) {
+  t.table("lookups", d.lookups, [&](Row& r, const inspect::Lookup& k) {
     std::string answers;
     for (const auto& a : k.answers) answers += (answers.empty() ? "" : ", ") + a;
-    o.tuple(k.seq, k.ts - first, k.dur, k.pid, k.tid, k.conn, k.via, k.name, k.service, k.asked,
-            answers, k.ok ? 1 : 0, k.answered ? k.result : "no response", k.meaning);
+    r("seq", k.seq)("ts", k.ts - first)("dur", k.dur)("pid", k.pid)("tid", k.tid)("conn", k.conn);
+    r("via", k.via)("name", k.name)("service", k.service)("asked", k.asked)("answers", answers);
+    r("ok", k.ok ? 1 : 0)("result", k.answered ? k.result : "no response")("meaning", k.meaning);
   });
 }
 
@@ -179,60 +231,73 @@ std::string http_version(const decode::HttpMessage& m) {
   return fmt::format("HTTP/{}.{}", m.version_major, m.version_minor);
 }
 
-void write_http(JsonOut& o, const ReportData& d) {
+void write_http(Tables& t, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  table(o, "http", d.http, [&](const auto& x) {
+  t.table("http", d.http, [&](Row& r, const inspect::HttpExchange& x) {
     const int64_t start = x.has_request ? x.request_start : x.response_start;
     const int64_t end = x.has_response ? x.response_end : x.request_end;
-    o.tuple(x.conn, x.pid, x.host, x.has_request ? x.request.method : "",
-            x.has_request ? x.request.target : "",
-            x.has_response ? std::optional<uint64_t>(x.response.status) : std::nullopt,
-            x.has_response ? x.response.reason : "",
-            x.has_request ? x.request.body_size : uint64_t{0},
-            x.has_response ? x.response.body_size : uint64_t{0}, start - first, x.ttfb(),
-            end - start, x.has_request ? http_version(x.request) : "",
-            x.has_request ? decode::end_text(x.request) : "", header_pairs(x.request),
-            x.has_response ? http_version(x.response) : "",
-            x.has_response ? decode::end_text(x.response) : "", header_pairs(x.response));
+    r("conn", x.conn)("pid", x.pid)("host", x.host);
+    r("method", x.has_request ? x.request.method : "");
+    r("target", x.has_request ? x.request.target : "");
+    r("status", x.has_response ? std::optional<uint64_t>(x.response.status) : std::nullopt);
+    r("reason", x.has_response ? x.response.reason : "");
+    r("req_body", x.has_request ? x.request.body_size : uint64_t{0});
+    r("resp_body", x.has_response ? x.response.body_size : uint64_t{0});
+    r("start", start - first)("ttfb", x.ttfb())("total", end - start);
+    r("req_version", x.has_request ? http_version(x.request) : "");
+    r("req_end", x.has_request ? decode::end_text(x.request) : "");
+    r("req_headers", header_pairs(x.request));
+    r("resp_version", x.has_response ? http_version(x.response) : "");
+    r("resp_end", x.has_response ? decode::end_text(x.response) : "");
+    r("resp_headers", header_pairs(x.response));
   });
 }
 
-void write_tls(JsonOut& o, const ReportData& d) {
+void write_tls(Tables& t, const ReportData& d) {
   const int64_t first = d.summary.first_ts;
-  table(o, "tls", d.tls, [&](const auto& t) {
-    const bool server = t.has_server && t.server.ok();
+  t.table("tls", d.tls, [&](Row& r, const inspect::TlsInfo& x) {
+    const bool server = x.has_server && x.server.ok();
     auto why = [](const decode::TlsHelloBase& h) { return h.problem.empty() ? "cut" : h.problem; };
     std::string problem;
-    if (!t.client.ok()) problem = "client hello: " + why(t.client);
-    else if (t.has_server && !t.server.ok()) problem = "server hello: " + why(t.server);
-    o.tuple(t.conn, t.pid, t.ts - first, t.client.server_name, t.client.alpn,
-            decode::tls_version_name(t.client.version), uint64_t{t.client.cipher_suites},
-            server ? decode::tls_version_name(t.server.version) : "",
-            server && !t.server.alpn.empty() ? t.server.alpn[0] : "",
-            server ? fmt::format("0x{:04x}", t.server.cipher_suite) : "", problem);
+    if (!x.client.ok()) problem = "client hello: " + why(x.client);
+    else if (x.has_server && !x.server.ok()) problem = "server hello: " + why(x.server);
+    r("conn", x.conn)("pid", x.pid)("ts", x.ts - first)("sni", x.client.server_name);
+    r("alpn", x.client.alpn)("offered", decode::tls_version_name(x.client.version));
+    r("suites", uint64_t{x.client.cipher_suites});
+    r("version", server ? decode::tls_version_name(x.server.version) : "");
+    r("alpn_chosen", server && !x.server.alpn.empty() ? x.server.alpn[0] : "");
+    r("cipher", server ? fmt::format("0x{:04x}", x.server.cipher_suite) : "");
+    r("problem", problem);
   });
 }
 
-void write_findings(JsonOut& o, const ReportData& d) {
+void write_findings(Tables& t, const ReportData& d) {
+  JsonOut& o = t.o;
   const int64_t first = d.summary.first_ts;
-  table(o, "findings", d.findings, [&](const auto& f) {
+  auto count_cells = [](Row& r, const std::pair<std::string, std::string>& c) {
+    r("name", c.first)("value", c.second);
+  };
+  auto call_cells = [&](Row& r, const inspect::CallRef& c) {
+    // An HTTP exchange as evidence is no single call: seq -1.
+    r("seq", c.seq || c.tid ? static_cast<int64_t>(c.seq) : int64_t{-1})("ts", c.ts - first);
+    r("pid", c.pid)("tid", c.tid)("conn", c.conn)("text", c.text);
+  };
+  // Named even when no finding has any.
+  t.declare<std::pair<std::string, std::string>>("finding_counts", count_cells);
+  t.declare<inspect::CallRef>("finding_calls", call_cells);
+  o.raw(","), o.key("findings"), o.raw("[");
+  List l{o};
+  for (const inspect::Finding& f : d.findings) {
+    l.sep();
     o.raw("{"), o.key("severity"), o.str(inspect::severity_name(f.severity)), o.raw(",");
     o.key("rule"), o.str(f.rule), o.raw(","), o.key("title"), o.str(f.title), o.raw(",");
     o.key("conns"), o.array(f.conns), o.raw(","), o.key("more_conns"), o.unum(f.more_conns);
-    o.raw(","), o.key("counts"), o.raw("[");
-    List cl{o};
-    for (const auto& [k, v] : f.counts) cl.sep(), o.tuple(k, v);
-    o.raw("],"), o.key("calls"), o.raw("[");
-    List ca{o};
-    for (const auto& c : f.calls) {
-      ca.sep();
-      // An HTTP exchange as evidence is no single call: seq -1.
-      o.tuple(c.seq || c.tid ? static_cast<int64_t>(c.seq) : int64_t{-1}, c.ts - first, c.pid,
-              c.tid, c.conn, c.text);
-    }
-    o.raw("],"), o.key("meaning"), o.str(f.meaning), o.raw(","), o.key("next"), o.str(f.next);
+    o.raw(","), o.key("counts"), t.rows("finding_counts", f.counts, count_cells);
+    o.raw(","), o.key("calls"), t.rows("finding_calls", f.calls, call_cells);
+    o.raw(","), o.key("meaning"), o.str(f.meaning), o.raw(","), o.key("next"), o.str(f.next);
     o.raw("}");
-  });
+  }
+  o.raw("]");
 }
 
 void write_calls(JsonOut& o, const ReportData& d) {
@@ -296,16 +361,18 @@ std::string report_json(const ReportData& d) {
   o.text().reserve(d.calls.size() * 48 + d.payload.size() * 4 / 3 + (1 << 16));
   o.raw("{\"version\":1,");
   write_meta(o, d);
-  write_tables(o, d);
-  write_filter(o);
-  write_facts(o, d);
-  write_procs(o, d);
-  write_conns(o, d);
-  write_lookups(o, d);
-  write_http(o, d);
-  write_tls(o, d);
-  write_findings(o, d);
+  Tables t(o);
+  write_tables(t, d);
+  write_filter(t);
+  write_facts(t, d);
+  write_procs(t, d);
+  write_conns(t, d);
+  write_lookups(t, d);
+  write_http(t, d);
+  write_tls(t, d);
+  write_findings(t, d);
   write_calls(o, d);
+  t.write_columns();
   o.raw("}");
   return std::move(o.text());
 }

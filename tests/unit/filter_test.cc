@@ -1,10 +1,11 @@
-// Tests of the filter language (src/inspect/filter.h, docs/filters.md): every field on events
+// Tests of the filter language (src/filter/filter.h, docs/filters.md): every field on events
 // built as the agents record them, operators and precedence, the equivalence of error names
 // across platforms, the messages for bad filters, and that matching does not allocate.
 #include "filter.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -72,6 +73,10 @@ using ws::SockAddr;
 using ws::inspect::EventOnlyContext;
 using ws::inspect::Filter;
 using ws::inspect::FilterContext;
+using ws::inspect::FilterField;
+using ws::inspect::FilterKind;
+using ws::inspect::filter_fields;
+using ws::inspect::filter_kinds;
 
 constexpr int64_t kUs = 1000, kMs = 1000 * kUs;
 
@@ -827,6 +832,41 @@ TEST(FilterErrors, UnknownFieldsWithoutACloseNameListTheFields) {
   const std::string m = error_of("zzzzzzzz == 1");
   EXPECT_NE(m.find("unknown field 'zzzzzzzz': fields are pid, tid, proc, func"), std::string::npos)
       << m;
+}
+
+// The kinds as data (filter_kinds, which the report's filter box reads) say what the parser
+// does: every field's kind is described, and an operator is listed for it exactly when the
+// parser takes it there.
+TEST(FilterErrors, KindsAsDataMatchTheParser) {
+  const std::vector<FilterKind> kinds = filter_kinds();
+  auto kind_of = [&](std::string_view name) -> const FilterKind* {
+    for (const FilterKind& k : kinds)
+      if (k.name == name) return &k;
+    return nullptr;
+  };
+  size_t checked = 0;
+  for (const FilterField& f : filter_fields()) {
+    if (!f.refused.empty()) continue;
+    const FilterKind* kind = kind_of(f.kind);
+    ASSERT_NE(kind, nullptr) << f.name << " is of kind '" << f.kind << "', which is not described";
+    for (std::string_view op : {"==", "!=", "<", "<=", ">", ">=", "contains", "startswith",
+                                "endswith"}) {
+      const std::string text = std::string(f.name) + " " + std::string(op) + " x";
+      const bool listed = std::find(kind->fits.begin(), kind->fits.end(), op) != kind->fits.end();
+      const auto parsed = Filter::parse(text);
+      const bool refused =
+          !parsed.ok() && parsed.status().message().find("does not apply to") != std::string::npos;
+      EXPECT_EQ(listed, !refused) << text;
+      if (refused) {
+        EXPECT_NE(parsed.status().message().find("(" + std::string(kind->desc) + "): use " +
+                                                 std::string(kind->ops)),
+                  std::string::npos)
+            << parsed.status().message();
+      }
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 9u * 20);
 }
 
 TEST(FilterErrors, EmptyAndOddInput) {

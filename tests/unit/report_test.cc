@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <map>
+#include <regex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -213,6 +215,63 @@ TEST(Report, JsonAndPage) {
   EXPECT_NE(page.find("</html>"), std::string::npos);
   EXPECT_EQ(page.find("http://"), std::string::npos);  // nothing to fetch
   EXPECT_EQ(page.find("https://"), std::string::npos);
+}
+
+// The page reads the data's tables by column name ("columns", columnsOf and records in
+// report.js): every row has a cell per named column, and every column and table the page names
+// is in the data, so that a column dropped or renamed on either side fails here.
+TEST(Report, ColumnsNamedOnceForThePage) {
+  ReportOptions opt;
+  auto d = gather(opt);
+  const auto j = nlohmann::json::parse(ws::report::report_json(*d));
+  const auto& columns = j["columns"];
+  auto width = [&](const std::string& table) { return columns.at(table).size(); };
+  for (const std::string table : {"conns", "lookups", "http", "tls", "procs", "threads", "errors",
+                                  "facts", "all_errors", "error_aliases"}) {
+    // The demo has no TLS: that table's columns are named all the same.
+    ASSERT_TRUE(table == "tls" || !j[table].empty()) << table;
+    for (const auto& row : j[table]) EXPECT_EQ(row.size(), width(table)) << table;
+  }
+  for (const auto& f : j["filter"]["fields"]) {
+    EXPECT_EQ(f.size(), width("filter_fields"));
+    for (const auto& n : f[6]) EXPECT_EQ(n.size(), width("filter_names"));
+  }
+  for (const auto& k : j["filter"]["kinds"]) EXPECT_EQ(k.size(), width("filter_kinds"));
+  ASSERT_FALSE(j["findings"].empty());
+  for (const auto& f : j["findings"]) {
+    for (const auto& c : f["calls"]) EXPECT_EQ(c.size(), width("finding_calls"));
+    for (const auto& c : f["counts"]) EXPECT_EQ(c.size(), width("finding_counts"));
+  }
+  // A row's values under their names: the refused connection of the demo.
+  const auto& conn = j["conns"][0];
+  auto at = [&](const std::string& table, const std::string& name) {
+    const auto& names = columns.at(table);
+    return static_cast<size_t>(std::find(names.begin(), names.end(), name) - names.begin());
+  };
+  EXPECT_EQ(conn[at("conns", "id")], d->conns[0].c.id);
+  EXPECT_EQ(conn[at("conns", "end")], std::string(ws::inspect::end_name(d->conns[0].c.end)));
+  EXPECT_EQ(conn[at("conns", "in_report")], 1);
+  // Every kind a field has is described.
+  std::set<std::string> kinds;
+  for (const auto& k : j["filter"]["kinds"])
+    kinds.insert(k[at("filter_kinds", "name")].get<std::string>());
+  for (const auto& f : j["filter"]["fields"]) {
+    if (f[at("filter_fields", "refused")] != "") continue;
+    EXPECT_TRUE(kinds.count(f[at("filter_fields", "kind")].get<std::string>())) << f;
+  }
+  // What the page's script asks for: columnsOf("table", [names]) and records("table", [names]).
+  const std::string page = ws::report::report_html(*d);
+  const std::regex ask(R"re((?:columnsOf|records)\("(\w+)", \[([^\]]*)\])re");
+  const std::regex word(R"re("(\w+)")re");
+  size_t asked = 0;
+  for (std::sregex_iterator m(page.begin(), page.end(), ask), end; m != end; ++m) {
+    const std::string table = (*m)[1], list = (*m)[2];
+    ASSERT_TRUE(columns.contains(table)) << "the page reads a table '" << table << "'";
+    for (std::sregex_iterator w(list.begin(), list.end(), word); w != end; ++w, ++asked)
+      EXPECT_LT(at(table, (*w)[1]), width(table))
+          << "the page reads a column '" << (*w)[1] << "' of '" << table << "'";
+  }
+  EXPECT_GT(asked, 80u);
 }
 
 TEST(Report, JsonStringsAreSafe) {

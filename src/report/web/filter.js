@@ -1,5 +1,5 @@
 // The filter language of docs/filters.md in the browser: the same grammar, fields, values and
-// messages as wstrace's own (src/inspect/filter_*.cc), so that the report's filter box and
+// messages as wstrace's own (src/filter/filter_*.cc), so that the report's filter box and
 // `wstrace show --filter` pick the same calls. The fields, their kinds and the names of their
 // constants come from wstrace itself (the report's data, write_filter in report_html.cc);
 // what a call says beyond its own fields was gathered by wstrace with the filter's own
@@ -7,9 +7,12 @@
 //
 // compileFilter(text, ctx) returns a function of a call's index, or throws a FilterError whose
 // message is the filter, a caret and the problem. ctx is given by the page:
-//   fields        [name, kind, signed, max, desc, noun, [[code, name, brief]…], refused, own]…
-//   errors        [name, posix, domain, value]… (every error wstrace knows)
-//   errorAliases  [alias, name]… (EWOULDBLOCK for EAGAIN)
+//   fields        [{name, kind, signed, max, desc, noun, names: [{code, name, brief}…], refused,
+//                 own}…]
+//   kinds         Map of kind name → {desc, ops, fits}: how messages word the kind, its
+//                 operators as they list them, and those operators one by one (filter_kinds)
+//   errors        [{name, posix, domain, value}…] (every error wstrace knows)
+//   errorAliases  [{alias, name}…] (EWOULDBLOCK for EAGAIN)
 //   errorDomains  {errno, win, eai, herrno}: the domain numbers
 //   getter(name, kind)  the value of a field for call i: numbers fill an array and return
 //                 how many; code and flags give a number, text a lower-case string, error a
@@ -193,42 +196,23 @@ function closest(word, candidates) {
 }
 
 const shown = (s) => "'" + (s.length > 40 ? s.slice(0, 37) + "..." : s) + "'";
-const KIND_DESC = { number: "a number", duration: "a duration", text: "text", code: "a name",
-  flags: "a set of flags", error: "an error", ip: "an IP address", bytes: "bytes", bool: "true or false" };
-const OPS_FOR = { number: "==, !=, <, <=, >, >= or in", duration: "==, !=, <, <=, >, >= or in",
-  text: "==, !=, in, contains, startswith or endswith", code: "==, !=, in, contains, startswith or endswith",
-  error: "==, !=, in, contains, startswith or endswith", flags: "==, != or contains",
-  ip: "==, != or in", bytes: "==, !=, contains, startswith or endswith", bool: "== or != (or the field alone)" };
 const PHRASE = { contains: "contains", startswith: "starts with", endswith: "ends with" };
-
-function opFits(kind, op) {
-  if (op === "exists" || op === "==" || op === "!=") return true;
-  const order = ["<", "<=", ">", ">="].includes(op);
-  const text = ["contains", "startswith", "endswith"].includes(op);
-  if (kind === "number" || kind === "duration") return order;
-  if (["text", "code", "error", "bytes"].includes(kind)) return text;
-  if (kind === "flags") return op === "contains";
-  return false;
-}
 
 // The language compiled for one page: the field table is read once.
 function filterLanguage(ctx) {
   const fields = new Map();
   const usable = [];
-  for (const [name, kind, signed, max, desc, noun, names, refused] of ctx.fields) {
-    const f = { name, kind, signed: !!signed, max, desc, noun, refused,
-      names: names.map(([code, nm, brief]) => ({ code, name: nm, brief })) };
-    fields.set(name.toLowerCase(), f);
+  for (const { name, kind, signed, max, desc, noun, names, refused } of ctx.fields) {
+    // A kind wstrace did not describe would be compiled by guesswork: refuse the page instead.
+    if (!refused && !ctx.kinds.has(kind)) throw new Error(`no kind '${kind}' for the field '${name}'`);
+    fields.set(name.toLowerCase(), { name, kind, signed: !!signed, max, desc, noun, refused, names });
     if (!refused) usable.push(name);
   }
   const errorByName = new Map();
-  for (const [name, posix, domain, value] of ctx.errors) {
-    const e = { name, posix, domain, value };
-    if (!errorByName.has(name)) errorByName.set(name, e);
-  }
+  for (const e of ctx.errors) if (!errorByName.has(e.name)) errorByName.set(e.name, e);
   const errorNames = [...errorByName.keys()];  // suggestions come from these, as in wstrace
   const errors = [...errorByName.values()];
-  for (const [alias, name] of ctx.errorAliases) errorByName.set(alias, errorByName.get(name));
+  for (const { alias, name } of ctx.errorAliases) errorByName.set(alias, errorByName.get(name));
   // The codes an error stands for: its own, and the same error under the other platform's
   // name (add_equivalents in filter_values.cc).
   const win = ctx.errorDomains.win;
@@ -242,7 +226,7 @@ function filterLanguage(ctx) {
     for (const w of errors)
       if (w.domain === win && w.posix && errorByName.get(w.posix) === e) out.add(w.domain + ":" + w.value);
   };
-  const own = ctx.fields.filter((f) => f[8]).map((f) => f[0]);
+  const own = ctx.fields.filter((f) => f.own).map((f) => f.name);
   return { fields, allNames: usable, own, errorByName, errorNames, errors, equivalents };
 }
 
@@ -338,8 +322,9 @@ function compileFilter(text, ctx) {
         throw fail(next.pos, `expected an operator such as '==', '<', 'in' or 'contains' after '${f.name}', found ${found(next)}`);
       return buildTest(f, "exists", []);
     }
-    if (!opFits(f.kind, op))
-      throw fail(ot.pos, `'${opText}' does not apply to '${f.name}' (${KIND_DESC[f.kind]}): use ${OPS_FOR[f.kind]}`);
+    const kind = ctx.kinds.get(f.kind);
+    if (!kind.fits.includes(op))
+      throw fail(ot.pos, `'${opText}' does not apply to '${f.name}' (${kind.desc}): use ${kind.ops}`);
     k += ntok;
     const ordering = ["<", "<=", ">", ">="].includes(op);
     const values = [];

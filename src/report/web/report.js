@@ -9,20 +9,38 @@ const mark = (step) => timings.push([step, Math.round(performance.now() - T0)]);
 const D = JSON.parse(document.getElementById("wstrace-data").textContent);
 mark("parse");
 
-// Positions in a connection's array (write_conns in report_html.cc).
-const C = { id: 0, pid: 1, tid: 2, kind: 3, role: 4, local: 5, remote: 6, lip: 7, lport: 8,
-  rip: 9, rport: 10, host: 11, family: 12, proto: 13, opened: 14, connected: 15, closed: 16,
-  last: 17, out: 18, in: 19, callsOut: 20, callsIn: 21, errors: 22, end: 23, endError: 24,
-  inReport: 25, sock: 26 };
-// … of a lookup's (write_lookups) and an HTTP exchange's (write_http).
-const L = { seq: 0, ts: 1, dur: 2, pid: 3, tid: 4, conn: 5, via: 6, name: 7, service: 8,
-  asked: 9, answers: 10, ok: 11, result: 12, meaning: 13 };
-const H = { conn: 0, pid: 1, host: 2, method: 3, target: 4, status: 5, reason: 6, reqBody: 7,
-  respBody: 8, start: 9, ttfb: 10, total: 11, reqVersion: 12, reqEnd: 13, reqHeaders: 14,
-  respVersion: 15, respEnd: 16, respHeaders: 17 };
-// … of a TLS connection's hellos (write_tls).
-const TL = { conn: 0, pid: 1, ts: 2, sni: 3, alpn: 4, offered: 5, suites: 6, version: 7,
-  alpnChosen: 8, cipher: 9, problem: 10 };
+// The positions of a table's columns in its rows, by name: the data lists every table's columns
+// ("columns": report_html.cc writes them with the rows, from one list). A name the data lacks
+// throws as the page opens, so that a column renamed or dropped on one side cannot go unseen.
+function columnsOf(table, names) {
+  const cols = (D.columns || {})[table];
+  if (!cols) throw new Error(`the report's data has no table '${table}'`);
+  const at = {};
+  for (const n of names) {
+    at[n] = cols.indexOf(n);
+    if (at[n] < 0) throw new Error(`the report's data has no column '${n}' in '${table}'`);
+  }
+  return at;
+}
+// The rows of a small table as objects with the named columns.
+function records(table, names, rows) {
+  const at = columnsOf(table, names);
+  return rows.map((r) => Object.fromEntries(names.map((n) => [n, r[at[n]]])));
+}
+
+// Positions in a connection's array (write_conns), a lookup's (write_lookups), an HTTP
+// exchange's (write_http), a TLS connection's hellos (write_tls) and a thread's.
+const C = columnsOf("conns", ["id", "pid", "tid", "kind", "role", "local", "remote", "host",
+  "opened", "closed", "last", "bytes_out", "bytes_in", "calls_out", "calls_in", "errors", "end",
+  "end_error", "in_report"]);
+const L = columnsOf("lookups", ["seq", "ts", "dur", "pid", "tid", "via", "name", "asked",
+  "answers", "ok", "result"]);
+const H = columnsOf("http", ["conn", "host", "method", "target", "status", "reason", "req_body",
+  "resp_body", "start", "ttfb", "total", "req_version", "req_end", "req_headers",
+  "resp_version", "resp_end", "resp_headers"]);
+const TL = columnsOf("tls", ["conn", "pid", "ts", "sni", "alpn", "offered", "suites", "version",
+  "alpn_chosen", "cipher", "problem"]);
+const TH = columnsOf("threads", ["pid", "tid", "name"]);
 
 // ---------------------------------------------------------------- the calls, as typed columns
 let rawColumns = {};  // the event table's fields, as written (write_calls); read when filtered
@@ -65,11 +83,13 @@ const calls = (() => {
 mark("columns");
 
 const funcEvent = D.func_events;
-const procByPid = new Map(D.procs.map((p) => [p[0], p]));
+const procs = records("procs", ["pid", "ppid", "name", "image", "cmdline", "exit_code", "calls",
+  "failed"], D.procs);
+const procByPid = new Map(procs.map((p) => [p.pid, p]));
 const connById = new Map(D.conns.map((c) => [c[C.id], c]));
 const connAt = [];  // by id
 for (const c of D.conns) connAt[c[C.id]] = c;
-const errorRows = D.errors.map(([name, posix, value, meaning, domain]) => ({ name, posix, value, meaning, domain }));
+const errorRows = records("errors", ["name", "posix", "value", "meaning", "domain"], D.errors);
 const S = D.strings;
 
 // ---------------------------------------------------------------- text helpers
@@ -97,9 +117,9 @@ function fmtBytes(b) {
   return (b / 1048576).toFixed(1) + " MiB";
 }
 function threadText(t) {
-  const [pid, tid, name] = D.threads[t];
+  const th = D.threads[t], pid = th[TH.pid], name = th[TH.name];
   const p = procByPid.get(pid);
-  return `${p ? p[2] : "pid"}[${pid}/${tid}]${name ? " " + name : ""}`;
+  return `${p ? p.name : "pid"}[${pid}/${th[TH.tid]}]${name ? " " + name : ""}`;
 }
 function callText(i) {
   return `${D.funcs[calls.func[i]]}(${S[calls.args[i]]}) = ${calls.result[i]}`;
@@ -121,11 +141,13 @@ function el(tag, attrs, html) {
 }
 
 function connEnd(c) { return c[C.closed] >= 0 ? c[C.closed] : Math.max(c[C.last], c[C.opened]); }
-const threadIndex = new Map(D.threads.map(([pid, tid], k) => [pid * 4294967296 + tid, k]));
+const threadIndex = new Map(D.threads.map((th, k) => [th[TH.pid] * 4294967296 + th[TH.tid], k]));
 function threadIndexOf(pid, tid) {
   const k = threadIndex.get(pid * 4294967296 + tid);
   if (k !== undefined) return k;
-  D.threads.push([pid, tid, ""]);
+  const th = [];
+  th[TH.pid] = pid, th[TH.tid] = tid, th[TH.name] = "";
+  D.threads.push(th);
   threadIndex.set(pid * 4294967296 + tid, D.threads.length - 1);
   return D.threads.length - 1;
 }
@@ -134,8 +156,17 @@ function threadIndexOf(pid, tid) {
 // filter.js compiles the language; these give it each call's values (see compileFilter).
 const filterCtx = (() => {
   const fl = D.filter;
+  // The language as wstrace describes it (write_filter): fields, the names of their constants,
+  // the kinds of values and the operators each takes.
+  const fields = records("filter_fields", ["name", "kind", "signed", "max", "desc", "noun", "names",
+    "refused", "own"], fl.fields);
+  for (const f of fields) f.names = records("filter_names", ["code", "name", "brief"], f.names);
+  const kinds = new Map(records("filter_kinds", ["name", "desc", "ops", "fits"], fl.kinds)
+    .map((k) => [k.name, k]));
   // What the filter sees beyond a call's own fields, shared by many calls (write_facts).
-  const facts = D.facts.map(([family, proto, lip, lport, rip, rport, host, proc]) => {
+  const factRows = records("facts", ["family", "proto", "lip", "lport", "rip", "rport", "host",
+    "proc"], D.facts);
+  const facts = factRows.map(({ family, proto, lip, lport, rip, rport, host, proc }) => {
     const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
     return {
       family: family < 0 ? null : family, proto: proto || null,
@@ -147,7 +178,8 @@ const filterCtx = (() => {
   });
   const factsOf = (i) => facts[calls.facts[i]];
   // The event a function belongs to, by code (func_events names it).
-  const eventCode = new Map(fl.fields.find((f) => f[0] === "event")[6].map(([code, name]) => [name, code]));
+  const eventCode = new Map(fields.find((f) => f.name === "event").names
+    .map((n) => [n.name, n.code]));
   const funcEventCode = Int32Array.from(funcEvent, (name) => eventCode.get(name));
   const errorKey = errorRows.map((e) => (e.name ? e.domain + ":" + e.value : null));
   // Texts compared without regard to ASCII case: each string of the table lowered once.
@@ -163,8 +195,8 @@ const filterCtx = (() => {
     return xs.length;
   };
   const own = {
-    pid: (i, out) => ((out[0] = D.threads[calls.thread[i]][0]), 1),
-    tid: (i, out) => ((out[0] = D.threads[calls.thread[i]][1]), 1),
+    pid: (i, out) => ((out[0] = D.threads[calls.thread[i]][TH.pid]), 1),
+    tid: (i, out) => ((out[0] = D.threads[calls.thread[i]][TH.tid]), 1),
     sock: (i, out) => {
       if (calls.sock[i] < 0) return 0;
       out[0] = calls.sock[i];
@@ -225,9 +257,10 @@ const filterCtx = (() => {
     return (i) => (col[i] !== col[i] ? null : col[i]);
   };
   return {
-    fields: fl.fields,
-    errors: D.all_errors,
-    errorAliases: D.error_aliases,
+    fields,
+    kinds,
+    errors: records("all_errors", ["name", "posix", "domain", "value"], D.all_errors),
+    errorAliases: records("error_aliases", ["alias", "name"], D.error_aliases),
     errorDomains: fl.error_domains,
     getter: (name, kind) => own[name] || raw(name, kind),
   };
@@ -496,7 +529,7 @@ document.body.addEventListener("click", (e) => {
 });
 
 // ---------------------------------------------------------------- connections, lookups, HTTP
-const inReport = D.conns.filter((c) => c[C.inReport]);
+const inReport = D.conns.filter((c) => c[C.in_report]);
 const connTable = new VirtualTable(document.getElementById("conns-table"), [
   { title: "id", width: 50, num: true, text: (r) => "#" + inReport[r][C.id], key: (r) => inReport[r][C.id] },
   { title: "process", width: 140, text: (r) => threadText(threadIndexOf(inReport[r][C.pid], inReport[r][C.tid])), key: (r) => inReport[r][C.pid] },
@@ -507,9 +540,9 @@ const connTable = new VirtualTable(document.getElementById("conns-table"), [
   { title: "host", width: 130, text: (r) => inReport[r][C.host], key: (r) => inReport[r][C.host] },
   { title: "opened", width: 90, text: (r) => fmtRel(inReport[r][C.opened]), key: (r) => inReport[r][C.opened] },
   { title: "duration", width: 70, num: true, text: (r) => fmtDur(connEnd(inReport[r]) - inReport[r][C.opened]), key: (r) => connEnd(inReport[r]) - inReport[r][C.opened] },
-  { title: "sent", width: 110, num: true, text: (r) => `${inReport[r][C.out]}/${inReport[r][C.callsOut]}`, key: (r) => inReport[r][C.out] },
-  { title: "received", width: 110, num: true, text: (r) => `${inReport[r][C.in]}/${inReport[r][C.callsIn]}`, key: (r) => inReport[r][C.in] },
-  { title: "end", width: 150, text: (r) => inReport[r][C.end] + (inReport[r][C.endError] ? ` (${inReport[r][C.endError]})` : ""), key: (r) => inReport[r][C.end] },
+  { title: "sent", width: 110, num: true, text: (r) => `${inReport[r][C.bytes_out]}/${inReport[r][C.calls_out]}`, key: (r) => inReport[r][C.bytes_out] },
+  { title: "received", width: 110, num: true, text: (r) => `${inReport[r][C.bytes_in]}/${inReport[r][C.calls_in]}`, key: (r) => inReport[r][C.bytes_in] },
+  { title: "end", width: 150, text: (r) => inReport[r][C.end] + (inReport[r][C.end_error] ? ` (${inReport[r][C.end_error]})` : ""), key: (r) => inReport[r][C.end] },
   { title: "errors", width: 50, num: true, text: (r) => String(inReport[r][C.errors]), key: (r) => inReport[r][C.errors] },
 ], { onSelect: (r) => showConnCalls(inReport[r][C.id]), rowClass: (r) => (inReport[r][C.errors] ? "failed" : "") });
 connTable.setRows(range(inReport.length));
@@ -533,8 +566,8 @@ const httpTable = new VirtualTable(document.getElementById("http-table"), [
   { title: "host", width: 150, text: (r) => D.http[r][H.host], key: (r) => D.http[r][H.host] },
   { title: "target", width: 240, text: (r) => D.http[r][H.target], key: (r) => D.http[r][H.target] },
   { title: "status", width: 140, text: (r) => (D.http[r][H.status] === null ? "no response" : `${D.http[r][H.status]} ${D.http[r][H.reason]}`), key: (r) => D.http[r][H.status] || 0 },
-  { title: "req body", width: 70, num: true, text: (r) => String(D.http[r][H.reqBody]), key: (r) => D.http[r][H.reqBody] },
-  { title: "resp body", width: 70, num: true, text: (r) => String(D.http[r][H.respBody]), key: (r) => D.http[r][H.respBody] },
+  { title: "req body", width: 70, num: true, text: (r) => String(D.http[r][H.req_body]), key: (r) => D.http[r][H.req_body] },
+  { title: "resp body", width: 70, num: true, text: (r) => String(D.http[r][H.resp_body]), key: (r) => D.http[r][H.resp_body] },
   { title: "ttfb", width: 70, num: true, text: (r) => fmtDur(D.http[r][H.ttfb]), key: (r) => D.http[r][H.ttfb] },
   { title: "total", width: 70, num: true, text: (r) => fmtDur(D.http[r][H.total]), key: (r) => D.http[r][H.total] },
 ], { onSelect: (r) => showExchange(r), rowClass: (r) => (D.http[r][H.status] === null || D.http[r][H.status] >= 500 ? "failed" : "") });
@@ -545,12 +578,12 @@ function showExchange(r) {
   const x = D.http[r];
   const headers = (list) => list.map(([n, v]) => `${esc(n)}: ${esc(v)}`).join("\n");
   const request = x[H.method]
-    ? `<h3>Request</h3><pre>${esc(x[H.method])} ${esc(x[H.target])} ${esc(x[H.reqVersion])}\n${headers(x[H.reqHeaders])}</pre>
-       <div>body ${x[H.reqBody].toLocaleString()} bytes · ${esc(x[H.reqEnd])}</div>`
+    ? `<h3>Request</h3><pre>${esc(x[H.method])} ${esc(x[H.target])} ${esc(x[H.req_version])}\n${headers(x[H.req_headers])}</pre>
+       <div>body ${x[H.req_body].toLocaleString()} bytes · ${esc(x[H.req_end])}</div>`
     : `<h3>Request</h3><p class="muted">not seen</p>`;
   const response = x[H.status] !== null
-    ? `<h3>Response</h3><pre>${esc(x[H.respVersion])} ${x[H.status]} ${esc(x[H.reason])}\n${headers(x[H.respHeaders])}</pre>
-       <div>body ${x[H.respBody].toLocaleString()} bytes · ${esc(x[H.respEnd])}</div>`
+    ? `<h3>Response</h3><pre>${esc(x[H.resp_version])} ${x[H.status]} ${esc(x[H.reason])}\n${headers(x[H.resp_headers])}</pre>
+       <div>body ${x[H.resp_body].toLocaleString()} bytes · ${esc(x[H.resp_end])}</div>`
     : `<h3>Response</h3><p class="muted">none</p>`;
   document.getElementById("http-viewer").innerHTML = `<dl class="kv">
       <dt>connection</dt><dd><a class="conn" data-conn="${x[H.conn]}">#${x[H.conn]}</a> ${esc(connText(x[H.conn]))} (click for its calls)</dd>
@@ -563,13 +596,13 @@ function showExchange(r) {
 const tlsTable = new VirtualTable(document.getElementById("tls-table"), [
   { title: "conn", width: 50, num: true, text: (r) => "#" + D.tls[r][TL.conn], key: (r) => D.tls[r][TL.conn] },
   { title: "time", width: 90, text: (r) => fmtRel(D.tls[r][TL.ts]), key: (r) => D.tls[r][TL.ts] },
-  { title: "process", width: 120, text: (r) => { const p = procByPid.get(D.tls[r][TL.pid]); return `${p ? p[2] : "pid"}[${D.tls[r][TL.pid]}]`; }, key: (r) => D.tls[r][TL.pid] },
+  { title: "process", width: 120, text: (r) => { const p = procByPid.get(D.tls[r][TL.pid]); return `${p ? p.name : "pid"}[${D.tls[r][TL.pid]}]`; }, key: (r) => D.tls[r][TL.pid] },
   { title: "server name", width: 180, text: (r) => D.tls[r][TL.sni] || "-", key: (r) => D.tls[r][TL.sni] },
   { title: "ALPN offered", width: 120, text: (r) => D.tls[r][TL.alpn].join(", ") || "-", key: (r) => D.tls[r][TL.alpn].join(",") },
   { title: "offered", width: 70, text: (r) => D.tls[r][TL.offered], key: (r) => D.tls[r][TL.offered] },
   { title: "suites", width: 50, num: true, text: (r) => String(D.tls[r][TL.suites]), key: (r) => D.tls[r][TL.suites] },
   { title: "version", width: 70, text: (r) => D.tls[r][TL.version] || "no answer", key: (r) => D.tls[r][TL.version] },
-  { title: "ALPN", width: 70, text: (r) => D.tls[r][TL.alpnChosen], key: (r) => D.tls[r][TL.alpnChosen] },
+  { title: "ALPN", width: 70, text: (r) => D.tls[r][TL.alpn_chosen], key: (r) => D.tls[r][TL.alpn_chosen] },
   { title: "cipher", width: 70, text: (r) => D.tls[r][TL.cipher], key: (r) => D.tls[r][TL.cipher] },
   { title: "problem", width: 200, text: (r) => D.tls[r][TL.problem], key: (r) => D.tls[r][TL.problem] },
 ], { onSelect: (r) => showConnCalls(D.tls[r][TL.conn]), rowClass: (r) => (D.tls[r][TL.problem] || !D.tls[r][TL.version] ? "failed" : "") });
@@ -604,8 +637,10 @@ function renderOverview() {
   const f = D.findings.map((x) => {
     const conns = x.conns.map((id) => `<a class="conn" data-conn="${id}">#${id}</a>`).join(" ") +
       (x.more_conns ? ` and ${x.more_conns} more` : "");
-    const counts = x.counts.map(([k, v]) => `${esc(k)} ${esc(v)}`).join("; ");
-    const ev = x.calls.map(([seq, ts, pid, tid, conn, text]) => {
+    const counts = records("finding_counts", ["name", "value"], x.counts)
+      .map(({ name, value }) => `${esc(name)} ${esc(value)}`).join("; ");
+    const ev = records("finding_calls", ["seq", "ts", "pid", "tid", "conn", "text"], x.calls)
+      .map(({ seq, ts, pid, tid, conn, text }) => {
       const where = seq >= 0 ? (seqToIndex(seq) >= 0 ? `<a class="call" data-seq="${seq}">seq ${seq}</a>` : `seq ${seq} (not in this report)`) : `[${pid}]`;
       return `<div>${fmtRel(ts)}s ${where} [${pid}/${tid}] ${conn ? "#" + conn + " " : ""}${esc(text)}</div>`;
     }).join("");
@@ -616,7 +651,7 @@ function renderOverview() {
   document.getElementById("findings").innerHTML = f.length ? f.join("") : `<p class="muted">No findings.</p>`;
 
   document.getElementById("procs").innerHTML = `<table class="plain"><tr><th>pid</th><th>parent</th><th>program</th><th>command line</th><th>calls</th><th>failed</th><th>exit</th></tr>${
-    D.procs.map((p) => `<tr><td>${p[0]}</td><td>${p[1]}</td><td>${esc(p[2])}</td><td class="mono">${esc(p[4] || p[3])}</td><td>${p[8]}</td><td>${p[9]}</td><td>${p[7] === null ? "running" : p[7]}</td></tr>`).join("")}</table>`;
+    procs.map((p) => `<tr><td>${p.pid}</td><td>${p.ppid}</td><td>${esc(p.name)}</td><td class="mono">${esc(p.cmdline || p.image)}</td><td>${p.calls}</td><td>${p.failed}</td><td>${p.exit_code === null ? "running" : p.exit_code}</td></tr>`).join("")}</table>`;
 }
 
 // ---------------------------------------------------------------- the timeline

@@ -100,6 +100,17 @@ struct FilterField {
 };
 std::vector<FilterField> filter_fields();
 
+// The kinds of values (FilterField::kind), described as data like the fields: how messages word
+// a kind, the operators it takes as they list them, and those operators one by one ("==", "<",
+// "contains" …; a field alone, which every kind takes, is not listed).
+struct FilterKind {
+  std::string_view name;              // "duration"
+  std::string_view desc;              // "a duration"
+  std::string_view ops;               // "==, !=, <, <=, >, >= or in"
+  std::vector<std::string_view> fits; // "==", "!=", "<", "<=", ">", ">="
+};
+std::vector<FilterKind> filter_kinds();
+
 namespace detail {
 struct Program;
 }  // namespace detail

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "filter_internal.h"
@@ -304,7 +305,28 @@ FilterField described(const detail::FieldSpec& f) {
   return out;
 }
 
+// Every kind and every operator (but a field alone), for filter_kinds().
+constexpr detail::Kind kKinds[] = {
+    detail::Kind::Number, detail::Kind::Duration, detail::Kind::Text,
+    detail::Kind::Code,   detail::Kind::Flags,    detail::Kind::Error,
+    detail::Kind::Ip,     detail::Kind::Bytes,    detail::Kind::Bool,
+};
+constexpr detail::Op kOps[] = {detail::Op::Eq,       detail::Op::Ne,         detail::Op::Lt,
+                               detail::Op::Le,       detail::Op::Gt,         detail::Op::Ge,
+                               detail::Op::Contains, detail::Op::StartsWith, detail::Op::EndsWith};
+
 }  // namespace
+
+std::vector<FilterKind> filter_kinds() {
+  std::vector<FilterKind> out;
+  for (detail::Kind k : kKinds) {
+    FilterKind kind{kind_word(k), detail::kind_desc(k), detail::ops_for(k), {}};
+    for (detail::Op op : kOps)
+      if (detail::op_fits(k, op)) kind.fits.push_back(detail::op_name(op));
+    out.push_back(std::move(kind));
+  }
+  return out;
+}
 
 std::vector<FilterField> filter_fields() {
   std::vector<FilterField> out;
