@@ -238,7 +238,7 @@ bool search_path(const char* file, char* out, size_t cap) {
 
 // The tracing_lost event; `failed_errno` set: the exec failed and tracing goes on.
 void record_lost(const char* image, const char* cause, uint32_t pid, int failed_errno) {
-  char full[PATH_MAX];  // (outlives c)
+  char full[PATH_MAX];
   if (!realpath(image, full)) {
     strncpy(full, image, sizeof full - 1);
     full[sizeof full - 1] = '\0';

@@ -189,8 +189,8 @@ ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int f
 ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, socklen_t*),
                         int fd, void* buf, size_t len, int flags, sockaddr* from,
                         socklen_t* fromlen) {
-  sockaddr_storage mine;  // (outlives c)
   Call c(FuncId::recvfrom);
+  sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
   sockaddr* a = from ? from : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = from ? fromlen : &mine_len;
@@ -259,8 +259,8 @@ void forget_passed_fds(msghdr& m) {
 
 DECLARE_REAL(recvmsg, ssize_t, int, msghdr*, int);
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  sockaddr_storage mine;  // (outlives c: a lent address is read when c ends)
   Call c(FuncId::recvmsg);
+  sockaddr_storage mine;  // lent to the kernel when the program passes no address buffer
   msghdr asked;
   if (!c.active() || !read_safely(asked, msg)) {  // the kernel answers EFAULT: nothing to lend
     ssize_t r = REAL(recvmsg)(fd, msg, flags);

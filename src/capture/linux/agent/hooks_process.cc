@@ -99,7 +99,7 @@ namespace {
 constexpr int kPrSetName = 15;  // PR_SET_NAME (<sys/prctl.h> would declare prctl again)
 
 void record_thread_name(const char* name) {
-  char kept[16];  // (outlives c)
+  char kept[16];
   const size_t n = strnlen(name, 15);
   memcpy(kept, name, n);
   kept[n] = '\0';

@@ -16,10 +16,9 @@ using namespace ws::agent;
 
 namespace {
 
-// The local end of a socket that just connected or was accepted, kept in `ss`: the caller's,
-// declared before its Call, which reads the bytes only when it ends (a buffer of this function
-// would be gone by then and its bytes overwritten: a long Unix path came out with garbage).
-void note_local(Call& c, int fd, sockaddr_storage& ss) {
+// The local end of a socket that just connected or was accepted.
+void note_local(Call& c, int fd) {
+  sockaddr_storage ss;
   socklen_t len = sizeof ss;
   static int (*real_getsockname)(int, sockaddr*, socklen_t*) = nullptr;
   if (REAL(getsockname)(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
@@ -83,13 +82,12 @@ WS_EXPORT int listen(int fd, int backlog) {
 
 DECLARE_REAL(connect, int, int, const sockaddr*, socklen_t);
 WS_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::connect);
   int r = REAL(connect)(fd, addr, len);
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.sockaddr(FieldId::addr, addr, len);
-  if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd, local);
+  if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd);
   return r;
 }
 
@@ -100,8 +98,8 @@ namespace {
 int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
   static int (*real_accept4)(int, sockaddr*, socklen_t*, int) = nullptr;
   static int (*real_accept)(int, sockaddr*, socklen_t*) = nullptr;
-  sockaddr_storage local, mine;  // (outlive c)
   Call c(f);
+  sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
   sockaddr* a = addr ? addr : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = addr ? len : &mine_len;
@@ -115,7 +113,7 @@ int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
     c.u64(FieldId::new_sock, static_cast<uint64_t>(r));
     // The kernel wrote *l (the full length) and min(*l, given) bytes of the address.
     if (l) c.sockaddr(FieldId::peer, a, *l < given ? *l : given, Mem::Proven);
-    note_local(c, r, local);
+    note_local(c, r);
   }
   return r;
 }

@@ -106,7 +106,7 @@ bool region_from_parent(wchar_t* out, size_t n) {
 
 // A child the agent could not enter: a tracing_lost event in this process's ring names it.
 void record_child_lost(const PROCESS_INFORMATION* pi, const char* cause) {
-  wchar_t image[MAX_PATH * 2];  // (outlives c)
+  wchar_t image[MAX_PATH * 2];
   DWORD n = MAX_PATH * 2;
   if (!QueryFullProcessImageNameW(pi->hProcess, 0, image, &n)) image[0] = L'\0';
   Call c(FuncId::tracing_lost);
