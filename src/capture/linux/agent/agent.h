@@ -3,7 +3,15 @@
 // decoding, no allocation, no locks, no blocking, errno left exactly as the real call set it.
 #pragma once
 
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -37,6 +45,17 @@ F real(const char* name, F& cache) {
   return f;
 }
 
+// The real functions of every hook of hook_list.h, each found on first use (null until then;
+// constant-initialized, so a hook called before the agent's constructors finds them null too).
+struct RealFunctions {
+#define WS_HOOK(name, ret, params) ret(*name) params = nullptr;
+#include "hook_list.h"
+#undef WS_HOOK
+};
+extern RealFunctions g_real;
+// The real function `name` of hook_list.h.
+#define REAL(name) ::ws::agent::real(#name, ::ws::agent::g_real.name)
+
 // Writes `n` bytes to this process's memory at `dst` as the kernel would (process_vm_writev on
 // itself): false, and nothing raised, when any of it is not writable. errno is left as it was.
 bool safe_write(void* dst, const void* src, size_t n);
@@ -45,3 +64,8 @@ bool safe_write(void* dst, const void* src, size_t n);
 void payload_iov(Call& c, const struct iovec* iov, size_t iovcnt, int64_t total);
 
 }  // namespace ws::agent
+
+// The hooks, one per line of hook_list.h.
+#define WS_HOOK(name, ret, params) WS_EXPORT ret name params;
+#include "hook_list.h"
+#undef WS_HOOK
