@@ -11,7 +11,8 @@ LIST=$SRC/src/capture/linux/agent/hook_list.h
 
 grep -oE '^WS_HOOK\([A-Za-z_0-9]+' "$LIST" | sed 's/^WS_HOOK(//' >"$WORK/listed"
 checks=$((checks + 1))
-[ "$(wc -l <"$WORK/listed")" -ge 60 ] || fail "hook_list.h lists only $(wc -l <"$WORK/listed") hooks"
+listed=$(wc -l <"$WORK/listed")
+[ "$listed" -ge 60 ] || fail "hook_list.h lists only $listed hooks"
 checks=$((checks + 1))
 dups=$(sort "$WORK/listed" | uniq -d)
 [ -z "$dups" ] || fail "listed more than once: $dups"
@@ -22,6 +23,7 @@ nm -D --defined-only "$AGENT" | awk '$2 == "T" || $2 == "W" || $2 == "i" {print 
 sort -u "$WORK/listed" >"$WORK/listed.sorted"
 checks=$((checks + 1))
 diff -u "$WORK/listed.sorted" "$WORK/exported" >"$WORK/diff" ||
-  fail "the agent's exports differ from hook_list.h (- listed only, + exported only): $(cat "$WORK/diff")"
+  fail "the agent's exports differ from hook_list.h (- listed only, + exported only):
+$(cat "$WORK/diff")"
 
 done_testing

@@ -176,7 +176,8 @@ class CollectorTest : public ::testing::Test {
  protected:
   CollectorTest() : region_({2, kMinRingBytes}) {
     opt_.on_event = [this](const Event& ev, const trace::TraceHeader&) { events_.push_back(ev); };
-    writer_ = std::move(trace::TraceWriter::create(std::make_unique<NullOutput>(), header_).value());
+    auto writer = trace::TraceWriter::create(std::make_unique<NullOutput>(), header_);
+    writer_ = std::move(writer.value());
     collector_ = std::make_unique<RingCollector>(opt_, region_.header(), region_.g, *writer_,
                                                  header_, summary_, translate_linux_record,
                                                  fixed_clock);
