@@ -64,8 +64,3 @@ bool safe_write(void* dst, const void* src, size_t n);
 void payload_iov(Call& c, const struct iovec* iov, size_t iovcnt, int64_t total);
 
 }  // namespace ws::agent
-
-// The hooks, one per line of hook_list.h.
-#define WS_HOOK(name, ret, params) WS_EXPORT ret name params;
-#include "hook_list.h"
-#undef WS_HOOK

@@ -1,8 +1,9 @@
 // Every function the Linux agent hooks: WS_HOOK(name, return type, (parameters)). Each is
 // defined with C linkage and exported by libwstrace-agent.so, which LD_PRELOAD puts before libc;
 // its real function is found on first use with dlsym(RTLD_NEXT). agent.h derives from this list
-// the pointers to the real functions and the hooks' declarations (a hook that strays from its
-// line does not compile); the capture_hook_list test holds the agent's exports to it.
+// the pointers to the real functions (REAL(name) of a function not listed does not compile); the
+// capture_hook_list test holds the agent's exports to it. (The hooks are not declared from it:
+// clang refuses a definition without the `noexcept` that a redeclaration took from libc's.)
 // Included several times with different definitions of WS_HOOK; no include guard on purpose.
 
 // Socket life (hooks_socket.cc)
