@@ -22,12 +22,20 @@ uint64_t read_u64(const uint8_t* p) {
   return v;
 }
 
-// The platform numbers of the families whose layout wstrace decodes.
+// The platform numbers of the families whose layout wstrace decodes, from the constant table
+// (looked up once per platform: every address of every record needs them).
 struct Families {
-  uint16_t inet, inet6, unix_;
+  int64_t inet, inet6, unix_;
 };
-Families families_of(Platform p) {
-  return p == Platform::Windows ? Families{2, 23, 1} : Families{2, 10, 1};
+Families lookup_families(Platform p) {
+  return {to_platform(ConstTable::AddrFamily, p, af::kInet),
+          to_platform(ConstTable::AddrFamily, p, af::kInet6),
+          to_platform(ConstTable::AddrFamily, p, af::kUnix)};
+}
+const Families& families_of(Platform p) {
+  static const Families linux_families = lookup_families(Platform::Linux);
+  static const Families windows_families = lookup_families(Platform::Windows);
+  return p == Platform::Windows ? windows_families : linux_families;
 }
 
 uint64_t translate_const(Platform p, FieldId f, int64_t raw) {
@@ -47,7 +55,7 @@ SockAddr platform_sockaddr(Platform platform, const void* p, size_t len) {
   if (len < 2) return a;
   const auto* b = static_cast<const uint8_t*>(p);
   const uint16_t fam = le16(b);
-  const Families f = families_of(platform);
+  const Families& f = families_of(platform);
   if (fam == f.inet && len >= 8) {
     a.family = af::kInet;
     a.port = be16(b + 2);

@@ -19,6 +19,7 @@
 #include <memory>
 #include <new>
 
+#include "../null_output.h"
 #include "collector_core.h"
 #include "translate.h"
 
@@ -27,20 +28,7 @@ namespace {
 using namespace ws;
 using namespace ws::capture;
 
-class NullOutput : public trace::OutputFile {
- public:
-  Status write(std::string_view data) override {
-    written_ += data.size();
-    return {};
-  }
-  uint64_t written() const override { return written_; }
-  Status commit() override { return {}; }
-  const std::string& temp_path() const override { return path_; }
-
- private:
-  uint64_t written_ = 0;
-  std::string path_;
-};
+using testing_support::NullOutput;
 
 struct Input {
   const uint8_t* p;

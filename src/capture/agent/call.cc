@@ -92,17 +92,26 @@ void Call::sockopt(int64_t level, int64_t name) {
   nnums_ += 2;
 }
 
-void Call::blob(FieldId f, RawKind kind, const void* data, size_t size) {
-  if (!active_ || nargs_ >= kMaxArgs || nparts_ + 3 > kMaxParts || !data) return;
+bool Call::room_for_arg() const {
+  return active_ && nargs_ < kMaxArgs && nparts_ + 3 <= kMaxParts;
+}
+
+void Call::keep(FieldId f, RawKind kind, const void* kept, size_t size) {
+  if (!room_for_arg() || !kept) return;
   arg(f, kind, static_cast<uint32_t>(size));
-  add(data, size);
+  add(kept, size);
   pad(static_cast<uint32_t>(size));
 }
 
-const void* Call::copy(const void* p, size_t n) {
+void Call::blob(FieldId f, RawKind kind, const void* data, size_t size) {
+  if (room_for_arg()) keep(f, kind, copy(data, size, Mem::Proven), size);
+}
+
+const void* Call::copy(const void* p, size_t n, Mem m) {
   if (!p || n > kCopyBytes - ncopies_) return nullptr;
   uint8_t* dst = copies_ + ncopies_;
-  if (safe_read(dst, p, n) != n) return nullptr;
+  if (m == Mem::Proven) memcpy(dst, p, n);
+  else if (safe_read(dst, p, n) != n) return nullptr;
   ncopies_ += (n + 7) & ~size_t{7};
   if (ncopies_ > kCopyBytes) ncopies_ = kCopyBytes;
   return dst;
@@ -143,22 +152,22 @@ const void* Call::copy_string(const void* s, size_t unit, size_t& len) {
 void Call::sockaddr(FieldId f, const void* sa, size_t len, Mem m) {
   if (!active_ || !sa || len < 2) return;
   if (len > 128) len = 128;
-  const void* p = m == Mem::Proven ? sa : copy(sa, len);
-  if (p) blob(f, kRawSockaddr, p, len);
+  if (room_for_arg()) keep(f, kRawSockaddr, copy(sa, len, m), len);
 }
 
 void Call::string(FieldId f, RawKind kind, const void* s, size_t unit, Mem m) {
-  if (!active_ || !s) return;
+  if (!room_for_arg() || !s) return;
   size_t len = 0;
-  const void* p = s;
+  const void* p = nullptr;
   if (m == Mem::Proven) {
     if (unit == 1) len = strlen(static_cast<const char*>(s));
     else len = wcslen(static_cast<const wchar_t*>(s)) * sizeof(wchar_t);
     if (len > kMaxString) len = kMaxString - kMaxString % unit;
+    p = copy(s, len, Mem::Proven);
   } else {
     p = copy_string(s, unit, len);
   }
-  if (p) blob(f, kind, p, len);
+  keep(f, kind, p, len);
 }
 
 void Call::str(FieldId f, const char* s, Mem m) { string(f, kRawString, s, 1, m); }

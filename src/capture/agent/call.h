@@ -49,13 +49,13 @@ bool read_safely(T& out, const void* src) {
 }
 
 // Where argument memory comes from. `Proven`: the successful real call itself read or wrote it
-// (or it is the agent's or the system library's own), so it is readable and kept by pointer.
+// (or it is the agent's or the system library's own), so it is readable and copied directly.
 // `Unproven`: anything else (a failed call's arguments, pointers the call may not have needed):
-// copied with safe_read into the Call's own storage, and left out when unreadable.
+// copied with safe_read, and left out when unreadable.
 enum class Mem : uint8_t { Unproven, Proven };
 
-// Addresses a lookup returned, gathered in the raw list form (u16 length + sockaddr bytes each),
-// on the caller's stack. At most kMax are kept.
+// Addresses a lookup returned, gathered in the raw list form (u16 length + sockaddr bytes each).
+// At most kMax are kept.
 struct RawAddrList {
   static constexpr size_t kMax = 32;
   static constexpr size_t kMaxAddr = 28;  // sockaddr_in6, the largest kept (same on both)
@@ -67,6 +67,10 @@ struct RawAddrList {
 // One traced call: the entry time is taken when constructed; done() notes the result and the
 // platform's last error; the destructor queues the record (when there is a ring for it) and
 // puts the last error back as the real call left it.
+// Everything noted is copied into the Call when noted (addresses, strings, lists), except the
+// payload: a hook's own buffers may end before the Call does, whatever order they are declared
+// in. The payload is read when the Call ends, from the program's buffers, which outlive the
+// hook.
 class Call {
  public:
   explicit Call(FuncId f);
@@ -91,33 +95,41 @@ class Call {
   void i64(FieldId f, int64_t v);
   void platform_const(FieldId f, int64_t v);
   void sockopt(int64_t level, int64_t name);
-  // The platform's sockaddr bytes (at most 128 are kept).
+  // The platform's sockaddr bytes (at most 128 are kept), copied now.
   void sockaddr(FieldId f, const void* sa, size_t len, Mem m = Mem::Unproven);
-  // A string, kept up to kMaxString bytes (a longer one is cut there).
+  // A string, copied now up to kMaxString bytes (a longer one is cut there).
   static constexpr size_t kMaxString = 512;
   void str(FieldId f, const char* s, Mem m = Mem::Unproven);
   void wstr(FieldId f, const wchar_t* s, Mem m = Mem::Unproven);  // UTF-16 on Windows: its bytes
   // Payload: `total` bytes moved, kept up to the snap length from `buf`, or from the buffers
   // of a scatter/gather call (at most 16 of them). The buffers are those the successful call
-  // moved the bytes through, so they are read directly (Mem::Proven).
+  // moved the bytes through (the program's, never the hook's): they are read directly
+  // (Mem::Proven), when the Call ends. The array of parts itself is copied now.
   void payload(const void* buf, int64_t total);
   void payload_parts(const Part* bufs, size_t n, int64_t total);
   void addr_list(FieldId f, const RawAddrList& list) { blob(f, kRawAddrList, list.buf, list.size); }
-  // A blob the caller built in its own memory (address and poll lists); must outlive the call.
+  // A blob the caller built in its own memory (address and poll lists), copied now.
   void blob(FieldId f, RawKind kind, const void* data, size_t size);
+
+  // Room for the copies of one call: the most any hook notes is a lookup's host, service and
+  // canonical name (kMaxString each) with its address list. What does not fit is left out.
+  static constexpr size_t kCopyBytes = 3 * kMaxString + sizeof(RawAddrList::buf) + 64;
 
  private:
   void arg(FieldId f, RawKind kind, uint32_t size);
+  bool room_for_arg() const;  // active, and room for one more argument's header and bytes
+  // Adds an argument whose `size` bytes are already in copies_ (nothing when `kept` is null).
+  void keep(FieldId f, RawKind kind, const void* kept, size_t size);
   void add(const void* p, size_t n);
   void pad(uint32_t size);
-  // A safe copy of `n` bytes at `p` in copies_: nullptr when unreadable or out of room.
-  const void* copy(const void* p, size_t n);
+  // A copy of `n` bytes at `p` in copies_ (with safe_read unless `m` is Proven): nullptr when
+  // unreadable or out of room.
+  const void* copy(const void* p, size_t n, Mem m = Mem::Unproven);
   // A safe copy of the string at `s` (units of `unit` bytes, up to its terminating zero or
   // kMaxString bytes) in copies_; its length in bytes in `len`. nullptr when unreadable.
   const void* copy_string(const void* s, size_t unit, size_t& len);
   void string(FieldId f, RawKind kind, const void* s, size_t unit, Mem m);
 
-  static constexpr size_t kCopyBytes = 1024;  // room for the safe copies of one call
   static constexpr size_t kMaxParts = 64;
   static constexpr size_t kMaxArgs = 16;
   RawHead head_{};
@@ -127,7 +139,7 @@ class Call {
   size_t nparts_ = 0;
   size_t nargs_ = 0;   // RawArgs written
   size_t nnums_ = 0;   // nums_ used
-  alignas(8) uint8_t copies_[kCopyBytes];  // Unproven memory, copied safely
+  alignas(8) uint8_t copies_[kCopyBytes];  // what was noted, copied
   size_t ncopies_ = 0;
   int error_ = 0;
   uint32_t tid_ = 0;

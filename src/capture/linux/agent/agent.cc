@@ -163,6 +163,7 @@ void record_process_exit(int status) {
 }
 
 void* real_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }
+RealFunctions g_real;
 
 bool enabled() { return g_enabled && !t_state.pushing; }
 

@@ -3,7 +3,15 @@
 // decoding, no allocation, no locks, no blocking, errno left exactly as the real call set it.
 #pragma once
 
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -36,6 +44,17 @@ F real(const char* name, F& cache) {
   }
   return f;
 }
+
+// The real functions of every hook of hook_list.h, each found on first use (null until then;
+// constant-initialized, so a hook called before the agent's constructors finds them null too).
+struct RealFunctions {
+#define WS_HOOK(name, ret, params) ret(*name) params = nullptr;
+#include "hook_list.h"
+#undef WS_HOOK
+};
+extern RealFunctions g_real;
+// The real function `name` of hook_list.h.
+#define REAL(name) ::ws::agent::real(#name, ::ws::agent::g_real.name)
 
 // Writes `n` bytes to this process's memory at `dst` as the kernel would (process_vm_writev on
 // itself): false, and nothing raised, when any of it is not writable. errno is left as it was.

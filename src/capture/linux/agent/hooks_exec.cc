@@ -32,8 +32,6 @@ using namespace ws::agent;
 
 extern char** environ;
 
-#define REAL(name) real(#name, real_##name)
-#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
 
 namespace {
 
@@ -238,7 +236,7 @@ bool search_path(const char* file, char* out, size_t cap) {
 
 // The tracing_lost event; `failed_errno` set: the exec failed and tracing goes on.
 void record_lost(const char* image, const char* cause, uint32_t pid, int failed_errno) {
-  char full[PATH_MAX];  // (outlives c)
+  char full[PATH_MAX];
   if (!realpath(image, full)) {
     strncpy(full, image, sizeof full - 1);
     full[sizeof full - 1] = '\0';
@@ -340,7 +338,6 @@ int traced_spawn(const char* image, pid_t* pid, char* const* envp, Run run) {
 
 }  // namespace
 
-DECLARE_REAL(execve, int, const char*, char* const*, char* const*);
 WS_EXPORT int execve(const char* path, char* const argv[], char* const envp[]) {
   return traced_exec(path, AT_FDCWD, envp,
                      [&](char* const* e) { return REAL(execve)(path, argv, e); });
@@ -354,7 +351,6 @@ struct FdPath {
 };
 }  // namespace
 
-DECLARE_REAL(execveat, int, int, const char*, char* const*, char* const*, int);
 WS_EXPORT int execveat(int dir, const char* path, char* const argv[], char* const envp[],
                        int flags) {
   const FdPath by_fd(dir);
@@ -363,7 +359,6 @@ WS_EXPORT int execveat(int dir, const char* path, char* const argv[], char* cons
                      [&](char* const* e) { return REAL(execveat)(dir, path, argv, e, flags); });
 }
 
-DECLARE_REAL(fexecve, int, int, char* const*, char* const*);
 WS_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
   const FdPath by_fd(fd);
   return traced_exec(by_fd.path, AT_FDCWD, envp,
@@ -372,7 +367,6 @@ WS_EXPORT int fexecve(int fd, char* const argv[], char* const envp[]) {
 
 WS_EXPORT int execv(const char* path, char* const argv[]) { return execve(path, argv, environ); }
 
-DECLARE_REAL(execvpe, int, const char*, char* const*, char* const*);
 WS_EXPORT int execvpe(const char* file, char* const argv[], char* const envp[]) {
   char found[PATH_MAX];
   return traced_exec(search_path(file, found, sizeof found) ? found : nullptr, AT_FDCWD, envp,
@@ -408,8 +402,6 @@ WS_EXPORT int execle(const char* path, const char* arg, ...) {
   return exec_list(args, [&](char* const* argv) { return execve(path, argv, envp); });
 }
 
-DECLARE_REAL(posix_spawn, int, pid_t*, const char*, const posix_spawn_file_actions_t*,
-             const posix_spawnattr_t*, char* const*, char* const*);
 WS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_actions_t* actions,
                           const posix_spawnattr_t* attr, char* const argv[], char* const envp[]) {
   return traced_spawn(path, pid, envp, [&](pid_t* p, char* const* e) {
@@ -417,8 +409,6 @@ WS_EXPORT int posix_spawn(pid_t* pid, const char* path, const posix_spawn_file_a
   });
 }
 
-DECLARE_REAL(posix_spawnp, int, pid_t*, const char*, const posix_spawn_file_actions_t*,
-             const posix_spawnattr_t*, char* const*, char* const*);
 WS_EXPORT int posix_spawnp(pid_t* pid, const char* file, const posix_spawn_file_actions_t* actions,
                            const posix_spawnattr_t* attr, char* const argv[],
                            char* const envp[]) {

@@ -8,8 +8,6 @@
 using namespace ws;
 using namespace ws::agent;
 
-#define REAL(name) real(#name, real_##name)
-#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
 
 namespace {
 
@@ -77,7 +75,6 @@ void msg_args(Call& c, int fd, const msghdr& m, int flags, Mem mem, FieldId addr
 
 }  // namespace
 
-DECLARE_REAL(send, ssize_t, int, const void*, size_t, int);
 WS_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
   Call c(FuncId::send);
   ssize_t r = REAL(send)(fd, buf, len, flags);
@@ -87,7 +84,6 @@ WS_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
   return r;
 }
 
-DECLARE_REAL(sendto, ssize_t, int, const void*, size_t, int, const sockaddr*, socklen_t);
 WS_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
                          socklen_t tolen) {
   Call c(FuncId::sendto);
@@ -99,7 +95,6 @@ WS_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const s
   return r;
 }
 
-DECLARE_REAL(sendmsg, ssize_t, int, const msghdr*, int);
 WS_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
   Call c(FuncId::sendmsg);
   ssize_t r = REAL(sendmsg)(fd, msg, flags);
@@ -142,7 +137,6 @@ void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, in
 
 }  // namespace
 
-DECLARE_REAL(sendmmsg, int, int, mmsghdr*, unsigned, int);
 WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
   Call c(FuncId::sendmmsg);
   int r = REAL(sendmmsg)(fd, vec, vlen, flags);
@@ -151,7 +145,6 @@ WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
   return r;
 }
 
-DECLARE_REAL(write, ssize_t, int, const void*, size_t);
 WS_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
   if (!is_socket(fd)) return REAL(write)(fd, buf, len);
   Call c(FuncId::write);
@@ -162,7 +155,6 @@ WS_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
   return r;
 }
 
-DECLARE_REAL(writev, ssize_t, int, const iovec*, int);
 WS_EXPORT ssize_t writev(int fd, const iovec* iov, int n) {
   if (!is_socket(fd)) return REAL(writev)(fd, iov, n);
   Call c(FuncId::writev);
@@ -189,8 +181,8 @@ ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int f
 ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, socklen_t*),
                         int fd, void* buf, size_t len, int flags, sockaddr* from,
                         socklen_t* fromlen) {
-  sockaddr_storage mine;  // (outlives c)
   Call c(FuncId::recvfrom);
+  sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
   sockaddr* a = from ? from : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = from ? fromlen : &mine_len;
@@ -207,25 +199,21 @@ ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, s
 
 }  // namespace
 
-DECLARE_REAL(recv, ssize_t, int, void*, size_t, int);
 WS_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
   return traced_recv(FuncId::recv, REAL(recv), fd, buf, len, flags);
 }
 
 // Programs built with _FORTIFY_SOURCE call the checking variants.
-DECLARE_REAL(__recv_chk, ssize_t, int, void*, size_t, size_t, int);
 WS_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags) {
   if (len > buflen) return REAL(__recv_chk)(fd, buf, len, buflen, flags);  // let libc abort
   return traced_recv(FuncId::recv, REAL(recv), fd, buf, len, flags);
 }
 
-DECLARE_REAL(recvfrom, ssize_t, int, void*, size_t, int, sockaddr*, socklen_t*);
 WS_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, sockaddr* from,
                            socklen_t* fromlen) {
   return traced_recvfrom(REAL(recvfrom), fd, buf, len, flags, from, fromlen);
 }
 
-DECLARE_REAL(__recvfrom_chk, ssize_t, int, void*, size_t, size_t, int, sockaddr*, socklen_t*);
 WS_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
                                  sockaddr* from, socklen_t* fromlen) {
   if (len > buflen) return REAL(__recvfrom_chk)(fd, buf, len, buflen, flags, from, fromlen);
@@ -257,10 +245,9 @@ void forget_passed_fds(msghdr& m) {
 
 }  // namespace
 
-DECLARE_REAL(recvmsg, ssize_t, int, msghdr*, int);
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
-  sockaddr_storage mine;  // (outlives c: a lent address is read when c ends)
   Call c(FuncId::recvmsg);
+  sockaddr_storage mine;  // lent to the kernel when the program passes no address buffer
   msghdr asked;
   if (!c.active() || !read_safely(asked, msg)) {  // the kernel answers EFAULT: nothing to lend
     ssize_t r = REAL(recvmsg)(fd, msg, flags);
@@ -292,7 +279,6 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
   return r;
 }
 
-DECLARE_REAL(recvmmsg, int, int, mmsghdr*, unsigned, int, struct timespec*);
 WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct timespec* tmo) {
   Call c(FuncId::recvmmsg);
   mmsghdr before;
@@ -304,7 +290,6 @@ WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct ti
   return r;
 }
 
-DECLARE_REAL(read, ssize_t, int, void*, size_t);
 WS_EXPORT ssize_t read(int fd, void* buf, size_t len) {
   if (!is_socket(fd)) return REAL(read)(fd, buf, len);
   Call c(FuncId::read);
@@ -315,13 +300,11 @@ WS_EXPORT ssize_t read(int fd, void* buf, size_t len) {
   return r;
 }
 
-DECLARE_REAL(__read_chk, ssize_t, int, void*, size_t, size_t);
 WS_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
   if (len > buflen || !is_socket(fd)) return REAL(__read_chk)(fd, buf, len, buflen);
   return read(fd, buf, len);
 }
 
-DECLARE_REAL(readv, ssize_t, int, const iovec*, int);
 WS_EXPORT ssize_t readv(int fd, const iovec* iov, int n) {
   if (!is_socket(fd)) return REAL(readv)(fd, iov, n);
   Call c(FuncId::readv);

@@ -14,19 +14,15 @@
 using namespace ws;
 using namespace ws::agent;
 
-#define REAL(name) real(#name, real_##name)
-#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
 
 // exit() and a return from main are seen by the agent's on_exit handler (agent.cc); these two
 // end the process without running exit handlers.
-DECLARE_REAL(_exit, void, int);
 WS_EXPORT void _exit(int status) {
   record_process_exit(status);
   REAL(_exit)(status);
   __builtin_unreachable();
 }
 
-DECLARE_REAL(_Exit, void, int);
 WS_EXPORT void _Exit(int status) {
   record_process_exit(status);
   REAL(_Exit)(status);
@@ -34,7 +30,6 @@ WS_EXPORT void _Exit(int status) {
 }
 
 // fclose() closes its descriptor inside libc: the number stops being a socket.
-DECLARE_REAL(fclose, int, FILE*);
 WS_EXPORT int fclose(FILE* f) {
   if (f) forget_fd(fileno(f));
   return REAL(fclose)(f);
@@ -51,7 +46,6 @@ mode_t mode_arg(int flags, va_list ap) {
 }
 }  // namespace
 
-DECLARE_REAL(open, int, const char*, int, ...);
 WS_EXPORT int open(const char* path, int flags, ...) {
   va_list ap;
   va_start(ap, flags);
@@ -60,7 +54,6 @@ WS_EXPORT int open(const char* path, int flags, ...) {
   return opened(REAL(open)(path, flags, mode));
 }
 
-DECLARE_REAL(open64, int, const char*, int, ...);
 WS_EXPORT int open64(const char* path, int flags, ...) {
   va_list ap;
   va_start(ap, flags);
@@ -69,7 +62,6 @@ WS_EXPORT int open64(const char* path, int flags, ...) {
   return opened(REAL(open64)(path, flags, mode));
 }
 
-DECLARE_REAL(openat, int, int, const char*, int, ...);
 WS_EXPORT int openat(int dir, const char* path, int flags, ...) {
   va_list ap;
   va_start(ap, flags);
@@ -78,14 +70,12 @@ WS_EXPORT int openat(int dir, const char* path, int flags, ...) {
   return opened(REAL(openat)(dir, path, flags, mode));
 }
 
-DECLARE_REAL(pipe, int, int*);
 WS_EXPORT int pipe(int fds[2]) {
   int r = REAL(pipe)(fds);
   if (r == 0) opened(fds[0]), opened(fds[1]);
   return r;
 }
 
-DECLARE_REAL(pipe2, int, int*, int);
 WS_EXPORT int pipe2(int fds[2], int flags) {
   int r = REAL(pipe2)(fds, flags);
   if (r == 0) opened(fds[0]), opened(fds[1]);
@@ -99,7 +89,7 @@ namespace {
 constexpr int kPrSetName = 15;  // PR_SET_NAME (<sys/prctl.h> would declare prctl again)
 
 void record_thread_name(const char* name) {
-  char kept[16];  // (outlives c)
+  char kept[16];
   const size_t n = strnlen(name, 15);
   memcpy(kept, name, n);
   kept[n] = '\0';
@@ -109,7 +99,6 @@ void record_thread_name(const char* name) {
 }
 }  // namespace
 
-DECLARE_REAL(prctl, int, int, unsigned long, unsigned long, unsigned long, unsigned long);
 WS_EXPORT int prctl(int option, ...) {
   va_list ap;
   va_start(ap, option);
@@ -121,7 +110,6 @@ WS_EXPORT int prctl(int option, ...) {
   return r;
 }
 
-DECLARE_REAL(pthread_setname_np, int, pthread_t, const char*);
 WS_EXPORT int pthread_setname_np(pthread_t thread, const char* name) {
   int r = REAL(pthread_setname_np)(thread, name);
   // (glibc declares `name` never null.)

@@ -11,8 +11,6 @@
 using namespace ws;
 using namespace ws::agent;
 
-#define REAL(name) real(#name, real_##name)
-#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
 
 namespace {
 
@@ -40,7 +38,6 @@ int current_h_errno() { return h_errno; }
 
 }  // namespace
 
-DECLARE_REAL(getaddrinfo, int, const char*, const char*, const addrinfo*, addrinfo**);
 WS_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo* hints,
                           addrinfo** res) {
   Call c(FuncId::getaddrinfo);
@@ -71,14 +68,12 @@ WS_EXPORT int getaddrinfo(const char* node, const char* service, const addrinfo*
   return r;
 }
 
-DECLARE_REAL(freeaddrinfo, void, addrinfo*);
 WS_EXPORT void freeaddrinfo(addrinfo* res) {
   Call c(FuncId::freeaddrinfo);
   REAL(freeaddrinfo)(res);
   c.done(0, false);
 }
 
-DECLARE_REAL(gethostbyname, hostent*, const char*);
 WS_EXPORT hostent* gethostbyname(const char* name) {
   Call c(FuncId::gethostbyname);
   hostent* h = REAL(gethostbyname)(name);
@@ -94,7 +89,6 @@ WS_EXPORT hostent* gethostbyname(const char* name) {
   return h;
 }
 
-DECLARE_REAL(gethostbyname_r, int, const char*, hostent*, char*, size_t, hostent**, int*);
 WS_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t buflen,
                               hostent** result, int* h_errnop) {
   Call c(FuncId::gethostbyname_r);
@@ -114,7 +108,6 @@ WS_EXPORT int gethostbyname_r(const char* name, hostent* ret, char* buf, size_t 
   return r;
 }
 
-DECLARE_REAL(gethostbyaddr, hostent*, const void*, socklen_t, int);
 WS_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
   Call c(FuncId::gethostbyaddr);
   hostent* h = REAL(gethostbyaddr)(addr, len, type);
@@ -130,7 +123,6 @@ WS_EXPORT hostent* gethostbyaddr(const void* addr, socklen_t len, int type) {
   return h;
 }
 
-DECLARE_REAL(getnameinfo, int, const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int);
 WS_EXPORT int getnameinfo(const sockaddr* sa, socklen_t salen, char* host, socklen_t hostlen,
                           char* serv, socklen_t servlen, int flags) {
   Call c(FuncId::getnameinfo);
@@ -161,20 +153,16 @@ int traced_res(FuncId f, int (*real_fn)(const char*, int, int, unsigned char*, i
 
 }  // namespace
 
-DECLARE_REAL(res_query, int, const char*, int, int, unsigned char*, int);
 WS_EXPORT int res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
   return traced_res(FuncId::res_query, REAL(res_query), dname, cls, type, answer, anslen);
 }
-DECLARE_REAL(__res_query, int, const char*, int, int, unsigned char*, int);
 WS_EXPORT int __res_query(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
   return traced_res(FuncId::res_query, REAL(__res_query), dname, cls, type, answer, anslen);
 }
 
-DECLARE_REAL(res_search, int, const char*, int, int, unsigned char*, int);
 WS_EXPORT int res_search(const char* dname, int cls, int type, unsigned char* answer, int anslen) {
   return traced_res(FuncId::res_search, REAL(res_search), dname, cls, type, answer, anslen);
 }
-DECLARE_REAL(__res_search, int, const char*, int, int, unsigned char*, int);
 WS_EXPORT int __res_search(const char* dname, int cls, int type, unsigned char* answer,
                            int anslen) {
   return traced_res(FuncId::res_search, REAL(__res_search), dname, cls, type, answer, anslen);

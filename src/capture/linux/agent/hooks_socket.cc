@@ -11,17 +11,13 @@
 using namespace ws;
 using namespace ws::agent;
 
-#define REAL(name) real(#name, real_##name)
-#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
 
 namespace {
 
-// The local end of a socket that just connected or was accepted, kept in `ss`: the caller's,
-// declared before its Call, which reads the bytes only when it ends (a buffer of this function
-// would be gone by then and its bytes overwritten: a long Unix path came out with garbage).
-void note_local(Call& c, int fd, sockaddr_storage& ss) {
+// The local end of a socket that just connected or was accepted.
+void note_local(Call& c, int fd) {
+  sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  static int (*real_getsockname)(int, sockaddr*, socklen_t*) = nullptr;
   if (REAL(getsockname)(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
     c.sockaddr(FieldId::local, reinterpret_cast<sockaddr*>(&ss), len, Mem::Proven);
 }
@@ -36,7 +32,6 @@ void socket_args(Call& c, int domain, int type, int protocol) {
 
 }  // namespace
 
-DECLARE_REAL(socket, int, int, int, int);
 WS_EXPORT int socket(int domain, int type, int protocol) {
   Call c(FuncId::socket);
   int r = REAL(socket)(domain, type, protocol);
@@ -46,7 +41,6 @@ WS_EXPORT int socket(int domain, int type, int protocol) {
   return r;
 }
 
-DECLARE_REAL(socketpair, int, int, int, int, int*);
 WS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   Call c(FuncId::socketpair);
   int r = REAL(socketpair)(domain, type, protocol, sv);
@@ -61,7 +55,6 @@ WS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   return r;
 }
 
-DECLARE_REAL(bind, int, int, const sockaddr*, socklen_t);
 WS_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
   Call c(FuncId::bind);
   int r = REAL(bind)(fd, addr, len);
@@ -71,7 +64,6 @@ WS_EXPORT int bind(int fd, const sockaddr* addr, socklen_t len) {
   return r;
 }
 
-DECLARE_REAL(listen, int, int, int);
 WS_EXPORT int listen(int fd, int backlog) {
   Call c(FuncId::listen);
   int r = REAL(listen)(fd, backlog);
@@ -81,15 +73,13 @@ WS_EXPORT int listen(int fd, int backlog) {
   return r;
 }
 
-DECLARE_REAL(connect, int, int, const sockaddr*, socklen_t);
 WS_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::connect);
   int r = REAL(connect)(fd, addr, len);
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.sockaddr(FieldId::addr, addr, len);
-  if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd, local);
+  if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd);
   return r;
 }
 
@@ -98,10 +88,8 @@ namespace {
 // accept and accept4: when the program does not ask for the peer, wstrace asks in its place
 // (the kernel fills our buffer instead of none; the call is otherwise the same).
 int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
-  static int (*real_accept4)(int, sockaddr*, socklen_t*, int) = nullptr;
-  static int (*real_accept)(int, sockaddr*, socklen_t*) = nullptr;
-  sockaddr_storage local, mine;  // (outlive c)
   Call c(f);
+  sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
   sockaddr* a = addr ? addr : reinterpret_cast<sockaddr*>(&mine);
   socklen_t* l = addr ? len : &mine_len;
@@ -115,7 +103,7 @@ int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
     c.u64(FieldId::new_sock, static_cast<uint64_t>(r));
     // The kernel wrote *l (the full length) and min(*l, given) bytes of the address.
     if (l) c.sockaddr(FieldId::peer, a, *l < given ? *l : given, Mem::Proven);
-    note_local(c, r, local);
+    note_local(c, r);
   }
   return r;
 }
@@ -129,7 +117,6 @@ WS_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
   return traced_accept(FuncId::accept4, fd, addr, len, flags);
 }
 
-DECLARE_REAL(shutdown, int, int, int);
 WS_EXPORT int shutdown(int fd, int how) {
   Call c(FuncId::shutdown);
   int r = REAL(shutdown)(fd, how);
@@ -139,7 +126,6 @@ WS_EXPORT int shutdown(int fd, int how) {
   return r;
 }
 
-DECLARE_REAL(close, int, int);
 WS_EXPORT int close(int fd) {
   if (!is_socket(fd) || !enabled()) {
     forget_fd(fd);
@@ -168,14 +154,12 @@ int traced_dup(FuncId f, int oldfd, int result_of_real, Call& c) {
 
 }  // namespace
 
-DECLARE_REAL(dup, int, int);
 WS_EXPORT int dup(int oldfd) {
   if (!is_socket(oldfd)) return REAL(dup)(oldfd);
   Call c(FuncId::dup);
   return traced_dup(FuncId::dup, oldfd, REAL(dup)(oldfd), c);
 }
 
-DECLARE_REAL(dup2, int, int, int);
 WS_EXPORT int dup2(int oldfd, int newfd) {
   if (!is_socket(oldfd)) {
     int r = REAL(dup2)(oldfd, newfd);
@@ -186,7 +170,6 @@ WS_EXPORT int dup2(int oldfd, int newfd) {
   return traced_dup(FuncId::dup2, oldfd, REAL(dup2)(oldfd, newfd), c);
 }
 
-DECLARE_REAL(dup3, int, int, int, int);
 WS_EXPORT int dup3(int oldfd, int newfd, int flags) {
   if (!is_socket(oldfd)) {
     int r = REAL(dup3)(oldfd, newfd, flags);
@@ -219,7 +202,6 @@ int traced_fcntl(int (*real_fn)(int, int, ...), int fd, int cmd, long arg) {
 
 }  // namespace
 
-DECLARE_REAL(fcntl, int, int, int, ...);
 WS_EXPORT int fcntl(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
@@ -228,7 +210,6 @@ WS_EXPORT int fcntl(int fd, int cmd, ...) {
   return traced_fcntl(REAL(fcntl), fd, cmd, arg);
 }
 
-DECLARE_REAL(fcntl64, int, int, int, ...);
 WS_EXPORT int fcntl64(int fd, int cmd, ...) {
   va_list ap;
   va_start(ap, cmd);
@@ -237,7 +218,6 @@ WS_EXPORT int fcntl64(int fd, int cmd, ...) {
   return traced_fcntl(REAL(fcntl64), fd, cmd, arg);
 }
 
-DECLARE_REAL(ioctl, int, int, unsigned long, ...);
 WS_EXPORT int ioctl(int fd, unsigned long request, ...) {
   va_list ap;
   va_start(ap, request);
@@ -272,7 +252,6 @@ void sockopt_args(Call& c, int fd, int level, int name, const void* val, socklen
 
 }  // namespace
 
-DECLARE_REAL(setsockopt, int, int, int, int, const void*, socklen_t);
 WS_EXPORT int setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
   Call c(FuncId::setsockopt);
   int r = REAL(setsockopt)(fd, level, name, val, len);
@@ -281,7 +260,6 @@ WS_EXPORT int setsockopt(int fd, int level, int name, const void* val, socklen_t
   return r;
 }
 
-DECLARE_REAL(getsockopt, int, int, int, int, void*, socklen_t*);
 WS_EXPORT int getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
   Call c(FuncId::getsockopt);
   int r = REAL(getsockopt)(fd, level, name, val, len);
@@ -309,13 +287,11 @@ int traced_sockname(Call& c, int (*real_fn)(int, sockaddr*, socklen_t*), int fd,
 
 }  // namespace
 
-DECLARE_REAL(getsockname, int, int, sockaddr*, socklen_t*);
 WS_EXPORT int getsockname(int fd, sockaddr* addr, socklen_t* len) {
   Call c(FuncId::getsockname);
   return traced_sockname(c, REAL(getsockname), fd, addr, len);
 }
 
-DECLARE_REAL(getpeername, int, int, sockaddr*, socklen_t*);
 WS_EXPORT int getpeername(int fd, sockaddr* addr, socklen_t* len) {
   Call c(FuncId::getpeername);
   return traced_sockname(c, REAL(getpeername), fd, addr, len);

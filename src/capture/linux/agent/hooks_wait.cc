@@ -9,8 +9,6 @@
 using namespace ws;
 using namespace ws::agent;
 
-#define REAL(name) real(#name, real_##name)
-#define DECLARE_REAL(name, ret, ...) static ret (*real_##name)(__VA_ARGS__) = nullptr
 
 namespace {
 
@@ -82,7 +80,6 @@ bool read_set(fd_set& out, const fd_set* set, int nfds) {
 
 }  // namespace
 
-DECLARE_REAL(poll, int, pollfd*, nfds_t, int);
 WS_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
   auto call = [](pollfd* f, nfds_t n, const void* ctx) {
     return REAL(poll)(f, n, *static_cast<const int*>(ctx));
@@ -91,13 +88,11 @@ WS_EXPORT int poll(pollfd* fds, nfds_t nfds, int timeout) {
                      call, &timeout);
 }
 
-DECLARE_REAL(__poll_chk, int, pollfd*, nfds_t, int, size_t);
 WS_EXPORT int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fdslen) {
   if (fdslen / sizeof(pollfd) < nfds) return REAL(__poll_chk)(fds, nfds, timeout, fdslen);
   return poll(fds, nfds, timeout);
 }
 
-DECLARE_REAL(ppoll, int, pollfd*, nfds_t, const struct timespec*, const sigset_t*);
 WS_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* mask) {
   struct Ctx {
     const struct timespec* tmo;
@@ -111,7 +106,6 @@ WS_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const struct timespec* tmo, const 
   return traced_poll(FuncId::ppoll, fds, nfds, tmo ? timespec_ns(tmo) : -1, call, &ctx);
 }
 
-DECLARE_REAL(select, int, int, fd_set*, fd_set*, fd_set*, struct timeval*);
 WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeval* tmo) {
   if (!enabled() || nfds <= 0 || nfds > FD_SETSIZE) return REAL(select)(nfds, rd, wr, ex, tmo);
   // The sets are overwritten by the call: keep what was asked. They are read safely (the kernel
@@ -154,7 +148,6 @@ WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeva
   return r;
 }
 
-DECLARE_REAL(epoll_wait, int, int, epoll_event*, int, int);
 WS_EXPORT int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout) {
   Call c(FuncId::epoll_wait);
   int r = REAL(epoll_wait)(epfd, events, maxevents, timeout);

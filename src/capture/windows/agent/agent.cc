@@ -106,7 +106,7 @@ bool region_from_parent(wchar_t* out, size_t n) {
 
 // A child the agent could not enter: a tracing_lost event in this process's ring names it.
 void record_child_lost(const PROCESS_INFORMATION* pi, const char* cause) {
-  wchar_t image[MAX_PATH * 2];  // (outlives c)
+  wchar_t image[MAX_PATH * 2];
   DWORD n = MAX_PATH * 2;
   if (!QueryFullProcessImageNameW(pi->hProcess, 0, image, &n)) image[0] = L'\0';
   Call c(FuncId::tracing_lost);
@@ -272,15 +272,22 @@ void record_process_start() {
   c.u64(FieldId::platform, static_cast<uint64_t>(Platform::Windows));
 }
 
+// Points `real_fn` at function `name` of `module` (null when it has none) and pairs it with
+// `hook`, so that imports of it and GetProcAddress answers get the hook (hook_for).
+template <typename Fn>
+void resolve(HMODULE module, const char* name, Fn& real_fn, Fn hook) {
+  real_fn = reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(module, name)));
+  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(real_fn)),
+           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(hook)));
+}
+// resolve() for the pair real_NAME / hook_NAME.
+#define WS_RESOLVE(module, name) resolve(module, #name, real_##name, &hook_##name)
+
 // Finds the real Winsock functions, once ws2_32 is in the process.
 void resolve_winsock() {
   HMODULE ws2 = GetModuleHandleW(L"ws2_32.dll");
   if (!ws2) return;
-#define WS_REAL(name, ret, params)                                                          \
-  g_real.name = reinterpret_cast<decltype(g_real.name)>(                                    \
-      reinterpret_cast<void*>(GetProcAddress(ws2, #name)));                                 \
-  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(g_real.name)),                 \
-           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(&hook_##name)));
+#define WS_REAL(name, ret, params) resolve(ws2, #name, g_real.name, &hook_##name);
 #include "hook_list.h"
 #undef WS_REAL
 }
@@ -289,37 +296,25 @@ void resolve_winsock() {
 void resolve_dnsapi() {
   HMODULE dns = GetModuleHandleW(L"dnsapi.dll");
   if (!dns || real_DnsQuery_A) return;
-#define WS_DNS(name)                                                                       \
-  real_##name = reinterpret_cast<decltype(real_##name)>(                                   \
-      reinterpret_cast<void*>(GetProcAddress(dns, #name)));                                \
-  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(real_##name)),                \
-           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(&hook_##name)));
-  WS_DNS(DnsQuery_A)
-  WS_DNS(DnsQuery_W)
-  WS_DNS(DnsQuery_UTF8)
-#undef WS_DNS
+  WS_RESOLVE(dns, DnsQuery_A);
+  WS_RESOLVE(dns, DnsQuery_W);
+  WS_RESOLVE(dns, DnsQuery_UTF8);
 }
 
 void install_hooks() {
   HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
   resolve_winsock();
   resolve_dnsapi();
-#define WS_KERNEL(name)                                                                     \
-  real_##name = reinterpret_cast<decltype(real_##name)>(                                    \
-      reinterpret_cast<void*>(GetProcAddress(k32, #name)));                                 \
-  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(real_##name)),                 \
-           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(&hook_##name)));
-  WS_KERNEL(GetProcAddress)
-  WS_KERNEL(LoadLibraryA)
-  WS_KERNEL(LoadLibraryW)
-  WS_KERNEL(LoadLibraryExA)
-  WS_KERNEL(LoadLibraryExW)
-  WS_KERNEL(CreateProcessW)
-  WS_KERNEL(CreateProcessA)
-#define WS_KERNEL_HOOK(name, ret, params) WS_KERNEL(name)
+  WS_RESOLVE(k32, GetProcAddress);
+  WS_RESOLVE(k32, LoadLibraryA);
+  WS_RESOLVE(k32, LoadLibraryW);
+  WS_RESOLVE(k32, LoadLibraryExA);
+  WS_RESOLVE(k32, LoadLibraryExW);
+  WS_RESOLVE(k32, CreateProcessW);
+  WS_RESOLVE(k32, CreateProcessA);
+#define WS_KERNEL_HOOK(name, ret, params) WS_RESOLVE(k32, name);
   WS_KERNEL_HOOKS(WS_KERNEL_HOOK)
 #undef WS_KERNEL_HOOK
-#undef WS_KERNEL
   patch_all_modules();
 }
 

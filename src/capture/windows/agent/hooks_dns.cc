@@ -10,8 +10,8 @@ namespace ws::agent {
 namespace {
 
 template <typename AI>
-// The hints and addresses of a lookup; `list` is the caller's (it must outlive the Call).
-void lookup_results(Call& c, RawAddrList& list, int r, const AI* hints_at, AI* const* res) {
+// The hints and addresses of a lookup.
+void lookup_results(Call& c, int r, const AI* hints_at, AI* const* res) {
   AI h;  // the program's hints, read safely: a refused pointer is WSAEFAULT, not a crash
   const AI* hints = read_safely(h, hints_at) ? &h : nullptr;
   if (hints) {
@@ -24,6 +24,7 @@ void lookup_results(Call& c, RawAddrList& list, int r, const AI* hints_at, AI* c
     return;
   }
   // (mingw declares ADDRINFOEXW::ai_next with another spelling of the struct: cast.)
+  RawAddrList list;
   for (const AI* ai = res ? *res : nullptr; ai; ai = reinterpret_cast<const AI*>(ai->ai_next)) {
     if (hints && hints->ai_socktype == 0 && ai->ai_socktype != SOCK_STREAM && ai != *res) continue;
     list.add(ai->ai_addr, ai->ai_addrlen);
@@ -42,13 +43,13 @@ void text(Call& c, FieldId id, const Ch* s, Mem m = Mem::Unproven) {
 template <typename Fn, typename Ch, typename AI>
 INT traced_getaddrinfo(FuncId f, Fn real_fn, const Ch* node, const Ch* service, const AI* hints,
                        AI** res) {
-  RawAddrList list;  // (outlives c)
+  RawAddrList list;
   Call c(f);
   INT r = real_fn(node, service, hints, res);
   c.done(r, false);
   text(c, FieldId::host, node);
   text(c, FieldId::service, service);
-  lookup_results(c, list, r, hints, res);
+  lookup_results(c, r, hints, res);
   if (r == 0 && res && *res && (*res)->ai_canonname)
     text(c, FieldId::canon, (*res)->ai_canonname, Mem::Proven);  // Winsock's own
   return r;
@@ -136,14 +137,13 @@ int WSAAPI hook_GetAddrInfoExW(PCWSTR node, PCWSTR service, DWORD ns, LPGUID id,
   bool noticed = false;
   int r;
   {
-    RawAddrList list;  // (outlives c)
     Call c(FuncId::GetAddrInfoExW);
     r = g_real.GetAddrInfoExW(node, service, ns, id, hints, res, tmo, ov, pass, handle);
     if (noted) noticed = g_pending.settle(ov, r == WSA_IO_PENDING, found);
     c.done(r, false);
     c.wstr(FieldId::host, node);
     c.wstr(FieldId::service, service);
-    lookup_results(c, list, r, hints, r == WSA_IO_PENDING ? nullptr : res);
+    lookup_results(c, r, hints, r == WSA_IO_PENDING ? nullptr : res);
     if (ov) c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
   }
   if (noticed) {
@@ -155,7 +155,7 @@ int WSAAPI hook_GetAddrInfoExW(PCWSTR node, PCWSTR service, DWORD ns, LPGUID id,
 }
 
 void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op) {
-  RawAddrList list;  // (outlives c)
+  RawAddrList list;
   Call c(FuncId::GetAddrInfoExW);
   c.done(err, false);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
@@ -165,7 +165,7 @@ void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op) {
   hints.ai_flags = op.hint_flags;
   PADDRINFOEXW* res = op.results && PendingTable::readable(op.results, sizeof *op.results)
                           ? op.results : nullptr;
-  lookup_results(c, list, err, op.has_hints ? &hints : nullptr, res);
+  lookup_results(c, err, op.has_hints ? &hints : nullptr, res);
 }
 
 INT WSAAPI hook_GetAddrInfoExOverlappedResult(LPOVERLAPPED ov) {
@@ -220,7 +220,7 @@ void hostent_addrs(Call& c, RawAddrList& list, const hostent* h) {
 }  // namespace
 
 hostent* WSAAPI hook_gethostbyname(const char* name) {
-  RawAddrList list;  // (outlives c)
+  RawAddrList list;
   Call c(FuncId::gethostbyname);
   hostent* h = g_real.gethostbyname(name);
   c.done(h ? 0 : -1, h == nullptr);
@@ -230,8 +230,8 @@ hostent* WSAAPI hook_gethostbyname(const char* name) {
 }
 
 hostent* WSAAPI hook_gethostbyaddr(const char* addr, int len, int type) {
-  sockaddr_in sin{};  // (outlives c)
   Call c(FuncId::gethostbyaddr);
+  sockaddr_in sin{};
   hostent* h = g_real.gethostbyaddr(addr, len, type);
   c.done(h ? 0 : -1, h == nullptr);
   if (type == AF_INET && len == 4 && read_safely(sin.sin_addr, addr)) {
@@ -283,7 +283,7 @@ namespace {
 template <typename Fn, typename Name, typename Record>
 DNS_STATUS traced_query(FuncId f, Fn real_fn, const Name* name, WORD type, DWORD options,
                         PVOID extra, Record** results, PVOID* reserved) {
-  RawAddrList list;  // (outlives c)
+  RawAddrList list;
   Call c(f);
   DNS_STATUS st = real_fn(name, type, options, extra, results, reserved);
   c.done(st, false);

@@ -6,8 +6,9 @@ namespace {
 
 bool failed(int r) { return r == SOCKET_ERROR; }
 
-// The socket's own address, read into `ss` (the caller's: it must outlive the Call).
-void note_local(Call& c, SOCKET s, sockaddr_storage& ss) {
+// The socket's own address.
+void note_local(Call& c, SOCKET s) {
+  sockaddr_storage ss;
   int len = sizeof ss;
   if (g_real.getsockname(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
     c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len), Mem::Proven);
@@ -140,32 +141,30 @@ int WSAAPI hook_listen(SOCKET s, int backlog) {
 
 int WSAAPI hook_connect(SOCKET s, const sockaddr* a, int len) {
   notice_socket(s);
-  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::connect);
   int r = g_real.connect(s, a, len);
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
   c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
-  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s, local);
+  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
   return r;
 }
 
 int WSAAPI hook_WSAConnect(SOCKET s, const sockaddr* a, int len, LPWSABUF out, LPWSABUF in,
                            LPQOS sq, LPQOS gq) {
   notice_socket(s);
-  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::WSAConnect);
   int r = g_real.WSAConnect(s, a, len, out, in, sq, gq);
   c.done(r, failed(r));
   c.u64(FieldId::sock, s);
   c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
-  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s, local);
+  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
   return r;
 }
 
 namespace {
 SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int* len,
-                int given, sockaddr_storage& local) {
+                int given) {
   created(c, s);
   c.u64(FieldId::sock, listener);
   if (s != INVALID_SOCKET) {
@@ -173,7 +172,7 @@ SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int
     // Winsock wrote *len and that much of the address.
     if (a && len)
       c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given), Mem::Proven);
-    note_local(c, s, local);
+    note_local(c, s);
   }
   return s;
 }
@@ -181,7 +180,6 @@ SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int
 
 // When the program does not ask for the peer, wstrace asks in its place.
 SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
-  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::accept);
   sockaddr_storage mine;
   int mine_len = sizeof mine;
@@ -189,12 +187,11 @@ SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
   int* pl = a ? len : &mine_len;
   const int given = a ? value_at(len) : mine_len;
   SOCKET s = g_real.accept(l, pa, pl);
-  return accepted(c, l, s, pa, pl, given, local);
+  return accepted(c, l, s, pa, pl, given);
 }
 
 SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC cond,
                              DWORD_PTR data) {
-  sockaddr_storage local;  // (outlives c)
   Call c(FuncId::WSAAccept);
   sockaddr_storage mine;
   int mine_len = sizeof mine;
@@ -202,7 +199,7 @@ SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC c
   int* pl = a ? len : &mine_len;
   const int given = a ? value_at(len) : mine_len;
   SOCKET s = g_real.WSAAccept(l, pa, pl, cond, data);
-  return accepted(c, l, s, pa, pl, given, local);
+  return accepted(c, l, s, pa, pl, given);
 }
 
 int WSAAPI hook_send(SOCKET s, const char* buf, int len, int flags) {

@@ -1,0 +1,92 @@
+// Every function the Linux agent hooks: WS_HOOK(name, return type, (parameters)). Each is
+// defined with C linkage and exported by libwstrace-agent.so, which LD_PRELOAD puts before libc;
+// its real function is found on first use with dlsym(RTLD_NEXT). agent.h derives from this list
+// the pointers to the real functions (REAL(name) of a function not listed does not compile); the
+// capture_hook_list test holds the agent's exports to it. (The hooks are not declared from it:
+// clang refuses a definition without the `noexcept` that a redeclaration took from libc's.)
+// Included several times with different definitions of WS_HOOK; no include guard on purpose.
+
+// Socket life (hooks_socket.cc)
+WS_HOOK(socket, int, (int, int, int))
+WS_HOOK(socketpair, int, (int, int, int, int*))
+WS_HOOK(bind, int, (int, const sockaddr*, socklen_t))
+WS_HOOK(listen, int, (int, int))
+WS_HOOK(connect, int, (int, const sockaddr*, socklen_t))
+WS_HOOK(accept, int, (int, sockaddr*, socklen_t*))
+WS_HOOK(accept4, int, (int, sockaddr*, socklen_t*, int))
+WS_HOOK(shutdown, int, (int, int))
+WS_HOOK(close, int, (int))
+WS_HOOK(dup, int, (int))
+WS_HOOK(dup2, int, (int, int))
+WS_HOOK(dup3, int, (int, int, int))
+WS_HOOK(fcntl, int, (int, int, ...))
+WS_HOOK(fcntl64, int, (int, int, ...))
+WS_HOOK(ioctl, int, (int, unsigned long, ...))
+WS_HOOK(setsockopt, int, (int, int, int, const void*, socklen_t))
+WS_HOOK(getsockopt, int, (int, int, int, void*, socklen_t*))
+WS_HOOK(getsockname, int, (int, sockaddr*, socklen_t*))
+WS_HOOK(getpeername, int, (int, sockaddr*, socklen_t*))
+
+// Data (hooks_io.cc); the __*_chk forms are what programs built with _FORTIFY_SOURCE call
+WS_HOOK(send, ssize_t, (int, const void*, size_t, int))
+WS_HOOK(sendto, ssize_t, (int, const void*, size_t, int, const sockaddr*, socklen_t))
+WS_HOOK(sendmsg, ssize_t, (int, const msghdr*, int))
+WS_HOOK(sendmmsg, int, (int, mmsghdr*, unsigned, int))
+WS_HOOK(write, ssize_t, (int, const void*, size_t))
+WS_HOOK(writev, ssize_t, (int, const iovec*, int))
+WS_HOOK(recv, ssize_t, (int, void*, size_t, int))
+WS_HOOK(__recv_chk, ssize_t, (int, void*, size_t, size_t, int))
+WS_HOOK(recvfrom, ssize_t, (int, void*, size_t, int, sockaddr*, socklen_t*))
+WS_HOOK(__recvfrom_chk, ssize_t, (int, void*, size_t, size_t, int, sockaddr*, socklen_t*))
+WS_HOOK(recvmsg, ssize_t, (int, msghdr*, int))
+WS_HOOK(recvmmsg, int, (int, mmsghdr*, unsigned, int, struct timespec*))
+WS_HOOK(read, ssize_t, (int, void*, size_t))
+WS_HOOK(__read_chk, ssize_t, (int, void*, size_t, size_t))
+WS_HOOK(readv, ssize_t, (int, const iovec*, int))
+
+// Waiting (hooks_wait.cc)
+WS_HOOK(poll, int, (pollfd*, nfds_t, int))
+WS_HOOK(__poll_chk, int, (pollfd*, nfds_t, int, size_t))
+WS_HOOK(ppoll, int, (pollfd*, nfds_t, const struct timespec*, const sigset_t*))
+WS_HOOK(select, int, (int, fd_set*, fd_set*, fd_set*, struct timeval*))
+WS_HOOK(epoll_wait, int, (int, epoll_event*, int, int))
+
+// Name resolution (hooks_resolve.cc); <resolv.h> renames res_query/res_search to __res_*
+WS_HOOK(getaddrinfo, int, (const char*, const char*, const addrinfo*, addrinfo**))
+WS_HOOK(freeaddrinfo, void, (addrinfo*))
+WS_HOOK(gethostbyname, hostent*, (const char*))
+WS_HOOK(gethostbyname_r, int, (const char*, hostent*, char*, size_t, hostent**, int*))
+WS_HOOK(gethostbyaddr, hostent*, (const void*, socklen_t, int))
+WS_HOOK(getnameinfo, int, (const sockaddr*, socklen_t, char*, socklen_t, char*, socklen_t, int))
+WS_HOOK(res_query, int, (const char*, int, int, unsigned char*, int))
+WS_HOOK(__res_query, int, (const char*, int, int, unsigned char*, int))
+WS_HOOK(res_search, int, (const char*, int, int, unsigned char*, int))
+WS_HOOK(__res_search, int, (const char*, int, int, unsigned char*, int))
+
+// The process: how it ends, descriptors opened or closed inside libc, thread names
+// (hooks_process.cc)
+WS_HOOK(_exit, void, (int))
+WS_HOOK(_Exit, void, (int))
+WS_HOOK(fclose, int, (FILE*))
+WS_HOOK(open, int, (const char*, int, ...))
+WS_HOOK(open64, int, (const char*, int, ...))
+WS_HOOK(openat, int, (int, const char*, int, ...))
+WS_HOOK(pipe, int, (int*))
+WS_HOOK(pipe2, int, (int*, int))
+WS_HOOK(prctl, int, (int, ...))
+WS_HOOK(pthread_setname_np, int, (pthread_t, const char*))
+
+// New programs: the exec family and posix_spawn (hooks_exec.cc)
+WS_HOOK(execve, int, (const char*, char* const*, char* const*))
+WS_HOOK(execveat, int, (int, const char*, char* const*, char* const*, int))
+WS_HOOK(fexecve, int, (int, char* const*, char* const*))
+WS_HOOK(execv, int, (const char*, char* const*))
+WS_HOOK(execvpe, int, (const char*, char* const*, char* const*))
+WS_HOOK(execvp, int, (const char*, char* const*))
+WS_HOOK(execl, int, (const char*, const char*, ...))
+WS_HOOK(execlp, int, (const char*, const char*, ...))
+WS_HOOK(execle, int, (const char*, const char*, ...))
+WS_HOOK(posix_spawn, int, (pid_t*, const char*, const posix_spawn_file_actions_t*,
+                           const posix_spawnattr_t*, char* const*, char* const*))
+WS_HOOK(posix_spawnp, int, (pid_t*, const char*, const posix_spawn_file_actions_t*,
+                            const posix_spawnattr_t*, char* const*, char* const*))
