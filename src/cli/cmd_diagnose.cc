@@ -154,16 +154,11 @@ int run_diagnose(const DiagnoseArgs& a) {
 
 }  // namespace
 
-void print_findings_of(const std::string& path, std::FILE* out) {
-  auto engine = open_trace(path);
-  if (!engine) return;
-  inspect::Diagnoser diag;
-  Event ev;
-  while (engine->next(ev)) diag.observe(ev);
-  const std::vector<inspect::Finding> findings = diag.finish();
+void print_findings(const std::vector<inspect::Finding>& findings, int64_t first_ts,
+                    const std::string& path, std::FILE* out) {
   if (findings.empty()) return;
   fmt::print(out, "\nwstrace: findings (wstrace diagnose {}):\n\n", path);
-  print_text(out, findings, diag.first_ts());
+  print_text(out, findings, first_ts);
 }
 
 void add_diagnose_command(CLI::App& app, int& exit_code) {

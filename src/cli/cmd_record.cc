@@ -2,22 +2,27 @@
 #include <bit>
 #include <climits>
 #include <cstdio>
+#include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "record.h"
 #include "redact.h"
 #include "commands.h"
 #include "common.h"
+#include "findings/diagnoser.h"
 #include "filter.h"
+#include "lost_tracing.h"
 #include "view.h"
 
 namespace ws::cli {
 namespace {
 
 struct RecordArgs {
-  std::string output, snaplen = "1024", filter;
+  std::string output, snaplen = "1024", filter, engine = "auto";
   bool no_follow = false, quiet = false, redact = false, show_secrets = false;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
@@ -39,25 +44,57 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
   }
 }
 
-// The live view on stderr: local times, colours on a terminal, the lines that pass `filter`;
-// credentials in payloads masked unless `show_secrets` (or masked already: record --redact).
-std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect::Filter filter,
-                                                                         bool show_secrets) {
-  present::TextOptions text;
-  text.time = present::TimeMode::Local;
-  text.utc_offset_ns = local_utc_offset_ns();
-  text.color = stderr_is_terminal();
-  auto lines = std::make_shared<LineWriter>(std::move(filter), text);
-  std::shared_ptr<decode::PayloadRedactor> redactor;
-  if (!show_secrets) redactor = std::make_shared<decode::PayloadRedactor>();
-  return [lines, redactor](const Event& raw, const trace::TraceHeader& h) {
-    Event ev = raw;
-    if (redactor) redactor->redact(ev);
-    if (!lines->accept(ev)) return;
-    fmt::print(stderr, "{}\n", lines->line(ev, h, 0));
-    std::fflush(stderr);
-  };
-}
+// What record makes of the events of its engine as they come: the live lines on stderr (local
+// times, colours on a terminal, the lines that pass the filter), and what its summary ends with
+// (tracing lost, findings). Credentials in payloads are masked for the findings, and for the
+// live lines unless they are to be shown (or are masked already: record --redact).
+class RecordView {
+ public:
+  // No live lines when `filter` is empty; no findings unless `findings`.
+  RecordView(std::optional<inspect::Filter> filter, bool show_secrets, bool findings)
+      : show_secrets_(show_secrets) {
+    if (filter) lines_ = std::make_unique<LineWriter>(std::move(*filter), live_text());
+    if (findings) diagnoser_ = std::make_unique<inspect::Diagnoser>();
+  }
+
+  // Follows `ev`, in the engine's order.
+  void observe(const Event& ev, const trace::TraceHeader& h) {
+    if (!seen_) first_ts_ = ev.ts, seen_ = true;
+    lost_.observe(ev);
+    if (!lines_ && !diagnoser_) return;
+    masked_ = ev;
+    redactor_.redact(masked_);
+    if (lines_ && lines_->accept(show_secrets_ ? ev : masked_)) {
+      fmt::print(stderr, "{}\n", lines_->line(show_secrets_ ? ev : masked_, h, 0));
+      std::fflush(stderr);
+    }
+    if (diagnoser_) diagnoser_->observe(masked_);
+  }
+
+  // The lines that end record's summary: processes whose tracing was lost, the findings.
+  void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
+    if (sum.lost) print_lost_tracing(lost_, h, first_ts_, stderr);
+    if (diagnoser_) print_findings(diagnoser_->finish(), diagnoser_->first_ts(), sum.output, stderr);
+  }
+
+ private:
+  static present::TextOptions live_text() {
+    present::TextOptions text;
+    text.time = present::TimeMode::Local;
+    text.utc_offset_ns = local_utc_offset_ns();
+    text.color = stderr_is_terminal();
+    return text;
+  }
+
+  bool show_secrets_;
+  std::unique_ptr<LineWriter> lines_;
+  std::unique_ptr<inspect::Diagnoser> diagnoser_;
+  inspect::LostTracing lost_;
+  decode::PayloadRedactor redactor_;
+  Event masked_;
+  int64_t first_ts_ = 0;
+  bool seen_ = false;
+};
 
 // "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
 std::string drop_reasons(const capture::RecordSummary& sum) {
@@ -86,16 +123,21 @@ int run_record(const RecordArgs& a) {
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
-  if (!a.quiet) opt.on_event = live_lines(std::move(filter), a.show_secrets || a.redact);
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
-  capture::RecordSummary sum;
+  std::unique_ptr<capture::LiveEngine> engine;
   std::string warning;
-  capture::RecordError err = capture::record(opt, sum, warning);
-  if (!warning.empty()) report("warning: " + warning);
+  capture::RecordError err = capture::start_record(a.engine, opt, engine, warning);
   if (err.exit_code) {
+    if (!warning.empty()) report("warning: " + warning);
     report(err.message);
     return err.exit_code;
   }
+  RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
+                  a.show_secrets || a.redact, !a.quiet);
+  Event ev;
+  while (engine->next(ev)) view.observe(ev, engine->header());
+  if (!warning.empty()) report("warning: " + warning);
+  const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
   if (!a.quiet || sum.dropped || sum.lost || !sum.problem.empty())
     fmt::print(stderr,
@@ -105,8 +147,7 @@ int run_record(const RecordArgs& a) {
                sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
                sum.dropped == 1 ? "" : "s", sum.output);
   if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
-  if (sum.lost) print_lost_tracing_of(sum.output, stderr);
-  if (!a.quiet) print_findings_of(sum.output, stderr);
+  view.print_end(sum, engine->header());
   return sum.exit_status;
 }
 
@@ -117,7 +158,6 @@ struct AttachArgs {
 };
 
 int run_attach(const AttachArgs& a) {
-#ifdef _WIN32
   capture::RecordOptions opt;
   opt.output = a.output;
   opt.agent_path = agent_path();
@@ -126,26 +166,24 @@ int run_attach(const AttachArgs& a) {
     return kExitUsage;
   }
   opt.redact = a.redact;
-  if (!a.quiet) opt.on_event = live_lines(inspect::Filter(), a.show_secrets || a.redact);
-  capture::RecordSummary sum;
-  capture::RecordError err = capture::attach(a.pid, opt, sum, [&] {
-    if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
-    std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
-  });
+  std::unique_ptr<capture::LiveEngine> engine;
+  capture::RecordError err = capture::start_attach(a.pid, opt, engine);
   if (err.exit_code) {
     report(err.message);
     return err.exit_code;
   }
+  if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
+  std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
+  RecordView view(a.quiet ? std::nullopt : std::optional(inspect::Filter()),
+                  a.show_secrets || a.redact, false);
+  Event ev;
+  while (engine->next(ev)) view.observe(ev, engine->header());
+  const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem);
   if (!a.quiet)
     fmt::print(stderr, "wstrace: {} calls ({} failed), {} records dropped; trace in {}\n",
                sum.calls, sum.errors, sum.dropped, sum.output);
   return kExitOk;
-#else
-  (void)a;
-  report("attach is not available on Linux yet: start the program under 'wstrace record'");
-  return kExitError;
-#endif
 }
 
 void add_redact_flags(CLI::App& cmd, bool& redact, bool& show) {
@@ -177,6 +215,10 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-s,--snaplen", a->snaplen,
                   "payload bytes kept per call: a number, 0 for none, or max (default 1024)");
   cmd->add_flag("--no-follow", a->no_follow, "trace only the program, not its children");
+  cmd->add_option("--engine", a->engine,
+                  fmt::format("how calls are captured: {} (default auto: the best for the "
+                              "program; preload: an agent loaded into it)",
+                              fmt::join(capture::live_engine_names(), ", ")));
   cmd->add_option("--filter", a->filter,
                   "live lines only for the calls that match (the trace keeps every call)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
