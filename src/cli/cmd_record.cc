@@ -74,7 +74,8 @@ class RecordView {
   // The lines that end record's summary: processes whose tracing was lost, the findings.
   void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
     if (sum.lost) print_lost_tracing(lost_, h, first_ts_, stderr);
-    if (diagnoser_) print_findings(diagnoser_->finish(), diagnoser_->first_ts(), sum.output, stderr);
+    if (diagnoser_)
+      print_findings(diagnoser_->finish(), diagnoser_->first_ts(), sum.output, stderr);
   }
 
  private:

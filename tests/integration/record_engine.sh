@@ -33,10 +33,12 @@ expect_same "$WORK/auto.summary" "$WORK/preload.summary"
 
 # 2. An unknown engine: one message naming the known ones, exit 2, nothing run or written.
 expect_exit 2 "$WSTRACE" record --engine kernel0 -o "$WORK/none.wst" -- touch "$WORK/ran"
-expect_in "$WORK/err" "wstrace: unknown engine 'kernel0': the engines of this build are auto, preload"
+expect_in "$WORK/err" \
+  "wstrace: unknown engine 'kernel0': the engines of this build are auto, preload"
 expect_lines "$WORK/err" 1
 checks=$((checks + 1))
-[ ! -e "$WORK/ran" ] && [ ! -e "$WORK/none.wst" ] || fail "an unknown engine must run and write nothing"
+[ ! -e "$WORK/ran" ] && [ ! -e "$WORK/none.wst" ] ||
+  fail "an unknown engine must run and write nothing"
 expect_exit 0 "$WSTRACE" record --help
 expect_in "$WORK/out" "auto, preload"
 
@@ -62,6 +64,7 @@ expect_exit 0 strace -o "$WORK/strace.txt" -e trace=open,openat \
 expect_in "$WORK/err" "error   connect-failed: 3 connects to 127.0.0.1:"
 checks=$((checks + 1))
 opens=$(grep -c 'once\.wst' "$WORK/strace.txt")
-[ "$opens" -eq 1 ] || fail "record opened its trace $opens times: $(grep 'once\.wst' "$WORK/strace.txt")"
+[ "$opens" -eq 1 ] ||
+  fail "record opened its trace $opens times: $(grep 'once\.wst' "$WORK/strace.txt")"
 
 done_testing

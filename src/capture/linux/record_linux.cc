@@ -214,7 +214,8 @@ class PreloadEngine final : public LiveCapture {
 
 RecordError PreloadEngine::start(std::string& warning) {
   const RecordOptions& opt = opt_;
-  if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
+  if (opt.argv.empty())
+    return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
   Preflight pre = preflight(opt.argv[0]);
   switch (pre.verdict) {
     case Preflight::Verdict::NotFound: return {127, pre.message};

@@ -292,7 +292,8 @@ RecordError PreloadEngine::attach(uint32_t pid) {
 
 RecordError PreloadEngine::launch(std::string& warning) {
   const RecordOptions& opt = opt_;
-  if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
+  if (opt.argv.empty())
+    return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
   std::wstring path;
   if (RecordError e = find_program(opt.argv[0], path); e.exit_code) return e;
   std::wstring dll = widen(opt.agent_path);
