@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_BUILD = cmake --build --parallel $(JOBS) --preset
 
-.PHONY: all deps build build-linux build-win64 build-asan demo test bench clean
+.PHONY: all deps build build-linux build-win64 build-asan demo check test bench clean
 
 all: build
 
@@ -30,6 +30,10 @@ build-asan:
 
 demo: build
 	@scripts/demo.sh
+
+# The inner loop (tests/README.md): the Linux build's unit and command-line tests, in minutes.
+check: build-linux
+	@ctest --preset linux -j $(JOBS) -L '^(unit|cli)$$'
 
 test: build build-asan
 	@scripts/test.sh

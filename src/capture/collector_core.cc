@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -35,10 +36,10 @@ std::string shrunk_warning(const RingGeometry& wanted, const RingGeometry& got,
 
 RingCollector::RingCollector(const RecordOptions& opt, RegionHeader* region,
                              const RingGeometry& geometry, trace::TraceWriter& writer,
-                             const trace::TraceHeader& header, RecordSummary& summary,
-                             TranslateFn translate, ClockFn now)
-    : opt_(opt), region_(region), geometry_(geometry), writer_(writer), header_(header),
-      summary_(summary), translate_(translate), now_(now),
+                             RecordSummary& summary, TranslateFn translate, ClockFn now,
+                             EventSink sink)
+    : opt_(opt), region_(region), geometry_(geometry), writer_(writer), summary_(summary),
+      translate_(translate), now_(now), sink_(std::move(sink)),
       scratch_(static_cast<size_t>(geometry.ring_bytes / 2)), views_(geometry.slots),
       no_ring_views_(kNoRingEntries) {}
 
@@ -304,7 +305,7 @@ void RingCollector::emit(const Event& raw) {
   if (problem_.empty()) {
     if (Status s = writer_.write(ev); !s.ok()) problem_ = s.message();
   }
-  if (opt_.on_event) opt_.on_event(ev, header_);
+  if (sink_) sink_(ev);
 }
 
 }  // namespace ws::capture

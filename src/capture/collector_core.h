@@ -2,6 +2,7 @@
 // write them in time order, count what the summary reports.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -21,6 +22,8 @@ using TranslateFn = bool (*)(const uint8_t* rec, size_t len, uint32_t pid, Event
 using ClockFn = int64_t (*)();
 // Whether thread `tid` of process `pid` still runs (a zombie does not).
 using AliveFn = bool (*)(uint32_t pid, uint32_t tid);
+// Receives each event as it was written (the live engine), its blob values valid during the call.
+using EventSink = std::function<void(const Event&)>;
 
 // The region to try when memory for `g` ran short: rings halve down to `min_ring` bytes and the
 // ring count halves down to kMinSlots, in turn. False when `g` is already the smallest.
@@ -35,9 +38,10 @@ class RingCollector {
  public:
   // `geometry` is the region's shape as its creator made it: the collector never reads it back
   // from the shared memory, which the traced programs can write.
+  // Every event written is given to `sink` too, when there is one.
   RingCollector(const RecordOptions& opt, RegionHeader* region, const RingGeometry& geometry,
-                trace::TraceWriter& writer, const trace::TraceHeader& header,
-                RecordSummary& summary, TranslateFn translate, ClockFn now);
+                trace::TraceWriter& writer, RecordSummary& summary, TranslateFn translate,
+                ClockFn now, EventSink sink = {});
 
   // Drains every ring once, writing what it found in time order. Returns the highest fill of
   // any ring before draining, as a fraction of its size: a caller sleeps less when it is high.
@@ -96,10 +100,10 @@ class RingCollector {
   RegionHeader* region_;
   const RingGeometry geometry_;
   trace::TraceWriter& writer_;
-  const trace::TraceHeader& header_;
   RecordSummary& summary_;
   TranslateFn translate_;
   ClockFn now_;
+  EventSink sink_;
   std::vector<uint8_t> scratch_;
   std::vector<std::unique_ptr<EventBuilder>> pool_;
   std::vector<size_t> order_;

@@ -1,14 +1,19 @@
-// `wstrace record`: start a program with the agent inside it, drain the agent's rings into a
-// trace file and the live view until every traced process has ended. One implementation per
-// platform (linux/record_linux.cc, windows/record_windows.cc); what they share is in
-// collector_core.h.
+// `wstrace record` and `attach`: a live capture is an engine (engine.h) whose events come from
+// a running program. Its collector drains the agent's rings into a trace file, and next() hands
+// back each event written, in the file's order, until every traced process has ended. Engines
+// are chosen by name at run time (live_engines.cc); each platform's engines are in its folder
+// (linux/record_linux.cc, windows/record_windows.cc), what they share in collector_core.h and
+// live_capture.h.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "engine.h"
 #include "event.h"
 #include "trace_format.h"
 
@@ -20,8 +25,6 @@ struct RecordOptions {
   bool follow = true;             // trace child processes too
   std::vector<std::string> argv;  // the program and its arguments
   std::string agent_path;         // libwstrace-agent.so / wstrace-agent.dll
-  // Called for every event in time order (the live view); may be empty.
-  std::function<void(const Event&, const trace::TraceHeader&)> on_event;
   // Called with a warning that must be seen before the program runs (fewer or smaller rings);
   // when empty, the warning comes back with record()'s other warnings.
   std::function<void(const std::string&)> on_warning;
@@ -40,18 +43,40 @@ struct RecordSummary {
   std::string problem;            // set when recording itself went wrong (disk full …)
 };
 
-// Records until every traced process has ended. Errors before the program starts (not found,
-// unreachable, cannot create the output) come back with the exit code to use.
+// Why a capture could not start (not found, unreachable, cannot create the output, unknown
+// engine), with the exit code to use; exit_code 0 when it started.
 struct RecordError {
   int exit_code = 0;
   std::string message;
 };
-RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning);
 
-// Windows: loads the agent into running process `pid` and records from then on, until the
-// process exits or the user presses Ctrl+C (then the agent goes quiet and the process runs on).
-// `on_attached` is called once the agent is in.
-RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summary,
-                   const std::function<void()>& on_attached);
+// A running capture. next() drains the rings (waiting for the program when they are empty),
+// writes what it found to the trace file and hands it back, in the file's order and numbered
+// as the file numbers it (seq); false once every traced process has ended and the file is
+// closed. The file receives every event whatever the consumer does with them; the consumer
+// must pull to the end, since nothing is drained between two calls. end() is always clean:
+// the events are all there even when writing the file failed (summary().problem says so).
+class LiveEngine : public Engine {
+ public:
+  // What the recording counted so far; final once next() returned false.
+  virtual const RecordSummary& summary() const = 0;
+};
+
+// The names `record --engine` takes: "auto" (the best engine for the program: preload today),
+// then this platform's engines.
+std::vector<std::string> live_engine_names();
+
+// Starts `opt.argv` under the engine named `engine` and returns it in `out`. An unknown name,
+// or errors before the program runs, come back as a RecordError (nothing ran, no file is left).
+// `warning` gets what must be said once the recording is over (a program partly reachable);
+// warnings that must be seen before the program runs go to opt.on_warning when it is set.
+RecordError start_record(std::string_view engine, const RecordOptions& opt,
+                         std::unique_ptr<LiveEngine>& out, std::string& warning);
+
+// Loads the agent into running process `pid` and records from then on, until the process
+// exits or the user presses Ctrl+C (then the agent goes quiet and the process runs on). Returns
+// once the agent is in. Windows only: elsewhere an error that says so.
+RecordError start_attach(uint32_t pid, const RecordOptions& opt,
+                         std::unique_ptr<LiveEngine>& out);
 
 }  // namespace ws::capture

@@ -161,14 +161,11 @@ int run_diagnose(const DiagnoseArgs& a) {
 
 }  // namespace
 
-void print_findings_of(const std::string& path, std::FILE* out) {
-  auto engine = open_trace(path);
-  if (!engine) return;
-  inspect::Inspector inspector(diagnose_options({}));
-  inspector.run(*engine);
-  if (inspector.findings().empty()) return;
+void print_findings(const std::vector<inspect::Finding>& findings, int64_t first_ts,
+                    const std::string& path, std::FILE* out) {
+  if (findings.empty()) return;
   fmt::print(out, "\nwstrace: findings (wstrace diagnose {}):\n\n", path);
-  print_text(out, inspector.findings(), inspector.first_ts());
+  print_text(out, findings, first_ts);
 }
 
 void add_diagnose_command(CLI::App& app, int& exit_code) {

@@ -224,19 +224,10 @@ int run_info(const std::string& file, bool json) {
 
 }  // namespace
 
-void print_lost_tracing_of(const std::string& path, std::FILE* out) {
-  auto engine = open_trace(path);
-  if (!engine) return;
-  inspect::LostTracing lost;
-  int64_t first = 0;
-  bool any = false;
-  Event ev;
-  while (engine->next(ev)) {
-    if (!any) first = ev.ts, any = true;
-    lost.observe(ev);
-  }
+void print_lost_tracing(const inspect::LostTracing& lost, const trace::TraceHeader& h,
+                        int64_t first, std::FILE* out) {
   for (const auto& [pid, p] : lost.processes())
-    fmt::print(out, "wstrace: process {} {}\n", pid, lost_text(lost, pid, engine->header(), first));
+    fmt::print(out, "wstrace: process {} {}\n", pid, lost_text(lost, pid, h, first));
 }
 
 void add_info_command(CLI::App& app, int& exit_code) {

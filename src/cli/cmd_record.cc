@@ -2,9 +2,12 @@
 #include <bit>
 #include <climits>
 #include <cstdio>
+#include <memory>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "record.h"
 #include "redact.h"
@@ -12,6 +15,7 @@
 #include "common.h"
 #include "filter.h"
 #include "inspector.h"
+#include "lost_tracing.h"
 #include "notes.h"
 #include "view.h"
 
@@ -19,7 +23,7 @@ namespace ws::cli {
 namespace {
 
 struct RecordArgs {
-  std::string output, snaplen = "1024", filter;
+  std::string output, snaplen = "1024", filter, engine = "auto";
   bool no_follow = false, quiet = false, redact = false, show_secrets = false;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
@@ -41,42 +45,77 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
   }
 }
 
-// The live view on stderr: local times, colours on a terminal, the lines that pass `filter`;
-// credentials in payloads masked unless `show_secrets` (or masked already: record --redact).
-std::function<void(const Event&, const trace::TraceHeader&)> live_lines(inspect::Filter filter,
-                                                                         bool show_secrets) {
-  struct Live {
-    explicit Live(inspect::InspectOptions io) : inspector(std::move(io)) {
-      inspector.subscribe(cb);
+// What record makes of the events of its engine as they come: the live lines on stderr (local
+// times, colours on a terminal, the lines that pass the filter), and what its summary ends with
+// (tracing lost, findings). One Inspector follows the events with credentials in payloads masked
+// (the findings are those `diagnose` gives of the file); the live lines print the events as they
+// came when secrets are to be shown (or are masked already: record --redact).
+class RecordView final : public inspect::Subscriber {
+ public:
+  // No live lines when `filter` is empty; no findings unless `findings`.
+  RecordView(std::optional<inspect::Filter> filter, bool show_secrets, bool findings)
+      : show_secrets_(show_secrets), lines_(filter.has_value()), findings_(findings) {
+    if (!lines_ && !findings_) return;
+    inspect::InspectOptions io;
+    if (filter) io.filter = std::move(*filter);
+    if (findings_) {
+      io.http = true;
+      io.findings = inspect::DiagnoseOptions{};
     }
-    inspect::Inspector inspector;
-    inspect::Callbacks cb;
-    present::TextOptions text;
-    std::unique_ptr<decode::PayloadRedactor> redactor;
-    const trace::TraceHeader* header = nullptr;
-    std::string name;
-  };
-  inspect::InspectOptions io;
-  io.filter = std::move(filter);
-  auto live = std::make_shared<Live>(std::move(io));
-  live->text.time = present::TimeMode::Local;
-  live->text.utc_offset_ns = local_utc_offset_ns();
-  live->text.color = stderr_is_terminal();
-  if (!show_secrets) live->redactor = std::make_unique<decode::PayloadRedactor>();
-  Live* l = live.get();
-  live->cb.event = [l](const inspect::Facts& f) {
-    if (!f.matched) return;
+    inspector_ = std::make_unique<inspect::Inspector>(std::move(io));
+    inspector_->subscribe(*this);
+  }
+
+  // Follows `ev`, in the engine's order.
+  void observe(const Event& ev, const trace::TraceHeader& h) {
+    if (!seen_) first_ts_ = ev.ts, seen_ = true;
+    lost_.observe(ev);
+    if (!inspector_) return;
+    raw_ = &ev;
+    header_ = &h;
+    masked_ = ev;
+    redactor_.redact(masked_);
+    inspector_->observe(masked_);
+  }
+
+  void on_event(const inspect::Facts& f) override {
+    if (!lines_ || !f.matched) return;
+    const Event& shown = show_secrets_ ? *raw_ : f.ev;
     fmt::print(stderr, "{}\n",
-               present::event_line(f.ev, *l->header, l->text, 0, present::line_notes(f, l->name)));
+               present::event_line(shown, *header_, text_, 0, present::line_notes(f, name_)));
     std::fflush(stderr);
-  };
-  return [live](const Event& raw, const trace::TraceHeader& h) {
-    live->header = &h;
-    Event ev = raw;
-    if (live->redactor) live->redactor->redact(ev);
-    live->inspector.observe(ev);
-  };
-}
+  }
+
+  // The lines that end record's summary: processes whose tracing was lost, the findings.
+  void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
+    if (sum.lost) print_lost_tracing(lost_, h, first_ts_, stderr);
+    if (!inspector_) return;
+    inspector_->finish();
+    if (findings_)
+      print_findings(inspector_->findings(), inspector_->first_ts(), sum.output, stderr);
+  }
+
+ private:
+  static present::TextOptions live_text() {
+    present::TextOptions text;
+    text.time = present::TimeMode::Local;
+    text.utc_offset_ns = local_utc_offset_ns();
+    text.color = stderr_is_terminal();
+    return text;
+  }
+
+  bool show_secrets_, lines_, findings_;
+  present::TextOptions text_ = live_text();
+  std::unique_ptr<inspect::Inspector> inspector_;
+  inspect::LostTracing lost_;
+  decode::PayloadRedactor redactor_;
+  Event masked_;
+  const Event* raw_ = nullptr;
+  const trace::TraceHeader* header_ = nullptr;
+  std::string name_;
+  int64_t first_ts_ = 0;
+  bool seen_ = false;
+};
 
 // "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
 std::string drop_reasons(const capture::RecordSummary& sum) {
@@ -105,16 +144,21 @@ int run_record(const RecordArgs& a) {
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
-  if (!a.quiet) opt.on_event = live_lines(std::move(filter), a.show_secrets || a.redact);
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
-  capture::RecordSummary sum;
+  std::unique_ptr<capture::LiveEngine> engine;
   std::string warning;
-  capture::RecordError err = capture::record(opt, sum, warning);
-  if (!warning.empty()) report("warning: " + warning);
+  capture::RecordError err = capture::start_record(a.engine, opt, engine, warning);
   if (err.exit_code) {
+    if (!warning.empty()) report("warning: " + warning);
     report(err.message);
     return err.exit_code;
   }
+  RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
+                  a.show_secrets || a.redact, !a.quiet);
+  Event ev;
+  while (engine->next(ev)) view.observe(ev, engine->header());
+  if (!warning.empty()) report("warning: " + warning);
+  const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
   if (!a.quiet || sum.dropped || sum.lost || !sum.problem.empty())
     fmt::print(stderr,
@@ -124,8 +168,7 @@ int run_record(const RecordArgs& a) {
                sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
                sum.dropped == 1 ? "" : "s", sum.output);
   if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
-  if (sum.lost) print_lost_tracing_of(sum.output, stderr);
-  if (!a.quiet) print_findings_of(sum.output, stderr);
+  view.print_end(sum, engine->header());
   return sum.exit_status;
 }
 
@@ -136,7 +179,6 @@ struct AttachArgs {
 };
 
 int run_attach(const AttachArgs& a) {
-#ifdef _WIN32
   capture::RecordOptions opt;
   opt.output = a.output;
   opt.agent_path = agent_path();
@@ -145,26 +187,24 @@ int run_attach(const AttachArgs& a) {
     return kExitUsage;
   }
   opt.redact = a.redact;
-  if (!a.quiet) opt.on_event = live_lines(inspect::Filter(), a.show_secrets || a.redact);
-  capture::RecordSummary sum;
-  capture::RecordError err = capture::attach(a.pid, opt, sum, [&] {
-    if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
-    std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
-  });
+  std::unique_ptr<capture::LiveEngine> engine;
+  capture::RecordError err = capture::start_attach(a.pid, opt, engine);
   if (err.exit_code) {
     report(err.message);
     return err.exit_code;
   }
+  if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
+  std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
+  RecordView view(a.quiet ? std::nullopt : std::optional(inspect::Filter()),
+                  a.show_secrets || a.redact, false);
+  Event ev;
+  while (engine->next(ev)) view.observe(ev, engine->header());
+  const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem);
   if (!a.quiet)
     fmt::print(stderr, "wstrace: {} calls ({} failed), {} records dropped; trace in {}\n",
                sum.calls, sum.errors, sum.dropped, sum.output);
   return kExitOk;
-#else
-  (void)a;
-  report("attach is not available on Linux yet: start the program under 'wstrace record'");
-  return kExitError;
-#endif
 }
 
 void add_redact_flags(CLI::App& cmd, bool& redact, bool& show) {
@@ -196,6 +236,10 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-s,--snaplen", a->snaplen,
                   "payload bytes kept per call: a number, 0 for none, or max (default 1024)");
   cmd->add_flag("--no-follow", a->no_follow, "trace only the program, not its children");
+  cmd->add_option("--engine", a->engine,
+                  fmt::format("how calls are captured: {} (default auto: the best for the "
+                              "program; preload: an agent loaded into it)",
+                              fmt::join(capture::live_engine_names(), ", ")));
   cmd->add_option("--filter", a->filter,
                   "live lines only for the calls that match (the trace keeps every call)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");

@@ -1,8 +1,14 @@
 // Each command registers itself on the command line; `exit_code` receives its result.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
+
+#include "findings/finding.h"
+#include "lost_tracing.h"
+#include "trace_format.h"
 
 namespace CLI {
 class App;
@@ -25,11 +31,13 @@ void add_diagnose_command(CLI::App& app, int& exit_code);
 void add_export_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
 
-// The findings of a trace file as `diagnose` prints them, after a title line; nothing when there
-// are none or the file cannot be read (record's summary).
-void print_findings_of(const std::string& path, std::FILE* out);
-// One line per process whose tracing the trace file says was lost: which, from when, why
-// (record's summary).
-void print_lost_tracing_of(const std::string& path, std::FILE* out);
+// Findings as `diagnose` prints them, after a title line that names the trace file `path`;
+// nothing when there are none (record's summary). `first_ts`: the time of the first event.
+void print_findings(const std::vector<inspect::Finding>& findings, int64_t first_ts,
+                    const std::string& path, std::FILE* out);
+// One line per process whose tracing was lost: which, from when, why (record's summary).
+// `first`: the time of the first event.
+void print_lost_tracing(const inspect::LostTracing& lost, const trace::TraceHeader& h,
+                        int64_t first, std::FILE* out);
 
 }  // namespace ws::cli

@@ -58,7 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     RecordSummary summary;
     auto writer = trace::TraceWriter::create(std::make_unique<NullOutput>(), header);
     if (!writer.ok()) std::abort();
-    RingCollector collector(opt, region, kGeometry, *writer.value(), header, summary,
+    RingCollector collector(opt, region, kGeometry, *writer.value(), summary,
                             translate_linux_record, fake_clock);
     Input in{data, size};
     int32_t entries[4] = {-1, -1, -1, -1};

@@ -175,12 +175,11 @@ int64_t fixed_clock() { return 5'000'000; }
 class CollectorTest : public ::testing::Test {
  protected:
   CollectorTest() : region_({2, kMinRingBytes}) {
-    opt_.on_event = [this](const Event& ev, const trace::TraceHeader&) { events_.push_back(ev); };
     auto writer = trace::TraceWriter::create(std::make_unique<NullOutput>(), header_);
     writer_ = std::move(writer.value());
-    collector_ = std::make_unique<RingCollector>(opt_, region_.header(), region_.g, *writer_,
-                                                 header_, summary_, translate_linux_record,
-                                                 fixed_clock);
+    collector_ = std::make_unique<RingCollector>(
+        opt_, region_.header(), region_.g, *writer_, summary_, translate_linux_record, fixed_clock,
+        [this](const Event& ev) { events_.push_back(ev); });
   }
   void claim(uint32_t i, uint32_t pid) {
     region_.slot(i).pid.store(pid);

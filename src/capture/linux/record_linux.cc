@@ -21,6 +21,8 @@
 #include <fmt/format.h>
 
 #include "collector_core.h"
+#include "engines.h"
+#include "live_capture.h"
 #include "preflight.h"
 #include "ring.h"
 #include "translate.h"
@@ -186,10 +188,34 @@ std::string joined_preload(const std::string& agent) {
   return old && *old ? agent + ":" + old : agent;
 }
 
-}  // namespace
+// The preload engine: the agent preloaded into the program (and its children, through the
+// environment), its rings drained while the program runs.
+class PreloadEngine final : public LiveCapture {
+ public:
+  explicit PreloadEngine(const RecordOptions& opt) : opt_(opt) {}
+  // Everything up to the program running; an error when it did not start.
+  RecordError start(std::string& warning);
 
-RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning) {
-  if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
+ private:
+  bool step() override;
+  // Notes the processes that ended; false when every process of the tree has.
+  bool reap();
+  // The last drain, exits nobody recorded, the file closed.
+  void finish();
+
+  RecordOptions opt_;
+  SharedRegion shm_;
+  std::unique_ptr<trace::TraceWriter> writer_;
+  std::unique_ptr<RingCollector> collector_;
+  pid_t child_ = -1;
+  int64_t last_reclaim_ = 0;
+  bool nap_ = false;
+};
+
+RecordError PreloadEngine::start(std::string& warning) {
+  const RecordOptions& opt = opt_;
+  if (opt.argv.empty())
+    return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
   Preflight pre = preflight(opt.argv[0]);
   switch (pre.verdict) {
     case Preflight::Verdict::NotFound: return {127, pre.message};
@@ -202,18 +228,18 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
                            opt.agent_path)};
 
   // The rings first: when there is no room for them, nothing is written and nothing runs.
-  SharedRegion shm;
   std::string err, shrunk;
-  if (!shm.create(RingGeometry{opt.slots, opt.ring_bytes}, opt.snaplen, opt.follow, err, shrunk))
+  if (!shm_.create(RingGeometry{opt.slots, opt.ring_bytes}, opt.snaplen, opt.follow, err, shrunk))
     return {1, err};
   if (!shrunk.empty() && opt.on_warning) opt.on_warning(shrunk);
   else if (!shrunk.empty()) warning += (warning.empty() ? "" : "\nwstrace: warning: ") + shrunk;
-  summary.rings = shm.geometry().slots;
+  summary_.rings = shm_.geometry().slots;
 
-  summary.output = opt.output.empty() ? default_output() : opt.output;
-  trace::TraceHeader header = make_header(opt, WSTRACE_VERSION_STRING);
-  auto writer = trace::TraceWriter::create(summary.output, header);
+  summary_.output = opt.output.empty() ? default_output() : opt.output;
+  header_ = make_header(opt, WSTRACE_VERSION_STRING);
+  auto writer = trace::TraceWriter::create(summary_.output, header_);
   if (!writer.ok()) return {1, writer.status().message()};
+  writer_ = std::move(writer.value());
 
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   int exec_pipe[2];
@@ -223,14 +249,14 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
-  pid_t child = fork();
+  pid_t child = child_ = fork();
   if (child < 0) return {1, fmt::format("cannot start {}: {}", opt.argv[0], strerror(errno))};
   if (child == 0) {
     close(exec_pipe[0]);
     setenv("LD_PRELOAD", preload.c_str(), 1);
-    setenv("WSTRACE_SHM", shm.name().c_str(), 1);
+    setenv("WSTRACE_SHM", shm_.name().c_str(), 1);
     // Before the agent starts in the program, so that --no-follow knows which process is it.
-    shm.region()->root_pid = static_cast<uint32_t>(getpid());
+    shm_.region()->root_pid = static_cast<uint32_t>(getpid());
     execv(pre.path.c_str(), argv.data());
     int e = errno;
     (void)!write(exec_pipe[1], &e, sizeof e);
@@ -246,8 +272,8 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
     waitpid(child, nullptr, 0);
     // The trace just made, never a device given as -o (/dev/null).
     struct stat st {};
-    if (lstat(summary.output.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      unlink(summary.output.c_str());
+    if (lstat(summary_.output.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      unlink(summary_.output.c_str());
     return {exec_errno == ENOENT ? 127 : 126,
             fmt::format("cannot run {}: {}", pre.path, strerror(exec_errno))};
   }
@@ -261,55 +287,85 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGHUP, &sa, nullptr);
 
-  RingCollector collector(opt, shm.region(), shm.geometry(), *writer.value(), header, summary,
-                          translate_linux_record, [] { return clock_ns(CLOCK_MONOTONIC); });
-  // Rings of threads that ended without giving them back are looked for every kReclaimEvery.
-  constexpr int64_t kReclaimEvery = 20'000'000;
-  int64_t last_reclaim = 0;
-  for (;;) {
-    if (g_forward_signal) {
-      kill(child, g_forward_signal);
-      g_forward_signal = 0;
-    }
-    const int64_t now = clock_ns(CLOCK_MONOTONIC);
-    double fullest;
-    if (now - last_reclaim >= kReclaimEvery) {
-      fullest = collector.reclaim(task_alive);
-      last_reclaim = now;
-    } else {
-      fullest = collector.drain();
-    }
-    int status = 0;
-    pid_t pid;
-    bool any_child = true;
-    while ((pid = waitpid(-1, &status, WNOHANG)) != 0) {
-      if (pid < 0) {
-        if (errno == EINTR) continue;
-        any_child = false;  // ECHILD: every process of the tree has ended
-        break;
-      }
-      collector.process_ended(static_cast<uint32_t>(pid),
-                              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-      if (pid == child)
-        summary.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    if (!any_child) break;
-    // Rings hold ~10k records per thread: draining every few milliseconds keeps up with
-    // busy programs without a collector that spins beside them. A ring filling up is drained
-    // again at once.
-    if (fullest < 0.25) {
-      struct timespec nap = {0, 5'000'000};
-      nanosleep(&nap, nullptr);
-    }
-  }
-  collector.drain();
-  collector.close_unended();
-  collector.flush();
-  summary.problem = collector.problem();
-  if (summary.problem.empty()) {
-    if (Status s = writer.value()->close(clock_ns(CLOCK_MONOTONIC)); !s.ok()) summary.problem = s.message();
-  }
+  collector_ = std::make_unique<RingCollector>(
+      opt, shm_.region(), shm_.geometry(), *writer_, summary_, translate_linux_record,
+      [] { return clock_ns(CLOCK_MONOTONIC); }, [this](const Event& ev) { take(ev); });
   return {0, ""};
 }
+
+// Rings of threads that ended without giving them back are looked for every kReclaimEvery.
+constexpr int64_t kReclaimEvery = 20'000'000;
+
+bool PreloadEngine::step() {
+  // Rings hold ~10k records per thread: draining every few milliseconds keeps up with busy
+  // programs without a collector that spins beside them. A ring filling up is drained again at
+  // once.
+  if (nap_) {
+    struct timespec nap = {0, 5'000'000};
+    nanosleep(&nap, nullptr);
+  }
+  if (g_forward_signal) {
+    kill(child_, g_forward_signal);
+    g_forward_signal = 0;
+  }
+  const int64_t now = clock_ns(CLOCK_MONOTONIC);
+  double fullest;
+  if (now - last_reclaim_ >= kReclaimEvery) {
+    fullest = collector_->reclaim(task_alive);
+    last_reclaim_ = now;
+  } else {
+    fullest = collector_->drain();
+  }
+  if (!reap()) {
+    finish();
+    return false;
+  }
+  nap_ = fullest < 0.25;
+  return true;
+}
+
+bool PreloadEngine::reap() {
+  int status = 0;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) != 0) {
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      return false;  // ECHILD: every process of the tree has ended
+    }
+    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    collector_->process_ended(static_cast<uint32_t>(pid), code);
+    if (pid == child_) summary_.exit_status = code;
+  }
+  return true;
+}
+
+void PreloadEngine::finish() {
+  collector_->drain();
+  collector_->close_unended();
+  collector_->flush();
+  summary_.problem = collector_->problem();
+  if (summary_.problem.empty()) {
+    if (Status s = writer_->close(clock_ns(CLOCK_MONOTONIC)); !s.ok())
+      summary_.problem = s.message();
+  }
+}
+
+RecordError record_preload(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out,
+                           std::string& warning) {
+  auto engine = std::make_unique<PreloadEngine>(opt);
+  RecordError err = engine->start(warning);
+  if (!err.exit_code) out = std::move(engine);
+  return err;
+}
+
+RecordError attach_preload(uint32_t, const RecordOptions&, std::unique_ptr<LiveEngine>&) {
+  return {1, "attach is not available on Linux yet: start the program under 'wstrace record'"};
+}
+
+constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload}};
+
+}  // namespace
+
+std::span<const EngineEntry> platform_engines() { return kEngines; }
 
 }  // namespace ws::capture

@@ -6,13 +6,15 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "collector_core.h"
+#include "engines.h"
+#include "live_capture.h"
 #include "record.h"
 #include "translate.h"
 #include "win_error.h"
@@ -156,56 +158,6 @@ BOOL WINAPI on_console_event(DWORD) {
   return TRUE;  // wstrace stops collecting; the traced program gets the event as usual
 }
 
-// Drains the rings until the root process and every traced process it started have ended (or
-// Ctrl+C: then the agents are told to go quiet and the processes run on).
-void collect(const RecordOptions& opt, RegionHeader* region, const RingGeometry& geometry,
-             trace::TraceWriter& writer,
-             const trace::TraceHeader& header, RecordSummary& summary, DWORD root,
-             HANDLE root_handle) {
-  SetConsoleCtrlHandler(on_console_event, TRUE);
-  RingCollector collector(opt, region, geometry, writer, header, summary,
-                          translate_windows_record, qpc_ns);
-  std::vector<std::pair<uint32_t, HANDLE>> watched = {{root, root_handle}};
-  bool root_done = false;
-  while (!g_stop) {
-    double fullest = collector.drain();
-    for (uint32_t pid : collector.running()) {  // children the agents followed
-      bool known = false;
-      for (const auto& w : watched) known |= w.first == pid;
-      if (known) continue;
-      HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
-      if (h) watched.emplace_back(pid, h);
-    }
-    for (size_t i = 0; i < watched.size();) {
-      if (WaitForSingleObject(watched[i].second, 0) != WAIT_OBJECT_0) {
-        ++i;
-        continue;
-      }
-      DWORD code = 0;
-      GetExitCodeProcess(watched[i].second, &code);
-      collector.process_ended(watched[i].first, static_cast<int>(code));
-      if (watched[i].first == root) {
-        summary.exit_status = static_cast<int>(code);
-        root_done = true;
-      }
-      if (watched[i].second != root_handle) CloseHandle(watched[i].second);
-      watched.erase(watched.begin() + static_cast<std::ptrdiff_t>(i));
-    }
-    if (root_done && watched.empty()) break;
-    if (fullest < 0.25) WaitForSingleObject(root_handle, root_done ? 5 : 5);
-  }
-  if (g_stop) region->collector_alive.store(0, std::memory_order_release);  // detach
-  collector.drain();
-  if (!g_stop) collector.close_unended();
-  collector.flush();
-  summary.problem = collector.problem();
-  if (summary.problem.empty()) {
-    if (Status s = writer.close(qpc_ns()); !s.ok()) summary.problem = s.message();
-  }
-  for (auto& w : watched)
-    if (w.second != root_handle) CloseHandle(w.second);
-}
-
 // A region name a neighbour cannot guess (and so cannot create first).
 std::wstring random_region_name() {
   unsigned a = 0, b = 0;
@@ -252,10 +204,62 @@ RecordError create_region(const RecordOptions& opt, const std::wstring& name, HA
   return {0, ""};
 }
 
-}  // namespace
 
-RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summary,
-                   const std::function<void()>& on_attached) {
+// The preload engine of Windows: the agent DLL loaded into the program (started suspended, or
+// running: attach), its rings drained until the program and every traced process it started
+// have ended, or Ctrl+C (then the agents are told to go quiet and the processes run on).
+class PreloadEngine final : public LiveCapture {
+ public:
+  explicit PreloadEngine(const RecordOptions& opt) : opt_(opt) {}
+  ~PreloadEngine() override;
+  // Starts opt.argv suspended with the agent in it, then lets it run.
+  RecordError launch(std::string& warning);
+  // Loads the agent into running process `pid`.
+  RecordError attach(uint32_t pid);
+
+ private:
+  // The trace file and its header; `argv` names what is traced.
+  RecordError create_output(const RecordOptions& named);
+  // Starts collecting from process `root` (the engine owns `root_handle`).
+  void collect(DWORD root, HANDLE root_handle);
+  bool step() override;
+  // Opens the processes the agents followed, and notes those that ended.
+  void watch_children();
+  void reap();
+  // The last drain, exits nobody recorded (unless detached), the file closed.
+  void finish();
+
+  RecordOptions opt_;
+  std::unique_ptr<trace::TraceWriter> writer_;
+  HANDLE mapping_ = nullptr;
+  RegionHeader* region_ = nullptr;
+  RingGeometry geometry_;
+  std::unique_ptr<RingCollector> collector_;
+  DWORD root_ = 0;
+  HANDLE root_handle_ = nullptr;
+  std::vector<std::pair<uint32_t, HANDLE>> watched_;
+  bool root_done_ = false, nap_ = false;
+};
+
+PreloadEngine::~PreloadEngine() {
+  for (auto& w : watched_)
+    if (w.second != root_handle_) CloseHandle(w.second);
+  collector_.reset();
+  if (root_handle_) CloseHandle(root_handle_);
+  if (region_) UnmapViewOfFile(region_);
+  if (mapping_) CloseHandle(mapping_);
+}
+
+RecordError PreloadEngine::create_output(const RecordOptions& named) {
+  summary_.output = opt_.output.empty() ? default_output() : opt_.output;
+  header_ = make_header(named);
+  auto writer = trace::TraceWriter::create(summary_.output, header_);
+  if (!writer.ok()) return {1, writer.status().message()};
+  writer_ = std::move(writer.value());
+  return {0, ""};
+}
+
+RecordError PreloadEngine::attach(uint32_t pid) {
   HANDLE process = OpenProcess(PROCESS_CREATE_THREAD | PROCESS_QUERY_INFORMATION |
                                    PROCESS_VM_OPERATION | PROCESS_VM_WRITE | PROCESS_VM_READ |
                                    SYNCHRONIZE,
@@ -268,75 +272,50 @@ RecordError attach(uint32_t pid, const RecordOptions& opt, RecordSummary& summar
                              pid)};
     return {1, fmt::format("no process with id {} ({})", pid, trace::win_error_text(e))};
   }
-  std::wstring dll = widen(opt.agent_path);
-  summary.output = opt.output.empty() ? default_output() : opt.output;
-  RecordOptions o = opt;
-  o.argv = {fmt::format("attach {}", pid)};
-  trace::TraceHeader header = make_header(o);
-  auto writer = trace::TraceWriter::create(summary.output, header);
-  if (!writer.ok()) {
-    CloseHandle(process);
-    return {1, writer.status().message()};
-  }
-  HANDLE mapping = nullptr;
-  RegionHeader* region = nullptr;
-  RingGeometry geometry;
+  root_handle_ = process;
+  std::wstring dll = widen(opt_.agent_path);
+  RecordOptions named = opt_;
+  named.argv = {fmt::format("attach {}", pid)};
+  if (RecordError e = create_output(named); e.exit_code) return e;
   std::string warning;  // (attach prints no warnings yet)
   bool existed = false;  // (the agent finds this name by its pid: it cannot be random yet)
   std::wstring name = widen(fmt::format("Local\\wstrace-attach-{}", pid));
-  if (RecordError e = create_region(opt, name, mapping, region, geometry, warning, existed);
-      e.exit_code) {
-    CloseHandle(process);
+  if (RecordError e = create_region(opt_, name, mapping_, region_, geometry_, warning, existed);
+      e.exit_code)
     return e;
-  }
-  region->root_pid = pid;
-  if (RecordError e = inject(process, dll); e.exit_code) {
-    UnmapViewOfFile(region);
-    CloseHandle(mapping);
-    CloseHandle(process);
-    return e;
-  }
-  if (on_attached) on_attached();
-  summary.rings = geometry.slots;
-  collect(opt, region, geometry, *writer.value(), header, summary, pid, process);
-  CloseHandle(process);
-  UnmapViewOfFile(region);
-  CloseHandle(mapping);
+  region_->root_pid = pid;
+  if (RecordError e = inject(process, dll); e.exit_code) return e;
+  summary_.rings = geometry_.slots;
+  collect(pid, process);
   return {0, ""};
 }
 
-RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string& warning) {
-  if (opt.argv.empty()) return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
+RecordError PreloadEngine::launch(std::string& warning) {
+  const RecordOptions& opt = opt_;
+  if (opt.argv.empty())
+    return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
   std::wstring path;
   if (RecordError e = find_program(opt.argv[0], path); e.exit_code) return e;
   std::wstring dll = widen(opt.agent_path);
   if (GetFileAttributesW(dll.c_str()) == INVALID_FILE_ATTRIBUTES)
     return {1, fmt::format("the agent {} is missing beside wstrace.exe: reinstall or rebuild",
                            opt.agent_path)};
-
-  summary.output = opt.output.empty() ? default_output() : opt.output;
-  trace::TraceHeader header = make_header(opt);
-  auto writer = trace::TraceWriter::create(summary.output, header);
-  if (!writer.ok()) return {1, writer.status().message()};
+  if (RecordError e = create_output(opt); e.exit_code) return e;
 
   // Shared memory for the rings, found by the agent through WSTRACE_SHM.
   std::wstring name;
-  HANDLE mapping = nullptr;
-  RegionHeader* region = nullptr;
-  RingGeometry geometry;
   RecordError made{1, ""};
   bool existed = true;
   for (int attempt = 0; attempt < 8 && made.exit_code && existed; ++attempt) {
     name = random_region_name();
-    made = create_region(opt, name, mapping, region, geometry, warning, existed);
+    made = create_region(opt, name, mapping_, region_, geometry_, warning, existed);
   }
   if (made.exit_code) return made;
   if (!warning.empty() && opt.on_warning) {
     opt.on_warning(warning);
     warning.clear();
   }
-  summary.rings = geometry.slots;
-  void* view = region;
+  summary_.rings = geometry_.slots;
   SetEnvironmentVariableW(L"WSTRACE_SHM", name.c_str());
 
   std::wstring cmdline;
@@ -347,28 +326,108 @@ RecordError record(const RecordOptions& opt, RecordSummary& summary, std::string
   if (!CreateProcessW(path.c_str(), cmdline.data(), nullptr, nullptr, TRUE, CREATE_SUSPENDED,
                       nullptr, nullptr, &si, &pi)) {
     DWORD e = GetLastError();
-    UnmapViewOfFile(view);
-    CloseHandle(mapping);
-    DeleteFileW(widen(summary.output).c_str());
+    writer_.reset();  // (closes the file, so that it can be deleted)
+    DeleteFileW(widen(summary_.output).c_str());
     return {126, fmt::format("cannot run {}: {}", narrow(path), trace::win_error_text(e))};
   }
-  region->root_pid = pi.dwProcessId;
+  root_handle_ = pi.hProcess;
+  region_->root_pid = pi.dwProcessId;
   if (RecordError e = inject(pi.hProcess, dll); e.exit_code) {
     TerminateProcess(pi.hProcess, 1);
     CloseHandle(pi.hThread);
-    CloseHandle(pi.hProcess);
-    UnmapViewOfFile(view);
-    CloseHandle(mapping);
     return e;
   }
   ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);
-
-  collect(opt, region, geometry, *writer.value(), header, summary, pi.dwProcessId, pi.hProcess);
-  CloseHandle(pi.hProcess);
-  UnmapViewOfFile(view);
-  CloseHandle(mapping);
+  collect(pi.dwProcessId, pi.hProcess);
   return {0, ""};
 }
+
+void PreloadEngine::collect(DWORD root, HANDLE root_handle) {
+  SetConsoleCtrlHandler(on_console_event, TRUE);
+  root_ = root;
+  collector_ = std::make_unique<RingCollector>(opt_, region_, geometry_, *writer_, summary_,
+                                               translate_windows_record, qpc_ns,
+                                               [this](const Event& ev) { take(ev); });
+  watched_ = {{root, root_handle}};
+}
+
+bool PreloadEngine::step() {
+  if (nap_) WaitForSingleObject(root_handle_, 5);
+  if (g_stop) {
+    finish();
+    return false;
+  }
+  const double fullest = collector_->drain();
+  watch_children();
+  reap();
+  if (root_done_ && watched_.empty()) {
+    finish();
+    return false;
+  }
+  nap_ = fullest < 0.25;
+  return true;
+}
+
+void PreloadEngine::watch_children() {
+  for (uint32_t pid : collector_->running()) {
+    bool known = false;
+    for (const auto& w : watched_) known |= w.first == pid;
+    if (known) continue;
+    HANDLE h = OpenProcess(SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid);
+    if (h) watched_.emplace_back(pid, h);
+  }
+}
+
+void PreloadEngine::reap() {
+  for (size_t i = 0; i < watched_.size();) {
+    if (WaitForSingleObject(watched_[i].second, 0) != WAIT_OBJECT_0) {
+      ++i;
+      continue;
+    }
+    DWORD code = 0;
+    GetExitCodeProcess(watched_[i].second, &code);
+    collector_->process_ended(watched_[i].first, static_cast<int>(code));
+    if (watched_[i].first == root_) {
+      summary_.exit_status = static_cast<int>(code);
+      root_done_ = true;
+    }
+    if (watched_[i].second != root_handle_) CloseHandle(watched_[i].second);
+    watched_.erase(watched_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void PreloadEngine::finish() {
+  if (g_stop) region_->collector_alive.store(0, std::memory_order_release);  // detach
+  collector_->drain();
+  if (!g_stop) collector_->close_unended();
+  collector_->flush();
+  summary_.problem = collector_->problem();
+  if (summary_.problem.empty()) {
+    if (Status s = writer_->close(qpc_ns()); !s.ok()) summary_.problem = s.message();
+  }
+}
+
+RecordError record_preload(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out,
+                           std::string& warning) {
+  auto engine = std::make_unique<PreloadEngine>(opt);
+  RecordError err = engine->launch(warning);
+  if (!err.exit_code) out = std::move(engine);
+  return err;
+}
+
+RecordError attach_preload(uint32_t pid, const RecordOptions& opt,
+                           std::unique_ptr<LiveEngine>& out) {
+  auto engine = std::make_unique<PreloadEngine>(opt);
+  RecordError err = engine->attach(pid);
+  if (!err.exit_code) out = std::move(engine);
+  return err;
+}
+
+constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload}};
+
+}  // namespace
+
+std::span<const EngineEntry> platform_engines() { return kEngines; }
 
 }  // namespace ws::capture

@@ -1,0 +1,26 @@
+// The live engines a platform offers, for the registry (live_engines.cc). Each platform's
+// folder defines platform_engines(); a new engine (the kernel engine) is one more entry there.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "record.h"
+
+namespace ws::capture {
+
+struct EngineEntry {
+  std::string_view name;  // what `record --engine` takes
+  // Starts a program under this engine (start_record's contract).
+  RecordError (*record)(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out,
+                        std::string& warning);
+  // Attaches to a running process (start_attach's contract).
+  RecordError (*attach)(uint32_t pid, const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
+};
+
+// This platform's engines; `auto` means the first.
+std::span<const EngineEntry> platform_engines();
+
+}  // namespace ws::capture
