@@ -1,7 +1,7 @@
 // What the HTML report shows, gathered in one pass over a trace: the calls as columns (one
 // vector per field, so a million calls stay compact), the connections, lookups, HTTP exchanges
-// and findings, and the summary of the run. The tracker, the lookup and HTTP watchers and the
-// diagnoser do the inspecting; this only collects what they see (docs/report.md).
+// and findings, and the summary of the run. An Inspector does the inspecting; this only collects
+// what it hands over (docs/report.md).
 #pragma once
 
 #include <cstdint>
