@@ -136,9 +136,9 @@ bool result_is_byte_count(FuncId f) {
 }  // namespace
 
 bool bytes_moved(const Event& ev, uint64_t& out) {
+  if (!ev.error.ok()) return false;
   const EventType t = ev.type();
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
-  if (!ev.error.ok()) return false;
   if (const Value* p = ev.get(FieldId::payload)) {
     out = p->num;
     return true;

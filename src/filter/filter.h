@@ -133,6 +133,8 @@ class Filter {
 
   // The text the filter was parsed from.
   const std::string& text() const;
+  // True for the empty filter (it matches every event without looking).
+  bool matches_all() const { return program_ == nullptr; }
 
  private:
   explicit Filter(std::shared_ptr<const detail::Program> program);

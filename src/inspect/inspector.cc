@@ -33,7 +33,7 @@ void Inspector::observe(const Event& ev) {
   if (events_++ == 0) first_ts_ = ev.ts;
   tracker_.observe(ev);
   lookups_.observe(ev);  // before the filter: it teaches the tracker names (`host`)
-  const bool matched = opt_.filter.matches(ev, tracker_);
+  const bool matched = opt_.filter.matches_all() || opt_.filter.matches(ev, tracker_);
   if (matched) tracker_.mark_current();
   if (http_) http_->observe(ev);  // after: an exchange knows if its connection matched
   for (auto& r : rules_) r->observe(ev, tracker_);
@@ -44,7 +44,7 @@ void Inspector::observe(const Event& ev) {
                     tracker_.direction(),
                     tracker_.moved(),
                     tracker_.payload(),
-                    classify(ev.error),
+                    ev.error.ok() ? ErrorClass::None : classify(ev.error),
                     tracker_.completed_seq(),
                     tracker_.pending(),
                     matched};

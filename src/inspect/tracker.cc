@@ -317,17 +317,18 @@ void Tracker::observe(const Event& ev) {
   current_seq_ = ev.seq;
   completed_seq_ = 0;
   Process& p = process_of(ev);
-  switch (ev.type()) {
+  const EventType type = ev.type();
+  switch (type) {
     case EventType::process_start: return on_process_start(ev, p);
     case EventType::process_exit: return on_process_exit(ev, p);
     default: break;
   }
   ++p.calls;
   if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
-  switch (ev.type()) {
+  switch (type) {
     case EventType::lookup: return on_lookup(ev);
     case EventType::reverse_lookup: return on_reverse_lookup(ev);
-    default: return on_sock_event(ev, p);
+    default: return on_sock_event(ev, type, p);
   }
 }
 
@@ -365,9 +366,9 @@ void Tracker::on_reverse_lookup(const Event& ev) {
 }
 
 // The calls on a socket: found (or adopted) by their handle, then one handler per kind.
-void Tracker::on_sock_event(const Event& ev, const Process& p) {
-  const EventType type = ev.type();
-  pending_call_ = ev.get(FieldId::op) != nullptr && classify(ev.error) == ErrorClass::Pending;
+void Tracker::on_sock_event(const Event& ev, EventType type, const Process& p) {
+  pending_call_ = !ev.error.ok() && classify(ev.error) == ErrorClass::Pending &&
+                  ev.get(FieldId::op) != nullptr;
   if (type == EventType::socket) return on_socket(ev, ConnRole::Socket);
   if (type == EventType::socketpair) return on_socket(ev, ConnRole::Pair);
   const Value* sockv = ev.get(FieldId::sock);
@@ -384,8 +385,8 @@ void Tracker::on_sock_event(const Event& ev, const Process& p) {
       return;
     case EventType::connect: return on_connect(ev, *c);
     case EventType::accept: return on_accept(ev, *c);
-    case EventType::send:
-    case EventType::recv: return on_transfer(ev, *c);
+    case EventType::send: return on_transfer(ev, *c, true);
+    case EventType::recv: return on_transfer(ev, *c, false);
     case EventType::io_complete: return on_complete(ev, *c);
     case EventType::shutdown: return on_shutdown(ev, *c);
     case EventType::dup: return on_dup(ev, sockv->num);
@@ -504,30 +505,32 @@ void Tracker::on_accept(const Event& ev, Connection& c) {
   }
 }
 
-void Tracker::on_transfer(const Event& ev, Connection& c) {
-  const bool out = ev.type() == EventType::send;
+void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
   Connection* target = &c;
-  if (auto a = get_addr(ev, out ? FieldId::addr : FieldId::peer);
-      a && a->is_inet() && c.type != socktype::kStream && c.role != ConnRole::Listener) {
+  // Datagrams name their peer: the cheap tests first, the address decoded only for them.
+  std::optional<SockAddr> a;
+  if (c.type != socktype::kStream && c.role != ConnRole::Listener &&
+      (a = get_addr(ev, out ? FieldId::addr : FieldId::peer)) && a->is_inet()) {
     if (c.proto == 0) c.proto = proto::kUdp;
     target = flow_for(ev, &c, *a);
     current_ = target;
     if (target != &c) target->last_ts = ev.ts, note_error(*target, ev);
   }
   const Value* op = ev.get(FieldId::op);
-  if (classify(ev.error) == ErrorClass::Pending) {
+  if (!ev.error.ok() && classify(ev.error) == ErrorClass::Pending) {
     if (op == nullptr) return;
-    pend(ev, op->num, PendingOp{.type = ev.type()});
+    pend(ev, op->num, PendingOp{.type = out ? EventType::send : EventType::recv});
     return;
   }
   uint64_t bytes = 0;
   if (!bytes_moved(ev, bytes)) bytes = 0;
   transfer(*target, ev, out, bytes);
-  if (const Value* pl = ev.get(FieldId::payload)) payload_ = pl->bytes().substr(0, bytes);
+  if (bytes != 0)
+    if (const Value* pl = ev.get(FieldId::payload)) payload_ = pl->bytes().substr(0, bytes);
   // An overlapped call that finished at once may still queue a completion packet (unless
   // the socket skips them): remember it, so that the packet names it and counts nothing.
   if (op != nullptr && ev.error.ok())
-    pend(ev, op->num, PendingOp{.type = ev.type(), .done = true});
+    pend(ev, op->num, PendingOp{.type = out ? EventType::send : EventType::recv, .done = true});
   // End of stream: a stream receive that returned 0 with room to receive.
   if (!out && ev.error.ok() && ev.result == 0 && target->type != socktype::kDgram &&
       target->proto != proto::kUdp && num_or(ev, FieldId::len, 1) != 0)

@@ -191,14 +191,14 @@ class Tracker : public FilterContext {
   void on_process_exit(const Event& ev, Process& p);
   void on_lookup(const Event& ev);
   void on_reverse_lookup(const Event& ev);
-  void on_sock_event(const Event& ev, const Process& p);
+  void on_sock_event(const Event& ev, EventType type, const Process& p);
   void on_socket(const Event& ev, ConnRole role);
   void on_orphan_completion(const Event& ev);
   void on_close(const Event& ev, uint64_t sock);
   void on_bind(const Event& ev, Connection& c);
   void on_connect(const Event& ev, Connection& c);
   void on_accept(const Event& ev, Connection& c);
-  void on_transfer(const Event& ev, Connection& c);
+  void on_transfer(const Event& ev, Connection& c, bool out);
   void on_complete(const Event& ev, Connection& c);
   void on_shutdown(const Event& ev, Connection& c);
   void on_dup(const Event& ev, uint64_t sock);
