@@ -83,15 +83,6 @@ FieldId field_by_name(std::string_view n) { return by_name(all_fields(), n, Fiel
 EventType event_by_name(std::string_view n) { return by_name(all_events(), n, EventType::Unknown); }
 FuncId func_by_name(std::string_view n) { return by_name(all_funcs(), n, FuncId::Unknown); }
 
-EventType Event::type() const {
-  return func < FuncId::kCount ? func_def(func).event : EventType::Unknown;
-}
-
-const Value* Event::get(FieldId id) const {
-  for (uint8_t i = 0; i < nvalues; ++i)
-    if (values[i].id == id) return &values[i];
-  return nullptr;
-}
 
 bool Event::set(const Value& v) {
   for (uint8_t i = 0; i < nvalues; ++i) {
@@ -103,57 +94,6 @@ bool Event::set(const Value& v) {
   if (nvalues == kMaxFields) return false;
   values[nvalues++] = v;
   return true;
-}
-
-namespace {
-
-// Functions whose result, when they succeed, is the number of bytes moved (the Windows agent
-// records WSASend's and WSAGetOverlappedResult's byte count as their result).
-bool result_is_byte_count(FuncId f) {
-  switch (f) {
-    case FuncId::send:
-    case FuncId::sendto:
-    case FuncId::sendmsg:
-    case FuncId::write:
-    case FuncId::writev:
-    case FuncId::recv:
-    case FuncId::recvfrom:
-    case FuncId::recvmsg:
-    case FuncId::read:
-    case FuncId::readv:
-    case FuncId::WSASend:
-    case FuncId::WSASendTo:
-    case FuncId::WSASendMsg:
-    case FuncId::WSARecv:
-    case FuncId::WSARecvFrom:
-    case FuncId::WSARecvMsg:
-    case FuncId::WSAGetOverlappedResult:
-    case FuncId::GetOverlappedResult: return true;
-    default: return false;
-  }
-}
-
-}  // namespace
-
-bool bytes_moved(const Event& ev, uint64_t& out) {
-  if (!ev.error.ok()) return false;
-  const EventType t = ev.type();
-  if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
-  if (const Value* p = ev.get(FieldId::payload)) {
-    out = p->num;
-    return true;
-  }
-  if (t == EventType::io_complete) {
-    if (const Value* l = ev.get(FieldId::len)) {
-      out = l->num;
-      return true;
-    }
-  }
-  if (result_is_byte_count(ev.func) && ev.result >= 0) {
-    out = static_cast<uint64_t>(ev.result);
-    return true;
-  }
-  return false;
 }
 
 }  // namespace ws

@@ -115,19 +115,81 @@ struct Event {
   uint8_t nvalues = 0;
   std::array<Value, kMaxFields> values{};
 
+  // Both inline: every stage of inspection asks them of every event.
   EventType type() const;
-  const Value* get(FieldId id) const;
+  const Value* get(FieldId id) const {
+    for (uint8_t i = 0; i < nvalues; ++i)
+      if (values[i].id == id) return &values[i];
+    return nullptr;
+  }
   // Sets or replaces a value. Returns false when the event already holds kMaxFields others.
   bool set(const Value& v);
   bool set_num(FieldId id, uint64_t num) { return set(Value{id, num, nullptr, 0}); }
   void clear_values() { nvalues = 0; }
 };
 
+// The event type of each function, by FuncId (the event table's, for Event::type()).
+inline constexpr EventType kFuncEvent[] = {
+#define WS_X(name, event) EventType::event,
+    WS_FUNC_LIST(WS_X)
+#undef WS_X
+};
+
+inline EventType Event::type() const {
+  return func < FuncId::kCount ? kFuncEvent[static_cast<size_t>(func)] : EventType::Unknown;
+}
+
+// True for the functions whose result, when they succeed, is the number of bytes moved (the
+// Windows agent records WSASend's and WSAGetOverlappedResult's byte count as their result).
+inline bool result_is_byte_count(FuncId f) {
+  switch (f) {
+    case FuncId::send:
+    case FuncId::sendto:
+    case FuncId::sendmsg:
+    case FuncId::write:
+    case FuncId::writev:
+    case FuncId::recv:
+    case FuncId::recvfrom:
+    case FuncId::recvmsg:
+    case FuncId::read:
+    case FuncId::readv:
+    case FuncId::WSASend:
+    case FuncId::WSASendTo:
+    case FuncId::WSASendMsg:
+    case FuncId::WSARecv:
+    case FuncId::WSARecvFrom:
+    case FuncId::WSARecvMsg:
+    case FuncId::WSAGetOverlappedResult:
+    case FuncId::GetOverlappedResult: return true;
+    default: return false;
+  }
+}
+
 // The bytes a successful send, receive or completion says it moved: its payload's original
 // length, else a completion's length, else the result of the functions whose result is a byte
 // count (not sendmmsg/recvmmsg, which count messages, nor TransmitFile's BOOL). False for any
 // other call and for a failed one. The one definition of "bytes moved": the tracker counts it,
 // the filter's `bytes` field and every export read it.
-bool bytes_moved(const Event& ev, uint64_t& out);
+// Inline: the tracker asks it of every send and receive.
+inline bool bytes_moved(const Event& ev, uint64_t& out) {
+  if (!ev.error.ok()) return false;
+  const EventType t = ev.type();
+  if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
+  if (const Value* p = ev.get(FieldId::payload)) {
+    out = p->num;
+    return true;
+  }
+  if (t == EventType::io_complete) {
+    if (const Value* l = ev.get(FieldId::len)) {
+      out = l->num;
+      return true;
+    }
+  }
+  if (result_is_byte_count(ev.func) && ev.result >= 0) {
+    out = static_cast<uint64_t>(ev.result);
+    return true;
+  }
+  return false;
+}
 
 }  // namespace ws
