@@ -20,6 +20,10 @@ packages=(
   tshark sqlite3 libsqlite3-dev
   # the HTML report is tested in a headless Chromium driven by Playwright (npm, tests/report)
   chromium
+  # the truth harness (tests/truth) runs real Debian programs in a private network namespace and
+  # compares what wstrace recorded with what tcpdump saw on the wire
+  tcpdump nginx-light redis-server redis-tools dnsmasq-base openssh-server openssh-client
+  bind9-dnsutils wget nftables
 )
 missing=()
 for p in "${packages[@]}"; do
