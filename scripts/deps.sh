@@ -42,4 +42,13 @@ else
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
+# The truth harness's servers (nginx, redis, sshd) must not start as services of this machine:
+# the tests start their own instances in private network namespaces. Debian's maintainer scripts
+# ask /usr/sbin/policy-rc.d whether to start a service; 101 means no. One already there is kept.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
