@@ -23,7 +23,7 @@ packages=(
   # the truth harness (tests/truth) runs real Debian programs in a private network namespace and
   # compares what wstrace recorded with what tcpdump saw on the wire
   tcpdump nginx-light redis-server redis-tools dnsmasq-base openssh-server openssh-client
-  bind9-dnsutils wget nftables
+  bind9-dnsutils wget nftables python3-requests
 )
 missing=()
 for p in "${packages[@]}"; do
