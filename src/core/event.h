@@ -171,25 +171,28 @@ inline bool result_is_byte_count(FuncId f) {
 // other call and for a failed one. The one definition of "bytes moved": the tracker counts it,
 // the filter's `bytes` field and every export read it.
 // Inline: the tracker asks it of every send and receive.
-inline bool bytes_moved(const Event& ev, uint64_t& out) {
+// The second form takes the event's payload and len fields (nullptr when absent) already found,
+// for a caller that has looked through the event's values once for all it needs.
+inline bool bytes_moved(const Event& ev, const Value* payload, const Value* len, uint64_t& out) {
   if (!ev.error.ok()) return false;
   const EventType t = ev.type();
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
-  if (const Value* p = ev.get(FieldId::payload)) {
-    out = p->num;
+  if (payload != nullptr) {
+    out = payload->num;
     return true;
   }
-  if (t == EventType::io_complete) {
-    if (const Value* l = ev.get(FieldId::len)) {
-      out = l->num;
-      return true;
-    }
+  if (t == EventType::io_complete && len != nullptr) {
+    out = len->num;
+    return true;
   }
   if (result_is_byte_count(ev.func) && ev.result >= 0) {
     out = static_cast<uint64_t>(ev.result);
     return true;
   }
   return false;
+}
+inline bool bytes_moved(const Event& ev, uint64_t& out) {
+  return bytes_moved(ev, ev.get(FieldId::payload), ev.get(FieldId::len), out);
 }
 
 }  // namespace ws

@@ -27,9 +27,10 @@ std::string ip_key(const SockAddr& addr) {
 }
 
 std::optional<SockAddr> get_addr(const Event& ev, FieldId id) {
-  SockAddr a;
   const Value* v = ev.get(id);
-  if (v == nullptr || !decode_addr(v->bytes(), a)) return std::nullopt;
+  if (v == nullptr) return std::nullopt;  // most events: nothing to build
+  SockAddr a;
+  if (!decode_addr(v->bytes(), a)) return std::nullopt;
   return a;
 }
 
@@ -210,6 +211,7 @@ void Tracker::set_remote(Connection& c, const SockAddr& a) {
 }
 
 void Tracker::note_error(Connection& c, const Event& ev) {
+  if (ev.error.ok()) return;
   const ErrorClass cls = classify(ev.error);
   if (cls == ErrorClass::None || is_transient(cls)) return;
   ++c.errors;
@@ -277,7 +279,7 @@ void Tracker::transfer(Connection& c, const Event& ev, bool out, uint64_t bytes)
     c.bytes_in += bytes;
     if (bytes && !c.first_in_ts) c.first_in_ts = ev.ts;
   }
-  Process& p = process_of(ev);
+  Process& p = *last_proc_;  // observe() found the event's process
   (out ? p.bytes_out : p.bytes_in) += bytes;
 }
 
@@ -308,7 +310,7 @@ void Tracker::pend(const Event& ev, uint64_t op, PendingOp po) {
 }
 
 void Tracker::observe(const Event& ev) {
-  flush_ended();
+  if (!ended_.empty()) flush_ended();
   current_ = nullptr;
   dir_ = Dir::None;
   moved_ = 0;
@@ -506,34 +508,42 @@ void Tracker::on_accept(const Event& ev, Connection& c) {
 }
 
 void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
+  // Every send and receive passes here: its fields are found in one look through its values.
+  const FieldId peer_id = out ? FieldId::addr : FieldId::peer;
+  const Value *peer = nullptr, *op = nullptr, *payload = nullptr, *len = nullptr;
+  for (uint8_t i = 0; i < ev.nvalues; ++i) {
+    const Value& v = ev.values[i];
+    if (v.id == peer_id) peer = &v;
+    else if (v.id == FieldId::op) op = &v;
+    else if (v.id == FieldId::payload) payload = &v;
+    else if (v.id == FieldId::len) len = &v;
+  }
   Connection* target = &c;
   // Datagrams name their peer: the cheap tests first, the address decoded only for them.
-  std::optional<SockAddr> a;
-  if (c.type != socktype::kStream && c.role != ConnRole::Listener &&
-      (a = get_addr(ev, out ? FieldId::addr : FieldId::peer)) && a->is_inet()) {
+  SockAddr a;
+  if (peer != nullptr && c.type != socktype::kStream && c.role != ConnRole::Listener &&
+      decode_addr(peer->bytes(), a) && a.is_inet()) {
     if (c.proto == 0) c.proto = proto::kUdp;
-    target = flow_for(ev, &c, *a);
+    target = flow_for(ev, &c, a);
     current_ = target;
     if (target != &c) target->last_ts = ev.ts, note_error(*target, ev);
   }
-  const Value* op = ev.get(FieldId::op);
   if (!ev.error.ok() && classify(ev.error) == ErrorClass::Pending) {
     if (op == nullptr) return;
     pend(ev, op->num, PendingOp{.type = out ? EventType::send : EventType::recv});
     return;
   }
   uint64_t bytes = 0;
-  if (!bytes_moved(ev, bytes)) bytes = 0;
+  if (!bytes_moved(ev, payload, len, bytes)) bytes = 0;
   transfer(*target, ev, out, bytes);
-  if (bytes != 0)
-    if (const Value* pl = ev.get(FieldId::payload)) payload_ = pl->bytes().substr(0, bytes);
+  if (bytes != 0 && payload != nullptr) payload_ = payload->bytes().substr(0, bytes);
   // An overlapped call that finished at once may still queue a completion packet (unless
   // the socket skips them): remember it, so that the packet names it and counts nothing.
   if (op != nullptr && ev.error.ok())
     pend(ev, op->num, PendingOp{.type = out ? EventType::send : EventType::recv, .done = true});
   // End of stream: a stream receive that returned 0 with room to receive.
   if (!out && ev.error.ok() && ev.result == 0 && target->type != socktype::kDgram &&
-      target->proto != proto::kUdp && num_or(ev, FieldId::len, 1) != 0)
+      target->proto != proto::kUdp && (len == nullptr || len->num != 0))
     target->peer_eof = true;
 }
 

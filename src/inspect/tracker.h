@@ -222,7 +222,7 @@ class Tracker : public FilterContext {
   std::string_view payload_;
   std::string completed_payload_;  // payload_ of a completion whose call carried it
   bool pending_call_ = false;
-  Process* last_proc_ = nullptr;  // process_of() of the previous event (elements never move)
+  Process* last_proc_ = nullptr;  // process_of() of the event being observed (elements never move)
   uint64_t current_seq_ = UINT64_MAX;
   // A direct-mapped cache in front of socks_: most events hit a socket that is busy right now.
   struct CacheSlot {
