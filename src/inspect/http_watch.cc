@@ -53,14 +53,16 @@ void HttpWatcher::observe(const Event& ev) {
   uint64_t size = 0;
   const bool ok = ev.error.ok();
   if (t == EventType::send && payload != nullptr && (ok || ev.get(FieldId::op) != nullptr)) {
+    // A send is decoded at the call that handed its bytes over, even when it completes later
+    // (an overlapped WSASend): that call is where the message started.
     out = true;
     size = ok && ev.result >= 0 && ev.get(FieldId::op) == nullptr
                ? static_cast<uint64_t>(ev.result) : payload->num;
-  } else if (t == EventType::recv && ok && ev.result > 0) {
-    size = static_cast<uint64_t>(ev.result);
-  } else if (t == EventType::io_complete && ok && tracker_.direction() == Tracker::Dir::In &&
-             ev.result > 0) {
-    size = static_cast<uint64_t>(ev.result);
+  } else if ((t == EventType::recv || t == EventType::io_complete) && ok && ev.result > 0) {
+    // What a receive or a completion took from the stream is the tracker's count (a peek
+    // takes nothing; a completion of a send is not inbound).
+    if (tracker_.direction() != Tracker::Dir::In) return;
+    size = tracker_.moved();
   } else if (t == EventType::recv && ok && ev.result == 0) {
     // End of stream from the peer: the inbound direction is over.
     auto it = conns_.find(c->id);
