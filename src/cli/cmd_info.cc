@@ -1,27 +1,16 @@
-#include <map>
-
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "common.h"
+#include "counts.h"
 #include "lost_tracing.h"
 #include "safe_text.h"
 #include "view.h"
 
 namespace ws::cli {
 namespace {
-
-struct ProcessFacts {
-  uint32_t pid = 0;
-  uint64_t ppid = 0;
-  std::string image, cmdline;
-  bool exited = false;
-  bool exit_known = false;
-  int64_t exit_code = 0;
-  uint64_t calls = 0, errors = 0, dropped = 0;
-};
 
 // When: the UTC time and the offset from the trace's first event.
 std::string when(const trace::TraceHeader& h, int64_t ts, int64_t first) {
@@ -88,11 +77,6 @@ nlohmann::ordered_json drops_json(const inspect::LostTracing& lost, const trace:
   return a;
 }
 
-std::string str_of(const Event& ev, FieldId id) {
-  const Value* v = ev.get(id);
-  return v ? std::string(v->bytes()) : std::string();
-}
-
 std::string_view platform_name(Platform p) {
   switch (p) {
     case Platform::Linux: return "Linux";
@@ -106,46 +90,13 @@ int run_info(const std::string& file, bool json) {
   auto engine = open_trace(file);
   if (!engine) return kExitError;
   const auto& h = engine->header();
-  std::map<uint32_t, ProcessFacts> procs;
-  std::map<std::string_view, uint64_t> per_func;
-  uint64_t events = 0, errors = 0, dropped = 0;
-  int64_t first = 0, last = 0;
-  inspect::LostTracing lost;
-  Event ev;
-  while (engine->next(ev)) {
-    if (events++ == 0) first = ev.ts;
-    last = std::max(last, ev.ts + static_cast<int64_t>(ev.dur));
-    if (lost.observe(ev) && ev.type() == EventType::tracing_lost) {
-      auto& p = procs[inspect::lost_pid(ev)];  // a child may have no other event
-      p.pid = inspect::lost_pid(ev);
-      if (p.pid != ev.pid && !p.ppid) p.ppid = ev.pid;
-      continue;
-    }
-    auto& p = procs[ev.pid];
-    p.pid = ev.pid;
-    switch (ev.type()) {
-      case EventType::process_start:
-        if (const Value* v = ev.get(FieldId::ppid)) p.ppid = v->num;
-        p.image = str_of(ev, FieldId::image);
-        p.cmdline = str_of(ev, FieldId::cmdline);
-        continue;
-      case EventType::process_exit:
-        p.exited = true;
-        if (const Value* v = ev.get(FieldId::exit_code)) {
-          p.exit_code = static_cast<int64_t>(v->num);
-          p.exit_known = true;
-        }
-        continue;
-      case EventType::drops:
-        if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped += v->num;
-        continue;
-      case EventType::thread_name: continue;
-      default: break;
-    }
-    ++p.calls;
-    ++per_func[ev.func < FuncId::kCount ? func_def(ev.func).name : "<unknown>"];
-    if (!ev.error.ok()) ++p.errors, ++errors;
-  }
+  inspect::Inspector inspector;
+  inspect::TraceSummary sum;
+  inspector.subscribe(sum);
+  inspector.run(*engine);
+  const auto& procs = sum.processes();
+  const auto& lost = sum.lost();
+  const int64_t first = sum.first_ts(), last = sum.last_ts();
 
   const bool complete = engine->end().kind == trace::ReadProblem::Kind::None;
   if (json) {
@@ -162,9 +113,9 @@ int run_info(const std::string& file, bool json) {
     j["follow_children"] = h.follow_children;
     j["redacted"] = h.redacted;
     j["span_ns"] = last - first;
-    j["events"] = events;
-    j["failed"] = errors;
-    j["dropped"] = dropped;
+    j["events"] = sum.events();
+    j["failed"] = sum.failed();
+    j["dropped"] = sum.dropped();
     j["drops"] = drops_json(lost, h);
     j["dropped_ring_full"] = lost.dropped_for(1);
     j["dropped_no_free_ring"] = lost.dropped_for(2);
@@ -186,7 +137,7 @@ int run_info(const std::string& file, bool json) {
         o["tracing_lost"] = lost_json(it->second, h);
       j["processes"].push_back(o);
     }
-    j["calls_by_function"] = per_func;
+    j["calls_by_function"] = sum.calls_by_function();
     fmt::print("{}\n", present::json_dump(j, 2));
     return finish(*engine);
   }
@@ -200,7 +151,7 @@ int run_info(const std::string& file, bool json) {
              h.follow_children ? "following" : "not following",
              h.redacted ? ", credentials masked when recorded (--redact)" : "");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
-  fmt::print("events     {} ({} calls failed)\n", events, errors);
+  fmt::print("events     {} ({} calls failed)\n", sum.events(), sum.failed());
   fmt::print("dropped    {}\n", dropped_text(lost, h, first));
   if (!lost.processes().empty())
     fmt::print("lost       tracing of {} process{} (below)\n", lost.processes().size(),
@@ -218,7 +169,7 @@ int run_info(const std::string& file, bool json) {
     if (std::string l = lost_text(lost, pid, h, first); !l.empty()) fmt::print("{:>11}{}\n", "", l);
   }
   fmt::print("\ncalls by function\n");
-  for (const auto& [name, n] : per_func) fmt::print("  {:<28} {:>10}\n", name, n);
+  for (const auto& [name, n] : sum.calls_by_function()) fmt::print("  {:<28} {:>10}\n", name, n);
   return finish(*engine);
 }
 

@@ -57,4 +57,49 @@ void CallCounts::on_finish() {
   by_func_.clear();
 }
 
+namespace {
+
+std::string str_of(const Event& ev, FieldId id) {
+  const Value* v = ev.get(id);
+  return v ? std::string(v->bytes()) : std::string();
+}
+
+}  // namespace
+
+void TraceSummary::on_event(const Facts& f) {
+  const Event& ev = f.ev;
+  if (events_++ == 0) first_ = ev.ts;
+  last_ = std::max(last_, ev.ts + static_cast<int64_t>(ev.dur));
+  if (lost_.observe(ev) && ev.type() == EventType::tracing_lost) {
+    auto& p = procs_[lost_pid(ev)];  // a child may have no other event
+    p.pid = lost_pid(ev);
+    if (p.pid != ev.pid && !p.ppid) p.ppid = ev.pid;
+    return;
+  }
+  auto& p = procs_[ev.pid];
+  p.pid = ev.pid;
+  switch (ev.type()) {
+    case EventType::process_start:
+      if (const Value* v = ev.get(FieldId::ppid)) p.ppid = v->num;
+      p.image = str_of(ev, FieldId::image);
+      p.cmdline = str_of(ev, FieldId::cmdline);
+      return;
+    case EventType::process_exit:
+      p.exited = true;
+      if (const Value* v = ev.get(FieldId::exit_code)) {
+        p.exit_code = static_cast<int64_t>(v->num);
+        p.exit_known = true;
+      }
+      return;
+    case EventType::drops:
+      if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped_ += v->num;
+      return;
+    case EventType::thread_name: return;
+    default: break;
+  }
+  ++p.calls;
+  ++per_func_[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];
+  if (!ev.error.ok()) ++p.errors, ++failed_;
+}
+
 }  // namespace ws::inspect

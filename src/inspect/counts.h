@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "inspector.h"
+#include "lost_tracing.h"
 
 namespace ws::inspect {
 
@@ -98,6 +99,42 @@ class CallCounts final : public Subscriber {
   ProcStats* last_proc_ = nullptr;
   std::vector<Connection> top_;  // a heap until on_finish
   uint64_t conns_ = 0;
+};
+
+// What `info` says of a trace: each process (parent, program, command line, how it ended, its
+// calls, failures and dropped records), calls by function, the time span, and what tracing lost.
+// Counts every event, filtered or not: it describes the trace, not a selection of it.
+struct ProcessSummary {
+  uint32_t pid = 0;
+  uint64_t ppid = 0;
+  std::string image, cmdline;
+  bool exited = false;
+  bool exit_known = false;
+  int64_t exit_code = 0;
+  uint64_t calls = 0, errors = 0, dropped = 0;
+};
+
+class TraceSummary final : public Subscriber {
+ public:
+  void on_event(const Facts& f) override;
+
+  uint64_t events() const { return events_; }
+  uint64_t failed() const { return failed_; }
+  uint64_t dropped() const { return dropped_; }
+  int64_t first_ts() const { return first_; }
+  int64_t last_ts() const { return last_; }  // the end of the last call to end
+  // By pid: every process that has an event, or that a tracing_lost event names.
+  const std::map<uint32_t, ProcessSummary>& processes() const { return procs_; }
+  // Calls by function name ("<unknown>" for functions this build does not know).
+  const std::map<std::string, uint64_t>& calls_by_function() const { return per_func_; }
+  const LostTracing& lost() const { return lost_; }
+
+ private:
+  std::map<uint32_t, ProcessSummary> procs_;
+  std::map<std::string, uint64_t> per_func_;
+  uint64_t events_ = 0, failed_ = 0, dropped_ = 0;
+  int64_t first_ = 0, last_ = 0;
+  LostTracing lost_;
 };
 
 }  // namespace ws::inspect
