@@ -36,8 +36,7 @@ void Inspector::observe(const Event& ev) {
   const bool matched = opt_.filter.matches_all() || opt_.filter.matches(ev, tracker_);
   if (matched) tracker_.mark_current();
   if (http_) http_->observe(ev);  // after: an exchange knows if its connection matched
-  for (auto& r : rules_) r->observe(ev, tracker_);
-  if (subs_.empty()) return;
+  if (rules_.empty() && subs_.empty()) return;
   const Facts facts{ev,
                     tracker_,
                     tracker_.connection(),
@@ -48,6 +47,7 @@ void Inspector::observe(const Event& ev) {
                     tracker_.completed_seq(),
                     tracker_.pending(),
                     matched};
+  for (auto& r : rules_) r->observe(facts);
   for (Subscriber* s : subs_) s->on_event(facts);
 }
 

@@ -23,6 +23,7 @@
 #include "engine.h"
 #include "error_class.h"
 #include "event.h"
+#include "facts.h"
 #include "filter.h"
 #include "findings/finding.h"
 #include "findings/options.h"
@@ -35,19 +36,6 @@ namespace ws::inspect {
 
 class Rule;
 
-// What the inspection worked out about one event; valid during on_event only.
-struct Facts {
-  const Event& ev;
-  const Tracker& tracker;          // processes, names of addresses; a FilterContext for `ev`
-  const Connection* conn;          // the event's connection; nullptr when it has none
-  Tracker::Dir dir;                // which way it moved data; None when it moved none
-  uint64_t moved;                  // bytes it moved (0 when dir is None)
-  std::string_view payload;        // the bytes kept of those (a completion: its call's)
-  ErrorClass error;                // the class of ev.error
-  uint64_t completed_seq;          // the overlapped call it completed; 0 = none
-  bool pending;                    // an overlapped call left pending (moves when it completes)
-  bool matched;                    // it passed the filter
-};
 
 class Subscriber {
  public:

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "facts.h"
 #include "finding.h"
 #include "http_watch.h"
 #include "lookups.h"
@@ -20,10 +21,8 @@ class Rule {
   virtual ~Rule() = default;
   // The rule's id, as in findings ("connect-refused").
   virtual std::string_view id() const = 0;
-  // `ev` after tracker.observe(ev): tracker.connection() is its connection.
-  virtual void observe(const Event& ev, const Tracker& tracker) {
-    (void)ev, (void)tracker;
-  }
+  // An event and what the inspection worked out about it (f.tracker has followed it).
+  virtual void observe(const Facts& f) { (void)f; }
   // A connection ended (or the trace did: end = Open). Runs before the next event is observed.
   virtual void on_connection_end(const Connection& c) { (void)c; }
   virtual void on_lookup(const Lookup& l) { (void)l; }

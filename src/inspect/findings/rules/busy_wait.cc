@@ -23,7 +23,8 @@ class BusyWait : public Rule {
   explicit BusyWait(const DiagnoseOptions& o) : limit_(o.busy_wait) {}
   std::string_view id() const override { return "busy-wait"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
     const uint64_t tk = (uint64_t{ev.pid} << 32) | ev.tid;
     if (ev.type() == EventType::poll) {
       const Value* timeout = ev.get(FieldId::timeout);
@@ -34,9 +35,9 @@ class BusyWait : public Rule {
       std::erase_if(waits_, [&](const auto& e) { return e.first >> 32 == ev.pid; });
       return;
     }
-    const Connection* c = t.connection();
+    const Connection* c = f.conn;
     if (c == nullptr) return;
-    if (classify(ev.error) != ErrorClass::WouldBlock) {
+    if (f.error != ErrorClass::WouldBlock) {
       auto it = runs_.find(c->id);
       if (it != runs_.end()) end_run(c->id, it->second), runs_.erase(it);
       return;

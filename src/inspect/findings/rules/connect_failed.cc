@@ -26,12 +26,13 @@ class ConnectFailed : public Rule {
   explicit ConnectFailed(const DiagnoseOptions& o) : min_(o.connect_failures) {}
   std::string_view id() const override { return "connect-failed"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr || (ev.error.ok() && ev.func != FuncId::getsockopt)) return;
     // The connect's own failure, or — when the program never asked SO_ERROR — the first call
     // that met it.
-    const bool failed_connect = !ev.error.ok() && !is_transient(classify(ev.error)) &&
+    const bool failed_connect = !ev.error.ok() && !is_transient(f.error) &&
                                 (ev.type() == EventType::connect ||
                                  (c->role == ConnRole::Client && c->connected_ts == 0));
     const bool so_error = ev.func == FuncId::getsockopt &&

@@ -20,8 +20,9 @@ class EofNotHandled : public Rule {
  public:
   std::string_view id() const override { return "eof-not-handled"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr || !c->peer_eof || ev.type() != EventType::recv) return;
     auto it = states_.find(c->id);
     if (it == states_.end()) {

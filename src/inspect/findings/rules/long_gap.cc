@@ -97,13 +97,14 @@ class LongGap : public Rule {
   explicit LongGap(const DiagnoseOptions& o) : limit_(o.gap_ns) {}
   std::string_view id() const override { return "long-gap"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
     if (ev.type() == EventType::process_exit) {
       std::erase_if(threads_, [&](const auto& e) { return e.first >> 32 == ev.pid; });
       return;
     }
     Thread& th = threads_[key(ev.pid, ev.tid)];
-    const Connection* c = t.connection();
+    const Connection* c = f.conn;
     const bool followed = c && c->role != ConnRole::Listener && ev.type() != EventType::close;
     // The thread's first call after its last call on another connection.
     if (th.last_conn && (!followed || th.last_conn != c->id))

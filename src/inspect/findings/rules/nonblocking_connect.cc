@@ -20,11 +20,12 @@ class NonblockingConnect : public Rule {
  public:
   std::string_view id() const override { return "nonblocking-connect"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr) return;
     if (ev.type() == EventType::connect) {
-      const ErrorClass cls = classify(ev.error);
+      const ErrorClass cls = f.error;
       if ((cls == ErrorClass::InProgress || cls == ErrorClass::WouldBlock) &&
           !states_.count(c->id))
         states_[c->id].start = call_ref(ev, c->id);
@@ -49,7 +50,7 @@ class NonblockingConnect : public Rule {
       if (ev.result > 0) states_.erase(it);  // it connected
       return;
     }
-    const ErrorClass cls = classify(ev.error);
+    const ErrorClass cls = f.error;
     if (is_transient(cls)) return;
     if (!s.asked) add(unchecked_, unchecked_n_, s.start, call_ref(ev, c->id), c->id);
     states_.erase(it);

@@ -33,16 +33,17 @@ class PeerReset : public Rule {
  public:
   std::string_view id() const override { return "peer-reset"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr) return;
-    const bool ok = ev.error.ok() && ev.result > 0;
-    if (t.direction() == Tracker::Dir::Out && ok) {
-      states_[c->id].since_in += static_cast<uint64_t>(ev.result);
-    } else if (t.direction() == Tracker::Dir::In && ok) {
+    const bool ok = f.moved > 0;
+    if (f.dir == Tracker::Dir::Out && ok) {
+      states_[c->id].since_in += f.moved;
+    } else if (f.dir == Tracker::Dir::In && ok) {
       auto it = states_.find(c->id);
       if (it != states_.end()) it->second.since_in = 0;
-    } else if (!ev.error.ok() && classify(ev.error) == ErrorClass::Reset) {
+    } else if (!ev.error.ok() && f.error == ErrorClass::Reset) {
       State& s = states_[c->id];
       if (s.reset) return;
       s.reset = true;

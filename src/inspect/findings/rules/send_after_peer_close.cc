@@ -21,8 +21,9 @@ class SendAfterPeerClose : public Rule {
  public:
   std::string_view id() const override { return "send-after-peer-close"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr) return;
     const EventType type = ev.type();
     if (type == EventType::recv && ev.error.ok() && ev.result == 0 && c->peer_eof) {
@@ -31,7 +32,7 @@ class SendAfterPeerClose : public Rule {
       return;
     }
     if (ev.error.ok()) return;
-    const ErrorClass cls = classify(ev.error);
+    const ErrorClass cls = f.error;
     if (cls == ErrorClass::Reset && type != EventType::send) {
       State& s = states_[c->id];
       if (!s.eof) s.reset_first = true;

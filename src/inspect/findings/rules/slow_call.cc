@@ -98,12 +98,13 @@ class SlowCall : public Rule {
   }
   std::string_view id() const override { return "slow-call"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr) return;
-    if (c->role == ConnRole::Client && is_tcp(*c)) observe_reply(ev, t, *c);
+    if (c->role == ConnRole::Client && is_tcp(*c)) observe_reply(f, *c);
     if (ev.type() == EventType::connect) {
-      const ErrorClass cls = classify(ev.error);
+      const ErrorClass cls = f.error;
       if (ev.error.ok()) connect_.add(ev.dur, call_ref(ev, c->id));
       else if (is_transient(cls) && !pending_.count(c->id))
         pending_[c->id] = Pending{ev.ts, call_ref(ev, c->id)};
@@ -114,7 +115,7 @@ class SlowCall : public Rule {
     if (it == pending_.end()) return;
     // A non-blocking connect is done when SO_ERROR or a completion said so, or data moved.
     int64_t done = c->connected_ts;
-    if (done == 0 && t.direction() != Tracker::Dir::None && ev.error.ok() && ev.result > 0)
+    if (done == 0 && f.moved > 0)
       done = ev.ts;
     if (done == 0) {
       if (c->end == ConnEnd::Error) pending_.erase(it);
@@ -156,11 +157,12 @@ class SlowCall : public Rule {
  private:
   // Data out opens a request; the first data in after it is the reply's first byte.
   // The connection's first bytes out (an overlapped send's as it starts) tell HTTP apart.
-  void observe_reply(const Event& ev, const Tracker& t, const Connection& c) {
-    const bool out = ev.type() == EventType::send || t.direction() == Tracker::Dir::Out;
-    const bool in = !out && t.direction() == Tracker::Dir::In;
+  void observe_reply(const Facts& f, const Connection& c) {
+    const Event& ev = f.ev;
+    const bool out = ev.type() == EventType::send || f.dir == Tracker::Dir::Out;
+    const bool in = !out && f.dir == Tracker::Dir::In;
     const Value* p = out ? ev.get(FieldId::payload) : nullptr;
-    const bool moved = ev.error.ok() && ev.result > 0 && (out || in);
+    const bool moved = f.moved > 0 && (out || in);
     if (!moved && !(p && ev.get(FieldId::op))) return;
     auto [it, fresh] = replies_.try_emplace(c.id);
     Reply& r = it->second;

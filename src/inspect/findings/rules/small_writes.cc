@@ -26,24 +26,25 @@ class SmallWrites : public Rule {
         rounds_(o.nagle_rounds) {}
   std::string_view id() const override { return "small-writes"; }
 
-  void observe(const Event& ev, const Tracker& t) override {
-    const Connection* c = t.connection();
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
+    const Connection* c = f.conn;
     if (c == nullptr || !is_tcp(*c)) return;
     if (ev.func == FuncId::setsockopt && ev.error.ok() &&
         field_or(ev, FieldId::optname, 0) == sockopt::kTcpNodelay) {
       states_[c->id].nodelay = field_or(ev, FieldId::optval, 0) != 0;
       return;
     }
-    if (!ev.error.ok() || ev.result <= 0) return;
+    if (f.moved == 0) return;
     const int64_t end = ev.ts + static_cast<int64_t>(ev.dur);
-    if (t.direction() == Tracker::Dir::Out) {
+    if (f.dir == Tracker::Dir::Out) {
       State& s = states_[c->id];
       if (s.sends++ == 0) s.first_send = call_ref(ev, c->id);
-      if (static_cast<uint64_t>(ev.result) <= small_) ++s.small;
+      if (f.moved <= small_) ++s.small;
       s.last_send_end = end;
       return;
     }
-    if (t.direction() != Tracker::Dir::In) return;
+    if (f.dir != Tracker::Dir::In) return;
     auto it = states_.find(c->id);
     if (it == states_.end()) return;
     State& s = it->second;

@@ -13,7 +13,8 @@ class TracingLost : public Rule {
  public:
   std::string_view id() const override { return "tracing-lost"; }
 
-  void observe(const Event& ev, const Tracker&) override {
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
     if (!lost_.observe(ev) || ev.type() != EventType::tracing_lost || !ev.error.ok()) return;
     CallRef r = call_ref(ev);
     const Value* image = ev.get(FieldId::image);

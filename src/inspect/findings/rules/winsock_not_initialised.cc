@@ -20,7 +20,8 @@ class WinsockNotInitialised : public Rule {
  public:
   std::string_view id() const override { return "winsock-not-initialised"; }
 
-  void observe(const Event& ev, const Tracker&) override {
+  void observe(const Facts& f) override {
+    const Event& ev = f.ev;
     if (ev.func == FuncId::WSAStartup && ev.result == 0 && ev.error.ok()) {
       Proc& p = procs_[ev.pid];
       ++p.started;
