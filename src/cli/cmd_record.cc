@@ -47,9 +47,9 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
 
 // What record makes of the events of its engine as they come: the live lines on stderr (local
 // times, colours on a terminal, the lines that pass the filter), and what its summary ends with
-// (tracing lost, findings). One Inspector follows the events with credentials in payloads masked
-// (the findings are those `diagnose` gives of the file); the live lines print the events as they
-// came when secrets are to be shown (or are masked already: record --redact).
+// (tracing lost, findings). One Inspector follows the events with credentials in payloads masked,
+// as `diagnose` reads the file, or as they came when secrets are to be shown (or are masked
+// already: record --redact) — the filter of the live lines then sees what the lines show.
 class RecordView final : public inspect::Subscriber {
  public:
   // No live lines when `filter` is empty; no findings unless `findings`.
@@ -71,8 +71,11 @@ class RecordView final : public inspect::Subscriber {
     if (!seen_) first_ts_ = ev.ts, seen_ = true;
     lost_.observe(ev);
     if (!inspector_) return;
-    raw_ = &ev;
     header_ = &h;
+    if (show_secrets_) {
+      inspector_->observe(ev);
+      return;
+    }
     masked_ = ev;
     redactor_.redact(masked_);
     inspector_->observe(masked_);
@@ -80,9 +83,8 @@ class RecordView final : public inspect::Subscriber {
 
   void on_event(const inspect::Facts& f) override {
     if (!lines_ || !f.matched) return;
-    const Event& shown = show_secrets_ ? *raw_ : f.ev;
     fmt::print(stderr, "{}\n",
-               present::event_line(shown, *header_, text_, 0, present::line_notes(f, name_)));
+               present::event_line(f.ev, *header_, text_, 0, present::line_notes(f, name_)));
     std::fflush(stderr);
   }
 
@@ -110,7 +112,6 @@ class RecordView final : public inspect::Subscriber {
   inspect::LostTracing lost_;
   decode::PayloadRedactor redactor_;
   Event masked_;
-  const Event* raw_ = nullptr;
   const trace::TraceHeader* header_ = nullptr;
   std::string name_;
   int64_t first_ts_ = 0;

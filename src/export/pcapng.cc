@@ -338,7 +338,7 @@ void PacketSynth::add(const inspect::Facts& f) {
   if (kind == Kind::Udp && f.dir != inspect::Tracker::Dir::None && ev.error.ok()) {
     if (End* e = end_for(ev, *c, t)) datagram(*e, ev, out, f.moved, f.payload);
   } else if (kind == Kind::Tcp && (f.dir == inspect::Tracker::Dir::None || f.moved == 0)) {
-    tcp_control(ev, *c, t);
+    tcp_control(f, *c);
   } else if (kind == Kind::Tcp) {
     if (End* e = end_for(ev, *c, t)) data(*e, ev, out, f.moved, f.payload);
   }
@@ -346,14 +346,16 @@ void PacketSynth::add(const inspect::Facts& f) {
 
 // A TCP call that moved no data: a refused connect, a connection now connected (its
 // handshake), a shutdown, a reset, the end of the stream.
-void PacketSynth::tcp_control(const Event& ev, const Connection& c, const inspect::Tracker& t) {
-  const ErrorClass cls = inspect::classify(ev.error);
+void PacketSynth::tcp_control(const inspect::Facts& f, const Connection& c) {
+  const Event& ev = f.ev;
+  const inspect::Tracker& t = f.tracker;
+  const ErrorClass cls = f.error;
   const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
   if (ev.type() == EventType::connect && cls == ErrorClass::Refused) {
     if (End* e = end_for(ev, c, t)) refused(*e, ev.ts, done, &ev);
     return;
   }
-  if (t.direction() == inspect::Tracker::Dir::None && c.connected_ts != 0) end_for(ev, c, t);
+  if (f.dir == inspect::Tracker::Dir::None && c.connected_ts != 0) end_for(ev, c, t);
   auto it = ends_.find(c.id);
   if (it == ends_.end()) return;
   End& e = *it->second;
@@ -361,7 +363,7 @@ void PacketSynth::tcp_control(const Event& ev, const Connection& c, const inspec
     fin(e, e.side, ev.ts, "synthetic FIN: shutdown", &ev);
   } else if (cls == ErrorClass::Reset) {
     reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
-  } else if (t.direction() == inspect::Tracker::Dir::In && ev.error.ok()) {
+  } else if (f.dir == inspect::Tracker::Dir::In && ev.error.ok()) {
     const Value* room = ev.get(FieldId::len);
     if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
       fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);

@@ -113,7 +113,7 @@ class PacketSynth {
   struct End;
   struct Emit;
   End* end_for(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
-  void tcp_control(const Event& ev, const inspect::Connection& c, const inspect::Tracker& t);
+  void tcp_control(const inspect::Facts& f, const inspect::Connection& c);
   End* refused_at_end(const inspect::Connection& c);
   void data(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept);
   void datagram(End& e, const Event& ev, bool out, uint64_t length, std::string_view kept);

@@ -16,7 +16,7 @@ struct Facts {
   const Event& ev;
   const Tracker& tracker;          // processes, names of addresses; a FilterContext for `ev`
   const Connection* conn;          // the event's connection; nullptr when it has none
-  Tracker::Dir dir;                // which way it moved data; None when it moved none
+  Tracker::Dir dir;                // which way it moves data (the end of a stream is In, 0 bytes)
   uint64_t moved;                  // bytes it moved (0 when dir is None)
   std::string_view payload;        // the bytes kept of those (a completion: its call's)
   ErrorClass error;                // the class of ev.error

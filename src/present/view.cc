@@ -314,14 +314,20 @@ std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNote
   return s;
 }
 
-std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes) {
+nlohmann::ordered_json call_json(uint64_t seq, int64_t ts, uint32_t pid, uint32_t tid,
+                                 std::string_view process, const trace::TraceHeader& h) {
   nlohmann::ordered_json j;
-  j["seq"] = ev.seq;
-  j["time"] = utc_text(h.wall_ns(ev.ts));
-  j["ts_ns"] = ev.ts;
-  j["pid"] = ev.pid;
-  j["tid"] = ev.tid;
-  if (!notes.process.empty()) j["process"] = notes.process;
+  j["seq"] = seq;
+  j["time"] = utc_text(h.wall_ns(ts));
+  j["ts_ns"] = ts;
+  j["pid"] = pid;
+  j["tid"] = tid;
+  if (!process.empty()) j["process"] = std::string(process);
+  return j;
+}
+
+std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes) {
+  nlohmann::ordered_json j = call_json(ev.seq, ev.ts, ev.pid, ev.tid, notes.process, h);
   if (notes.conn) j["conn"] = notes.conn;
   j["func"] = ev.func < FuncId::kCount ? func_def(ev.func).name : "";
   j["event"] = ev.type() != EventType::Unknown ? event_def(ev.type()).name : "";

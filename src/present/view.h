@@ -3,7 +3,10 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "event.h"
 #include "trace_format.h"
@@ -52,5 +55,9 @@ std::string csv_header();
 std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes = {});
 // One JSON object on one line (JSON Lines); fields appear only when the event has them.
 std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNotes& notes = {});
+// The keys every JSON object of one call starts with: seq, time, ts_ns, pid, tid and process
+// (when known).
+nlohmann::ordered_json call_json(uint64_t seq, int64_t ts, uint32_t pid, uint32_t tid,
+                                 std::string_view process, const trace::TraceHeader& h);
 
 }  // namespace ws::present

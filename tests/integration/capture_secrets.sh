@@ -47,6 +47,9 @@ live curl-basic -- curl -sS --max-time 20 -K "$WORK/basic.curlrc"
 live python -- "${client[@]}"
 expect_in "$WORK/python.out" "200 sid=$SERVERSID"
 live python-shown --show-secrets -- "${client[@]}"
+# The filter of the live lines sees the payloads the lines show.
+live python-filter-shown --show-secrets --filter "payload contains \"$TOKEN\"" -- "${client[@]}"
+live python-filter-masked --filter "payload contains \"$TOKEN\"" -- "${client[@]}"
 live redacted --redact -- "${client[@]}"
 expect_in "$WORK/redacted.out" "HTTP/1.1 200 OK"
 
@@ -184,6 +187,11 @@ context("live lines of record")
 for name in ("curl-bearer", "curl-basic", "python", "redacted"):
     eq(leaked(open(work(f"{name}.err"), "rb").read()), [], f"{name}: live lines")
 check(PASSWORD.encode() in open(work("python-shown.err"), "rb").read(), "--show-secrets live lines")
+def send_lines(name):
+    return [l for l in open(work(f"{name}.err"), "rb").read().splitlines() if b" send(" in l]
+check(len(send_lines("python-filter-shown")) >= 1,
+      "--show-secrets: a filter on the token finds the send that holds it")
+eq(send_lines("python-filter-masked"), [], "masked: the token is not there to be found")
 
 context("record --redact")
 raw = open(work("redacted.wst"), "rb").read()
