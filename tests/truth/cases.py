@@ -38,7 +38,8 @@ def curl(run):
     run.start_capture()
     run.traced(["curl", "-sS", "--max-time", "20", "-o", run.path("a.got"), url(port, "/a"),
                 "-o", run.path("chunked.got"), url(port, "/chunked"),
-                "--next", "-sS", "--max-time", "20", "--data-binary", "@" + run.path("post.bin"), url(port, "/echo")],
+                "--next", "-sS", "--max-time", "20", "--data-binary",
+                "@" + run.path("post.bin"), url(port, "/echo")],
                expect=r"got 900 bytes")
     run.stop_capture()
     return Spec([port], 3)
@@ -191,8 +192,9 @@ def sshd(run):
     server = run.traced_server(["/usr/sbin/sshd", "-D", "-e", "-f", run.path("sshd_config")],
                                port)
     open(run.path("ssh_config"), "w").close()  # no user or system ssh configuration
-    run.client(["ssh", "-F", run.path("ssh_config"), "-i", run.path("user_key"), "-o", "BatchMode=yes",
-                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=" + run.path("known_hosts"),
+    run.client(["ssh", "-F", run.path("ssh_config"), "-i", run.path("user_key"),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=" + run.path("known_hosts"),
                 "-o", "LogLevel=ERROR", "-p", str(port), "root@127.0.0.1",
                 "echo logged in"], "ssh", timeout=30, expect=r"logged in")
     run.stop_traced_server(server)
