@@ -1,0 +1,256 @@
+"""The truth harness's cases: each runs real Debian programs on loopback, one of them under
+`wstrace record`, with tcpdump capturing (truth.py's Run), and returns a Spec saying what to
+compare. A case fails early (HarnessError) when its programs did not do what it meant.
+"""
+import dataclasses
+import os
+import subprocess
+import sys
+
+from harness import HarnessError, wait_listening
+
+
+@dataclasses.dataclass
+class Spec:
+    """What compare.py is told about a finished case."""
+    http_ports: list = dataclasses.field(default_factory=list)  # decoded as HTTP on the wire
+    requests: int = 0                   # the HTTP requests the client made
+    declares: dict = dataclasses.field(default_factory=dict)  # {what: [checks it excuses]}
+
+
+# Raw system calls (libuv's direct close, sendmmsg…) that LD_PRELOAD cannot see: the trace must
+# declare them for the process, which then excuses mismatches of these checks on its rows (not
+# `conns`: a row that is not a connection is never excused).
+RAW_SYSCALLS = {"raw-syscalls": ["bytes", "pcapng", "http"]}
+
+PYTHON = "/usr/bin/python3"  # Debian's, which has python3-requests
+
+
+def url(port, path):
+    return f"http://127.0.0.1:{port}{path}"
+
+
+def curl(run):
+    """curl: two URLs on one keep-alive connection (one response chunked), then a POST."""
+    port = run.peer("http")
+    with open(run.path("post.bin"), "wb") as f:
+        f.write(bytes(33 + i % 90 for i in range(900)))
+    run.start_capture()
+    run.traced(["curl", "-sS", "--max-time", "20", "-o", run.path("a.got"), url(port, "/a"),
+                "-o", run.path("chunked.got"), url(port, "/chunked"),
+                "--next", "-sS", "--max-time", "20", "--data-binary",
+                "@" + run.path("post.bin"), url(port, "/echo")],
+               expect=r"got 900 bytes")
+    run.stop_capture()
+    return Spec([port], 3)
+
+
+def wget(run):
+    """wget following a redirect (302 to /a) on its keep-alive connection."""
+    port = run.peer("http")
+    run.start_capture()
+    run.traced(["wget", "-q", "-O", run.path("wget.body"), "--tries=1", "--timeout=20",
+                url(port, "/redirect")])
+    run.stop_capture()
+    if os.path.getsize(run.path("wget.body")) != 3000:
+        raise HarnessError("wget did not save the 3000 bytes of /a")
+    return Spec([port], 2)
+
+
+SENDFILE_PY = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+with open(sys.argv[2], "rb") as f:
+    s.sendfile(f)
+s.shutdown(socket.SHUT_WR)
+print(s.recv(100).decode().strip())
+s.close()
+"""
+
+
+def python_sendfile(run):
+    """python3's socket.sendfile (os.sendfile underneath) of 200 kB to a sink."""
+    port = run.peer("sink")
+    with open(run.path("file.bin"), "wb") as f:
+        f.write(bytes((i * 13) % 251 for i in range(200_000)))
+    run.start_capture()
+    run.traced([PYTHON, "-c", SENDFILE_PY, str(port), run.path("file.bin")],
+               expect=r"got 200000")
+    run.stop_capture()
+    return Spec()
+
+
+REQUESTS_PY = """
+import requests, sys
+base = "http://127.0.0.1:" + sys.argv[1]
+with requests.Session() as s:
+    print(len(s.get(base + "/a", timeout=20).content))
+    print(len(s.get(base + "/chunked", timeout=20).content))
+    print(s.post(base + "/echo", data=bytes(900), timeout=20).text.strip())
+"""
+
+
+def python_requests(run):
+    """python3-requests: a keep-alive session, a chunked response, a POST."""
+    port = run.peer("http")
+    run.start_capture()
+    run.traced([PYTHON, "-c", REQUESTS_PY, str(port)], expect=r"got 900 bytes")
+    run.stop_capture()
+    return Spec([port], 3)
+
+
+NGINX_CONF = """
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid {work}/nginx.pid;
+error_log {work}/nginx.error.log info;
+events {{ worker_connections 64; }}
+http {{
+  access_log {work}/nginx.access.log;
+  client_body_temp_path {work}/nginx-body;
+  proxy_temp_path {work}/nginx-proxy;
+  fastcgi_temp_path {work}/nginx-fastcgi;
+  uwsgi_temp_path {work}/nginx-uwsgi;
+  scgi_temp_path {work}/nginx-scgi;
+  default_type application/octet-stream;
+  sendfile on;
+  server {{
+    listen 127.0.0.1:{port};
+    root {work}/www;
+  }}
+}}
+"""
+
+
+def nginx(run):
+    """nginx (master and one worker, traced) with `sendfile on` serving a 200 kB file and a
+    small one on one keep-alive connection of an untraced curl."""
+    port = 8081
+    os.makedirs(run.path("www"))
+    with open(run.path("www/big.bin"), "wb") as f:
+        f.write(bytes((i * 7) % 253 for i in range(200_000)))
+    with open(run.path("www/small.txt"), "w") as f:
+        f.write("small file\n")
+    with open(run.path("nginx.conf"), "w") as f:
+        f.write(NGINX_CONF.format(work=run.work, port=port))
+    run.start_capture()
+    server = run.traced_server(["nginx", "-c", run.path("nginx.conf"), "-p", run.work], port)
+    run.client(["curl", "-sS", "--max-time", "20", "-o", run.path("big.got"),
+                url(port, "/big.bin"), url(port, "/small.txt")], "curl", expect=r"small file")
+    run.stop_traced_server(server)
+    run.stop_capture()
+    if os.path.getsize(run.path("big.got")) != 200_000:
+        raise HarnessError("curl did not get the 200000 bytes of big.bin from nginx")
+    return Spec([port], 2)
+
+
+def redis(run):
+    """redis-server (traced) under redis-benchmark: 200 SETs and 200 GETs on 2 connections."""
+    port = 6390
+    run.start_capture()
+    server = run.traced_server(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                                "--dir", run.work, "--logfile", run.path("redis.log")], port)
+    run.client(["redis-benchmark", "-h", "127.0.0.1", "-p", str(port), "-n", "200", "-c", "2",
+                "-t", "set,get", "-q"], "redis-benchmark", timeout=60, expect=r"GET")
+    run.stop_traced_server(server)
+    run.stop_capture()
+    return Spec()
+
+
+SSHD_CONFIG = """
+Port {port}
+ListenAddress 127.0.0.1
+HostKey {work}/host_key
+PidFile {work}/sshd.pid
+AuthorizedKeysFile {work}/authorized_keys
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+"""
+
+
+def sshd(run):
+    """sshd (traced; it re-executes itself for each connection, which inherits the socket)
+    and a key login of an untraced `ssh … true`. Throwaway keys in the work folder; /run is a
+    tmpfs of the case's own mount namespace, for sshd's privilege separation folder."""
+    port = 2222
+    for key in ("host_key", "user_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", run.path(key)],
+                       check=True, capture_output=True, timeout=30)
+    with open(run.path("user_key.pub")) as src, open(run.path("authorized_keys"), "w") as dst:
+        dst.write(src.read())
+    with open(run.path("sshd_config"), "w") as f:
+        f.write(SSHD_CONFIG.format(work=run.work, port=port))
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", "/run"], check=True)
+    os.mkdir("/run/sshd", 0o755)
+    run.start_capture()
+    server = run.traced_server(["/usr/sbin/sshd", "-D", "-e", "-f", run.path("sshd_config")],
+                               port)
+    open(run.path("ssh_config"), "w").close()  # no user or system ssh configuration
+    run.client(["ssh", "-F", run.path("ssh_config"), "-i", run.path("user_key"),
+                "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                "-o", "UserKnownHostsFile=" + run.path("known_hosts"),
+                "-o", "LogLevel=ERROR", "-p", str(port), "root@127.0.0.1",
+                "echo logged in"], "ssh", timeout=30, expect=r"logged in")
+    run.stop_traced_server(server)
+    run.stop_capture()
+    return Spec()
+
+
+def dig(run):
+    """dig (traced) asking an untraced dnsmasq on 127.0.0.1:5353 (not DNS's port)."""
+    port = 5353
+    open(run.path("dnsmasq.conf"), "w").close()
+    server = run.start(["dnsmasq", "-k", "-C", run.path("dnsmasq.conf"), "--port", str(port),
+                        "--listen-address", "127.0.0.1", "--bind-interfaces", "--no-resolv",
+                        "--no-hosts", "--address=/truth.test/10.9.8.7", "--user=root",
+                        "--pid-file=" + run.path("dnsmasq.pid"), "--log-facility=-"],
+                       "dnsmasq")
+    wait_listening(server, port, "udp", 10)
+    run.start_capture()
+    run.traced(["dig", "-p", str(port), "@127.0.0.1", "+tries=1", "+time=5", "+notcp",
+                "www.truth.test", "A"], expect=r"10\.9\.8\.7")
+    run.stop_capture()
+    return Spec(declares=RAW_SYSCALLS)
+
+
+NODE_JS = """
+const http = require('http');
+const agent = new http.Agent({ keepAlive: true });
+function get(path) {
+  return new Promise((ok, fail) => {
+    http.get({ host: '127.0.0.1', port: Number(process.argv[1]), path, agent }, (res) => {
+      let n = 0;
+      res.on('data', (d) => { n += d.length; });
+      res.on('end', () => ok(n));
+    }).on('error', fail);
+  });
+}
+(async () => {
+  console.log('got', await get('/a'), await get('/chunked'));
+  agent.destroy();
+})();
+"""
+
+
+def node(run):
+    """Node.js (Debian's, libuv) making two requests on one keep-alive connection, then closing
+    it. libuv closes (and may move data) with raw system calls the agent cannot see: the trace
+    must say so."""
+    port = run.peer("http")
+    run.start_capture()
+    run.traced(["/usr/bin/node", "-e", NODE_JS, str(port)], expect=r"got 3000 4600")
+    run.stop_capture()
+    return Spec([port], 2, declares=RAW_SYSCALLS)
+
+
+CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
+                                 sshd, dig, node)}
+
+if __name__ == "__main__":
+    sys.exit("run a case with truth.py")
