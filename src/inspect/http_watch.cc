@@ -52,6 +52,8 @@ void HttpWatcher::observe(const Event& ev) {
   bool out = false;
   uint64_t size = 0;
   const bool ok = ev.error.ok();
+  if (t == EventType::recv && ok && ev.result > 0 && bytes_moved(ev, size) && size == 0)
+    return;  // a peek (MSG_PEEK): the receive that takes the bytes decodes them
   if (t == EventType::send && payload != nullptr && (ok || ev.get(FieldId::op) != nullptr)) {
     out = true;
     size = ok && ev.result >= 0 && ev.get(FieldId::op) == nullptr
