@@ -167,7 +167,8 @@ inline bool result_is_byte_count(FuncId f) {
 
 // The bytes a successful send, receive or completion says it moved: its payload's original
 // length, else a completion's length, else the result of the functions whose result is a byte
-// count (not sendmmsg/recvmmsg, which count messages, nor TransmitFile's BOOL). False for any
+// count (not sendmmsg/recvmmsg, which count messages, nor TransmitFile's BOOL); 0 for a receive
+// with MSG_PEEK, which moves nothing (its bytes are counted when received). False for any
 // other call and for a failed one. The one definition of "bytes moved": the tracker counts it,
 // the filter's `bytes` field and every export read it.
 // Inline: the tracker asks it of every send and receive.
@@ -177,6 +178,14 @@ inline bool bytes_moved(const Event& ev, const Value* payload, const Value* len,
   if (!ev.error.ok()) return false;
   const EventType t = ev.type();
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
+  // A peek (MSG_PEEK) leaves the bytes queued: the receive that takes them counts them.
+  if (t == EventType::recv) {
+    const Value* f = ev.get(FieldId::flags);
+    if (f && (f->num & msgflag::kPeek)) {
+      out = 0;
+      return true;
+    }
+  }
   if (payload != nullptr) {
     out = payload->num;
     return true;

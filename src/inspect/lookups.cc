@@ -110,6 +110,7 @@ void LookupWatcher::from_call(const Event& ev) {
 void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out) {
   const Value* p = ev.get(FieldId::payload);
   if (p == nullptr || p->size == 0) return;
+  if (uint64_t moved = 0; bytes_moved(ev, moved) && moved == 0) return;  // a peek: not yet taken
   const bool whole = p->size == p->num;
   if (c.kind().starts_with("udp")) {
     message(ev, c, payload_of(*p), whole, false);

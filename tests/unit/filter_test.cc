@@ -426,6 +426,17 @@ TEST_F(FilterTest, BytesMoved) {
   const Event& mmsg = builder(7).begin(FuncId::sendmmsg, 1, 1, 0).result(2).event();
   EXPECT_FALSE(match("bytes == 2", mmsg));
   EXPECT_FALSE(match("bytes", mmsg));
+  // A peek leaves its bytes queued: it moves none, whatever its payload (wget peeks).
+  const Event& peek = builder(8)
+                          .begin(FuncId::recv, 1, 1, 0)
+                          .num(FieldId::flags, ws::msgflag::kPeek)
+                          .payload("HTTP/1.1 200 OK\r\n", 17)
+                          .result(17)
+                          .event();
+  EXPECT_TRUE(match("bytes == 0", peek));
+  uint64_t moved = 99;
+  EXPECT_TRUE(bytes_moved(peek, moved));
+  EXPECT_EQ(moved, 0u);
 }
 
 TEST_F(FilterTest, IPv6AndMappedAddresses) {
@@ -661,7 +672,7 @@ TEST_F(FilterTest, FieldsOfTheEventTable) {
   EXPECT_FALSE(match("flags contains MSG_OOB", peek));
   EXPECT_FALSE(match("flags == MSG_PEEK", peek));
   EXPECT_TRUE(match("len == 4096", peek));
-  EXPECT_TRUE(match("len > 100 and bytes == 10", peek));
+  EXPECT_TRUE(match("len > 100 and bytes == 0", peek));  // a peek moves nothing
 
   const Event& start = builder(7)
                            .begin(FuncId::process_start, 1, 1, 0)

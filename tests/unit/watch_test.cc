@@ -139,6 +139,27 @@ TEST_F(WatchTest, HttpSeenFromATracedServer) {
   EXPECT_EQ(x.ttfb(), 1000);
 }
 
+// A peek (MSG_PEEK, as wget does) leaves the bytes queued: the receive that takes them is the
+// one that is decoded and counted.
+TEST_F(WatchTest, PeekedBytesAreDecodedAndCountedOnce) {
+  sock(4, ws::socktype::kStream);
+  call(FuncId::connect).num(FieldId::sock, 4).addr(FieldId::addr, SockAddr::ipv4(0x7f000001, 80))
+      .result(0);
+  feed();
+  io(FuncId::send, 4, "GET / HTTP/1.1\r\nHost: svc\r\n\r\n");
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  call(FuncId::recv).num(FieldId::sock, 4).num(FieldId::len, 4096)
+      .num(FieldId::flags, ws::msgflag::kPeek).payload(resp, resp.size())
+      .result(static_cast<int64_t>(resp.size()));
+  feed();
+  io(FuncId::recv, 4, resp);
+  ASSERT_EQ(exchanges_.size(), 1u);
+  EXPECT_EQ(exchanges_[0].response.status, 200);
+  EXPECT_EQ(exchanges_[0].response.body_size, 2u);
+  ASSERT_NE(tracker_.connection(), nullptr);
+  EXPECT_EQ(tracker_.connection()->bytes_in, resp.size());
+}
+
 TEST_F(WatchTest, UnansweredRequestIsReportedAtClose) {
   sock(3, ws::socktype::kStream);
   io(FuncId::send, 3, "GET /never HTTP/1.1\r\nHost: h\r\n\r\n");
