@@ -363,7 +363,10 @@ void PacketSynth::tcp_control(const inspect::Facts& f, const Connection& c) {
     fin(e, e.side, ev.ts, "synthetic FIN: shutdown", &ev);
   } else if (cls == ErrorClass::Reset) {
     reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
-  } else if (f.dir == inspect::Tracker::Dir::In && ev.error.ok()) {
+  } else if (f.dir == inspect::Tracker::Dir::In && ev.error.ok() &&
+             (ev.type() == EventType::io_complete || ev.result == 0)) {
+    // A receive of 0 bytes into room for some is the end of the stream; one that returned
+    // bytes but moved none was a peek (MSG_PEEK), and a zero-byte read asked for none.
     const Value* room = ev.get(FieldId::len);
     if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
       fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);

@@ -352,6 +352,29 @@ TEST_F(PcapngTest, HandshakeDataAndCloseByPeer) {
   EXPECT_EQ(synth_.stats().connections, 1u);
 }
 
+// A peek (MSG_PEEK, as wget does) leaves the bytes queued: they are written once, when the
+// receive that takes them returns, and the peek is neither data nor the end of the stream.
+TEST_F(PcapngTest, PeekedBytesAreWrittenOnceWhenReceived) {
+  tcp_client();
+  io(FuncId::send, 3, "GET / HTTP/1.0\r\n\r\n");
+  const std::string resp = "HTTP/1.0 200 OK\r\n\r\n";
+  call(FuncId::recv).num(FieldId::sock, 3).num(FieldId::len, 4096)
+      .num(FieldId::flags, ws::msgflag::kPeek).payload(resp, resp.size())
+      .result(static_cast<int64_t>(resp.size()));
+  feed();
+  io(FuncId::recv, 3, resp);
+  auto p = packets();
+  ASSERT_GE(p.size(), 5u);
+  EXPECT_TRUE(p[3].is(kAck | kPsh));
+  EXPECT_TRUE(p[4].is(kAck | kPsh));
+  EXPECT_EQ(p[4].payload, resp);
+  EXPECT_EQ(p[4].seq, p[1].seq + 1) << "no FIN before the data";
+  EXPECT_NE(p[4].comment.find("call=6"), std::string::npos) << "the receive, not the peek";
+  size_t data = 0;
+  for (const Pkt& k : p) data += k.payload.size();
+  EXPECT_EQ(data, 18u + resp.size());
+}
+
 TEST_F(PcapngTest, LargeSendsAreSegmented) {
   tcp_client();
   std::string big(200000, 'a');
