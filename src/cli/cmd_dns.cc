@@ -1,5 +1,6 @@
 // `wstrace dns`: every name lookup — resolver calls, and DNS messages seen in payloads to or
-// from port 53 — in the order they completed.
+// from port 53 (or a UDP flow on another port that starts with a DNS query) — in the order they
+// completed.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 

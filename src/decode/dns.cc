@@ -93,6 +93,7 @@ class DnsParser {
     if (!section(out_.answers, out_.ancount, "answer")) return;
     if (!section(out_.authority, out_.nscount, "authority")) return;
     if (!section(out_.additional, out_.arcount, "additional")) return;
+    out_.size = pos_;
   }
 
  private:
@@ -193,6 +194,15 @@ DnsMessage parse_dns(std::span<const uint8_t> bytes, bool whole) {
   DnsMessage m;
   DnsParser(bytes, whole, m).run();
   return m;
+}
+
+bool is_plain_dns_query(const DnsMessage& m, size_t bytes) {
+  constexpr uint16_t kClassIn = 1, kUnicastResponse = 0x8000;
+  return m.ok() && m.size == bytes && !m.qr && m.opcode == 0 && m.qdcount == 1 &&
+         m.questions.size() == 1 && m.questions[0].type != 0 &&
+         (m.questions[0].klass & ~kUnicastResponse) == kClassIn && m.ancount == 0 &&
+         m.nscount == 0 && m.arcount <= 1 &&
+         (m.additional.empty() || m.additional[0].type == 41 /* OPT */);
 }
 
 DnsTcpMessages parse_dns_tcp(std::span<const uint8_t> stream, bool final) {

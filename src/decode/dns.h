@@ -60,6 +60,7 @@ struct DnsMessage {
   std::vector<DnsRecord> answers;
   std::vector<DnsRecord> authority;
   std::vector<DnsRecord> additional;
+  size_t size = 0;  // Ok: the bytes the message took (what follows them is not part of it)
 
   bool ok() const { return status == DnsStatus::Ok; }
 };
@@ -67,6 +68,13 @@ struct DnsMessage {
 // Decodes one message. `whole` says the bytes are the entire message (a datagram captured in
 // full, a complete TCP frame): running out of bytes is then Malformed instead of Truncated.
 DnsMessage parse_dns(std::span<const uint8_t> bytes, bool whole = false);
+
+// True when `m`, decoded from a datagram of `bytes` bytes, is a standard query as resolvers send
+// them: decoded whole with nothing after it, a query (not a response), opcode QUERY, one
+// question of class IN (mDNS's unicast-response bit allowed), no answer or authority records,
+// at most one additional (EDNS's OPT). Strict on purpose: it decides that traffic on a port
+// other than 53 is DNS, and other protocols must not pass for it.
+bool is_plain_dns_query(const DnsMessage& m, size_t bytes);
 
 struct DnsTcpMessages {
   std::vector<DnsMessage> messages;

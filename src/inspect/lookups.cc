@@ -54,14 +54,32 @@ void LookupWatcher::observe(const Event& ev) {
   if (t == EventType::close) {
     tcp_buf_.erase(c->id * 2);
     tcp_buf_.erase(c->id * 2 + 1);
+    by_content_.erase(c->id);
     return;
   }
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return;
   if (!c->remote || !c->remote->is_inet()) return;
-  if (c->remote->port != kDnsPort && !(c->local && c->local->port == kDnsPort)) return;
   if (!ev.error.ok() || ev.result <= 0) return;
+  const bool port53 = c->remote->port == kDnsPort || (c->local && c->local->port == kDnsPort);
+  if (!port53 && !is_dns_flow(ev, *c)) return;
   // Overlapped completions carry received data only.
-  from_payload(ev, *c, t == EventType::send);
+  from_payload(ev, *c, t == EventType::send, !port53);
+}
+
+// DNS on another port (`dig -p 5353`, a resolver on a test port) is recognised by content, UDP
+// only: the flow's first datagram with data must be a plain query (decode::is_plain_dns_query),
+// and from then on only plain queries and the responses to them count. TCP off port 53 is not
+// taken for DNS: a 2-byte length before a message is too weak a sign.
+bool LookupWatcher::is_dns_flow(const Event& ev, const Connection& c) {
+  if (!c.kind().starts_with("udp")) return false;
+  if (auto it = by_content_.find(c.id); it != by_content_.end()) return it->second;
+  const Value* p = ev.get(FieldId::payload);
+  if (p == nullptr || p->size == 0) return false;
+  if (uint64_t moved = 0; bytes_moved(ev, moved) && moved == 0) return false;  // a peek
+  const bool dns = p->size == p->num &&
+                   decode::is_plain_dns_query(decode::parse_dns(payload_of(*p), true), p->size);
+  by_content_.emplace(c.id, dns);
+  return dns;
 }
 
 void LookupWatcher::from_call(const Event& ev) {
@@ -107,13 +125,14 @@ void LookupWatcher::from_call(const Event& ev) {
   if (on_lookup) on_lookup(l);
 }
 
-void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out) {
+void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out,
+                                 bool by_content) {
   const Value* p = ev.get(FieldId::payload);
   if (p == nullptr || p->size == 0) return;
   if (uint64_t moved = 0; bytes_moved(ev, moved) && moved == 0) return;  // a peek: not yet taken
   const bool whole = p->size == p->num;
   if (c.kind().starts_with("udp")) {
-    message(ev, c, payload_of(*p), whole, false);
+    message(ev, c, payload_of(*p), whole, false, by_content);
     return;
   }
   // TCP: length-prefixed messages that may span calls.
@@ -129,7 +148,7 @@ void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out)
   while (buf.size() - at >= 2) {
     const size_t len = (size_t{data[at]} << 8) | data[at + 1];
     if (buf.size() - at - 2 < len) break;
-    message(ev, c, {data + at + 2, len}, true, true);
+    message(ev, c, {data + at + 2, len}, true, true, false);
     at += 2 + len;
   }
   buf.erase(0, at);
@@ -159,9 +178,10 @@ Lookup packet_lookup(const Event& ev, const Connection& c, const decode::DnsMess
 }  // namespace
 
 void LookupWatcher::message(const Event& ev, const Connection& c, std::span<const uint8_t> bytes,
-                            bool whole, bool tcp) {
+                            bool whole, bool tcp, bool by_content) {
   const decode::DnsMessage m = decode::parse_dns(bytes, whole);
   if (!m.header_complete) return;
+  if (by_content && !m.qr && !decode::is_plain_dns_query(m, bytes.size())) return;
   if (!m.qr) {
     Lookup l = packet_lookup(ev, c, m, tcp);
     l.answered = false;
@@ -184,6 +204,7 @@ void LookupWatcher::message(const Event& ev, const Connection& c, std::span<cons
     waiting_.erase(it);
     l.dur = static_cast<uint64_t>(ev.ts + static_cast<int64_t>(ev.dur) - l.ts);
   } else {  // a response whose query wstrace did not see
+    if (by_content) return;  // off port 53 only the answers to queries seen count
     l = packet_lookup(ev, c, m, tcp);
   }
   l.answered = true;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,9 +57,11 @@ class LookupWatcher {
 
  private:
   void from_call(const Event& ev);
-  void from_payload(const Event& ev, const Connection& c, bool out);
+  // `by_content`: a UDP flow off port 53 taken for DNS by what it carries (is_dns_flow).
+  void from_payload(const Event& ev, const Connection& c, bool out, bool by_content);
   void message(const Event& ev, const Connection& c, std::span<const uint8_t> bytes, bool whole,
-               bool tcp);
+               bool tcp, bool by_content);
+  bool is_dns_flow(const Event& ev, const Connection& c);
   void learn(const decode::DnsMessage& m, const std::string& name);
   Tracker& tracker_;
   struct WaitKey {
@@ -68,6 +71,8 @@ class LookupWatcher {
   };
   std::map<WaitKey, Lookup> waiting_;
   std::map<uint64_t, std::string> tcp_buf_;  // per connection and direction: unfinished frame
+  // UDP flows off port 53: whether each carries DNS, as its first datagram with data says.
+  std::unordered_map<uint64_t, bool> by_content_;
 };
 
 }  // namespace ws::inspect

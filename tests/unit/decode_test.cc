@@ -93,6 +93,40 @@ TEST(Dns, Query) {
   EXPECT_TRUE(m.answers.empty());
 }
 
+// What decides that traffic off port 53 is DNS: a plain query, decoded whole, nothing after it.
+TEST(Dns, PlainQueryIsStrict) {
+  auto query = [](uint16_t flags, uint16_t qd, uint16_t an, uint16_t klass) {
+    Wire w = dns_header(0x4242, flags, qd, an, 0, 0);
+    for (uint16_t i = 0; i < qd; ++i) w.name("svc.test").u16(1).u16(klass);
+    return w;
+  };
+  const Wire plain = query(0x0100, 1, 0, 1);
+  EXPECT_TRUE(is_plain_dns_query(parse_dns(plain.b, true), plain.b.size()));
+  const Wire mdns = query(0x0000, 1, 0, 0x8001);  // class IN with the unicast-response bit
+  EXPECT_TRUE(is_plain_dns_query(parse_dns(mdns.b, true), mdns.b.size()));
+  Wire edns = dns_header(0x4242, 0x0120, 1, 0, 0, 1);
+  edns.name("svc.test").u16(1).u16(1).u8(0).u16(41).u16(1232).u32(0).u16(0);
+  EXPECT_TRUE(is_plain_dns_query(parse_dns(edns.b, true), edns.b.size()));
+
+  Wire trailing = plain;
+  trailing.u8(0);
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(trailing.b, true), trailing.b.size()));
+  const Wire response = query(0x8180, 1, 0, 1);
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(response.b, true), response.b.size()));
+  const Wire update = query(0x2800, 1, 0, 1);  // opcode UPDATE
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(update.b, true), update.b.size()));
+  const Wire two = query(0x0100, 2, 0, 1);
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(two.b, true), two.b.size()));
+  const Wire chaos = query(0x0100, 1, 0, 3);
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(chaos.b, true), chaos.b.size()));
+  // Twelve bytes of anything parse as a header: with no question they are not a query.
+  const std::vector<uint8_t> zeros(12, 0);
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(zeros, true), zeros.size()));
+  const std::string text = "hello, this is not dns at all";
+  const std::vector<uint8_t> t(text.begin(), text.end());
+  EXPECT_FALSE(is_plain_dns_query(parse_dns(t, true), t.size()));
+}
+
 TEST(Dns, CnameAAndAaaaWithCompression) {
   const Wire w = dns_cname_response();
   const DnsMessage m = parse_dns(w.b, true);

@@ -103,6 +103,27 @@ TEST_F(WatchTest, DnsOverUdpPairsQueryAndResponseAndNamesTheAddress) {
   EXPECT_EQ(found_[1].name, "slow.example.test");
 }
 
+// Off port 53, a UDP flow is DNS when its first datagram is a plain query (dig -p 5353); a
+// flow that starts with anything else is never taken for DNS, whatever comes later.
+TEST_F(WatchTest, DnsOnAnotherPortIsKnownByItsContent) {
+  const SockAddr resolver = SockAddr::ipv4(0x7f000001, 5353);
+  sock(5, ws::socktype::kDgram);
+  io(FuncId::sendto, 5, dns(0x0101, false, "other.port.test"), &resolver);
+  io(FuncId::recvfrom, 5, dns(0x0101, true, "other.port.test", 0x0a000009), &resolver);
+  io(FuncId::recvfrom, 5, dns(0x0202, true, "unasked.test", 0x0a00000a), &resolver);
+  ASSERT_EQ(found_.size(), 1u) << "the answer to no query seen is not a lookup";
+  EXPECT_EQ(found_[0].name, "other.port.test");
+  EXPECT_EQ(found_[0].answers, std::vector<std::string>{"10.0.0.9"});
+
+  const SockAddr game = SockAddr::ipv4(0x7f000001, 9999);
+  sock(6, ws::socktype::kDgram);
+  io(FuncId::sendto, 6, std::string(12, '\0') + "not a question", &game);
+  io(FuncId::sendto, 6, dns(0x0303, false, "late.test"), &game);
+  io(FuncId::recvfrom, 6, dns(0x0303, true, "late.test", 0x0a00000b), &game);
+  lookups_.finish();
+  EXPECT_EQ(found_.size(), 1u) << "a flow that did not start as DNS";
+}
+
 TEST_F(WatchTest, DnsOverTcpFramesSplitAcrossCalls) {
   sock(6, ws::socktype::kStream);
   call(FuncId::connect).num(FieldId::sock, 6).addr(FieldId::addr, SockAddr::ipv4(0x7f000001, 53))
