@@ -172,16 +172,16 @@ inline bool result_is_byte_count(FuncId f) {
 // other call and for a failed one. The one definition of "bytes moved": the tracker counts it,
 // the filter's `bytes` field and every export read it.
 // Inline: the tracker asks it of every send and receive.
-// The second form takes the event's payload and len fields (nullptr when absent) already found,
-// for a caller that has looked through the event's values once for all it needs.
-inline bool bytes_moved(const Event& ev, const Value* payload, const Value* len, uint64_t& out) {
+// The second form takes the event's payload, len and flags fields (nullptr when absent) already
+// found, for a caller that has looked through the event's values once for all it needs.
+inline bool bytes_moved(const Event& ev, const Value* payload, const Value* len,
+                        const Value* flags, uint64_t& out) {
   if (!ev.error.ok()) return false;
   const EventType t = ev.type();
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return false;
   // A peek (MSG_PEEK) leaves the bytes queued: the receive that takes them counts them.
   if (t == EventType::recv) {
-    const Value* f = ev.get(FieldId::flags);
-    if (f && (f->num & msgflag::kPeek)) {
+    if (flags && (flags->num & msgflag::kPeek)) {
       out = 0;
       return true;
     }
@@ -201,7 +201,8 @@ inline bool bytes_moved(const Event& ev, const Value* payload, const Value* len,
   return false;
 }
 inline bool bytes_moved(const Event& ev, uint64_t& out) {
-  return bytes_moved(ev, ev.get(FieldId::payload), ev.get(FieldId::len), out);
+  return bytes_moved(ev, ev.get(FieldId::payload), ev.get(FieldId::len), ev.get(FieldId::flags),
+                     out);
 }
 
 }  // namespace ws

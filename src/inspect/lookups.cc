@@ -60,24 +60,27 @@ void LookupWatcher::observe(const Event& ev) {
   if (t != EventType::send && t != EventType::recv && t != EventType::io_complete) return;
   if (!c->remote || !c->remote->is_inet()) return;
   if (!ev.error.ok() || ev.result <= 0) return;
+  // A call that returned bytes but moved none (the tracker's count) was a peek: the receive
+  // that takes them brings them again.
+  if (tracker_.moved() == 0) return;
+  const Value* p = ev.get(FieldId::payload);
+  if (p == nullptr || p->size == 0) return;
   const bool port53 = c->remote->port == kDnsPort || (c->local && c->local->port == kDnsPort);
-  if (!port53 && !is_dns_flow(ev, *c)) return;
+  if (!port53 && !is_dns_flow(*c, *p)) return;
   // Overlapped completions carry received data only.
-  from_payload(ev, *c, t == EventType::send, !port53);
+  from_payload(ev, *c, *p, t == EventType::send, !port53);
 }
 
 // DNS on another port (`dig -p 5353`, a resolver on a test port) is recognised by content, UDP
 // only: the flow's first datagram with data must be a plain query (decode::is_plain_dns_query),
 // and from then on only plain queries and the responses to them count. TCP off port 53 is not
 // taken for DNS: a 2-byte length before a message is too weak a sign.
-bool LookupWatcher::is_dns_flow(const Event& ev, const Connection& c) {
+bool LookupWatcher::is_dns_flow(const Connection& c, const Value& payload) {
   if (!c.kind().starts_with("udp")) return false;
   if (auto it = by_content_.find(c.id); it != by_content_.end()) return it->second;
-  const Value* p = ev.get(FieldId::payload);
-  if (p == nullptr || p->size == 0) return false;
-  if (uint64_t moved = 0; bytes_moved(ev, moved) && moved == 0) return false;  // a peek
-  const bool dns = p->size == p->num &&
-                   decode::is_plain_dns_query(decode::parse_dns(payload_of(*p), true), p->size);
+  const bool dns = payload.size == payload.num &&
+                   decode::is_plain_dns_query(decode::parse_dns(payload_of(payload), true),
+                                              payload.size);
   by_content_.emplace(c.id, dns);
   return dns;
 }
@@ -125,14 +128,11 @@ void LookupWatcher::from_call(const Event& ev) {
   if (on_lookup) on_lookup(l);
 }
 
-void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out,
+void LookupWatcher::from_payload(const Event& ev, const Connection& c, const Value& p, bool out,
                                  bool by_content) {
-  const Value* p = ev.get(FieldId::payload);
-  if (p == nullptr || p->size == 0) return;
-  if (uint64_t moved = 0; bytes_moved(ev, moved) && moved == 0) return;  // a peek: not yet taken
-  const bool whole = p->size == p->num;
+  const bool whole = p.size == p.num;
   if (c.kind().starts_with("udp")) {
-    message(ev, c, payload_of(*p), whole, false, by_content);
+    message(ev, c, payload_of(p), whole, false, by_content);
     return;
   }
   // TCP: length-prefixed messages that may span calls.
@@ -141,7 +141,7 @@ void LookupWatcher::from_payload(const Event& ev, const Connection& c, bool out,
     buf.clear();
     return;
   }
-  buf.append(p->bytes());
+  buf.append(p.bytes());
   const auto* data = reinterpret_cast<const uint8_t*>(buf.data());
   // Whole frames (2 bytes of length, then the message) go to message(); the rest waits.
   size_t at = 0;

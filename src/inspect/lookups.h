@@ -57,11 +57,13 @@ class LookupWatcher {
 
  private:
   void from_call(const Event& ev);
-  // `by_content`: a UDP flow off port 53 taken for DNS by what it carries (is_dns_flow).
-  void from_payload(const Event& ev, const Connection& c, bool out, bool by_content);
+  // `p`: the event's payload; `by_content`: a UDP flow off port 53 taken for DNS by what it
+  // carries (is_dns_flow).
+  void from_payload(const Event& ev, const Connection& c, const Value& p, bool out,
+                    bool by_content);
   void message(const Event& ev, const Connection& c, std::span<const uint8_t> bytes, bool whole,
                bool tcp, bool by_content);
-  bool is_dns_flow(const Event& ev, const Connection& c);
+  bool is_dns_flow(const Connection& c, const Value& payload);
   void learn(const decode::DnsMessage& m, const std::string& name);
   Tracker& tracker_;
   struct WaitKey {

@@ -510,13 +510,15 @@ void Tracker::on_accept(const Event& ev, Connection& c) {
 void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
   // Every send and receive passes here: its fields are found in one look through its values.
   const FieldId peer_id = out ? FieldId::addr : FieldId::peer;
-  const Value *peer = nullptr, *op = nullptr, *payload = nullptr, *len = nullptr;
+  const Value *peer = nullptr, *op = nullptr, *payload = nullptr, *len = nullptr,
+              *flags = nullptr;
   for (uint8_t i = 0; i < ev.nvalues; ++i) {
     const Value& v = ev.values[i];
     if (v.id == peer_id) peer = &v;
     else if (v.id == FieldId::op) op = &v;
     else if (v.id == FieldId::payload) payload = &v;
     else if (v.id == FieldId::len) len = &v;
+    else if (v.id == FieldId::flags) flags = &v;
   }
   Connection* target = &c;
   // Datagrams name their peer: the cheap tests first, the address decoded only for them.
@@ -534,7 +536,7 @@ void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
     return;
   }
   uint64_t bytes = 0;
-  if (!bytes_moved(ev, payload, len, bytes)) bytes = 0;
+  if (!bytes_moved(ev, payload, len, flags, bytes)) bytes = 0;
   transfer(*target, ev, out, bytes);
   if (bytes != 0 && payload != nullptr) payload_ = payload->bytes().substr(0, bytes);
   // An overlapped call that finished at once may still queue a completion packet (unless
