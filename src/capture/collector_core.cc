@@ -299,7 +299,8 @@ void RingCollector::emit(const Event& raw) {
       ++summary_.calls;
       if (ev.error.ok()) ++summary_.connections;
       break;
-    default: ++summary_.calls;
+    default:
+      if (!is_process_fact(ev.type())) ++summary_.calls;
   }
   if (!ev.error.ok()) ++summary_.errors;
   if (problem_.empty()) {

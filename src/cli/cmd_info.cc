@@ -53,6 +53,33 @@ std::string lost_text(const inspect::LostTracing& lost, uint32_t pid, const trac
   return s;
 }
 
+// The "not seen" lines of a process: what its agent said it cannot see.
+std::vector<std::string> unseen_texts(const inspect::LostTracing& lost, uint32_t pid,
+                                      const trace::TraceHeader& h, int64_t first) {
+  std::vector<std::string> lines;
+  auto it = lost.unseen().find(pid);
+  if (it == lost.unseen().end()) return lines;
+  for (const auto& [what, u] : it->second)
+    lines.push_back(fmt::format("not seen from {}: {}: {}", when(h, u.ts, first), what, u.cause));
+  return lines;
+}
+
+nlohmann::ordered_json unseen_json(const inspect::LostTracing& lost, uint32_t pid,
+                                   const trace::TraceHeader& h) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  auto it = lost.unseen().find(pid);
+  if (it == lost.unseen().end()) return a;
+  for (const auto& [what, u] : it->second) {
+    nlohmann::ordered_json o;
+    o["what"] = what;
+    o["cause"] = u.cause;
+    o["from"] = present::utc_text(h.wall_ns(u.ts));
+    o["seq"] = u.seq;
+    a.push_back(o);
+  }
+  return a;
+}
+
 nlohmann::ordered_json lost_json(const inspect::LostProcess& p, const trace::TraceHeader& h) {
   nlohmann::ordered_json o;
   o["from"] = present::utc_text(h.wall_ns(p.ts));
@@ -135,6 +162,7 @@ int run_info(const std::string& file, bool json) {
       if (p.exit_known) o["exit_code"] = p.exit_code;
       if (auto it = lost.processes().find(pid); it != lost.processes().end())
         o["tracing_lost"] = lost_json(it->second, h);
+      if (lost.unseen().count(pid)) o["unseen"] = unseen_json(lost, pid, h);
       j["processes"].push_back(o);
     }
     j["calls_by_function"] = sum.calls_by_function();
@@ -167,6 +195,8 @@ int run_info(const std::string& file, bool json) {
                                : std::string("ended, status unknown"),
                printable(p.cmdline.empty() ? p.image : p.cmdline));
     if (std::string l = lost_text(lost, pid, h, first); !l.empty()) fmt::print("{:>11}{}\n", "", l);
+    for (const std::string& l : unseen_texts(lost, pid, h, first))
+      fmt::print("{:>11}{}\n", "", printable(l));
   }
   fmt::print("\ncalls by function\n");
   for (const auto& [name, n] : sum.calls_by_function()) fmt::print("  {:<28} {:>10}\n", name, n);
@@ -179,6 +209,9 @@ void print_lost_tracing(const inspect::LostTracing& lost, const trace::TraceHead
                         int64_t first, std::FILE* out) {
   for (const auto& [pid, p] : lost.processes())
     fmt::print(out, "wstrace: process {} {}\n", pid, lost_text(lost, pid, h, first));
+  for (const auto& [pid, parts] : lost.unseen())
+    for (const std::string& l : unseen_texts(lost, pid, h, first))
+      fmt::print(out, "wstrace: process {} {}\n", pid, present::printable(l));
 }
 
 void add_info_command(CLI::App& app, int& exit_code) {

@@ -90,7 +90,7 @@ class RecordView final : public inspect::Subscriber {
 
   // The lines that end record's summary: processes whose tracing was lost, the findings.
   void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
-    if (sum.lost) print_lost_tracing(lost_, h, first_ts_, stderr);
+    if (sum.lost || !lost_.unseen().empty()) print_lost_tracing(lost_, h, first_ts_, stderr);
     if (!inspector_) return;
     inspector_->finish();
     if (findings_)

@@ -46,6 +46,15 @@ enum class EventType : uint8_t {
   Unknown = 0xff,
 };
 
+// Events that state a fact about a process (it started, forked, ended, named a thread, lost
+// records or tracing, has an inherited socket, cannot be fully seen) rather than a call it made:
+// they are not counted as calls.
+inline bool is_process_fact(EventType t) {
+  return t == EventType::process_start || t == EventType::process_exit ||
+         t == EventType::thread_name || t == EventType::drops || t == EventType::tracing_lost ||
+         t == EventType::unseen || t == EventType::inherited || t == EventType::fork;
+}
+
 enum class FuncId : uint8_t {
 #define WS_X(name, event) name,
   WS_FUNC_LIST(WS_X)

@@ -52,11 +52,13 @@
   X(mask, UInt, None, "FD_* events asked for (WSAEventSelect/WSAAsyncSelect)")            \
   X(local, Addr, None, "the socket's own address once connected or accepted")                \
   X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")                \
-  X(cause, Str, None, "why tracing is lost, in words")                                          \
+  X(cause, Str, None, "why, in words: tracing lost, calls unseen")                                        \
   X(child, UInt, None, "the process that loses tracing when it is not the event's own")         \
   X(reason, UInt, None, "why records were lost: 1 ring full, 2 no free ring, 3 ring damaged")   \
   X(rings, UInt, None, "rings in the shared region (threads that can record at once)")          \
-  X(threads, UInt, None, "threads of the process that found no free ring so far")
+  X(threads, UInt, None, "threads of the process that found no free ring so far")            \
+  X(what, Str, None, "what the agent cannot see: raw-syscalls, io_uring")                       \
+  X(listening, UInt, None, "1 when the socket listens for connections")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -92,7 +94,13 @@
     mask)                                                                                     \
   X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload)   \
   X(tracing_lost, "from here on a process is not traced (an exec or child the agent cannot "   \
-    "enter); with an error, the exec failed and tracing goes on", image, cause, child)
+    "enter); with an error, the exec failed and tracing goes on", image, cause, child)        \
+  X(unseen, "the agent cannot see some of this process's socket calls (what, and why): the "  \
+    "trace of it is incomplete, not the program quiet", what, cause, sock)                   \
+  X(inherited, "a socket the process already had when the agent started in it (inherited "   \
+    "across exec or from its parent)", sock, family, type, protocol, local, peer, listening)  \
+  X(fork, "the process made a child process (the result is its pid), which starts with the "  \
+    "same sockets")
 
 // WS_FUNC(name, event) — every function wstrace traces, on any platform.
 #define WS_FUNC_LIST(X)                                                                       \
@@ -178,4 +186,7 @@
   X(GetQueuedCompletionStatus, io_complete)                                                   \
   X(GetQueuedCompletionStatusEx, io_complete)                                                 \
   X(completion_routine, io_complete)                                                          \
-  X(tracing_lost, tracing_lost)
+  X(tracing_lost, tracing_lost)                                                               \
+  X(unseen, unseen)                                                                           \
+  X(inherited, inherited)                                                                     \
+  X(fork, fork)

@@ -211,7 +211,9 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
   ++e->stream->ends;
   End* end = e.get();
   ends_[c.id] = std::move(e);
-  if (fresh && kind == Kind::Tcp && !(ev.type() == EventType::connect && !ev.error.ok())) {
+  // (An inherited connection's handshake happened before the trace: none is made up.)
+  if (fresh && kind == Kind::Tcp && !c.inherited &&
+      !(ev.type() == EventType::connect && !ev.error.ok())) {
     // The handshake: the SYN when the connect began (a non-blocking or overlapped one: its
     // first call), the answer and its ACK when this call returned.
     const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);

@@ -51,7 +51,8 @@ const SockAddr* EventOnlyContext::local_addr(const Event& ev) const {
   switch (ev.type()) {
     case EventType::bind: return event_addr(ev, FieldId::addr, local_);
     case EventType::connect:
-    case EventType::accept: return event_addr(ev, FieldId::local, local_);
+    case EventType::accept:
+    case EventType::inherited: return event_addr(ev, FieldId::local, local_);
     case EventType::sockname:
       return ev.func == FuncId::getsockname ? event_addr(ev, FieldId::addr, local_) : nullptr;
     default: return nullptr;
@@ -65,7 +66,8 @@ const SockAddr* EventOnlyContext::remote_addr(const Event& ev) const {
     case EventType::reverse_lookup: return event_addr(ev, FieldId::addr, remote_);
     case EventType::accept:
     case EventType::recv:
-    case EventType::io_complete: return event_addr(ev, FieldId::peer, remote_);
+    case EventType::io_complete:
+    case EventType::inherited: return event_addr(ev, FieldId::peer, remote_);
     case EventType::sockname:
       return ev.func == FuncId::getpeername ? event_addr(ev, FieldId::addr, remote_) : nullptr;
     default: return nullptr;
@@ -74,7 +76,7 @@ const SockAddr* EventOnlyContext::remote_addr(const Event& ev) const {
 
 uint64_t EventOnlyContext::protocol(const Event& ev) const {
   const EventType t = ev.type();
-  if (t != EventType::socket && t != EventType::socketpair) return 0;
+  if (t != EventType::socket && t != EventType::socketpair && t != EventType::inherited) return 0;
   const Value* proto = ev.get(FieldId::protocol);
   if (proto != nullptr && proto->num != proto::kIp) return proto->num;
   // Protocol 0 is the family's default for the type.

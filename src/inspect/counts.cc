@@ -17,9 +17,7 @@ void CallCounts::on_event(const Facts& f) {
     if (const Value* v = ev.get(FieldId::image)) procs_[ev.pid].image = std::string(v->bytes());
     return;
   }
-  if (t == EventType::process_exit || t == EventType::thread_name || t == EventType::drops ||
-      t == EventType::tracing_lost || !f.matched)
-    return;
+  if (is_process_fact(t) || !f.matched) return;
   auto& fs = by_func_[std::min(static_cast<size_t>(ev.func), by_func_.size() - 1)];
   if (last_proc_ == nullptr || last_pid_ != ev.pid) last_proc_ = &procs_[ev.pid], last_pid_ = ev.pid;
   auto& p = *last_proc_;
@@ -94,8 +92,9 @@ void TraceSummary::on_event(const Facts& f) {
     case EventType::drops:
       if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped_ += v->num;
       return;
-    case EventType::thread_name: return;
-    default: break;
+    default:
+      if (is_process_fact(ev.type())) return;
+      break;
   }
   ++p.calls;
   ++per_func_[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];

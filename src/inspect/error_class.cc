@@ -12,6 +12,12 @@ std::string_view posix_name(ErrorCode code) {
   return info->name;
 }
 
+bool names_no_socket(ErrorCode code) {
+  if (code.ok()) return false;
+  const std::string_view name = posix_name(code);
+  return name == "ENOTSOCK" || name == "EBADF";
+}
+
 ErrorClass classify(ErrorCode code) {
   if (code.ok()) return ErrorClass::None;
   if (code.domain == ErrDomain::Win && code.value == errcode::kWsaIoPending.value)

@@ -31,6 +31,10 @@ inline bool is_transient(ErrorClass c) {
          c == ErrorClass::Pending || c == ErrorClass::Interrupted;
 }
 
+// The call was refused because its handle is no socket, or no open handle at all (ENOTSOCK,
+// EBADF, WSAENOTSOCK): it tells nothing about any connection.
+bool names_no_socket(ErrorCode code);
+
 // The errno-style name of an error on either platform ("ECONNRESET" for WSAECONNRESET); the
 // recorded name when there is no such twin.
 std::string_view posix_name(ErrorCode code);

@@ -60,6 +60,15 @@ bool LostTracing::observe(const Event& ev) {
     dropped_ += records;
     return true;
   }
+  if (ev.type() == EventType::unseen) {
+    std::string what = str_of(ev, FieldId::what);
+    if (what.empty()) what = "calls";
+    auto& of_pid = unseen_[ev.pid];
+    if (!of_pid.count(what) && (unseen_.size() <= kMaxProcesses) && of_pid.size() < 16)
+      of_pid.emplace(what, UnseenPart{ev.pid, ev.ts, ev.seq, what, str_of(ev, FieldId::cause)});
+    if (of_pid.empty()) unseen_.erase(ev.pid);
+    return true;
+  }
   if (ev.type() == EventType::process_start) {
     // Another program the agent entered; the lost one itself starting means the agent is in
     // but sees little of it (a Go program).

@@ -34,9 +34,19 @@ struct DroppedRecords {
   std::string cause;
 };
 
+// Something the agent declared it cannot see in a process (an `unseen` event): "raw-syscalls",
+// "io_uring" — the process's trace is incomplete there.
+struct UnseenPart {
+  uint32_t pid = 0;
+  int64_t ts = 0;
+  uint64_t seq = 0;
+  std::string what, cause;
+};
+
 class LostTracing {
  public:
-  // Follows one event; true when it said something lost (a tracing_lost or drops event).
+  // Follows one event; true when it said something lost (a tracing_lost, drops or unseen
+  // event).
   bool observe(const Event& ev);
   // Processes whose tracing is lost at the end (an exec that failed gave it back), by pid.
   const std::map<uint32_t, LostProcess>& processes() const { return lost_; }
@@ -45,6 +55,8 @@ class LostTracing {
     return drops_;
   }
   uint64_t dropped() const { return dropped_; }
+  // What each process was declared not to show, by pid then what (the first declaration).
+  const std::map<uint32_t, std::map<std::string, UnseenPart>>& unseen() const { return unseen_; }
   // Records dropped for `reason` (0: drops events that give none).
   uint64_t dropped_for(uint32_t reason) const;
 
@@ -52,6 +64,7 @@ class LostTracing {
   static constexpr size_t kMaxProcesses = 4096;  // beyond: the first ones are kept
   std::map<uint32_t, LostProcess> lost_;
   std::map<std::pair<uint32_t, std::string>, DroppedRecords> drops_;
+  std::map<uint32_t, std::map<std::string, UnseenPart>> unseen_;
   uint64_t dropped_ = 0;
 };
 

@@ -12,6 +12,10 @@ namespace ws::inspect {
 struct Tracker::SockEntry {
   std::unique_ptr<Connection> base;
   std::vector<std::unique_ptr<Connection>> flows;  // UDP: further peers, one connection each
+  // When a holder that used it last let it go (a close, its process ending), and whether it
+  // closed it: the end of a connection whose last holder is a child's unused copy.
+  int64_t released_ts = 0;
+  bool released_closed = false;
 };
 
 namespace {
@@ -255,10 +259,15 @@ void Tracker::end(Connection& c, int64_t ts, bool closed) {
 void Tracker::release(uint32_t pid, uint64_t sock, int64_t ts, bool closed) {
   auto it = socks_.find(Key{pid, sock});
   if (it == socks_.end()) return;
+  const bool unused_copy = !unused_forked_.empty() && unused_forked_.erase(Key{pid, sock}) > 0;
   std::shared_ptr<SockEntry> entry = std::move(it->second);
   socks_.erase(it);
   cache_drop(Key{pid, sock});
-  if (entry.use_count() > 1) return;  // still open through a dup or another process
+  if (entry.use_count() > 1) {  // still open through a dup or another process
+    if (!unused_copy) entry->released_ts = ts, entry->released_closed = closed;
+    return;
+  }
+  if (unused_copy && entry->released_ts != 0) ts = entry->released_ts, closed = entry->released_closed;
   end(*entry->base, ts, closed);
   ended_.push_back(std::move(entry->base));
   for (auto& f : entry->flows) {
@@ -323,7 +332,11 @@ void Tracker::observe(const Event& ev) {
   switch (type) {
     case EventType::process_start: return on_process_start(ev, p);
     case EventType::process_exit: return on_process_exit(ev, p);
-    default: break;
+    case EventType::inherited: return on_inherited(ev);
+    case EventType::fork: return on_fork(ev);
+    default:
+      if (is_process_fact(type)) return;
+      break;
   }
   ++p.calls;
   if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
@@ -335,6 +348,14 @@ void Tracker::observe(const Event& ev) {
 }
 
 void Tracker::on_process_start(const Event& ev, Process& p) {
+  // An exec: the copies it got at fork and never used were closed by it (close-on-exec) or come
+  // back as `inherited` events.
+  if (!p.image.empty() && !unused_forked_.empty()) {
+    std::vector<uint64_t> unused;
+    for (const Key& k : unused_forked_)
+      if (k.pid == ev.pid) unused.push_back(k.sock);
+    for (uint64_t sock : unused) release(ev.pid, sock, ev.ts, true);
+  }
   p.ppid = static_cast<uint32_t>(num_or(ev, FieldId::ppid, 0));
   if (const Value* v = ev.get(FieldId::image)) p.image = std::string(v->bytes());
   if (const Value* v = ev.get(FieldId::cmdline)) p.cmdline = std::string(v->bytes());
@@ -376,7 +397,12 @@ void Tracker::on_sock_event(const Event& ev, EventType type, const Process& p) {
   const Value* sockv = ev.get(FieldId::sock);
   if (sockv == nullptr) return on_orphan_completion(ev);
   if (type == EventType::close) return on_close(ev, sockv->num);
+  // A wait names no connection (epoll_wait's handle is the epoll instance), and a call refused
+  // because its handle is no socket makes none: neither may invent a connection.
+  if (type == EventType::poll) return;
+  if (names_no_socket(ev.error) && find(ev.pid, sockv->num) == nullptr) return;
   Connection* c = find_or_adopt(ev, sockv->num);
+  if (!unused_forked_.empty()) unused_forked_.erase(Key{ev.pid, sockv->num});
   current_ = c;
   c->last_ts = ev.ts;
   note_error(*c, ev);
@@ -423,6 +449,46 @@ void Tracker::on_socket(const Event& ev, ConnRole role) {
   }
 }
 
+// A socket the process had when the agent started in it: what the kernel said it is, a
+// listener or a connection with both ends, known from here on. One the trace already follows
+// (an exec in a traced process keeps its sockets) only gains what it did not know.
+void Tracker::on_inherited(const Event& ev) {
+  const Value* sv = ev.get(FieldId::sock);
+  if (sv == nullptr) return;
+  Connection* c = find(ev.pid, sv->num);
+  if (c == nullptr) {
+    c = create(ev, sv->num, ConnRole::Socket);
+    c->inherited = true;
+  }
+  current_ = c;
+  if (c->family == 0) c->family = num_or(ev, FieldId::family, 0);
+  if (c->type == 0) c->type = num_or(ev, FieldId::type, 0);
+  if (c->proto == 0) c->proto = fallback_.protocol(ev);
+  if (!c->local) c->local = get_addr(ev, FieldId::local);
+  if (num_or(ev, FieldId::listening, 0) != 0) {
+    c->role = ConnRole::Listener;
+    return;
+  }
+  if (auto peer = get_addr(ev, FieldId::peer); peer && !c->remote) {
+    set_remote(*c, *peer);
+    if (c->connected_ts == 0) c->connected_ts = ev.ts;
+  }
+}
+
+// fork(): the child starts with every socket of its parent, as the same connections (its calls
+// count on them, and they stay open until both have let them go).
+void Tracker::on_fork(const Event& ev) {
+  if (!ev.error.ok() || ev.result <= 0) return;
+  const auto child = static_cast<uint32_t>(ev.result);
+  std::vector<std::pair<uint64_t, std::shared_ptr<SockEntry>>> copies;
+  for (const auto& [key, entry] : socks_)
+    if (key.pid == ev.pid && !socks_.count(Key{child, key.sock})) copies.emplace_back(key.sock, entry);
+  for (auto& [sock, entry] : copies) {
+    socks_[Key{child, sock}] = std::move(entry);
+    unused_forked_.insert(Key{child, sock});
+  }
+}
+
 // A completion packet that names no socket: the one queued for a call that finished at once
 // (the recorder knew the socket only of the calls still pending).
 void Tracker::on_orphan_completion(const Event& ev) {
@@ -436,6 +502,7 @@ void Tracker::on_orphan_completion(const Event& ev) {
 }
 
 void Tracker::on_close(const Event& ev, uint64_t sock) {
+  if (!unused_forked_.empty()) unused_forked_.erase(Key{ev.pid, sock});  // closing it is a use
   Connection* c = find(ev.pid, sock);
   current_ = c;
   if (c == nullptr) return;

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "constants.h"
@@ -86,6 +87,9 @@ struct Connection {
   ConnEnd end = ConnEnd::Open;
   ErrorCode end_error;            // for Reset and Error: the error that ended it
   bool peer_eof = false, we_shut = false, connecting = false;
+  // The process had it when the agent started in it (an `inherited` event): it was made,
+  // connected or accepted before the trace began.
+  bool inherited = false;
   uint64_t first_event_seq = 0;
   // The first connect that did not finish at once (non-blocking or overlapped): when its SYN
   // left. func is FuncId::Unknown when there was none.
@@ -193,6 +197,8 @@ class Tracker : public FilterContext {
   void on_reverse_lookup(const Event& ev);
   void on_sock_event(const Event& ev, EventType type, const Process& p);
   void on_socket(const Event& ev, ConnRole role);
+  void on_inherited(const Event& ev);
+  void on_fork(const Event& ev);
   void on_orphan_completion(const Event& ev);
   void on_close(const Event& ev, uint64_t sock);
   void on_bind(const Event& ev, Connection& c);
@@ -209,6 +215,9 @@ class Tracker : public FilterContext {
 
   std::unordered_map<uint32_t, Process> procs_;
   std::unordered_map<Key, std::shared_ptr<SockEntry>, KeyHash> socks_;  // shared: dup, fork
+  // The copies a child got at fork and has not used yet: they keep the connection open, but when
+  // one is the last to go it ends the connection as its last user left it.
+  std::unordered_set<Key, KeyHash> unused_forked_;
   std::unordered_map<Key, PendingOp, KeyHash> pending_;  // (pid, op) of overlapped calls
   void pend(const Event& ev, uint64_t op, PendingOp po);
   uint64_t completed_seq_ = 0;

@@ -9,11 +9,6 @@
 namespace ws::report {
 namespace {
 
-bool is_process_fact(EventType t) {
-  return t == EventType::process_start || t == EventType::process_exit ||
-         t == EventType::thread_name || t == EventType::drops || t == EventType::tracing_lost;
-}
-
 // The arguments as `show` prints them, without the payload (the viewer shows it whole).
 std::string args_text(const Event& ev) {
   std::string s;

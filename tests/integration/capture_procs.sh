@@ -113,7 +113,8 @@ eq(payload(t.one("recv", pid=p)), b"child-hello", "the parent's side is there")
 # fork + exec: the child's image and command line are the new program's
 context("exec")
 t, p, c = parent_and_child("exec", "exec")
-eq(t.funcs(p), ["socket", "close"], "the parent's calls")
+eq(t.funcs(p), ["socket", "close", "fork"], "the parent's calls (its fork names the child)")
+eq([e["result"] for e in t.all("fork", pid=p)], [c], "the fork event's result is the child")
 cs = starts(t, c)
 check(cs and cs[-1]["args"].get("cmdline") == "netops unix" and image_ok(cs[-1])
       and cs[-1]["args"].get("ppid") == p, f"the exec'd child's process_start: {[e['args'] for e in cs]}")
@@ -126,7 +127,7 @@ eq(exits(t, c), [0], "the child's process_exit")
 context("exec --no-follow")
 t, p, c = parent_and_child("exec-nofollow", "exec")
 eq(t.pids(), [p], "processes")
-eq(t.funcs(p), ["socket", "close"], "the parent's calls")
+eq(t.funcs(p), ["socket", "close", "fork"], "the parent's calls")
 
 # the program execs itself: same pid, a new process_start, the new image's calls
 for name in ("exec-self", "exec-self-nofollow"):

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "constants.h"
@@ -59,6 +60,17 @@ class TrackerTest : public ::testing::Test {
         .num(FieldId::platform, 1)
         .result(0);
     feed();
+  }
+  // An `inherited` event: a TCP socket the process had when the agent started in it.
+  const Connection* inherited(uint64_t fd, uint32_t pid, SockAddr local,
+                              std::optional<SockAddr> peer, bool listening) {
+    EventBuilder& b = call(FuncId::inherited, pid).num(FieldId::sock, fd)
+                          .num(FieldId::family, ws::af::kInet)
+                          .num(FieldId::type, ws::socktype::kStream)
+                          .num(FieldId::protocol, ws::proto::kTcp).addr(FieldId::local, local);
+    if (peer) b.addr(FieldId::peer, *peer);
+    b.num(FieldId::listening, listening ? 1 : 0).result(0);
+    return feed();
   }
   void close(uint64_t fd, uint32_t pid = 100) {
     call(FuncId::close, pid).num(FieldId::sock, fd).result(0);
@@ -220,7 +232,7 @@ TEST_F(TrackerTest, DupAndForkShareTheConnection) {
   EXPECT_EQ(t_.connection()->id, id);
   close(9);
   io(FuncId::send, 3, -1, ws::errcode::kEbadf);  // a handle wstrace never saw
-  EXPECT_NE(t_.connection()->id, id);
+  EXPECT_EQ(t_.connection(), nullptr) << "a call refused for a bad handle makes no connection";
   EXPECT_EQ(ended_.count(id), 0u) << "the child still holds it";
   call(FuncId::process_exit, 200).num(FieldId::exit_code, 0).result(0);
   feed();
@@ -229,6 +241,75 @@ TEST_F(TrackerTest, DupAndForkShareTheConnection) {
   ASSERT_EQ(ended_.count(id), 1u);
   EXPECT_EQ(ended_[id].bytes_out, 12u);
   EXPECT_EQ(ended_[id].end, ConnEnd::NotClosed) << "the child ended without closing it";
+}
+
+// sshd's pattern: the parent forks, closes its copy at once, and the child uses the socket
+// later (dup2 onto 0, exec, then reads): one connection, with the child's bytes.
+TEST_F(TrackerTest, ForkGivesTheChildItsParentsSocketsEvenWhenTheParentClosesFirst) {
+  start(100, 1, "/usr/sbin/sshd");
+  const uint64_t id = tcp_socket(4);
+  call(FuncId::fork).result(200);
+  feed();
+  close(4);
+  EXPECT_EQ(ended_.count(id), 0u) << "the child still holds it";
+  start(200, 100, "/usr/sbin/sshd");
+  call(FuncId::dup2, 200).num(FieldId::sock, 4).num(FieldId::new_sock, 0).result(0);
+  feed();
+  close(4, 200);
+  start(200, 100, "/usr/sbin/sshd");  // the exec: it keeps descriptor 0
+  EXPECT_EQ(inherited(0, 200, v4(kLoop, 22), v4(kLoop, 50000), false)->id, id)
+      << "the inherited socket is the connection it already was";
+  io(FuncId::read, 0, 40, {}, 200);
+  EXPECT_EQ(t_.connection()->id, id);
+  t_.finish();
+  EXPECT_EQ(t_.connections_seen(), 1u);
+  ASSERT_EQ(ended_.count(id), 1u);
+  EXPECT_EQ(ended_[id].bytes_in, 40u);
+  ASSERT_TRUE(ended_[id].remote);
+  EXPECT_EQ(*ended_[id].remote, v4(kLoop, 50000)) << "the peer from the inherited event";
+}
+
+// A child that never touches what it got at fork does not keep a connection open past its last
+// real user: the connection ends when and as the parent closed it.
+TEST_F(TrackerTest, AChildsUnusedCopyEndsTheConnectionAsItsLastUserLeftIt) {
+  start(100, 1, "/usr/sbin/nginx");
+  const uint64_t id = tcp_socket(7);
+  call(FuncId::fork).result(300);
+  feed();
+  close(7);
+  const int64_t closed_at = ts_;
+  start(300, 100, "/usr/sbin/nginx");
+  call(FuncId::process_exit, 300).num(FieldId::exit_code, 0).result(0);
+  feed();
+  t_.finish();
+  ASSERT_EQ(ended_.count(id), 1u);
+  EXPECT_EQ(ended_[id].end, ConnEnd::ClosedByUs) << "not 'not closed' by the child";
+  EXPECT_EQ(ended_[id].closed_ts, closed_at);
+}
+
+TEST_F(TrackerTest, AnInheritedSocketIsKnownFromItsFirstCall) {
+  const Connection* l = inherited(3, 100, v4(kLoop, 8080), std::nullopt, true);
+  ASSERT_NE(l, nullptr);
+  EXPECT_EQ(l->role, ConnRole::Listener);
+  EXPECT_EQ(l->kind(), "tcp");
+  EXPECT_TRUE(l->inherited);
+  call(FuncId::accept).num(FieldId::sock, 3).num(FieldId::new_sock, 5)
+      .addr(FieldId::peer, v4(kLoop, 40000)).result(5);
+  const Connection* a = feed();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->role, ConnRole::Accepted);
+  EXPECT_EQ(a->listener, l->id);
+  EXPECT_EQ(t_.processes().at(100).calls, 1u) << "the inherited socket is a fact, not a call";
+}
+
+// epoll_wait names its epoll descriptor, and a call refused with ENOTSOCK names a file: neither
+// is a connection.
+TEST_F(TrackerTest, WaitsAndNonSocketsMakeNoConnection) {
+  call(FuncId::epoll_wait).num(FieldId::sock, 6).result(0);
+  EXPECT_EQ(feed(), nullptr);
+  call(FuncId::setsockopt).num(FieldId::sock, 7).result(-1, ws::errcode::kEnotsock);
+  EXPECT_EQ(feed(), nullptr);
+  EXPECT_EQ(t_.connections_seen(), 0u);
 }
 
 TEST_F(TrackerTest, HandleReusedWithoutASeenCloseStartsANewConnection) {

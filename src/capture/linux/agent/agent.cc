@@ -34,10 +34,15 @@ struct ThreadState {
 __attribute__((tls_model("initial-exec"))) thread_local ThreadState t_state;
 
 constexpr int kFdTableSize = 1 << 16;
-uint8_t g_fd_kind[kFdTableSize];  // 0 unknown, 1 socket, 2 other; beyond the table: fstat
+// What each descriptor number is: 0 unknown, 1 a socket a hooked call made (or the start-up
+// scan found), 2 something else, 3 a socket found by asking (fstat). Only a number marked 1
+// coming back from a new descriptor proves a close the agent did not see: a probe may store
+// what was true a moment before another thread closed it. Beyond the table: fstat each time.
+uint8_t g_fd_kind[kFdTableSize];
+constexpr uint8_t kMadeSocket = 1, kNotSocket = 2, kProbedSocket = 3;
 
 uint32_t current_tid() {
-  if (!t_state.tid) t_state.tid = static_cast<uint32_t>(syscall(SYS_gettid));
+  if (!t_state.tid) t_state.tid = static_cast<uint32_t>(gettid());  // (not through syscall())
   return t_state.tid;
 }
 
@@ -104,7 +109,26 @@ bool should_record_here() {
   return g_region->follow || g_region->root_pid == g_pid;
 }
 
+// What this process was declared not to show (Unseen bits): each is said once per process.
+std::atomic<uint32_t> g_unseen_said{0};
+
+// After fork, the table is the parent's memory at one moment and the descriptors another: a
+// socket another thread made just then may be marked here but not be open in the child. The
+// child keeps the marks of the sockets it has.
+void check_fd_marks_after_fork() {
+  const int saved = errno;
+  for (int fd = 0; fd < kFdTableSize; ++fd) {
+    if (__atomic_load_n(&g_fd_kind[fd], __ATOMIC_RELAXED) != kMadeSocket) continue;
+    struct stat st {};
+    if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode))
+      __atomic_store_n(&g_fd_kind[fd], 0, __ATOMIC_RELAXED);
+  }
+  errno = saved;
+}
+
 void after_fork_in_child() {
+  g_unseen_said.store(0, std::memory_order_relaxed);
+  check_fd_marks_after_fork();
   // The child must not write into the parent's rings: it gets rings of its own on first use.
   t_state.slot = -1;
   t_state.tid = 0;
@@ -148,7 +172,10 @@ __attribute__((constructor(101))) void agent_init() {
   // the program's own exit handlers (and their socket calls).
   on_exit([](int status, void*) { record_process_exit(status); }, nullptr);
   g_enabled = should_record_here();
-  if (g_enabled) record_process_start();
+  if (g_enabled) {
+    record_process_start();
+    record_inherited_sockets();
+  }
 }
 
 }  // namespace
@@ -177,7 +204,7 @@ bool is_socket(int fd) {
   if (fd < 0) return false;
   if (fd < kFdTableSize) {
     uint8_t k = __atomic_load_n(&g_fd_kind[fd], __ATOMIC_RELAXED);
-    if (k) return k == 1;
+    if (k) return k != kNotSocket;
   }
   // Probing must not disturb errno: hooks ask before the real call runs.
   const int saved = errno;
@@ -185,21 +212,124 @@ bool is_socket(int fd) {
   const bool known = fstat(fd, &st) == 0;
   const bool sock = known && S_ISSOCK(st.st_mode);
   // A number that is not open now is not remembered: a socket may arrive under it later.
-  if (known && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], sock ? 1 : 2, __ATOMIC_RELAXED);
+  if (known && fd < kFdTableSize)
+    __atomic_store_n(&g_fd_kind[fd], sock ? kProbedSocket : kNotSocket, __ATOMIC_RELAXED);
   errno = saved;
   return sock;
 }
 
 void mark_not_socket(int fd) {
-  if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], 2, __ATOMIC_RELAXED);
+  if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], kNotSocket, __ATOMIC_RELAXED);
 }
 
 void mark_socket(int fd) {
-  if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], 1, __ATOMIC_RELAXED);
+  if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], kMadeSocket, __ATOMIC_RELAXED);
 }
 
 void forget_fd(int fd) {
   if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], 0, __ATOMIC_RELAXED);
+}
+
+void new_fd(int fd, bool socket) {
+  if (fd < 0 || fd >= kFdTableSize) return;
+  if (__atomic_exchange_n(&g_fd_kind[fd], socket ? kMadeSocket : kNotSocket, __ATOMIC_RELAXED) ==
+      kMadeSocket)
+    unseen(Unseen::RawSyscalls, fd);
+}
+
+void unseen(Unseen what, int fd) {
+  const uint32_t bit = 1u << static_cast<unsigned>(what);
+  if (!g_enabled || (g_unseen_said.fetch_or(bit, std::memory_order_relaxed) & bit)) return;
+  Call c(FuncId::unseen);
+  c.done(0, false);  // a fact, not a call
+  if (what == Unseen::IoUring) {
+    c.str(FieldId::what, "io_uring");
+    c.str(FieldId::cause, "the program set up io_uring: socket operations submitted through it "
+                          "are not seen");
+  } else {
+    c.str(FieldId::what, "raw-syscalls");
+    c.str(FieldId::cause, "a socket was closed by a call the agent does not see (a system call "
+                          "made without libc): other socket calls may be missing too");
+    c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  }
+}
+
+namespace {
+
+// One inherited socket: what it is and both its ends, asked of the kernel directly (not through
+// the hooks: these are not the program's calls).
+void record_inherited(int fd) {
+  int domain = 0, type = 0, protocol = 0, listening = 0;
+  socklen_t len = sizeof(int);
+  if (REAL(getsockopt)(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) return;
+  len = sizeof(int);
+  (void)REAL(getsockopt)(fd, SOL_SOCKET, SO_TYPE, &type, &len);
+  len = sizeof(int);
+  (void)REAL(getsockopt)(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len);
+  len = sizeof(int);
+  (void)REAL(getsockopt)(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+  Call c(FuncId::inherited);
+  c.done(0, false);  // a fact, not a call
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.platform_const(FieldId::family, domain);
+  c.platform_const(FieldId::type, type);
+  c.platform_const(FieldId::protocol, protocol);
+  sockaddr_storage ss;
+  len = sizeof ss;
+  if (REAL(getsockname)(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    c.sockaddr(FieldId::local, &ss, len < sizeof ss ? len : sizeof ss, Mem::Proven);
+  len = sizeof ss;
+  if (!listening && REAL(getpeername)(fd, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    c.sockaddr(FieldId::peer, &ss, len < sizeof ss ? len : sizeof ss, Mem::Proven);
+  c.u64(FieldId::listening, listening ? 1 : 0);
+}
+
+}  // namespace
+
+void record_inherited_sockets() {
+  const int saved = errno;
+  int dir = static_cast<int>(REAL(syscall)(SYS_openat, AT_FDCWD, "/proc/self/fd",
+                                           O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+  if (dir < 0) {
+    errno = saved;
+    return;
+  }
+  // getdents64 into a buffer on the stack: no allocation, no opendir().
+  alignas(8) char buf[4096];
+  constexpr int kMaxScanned = 1 << 16;
+  int scanned = 0;
+  long n;
+  while (scanned < kMaxScanned &&
+         (n = REAL(syscall)(SYS_getdents64, dir, buf, sizeof buf, 0, 0, 0)) > 0) {
+    for (long off = 0; off < n;) {
+      struct Dirent64 {
+        uint64_t ino;
+        int64_t off;
+        unsigned short reclen;
+        unsigned char type;
+        char name[1];
+      };
+      const auto* d = reinterpret_cast<const Dirent64*>(buf + off);
+      off += d->reclen;
+      if (d->reclen == 0) break;
+      int fd = 0;
+      const char* p = d->name;
+      if (*p < '0' || *p > '9') continue;
+      for (; *p >= '0' && *p <= '9' && fd < kFdTableSize; ++p) fd = fd * 10 + (*p - '0');
+      if (*p || fd == dir) continue;
+      ++scanned;
+      struct stat st {};
+      if (fstat(fd, &st) != 0) continue;
+      if (!S_ISSOCK(st.st_mode)) {
+        mark_not_socket(fd);
+        continue;
+      }
+      mark_socket(fd);
+      record_inherited(fd);
+    }
+  }
+  REAL(syscall)(SYS_close, dir);
+  errno = saved;
 }
 
 void payload_iov(Call& c, const struct iovec* iov, size_t iovcnt, int64_t total) {

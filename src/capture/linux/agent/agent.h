@@ -31,7 +31,25 @@ bool is_socket(int fd);
 void mark_socket(int fd);
 void mark_not_socket(int fd);  // a file, pipe … was just opened under this number
 void forget_fd(int fd);
+// A call just gave the program descriptor `fd` (a socket when `socket`). When the agent still
+// believed `fd` an open socket, that socket was closed by a call it did not see: unseen().
+void new_fd(int fd, bool socket);
 void record_process_exit(int status);
+
+// What the agent cannot see in this process, declared once per process (an `unseen` event) so
+// that the trace says it is incomplete: socket calls made by system call instruction rather than
+// through libc (`fd`: the socket that showed it), and io_uring, whose submissions it never sees.
+enum class Unseen : uint8_t { RawSyscalls, IoUring };
+void unseen(Unseen what, int fd);
+
+// close() made with syscall(SYS_close): recorded like close(), made by number (no cancellation
+// point, as the program asked).
+int close_by_number(int fd);
+
+// The sockets the process has when the agent starts in it (inherited across exec or from a
+// parent wstrace did not trace): an `inherited` event each, so that their first calls find them
+// known; every other descriptor found is marked as no socket.
+void record_inherited_sockets();
 
 // The real function behind a hook, found once with dlsym(RTLD_NEXT).
 void* real_symbol(const char* name);

@@ -16,6 +16,8 @@ WS_HOOK(accept, int, (int, sockaddr*, socklen_t*))
 WS_HOOK(accept4, int, (int, sockaddr*, socklen_t*, int))
 WS_HOOK(shutdown, int, (int, int))
 WS_HOOK(close, int, (int))
+WS_HOOK(close_range, int, (unsigned, unsigned, int))
+WS_HOOK(closefrom, void, (int))
 WS_HOOK(dup, int, (int))
 WS_HOOK(dup2, int, (int, int))
 WS_HOOK(dup3, int, (int, int, int))
@@ -65,6 +67,7 @@ WS_HOOK(__res_search, int, (const char*, int, int, unsigned char*, int))
 
 // The process: how it ends, descriptors opened or closed inside libc, thread names
 // (hooks_process.cc)
+WS_HOOK(fork, pid_t, ())
 WS_HOOK(_exit, void, (int))
 WS_HOOK(_Exit, void, (int))
 WS_HOOK(fclose, int, (FILE*))
@@ -90,3 +93,6 @@ WS_HOOK(posix_spawn, int, (pid_t*, const char*, const posix_spawn_file_actions_t
                            const posix_spawnattr_t*, char* const*, char* const*))
 WS_HOOK(posix_spawnp, int, (pid_t*, const char*, const posix_spawn_file_actions_t*,
                             const posix_spawnattr_t*, char* const*, char* const*))
+
+// Socket calls made by number through libc's syscall() (hooks_syscall.cc)
+WS_HOOK(syscall, long, (long, ...))

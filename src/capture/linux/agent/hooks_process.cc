@@ -15,6 +15,18 @@ using namespace ws;
 using namespace ws::agent;
 
 
+// fork(): the parent records the child's pid (a `fork` event), so that the child's sockets are
+// known to be the parent's even when the parent closes its copies before the child first uses
+// them (sshd, forking servers). The child's own process_start comes from the agent's atfork
+// handler; in the child this records nothing.
+WS_EXPORT pid_t fork() {
+  Call c(FuncId::fork);
+  pid_t r = REAL(fork)();
+  c.done_errno(r);
+  if (r == 0) c.cancel();  // (errno stays as fork left it)
+  return r;
+}
+
 // exit() and a return from main are seen by the agent's on_exit handler (agent.cc); these two
 // end the process without running exit handlers.
 WS_EXPORT void _exit(int status) {
@@ -38,7 +50,7 @@ WS_EXPORT int fclose(FILE* f) {
 // New files and pipes take numbers that may have been sockets (closed inside libc).
 namespace {
 int opened(int fd) {
-  mark_not_socket(fd);
+  new_fd(fd, false);
   return fd;
 }
 mode_t mode_arg(int flags, va_list ap) {

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -36,7 +37,7 @@ WS_EXPORT int socket(int domain, int type, int protocol) {
   Call c(FuncId::socket);
   int r = REAL(socket)(domain, type, protocol);
   c.done_errno(r);
-  if (r >= 0) mark_socket(r);
+  if (r >= 0) new_fd(r, true);
   socket_args(c, domain, type, protocol);
   return r;
 }
@@ -47,8 +48,8 @@ WS_EXPORT int socketpair(int domain, int type, int protocol, int sv[2]) {
   c.done_errno(r);
   socket_args(c, domain, type, protocol);
   if (r == 0) {
-    mark_socket(sv[0]);
-    mark_socket(sv[1]);
+    new_fd(sv[0], true);
+    new_fd(sv[1], true);
     c.u64(FieldId::sock, static_cast<uint64_t>(sv[0]));
     c.u64(FieldId::new_sock, static_cast<uint64_t>(sv[1]));
   }
@@ -99,7 +100,7 @@ int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   if (r >= 0) {
-    mark_socket(r);
+    new_fd(r, true);
     c.u64(FieldId::new_sock, static_cast<uint64_t>(r));
     // The kernel wrote *l (the full length) and min(*l, given) bytes of the address.
     if (l) c.sockaddr(FieldId::peer, a, *l < given ? *l : given, Mem::Proven);
@@ -126,17 +127,43 @@ WS_EXPORT int shutdown(int fd, int how) {
   return r;
 }
 
-WS_EXPORT int close(int fd) {
+namespace {
+
+int traced_close(int fd, int (*real_fn)(int)) {
   if (!is_socket(fd) || !enabled()) {
     forget_fd(fd);
-    return REAL(close)(fd);
+    return real_fn(fd);
   }
   Call c(FuncId::close);
   forget_fd(fd);
-  int r = REAL(close)(fd);
+  int r = real_fn(fd);
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   return r;
+}
+
+int close_syscall(int fd) { return static_cast<int>(REAL(syscall)(SYS_close, fd)); }
+
+}  // namespace
+
+WS_EXPORT int close(int fd) { return traced_close(fd, REAL(close)); }
+
+int ws::agent::close_by_number(int fd) { return traced_close(fd, close_syscall); }
+
+// close_range() and closefrom() close many numbers at once: none of them is a socket after.
+// (Their sockets' closes are not recorded one by one: the tracker ends them with the process
+// or when their number comes back.)
+WS_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  int r = REAL(close_range)(first, last, flags);
+  constexpr int kCloseRangeCloexec = 4;  // CLOSE_RANGE_CLOEXEC: only marks them
+  if (r == 0 && !(flags & kCloseRangeCloexec))
+    for (unsigned fd = first; fd <= last && fd < (1u << 16); ++fd) forget_fd(static_cast<int>(fd));
+  return r;
+}
+
+WS_EXPORT void closefrom(int first) {
+  REAL(closefrom)(first);
+  for (int fd = first < 0 ? 0 : first; fd < (1 << 16); ++fd) forget_fd(fd);
 }
 
 namespace {

@@ -1,5 +1,4 @@
 // The Linux agent's safe read of its own process's memory (agent/call.h).
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -17,7 +16,7 @@ size_t safe_read(void* dst, const void* src, size_t n) {
   const int saved = errno;
   iovec local{dst, n};
   iovec remote{const_cast<void*>(src), n};
-  const auto pid = static_cast<pid_t>(syscall(SYS_getpid));
+  const auto pid = getpid();
   const ssize_t r = process_vm_readv(pid, &local, 1, &remote, 1, 0);
   errno = saved;
   return r == static_cast<ssize_t>(n) ? n : 0;
@@ -27,7 +26,7 @@ bool safe_write(void* dst, const void* src, size_t n) {
   const int saved = errno;
   iovec local{const_cast<void*>(src), n};
   iovec remote{dst, n};
-  const auto pid = static_cast<pid_t>(syscall(SYS_getpid));
+  const auto pid = getpid();
   const ssize_t r = process_vm_writev(pid, &local, 1, &remote, 1, 0);
   errno = saved;
   return r == static_cast<ssize_t>(n);

@@ -27,6 +27,8 @@ class TracingLost : public Rule {
   void finish(const Tracker& t, std::vector<Finding>& out) override {
     for (const auto& [pid, p] : lost_.processes()) out.push_back(lost_process(t, p));
     for (const auto& [key, d] : lost_.drops()) out.push_back(dropped(t, d));
+    for (const auto& [pid, parts] : lost_.unseen())
+      for (const auto& [what, u] : parts) out.push_back(unseen(t, u));
   }
 
  private:
@@ -72,6 +74,26 @@ class TracingLost : public Rule {
                 "connections and counts around them may look wrong.";
     f.next = "Record again with larger rings (--ring-kib) or a smaller snap length (-s); when "
              "no ring was free, fewer threads making socket calls at once.";
+    return f;
+  }
+
+  static Finding unseen(const Tracker& t, const UnseenPart& u) {
+    Finding f;
+    f.rule = "tracing-lost";
+    f.severity = Severity::Warning;
+    f.first_ts = u.ts;
+    f.title = fmt::format("{} makes socket calls wstrace cannot see ({}): {}", name_of(t, u.pid),
+                          u.what, u.cause);
+    f.counts = {{"process", fmt::format("{}", u.pid)}, {"unseen", u.what}};
+    f.meaning = u.what == "io_uring"
+                    ? "What the program submits through io_uring reaches the kernel without a "
+                      "libc call, so a preloaded agent never sees it: connections and bytes that "
+                      "go that way are missing from the trace."
+                    : "Some of its socket calls go to the kernel without libc (a system call "
+                      "instruction: static code, Go, inline assembly), so the agent does not see "
+                      "them: connections may look unclosed or quiet, bytes may be missing.";
+    f.next = "Read this process's connections as incomplete. A tracer below libc sees these "
+             "calls (strace -f -e trace=network).";
     return f;
   }
 
