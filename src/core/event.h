@@ -148,6 +148,10 @@ inline bool result_is_byte_count(FuncId f) {
     case FuncId::sendmsg:
     case FuncId::write:
     case FuncId::writev:
+    case FuncId::sendfile:
+    case FuncId::splice:
+    case FuncId::copy_file_range:
+    case FuncId::splice_recv:
     case FuncId::recv:
     case FuncId::recvfrom:
     case FuncId::recvmsg:

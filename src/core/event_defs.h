@@ -178,4 +178,8 @@
   X(GetQueuedCompletionStatus, io_complete)                                                   \
   X(GetQueuedCompletionStatusEx, io_complete)                                                 \
   X(completion_routine, io_complete)                                                          \
-  X(tracing_lost, tracing_lost)
+  X(tracing_lost, tracing_lost)                                                               \
+  X(sendfile, send)                                                                           \
+  X(splice, send)                                                                             \
+  X(copy_file_range, send)                                                                    \
+  X(splice_recv, recv)

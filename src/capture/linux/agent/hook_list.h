@@ -44,6 +44,12 @@ WS_HOOK(read, ssize_t, (int, void*, size_t))
 WS_HOOK(__read_chk, ssize_t, (int, void*, size_t, size_t))
 WS_HOOK(readv, ssize_t, (int, const iovec*, int))
 
+// Zero-copy data (hooks_zerocopy.cc)
+WS_HOOK(sendfile, ssize_t, (int, int, off_t*, size_t))
+WS_HOOK(sendfile64, ssize_t, (int, int, off64_t*, size_t))
+WS_HOOK(splice, ssize_t, (int, loff_t*, int, loff_t*, size_t, unsigned))
+WS_HOOK(copy_file_range, ssize_t, (int, loff_t*, int, loff_t*, size_t, unsigned))
+
 // Waiting (hooks_wait.cc)
 WS_HOOK(poll, int, (pollfd*, nfds_t, int))
 WS_HOOK(__poll_chk, int, (pollfd*, nfds_t, int, size_t))
