@@ -182,4 +182,6 @@
   X(sendfile, send)                                                                           \
   X(splice, send)                                                                             \
   X(copy_file_range, send)                                                                    \
-  X(splice_recv, recv)
+  X(splice_recv, recv)                                                                        \
+  X(sendmmsg_msg, send)                                                                       \
+  X(recvmmsg_msg, recv)

@@ -2,7 +2,9 @@
 # Calls whose bytes or waits simple hooks would miss (tests/targets/linux/fidelity.c): zero-copy
 # sends (sendfile with and without an offset, splice both ways, copy_file_range to a socket) are
 # sends and receives with their bytes in `conns` and `stats` and a sendfile's payload read back
-# from its file; a sendfile between two files records nothing.
+# from its file; a sendfile between two files records nothing. Every message of sendmmsg and
+# recvmmsg is a datagram with its own bytes, address and payload (in `show`, each flow of
+# `conns`, the pcapng export) while `stats` counts each call once.
 # Run as: capture_fidelity.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
 . "$(dirname "$0")/lib_capture.sh"
 FIDELITY=$TARGETS/fidelity
@@ -50,4 +52,57 @@ for want in '^sendfile +2 +0 +8000 ' '^splice +1 +0 +11 ' '^splice_recv +1 +0 +1
   checks=$((checks + 1))
   grep -Eq "$want" "$WORK/zerocopy.stats" || fail "stats lacks /$want/: $(cat "$WORK/zerocopy.stats")"
 done
+record mmsg 0 -s max -- "$FIDELITY" mmsg
+"$WSTRACE" conns --json "$WORK/mmsg.wst" >"$WORK/mmsg.conns" || fail "conns --json"
+"$WSTRACE" stats "$WORK/mmsg.wst" >"$WORK/mmsg.stats" || fail "stats"
+expect_exit 0 "$WSTRACE" export "$WORK/mmsg.wst" --format pcapng -o "$WORK/mmsg.pcapng"
+if command -v tshark >/dev/null; then
+  tshark -r "$WORK/mmsg.pcapng" -T fields -e udp.srcport -e udp.dstport -e data.data \
+    >"$WORK/mmsg.packets" 2>"$WORK/tshark.err" || fail "tshark: $(head -c 400 "$WORK/tshark.err")"
+fi
+
+trace_checks mmsg <<'PY'
+import json, os
+from tracecheck import *
+context("mmsg")
+t = load("mmsg")
+o = {k: int(v) for k, v in output_fields("mmsg", "mmsg").items()}
+r1, r2, s, s2 = o["r1"], o["r2"], o["s"], o["s2"]
+def msg(e, field):
+    a = addr(e, field)
+    return (e["func"], e["args"].get("len"), a[1] if a else None, payload(e))
+# the call's own event holds the first message; each further one is an event of its own
+eq([msg(e, "addr") for e in t.all(("sendmmsg", "sendmmsg_msg"), sock=s)],
+   [("sendmmsg", 3, o["p1"], b"one"), ("sendmmsg_msg", 10, o["p2"], b"second-msg"),
+    ("sendmmsg_msg", 16, o["p1"], b"third-datagram!!")], "sendmmsg's messages")
+eq(t.one("sendmmsg")["result"], 3, "sendmmsg's result: messages sent")
+eq([msg(e, "peer") for e in t.all(("recvmmsg", "recvmmsg_msg"), sock=r1)],
+   [("recvmmsg", 64, o["ps2"], b"from-s2!!"), ("recvmmsg_msg", 3, o["ps"], b"one"),
+    ("recvmmsg_msg", 16, o["ps"], b"third-datagram!!")], "recvmmsg's messages on r1")
+eq([msg(e, "peer") for e in t.all(("recvmmsg", "recvmmsg_msg"), sock=r2)],
+   [("recvmmsg", 64, o["ps"], b"second-msg")], "recvmmsg's message on r2")
+with open(work("mmsg.conns")) as f:
+    rows = [json.loads(l) for l in f]
+flows = {(r["sock"], r["remote"]): (r["bytes_out"], r["calls_out"], r["bytes_in"], r["calls_in"])
+         for r in rows if r.get("kind") == "udp"}
+eq(flows.get((s, f"127.0.0.1:{o['p1']}")), (19, 2, 0, 0), "s to r1: 2 datagrams, 19 bytes")
+eq(flows.get((s, f"127.0.0.2:{o['p2']}")), (10, 1, 0, 0), "s to r2: 1 datagram, 10 bytes")
+eq(flows.get((r1, f"127.0.0.1:{o['ps']}")), (0, 0, 19, 2), "r1 from s: 2 datagrams, 19 bytes")
+eq(flows.get((r1, f"127.0.0.1:{o['ps2']}")), (0, 0, 9, 1), "r1 from s2")
+eq(flows.get((r2, f"127.0.0.1:{o['ps']}")), (0, 0, 10, 1), "r2 from s")
+if os.path.exists(work("mmsg.packets")):
+    # the receivers' side of the export (the senders' is written with made-up local ports)
+    with open(work("mmsg.packets")) as f:
+        pk = [tuple(l.split("\t")) for l in f.read().splitlines()]
+    got = sorted((int(a), int(b), bytes.fromhex(d)) for a, b, d in pk if int(a) in (o["ps"], o["ps2"]))
+    eq(got, sorted([(o["ps2"], o["p1"], b"from-s2!!"), (o["ps"], o["p1"], b"one"),
+                    (o["ps"], o["p1"], b"third-datagram!!"), (o["ps"], o["p2"], b"second-msg")]),
+       "datagrams of the receivers in the pcapng export")
+finish()
+PY
+for want in '^sendmmsg +1 +0 +29 ' '^recvmmsg +2 +0 +38 '; do
+  checks=$((checks + 1))
+  grep -Eq "$want" "$WORK/mmsg.stats" || fail "stats lacks /$want/: $(cat "$WORK/mmsg.stats")"
+done
+expect_not_in "$WORK/mmsg.stats" "mmsg_msg"
 done_testing

@@ -4,6 +4,8 @@
  *   fidelity zerocopy DIR   sendfile (with an offset and from the file's position), splice of a
  *                           pipe into a socket and of a socket into a pipe, copy_file_range to a
  *                           socket (the kernel refuses it), sendfile between two files
+ *   fidelity mmsg           sendmmsg of 3 datagrams of different sizes to 2 receivers on two
+ *                           loopback addresses; recvmmsg of 3 datagrams from 2 senders
  *
  * Prints one line of key=value facts per subcommand. Exit status 0 when everything behaved as
  * expected, 1 with a message otherwise. No sleeps: each side waits on its socket.
@@ -150,10 +152,80 @@ static int cmd_zerocopy(const char* dir) {
   return 0;
 }
 
+/* ---- mmsg --------------------------------------------------------------------------------- */
+
+static int udp_socket(uint32_t ip) {
+  int fd = (int)ok(socket(AF_INET, SOCK_DGRAM, 0), "socket");
+  struct sockaddr_in a = loopback(0);
+  a.sin_addr.s_addr = htonl(ip);
+  ok(bind(fd, (struct sockaddr*)&a, sizeof a), "bind");
+  return fd;
+}
+
+static struct sockaddr_in addr_of(int fd) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  ok(getsockname(fd, (struct sockaddr*)&a, &len), "getsockname");
+  return a;
+}
+
+static int cmd_mmsg(void) {
+  int r1 = udp_socket(0x7f000001), r2 = udp_socket(0x7f000002);
+  int s = udp_socket(0x7f000001), s2 = udp_socket(0x7f000001);
+  struct sockaddr_in a1 = addr_of(r1), a2 = addr_of(r2);
+
+  /* s2's datagram is queued first on r1: r1's recvmmsg gets it, then s's two */
+  CHECK(sendto(s2, "from-s2!!", 9, 0, (struct sockaddr*)&a1, sizeof a1) == 9, "sendto");
+  static const char* texts[3] = {"one", "second-msg", "third-datagram!!"};
+  struct sockaddr_in* to[3] = {&a1, &a2, &a1};
+  struct iovec iov[3];
+  struct mmsghdr out[3];
+  memset(out, 0, sizeof out);
+  for (int i = 0; i < 3; ++i) {
+    iov[i].iov_base = (void*)texts[i];
+    iov[i].iov_len = strlen(texts[i]);
+    out[i].msg_hdr.msg_iov = &iov[i];
+    out[i].msg_hdr.msg_iovlen = 1;
+    out[i].msg_hdr.msg_name = to[i];
+    out[i].msg_hdr.msg_namelen = sizeof *to[i];
+  }
+  CHECK(sendmmsg(s, out, 3, 0) == 3, "sendmmsg: %s", strerror(errno));
+
+  char bufs[4][64];
+  struct iovec in_iov[4];
+  struct sockaddr_in from[4];
+  struct mmsghdr in[4];
+  memset(in, 0, sizeof in);
+  for (int i = 0; i < 4; ++i) {
+    in_iov[i].iov_base = bufs[i];
+    in_iov[i].iov_len = sizeof bufs[i];
+    in[i].msg_hdr.msg_iov = &in_iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+    in[i].msg_hdr.msg_name = &from[i];
+    in[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+  /* the three datagrams for r1 are queued (loopback delivers at once): no waiting for a fourth */
+  int n = (int)ok(recvmmsg(r1, in, 4, MSG_DONTWAIT, NULL), "recvmmsg");
+  CHECK(n == 3, "recvmmsg on r1: %d datagrams", n);
+  CHECK(in[0].msg_len == 9 && in[1].msg_len == 3 && in[2].msg_len == 16, "recvmmsg lengths");
+  CHECK(memcmp(bufs[2], "third-datagram!!", 16) == 0, "recvmmsg third payload");
+  n = (int)ok(recvmmsg(r2, in, 4, MSG_DONTWAIT, NULL), "recvmmsg");
+  CHECK(n == 1 && in[0].msg_len == 10, "recvmmsg on r2");
+  printf("mmsg r1=%d r2=%d s=%d s2=%d p1=%d p2=%d ps=%d ps2=%d\n", r1, r2, s, s2,
+         ntohs(a1.sin_port), ntohs(a2.sin_port), ntohs(addr_of(s).sin_port),
+         ntohs(addr_of(s2).sin_port));
+  ok(close(r1), "close");
+  ok(close(r2), "close");
+  ok(close(s), "close");
+  ok(close(s2), "close");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   const char* cmd = argc > 1 ? argv[1] : "";
   if (!strcmp(cmd, "zerocopy") && argc > 2) return cmd_zerocopy(argv[2]);
-  fprintf(stderr, "usage: fidelity zerocopy DIR\n");
+  if (!strcmp(cmd, "mmsg")) return cmd_mmsg();
+  fprintf(stderr, "usage: fidelity zerocopy DIR | mmsg\n");
   return 2;
 }
