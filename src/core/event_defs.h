@@ -184,4 +184,6 @@
   X(copy_file_range, send)                                                                    \
   X(splice_recv, recv)                                                                        \
   X(sendmmsg_msg, send)                                                                       \
-  X(recvmmsg_msg, recv)
+  X(recvmmsg_msg, recv)                                                                       \
+  X(epoll_pwait, poll)                                                                        \
+  X(epoll_pwait2, poll)

@@ -4,7 +4,8 @@
 # sends and receives with their bytes in `conns` and `stats` and a sendfile's payload read back
 # from its file; a sendfile between two files records nothing. Every message of sendmmsg and
 # recvmmsg is a datagram with its own bytes, address and payload (in `show`, each flow of
-# `conns`, the pcapng export) while `stats` counts each call once.
+# `conns`, the pcapng export) while `stats` counts each call once. epoll_pwait, epoll_pwait2 and
+# __ppoll_chk are recorded as waits with their timeouts.
 # Run as: capture_fidelity.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
 . "$(dirname "$0")/lib_capture.sh"
 FIDELITY=$TARGETS/fidelity
@@ -105,4 +106,26 @@ for want in '^sendmmsg +1 +0 +29 ' '^recvmmsg +2 +0 +38 '; do
   grep -Eq "$want" "$WORK/mmsg.stats" || fail "stats lacks /$want/: $(cat "$WORK/mmsg.stats")"
 done
 expect_not_in "$WORK/mmsg.stats" "mmsg_msg"
+
+record waits 0 -- "$FIDELITY" waits
+trace_checks waits <<'PY'
+from tracecheck import *
+context("waits")
+t = load("waits")
+o = output_fields("waits", "waits")
+r, ep = int(o["r"]), int(o["ep"])
+pw = t.one("epoll_pwait")
+eq((pw["result"], pw["args"].get("sock"), pw["args"].get("count"), pw["args"].get("timeout")),
+   (1, ep, 3, 1_000_000_000), "epoll_pwait")
+p2 = t.one("epoll_pwait2")
+if o["pwait2"] == "1":
+    eq((p2["result"], p2["args"].get("sock"), p2["args"].get("count"), p2["args"].get("timeout")),
+       (1, ep, 3, 2_000_000_500), "epoll_pwait2 (its timespec to the nanosecond)")
+else:  # a kernel before 5.11
+    eq((p2["result"], error_name(p2)), (-1, o["pwait2_errno"]), "epoll_pwait2 refused")
+pp = t.one("ppoll")
+eq((pp["result"], [(f["sock"], f["events"], f["revents"]) for f in pp["args"].get("fds", [])],
+    pp["args"].get("timeout")), (1, [(r, "POLLIN", "POLLIN")], 3_000_000_000), "__ppoll_chk as ppoll")
+finish()
+PY
 done_testing
