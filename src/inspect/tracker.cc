@@ -325,7 +325,7 @@ void Tracker::observe(const Event& ev) {
     case EventType::process_exit: return on_process_exit(ev, p);
     default: break;
   }
-  ++p.calls;
+  if (call_of(ev.func) == ev.func) ++p.calls;  // (a further message of sendmmsg is no call)
   if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
   switch (type) {
     case EventType::lookup: return on_lookup(ev);
@@ -375,6 +375,9 @@ void Tracker::on_sock_event(const Event& ev, EventType type, const Process& p) {
   if (type == EventType::socketpair) return on_socket(ev, ConnRole::Pair);
   const Value* sockv = ev.get(FieldId::sock);
   if (sockv == nullptr) return on_orphan_completion(ev);
+  // A wait's `sock` is an epoll descriptor (epoll_wait, epoll_pwait, epoll_pwait2), never a
+  // socket: it has no connection.
+  if (type == EventType::poll) return;
   if (type == EventType::close) return on_close(ev, sockv->num);
   Connection* c = find_or_adopt(ev, sockv->num);
   current_ = c;
