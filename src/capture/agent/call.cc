@@ -225,7 +225,8 @@ void Call::file_payload(RegionHeader* r, uint32_t slot) {
   for (size_t i = 0; i < nparts_; ++i) at += parts_[i].size;
   const size_t len = at - 8 + raw_pad(static_cast<uint32_t>(8 + want));
   Span into[2];
-  const size_t n = ring_span(r, geometry(), slot, len, at, static_cast<size_t>(want), into);
+  const size_t n =
+      want ? ring_span(r, geometry(), slot, len, at, static_cast<size_t>(want), into) : 0;
   size_t got = n ? file_.read_at(file_.fd, file_.offset, into, n) : 0;
   if (got > want) got = static_cast<size_t>(want);
   nums_[nnums_] = static_cast<uint64_t>(file_.total);
