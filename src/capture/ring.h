@@ -128,9 +128,16 @@ inline bool read_geometry(const RegionHeader* r, size_t mapped, RingGeometry& ou
 // Records are 8-byte aligned: a u32 total length (the length word included), then the bytes.
 inline constexpr uint32_t record_space(uint32_t len) { return (len + 7u) & ~7u; }
 
-// Producer: copies `n` parts into the ring as one record. False (and counted) when full.
+// Producer: copies `n` parts into the ring as one record. False (and counted) when full. A part
+// with null data is skipped, its bytes left as they are: the producer wrote them in place
+// before (ring_span).
 struct Part {
   const void* data;
+  size_t size;
+};
+// Writable memory: where a record's bytes will lie in a ring.
+struct Span {
+  void* data;
   size_t size;
 };
 inline bool ring_push(RegionHeader* r, const RingGeometry& g, uint32_t slot_index,
@@ -154,8 +161,10 @@ inline bool ring_push(RegionHeader* r, const RingGeometry& g, uint32_t slot_inde
     while (k) {
       size_t off = static_cast<size_t>(pos & (cap - 1));
       size_t chunk = k < cap - off ? k : static_cast<size_t>(cap - off);
-      std::memcpy(data + off, src, chunk);
-      src += chunk;
+      if (src) {  // null: written in place (ring_span)
+        std::memcpy(data + off, src, chunk);
+        src += chunk;
+      }
       pos += chunk;
       k -= chunk;
     }
@@ -165,6 +174,28 @@ inline bool ring_push(RegionHeader* r, const RingGeometry& g, uint32_t slot_inde
   for (size_t i = 0; i < n; ++i) put(parts[i].data, parts[i].size);
   s.head.store(head + space, std::memory_order_release);
   return true;
+}
+
+// Producer: where bytes [at, at + n) of the next record of `len` bytes (counted from its length
+// word) will lie in the ring: one span, or two when they wrap, in `out`. 0 when such a record
+// would not fit now (ring_push will drop it). The producer may write them in place, then hand
+// ring_push a null-data part for them: bytes read from a file straight into the ring need no
+// buffer of the record's size.
+inline size_t ring_span(RegionHeader* r, const RingGeometry& g, uint32_t slot_index, size_t len,
+                        size_t at, size_t n, Span out[2]) {
+  Slot& s = slots_of(r)[slot_index];
+  const uint64_t cap = g.ring_bytes;
+  const uint64_t head = s.head.load(std::memory_order_relaxed);
+  const uint64_t tail = s.tail.load(std::memory_order_acquire);
+  if (len > cap / 2 || at + n > len ||
+      head - tail + record_space(static_cast<uint32_t>(len)) > cap)
+    return 0;
+  uint8_t* data = ring_data(r, g, slot_index);
+  const size_t off = static_cast<size_t>((head + at) & (cap - 1));
+  const size_t first = n < cap - off ? n : static_cast<size_t>(cap - off);
+  out[0] = Span{data + off, first};
+  out[1] = Span{data, n - first};
+  return n - first ? 2 : 1;
 }
 
 // Producer: counts one record lost because this thread has no ring, under its process's entry

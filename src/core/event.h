@@ -157,6 +157,12 @@ inline bool result_is_byte_count(FuncId f) {
     case FuncId::sendmsg:
     case FuncId::write:
     case FuncId::writev:
+    case FuncId::sendfile:
+    case FuncId::splice:
+    case FuncId::copy_file_range:
+    case FuncId::splice_recv:
+    case FuncId::sendmmsg_msg:
+    case FuncId::recvmmsg_msg:
     case FuncId::recv:
     case FuncId::recvfrom:
     case FuncId::recvmsg:
@@ -172,6 +178,15 @@ inline bool result_is_byte_count(FuncId f) {
     case FuncId::GetOverlappedResult: return true;
     default: return false;
   }
+}
+
+// The call a message event belongs to: sendmmsg and recvmmsg record each message after the
+// first as an event of its own (sendmmsg_msg, recvmmsg_msg), a datagram but not a call; any
+// other function is its own call.
+inline FuncId call_of(FuncId f) {
+  if (f == FuncId::sendmmsg_msg) return FuncId::sendmmsg;
+  if (f == FuncId::recvmmsg_msg) return FuncId::recvmmsg;
+  return f;
 }
 
 // The bytes a successful send, receive or completion says it moved: its payload's original

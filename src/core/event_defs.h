@@ -187,6 +187,14 @@
   X(GetQueuedCompletionStatusEx, io_complete)                                                 \
   X(completion_routine, io_complete)                                                          \
   X(tracing_lost, tracing_lost)                                                               \
+  X(sendfile, send)                                                                           \
+  X(splice, send)                                                                             \
+  X(copy_file_range, send)                                                                    \
+  X(splice_recv, recv)                                                                        \
+  X(sendmmsg_msg, send)                                                                       \
+  X(recvmmsg_msg, recv)                                                                       \
+  X(epoll_pwait, poll)                                                                        \
+  X(epoll_pwait2, poll)                                                                       \
   X(unseen, unseen)                                                                           \
   X(inherited, inherited)                                                                     \
   X(fork, fork)

@@ -18,11 +18,15 @@ void CallCounts::on_event(const Facts& f) {
     return;
   }
   if (is_process_fact(t) || !f.matched) return;
-  auto& fs = by_func_[std::min(static_cast<size_t>(ev.func), by_func_.size() - 1)];
+  // A further message of sendmmsg/recvmmsg adds its bytes to its call's row, not a call.
+  const FuncId func = call_of(ev.func);
+  auto& fs = by_func_[std::min(static_cast<size_t>(func), by_func_.size() - 1)];
   if (last_proc_ == nullptr || last_pid_ != ev.pid) last_proc_ = &procs_[ev.pid], last_pid_ = ev.pid;
   auto& p = *last_proc_;
-  ++fs.calls, ++p.calls;
-  fs.latency.add(ev.dur);
+  if (func == ev.func) {
+    ++fs.calls, ++p.calls;
+    fs.latency.add(ev.dur);
+  }
   if (!ev.error.ok()) {
     ++fs.failed, ++p.failed;
     ++fs.errors[error_name(ev.error)];
@@ -96,6 +100,7 @@ void TraceSummary::on_event(const Facts& f) {
       if (is_process_fact(ev.type())) return;
       break;
   }
+  if (call_of(ev.func) != ev.func) return;  // a message of a call already counted
   ++p.calls;
   ++per_func_[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];
   if (!ev.error.ok()) ++p.errors, ++failed_;

@@ -338,7 +338,7 @@ void Tracker::observe(const Event& ev) {
       if (is_process_fact(type)) return;
       break;
   }
-  ++p.calls;
+  if (call_of(ev.func) == ev.func) ++p.calls;  // (a further message of sendmmsg is no call)
   if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
   switch (type) {
     case EventType::lookup: return on_lookup(ev);
@@ -396,10 +396,11 @@ void Tracker::on_sock_event(const Event& ev, EventType type, const Process& p) {
   if (type == EventType::socketpair) return on_socket(ev, ConnRole::Pair);
   const Value* sockv = ev.get(FieldId::sock);
   if (sockv == nullptr) return on_orphan_completion(ev);
-  if (type == EventType::close) return on_close(ev, sockv->num);
-  // A wait names no connection (epoll_wait's handle is the epoll instance), and a call refused
-  // because its handle is no socket makes none: neither may invent a connection.
+  // A wait's `sock` is an epoll descriptor (epoll_wait, epoll_pwait, epoll_pwait2), never a
+  // socket: it has no connection.
   if (type == EventType::poll) return;
+  if (type == EventType::close) return on_close(ev, sockv->num);
+  // A call refused because its handle is no socket makes no connection either.
   if (names_no_socket(ev.error) && find(ev.pid, sockv->num) == nullptr) return;
   Connection* c = find_or_adopt(ev, sockv->num);
   if (!unused_forked_.empty()) unused_forked_.erase(Key{ev.pid, sockv->num});

@@ -165,6 +165,12 @@ eq((mm["result"], mm["args"].get("count"), addr(mm), payload(mm), mm["args"].get
 rm = t.one("recvmmsg", sock=b)
 eq((rm["result"], rm["args"].get("count"), addr(rm, "peer"), payload(rm)), (2, 2, (lo, pa), b"mm-1"),
    "recvmmsg (first message)")
+# the second message of each is an event of its own
+mm2 = t.one("sendmmsg_msg", sock=a)
+eq((mm2["result"], addr(mm2), payload(mm2), mm2["args"].get("len")), (5, (lo, pb), b"mm-22", 5),
+   "sendmmsg (second message)")
+rm2 = t.one("recvmmsg_msg", sock=b)
+eq((rm2["result"], addr(rm2, "peer"), payload(rm2)), (5, (lo, pa), b"mm-22"), "recvmmsg (second message)")
 
 for text in (b"dgram-4", b"dgram-5"):
     sm = t.one("sendmsg", sock=a, payload={"hex": text.hex(), "kept": 7, "len": 7})

@@ -169,6 +169,61 @@ TEST_F(CallTest, PutsTheLastErrorBack) {
   EXPECT_EQ(r.head.err_domain, static_cast<uint8_t>(ErrDomain::Errno));
 }
 
+// A file for payload_file: "0123456789" repeated, `g_file_size` bytes long.
+size_t g_file_size = 0;
+size_t read_fake_file(int fd, int64_t offset, const Span* into, size_t n) {
+  EXPECT_EQ(fd, 7);
+  size_t got = 0;
+  for (size_t i = 0; i < n; ++i)
+    for (size_t k = 0; k < into[i].size && offset + got < g_file_size; ++k, ++got)
+      static_cast<char*>(into[i].data)[k] = static_cast<char>('0' + (offset + got) % 10);
+  return got;
+}
+
+std::string file_bytes(size_t from, size_t n) {
+  std::string s;
+  for (size_t i = from; i < from + n; ++i) s += static_cast<char>('0' + i % 10);
+  return s;
+}
+
+TEST_F(CallTest, ReadsAFilePayloadIntoTheRingAcrossItsEnd) {
+  // The ring's next record starts 100 bytes before its end, so the payload wraps.
+  Slot& s = slots_of(region())[0];
+  s.head.store(kGeometry.ring_bytes - 100);
+  s.tail.store(kGeometry.ring_bytes - 100);
+  g_file_size = 1 << 20;
+  {
+    Call c(FuncId::sendfile);
+    c.done(5000, false);
+    c.u64(FieldId::sock, 3);
+    c.payload_file(read_fake_file, 7, 13, 5000);
+  }
+  const Record r = only();
+  const std::string& p = r.args.at(FieldId::payload);
+  ASSERT_EQ(p.size(), 8u + 1024u);  // the snap length
+  uint64_t total = 0;
+  std::memcpy(&total, p.data(), 8);
+  EXPECT_EQ(total, 5000u);
+  EXPECT_EQ(p.substr(8), file_bytes(13, 1024));
+  EXPECT_EQ(r.args.count(FieldId::sock), 1u);
+}
+
+TEST_F(CallTest, KeepsWhatAShortFileHad) {
+  // The file ends 5 bytes after the offset (truncated since the call): 5 bytes kept of 300.
+  g_file_size = 45;
+  {
+    Call c(FuncId::sendfile);
+    c.done(300, false);
+    c.payload_file(read_fake_file, 7, 40, 300);
+    c.u64(FieldId::len, 300);  // noted after: the payload stays the record's last bytes
+  }
+  const Record r = only();
+  const std::string& p = r.args.at(FieldId::payload);
+  ASSERT_EQ(p.size(), 8u + 5u);
+  EXPECT_EQ(p.substr(8), file_bytes(40, 5));
+  EXPECT_EQ(r.args.count(FieldId::len), 1u);
+}
+
 }  // namespace
 
 // ---- The platform's side, as agent/call.h asks for it ----------------------------------------

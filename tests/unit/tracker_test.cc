@@ -197,6 +197,32 @@ TEST_F(TrackerTest, UdpPeersAreFlowsOfTheirOwn) {
   EXPECT_EQ(ended_[second].end, ConnEnd::ClosedByUs);
 }
 
+TEST_F(TrackerTest, EpollWaitsAndMmsgMessages) {
+  // An epoll wait's `sock` is the epoll descriptor: no connection. A further message of a
+  // sendmmsg is a datagram of its flow but no call of the process.
+  for (FuncId f : {FuncId::epoll_wait, FuncId::epoll_pwait, FuncId::epoll_pwait2}) {
+    call(f).num(FieldId::sock, 9).num(FieldId::count, 8).result(1);
+    EXPECT_EQ(feed(), nullptr);
+  }
+  call(FuncId::socket).num(FieldId::family, ws::af::kInet).num(FieldId::type, ws::socktype::kDgram)
+      .result(7);
+  const uint64_t base = feed()->id;
+  call(FuncId::sendmmsg).num(FieldId::sock, 7).addr(FieldId::addr, v4(kLoop, 53)).num(FieldId::len, 3)
+      .payload("one", 3).result(2);
+  EXPECT_EQ(feed()->id, base);
+  call(FuncId::sendmmsg_msg).num(FieldId::sock, 7).addr(FieldId::addr, v4(kLoop + 1, 53))
+      .num(FieldId::len, 5).payload("two!!", 5).result(5);
+  const uint64_t second = feed()->id;
+  EXPECT_NE(second, base);
+  close(7);
+  t_.finish();
+  EXPECT_EQ(ended_.size(), 2u);
+  EXPECT_EQ(ended_[base].bytes_out, 3u);
+  EXPECT_EQ(ended_[second].bytes_out, 5u);
+  EXPECT_EQ(ended_[second].calls_out, 1u);
+  EXPECT_EQ(t_.process(100)->calls, 6u);  // 3 waits, socket, sendmmsg, close
+}
+
 TEST_F(TrackerTest, AcceptedConnectionsKnowTheirListener) {
   const uint64_t listener = tcp_socket(3);
   call(FuncId::bind).num(FieldId::sock, 3).addr(FieldId::addr, v4(kLoop, 8080)).result(0);

@@ -182,14 +182,21 @@ void Call::payload(const void* buf, int64_t total) {
   payload_parts(&one, 1, total);
 }
 
-void Call::payload_parts(const Part* bufs, size_t n, int64_t total) {
-  if (!active_ || total <= 0 || nargs_ >= kMaxArgs || nnums_ >= kMaxArgs ||
-      nparts_ + 4 > kMaxParts)
-    return;
+bool Call::room_for_payload() const {
+  return active_ && nargs_ < kMaxArgs && nnums_ < kMaxArgs && nparts_ + 4 <= kMaxParts;
+}
+
+uint64_t Call::payload_keep(int64_t total) const {
   const uint64_t limit = geometry().ring_bytes / 4;
   uint64_t want = static_cast<uint64_t>(total);
   if (want > snaplen()) want = snaplen();
   if (want > limit) want = limit;
+  return want;
+}
+
+void Call::payload_parts(const Part* bufs, size_t n, int64_t total) {
+  if (total <= 0 || !room_for_payload()) return;
+  const uint64_t want = payload_keep(total);
   nums_[nnums_] = static_cast<uint64_t>(total);
   RawArg& a = args_[nargs_];
   arg(FieldId::payload, kRawBytes, 0);
@@ -204,6 +211,31 @@ void Call::payload_parts(const Part* bufs, size_t n, int64_t total) {
   pad(a.size);
 }
 
+void Call::payload_file(ReadAt read_at, int fd, int64_t offset, int64_t total) {
+  if (!active_ || !read_at || total <= 0) return;
+  file_ = FilePayload{read_at, fd, offset, total};
+}
+
+void Call::file_payload(RegionHeader* r, uint32_t slot) {
+  if (!room_for_payload()) return;
+  const uint64_t want = payload_keep(file_.total);
+  // The payload's bytes follow the length word, the head, every part noted and the payload's
+  // own argument header and total.
+  size_t at = 4 + sizeof head_ + sizeof(RawArg) + 8;
+  for (size_t i = 0; i < nparts_; ++i) at += parts_[i].size;
+  const size_t len = at - 8 + raw_pad(static_cast<uint32_t>(8 + want));
+  Span into[2];
+  const size_t n =
+      want ? ring_span(r, geometry(), slot, len, at, static_cast<size_t>(want), into) : 0;
+  size_t got = n ? file_.read_at(file_.fd, file_.offset, into, n) : 0;
+  if (got > want) got = static_cast<size_t>(want);
+  nums_[nnums_] = static_cast<uint64_t>(file_.total);
+  arg(FieldId::payload, kRawBytes, static_cast<uint32_t>(8 + got));
+  add(&nums_[nnums_++], 8);
+  if (got) add(nullptr, got);  // already in the ring
+  pad(static_cast<uint32_t>(8 + got));
+}
+
 Call::~Call() {
   if (!active_) return;
   RegionHeader* r = region();
@@ -216,7 +248,8 @@ Call::~Call() {
     // mid-write, so this record can only be counted.
     slots_of(r)[slot].dropped.fetch_add(1, std::memory_order_relaxed);
   } else {
-    set_pushing(true);
+    set_pushing(true);  // (also while a file payload is read into the ring: see ring_span)
+    if (file_.read_at) file_payload(r, static_cast<uint32_t>(slot));
     head_.tid = tid_ ? tid_ : thread_id();
     head_.nargs = static_cast<uint8_t>(nargs_);
     Part all[kMaxParts + 1];

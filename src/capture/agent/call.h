@@ -107,6 +107,13 @@ class Call {
   // (Mem::Proven), when the Call ends. The array of parts itself is copied now.
   void payload(const void* buf, int64_t total);
   void payload_parts(const Part* bufs, size_t n, int64_t total);
+  // A payload that lives in a file, not in memory (a zero-copy send): `total` bytes moved, the
+  // first of them, up to the snap length, read by `read_at` from `fd` at `offset` when the Call
+  // ends, straight into the ring (so the hook needs no buffer of that size). `read_at` fills the
+  // spans in order and returns the bytes it read; those it could not read are counted in
+  // `total` and not kept.
+  using ReadAt = size_t (*)(int fd, int64_t offset, const Span* into, size_t n);
+  void payload_file(ReadAt read_at, int fd, int64_t offset, int64_t total);
   void addr_list(FieldId f, const RawAddrList& list) { blob(f, kRawAddrList, list.buf, list.size); }
   // A blob the caller built in its own memory (address and poll lists), copied now.
   void blob(FieldId f, RawKind kind, const void* data, size_t size);
@@ -129,6 +136,12 @@ class Call {
   // kMaxString bytes) in copies_; its length in bytes in `len`. nullptr when unreadable.
   const void* copy_string(const void* s, size_t unit, size_t& len);
   void string(FieldId f, RawKind kind, const void* s, size_t unit, Mem m);
+  bool room_for_payload() const;
+  // The payload bytes to keep of `total`: the snap length and a quarter of a ring at most.
+  uint64_t payload_keep(int64_t total) const;
+  // Adds payload_file's argument, its bytes read into `slot`'s ring where the record will put
+  // them.
+  void file_payload(RegionHeader* r, uint32_t slot);
 
   static constexpr size_t kMaxParts = 64;
   static constexpr size_t kMaxArgs = 16;
@@ -141,6 +154,11 @@ class Call {
   size_t nnums_ = 0;   // nums_ used
   alignas(8) uint8_t copies_[kCopyBytes];  // what was noted, copied
   size_t ncopies_ = 0;
+  struct FilePayload {
+    ReadAt read_at = nullptr;
+    int fd = -1;
+    int64_t offset = 0, total = 0;
+  } file_;
   int error_ = 0;
   uint32_t tid_ = 0;
   bool active_;

@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netdb.h>
@@ -36,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -259,6 +261,33 @@ static long c_epoll_wait(void) {
   if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, udp, &ev)) return -2;
   return epoll_wait(ep, BAD, 1, 0);
 }
+/* Zero-copy sends from a regular file (this program) with offsets the kernel refuses. */
+int __ppoll_chk(struct pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* ss,
+                size_t fdslen);  /* what a fortified ppoll calls */
+static int self_file(void) { return open("/proc/self/exe", O_RDONLY); }
+static long c_sendfile_off(void) { return sendfile(tcp[0], self_file(), BAD, 10); }
+static long c_sendfile_none(void) { return sendfile(tcp[0], self_file(), none_page, 10); }
+static long c_copy_file_range_off(void) {
+  return copy_file_range(self_file(), BAD, tcp[0], NULL, 10, 0);
+}
+static int udp_epoll(void) {
+  int ep = epoll_create1(0);
+  struct epoll_event ev = {.events = EPOLLIN, .data = {.fd = udp}};
+  return ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, udp, &ev) ? -1 : ep;
+}
+static long c_epoll_pwait(void) {
+  int ep = udp_epoll();
+  return ep < 0 ? -2 : epoll_pwait(ep, BAD, 1, 0, NULL);
+}
+static long c_epoll_pwait2_tmo(void) {
+  struct epoll_event evs[1];
+  int ep = udp_epoll();
+  return ep < 0 ? -2 : epoll_pwait2(ep, evs, 1, BAD, NULL);
+}
+static long c_ppoll_chk(void) {
+  struct timespec ts = {0, 0};
+  return __ppoll_chk(BAD, 1, &ts, NULL, sizeof(struct pollfd));
+}
 static long c_getaddrinfo_host(void) {
   struct addrinfo* res;
   return getaddrinfo(BAD, "80", NULL, &res);
@@ -369,6 +398,12 @@ int main(void) {
   CASE(select, select);
   CASE(select_wr, select);
   CASE(epoll_wait, epoll_wait);
+  CASE(epoll_pwait, epoll_pwait);
+  CASE(epoll_pwait2_tmo, epoll_pwait2);
+  CASE(ppoll_chk, ppoll);
+  CASE(sendfile_off, sendfile);
+  CASE(sendfile_none, sendfile);
+  CASE(copy_file_range_off, copy_file_range);
   CASE(getaddrinfo_host, getaddrinfo);
   CASE(getaddrinfo_hints, getaddrinfo);
   CASE(getnameinfo, getnameinfo);

@@ -46,12 +46,21 @@ WS_HOOK(read, ssize_t, (int, void*, size_t))
 WS_HOOK(__read_chk, ssize_t, (int, void*, size_t, size_t))
 WS_HOOK(readv, ssize_t, (int, const iovec*, int))
 
+// Zero-copy data (hooks_zerocopy.cc)
+WS_HOOK(sendfile, ssize_t, (int, int, off_t*, size_t))
+WS_HOOK(sendfile64, ssize_t, (int, int, off64_t*, size_t))
+WS_HOOK(splice, ssize_t, (int, loff_t*, int, loff_t*, size_t, unsigned))
+WS_HOOK(copy_file_range, ssize_t, (int, loff_t*, int, loff_t*, size_t, unsigned))
+
 // Waiting (hooks_wait.cc)
 WS_HOOK(poll, int, (pollfd*, nfds_t, int))
 WS_HOOK(__poll_chk, int, (pollfd*, nfds_t, int, size_t))
 WS_HOOK(ppoll, int, (pollfd*, nfds_t, const struct timespec*, const sigset_t*))
 WS_HOOK(select, int, (int, fd_set*, fd_set*, fd_set*, struct timeval*))
 WS_HOOK(epoll_wait, int, (int, epoll_event*, int, int))
+WS_HOOK(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*))
+WS_HOOK(epoll_pwait2, int, (int, epoll_event*, int, const struct timespec*, const sigset_t*))
+WS_HOOK(__ppoll_chk, int, (pollfd*, nfds_t, const struct timespec*, const sigset_t*, size_t))
 
 // Name resolution (hooks_resolve.cc); <resolv.h> renames res_query/res_search to __res_*
 WS_HOOK(getaddrinfo, int, (const char*, const char*, const addrinfo*, addrinfo**))

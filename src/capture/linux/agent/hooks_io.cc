@@ -109,10 +109,11 @@ WS_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
 
 namespace {
 
-// sendmmsg/recvmmsg: the result counts messages; the payload and address are the first
-// message's, `len` the first message's bytes. The first message was used when r > 0; its
-// address length the kernel may have raised past what it filled, so the address is read safely.
-// `name_cap`: the size of the first message's address buffer (the kernel writes back the
+// sendmmsg/recvmmsg: the result counts messages. The call's own event holds the first message
+// (`len` its bytes, its address and payload) and `count` the messages given; each further message
+// the call moved is an event of its own (mmsg_messages). The first message was used when r > 0;
+// its address length the kernel may have raised past what it filled, so the address is read
+// safely. `name_cap`: the size of the first message's address buffer (the kernel writes back the
 // address's whole length, which may exceed it: a 108-byte Unix path is 111).
 void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, int r, FieldId addr,
                socklen_t name_cap) {
@@ -135,13 +136,57 @@ void mmsg_args(Call& c, int fd, const mmsghdr* vec, unsigned vlen, int flags, in
   payload_iov(c, m.msg_iov, m.msg_iovlen, first.msg_len);
 }
 
+// The kernel moves at most UIO_MAXIOV messages in one call, so every message is recorded.
+constexpr unsigned kMaxMessages = UIO_MAXIOV;
+
+// The address room of each message (msg_namelen before a recvmmsg, which the kernel overwrites
+// with the address's whole length): `caps[i]` for i < min(vlen, kMaxMessages), 0 where the
+// array cannot be read.
+void name_caps(const mmsghdr* vec, unsigned vlen, socklen_t* caps) {
+  constexpr unsigned kPiece = 16;
+  mmsghdr piece[kPiece];
+  const unsigned n = vlen < kMaxMessages ? vlen : kMaxMessages;
+  for (unsigned i = 0; i < n; i += kPiece) {
+    const unsigned k = n - i < kPiece ? n - i : kPiece;
+    const bool ok = vec && safe_read(piece, vec + i, k * sizeof(mmsghdr)) == k * sizeof(mmsghdr);
+    for (unsigned j = 0; j < k; ++j) caps[i + j] = ok ? piece[j].msg_hdr.msg_namelen : 0;
+  }
+}
+
+// Messages 2 … r of a successful sendmmsg/recvmmsg, each an event `f` (a send or receive of
+// its own, so that every consumer counts it as the datagram it is): sock, len (its msg_len,
+// also the result), its address and payload. The kernel wrote each msg_len and used each
+// message's iovecs and address: the successful call proved them readable. `caps`: the address
+// room of each message for a receive (nullptr for a send, whose msg_namelen the kernel read).
+void mmsg_messages(FuncId f, int fd, const mmsghdr* vec, int r, FieldId addr,
+                   const socklen_t* caps) {
+  for (int i = 1; i < r && static_cast<unsigned>(i) < kMaxMessages; ++i) {
+    const msghdr& m = vec[i].msg_hdr;
+    const unsigned len = vec[i].msg_len;
+    Call c(f);
+    c.done(len, false);
+    c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+    c.u64(FieldId::len, len);
+    socklen_t name_len = m.msg_namelen;
+    if (caps && caps[i] < name_len) name_len = caps[i];
+    c.sockaddr(addr, m.msg_name, name_len, Mem::Proven);
+    payload_iov(c, m.msg_iov, m.msg_iovlen, len);
+  }
+}
+
 }  // namespace
 
 WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
-  Call c(FuncId::sendmmsg);
-  int r = REAL(sendmmsg)(fd, vec, vlen, flags);
-  c.done_errno(r);
-  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::addr, ~socklen_t{0});
+  int r;
+  bool active;
+  {
+    Call c(FuncId::sendmmsg);
+    active = c.active();
+    r = REAL(sendmmsg)(fd, vec, vlen, flags);
+    c.done_errno(r);
+    mmsg_args(c, fd, vec, vlen, flags, r, FieldId::addr, ~socklen_t{0});
+  }  // queued before the messages after the first
+  if (active) mmsg_messages(FuncId::sendmmsg_msg, fd, vec, r, FieldId::addr, nullptr);
   return r;
 }
 
@@ -280,13 +325,18 @@ WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
 }
 
 WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct timespec* tmo) {
-  Call c(FuncId::recvmmsg);
-  mmsghdr before;
-  const socklen_t given =
-      c.active() && vec && vlen && read_safely(before, vec) ? before.msg_hdr.msg_namelen : 0;
-  int r = REAL(recvmmsg)(fd, vec, vlen, flags, tmo);
-  c.done_errno(r);
-  mmsg_args(c, fd, vec, vlen, flags, r, FieldId::peer, given);
+  socklen_t caps[kMaxMessages];
+  int r;
+  bool active;
+  {
+    Call c(FuncId::recvmmsg);
+    active = c.active();
+    if (active) name_caps(vec, vlen, caps);
+    r = REAL(recvmmsg)(fd, vec, vlen, flags, tmo);
+    c.done_errno(r);
+    mmsg_args(c, fd, vec, vlen, flags, r, FieldId::peer, active && vlen ? caps[0] : 0);
+  }  // queued before the messages after the first
+  if (active) mmsg_messages(FuncId::recvmmsg_msg, fd, vec, r, FieldId::peer, caps);
   return r;
 }
 

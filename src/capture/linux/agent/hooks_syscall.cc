@@ -3,6 +3,8 @@
 // called the function; io_uring being set up is declared (what goes through it is not seen).
 // A system call made by instruction (a static or Go program, inline assembly) cannot be seen
 // here: the agent notices a socket number reused without its close and says so (unseen()).
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,6 +81,16 @@ WS_EXPORT long syscall(long number, ...) {
     case SYS_write: return write(as<int>(a[0]), as<const void*>(a[1]), as<size_t>(a[2]));
     case SYS_readv: return readv(as<int>(a[0]), as<const iovec*>(a[1]), as<int>(a[2]));
     case SYS_writev: return writev(as<int>(a[0]), as<const iovec*>(a[1]), as<int>(a[2]));
+    case SYS_sendfile:
+      return sendfile(as<int>(a[0]), as<int>(a[1]), as<off_t*>(a[2]), as<size_t>(a[3]));
+    case SYS_splice:
+      return splice(as<int>(a[0]), as<loff_t*>(a[1]), as<int>(a[2]), as<loff_t*>(a[3]),
+                    as<size_t>(a[4]), as<unsigned>(a[5]));
+    case SYS_copy_file_range:
+      return copy_file_range(as<int>(a[0]), as<loff_t*>(a[1]), as<int>(a[2]), as<loff_t*>(a[3]),
+                             as<size_t>(a[4]), as<unsigned>(a[5]));
+    case SYS_epoll_wait:
+      return epoll_wait(as<int>(a[0]), as<epoll_event*>(a[1]), as<int>(a[2]), as<int>(a[3]));
     case SYS_io_uring_setup: {
       long r = raw();
       if (r >= 0) {

@@ -1,5 +1,6 @@
-// Hooks for waiting: poll, ppoll, select, epoll_wait. A wait is recorded when it involves a
-// socket (poll/select), or always (epoll_wait, whose interest list the agent does not see).
+// Hooks for waiting: poll, ppoll, select, epoll_wait/epoll_pwait/epoll_pwait2. A wait is
+// recorded when it involves a socket (poll/select), or always (the epoll waits, whose interest
+// list the agent does not see).
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -93,6 +94,12 @@ WS_EXPORT int __poll_chk(pollfd* fds, nfds_t nfds, int timeout, size_t fdslen) {
   return poll(fds, nfds, timeout);
 }
 
+WS_EXPORT int __ppoll_chk(pollfd* fds, nfds_t nfds, const struct timespec* tmo,
+                          const sigset_t* mask, size_t fdslen) {
+  if (fdslen / sizeof(pollfd) < nfds) return REAL(__ppoll_chk)(fds, nfds, tmo, mask, fdslen);
+  return ppoll(fds, nfds, tmo, mask);
+}
+
 WS_EXPORT int ppoll(pollfd* fds, nfds_t nfds, const struct timespec* tmo, const sigset_t* mask) {
   struct Ctx {
     const struct timespec* tmo;
@@ -148,12 +155,45 @@ WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeva
   return r;
 }
 
+namespace {
+
+// An epoll wait: the epoll descriptor, the room for events, the timeout (-1: none).
+void epoll_args(Call& c, int epfd, int maxevents, int64_t timeout_ns) {
+  c.u64(FieldId::sock, static_cast<uint64_t>(epfd));
+  c.u64(FieldId::count, static_cast<uint64_t>(maxevents));
+  if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
+}
+
+int64_t ms_ns(int timeout) { return timeout < 0 ? -1 : int64_t{timeout} * 1'000'000; }
+
+}  // namespace
+
 WS_EXPORT int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout) {
   Call c(FuncId::epoll_wait);
   int r = REAL(epoll_wait)(epfd, events, maxevents, timeout);
   c.done_errno(r);
-  c.u64(FieldId::sock, static_cast<uint64_t>(epfd));
-  c.u64(FieldId::count, static_cast<uint64_t>(maxevents));
-  if (timeout >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout) * 1'000'000);
+  epoll_args(c, epfd, maxevents, ms_ns(timeout));
+  return r;
+}
+
+WS_EXPORT int epoll_pwait(int epfd, epoll_event* events, int maxevents, int timeout,
+                          const sigset_t* mask) {
+  Call c(FuncId::epoll_pwait);
+  int r = REAL(epoll_pwait)(epfd, events, maxevents, timeout, mask);
+  c.done_errno(r);
+  epoll_args(c, epfd, maxevents, ms_ns(timeout));
+  return r;
+}
+
+WS_EXPORT int epoll_pwait2(int epfd, epoll_event* events, int maxevents,
+                           const struct timespec* tmo, const sigset_t* mask) {
+  Call c(FuncId::epoll_pwait2);
+  // glibc hands the timeout to the kernel as it is: read safely, before the call (the kernel
+  // answers EFAULT for one it cannot read, and no timeout is recorded then).
+  struct timespec t {};
+  const bool timed = tmo && c.active() && read_safely(t, tmo);
+  int r = REAL(epoll_pwait2)(epfd, events, maxevents, tmo, mask);
+  c.done_errno(r);
+  epoll_args(c, epfd, maxevents, timed ? timespec_ns(&t) : -1);
   return r;
 }
