@@ -155,6 +155,7 @@ int run_info(const std::string& file, bool json) {
       o["ppid"] = p.ppid;
       o["image"] = p.image;
       o["cmdline"] = p.cmdline;
+      if (!p.title.empty()) o["title"] = p.title;
       o["calls"] = p.calls;
       o["failed"] = p.errors;
       o["dropped"] = p.dropped;
@@ -193,7 +194,9 @@ int run_info(const std::string& file, bool json) {
                : !p.exited     ? std::string("running at end")
                : p.exit_known  ? fmt::format("exit {}", p.exit_code)
                                : std::string("ended, status unknown"),
-               printable(p.cmdline.empty() ? p.image : p.cmdline));
+               printable(p.title.empty() ? (p.cmdline.empty() ? p.image : p.cmdline)
+                                         : fmt::format("{}  (started as {})", p.title,
+                                                       p.cmdline.empty() ? p.image : p.cmdline)));
     if (std::string l = lost_text(lost, pid, h, first); !l.empty()) fmt::print("{:>11}{}\n", "", l);
     for (const std::string& l : unseen_texts(lost, pid, h, first))
       fmt::print("{:>11}{}\n", "", printable(l));

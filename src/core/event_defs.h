@@ -44,7 +44,7 @@
   X(op, UInt, None, "overlapped operation id: ties a pending call to its completion")           \
   X(ppid, UInt, None, "parent process id")                                                      \
   X(image, Str, None, "program image path")                                                     \
-  X(cmdline, Str, None, "command line")                                                         \
+  X(cmdline, Str, None, "command line (at exit: its first part as the process left it, a title)")\
   X(exit_code, Int, None, "process exit status")                                                \
   X(name, Str, None, "thread name")                                                             \
   X(dropped, UInt, None, "records the agent could not queue since the last drops event")       \
@@ -64,7 +64,7 @@
 #define WS_EVENT_LIST(X)                                                                      \
   X(process_start, "a traced process started (or was attached)", ppid, image, cmdline,       \
     platform)                                                                                 \
-  X(process_exit, "a traced process ended", exit_code)                                        \
+  X(process_exit, "a traced process ended", exit_code, cmdline)                                        \
   X(thread_name, "a thread was named", name)                                                  \
   X(drops, "the agent had to drop records (see reason)", dropped, reason, rings, threads)        \
   X(startup, "Winsock initialised or cleaned up", version)                                    \

@@ -87,6 +87,10 @@ void TraceSummary::on_event(const Facts& f) {
       p.cmdline = str_of(ev, FieldId::cmdline);
       return;
     case EventType::process_exit:
+      // (Not renamed, its first part still starts the command line it started with.)
+      if (std::string last = str_of(ev, FieldId::cmdline);
+          !last.empty() && p.cmdline.compare(0, last.size(), last) != 0)
+        p.title = std::move(last);
       p.exited = true;
       if (const Value* v = ev.get(FieldId::exit_code)) {
         p.exit_code = static_cast<int64_t>(v->num);

@@ -108,6 +108,9 @@ struct ProcessSummary {
   uint32_t pid = 0;
   uint64_t ppid = 0;
   std::string image, cmdline;
+  // The title it gave itself by rewriting its command line (nginx's "nginx: worker process"),
+  // as it left; empty when it did not.
+  std::string title;
   bool exited = false;
   bool exit_known = false;
   int64_t exit_code = 0;

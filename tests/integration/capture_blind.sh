@@ -140,4 +140,26 @@ if command -v tshark >/dev/null; then
   expect_lines "$WORK/out" 0
 fi
 
+# A program is named as it was started (a symbolic link's name, not its target's), and one that
+# renames itself keeps its title: info shows both.
+ln -sf "$BLIND" "$WORK/blind-link"
+record link 0 -- "$WORK/blind-link" retitle padding-for-the-title
+expect_in "$WORK/link.out" "retitled"
+expect_exit 0 "$WSTRACE" info --json "$WORK/link.wst"
+trace_checks names <<'EOF'
+from tracecheck import *
+import json
+info = json.load(open(work("out")))
+p = info["processes"][0]
+check(p["image"].endswith("/blind-link"), f"the image is the link it was started by: {p['image']}")
+eq(p.get("title"), "blind: worker process", "the title it gave itself")
+check(p["cmdline"].endswith("blind-link retitle padding-for-the-title"),
+      f"the command line it was started with: {p['cmdline']}")
+finish()
+EOF
+expect_exit 0 "$WSTRACE" info "$WORK/link.wst"
+expect_in "$WORK/out" "blind: worker process  (started as "
+expect_exit 0 "$WSTRACE" conns "$WORK/link.wst"
+expect_in "$WORK/out" "blind-link["
+
 done_testing

@@ -181,7 +181,13 @@ bool task_alive(uint32_t pid, uint32_t tid) {
 }
 
 volatile sig_atomic_t g_forward_signal = 0;
-void on_terminate(int sig) { g_forward_signal = sig; }
+// A signal for the program: passed on by the collecting loop. Ctrl+C and Ctrl+\ at the terminal
+// reach the program by themselves (it is in the terminal's foreground group): only those a
+// process sent to wstrace (kill) are passed on, so that the program never gets one twice.
+void on_signal(int sig, siginfo_t* info, void*) {
+  if ((sig == SIGINT || sig == SIGQUIT) && info && info->si_code == SI_KERNEL) return;
+  g_forward_signal = sig;
+}
 
 std::string joined_preload(const std::string& agent) {
   const char* old = getenv("LD_PRELOAD");
@@ -202,6 +208,12 @@ class PreloadEngine final : public LiveCapture {
   bool reap();
   // The last drain, exits nobody recorded, the file closed.
   void finish();
+  // The program has exited and left traced processes running: `record` returns the program's
+  // status now, and a copy of the collector goes on in the background, detached, until they
+  // have all ended or it is sent SIGTERM/SIGINT; it then completes the trace and exits.
+  void go_background();
+  bool traced_alive() const;  // (in the background) a traced process still runs
+  [[noreturn]] void end_background();
 
   RecordOptions opt_;
   SharedRegion shm_;
@@ -210,6 +222,8 @@ class PreloadEngine final : public LiveCapture {
   pid_t child_ = -1;
   int64_t last_reclaim_ = 0;
   bool nap_ = false;
+  bool root_ended_ = false, background_ = false;
+  std::vector<uint32_t> watched_;  // (in the background) the children record left behind
 };
 
 RecordError PreloadEngine::start(std::string& warning) {
@@ -249,6 +263,14 @@ RecordError PreloadEngine::start(std::string& warning) {
   for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
+  // wstrace keeps collecting until the program is gone: INT, QUIT, TERM and HUP sent to it are
+  // passed on to the program (on_signal) — from before the program starts, so that none sent
+  // as soon as it runs ends wstrace instead. (The program's exec resets them to their defaults.)
+  struct sigaction sa {};
+  sa.sa_sigaction = on_signal;
+  sa.sa_flags = SA_SIGINFO;
+  for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+
   pid_t child = child_ = fork();
   if (child < 0) return {1, fmt::format("cannot start {}: {}", opt.argv[0], strerror(errno))};
   if (child == 0) {
@@ -278,14 +300,6 @@ RecordError PreloadEngine::start(std::string& warning) {
             fmt::format("cannot run {}: {}", pre.path, strerror(exec_errno))};
   }
 
-  // The terminal's Ctrl+C reaches the program by itself; wstrace keeps collecting until the
-  // program is gone. A TERM or HUP sent to wstrace is passed on to the program.
-  signal(SIGINT, SIG_IGN);
-  signal(SIGQUIT, SIG_IGN);
-  struct sigaction sa {};
-  sa.sa_handler = on_terminate;
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGHUP, &sa, nullptr);
 
   collector_ = std::make_unique<RingCollector>(
       opt, shm_.region(), shm_.geometry(), *writer_, summary_, translate_linux_record,
@@ -305,8 +319,10 @@ bool PreloadEngine::step() {
     nanosleep(&nap, nullptr);
   }
   if (g_forward_signal) {
-    kill(child_, g_forward_signal);
+    const int sig = g_forward_signal;
     g_forward_signal = 0;
+    if (background_ && sig != SIGHUP) end_background();  // stop tracing, leave them running
+    if (!background_) kill(child_, sig);
   }
   const int64_t now = clock_ns(CLOCK_MONOTONIC);
   double fullest;
@@ -316,12 +332,94 @@ bool PreloadEngine::step() {
   } else {
     fullest = collector_->drain();
   }
-  if (!reap()) {
+  if (background_) {
+    if (!traced_alive()) end_background();
+  } else if (!reap()) {
     finish();
     return false;
+  } else if (root_ended_ && !opt_.follow) {  // what is left is not traced: nothing to wait for
+    finish();
+    return false;
+  } else if (root_ended_) {
+    go_background();
   }
   nap_ = fullest < 0.25;
   return true;
+}
+
+// The processes `record` is the parent of now (its program's children that outlived it, and
+// orphans given to it as subreaper): some may not have recorded their start yet.
+std::vector<uint32_t> own_children() {
+  std::vector<uint32_t> pids;
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/children", getpid());
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return pids;
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  for (size_t i = 0; i < text.size();) {
+    size_t j = text.find(' ', i);
+    if (j == std::string::npos) j = text.size();
+    if (j > i) pids.push_back(static_cast<uint32_t>(std::strtoul(text.c_str() + i, nullptr, 10)));
+    i = j + 1;
+  }
+  return pids;
+}
+
+bool PreloadEngine::traced_alive() const {
+  auto alive = [](uint32_t pid) { return kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM; };
+  for (uint32_t pid : collector_->running())
+    if (alive(pid)) return true;
+  for (uint32_t pid : watched_)
+    if (alive(pid)) return true;
+  return false;
+}
+
+void PreloadEngine::go_background() {
+  watched_ = own_children();
+  std::vector<uint32_t> left = collector_->running();
+  left.insert(left.end(), watched_.begin(), watched_.end());
+  std::sort(left.begin(), left.end());
+  left.erase(std::unique(left.begin(), left.end()), left.end());
+  std::string pids;
+  for (uint32_t pid : left) pids += (pids.empty() ? "" : " ") + std::to_string(pid);
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t bg = left.empty() ? -1 : fork();
+  if (bg < 0) {  // nothing is left (or no fork): wait for the rest as before
+    root_ended_ = false;
+    return;
+  }
+  if (bg > 0) {
+    // The foreground: the program's status, now. (Its destructors would remove the rings and
+    // close the trace that the background copy goes on writing.)
+    fmt::print(stderr,
+               "wstrace: {} exited ({}); {} background process{} ({}) still traced into {} by "
+               "wstrace {} until they end (kill {} stops it; they go on)\n",
+               opt_.argv[0], summary_.exit_status, left.size(), left.size() == 1 ? "" : "es",
+               pids, summary_.output, bg, bg);
+    std::fflush(stderr);
+    _exit(summary_.exit_status);
+  }
+  // The background copy: out of the terminal's session (its Ctrl+C is for the shell now), its
+  // standard streams let go so that whoever reads record's output sees it end.
+  background_ = true;
+  setsid();
+  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (null_fd >= 0) dup2(null_fd, fd);
+    else close(fd);
+  }
+  if (null_fd > 2) close(null_fd);
+}
+
+void PreloadEngine::end_background() {
+  finish();
+  shm_unlink(shm_.name().c_str());
+  _exit(summary_.problem.empty() ? 0 : 1);
 }
 
 bool PreloadEngine::reap() {
@@ -334,7 +432,7 @@ bool PreloadEngine::reap() {
     }
     const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     collector_->process_ended(static_cast<uint32_t>(pid), code);
-    if (pid == child_) summary_.exit_status = code;
+    if (pid == child_) summary_.exit_status = code, root_ended_ = true;
   }
   return true;
 }

@@ -7,15 +7,20 @@
 //   blind inline-close       a socket closed by instruction, then a new socket on its number
 //   blind io-uring           io_uring_setup by syscall() (prints "io_uring unavailable" when the
 //                            kernel refuses it)
+//   blind retitle ARGS…      rewrites its command line and names its main thread, as servers do
+//   blind daemon FIFO        leaves a child that waits for a line on FIFO, then exchanges once
+//   blind wait-signal        says "ready", waits for SIGINT or SIGTERM, says which came
 //   blind inherited L C      accepts one connection on inherited listener L and reads 2 bytes
 //                            from it; sends "ping" on inherited connection C and reads 4 bytes
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -120,7 +125,74 @@ static int inherited(int l, int c) {
   return 0;
 }
 
+// Renames itself as servers do: its command line rewritten in place (nginx, redis, sshd) to
+// "blind: worker process", and its main thread named "blind-worker".
+static int retitle(int argc, char** argv) {
+  char* end = argv[argc - 1] + strlen(argv[argc - 1]);
+  size_t room = (size_t)(end - argv[0]);
+  const char title[] = "blind: worker process";
+  memset(argv[0], 0, room);
+  memcpy(argv[0], title, sizeof title <= room ? sizeof title : room);
+  prctl(PR_SET_NAME, "blind-worker");
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  close(s);
+  puts("retitled");
+  return 0;
+}
+
+// Leaves a child behind: prints the child's pid and exits; the child waits for a line on FIFO,
+// then makes one socket exchange and exits.
+static int daemon_child(const char* fifo) {
+  pid_t child = fork();
+  if (child < 0) die("fork");
+  if (child > 0) {
+    printf("child %d\n", (int)child);
+    return 0;
+  }
+  FILE* f = fopen(fifo, "r");
+  char line[64];
+  if (!f || !fgets(line, sizeof line, f)) _exit(1);
+  int sv[2];
+  char buf[8];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 || send(sv[0], "late", 4, 0) != 4 ||
+      recv(sv[1], buf, 4, 0) != 4)
+    _exit(1);
+  close(sv[0]);
+  close(sv[1]);
+  _exit(0);
+}
+
+static volatile sig_atomic_t got_signal = 0;
+static void on_signal(int sig) { got_signal = sig; }
+
+// Waits for SIGINT or SIGTERM (after saying "ready"), then says which came and makes one
+// socket exchange.
+static int wait_signal(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  sigprocmask(SIG_BLOCK, &block, &old);
+  puts("ready");
+  fflush(stdout);
+  while (!got_signal) sigsuspend(&old);
+  printf("got %s\n", got_signal == SIGINT ? "SIGINT" : "SIGTERM");
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) die("socketpair");
+  close(sv[0]);
+  close(sv[1]);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 3 && !strcmp(argv[1], "daemon")) return daemon_child(argv[2]);
+  if (argc >= 2 && !strcmp(argv[1], "wait-signal")) return wait_signal();
+  if (argc >= 2 && !strcmp(argv[1], "retitle")) return retitle(argc, argv);
   if (argc >= 2 && !strcmp(argv[1], "syscalls")) return by_syscalls();
   if (argc >= 2 && !strcmp(argv[1], "inline-close")) return inline_close();
   if (argc >= 2 && !strcmp(argv[1], "io-uring")) return io_uring();

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -88,15 +89,48 @@ void read_file(const char* path, char* buf, size_t cap, size_t* len) {
   ::close(fd);
 }
 
+// The process's command line as it is now (a program may rewrite it: nginx's "worker process"),
+// its arguments joined by spaces, into `out` (static: no allocation).
+void read_cmdline(char (&out)[4096]) {
+  size_t len = 0;
+  read_file("/proc/self/cmdline", out, sizeof out - 1, &len);
+  while (len > 0 && out[len - 1] == '\0') --len;  // (a rewritten title ends in padding)
+  for (size_t i = 0; i < len; ++i)
+    if (out[i] == '\0') out[i] = ' ';
+  out[len] = '\0';
+}
+
+// The program as it was started: the path given to exec (AT_EXECFN), made absolute — so that a
+// program started through a symbolic link is named as the user named it (redis-server, not
+// redis-check-rdb). /proc/self/exe (the file itself) when that path is not known.
+void program_path(char (&out)[4096]) {
+  const auto* execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  size_t n = 0;
+  if (execfn && *execfn && execfn[0] != '/' && getcwd(out, sizeof out - 2)) {
+    n = strlen(out);
+    if (n > 1) out[n++] = '/';
+  }
+  if (execfn && *execfn && strlen(execfn) < sizeof out - n) {
+    memcpy(out + n, execfn, strlen(execfn) + 1);
+    return;
+  }
+  ssize_t r = readlink("/proc/self/exe", out, sizeof out - 1);
+  out[r > 0 ? r : 0] = '\0';
+}
+
+// Where the strings exec put on the stack end (after the program's path, AT_EXECFN): the
+// command line, which a program may rewrite in place, lies below. Noted at start.
+const char* g_args_end = nullptr;
+
+void note_args_end() {
+  const auto* execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+  g_args_end = execfn ? execfn + strlen(execfn) + 1 : nullptr;
+}
+
 void record_process_start() {
   static char exe[4096], cmdline[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  exe[n > 0 ? n : 0] = '\0';
-  size_t len = 0;
-  read_file("/proc/self/cmdline", cmdline, sizeof cmdline - 1, &len);
-  for (size_t i = 0; i + 1 < len; ++i)
-    if (cmdline[i] == '\0') cmdline[i] = ' ';
-  cmdline[len] = '\0';
+  program_path(exe);
+  read_cmdline(cmdline);
   Call c(FuncId::process_start);
   c.done(0, false);  // a fact, not a call: no duration
   c.u64(FieldId::ppid, static_cast<uint64_t>(getppid()));
@@ -166,6 +200,7 @@ __attribute__((constructor(101))) void agent_init() {
   }
   g_region = r;
   g_pid = static_cast<uint32_t>(getpid());
+  note_args_end();
   pthread_key_create(&g_thread_key, release_slot);
   pthread_atfork(nullptr, nullptr, after_fork_in_child);
   // Runs at exit() and after main returns, with the status; registered first, so it runs after
@@ -180,6 +215,18 @@ __attribute__((constructor(101))) void agent_init() {
 
 }  // namespace
 
+// The first string of the command line as it is now (its title), cut at `out`'s size: false when
+// it is not where exec put it.
+bool process_title(char (&out)[Call::kMaxString]) {
+  const char* start = program_invocation_name;
+  if (!start || !g_args_end || start >= g_args_end || g_args_end - start > 1 << 20) return false;
+  const size_t room = static_cast<size_t>(g_args_end - start);
+  const size_t n = strnlen(start, room < sizeof out - 1 ? room : sizeof out - 1);
+  memcpy(out, start, n);
+  out[n] = '\0';
+  return n > 0;
+}
+
 // The exit of a process that ends through exit()/_exit(): its status, recorded by the process
 // itself because its parent (not wstrace) may be the one that reaps it.
 void record_process_exit(int status) {
@@ -187,6 +234,11 @@ void record_process_exit(int status) {
   Call c(FuncId::process_exit);
   c.done(0, false);
   c.i64(FieldId::exit_code, status);
+  // Its title as it leaves: servers rewrite their command line in place (nginx's "nginx: worker
+  // process"). Read from memory, never from /proc: a sandboxed process (sshd's privilege-
+  // separated child) may be killed for any system call its filter does not expect.
+  char title[Call::kMaxString];
+  if (process_title(title)) c.str(FieldId::cmdline, title, Mem::Proven);
 }
 
 void* real_symbol(const char* name) { return dlsym(RTLD_NEXT, name); }

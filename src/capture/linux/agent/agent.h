@@ -35,6 +35,7 @@ void forget_fd(int fd);
 // believed `fd` an open socket, that socket was closed by a call it did not see: unseen().
 void new_fd(int fd, bool socket);
 void record_process_exit(int status);
+bool process_title(char (&out)[Call::kMaxString]);
 
 // What the agent cannot see in this process, declared once per process (an `unseen` event) so
 // that the trace says it is incomplete: socket calls made by system call instruction rather than
