@@ -38,6 +38,24 @@ expect_in "$WORK/timeout.diag" "a connect to 192.0.2.2:80 timed out: host or pat
 expect_in "$WORK/timeout.diag" ", 192.0.2.2:80) = -1 ETIMEDOUT"
 expect_not_in "$WORK/timeout.diag" "nothing listening"
 expect_not_in "$WORK/refused.diag" "host or path down"
+# A non-blocking connect the program gives up on by its own timeout while nothing answers
+# (curl --connect-timeout, a python socket timeout): connect-timeout, with the time waited.
+record curl-timeout 28 -- curl -s --connect-timeout 1 http://192.0.2.2/
+expect_findings curl-timeout "connect-timeout"
+expect_in "$WORK/curl-timeout.diag" "error   connect-timeout: a connect to 192.0.2.2:80 given up after 1.0"
+expect_in "$WORK/curl-timeout.diag" ", 192.0.2.2:80) = -1 EINPROGRESS"
+expect_in "$WORK/curl-timeout.diag" "… given up 1.0"
+record py-timeout 0 -- python3 -c 'import socket
+s = socket.socket()
+s.settimeout(0.5)
+try:
+    s.connect(("192.0.2.3", 80))
+except socket.timeout:
+    print("timed out")
+s.close()'
+expect_in "$WORK/py-timeout.out" "timed out"
+expect_findings py-timeout "connect-timeout"
+expect_in "$WORK/py-timeout.diag" "a connect to 192.0.2.3:80 given up after 50"
 fault reset "peer-reset"
 expect_in "$WORK/reset.diag" "with data sent since our last receive 1 (20 bytes)"
 fault send-after-close "send-after-peer-close"

@@ -64,12 +64,12 @@ class FindingsTest : public ::testing::Test {
     call(f, step, dur).num(FieldId::sock, fd).num(FieldId::len, 4096).result(r, e);
     feed();
   }
-  void close(uint64_t fd) {
-    call(FuncId::close).num(FieldId::sock, fd).result(0);
+  void close(uint64_t fd, int64_t step = 1000) {
+    call(FuncId::close, step).num(FieldId::sock, fd).result(0);
     feed();
   }
-  void exit_process() {
-    call(FuncId::process_exit).num(FieldId::exit_code, 0).result(0);
+  void exit_process(int64_t step = 1000) {
+    call(FuncId::process_exit, step).num(FieldId::exit_code, 0).result(0);
     feed();
   }
   void lookup(const char* name, ws::ErrorCode e, uint64_t dur, uint64_t family = ws::af::kUnspec) {
@@ -577,6 +577,103 @@ TEST_F(FindingsTest, NonblockingConnectDoneRight) {
   io(FuncId::send, 3, 2);
   close(3);
   EXPECT_TRUE(finish().empty());
+}
+
+// A non-blocking connect the program gave up on: closed after its own timeout with no sign of
+// an answer (the poll ran out, nothing else was asked).
+TEST_F(FindingsTest, NonblockingConnectGivenUpIsAConnectTimeout) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll, 1000, 1000 * kMs).polls(FieldId::fds, {{3, ws::pollev::kOut, 0}})
+      .num(FieldId::timeout, 1000 * kMs).result(0);
+  feed();
+  close(3, 1000 * kMs);
+  auto all = finish();
+  auto f = of(all, "connect-timeout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Error);
+  EXPECT_NE(f[0].title.find("a connect to 127.0.0.1:80 given up after 1.00 s: no answer "
+                            "(connect timeout)"),
+            std::string::npos) << f[0].title;
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1}));
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[0].text.find("EINPROGRESS"), std::string::npos) << f[0].calls[0].text;
+  EXPECT_NE(f[0].calls[1].text.find("close(sock=3) = 0"), std::string::npos) << f[0].calls[1].text;
+  EXPECT_NE(f[0].calls[1].text.find("given up 1.00 s after the connect"), std::string::npos)
+      << f[0].calls[1].text;
+  EXPECT_TRUE(of(all, "connect-failed").empty());
+}
+
+TEST_F(FindingsTest, ConnectPendingAtProcessExitIsGivenUp) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll, 1000, 500 * kMs).polls(FieldId::fds, {{3, ws::pollev::kOut, 0}})
+      .num(FieldId::timeout, 500 * kMs).result(0);
+  feed();
+  exit_process(500 * kMs);
+  auto f = of(finish(), "connect-timeout");
+  ASSERT_EQ(f.size(), 1u);
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[1].text.find("(its process ended) … given up 500."), std::string::npos)
+      << f[0].calls[1].text;
+}
+
+// Any sign of an outcome means the connect finished: poll saw it writable or in error, SO_ERROR
+// was read, data moved. A connect still pending when the trace ends was not given up.
+TEST_F(FindingsTest, ConnectWithAnOutcomeIsNoTimeout) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll).polls(FieldId::fds, {{3, ws::pollev::kOut, ws::pollev::kOut}}).result(1);
+  feed();
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll).polls(FieldId::fds, {{3, ws::pollev::kOut, ws::pollev::kErr}}).result(1);
+  feed();
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::getsockopt).num(FieldId::sock, 3).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoError).num(FieldId::optval, 0).result(0);
+  feed();
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  io(FuncId::send, 3, 2);
+  close(3);
+  socket(4);
+  connect(4, v4(80), errcode::kEinprogress);
+  EXPECT_TRUE(of(finish(), "connect-timeout").empty());
+}
+
+// Happy eyeballs: IPv6 does not answer, IPv4 of the same name is tried meanwhile and works; the
+// IPv6 attempt is closed. Worth knowing, not a failure.
+TEST_F(FindingsTest, ConnectGivenUpWhileAnotherAddressWorkedIsInfo) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(443), errcode::kEinprogress);
+  socket(4);
+  connect(4, v4(443), errcode::kEinprogress);
+  call(FuncId::poll, 1000, 200 * kMs)
+      .polls(FieldId::fds, {{3, ws::pollev::kOut, 0}, {4, ws::pollev::kOut, ws::pollev::kOut}})
+      .result(1);
+  feed();
+  call(FuncId::getsockopt).num(FieldId::sock, 4).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoError).num(FieldId::optval, 0).result(0);
+  feed();
+  close(3, 200 * kMs);
+  io(FuncId::send, 4, 10);
+  close(4);
+  auto f = of(finish(), "connect-timeout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Info);
+  EXPECT_NE(f[0].title.find("a connect to [::1]:443 given up after 200."), std::string::npos)
+      << f[0].title;
+  EXPECT_NE(f[0].title.find("127.0.0.1:443 of the same name worked"), std::string::npos)
+      << f[0].title;
 }
 
 TEST_F(FindingsTest, SocketsLeftOpenAtExit) {

@@ -11,6 +11,9 @@ std::span<const RuleInfo> all_rules() {
   static const RuleInfo kRules[] = {
       {"connect-failed", "repeated connect failures to one endpoint: refused, timed out, unreachable",
        make_connect_failed},
+      {"connect-timeout",
+       "non-blocking connects given up (closed) with no answer: the program's own timeout",
+       make_connect_timeout},
       {"ipv6-fallback", "an IPv6 address tried first and failing while IPv4 works",
        make_ipv6_fallback},
       {"peer-reset", "connections reset by the peer, and whether data we sent was left unread",

@@ -12,21 +12,6 @@ namespace {
 
 constexpr size_t kMaxKeys = 1024;
 
-bool is_loopback(const SockAddr& a) {
-  if (a.family == af::kInet) return a.ip[0] == 127;
-  static constexpr std::array<uint8_t, 16> kV6Loop = {0, 0, 0, 0, 0, 0, 0, 0,
-                                                      0, 0, 0, 0, 0, 0, 0, 1};
-  return a.family == af::kInet6 && a.ip == kV6Loop;
-}
-
-// Which name a connection (with a remote address) went to: the looked-up host, else
-// "loopback", else its own IP.
-std::string target_of(const Connection& c) {
-  if (!c.host.empty()) return c.host;
-  if (is_loopback(*c.remote)) return "(loopback)";
-  return ip_string(*c.remote);
-}
-
 struct Failure {
   int64_t first_ts = 0;
   uint64_t count = 0;
@@ -41,8 +26,8 @@ class Ipv6Fallback : public Rule {
 
   void on_connection_end(const Connection& c) override {
     if (c.role != ConnRole::Client || !c.remote) return;
-    const std::string key = fmt::format("{}|{}|{}", c.pid, target_of(c), c.remote->port);
-    const bool ok = c.connected_ts != 0 || c.bytes_in || c.bytes_out;
+    const std::string key = fallback_key(c);
+    const bool ok = connect_worked(c);
     if (c.remote->family == af::kInet6 && !ok && c.end == ConnEnd::Error) {
       if (!fails_.count(key) && fails_.size() >= kMaxKeys) return;
       Failure& f = fails_[key];
