@@ -17,7 +17,7 @@ private_dns --slow slow.test=0.15 --servfail servfail.test --silent silent.test 
 ip route add 192.0.2.0/24 dev lo || fail "cannot route 192.0.2.0/24 to lo"
 
 # Thresholds tight enough for faults of ~100 ms; the clean run is held to the same ones.
-THRESHOLDS=(--gap 80ms --slow-lookup 100ms --slow-min 50ms)
+THRESHOLDS=(--gap 80ms --slow-lookup 100ms --slow-min 50ms --slow-wait 100ms)
 
 # fault NAME "RULE…" [ARGS…]: records `faults NAME ARGS…` and expects exactly these rules.
 fault() {
@@ -77,6 +77,10 @@ fault slow-reply "slow-call long-gap"  # the server's 150 ms before answering is
 expect_in "$WORK/slow-reply.diag" "1 reply took up to 15"
 expect_in "$WORK/slow-reply.diag" "over 6 replies)"
 expect_in "$WORK/slow-reply.diag" "after the request was sent"
+# The only reply of the trace, 150 ms late: slow on its own (--slow-wait), no median needed.
+fault slow-once "slow-call long-gap"
+expect_in "$WORK/slow-once.diag" "warning slow-call: 1 reply took 15"
+expect_in "$WORK/slow-once.diag" "(the only one of the trace)"
 fault nagle "small-writes"
 expect_in "$WORK/nagle.diag" "after small sends (Nagle + delayed ACK)"
 fault slow-response "slow-call long-gap"  # the server's 150 ms before answering is a gap too

@@ -494,6 +494,43 @@ TEST_F(FindingsTest, SlowReplyOnAnotherProtocol) {
   EXPECT_NE(f[0].meaning.find("Not HTTP"), std::string::npos);
 }
 
+// One request and a receive that waits seconds for its answer: slow on its own (--slow-wait),
+// though the trace has no other reply to compare it with.
+TEST_F(FindingsTest, ASingleSlowReplyIsSlow) {
+  start();
+  socket(3);
+  connect(3, v4(6379));
+  call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, 6).payload("PING\r\n", 6).result(6);
+  feed();
+  io(FuncId::recv, 3, 7, {}, 1000, 3000 * kMs);
+  close(3);
+  auto f = of(finish(), "slow-call");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].title, "1 reply took 3.00 s (the only one of the trace)");
+  EXPECT_NE(counts(f[0]).find("threshold=1.00 s;"), std::string::npos) << counts(f[0]);
+  ASSERT_EQ(f[0].calls.size(), 1u);
+  EXPECT_NE(f[0].calls[0].text.find("first byte 3.00 s after the request was sent"),
+            std::string::npos) << f[0].calls[0].text;
+}
+
+// A 500 ms reply under the default --slow-wait; a 3 s one under --slow-wait 5s.
+TEST_F(FindingsTest, ASingleReplyUnderTheSlowWaitIsNot) {
+  for (auto [reply_ms, wait_ms] : {std::pair<int64_t, uint64_t>{500, 1000}, {3000, 5000}}) {
+    SCOPED_TRACE(reply_ms);
+    diag_.reset();
+    opt_.slow_wait_ns = wait_ms * kMs;
+    start();
+    socket(3);
+    connect(3, v4(6379));
+    call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, 6).payload("PING\r\n", 6)
+        .result(6);
+    feed();
+    io(FuncId::recv, 3, 7, {}, 1000, reply_ms * kMs);
+    close(3);
+    EXPECT_TRUE(of(finish(), "slow-call").empty());
+  }
+}
+
 // HTTP connections are the HTTP watcher's (responses), not replies.
 TEST_F(FindingsTest, HttpConnectionsAreNoReplies) {
   start();
