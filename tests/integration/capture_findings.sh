@@ -66,6 +66,22 @@ fault close-wait "eof-not-handled not-closed"
 expect_in "$WORK/close-wait.diag" "never closed after the peer closed (CLOSE_WAIT)"
 fault ipv6-first "connect-failed ipv6-fallback"
 expect_in "$WORK/ipv6-first.diag" "(loopback): IPv6 [::1]:"
+# Happy eyeballs, the classic real case: a server on 127.0.0.1 only, a name with ::1 first
+# (curl 7.88 resolves "localhost" itself, IPv4 first; python's getaddrinfo gives ::1 first).
+# ::1 refuses, 127.0.0.1 works: a healthy run, the failure shown as info, not an error.
+printf '::1\tdual.test\n127.0.0.1\tdual.test\n' >>"$WORK/hosts"
+HTTP_PORT=$(free_port)
+mkdir -p "$WORK/www" && echo hello >"$WORK/www/index.html"
+http_server "$WORK/www" "$HTTP_PORT"
+record curl-dual 0 -- curl -s -o /dev/null "http://dual.test:$HTTP_PORT/"
+expect_findings curl-dual "connect-failed ipv6-fallback nonblocking-connect"
+expect_in "$WORK/curl-dual.diag" "info    connect-failed: a connect to [::1]:$HTTP_PORT (dual.test) refused: nothing listening there; 127.0.0.1:$HTTP_PORT of the same name worked"
+expect_in "$WORK/curl-dual.diag" "info    ipv6-fallback: dual.test: IPv6 [::1]:$HTTP_PORT failed (ECONNREFUSED)"
+expect_exit 0 "$WSTRACE" diagnose --fail-on warning "$WORK/curl-dual.wst"
+record py-localhost 0 -- python3 -c "import socket; socket.create_connection(('localhost', $HTTP_PORT)).close()"
+expect_findings py-localhost "connect-failed ipv6-fallback"
+expect_in "$WORK/py-localhost.diag" "info    connect-failed: a connect to [::1]:$HTTP_PORT (localhost) refused: nothing listening there; 127.0.0.1:$HTTP_PORT of the same name worked"
+expect_exit 0 "$WSTRACE" diagnose --fail-on error "$WORK/py-localhost.wst"
 fault gap "long-gap"
 expect_in "$WORK/gap.diag" "between two calls on connection"
 fault gap-busy "long-gap"

@@ -173,6 +173,92 @@ TEST_F(FindingsTest, Ipv6TriedFirstThenIpv4Works) {
   EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1, 2}));
 }
 
+// Happy eyeballs: ::1 refuses, 127.0.0.1 of the same name works (curl to localhost where the
+// server listens on IPv4 only). The failure stays visible, as info; nothing is an error.
+TEST_F(FindingsTest, AFailureThatAnotherAddressOfTheNameGotPastIsInfo) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEconnrefused);
+  close(3);
+  socket(4);
+  connect(4, v4(8080));
+  io(FuncId::send, 4, 10);
+  close(4);
+  auto all = finish();
+  for (const auto& f : all) EXPECT_NE(f.severity, Severity::Error) << f.rule << ": " << f.title;
+  auto c = of(all, "connect-failed");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].severity, Severity::Info);
+  EXPECT_NE(c[0].title.find("a connect to [::1]:8080 refused: nothing listening there; "
+                            "127.0.0.1:8080 of the same name worked"),
+            std::string::npos) << c[0].title;
+  EXPECT_NE(counts(c[0]).find("worked instead=127.0.0.1:8080;"), std::string::npos)
+      << counts(c[0]);
+  auto v6 = of(all, "ipv6-fallback");
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v6[0].severity, Severity::Info) << "a refusal on loopback costs microseconds";
+}
+
+// Two addresses of one lookup: the first does not answer, the second works.
+TEST_F(FindingsTest, TheNextAddressOfALookupWorkingIsAFallback) {
+  start();
+  const SockAddr a = SockAddr::ipv4(0xc0000202, 443), b = SockAddr::ipv4(0xc0000203, 443);
+  call(FuncId::getaddrinfo).str(FieldId::host, "api.test").str(FieldId::service, "443")
+      .addrs(FieldId::addrs, {a, b}).result(0);
+  feed();
+  socket(3);
+  connect(3, a, errcode::kEtimedout, 1000 * kMs);
+  close(3);
+  socket(3);
+  connect(3, b);
+  close(3);
+  auto all = finish();
+  auto c = of(all, "connect-failed");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].severity, Severity::Info);
+  EXPECT_NE(c[0].title.find("192.0.2.2:443 (api.test) timed out: host or path down; "
+                            "192.0.2.3:443 of the same name worked"),
+            std::string::npos) << c[0].title;
+  EXPECT_TRUE(of(all, "ipv6-fallback").empty());
+}
+
+// What worked before the failure does not excuse it; another name's address never does.
+TEST_F(FindingsTest, NoFallbackBeforeTheFailureOrUnderAnotherName) {
+  start();
+  socket(3);
+  connect(3, v4(8080));
+  close(3);
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEconnrefused);
+  close(3);
+  socket(4);
+  connect(4, SockAddr::ipv4(0xc0000202, 9), errcode::kEconnrefused);
+  close(4);
+  socket(4);
+  connect(4, SockAddr::ipv4(0xc0000203, 9));
+  close(4);
+  auto c = of(finish(), "connect-failed");
+  ASSERT_EQ(c.size(), 2u);
+  for (const auto& f : c) {
+    EXPECT_EQ(f.severity, Severity::Error) << f.title;
+    EXPECT_EQ(f.title.find("of the same name worked"), std::string::npos) << f.title;
+  }
+}
+
+// An IPv6 attempt that costs seconds before IPv4 works is worth a warning.
+TEST_F(FindingsTest, AnIpv6FallbackThatCostsTimeIsAWarning) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEtimedout, 1000 * kMs);
+  close(3, 1000 * kMs);
+  socket(3);
+  connect(3, v4(8080));
+  close(3);
+  auto f = of(finish(), "ipv6-fallback");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Warning);
+}
+
 TEST_F(FindingsTest, Ipv4AloneIsNoFallback) {
   start();
   socket(3);

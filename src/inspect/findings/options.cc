@@ -23,7 +23,8 @@ std::span<const Threshold> thresholds() {
        &O::nagle_rounds},
       {"slow-factor", false, "a call is slow at this many times the trace's median…",
        &O::slow_factor},
-      {"slow-min", true, "…and at least this long", &O::slow_min_ns},
+      {"slow-min", true, "…and at least this long (and ipv6-fallback's time lost for a warning)",
+       &O::slow_min_ns},
       {"slow-wait", true,
        "a connect, reply or HTTP response waiting at least this long is slow whatever the median "
        "(a single one too)",

@@ -18,7 +18,6 @@ namespace ws::inspect::rules {
 namespace {
 
 constexpr size_t kMaxEndpoints = 1024;
-constexpr size_t kMaxKeys = 16;  // per endpoint: the names it was reached under
 
 // poll/select results that say a connect is over (writable: connected; error or hang-up: failed).
 constexpr uint64_t kDone = pollev::kOut | pollev::kWrnorm | pollev::kErr | pollev::kHup;
@@ -33,7 +32,7 @@ struct Endpoint {
   std::string host;
   Finding f;
   uint64_t given_up = 0, connected = 0, longest = 0;
-  std::map<std::string, int64_t> keys;  // fallback key → the latest attempt's start under it
+  FailedUnder under;
 };
 
 class ConnectTimeout : public Rule {
@@ -98,9 +97,7 @@ class ConnectTimeout : public Rule {
     }
     const auto waited = static_cast<uint64_t>(std::max<int64_t>(0, c.closed_ts - a.connect.ts));
     e.longest = std::max(e.longest, waited);
-    const std::string k = fallback_key(c);
-    if (e.keys.count(k) || e.keys.size() < kMaxKeys)
-      e.keys[k] = std::max(e.keys[k], a.connect.ts);
+    e.under.note(c);
     add_conn(e.f, c.id);
     if (e.f.calls.size() + 2 <= kMaxEvidence + 1) {
       CallRef end = a.close ? std::move(*a.close) : CallRef{};
@@ -116,10 +113,7 @@ class ConnectTimeout : public Rule {
 
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& [ep, e] : eps_) {
-      // Another address of the same name worked after the last attempt under that name.
-      std::optional<std::string> fallback;
-      for (const auto& [k, ts] : e.keys)
-        if (!fallback) fallback = works_.other_after(k, e.addr, ts);
+      const std::optional<std::string> fallback = works_.instead(e.under, e.addr);
       Finding f = std::move(e.f);
       f.rule = "connect-timeout";
       f.severity = fallback ? Severity::Info : e.connected ? Severity::Warning : Severity::Error;

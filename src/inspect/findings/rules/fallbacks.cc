@@ -47,14 +47,31 @@ void WorkedConnects::add(const Connection& c) {
   latest = std::max(latest, c.opened_ts);
 }
 
-std::optional<std::string> WorkedConnects::other_after(const std::string& key,
-                                                       const SockAddr& failed, int64_t ts) const {
-  auto it = by_key_.find(key);
-  if (it == by_key_.end()) return std::nullopt;
+void FailedUnder::note(const Connection& c) {
+  const std::string key = fallback_key(c);
+  if (!keys.count(key) && keys.size() >= kMaxAddrs) {
+    overflow = true;
+    return;
+  }
+  int64_t& latest = keys[key];
+  latest = std::max(latest, c.opened_ts);
+}
+
+std::optional<std::string> WorkedConnects::instead(const FailedUnder& under,
+                                                   const SockAddr& failed) const {
+  if (under.overflow || under.keys.empty()) return std::nullopt;
   const std::string self = to_string(failed);
-  for (const auto& [addr, latest] : it->second)
-    if (addr != self && latest >= ts) return addr;
-  return std::nullopt;
+  std::optional<std::string> found;
+  for (const auto& [key, ts] : under.keys) {
+    auto it = by_key_.find(key);
+    if (it == by_key_.end()) return std::nullopt;
+    std::optional<std::string> here;
+    for (const auto& [addr, latest] : it->second)
+      if (addr != self && latest >= ts) here = addr;
+    if (!here) return std::nullopt;
+    if (!found) found = here;
+  }
+  return found;
 }
 
 }  // namespace ws::inspect::rules

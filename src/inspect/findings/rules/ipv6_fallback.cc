@@ -1,5 +1,7 @@
 // ipv6-fallback: a program tried the IPv6 address of a name first, that failed, and the IPv4
-// address of the same name then worked — every connect pays for the failed attempt.
+// address of the same name then worked — every connect pays for the failed attempt. A warning
+// when that adds up to --slow-min; below, worth knowing (info): a refusal on loopback costs
+// microseconds.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -22,6 +24,7 @@ struct Failure {
 
 class Ipv6Fallback : public Rule {
  public:
+  explicit Ipv6Fallback(const DiagnoseOptions& o) : costly_(o.slow_min_ns) {}
   std::string_view id() const override { return "ipv6-fallback"; }
 
   void on_connection_end(const Connection& c) override {
@@ -48,7 +51,6 @@ class Ipv6Fallback : public Rule {
     Finding& out = x.f;
     if (x.times++ == 0) {
       out.rule = "ipv6-fallback";
-      out.severity = Severity::Warning;
       out.first_ts = f.first_ts;
       out.title = fmt::format("{}: IPv6 {} failed ({}) before IPv4 {} worked", target_of(c), f.v6,
                               f.error, to_string(*c.remote));
@@ -69,6 +71,7 @@ class Ipv6Fallback : public Rule {
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& entry : found_) {
       Found& x = entry.second;
+      x.f.severity = x.lost >= costly_ ? Severity::Warning : Severity::Info;
       x.f.counts = {{"IPv6 attempts failed", fmt::format("{}", x.failed)},
                     {"fallbacks", fmt::format("{}", x.times)},
                     {"time lost", duration_str(x.lost)}};
@@ -77,6 +80,7 @@ class Ipv6Fallback : public Rule {
   }
 
  private:
+  uint64_t costly_;
   std::map<std::string, Failure> fails_;
   struct Found {
     Finding f;
@@ -87,8 +91,8 @@ class Ipv6Fallback : public Rule {
 
 }  // namespace
 
-std::unique_ptr<Rule> make_ipv6_fallback(const DiagnoseOptions&) {
-  return std::make_unique<Ipv6Fallback>();
+std::unique_ptr<Rule> make_ipv6_fallback(const DiagnoseOptions& o) {
+  return std::make_unique<Ipv6Fallback>(o);
 }
 
 }  // namespace ws::inspect::rules

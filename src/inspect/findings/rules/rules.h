@@ -44,15 +44,23 @@ std::string fallback_key(const Connection& c);
 // The connect was done: SO_ERROR or a completion said so, or data moved.
 bool connect_worked(const Connection& c);
 
+// The fallback keys the failed connects to one endpoint went under, with the latest start
+// under each (at most 16 keys).
+struct FailedUnder {
+  std::map<std::string, int64_t> keys;
+  bool overflow = false;  // more keys than were kept
+  void note(const Connection& c);
+};
+
 // The client connections that worked, per fallback key and address (the latest start of each;
 // at most 1024 keys of 16 addresses): whether another address of the same name worked after
 // one failed.
 class WorkedConnects {
  public:
   void add(const Connection& c);  // ignores connections that did not work
-  // An address of `key` other than `failed` whose connect started at or after `ts`, if any.
-  std::optional<std::string> other_after(const std::string& key, const SockAddr& failed,
-                                         int64_t ts) const;
+  // An address other than `failed` that worked after every failure of `under`, under the same
+  // key (a fallback, happy eyeballs); nullopt when some failure had none.
+  std::optional<std::string> instead(const FailedUnder& under, const SockAddr& failed) const;
 
  private:
   std::map<std::string, std::map<std::string, int64_t>> by_key_;
