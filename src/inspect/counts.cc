@@ -28,8 +28,12 @@ void CallCounts::on_event(const Facts& f) {
     fs.latency.add(ev.dur);
   }
   if (!ev.error.ok()) {
-    ++fs.failed, ++p.failed;
-    ++fs.errors[error_name(ev.error)];
+    if (is_transient(f.error)) {
+      ++fs.outcomes[error_name(ev.error)];
+    } else {
+      ++fs.failed, ++p.failed;
+      ++fs.errors[error_name(ev.error)];
+    }
   } else if (t == EventType::send || t == EventType::recv) {
     fs.bytes += f.moved;
     p.bytes += f.moved;
@@ -101,9 +105,11 @@ void TraceSummary::on_event(const Facts& f) {
       break;
   }
   if (call_of(ev.func) != ev.func) return;  // a message of a call already counted
-  ++p.calls;
+  ++p.calls, ++calls_;
   ++per_func_[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];
-  if (!ev.error.ok()) ++p.errors, ++failed_;
+  if (!ev.error.ok() && !is_transient(f.error)) ++p.errors, ++failed_;
 }
+
+void TraceSummary::on_connection_end(const Connection&) { ++conns_; }
 
 }  // namespace ws::inspect

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "constants.h"
+#include "counts.h"
 #include "event_builder.h"
 #include "inspector.h"
 
@@ -143,6 +144,50 @@ TEST_F(InspectorTest, FilterMatchMarksTheConnectionBeforeItEnds) {
   const std::vector<std::string> tail(log_.end() - 5, log_.end());
   EXPECT_EQ(tail, (std::vector<std::string>{"end 1 matched", "event 4", "event 5", "end 2",
                                             "finish"}));
+}
+
+}  // namespace
+
+namespace {
+
+// Would-block, in-progress and pending results are outcomes: the counts of stats and info count
+// failures only, and name the outcomes apart.
+TEST(Counts, OutcomesAreNoFailures) {
+  Inspector in;
+  ws::inspect::CallCounts calls;
+  ws::inspect::TraceSummary summary;
+  in.subscribe(calls);
+  in.subscribe(summary);
+  EventBuilder b;
+  uint64_t seq = 0;
+  int64_t ts = 0;
+  auto feed = [&](EventBuilder& e) {
+    e.event().seq = seq++;
+    in.observe(e.event());
+  };
+  feed(b.begin(FuncId::socket, 100, 100, ts += 1000).num(FieldId::family, ws::af::kInet)
+           .num(FieldId::type, ws::socktype::kStream).result(3));
+  feed(b.begin(FuncId::connect, 100, 100, ts += 1000).num(FieldId::sock, 3)
+           .addr(FieldId::addr, SockAddr::ipv4(kLoop, 80)).result(-1, ws::errcode::kEinprogress));
+  for (int i = 0; i < 2; ++i)
+    feed(b.begin(FuncId::recv, 100, 100, ts += 1000).num(FieldId::sock, 3).num(FieldId::len, 8)
+             .result(-1, ws::errcode::kEagain));
+  feed(b.begin(FuncId::send, 100, 100, ts += 1000).num(FieldId::sock, 3).num(FieldId::len, 8)
+           .result(-1, ws::errcode::kEpipe));
+  in.finish();
+  const auto& f = calls.functions();
+  EXPECT_EQ(f.at("connect").failed, 0u);
+  EXPECT_EQ(f.at("connect").outcomes.at("EINPROGRESS"), 1u);
+  EXPECT_TRUE(f.at("connect").errors.empty());
+  EXPECT_EQ(f.at("recv").failed, 0u);
+  EXPECT_EQ(f.at("recv").outcomes.at("EAGAIN"), 2u);
+  EXPECT_EQ(f.at("send").failed, 1u);
+  EXPECT_EQ(f.at("send").errors.at("EPIPE"), 1u);
+  EXPECT_EQ(calls.processes().at(100).failed, 1u);
+  EXPECT_EQ(summary.calls(), 5u);
+  EXPECT_EQ(summary.failed(), 1u);
+  EXPECT_EQ(summary.processes().at(100).errors, 1u);
+  EXPECT_EQ(summary.connections(), 1u);
 }
 
 }  // namespace
