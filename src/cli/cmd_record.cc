@@ -166,14 +166,11 @@ int run_record(const RecordArgs& a) {
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
   const inspect::TraceSummary& counts = view.counts();
-  const uint64_t conns = counts.connections();
   if (!a.quiet || sum.dropped || sum.lost || !sum.problem.empty())
-    fmt::print(stderr,
-               "wstrace: {} process{}, {} calls ({} failed), {} connection{}, {} record{} "
-               "dropped; trace in {}\n",
+    fmt::print(stderr, "wstrace: {} process{}, {} calls ({} failed), {}, {} record{} dropped; "
+               "trace in {}\n",
                sum.processes, sum.processes == 1 ? "" : "es", counts.calls(), counts.failed(),
-               conns, conns == 1 ? "" : "s", sum.dropped, sum.dropped == 1 ? "" : "s",
-               sum.output);
+               counts.connections_text(), sum.dropped, sum.dropped == 1 ? "" : "s", sum.output);
   if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
   view.print_end(sum, engine->header());
   return sum.exit_status;

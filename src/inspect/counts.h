@@ -12,7 +12,9 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "inspector.h"
@@ -104,6 +106,13 @@ class CallCounts final : public Subscriber {
   uint64_t conns_ = 0;
 };
 
+// The kind of a connection as the summaries count them: "tcp out" (connected or connecting by
+// us), "tcp in" (accepted), "listening", "udp" (a flow or a UDP socket), "unix", "tcp unused"
+// (a TCP socket that never connected), "other".
+std::string_view connection_kind(const Connection& c);
+// Every kind, in the order summaries list them.
+std::span<const std::string_view> connection_kinds();
+
 // What `info` and the end of `record` say of a trace: each process (parent, program, command line, how it ended, its
 // calls, failures and dropped records), calls by function, the time span, and what tracing lost.
 // Counts every event, filtered or not: it describes the trace, not a selection of it.
@@ -126,8 +135,11 @@ class TraceSummary final : public Subscriber {
   uint64_t calls() const { return calls_; }    // events that are calls (not process facts)
   uint64_t failed() const { return failed_; }  // calls that failed (not outcomes: error_class.h)
   uint64_t dropped() const { return dropped_; }
-  // Every connection `conns` lists (after on_finish).
+  // Every connection `conns` lists (after on_finish), and by kind (connection_kind()).
   uint64_t connections() const { return conns_; }
+  const std::map<std::string_view, uint64_t>& connections_by_kind() const { return kinds_; }
+  // "5 connections (2 tcp out, 2 tcp in, 1 udp)", kinds in connection_kinds() order.
+  std::string connections_text() const;
   int64_t first_ts() const { return first_; }
   int64_t last_ts() const { return last_; }  // the end of the last call to end
   // By pid: every process that has an event, or that a tracing_lost event names.
@@ -139,6 +151,7 @@ class TraceSummary final : public Subscriber {
  private:
   std::map<uint32_t, ProcessSummary> procs_;
   std::map<std::string, uint64_t> per_func_;
+  std::map<std::string_view, uint64_t> kinds_;
   uint64_t events_ = 0, calls_ = 0, failed_ = 0, dropped_ = 0, conns_ = 0;
   int64_t first_ = 0, last_ = 0;
   LostTracing lost_;

@@ -162,5 +162,23 @@ expect_in "$WORK/out" "(outcome)"
 expect_exit 0 "$WSTRACE" info "$WORK/nb-refused.wst"
 expect_in "$WORK/out" "(0 calls failed)"
 
+# record's summary and info count every connection conns lists, by kind: gap-busy has a client,
+# the connection its server thread accepted, the listener and a UDP socket talking to itself.
+expect_exit 0 "$WSTRACE" record -o "$WORK/kinds.wst" -- "$FAULTS" gap-busy
+expect_in "$WORK/err" " calls (0 failed), 4 connections (1 tcp out, 1 tcp in, 1 listening, 1 udp), "
+expect_exit 0 "$WSTRACE" info "$WORK/kinds.wst"
+expect_in "$WORK/out" "conns      4 connections (1 tcp out, 1 tcp in, 1 listening, 1 udp)"
+expect_exit 0 "$WSTRACE" info --json "$WORK/kinds.wst"
+cp "$WORK/out" "$WORK/kinds.info.json"
+expect_exit 0 "$WSTRACE" conns --json "$WORK/kinds.wst"
+checks=$((checks + 1))
+python3 -c '
+import json, sys
+info = json.load(open(sys.argv[1]))
+rows = [json.loads(l) for l in open(sys.argv[2])]
+assert info["connections"] == len(rows) == 4, (info["connections"], rows)
+assert info["connections_by_kind"] == {"tcp out": 1, "tcp in": 1, "listening": 1, "udp": 1}, info
+' "$WORK/kinds.info.json" "$WORK/out" || fail "info counts what conns lists"
+
 exec 9>&-
 done_testing
