@@ -916,3 +916,63 @@ TEST_F(FindingsTest, AFailedExecKeepsTracing) {
   feed();
   EXPECT_TRUE(of(finish(), "tracing-lost").empty());
 }
+
+// A finding that rests on calls the trace does not hold, in a process that dropped records, may
+// be the drops' doing: info, said so, with the count. Findings on what was seen stay as they are,
+// and another process's drops change nothing.
+TEST_F(FindingsTest, FindingsOverGapsInAProcessThatDroppedRecordsAreWeakened) {
+  start();
+  call(FuncId::drops).num(FieldId::dropped, 5).result(0);
+  feed();
+  socket(3);
+  connect(3, v4(9), errcode::kEconnrefused);
+  close(3);
+  socket(4);
+  connect(4, v4(80));
+  io(FuncId::recv, 4, 0);
+  exit_process();
+  auto all = finish();
+  auto closed = of(all, "not-closed");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].severity, Severity::Info);
+  EXPECT_NE(closed[0].title.find("ended with 1 socket still open — may be due to dropped "
+                                 "records (5 of client[100])"),
+            std::string::npos) << closed[0].title;
+  EXPECT_NE(counts(closed[0]).find("records dropped=5;"), std::string::npos) << counts(closed[0]);
+  EXPECT_EQ(closed[0].meaning.find("Records of this process were dropped"), 0u);
+  auto eof = of(all, "eof-not-handled");
+  ASSERT_EQ(eof.size(), 1u);
+  EXPECT_EQ(eof[0].severity, Severity::Info) << "a CLOSE_WAIT whose close may have been dropped";
+  EXPECT_NE(eof[0].title.find("may be due to dropped records"), std::string::npos);
+  auto refused = of(all, "connect-failed");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].severity, Severity::Error) << "the refusal was seen";
+  EXPECT_EQ(refused[0].title.find("dropped"), std::string::npos);
+}
+
+TEST_F(FindingsTest, DropsOfNoProcessNamedWeakenEveryFindingOverGaps) {
+  start();
+  b_.begin(FuncId::drops, 0, 0, ts_ += 1000).num(FieldId::dropped, 7).result(0);
+  feed();
+  socket(3);
+  connect(3, v4(9), errcode::kEinprogress);
+  io(FuncId::send, 3, -1, errcode::kEconnrefused);
+  close(3);
+  auto f = of(finish(), "nonblocking-connect");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Info);
+  EXPECT_NE(f[0].title.find("may be due to dropped records (7 of some process)"),
+            std::string::npos) << f[0].title;
+}
+
+TEST_F(FindingsTest, AnotherProcesssDropsChangeNothing) {
+  start();
+  b_.begin(FuncId::drops, 200, 200, ts_ += 1000).num(FieldId::dropped, 3).result(0);
+  feed();
+  socket(3);
+  connect(3, v4(80));
+  exit_process();
+  auto f = of(finish(), "not-closed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].title.find("dropped"), std::string::npos) << f[0].title;
+}

@@ -116,6 +116,7 @@ class ConnectTimeout : public Rule {
       const std::optional<std::string> fallback = works_.instead(e.under, e.addr);
       Finding f = std::move(e.f);
       f.rule = "connect-timeout";
+      f.over_gaps = true;  // a completion, a writable poll that was dropped
       f.severity = fallback ? Severity::Info : e.connected ? Severity::Warning : Severity::Error;
       const std::string where = endpoint_str(e.addr, e.host);
       const std::string n =

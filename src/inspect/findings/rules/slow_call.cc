@@ -200,6 +200,7 @@ class SlowCall : public Rule {
     if (slow == 0) return;
     f.rule = "slow-call";
     f.severity = Severity::Warning;
+    f.over_gaps = &k == &reply_;  // an earlier receive of the reply that was dropped
     if (k.hist.count() == 1)
       f.title = fmt::format("1 {} took {} (the only one of the trace)", k.one, duration_str(worst));
     else
