@@ -3,7 +3,8 @@
 // no sign that the connect ever completed — no data moved, no getsockopt(SO_ERROR), no
 // completion, no poll/select reporting the socket writable or in error. That is the program's
 // own connect timeout (curl --connect-timeout, a socket timeout in python) running out while
-// nothing answered; the kernel's ETIMEDOUT is connect-failed's.
+// nothing answered; the kernel's ETIMEDOUT is connect-failed's. One closed within a millisecond
+// was not waited for.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -18,6 +19,9 @@ namespace ws::inspect::rules {
 namespace {
 
 constexpr size_t kMaxEndpoints = 1024;
+// A connect closed sooner than this after it started was not waited for: the program dropped
+// it (a race another attempt won, a cancelled request), no timeout ran out.
+constexpr int64_t kMinWait = 1'000'000;
 
 // poll/select results that say a connect is over (writable: connected; error or hang-up: failed).
 constexpr uint64_t kDone = pollev::kOut | pollev::kWrnorm | pollev::kErr | pollev::kHup;
@@ -87,6 +91,7 @@ class ConnectTimeout : public Rule {
     if (c.role != ConnRole::Client || !c.remote || connect_worked(c) || c.end == ConnEnd::Open ||
         c.end == ConnEnd::Error || c.end == ConnEnd::Reset)
       return;
+    if (c.closed_ts - a.connect.ts < kMinWait) return;
     const std::string ep = to_string(*c.remote);
     if (!eps_.count(ep) && eps_.size() >= kMaxEndpoints) return;
     Endpoint& e = eps_[ep];
