@@ -14,8 +14,8 @@
 #include "commands.h"
 #include "common.h"
 #include "filter.h"
+#include "counts.h"
 #include "inspector.h"
-#include "lost_tracing.h"
 #include "notes.h"
 #include "view.h"
 
@@ -69,8 +69,6 @@ class RecordView final : public inspect::Subscriber {
 
   // Follows `ev`, in the engine's order.
   void observe(const Event& ev, const trace::TraceHeader& h) {
-    if (!seen_) first_ts_ = ev.ts, seen_ = true;
-    lost_.observe(ev);
     header_ = &h;
     if (show_secrets_ || (!lines_ && !findings_)) {  // nothing shown: the counts need no masking
       inspector_->observe(ev);
@@ -94,7 +92,8 @@ class RecordView final : public inspect::Subscriber {
 
   // The lines that end record's summary: processes whose tracing was lost, the findings.
   void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
-    if (sum.lost || !lost_.unseen().empty()) print_lost_tracing(lost_, h, first_ts_, stderr);
+    const inspect::LostTracing& lost = counts_.lost();
+    if (sum.lost || !lost.unseen().empty()) print_lost_tracing(lost, h, counts_.first_ts(), stderr);
     if (findings_)
       print_findings(inspector_->findings(), inspector_->first_ts(), sum.output, stderr);
   }
@@ -112,13 +111,10 @@ class RecordView final : public inspect::Subscriber {
   present::TextOptions text_ = live_text();
   std::unique_ptr<inspect::Inspector> inspector_;
   inspect::TraceSummary counts_;
-  inspect::LostTracing lost_;
   decode::PayloadRedactor redactor_;
   Event masked_;
   const trace::TraceHeader* header_ = nullptr;
   std::string name_;
-  int64_t first_ts_ = 0;
-  bool seen_ = false;
 };
 
 // "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
