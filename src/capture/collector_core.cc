@@ -288,21 +288,9 @@ void RingCollector::emit(const Event& raw) {
       break;
     case EventType::thread_name: break;
     case EventType::tracing_lost: ++summary_.lost; break;
-    case EventType::connect:
-      ++summary_.calls;
-      // Connected, or a non-blocking connect under way.
-      if (ev.result == 0 || ev.error == errcode::kEinprogress ||
-          ev.error == errcode::kWsaewouldblock)
-        ++summary_.connections;
-      break;
-    case EventType::accept:
-      ++summary_.calls;
-      if (ev.error.ok()) ++summary_.connections;
-      break;
     default:
       if (!is_process_fact(ev.type())) ++summary_.calls;
   }
-  if (!ev.error.ok()) ++summary_.errors;
   if (problem_.empty()) {
     if (Status s = writer_.write(ev); !s.ok()) problem_ = s.message();
   }

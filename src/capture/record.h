@@ -35,7 +35,8 @@ struct RecordOptions {
 
 struct RecordSummary {
   std::string output;
-  uint64_t processes = 0, calls = 0, errors = 0, connections = 0, dropped = 0;
+  // Calls as they came; what failed and the connections are the inspection's (record's summary).
+  uint64_t processes = 0, calls = 0, dropped = 0;
   uint64_t lost = 0;              // tracing_lost events (which processes and why: in the trace)
   uint64_t dropped_by_reason[4] = {};  // indexed by DropReason (ring.h)
   uint32_t rings = 0;                  // rings the region was made with

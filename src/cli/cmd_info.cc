@@ -142,6 +142,11 @@ int run_info(const std::string& file, bool json) {
     j["span_ns"] = last - first;
     j["events"] = sum.events();
     j["failed"] = sum.failed();
+    j["connections"] = sum.connections();
+    j["connections_by_kind"] = nlohmann::ordered_json::object();
+    for (std::string_view k : inspect::connection_kinds())
+      if (auto it = sum.connections_by_kind().find(k); it != sum.connections_by_kind().end())
+        j["connections_by_kind"][std::string(k)] = it->second;
     j["dropped"] = sum.dropped();
     j["drops"] = drops_json(lost, h);
     j["dropped_ring_full"] = lost.dropped_for(1);
@@ -181,6 +186,7 @@ int run_info(const std::string& file, bool json) {
              h.redacted ? ", credentials masked when recorded (--redact)" : "");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));
   fmt::print("events     {} ({} calls failed)\n", sum.events(), sum.failed());
+  fmt::print("conns      {}\n", sum.connections_text());
   fmt::print("dropped    {}\n", dropped_text(lost, h, first));
   if (!lost.processes().empty())
     fmt::print("lost       tracing of {} process{} (below)\n", lost.processes().size(),

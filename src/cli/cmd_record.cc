@@ -14,8 +14,8 @@
 #include "commands.h"
 #include "common.h"
 #include "filter.h"
+#include "counts.h"
 #include "inspector.h"
-#include "lost_tracing.h"
 #include "notes.h"
 #include "view.h"
 
@@ -46,8 +46,9 @@ bool parse_snaplen(const std::string& s, uint32_t& out) {
 }
 
 // What record makes of the events of its engine as they come: the live lines on stderr (local
-// times, colours on a terminal, the lines that pass the filter), and what its summary ends with
-// (tracing lost, findings). One Inspector follows the events with credentials in payloads masked,
+// times, colours on a terminal, the lines that pass the filter), and its summary: the counts as
+// `info` gives them (calls, failures — outcomes such as EAGAIN are none), then tracing lost and
+// the findings. One Inspector follows the events with credentials in payloads masked,
 // as `diagnose` reads the file, or as they came when secrets are to be shown (or are masked
 // already: record --redact) — the filter of the live lines then sees what the lines show.
 class RecordView final : public inspect::Subscriber {
@@ -55,7 +56,6 @@ class RecordView final : public inspect::Subscriber {
   // No live lines when `filter` is empty; no findings unless `findings`.
   RecordView(std::optional<inspect::Filter> filter, bool show_secrets, bool findings)
       : show_secrets_(show_secrets), lines_(filter.has_value()), findings_(findings) {
-    if (!lines_ && !findings_) return;
     inspect::InspectOptions io;
     if (filter) io.filter = std::move(*filter);
     if (findings_) {
@@ -64,15 +64,13 @@ class RecordView final : public inspect::Subscriber {
     }
     inspector_ = std::make_unique<inspect::Inspector>(std::move(io));
     inspector_->subscribe(*this);
+    inspector_->subscribe(counts_);
   }
 
   // Follows `ev`, in the engine's order.
   void observe(const Event& ev, const trace::TraceHeader& h) {
-    if (!seen_) first_ts_ = ev.ts, seen_ = true;
-    lost_.observe(ev);
-    if (!inspector_) return;
     header_ = &h;
-    if (show_secrets_) {
+    if (show_secrets_ || (!lines_ && !findings_)) {  // nothing shown: the counts need no masking
       inspector_->observe(ev);
       return;
     }
@@ -88,11 +86,14 @@ class RecordView final : public inspect::Subscriber {
     std::fflush(stderr);
   }
 
+  // The trace is over: the counts are complete.
+  void finish() { inspector_->finish(); }
+  const inspect::TraceSummary& counts() const { return counts_; }
+
   // The lines that end record's summary: processes whose tracing was lost, the findings.
   void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
-    if (sum.lost || !lost_.unseen().empty()) print_lost_tracing(lost_, h, first_ts_, stderr);
-    if (!inspector_) return;
-    inspector_->finish();
+    const inspect::LostTracing& lost = counts_.lost();
+    if (sum.lost || !lost.unseen().empty()) print_lost_tracing(lost, h, counts_.first_ts(), stderr);
     if (findings_)
       print_findings(inspector_->findings(), inspector_->first_ts(), sum.output, stderr);
   }
@@ -109,13 +110,11 @@ class RecordView final : public inspect::Subscriber {
   bool show_secrets_, lines_, findings_;
   present::TextOptions text_ = live_text();
   std::unique_ptr<inspect::Inspector> inspector_;
-  inspect::LostTracing lost_;
+  inspect::TraceSummary counts_;
   decode::PayloadRedactor redactor_;
   Event masked_;
   const trace::TraceHeader* header_ = nullptr;
   std::string name_;
-  int64_t first_ts_ = 0;
-  bool seen_ = false;
 };
 
 // "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
@@ -158,16 +157,16 @@ int run_record(const RecordArgs& a) {
                   a.show_secrets || a.redact, !a.quiet);
   Event ev;
   while (engine->next(ev)) view.observe(ev, engine->header());
+  view.finish();
   if (!warning.empty()) report("warning: " + warning);
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
+  const inspect::TraceSummary& counts = view.counts();
   if (!a.quiet || sum.dropped || sum.lost || !sum.problem.empty())
-    fmt::print(stderr,
-               "wstrace: {} process{}, {} calls ({} failed), {} connection{}, {} record{} "
-               "dropped; trace in {}\n",
-               sum.processes, sum.processes == 1 ? "" : "es", sum.calls, sum.errors,
-               sum.connections, sum.connections == 1 ? "" : "s", sum.dropped,
-               sum.dropped == 1 ? "" : "s", sum.output);
+    fmt::print(stderr, "wstrace: {} process{}, {} calls ({} failed), {}, {} record{} dropped; "
+               "trace in {}\n",
+               sum.processes, sum.processes == 1 ? "" : "es", counts.calls(), counts.failed(),
+               counts.connections_text(), sum.dropped, sum.dropped == 1 ? "" : "s", sum.output);
   if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
   view.print_end(sum, engine->header());
   return sum.exit_status;
@@ -200,11 +199,12 @@ int run_attach(const AttachArgs& a) {
                   a.show_secrets || a.redact, false);
   Event ev;
   while (engine->next(ev)) view.observe(ev, engine->header());
+  view.finish();
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem);
   if (!a.quiet)
     fmt::print(stderr, "wstrace: {} calls ({} failed), {} records dropped; trace in {}\n",
-               sum.calls, sum.errors, sum.dropped, sum.output);
+               view.counts().calls(), view.counts().failed(), sum.dropped, sum.output);
   return kExitOk;
 }
 

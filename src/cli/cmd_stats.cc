@@ -1,4 +1,5 @@
-// `wstrace stats`: per function — calls, failures by error, bytes, latency percentiles — and per
+// `wstrace stats`: per function — calls, failures by error (would-block, in-progress and pending
+// results apart, as outcomes), bytes, latency percentiles — and per
 // process totals, and the connections that moved the most bytes (counted by inspect/counts.h).
 
 #include <CLI/CLI.hpp>
@@ -37,6 +38,7 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
       o["calls"] = f.calls;
       o["failed"] = f.failed;
       o["errors"] = f.errors;
+      o["outcomes"] = f.outcomes;
       o["bytes"] = f.bytes;
       o["latency_ns"] = {{"p50", f.latency.percentile(50)}, {"p90", f.latency.percentile(90)},
                          {"p99", f.latency.percentile(99)}, {"max", f.latency.max()}};
@@ -55,6 +57,8 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     for (const auto& [name, f] : funcs) {
       std::string errs;
       for (const auto& [e, n] : f.errors) errs += fmt::format("{}{} {}", errs.empty() ? "" : ", ", e, n);
+      for (const auto& [e, n] : f.outcomes)
+        errs += fmt::format("{}{} {} (outcome)", errs.empty() ? "" : ", ", e, n);
       std::string line = fmt::format(
           "{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  {}", name, f.calls, f.failed, f.bytes,
           present::duration_text(f.latency.percentile(50)),

@@ -54,8 +54,13 @@ class ChromeExporter final : public Exporter {
     if (f.conn) args["conn"] = f.conn->id;
     args["result"] = ev.result;
     if (!ev.error.ok()) {
-      j["cname"] = "terrible";
-      args["failed"] = true;
+      // Would-block, in progress, pending: an outcome, not drawn red (error_class.h).
+      if (inspect::is_transient(f.error)) {
+        args["outcome"] = true;
+      } else {
+        j["cname"] = "terrible";
+        args["failed"] = true;
+      }
       args["error"] = present::error_text(ev.error);
     }
     for (uint8_t i = 0; i < ev.nvalues; ++i) {

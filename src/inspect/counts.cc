@@ -1,5 +1,7 @@
 #include "counts.h"
 
+#include <fmt/format.h>
+
 namespace ws::inspect {
 namespace {
 
@@ -28,8 +30,12 @@ void CallCounts::on_event(const Facts& f) {
     fs.latency.add(ev.dur);
   }
   if (!ev.error.ok()) {
-    ++fs.failed, ++p.failed;
-    ++fs.errors[error_name(ev.error)];
+    if (is_transient(f.error)) {
+      ++fs.outcomes[error_name(ev.error)];
+    } else {
+      ++fs.failed, ++p.failed;
+      ++fs.errors[error_name(ev.error)];
+    }
   } else if (t == EventType::send || t == EventType::recv) {
     fs.bytes += f.moved;
     p.bytes += f.moved;
@@ -105,9 +111,42 @@ void TraceSummary::on_event(const Facts& f) {
       break;
   }
   if (call_of(ev.func) != ev.func) return;  // a message of a call already counted
-  ++p.calls;
+  ++p.calls, ++calls_;
   ++per_func_[ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "<unknown>"];
-  if (!ev.error.ok()) ++p.errors, ++failed_;
+  if (!ev.error.ok() && !is_transient(f.error)) ++p.errors, ++failed_;
+}
+
+std::string_view connection_kind(const Connection& c) {
+  if (c.family == af::kUnix || c.role == ConnRole::Pair) return "unix";
+  if (c.role == ConnRole::Listener) return "listening";
+  if (c.proto == proto::kUdp || c.role == ConnRole::Flow) return "udp";
+  if (c.proto == proto::kTcp || c.type == socktype::kStream) {
+    if (c.role == ConnRole::Client) return "tcp out";
+    if (c.role == ConnRole::Accepted) return "tcp in";
+    return "tcp unused";
+  }
+  return "other";
+}
+
+std::span<const std::string_view> connection_kinds() {
+  static constexpr std::string_view kKinds[] = {"tcp out", "tcp in",     "listening", "udp",
+                                                "unix",    "tcp unused", "other"};
+  return kKinds;
+}
+
+void TraceSummary::on_connection_end(const Connection& c) {
+  ++conns_;
+  ++kinds_[connection_kind(c)];
+}
+
+std::string TraceSummary::connections_text() const {
+  std::string s = fmt::format("{} connection{}", conns_, conns_ == 1 ? "" : "s");
+  std::string parts;
+  for (std::string_view k : connection_kinds())
+    if (auto it = kinds_.find(k); it != kinds_.end())
+      parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", it->second, k);
+  if (!parts.empty()) s += " (" + parts + ")";
+  return s;
 }
 
 }  // namespace ws::inspect

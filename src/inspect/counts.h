@@ -12,7 +12,9 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "inspector.h"
@@ -63,9 +65,12 @@ class LatencyHistogram {
   uint64_t n_ = 0, max_ = 0;
 };
 
+// Failures and outcomes are told apart by one classification (error_class.h): EAGAIN,
+// EINPROGRESS, WSA_IO_PENDING and the like say how a call went on, not that it failed.
 struct FuncStats {
   uint64_t calls = 0, failed = 0, bytes = 0;
-  std::map<std::string, uint64_t> errors;  // by error name
+  std::map<std::string, uint64_t> errors;    // failures by error name
+  std::map<std::string, uint64_t> outcomes;  // would-block, in-progress, pending… by name
   LatencyHistogram latency;
 };
 
@@ -101,7 +106,14 @@ class CallCounts final : public Subscriber {
   uint64_t conns_ = 0;
 };
 
-// What `info` says of a trace: each process (parent, program, command line, how it ended, its
+// The kind of a connection as the summaries count them: "tcp out" (connected or connecting by
+// us), "tcp in" (accepted), "listening", "udp" (a flow or a UDP socket), "unix", "tcp unused"
+// (a TCP socket that never connected), "other".
+std::string_view connection_kind(const Connection& c);
+// Every kind, in the order summaries list them.
+std::span<const std::string_view> connection_kinds();
+
+// What `info` and the end of `record` say of a trace: each process (parent, program, command line, how it ended, its
 // calls, failures and dropped records), calls by function, the time span, and what tracing lost.
 // Counts every event, filtered or not: it describes the trace, not a selection of it.
 struct ProcessSummary {
@@ -120,10 +132,17 @@ struct ProcessSummary {
 class TraceSummary final : public Subscriber {
  public:
   void on_event(const Facts& f) override;
+  void on_connection_end(const Connection& c) override;
 
   uint64_t events() const { return events_; }
-  uint64_t failed() const { return failed_; }
+  uint64_t calls() const { return calls_; }    // events that are calls (not process facts)
+  uint64_t failed() const { return failed_; }  // calls that failed (not outcomes: error_class.h)
   uint64_t dropped() const { return dropped_; }
+  // Every connection `conns` lists (after on_finish), and by kind (connection_kind()).
+  uint64_t connections() const { return conns_; }
+  const std::map<std::string_view, uint64_t>& connections_by_kind() const { return kinds_; }
+  // "5 connections (2 tcp out, 2 tcp in, 1 udp)", kinds in connection_kinds() order.
+  std::string connections_text() const;
   int64_t first_ts() const { return first_; }
   int64_t last_ts() const { return last_; }  // the end of the last call to end
   // By pid: every process that has an event, or that a tracing_lost event names.
@@ -135,7 +154,8 @@ class TraceSummary final : public Subscriber {
  private:
   std::map<uint32_t, ProcessSummary> procs_;
   std::map<std::string, uint64_t> per_func_;
-  uint64_t events_ = 0, failed_ = 0, dropped_ = 0;
+  std::map<std::string_view, uint64_t> kinds_;
+  uint64_t events_ = 0, calls_ = 0, failed_ = 0, dropped_ = 0, conns_ = 0;
   int64_t first_ = 0, last_ = 0;
   LostTracing lost_;
 };

@@ -35,6 +35,10 @@ inline bool is_transient(ErrorClass c) {
 // EBADF, WSAENOTSOCK): it tells nothing about any connection.
 bool names_no_socket(ErrorCode code);
 
+// Whether `code` is a failure: an error that is not one of those outcomes. Every count of
+// failed calls (stats, info, record's summary, the report) and every red mark asks this.
+inline bool is_failure(ErrorCode code) { return !code.ok() && !is_transient(classify(code)); }
+
 // The errno-style name of an error on either platform ("ECONNRESET" for WSAECONNRESET); the
 // recorded name when there is no such twin.
 std::string_view posix_name(ErrorCode code);

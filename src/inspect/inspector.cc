@@ -47,6 +47,7 @@ void Inspector::observe(const Event& ev) {
                     tracker_.completed_seq(),
                     tracker_.pending(),
                     matched};
+  if (!rules_.empty()) lost_.observe(ev);
   for (auto& r : rules_) r->observe(facts);
   for (Subscriber* s : subs_) s->on_event(facts);
 }
@@ -56,6 +57,7 @@ void Inspector::finish() {
   if (http_) http_->finish();
   tracker_.finish();
   for (auto& r : rules_) r->finish(tracker_, findings_);
+  weaken_over_drops(findings_, lost_, tracker_);
   sort_findings(findings_);
   for (Subscriber* s : subs_) s->on_finish();
 }

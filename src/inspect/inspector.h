@@ -29,6 +29,7 @@
 #include "findings/options.h"
 #include "http_watch.h"
 #include "lookups.h"
+#include "lost_tracing.h"
 #include "status.h"
 #include "tracker.h"
 
@@ -120,6 +121,7 @@ class Inspector {
   InspectOptions opt_;
   Tracker tracker_;
   LookupWatcher lookups_;
+  LostTracing lost_;  // drops, for weaken_over_drops (with the rules only)
   std::unique_ptr<HttpWatcher> http_;
   std::vector<std::unique_ptr<Rule>> rules_;
   std::vector<Subscriber*> subs_;

@@ -81,7 +81,7 @@ uint32_t ReportBuilder::error_index(const ErrorCode& e) {
   if (e.ok()) return 0;
   auto [it, added] = error_ids_.try_emplace(e.pack(), static_cast<uint32_t>(data_->errors.size()));
   if (added) {
-    ErrorRow row{error_name(e), "", e.domain, e.value, ""};
+    ErrorRow row{error_name(e), "", e.domain, e.value, "", !inspect::is_failure(e)};
     if (const ErrorInfo* info = find_error(e)) {
       row.posix = std::string(info->posix);
       row.meaning = std::string(info->meaning);
@@ -119,7 +119,7 @@ void ReportBuilder::count(const Event& ev) {
   const EventType type = ev.type();
   if (!is_process_fact(type)) {
     ++s.calls;
-    if (!ev.error.ok()) ++s.failed;
+    if (inspect::is_failure(ev.error)) ++s.failed;
   }
   if (type == EventType::drops)
     if (const Value* d = ev.get(FieldId::dropped)) s.drops += d->num;

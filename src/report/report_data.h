@@ -85,6 +85,7 @@ struct ErrorRow {
   ErrDomain domain = ErrDomain::None;
   int32_t value = 0;
   std::string meaning;
+  bool outcome = false;  // would-block, in progress, pending…: not a failure (error_class.h)
 };
 
 struct ConnRow {

@@ -136,7 +136,7 @@ void write_tables(Tables& t, const ReportData& d) {
   });
   t.table("errors", d.errors, [](Row& r, const ErrorRow& e) {
     r("name", e.name)("posix", e.posix)("value", e.value)("meaning", e.meaning)(
-        "domain", static_cast<uint64_t>(e.domain));
+        "domain", static_cast<uint64_t>(e.domain))("outcome", e.outcome);
   });
 }
 

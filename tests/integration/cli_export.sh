@@ -63,7 +63,7 @@ sqlite_matches() {
   local facts="('process_start', 'process_exit', 'thread_name', 'drops', 'tracing_lost', 'unseen', 'inherited')"
   expect_eq "$db calls by function" \
     "$(q "$db" "select func || ' ' || count(*) || ' ' || count(error) from calls where event not in $facts group by func order by func")" \
-    "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["functions"]; print("\n".join("%s %d %d" % (k, v["calls"], v["failed"]) for k, v in sorted(f.items())))' "$WORK/stats.json")"
+    "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["functions"]; print("\n".join("%s %d %d" % (k, v["calls"], v["failed"] + sum(v["outcomes"].values())) for k, v in sorted(f.items())))' "$WORK/stats.json")"
   expect_eq "$db calls per process" "$(q "$db" 'select sum(calls) from processes')" \
     "$(q "$db" "select count(*) from calls where event not in $facts")"
   # Every call on a connection joins its row.
@@ -91,7 +91,9 @@ for e in evs:
         assert e["ts"] >= last.get(track, 0), ("time goes back on", track, e)
         last[track] = e["ts"]
         assert e["dur"] >= 0 and isinstance(e["name"], str) and "seq" in e["args"], e
-        assert ("error" in e["args"]) == (e["args"].get("failed") is True), e
+        failed, outcome = e["args"].get("failed") is True, e["args"].get("outcome") is True
+        assert ("error" in e["args"]) == (failed or outcome) and not (failed and outcome), e
+        assert (e.get("cname") == "terrible") == failed, e
     elif ph in ("b", "e"):
         assert e["cat"] == "connection" and "id" in e, e
         key = (e["pid"], e["cat"], e["id"], e["name"])

@@ -39,6 +39,23 @@ for ring in default 16; do
     [ "$dropped" -gt 0 ] || fail "16 KiB rings under 8 busy threads should have dropped records"
     expect_exit 0 "$WSTRACE" info "$WORK/stress.wst"
     expect_in "$WORK/out" "dropped    $dropped records"
+    # diagnose names the drops (whose, how many) and weakens what rests on the missing calls:
+    # a socket whose close was dropped is "not closed" only maybe.
+    expect_exit 0 "$WSTRACE" diagnose --json "$WORK/stress.wst"
+    checks=$((checks + 1))
+    python3 - "$WORK/out" "$dropped" <<'PY' || fail "diagnose of a trace with drops"
+import json, re, sys
+found = [json.loads(l) for l in open(sys.argv[1])]
+lost = [f for f in found if f["rule"] == "tracing-lost"]
+assert len(lost) == 1 and re.match(r"%s records of stress\[\d+\] dropped: its ring was full$" % sys.argv[2],
+                                   lost[0]["title"]), lost
+over_gaps = {"not-closed", "long-gap", "busy-wait", "connect-timeout"}
+for f in found:
+    assert f["severity"] != "error", f
+    if f["rule"] in over_gaps or "CLOSE_WAIT" in f["title"]:
+        assert "may be due to dropped records (" in f["title"], f
+        assert f["severity"] == "info" and f["counts"]["records dropped"], f
+PY
   fi
 done
 

@@ -197,6 +197,10 @@ async function iocpChecks(browser) {
   const pending = await page.locator("#viewer").innerText();
   check(pending.includes("WSA_IO_PENDING") && /completed by\s+seq \d+ GetQueuedCompletionStatus/.test(pending),
     "a pending WSARecv names the completion that finished it");
+  // WSA_IO_PENDING is an outcome, not a failure: named so, its row not red.
+  const rowClass = await page.locator("#calls-table .row.sel").first().getAttribute("class");
+  check(/outcome\s+WSA_IO_PENDING/.test(pending) && !/\bfailed\b/.test(rowClass),
+    `a pending call is an outcome, not a failure (row '${rowClass}')`);
   await page.locator("#viewer a.call").first().click();
   const done = await page.evaluate(() => window.__wstrace.selected());
   const completion = await page.locator("#viewer").innerText();

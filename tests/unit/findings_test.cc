@@ -64,12 +64,12 @@ class FindingsTest : public ::testing::Test {
     call(f, step, dur).num(FieldId::sock, fd).num(FieldId::len, 4096).result(r, e);
     feed();
   }
-  void close(uint64_t fd) {
-    call(FuncId::close).num(FieldId::sock, fd).result(0);
+  void close(uint64_t fd, int64_t step = 1000) {
+    call(FuncId::close, step).num(FieldId::sock, fd).result(0);
     feed();
   }
-  void exit_process() {
-    call(FuncId::process_exit).num(FieldId::exit_code, 0).result(0);
+  void exit_process(int64_t step = 1000) {
+    call(FuncId::process_exit, step).num(FieldId::exit_code, 0).result(0);
     feed();
   }
   void lookup(const char* name, ws::ErrorCode e, uint64_t dur, uint64_t family = ws::af::kUnspec) {
@@ -171,6 +171,92 @@ TEST_F(FindingsTest, Ipv6TriedFirstThenIpv4Works) {
   EXPECT_NE(f[0].title.find("IPv6 [::1]:8080 failed (ECONNREFUSED) before IPv4 127.0.0.1:8080"),
             std::string::npos) << f[0].title;
   EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1, 2}));
+}
+
+// Happy eyeballs: ::1 refuses, 127.0.0.1 of the same name works (curl to localhost where the
+// server listens on IPv4 only). The failure stays visible, as info; nothing is an error.
+TEST_F(FindingsTest, AFailureThatAnotherAddressOfTheNameGotPastIsInfo) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEconnrefused);
+  close(3);
+  socket(4);
+  connect(4, v4(8080));
+  io(FuncId::send, 4, 10);
+  close(4);
+  auto all = finish();
+  for (const auto& f : all) EXPECT_NE(f.severity, Severity::Error) << f.rule << ": " << f.title;
+  auto c = of(all, "connect-failed");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].severity, Severity::Info);
+  EXPECT_NE(c[0].title.find("a connect to [::1]:8080 refused: nothing listening there; "
+                            "127.0.0.1:8080 of the same name worked"),
+            std::string::npos) << c[0].title;
+  EXPECT_NE(counts(c[0]).find("worked instead=127.0.0.1:8080;"), std::string::npos)
+      << counts(c[0]);
+  auto v6 = of(all, "ipv6-fallback");
+  ASSERT_EQ(v6.size(), 1u);
+  EXPECT_EQ(v6[0].severity, Severity::Info) << "a refusal on loopback costs microseconds";
+}
+
+// Two addresses of one lookup: the first does not answer, the second works.
+TEST_F(FindingsTest, TheNextAddressOfALookupWorkingIsAFallback) {
+  start();
+  const SockAddr a = SockAddr::ipv4(0xc0000202, 443), b = SockAddr::ipv4(0xc0000203, 443);
+  call(FuncId::getaddrinfo).str(FieldId::host, "api.test").str(FieldId::service, "443")
+      .addrs(FieldId::addrs, {a, b}).result(0);
+  feed();
+  socket(3);
+  connect(3, a, errcode::kEtimedout, 1000 * kMs);
+  close(3);
+  socket(3);
+  connect(3, b);
+  close(3);
+  auto all = finish();
+  auto c = of(all, "connect-failed");
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].severity, Severity::Info);
+  EXPECT_NE(c[0].title.find("192.0.2.2:443 (api.test) timed out: host or path down; "
+                            "192.0.2.3:443 of the same name worked"),
+            std::string::npos) << c[0].title;
+  EXPECT_TRUE(of(all, "ipv6-fallback").empty());
+}
+
+// What worked before the failure does not excuse it; another name's address never does.
+TEST_F(FindingsTest, NoFallbackBeforeTheFailureOrUnderAnotherName) {
+  start();
+  socket(3);
+  connect(3, v4(8080));
+  close(3);
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEconnrefused);
+  close(3);
+  socket(4);
+  connect(4, SockAddr::ipv4(0xc0000202, 9), errcode::kEconnrefused);
+  close(4);
+  socket(4);
+  connect(4, SockAddr::ipv4(0xc0000203, 9));
+  close(4);
+  auto c = of(finish(), "connect-failed");
+  ASSERT_EQ(c.size(), 2u);
+  for (const auto& f : c) {
+    EXPECT_EQ(f.severity, Severity::Error) << f.title;
+    EXPECT_EQ(f.title.find("of the same name worked"), std::string::npos) << f.title;
+  }
+}
+
+// An IPv6 attempt that costs seconds before IPv4 works is worth a warning.
+TEST_F(FindingsTest, AnIpv6FallbackThatCostsTimeIsAWarning) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(8080), errcode::kEtimedout, 1000 * kMs);
+  close(3, 1000 * kMs);
+  socket(3);
+  connect(3, v4(8080));
+  close(3);
+  auto f = of(finish(), "ipv6-fallback");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Warning);
 }
 
 TEST_F(FindingsTest, Ipv4AloneIsNoFallback) {
@@ -494,6 +580,43 @@ TEST_F(FindingsTest, SlowReplyOnAnotherProtocol) {
   EXPECT_NE(f[0].meaning.find("Not HTTP"), std::string::npos);
 }
 
+// One request and a receive that waits seconds for its answer: slow on its own (--slow-wait),
+// though the trace has no other reply to compare it with.
+TEST_F(FindingsTest, ASingleSlowReplyIsSlow) {
+  start();
+  socket(3);
+  connect(3, v4(6379));
+  call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, 6).payload("PING\r\n", 6).result(6);
+  feed();
+  io(FuncId::recv, 3, 7, {}, 1000, 3000 * kMs);
+  close(3);
+  auto f = of(finish(), "slow-call");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].title, "1 reply took 3.00 s (the only one of the trace)");
+  EXPECT_NE(counts(f[0]).find("threshold=1.00 s;"), std::string::npos) << counts(f[0]);
+  ASSERT_EQ(f[0].calls.size(), 1u);
+  EXPECT_NE(f[0].calls[0].text.find("first byte 3.00 s after the request was sent"),
+            std::string::npos) << f[0].calls[0].text;
+}
+
+// A 500 ms reply under the default --slow-wait; a 3 s one under --slow-wait 5s.
+TEST_F(FindingsTest, ASingleReplyUnderTheSlowWaitIsNot) {
+  for (auto [reply_ms, wait_ms] : {std::pair<int64_t, uint64_t>{500, 1000}, {3000, 5000}}) {
+    SCOPED_TRACE(reply_ms);
+    diag_.reset();
+    opt_.slow_wait_ns = wait_ms * kMs;
+    start();
+    socket(3);
+    connect(3, v4(6379));
+    call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, 6).payload("PING\r\n", 6)
+        .result(6);
+    feed();
+    io(FuncId::recv, 3, 7, {}, 1000, reply_ms * kMs);
+    close(3);
+    EXPECT_TRUE(of(finish(), "slow-call").empty());
+  }
+}
+
 // HTTP connections are the HTTP watcher's (responses), not replies.
 TEST_F(FindingsTest, HttpConnectionsAreNoReplies) {
   start();
@@ -577,6 +700,107 @@ TEST_F(FindingsTest, NonblockingConnectDoneRight) {
   io(FuncId::send, 3, 2);
   close(3);
   EXPECT_TRUE(finish().empty());
+}
+
+// A non-blocking connect the program gave up on: closed after its own timeout with no sign of
+// an answer (the poll ran out, nothing else was asked).
+TEST_F(FindingsTest, NonblockingConnectGivenUpIsAConnectTimeout) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll, 1000, 1000 * kMs).polls(FieldId::fds, {{3, ws::pollev::kOut, 0}})
+      .num(FieldId::timeout, 1000 * kMs).result(0);
+  feed();
+  close(3, 1000 * kMs);
+  auto all = finish();
+  auto f = of(all, "connect-timeout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Error);
+  EXPECT_NE(f[0].title.find("a connect to 127.0.0.1:80 given up after 1.00 s: no answer "
+                            "(connect timeout)"),
+            std::string::npos) << f[0].title;
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1}));
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[0].text.find("EINPROGRESS"), std::string::npos) << f[0].calls[0].text;
+  EXPECT_NE(f[0].calls[1].text.find("close(sock=3) = 0"), std::string::npos) << f[0].calls[1].text;
+  EXPECT_NE(f[0].calls[1].text.find("given up 1.00 s after the connect"), std::string::npos)
+      << f[0].calls[1].text;
+  EXPECT_TRUE(of(all, "connect-failed").empty());
+}
+
+TEST_F(FindingsTest, ConnectPendingAtProcessExitIsGivenUp) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll, 1000, 500 * kMs).polls(FieldId::fds, {{3, ws::pollev::kOut, 0}})
+      .num(FieldId::timeout, 500 * kMs).result(0);
+  feed();
+  exit_process(500 * kMs);
+  auto f = of(finish(), "connect-timeout");
+  ASSERT_EQ(f.size(), 1u);
+  ASSERT_EQ(f[0].calls.size(), 2u);
+  EXPECT_NE(f[0].calls[1].text.find("(its process ended) … given up 500."), std::string::npos)
+      << f[0].calls[1].text;
+}
+
+// Any sign of an outcome means the connect finished: poll saw it writable or in error, SO_ERROR
+// was read, data moved. A connect still pending when the trace ends was not given up, nor one
+// closed within a millisecond (not waited for).
+TEST_F(FindingsTest, ConnectWithAnOutcomeIsNoTimeout) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll).polls(FieldId::fds, {{3, ws::pollev::kOut, ws::pollev::kOut}}).result(1);
+  feed();
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::poll).polls(FieldId::fds, {{3, ws::pollev::kOut, ws::pollev::kErr}}).result(1);
+  feed();
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::getsockopt).num(FieldId::sock, 3).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoError).num(FieldId::optval, 0).result(0);
+  feed();
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  io(FuncId::send, 3, 2);
+  close(3);
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  close(3, 500'000);  // not waited for: dropped, not timed out
+  socket(4);
+  connect(4, v4(80), errcode::kEinprogress);
+  EXPECT_TRUE(of(finish(), "connect-timeout").empty());
+}
+
+// Happy eyeballs: IPv6 does not answer, IPv4 of the same name is tried meanwhile and works; the
+// IPv6 attempt is closed. Worth knowing, not a failure.
+TEST_F(FindingsTest, ConnectGivenUpWhileAnotherAddressWorkedIsInfo) {
+  start();
+  socket(3, ws::af::kInet6);
+  connect(3, v6(443), errcode::kEinprogress);
+  socket(4);
+  connect(4, v4(443), errcode::kEinprogress);
+  call(FuncId::poll, 1000, 200 * kMs)
+      .polls(FieldId::fds, {{3, ws::pollev::kOut, 0}, {4, ws::pollev::kOut, ws::pollev::kOut}})
+      .result(1);
+  feed();
+  call(FuncId::getsockopt).num(FieldId::sock, 4).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoError).num(FieldId::optval, 0).result(0);
+  feed();
+  close(3, 200 * kMs);
+  io(FuncId::send, 4, 10);
+  close(4);
+  auto f = of(finish(), "connect-timeout");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Info);
+  EXPECT_NE(f[0].title.find("a connect to [::1]:443 given up after 200."), std::string::npos)
+      << f[0].title;
+  EXPECT_NE(f[0].title.find("127.0.0.1:443 of the same name worked"), std::string::npos)
+      << f[0].title;
 }
 
 TEST_F(FindingsTest, SocketsLeftOpenAtExit) {
@@ -695,4 +919,64 @@ TEST_F(FindingsTest, AFailedExecKeepsTracing) {
       .str(FieldId::cause, "the image is setuid/setgid").result(-1, errcode::kEnoexec);
   feed();
   EXPECT_TRUE(of(finish(), "tracing-lost").empty());
+}
+
+// A finding that rests on calls the trace does not hold, in a process that dropped records, may
+// be the drops' doing: info, said so, with the count. Findings on what was seen stay as they are,
+// and another process's drops change nothing.
+TEST_F(FindingsTest, FindingsOverGapsInAProcessThatDroppedRecordsAreWeakened) {
+  start();
+  call(FuncId::drops).num(FieldId::dropped, 5).result(0);
+  feed();
+  socket(3);
+  connect(3, v4(9), errcode::kEconnrefused);
+  close(3);
+  socket(4);
+  connect(4, v4(80));
+  io(FuncId::recv, 4, 0);
+  exit_process();
+  auto all = finish();
+  auto closed = of(all, "not-closed");
+  ASSERT_EQ(closed.size(), 1u);
+  EXPECT_EQ(closed[0].severity, Severity::Info);
+  EXPECT_NE(closed[0].title.find("ended with 1 socket still open — may be due to dropped "
+                                 "records (5 of client[100])"),
+            std::string::npos) << closed[0].title;
+  EXPECT_NE(counts(closed[0]).find("records dropped=5;"), std::string::npos) << counts(closed[0]);
+  EXPECT_EQ(closed[0].meaning.find("Records of this process were dropped"), 0u);
+  auto eof = of(all, "eof-not-handled");
+  ASSERT_EQ(eof.size(), 1u);
+  EXPECT_EQ(eof[0].severity, Severity::Info) << "a CLOSE_WAIT whose close may have been dropped";
+  EXPECT_NE(eof[0].title.find("may be due to dropped records"), std::string::npos);
+  auto refused = of(all, "connect-failed");
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].severity, Severity::Error) << "the refusal was seen";
+  EXPECT_EQ(refused[0].title.find("dropped"), std::string::npos);
+}
+
+TEST_F(FindingsTest, DropsOfNoProcessNamedWeakenEveryFindingOverGaps) {
+  start();
+  b_.begin(FuncId::drops, 0, 0, ts_ += 1000).num(FieldId::dropped, 7).result(0);
+  feed();
+  socket(3);
+  connect(3, v4(9), errcode::kEinprogress);
+  io(FuncId::send, 3, -1, errcode::kEconnrefused);
+  close(3);
+  auto f = of(finish(), "nonblocking-connect");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Info);
+  EXPECT_NE(f[0].title.find("may be due to dropped records (7 of some process)"),
+            std::string::npos) << f[0].title;
+}
+
+TEST_F(FindingsTest, AnotherProcesssDropsChangeNothing) {
+  start();
+  b_.begin(FuncId::drops, 200, 200, ts_ += 1000).num(FieldId::dropped, 3).result(0);
+  feed();
+  socket(3);
+  connect(3, v4(80));
+  exit_process();
+  auto f = of(finish(), "not-closed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].title.find("dropped"), std::string::npos) << f[0].title;
 }

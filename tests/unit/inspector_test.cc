@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "constants.h"
+#include "counts.h"
 #include "event_builder.h"
 #include "inspector.h"
 
@@ -143,6 +144,78 @@ TEST_F(InspectorTest, FilterMatchMarksTheConnectionBeforeItEnds) {
   const std::vector<std::string> tail(log_.end() - 5, log_.end());
   EXPECT_EQ(tail, (std::vector<std::string>{"end 1 matched", "event 4", "event 5", "end 2",
                                             "finish"}));
+}
+
+}  // namespace
+
+namespace {
+
+// The summaries of a few synthetic events.
+class Counts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    in_.subscribe(calls_);
+    in_.subscribe(summary_);
+  }
+  EventBuilder& call(FuncId f) { return b_.begin(f, 100, 100, ts_ += 1000); }
+  void feed() {
+    b_.event().seq = seq_++;
+    in_.observe(b_.event());
+  }
+  void sock(uint64_t fd, uint64_t family, uint64_t type) {
+    call(FuncId::socket).num(FieldId::family, family).num(FieldId::type, type)
+        .result(static_cast<int64_t>(fd));
+    feed();
+  }
+  Inspector in_;
+  ws::inspect::CallCounts calls_;
+  ws::inspect::TraceSummary summary_;
+  EventBuilder b_;
+  uint64_t seq_ = 0;
+  int64_t ts_ = 0;
+};
+
+// Would-block, in-progress and pending results are outcomes: the counts of stats and info count
+// failures only, and name the outcomes apart.
+TEST_F(Counts, OutcomesAreNoFailures) {
+  sock(3, ws::af::kInet, ws::socktype::kStream);
+  call(FuncId::connect).num(FieldId::sock, 3).addr(FieldId::addr, SockAddr::ipv4(kLoop, 80))
+      .result(-1, ws::errcode::kEinprogress);
+  feed();
+  for (int i = 0; i < 2; ++i) {
+    call(FuncId::recv).num(FieldId::sock, 3).num(FieldId::len, 8)
+        .result(-1, ws::errcode::kEagain);
+    feed();
+  }
+  call(FuncId::send).num(FieldId::sock, 3).num(FieldId::len, 8).result(-1, ws::errcode::kEpipe);
+  feed();
+  in_.finish();
+  const auto& f = calls_.functions();
+  EXPECT_EQ(f.at("connect").failed, 0u);
+  EXPECT_EQ(f.at("connect").outcomes.at("EINPROGRESS"), 1u);
+  EXPECT_TRUE(f.at("connect").errors.empty());
+  EXPECT_EQ(f.at("recv").failed, 0u);
+  EXPECT_EQ(f.at("recv").outcomes.at("EAGAIN"), 2u);
+  EXPECT_EQ(f.at("send").failed, 1u);
+  EXPECT_EQ(f.at("send").errors.at("EPIPE"), 1u);
+  EXPECT_EQ(calls_.processes().at(100).failed, 1u);
+  EXPECT_EQ(summary_.calls(), 5u);
+  EXPECT_EQ(summary_.failed(), 1u);
+  EXPECT_EQ(summary_.processes().at(100).errors, 1u);
+  EXPECT_EQ(summary_.connections(), 1u);
+}
+
+// The summaries count every connection conns lists, by kind.
+TEST_F(Counts, ConnectionsByKind) {
+  sock(3, ws::af::kInet, ws::socktype::kStream);  // never connected
+  sock(4, ws::af::kInet, ws::socktype::kStream);
+  call(FuncId::connect).num(FieldId::sock, 4).addr(FieldId::addr, SockAddr::ipv4(kLoop, 80))
+      .result(0);
+  feed();
+  sock(5, ws::af::kUnix, ws::socktype::kStream);
+  in_.finish();
+  EXPECT_EQ(summary_.connections(), 3u);
+  EXPECT_EQ(summary_.connections_text(), "3 connections (1 tcp out, 1 unix, 1 tcp unused)");
 }
 
 }  // namespace

@@ -10,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "constants.h"
 #include "engine.h"
+#include "event_builder.h"
 #include "filter.h"
 #include "json_out.h"
 #include "report_data.h"
@@ -294,3 +296,35 @@ TEST(Report, JsonStringsAreSafe) {
 }
 
 }  // namespace
+
+// Would-block, in-progress and pending are outcomes: not counted as failed, and marked so for
+// the page (which draws only failures red).
+TEST(Report, OutcomesAreNotFailures) {
+  ws::report::ReportBuilder builder({});
+  ws::EventBuilder b;
+  uint64_t seq = 0;
+  int64_t ts = 0;
+  auto feed = [&](ws::EventBuilder& e) {
+    e.event().seq = seq++;
+    builder.observe(e.event());
+  };
+  feed(b.begin(ws::FuncId::connect, 1, 1, ts += 1000).num(ws::FieldId::sock, 3)
+           .addr(ws::FieldId::addr, ws::SockAddr::ipv4(0x7f000001, 80))
+           .result(-1, ws::errcode::kEinprogress));
+  feed(b.begin(ws::FuncId::WSARecv, 1, 1, ts += 1000).num(ws::FieldId::sock, 3)
+           .result(-1, ws::errcode::kWsaIoPending));
+  feed(b.begin(ws::FuncId::recv, 1, 1, ts += 1000).num(ws::FieldId::sock, 3)
+           .result(-1, ws::errcode::kEagain));
+  feed(b.begin(ws::FuncId::send, 1, 1, ts += 1000).num(ws::FieldId::sock, 3)
+           .result(-1, ws::errcode::kEconnreset));
+  auto d = builder.finish(ws::trace::TraceHeader{}, "");
+  EXPECT_EQ(d->summary.calls, 4u);
+  EXPECT_EQ(d->summary.failed, 1u);
+  std::map<std::string, bool> outcome;
+  for (const auto& e : d->errors)
+    if (!e.name.empty()) outcome[e.name] = e.outcome;
+  EXPECT_EQ(outcome, (std::map<std::string, bool>{{"EAGAIN", true},
+                                                   {"ECONNRESET", false},
+                                                   {"EINPROGRESS", true},
+                                                   {"WSA_IO_PENDING", true}}));
+}

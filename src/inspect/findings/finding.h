@@ -41,6 +41,11 @@ struct Finding {
   std::string meaning;              // what it usually means
   std::string next;                 // what to check next
   int64_t first_ts = 0;             // for ordering: when it first showed
+  // It rests on calls the trace does not hold (a close, a wait, an answer, a completion never
+  // seen): records the agent dropped can explain it. Its processes: those of its calls, and
+  // `pid` when set.
+  bool over_gaps = false;
+  uint32_t pid = 0;
 };
 
 // Evidence lists stay small: at most this many connections and calls per finding.

@@ -23,7 +23,12 @@ std::span<const Threshold> thresholds() {
        &O::nagle_rounds},
       {"slow-factor", false, "a call is slow at this many times the trace's median…",
        &O::slow_factor},
-      {"slow-min", true, "…and at least this long", &O::slow_min_ns},
+      {"slow-min", true, "…and at least this long (and ipv6-fallback's time lost for a warning)",
+       &O::slow_min_ns},
+      {"slow-wait", true,
+       "a connect, reply or HTTP response waiting at least this long is slow whatever the median "
+       "(a single one too)",
+       &O::slow_wait_ns},
       {"busy-wait", false, "would-block results in a row, without waiting, that make a busy loop",
        &O::busy_wait},
       {"not-closed", false, "sockets a process left open at exit before it is reported",

@@ -20,6 +20,7 @@ struct DiagnoseOptions {
   uint64_t nagle_rounds = 2;              // stalls on one connection before it is reported
   uint64_t slow_factor = 10;              // slow: this many times the trace's median…
   uint64_t slow_min_ns = 200'000'000;     // …and at least this long
+  uint64_t slow_wait_ns = 1'000'000'000;  // a connect, reply or response this long is slow anyway
   uint64_t busy_wait = 100;               // would-block results in a row without waiting
   uint64_t not_closed_min = 1;            // unclosed sockets per process before it is reported
 };

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <map>
+#include <set>
+
 #include "rules/rules.h"
 
 namespace ws::inspect {
@@ -11,6 +14,9 @@ std::span<const RuleInfo> all_rules() {
   static const RuleInfo kRules[] = {
       {"connect-failed", "repeated connect failures to one endpoint: refused, timed out, unreachable",
        make_connect_failed},
+      {"connect-timeout",
+       "non-blocking connects given up (closed) with no answer: the program's own timeout",
+       make_connect_timeout},
       {"ipv6-fallback", "an IPv6 address tried first and failing while IPv4 works",
        make_ipv6_fallback},
       {"peer-reset", "connections reset by the peer, and whether data we sent was left unread",
@@ -42,6 +48,40 @@ std::vector<std::unique_ptr<Rule>> make_rules(const DiagnoseOptions& options) {
   std::vector<std::unique_ptr<Rule>> out;
   for (const RuleInfo& r : all_rules()) out.push_back(r.make(options));
   return out;
+}
+
+void weaken_over_drops(std::vector<Finding>& findings, const LostTracing& lost,
+                       const Tracker& tracker) {
+  if (lost.dropped() == 0) return;
+  std::map<uint32_t, uint64_t> by_pid;  // 0: records of no process named
+  for (const auto& [key, d] : lost.drops()) by_pid[d.pid] += d.records;
+  for (Finding& f : findings) {
+    if (!f.over_gaps) continue;
+    std::set<uint32_t> pids;
+    if (f.pid) pids.insert(f.pid);
+    for (const CallRef& c : f.calls)
+      if (c.pid) pids.insert(c.pid);
+    uint64_t n = 0;
+    std::string who;
+    for (uint32_t pid : pids) {
+      auto it = by_pid.find(pid);
+      if (it == by_pid.end()) continue;
+      n += it->second;
+      const Process* p = tracker.process(pid);
+      who += fmt::format("{}{}[{}]", who.empty() ? "" : ", ", p ? p->name() : "process", pid);
+    }
+    if (auto it = by_pid.find(0); it != by_pid.end()) {
+      n += it->second;
+      who += who.empty() ? "some process" : ", some process";
+    }
+    if (n == 0) continue;
+    f.severity = Severity::Info;
+    f.title += fmt::format(" — may be due to dropped records ({} of {})", n, who);
+    f.counts.emplace_back("records dropped", fmt::format("{}", n));
+    f.meaning = "Records of this process were dropped (calls missing from the trace): what this "
+                "finding says did not happen may have happened and not been recorded. " +
+                f.meaning;
+  }
 }
 
 namespace rules {

@@ -89,7 +89,11 @@ const procByPid = new Map(procs.map((p) => [p.pid, p]));
 const connById = new Map(D.conns.map((c) => [c[C.id], c]));
 const connAt = [];  // by id
 for (const c of D.conns) connAt[c[C.id]] = c;
-const errorRows = records("errors", ["name", "posix", "value", "meaning", "domain"], D.errors);
+const errorRows = records("errors", ["name", "posix", "value", "meaning", "domain", "outcome"],
+  D.errors);
+// A call failed when its error is not an outcome (would-block, in progress, pending: the
+// report_data's ErrorRow says which, from inspect's one classification); only failures are red.
+const failedCall = (i) => calls.error[i] !== 0 && !errorRows[calls.error[i]].outcome;
 const S = D.strings;
 
 // ---------------------------------------------------------------- text helpers
@@ -409,7 +413,7 @@ const callsTable = new VirtualTable(document.getElementById("calls-table"), [
   { title: "error", width: 110, text: (i) => (calls.error[i] ? errorRows[calls.error[i]].name : ""), key: (i) => errorRows[calls.error[i]].name },
   { title: "dur", width: 60, num: true, text: (i) => fmtDur(calls.dur[i]), key: (i) => calls.dur[i] },
   { title: "call", width: 900, text: callText, key: (i) => D.funcs[calls.func[i]] },
-], { onSelect: showCall, rowClass: (i) => (calls.error[i] ? "failed" : "") });
+], { onSelect: showCall, rowClass: (i) => (failedCall(i) ? "failed" : "") });
 
 function hexDump(bytes) {
   let out = "";
@@ -450,7 +454,7 @@ function showCall(i) {
     <dt>connection</dt><dd>${calls.conn[i] ? `<a class="conn" data-conn="${calls.conn[i]}">#${calls.conn[i]}</a> ${esc(connText(calls.conn[i]))}` : "none"}</dd>
     <dt>duration</dt><dd>${fmtDur(calls.dur[i])}</dd>
     ${linkText(i)}
-    ${e ? `<dt>error</dt><dd style="color:var(--err)">${esc(e.name)}${e.meaning ? ": " + esc(e.meaning) : ""}</dd>` : ""}
+    ${e ? `<dt>${e.outcome ? "outcome" : "error"}</dt><dd${e.outcome ? "" : ' style="color:var(--err)"'}>${esc(e.name)}${e.meaning ? ": " + esc(e.meaning) : ""}</dd>` : ""}
     </dl>`;
   if (total || bytes.length) {
     const cut = bytes.length < total ? ` (${bytes.length} of ${total} bytes kept)` : ` (${total} bytes)`;
@@ -804,7 +808,7 @@ const timeline = (() => {
       if (t > view.t1) break;
       const x = Math.floor(xOf(t));
       const wpx = Math.max(1, (calls.dur[i] / (view.t1 - view.t0)) * (width() - labelW));
-      if (calls.error[i]) {
+      if (failedCall(i)) {
         if (x !== lastFailX || wpx >= 2) failed.push(x, wpx);
         lastFailX = x;
         continue;

@@ -18,6 +18,7 @@
  *                           (3 sendto/recvfrom, then a poll that waits 120 ms for nothing)
  *   faults slow-reply       6 requests of 8 bytes on one connection (not HTTP); the server
  *                           answers the 4th after 150 ms, the others at once
+ *   faults slow-once        one request of 8 bytes, answered after 150 ms: the only reply
  *   faults nagle            4 rounds of two small writes then a read, Nagle on (~40 ms each)
  *   faults slow-response    6 HTTP requests on one connection; the server answers one of them
  *                           after 150 ms, the others at once
@@ -128,7 +129,7 @@ static size_t recv_n(int s, char* buf, size_t n) {
 
 /* ---- a server thread with a job -------------------------------------------------------- */
 
-enum job { kClose, kCloseUnread, kEcho8, kSlowEcho8, kHttp, kByeClose, kLateSend };
+enum job { kClose, kCloseUnread, kEcho8, kSlowEcho8, kSlowOnce, kHttp, kByeClose, kLateSend };
 struct server {
   int lsock;
   enum job job;
@@ -149,9 +150,10 @@ static void* serve(void* arg) {
       break;
     case kEcho8:
     case kSlowEcho8: /* the 4th answer after 150 ms */
+    case kSlowOnce:  /* the first answer after 150 ms */
       for (int i = 0; i < sv->rounds; i++) {
         if (recv_n(c, buf, 8) != 8) die("server: short request");
-        if (sv->job == kSlowEcho8 && i == 3) pause_ms(150);
+        if ((sv->job == kSlowEcho8 && i == 3) || (sv->job == kSlowOnce && i == 0)) pause_ms(150);
         send_all(c, "answer!!", 8);
       }
       break;
@@ -493,6 +495,7 @@ int main(int argc, char** argv) {
   if (!strcmp(f, "gap")) return f_echo(kEcho8, 2, 1);
   if (!strcmp(f, "gap-busy")) return f_echo(kEcho8, 2, 2);
   if (!strcmp(f, "slow-reply")) return f_echo(kSlowEcho8, 6, 0);
+  if (!strcmp(f, "slow-once")) return f_echo(kSlowOnce, 1, 0);
   if (!strcmp(f, "nagle")) return f_nagle(0);
   if (!strcmp(f, "slow-response")) return f_slow_response(0);
   if (!strcmp(f, "busy")) return f_busy(0);

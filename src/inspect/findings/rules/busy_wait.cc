@@ -61,6 +61,7 @@ class BusyWait : public Rule {
     if (loops_ == 0) return;
     f_.rule = "busy-wait";
     f_.severity = Severity::Warning;
+    f_.over_gaps = true;  // waits between the retries that were dropped
     f_.title = fmt::format("busy loop: {} would-block results in a row without waiting, over {}",
                            longest_, duration_str(longest_span_));
     f_.counts = {{"loops", fmt::format("{}", loops_)},

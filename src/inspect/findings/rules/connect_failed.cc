@@ -1,6 +1,8 @@
 // connect-failed: connects to one endpoint that failed, told apart by what the failure says:
 // refused (the host answered: nothing listens on that port) versus timed out or unreachable
-// (the host or the path to it is down).
+// (the host or the path to it is down). A failure that the program got past by connecting to
+// another address of the same name (IPv6 then IPv4, the next address of a lookup: happy
+// eyeballs) is told as info: the run went on as it should.
 #include <fmt/format.h>
 
 #include <map>
@@ -19,6 +21,7 @@ struct Endpoint {
   std::string host;
   Finding f;
   uint64_t refused = 0, timed_out = 0, unreachable = 0, other = 0, connected = 0;
+  FailedUnder under;
 };
 
 class ConnectFailed : public Rule {
@@ -42,6 +45,7 @@ class ConnectFailed : public Rule {
   }
 
   void on_connection_end(const Connection& c) override {
+    works_.add(c);
     auto it = last_.find(c.id);
     std::optional<CallRef> call;
     if (it != last_.end()) call = std::move(it->second), last_.erase(it);
@@ -66,6 +70,7 @@ class ConnectFailed : public Rule {
       case ErrorClass::Unreachable: ++e.unreachable; break;
       default: ++e.other; break;
     }
+    e.under.note(c);
     add_conn(e.f, c.id);
     if (call) add_call(e.f.calls, std::move(*call));
   }
@@ -77,7 +82,8 @@ class ConnectFailed : public Rule {
       if (failed < min_) continue;
       Finding f = std::move(e.f);
       f.rule = "connect-failed";
-      f.severity = e.connected ? Severity::Warning : Severity::Error;
+      const std::optional<std::string> fallback = works_.instead(e.under, e.addr);
+      f.severity = fallback ? Severity::Info : e.connected ? Severity::Warning : Severity::Error;
       const std::string ep = endpoint_str(e.addr, e.host);
       const std::string n = failed == 1 ? "a connect" : fmt::format("{} connects", failed);
       if (e.refused >= e.timed_out + e.unreachable && e.refused) {
@@ -105,6 +111,13 @@ class ConnectFailed : public Rule {
       if (e.unreachable) f.counts.emplace_back("unreachable", fmt::format("{}", e.unreachable));
       if (e.other) f.counts.emplace_back("other errors", fmt::format("{}", e.other));
       if (e.connected) f.counts.emplace_back("connected later", fmt::format("{}", e.connected));
+      if (fallback) {
+        f.title += fmt::format("; {} of the same name worked", *fallback);
+        f.counts.emplace_back("worked instead", *fallback);
+        f.meaning += " The program then connected to another address of the same name (IPv4 "
+                     "after IPv6, the next address of a lookup) and that worked: the run went on "
+                     "as it should, each connection paying for the failed attempt.";
+      }
       out.push_back(std::move(f));
     }
   }
@@ -113,6 +126,7 @@ class ConnectFailed : public Rule {
   uint64_t min_;
   std::unordered_map<uint64_t, CallRef> last_;  // open connections: their first failed call
   std::map<std::string, Endpoint> eps_;
+  WorkedConnects works_;
 };
 
 }  // namespace

@@ -74,6 +74,7 @@ class EofNotHandled : public Rule {
     if (unclosed_conns_) {
       unclosed_.rule = "eof-not-handled";
       unclosed_.severity = Severity::Warning;
+      unclosed_.over_gaps = true;  // a close that was dropped
       unclosed_.title = fmt::format("{} never closed after the peer closed (CLOSE_WAIT)",
                                     unclosed_conns_ == 1
                                         ? std::string("a connection was")

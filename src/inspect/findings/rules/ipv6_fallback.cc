@@ -1,5 +1,7 @@
 // ipv6-fallback: a program tried the IPv6 address of a name first, that failed, and the IPv4
-// address of the same name then worked — every connect pays for the failed attempt.
+// address of the same name then worked — every connect pays for the failed attempt. A warning
+// when that adds up to --slow-min; below, worth knowing (info): a refusal on loopback costs
+// microseconds.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,21 +14,6 @@ namespace {
 
 constexpr size_t kMaxKeys = 1024;
 
-bool is_loopback(const SockAddr& a) {
-  if (a.family == af::kInet) return a.ip[0] == 127;
-  static constexpr std::array<uint8_t, 16> kV6Loop = {0, 0, 0, 0, 0, 0, 0, 0,
-                                                      0, 0, 0, 0, 0, 0, 0, 1};
-  return a.family == af::kInet6 && a.ip == kV6Loop;
-}
-
-// Which name a connection (with a remote address) went to: the looked-up host, else
-// "loopback", else its own IP.
-std::string target_of(const Connection& c) {
-  if (!c.host.empty()) return c.host;
-  if (is_loopback(*c.remote)) return "(loopback)";
-  return ip_string(*c.remote);
-}
-
 struct Failure {
   int64_t first_ts = 0;
   uint64_t count = 0;
@@ -37,12 +24,13 @@ struct Failure {
 
 class Ipv6Fallback : public Rule {
  public:
+  explicit Ipv6Fallback(const DiagnoseOptions& o) : costly_(o.slow_min_ns) {}
   std::string_view id() const override { return "ipv6-fallback"; }
 
   void on_connection_end(const Connection& c) override {
     if (c.role != ConnRole::Client || !c.remote) return;
-    const std::string key = fmt::format("{}|{}|{}", c.pid, target_of(c), c.remote->port);
-    const bool ok = c.connected_ts != 0 || c.bytes_in || c.bytes_out;
+    const std::string key = fallback_key(c);
+    const bool ok = connect_worked(c);
     if (c.remote->family == af::kInet6 && !ok && c.end == ConnEnd::Error) {
       if (!fails_.count(key) && fails_.size() >= kMaxKeys) return;
       Failure& f = fails_[key];
@@ -63,7 +51,6 @@ class Ipv6Fallback : public Rule {
     Finding& out = x.f;
     if (x.times++ == 0) {
       out.rule = "ipv6-fallback";
-      out.severity = Severity::Warning;
       out.first_ts = f.first_ts;
       out.title = fmt::format("{}: IPv6 {} failed ({}) before IPv4 {} worked", target_of(c), f.v6,
                               f.error, to_string(*c.remote));
@@ -84,6 +71,7 @@ class Ipv6Fallback : public Rule {
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& entry : found_) {
       Found& x = entry.second;
+      x.f.severity = x.lost >= costly_ ? Severity::Warning : Severity::Info;
       x.f.counts = {{"IPv6 attempts failed", fmt::format("{}", x.failed)},
                     {"fallbacks", fmt::format("{}", x.times)},
                     {"time lost", duration_str(x.lost)}};
@@ -92,6 +80,7 @@ class Ipv6Fallback : public Rule {
   }
 
  private:
+  uint64_t costly_;
   std::map<std::string, Failure> fails_;
   struct Found {
     Finding f;
@@ -102,8 +91,8 @@ class Ipv6Fallback : public Rule {
 
 }  // namespace
 
-std::unique_ptr<Rule> make_ipv6_fallback(const DiagnoseOptions&) {
-  return std::make_unique<Ipv6Fallback>();
+std::unique_ptr<Rule> make_ipv6_fallback(const DiagnoseOptions& o) {
+  return std::make_unique<Ipv6Fallback>(o);
 }
 
 }  // namespace ws::inspect::rules

@@ -133,6 +133,7 @@ class LongGap : public Rule {
     if (gaps_ == 0) return;
     f_.rule = "long-gap";
     f_.severity = Severity::Info;
+    f_.over_gaps = true;  // calls in the gap that were dropped
     f_.title = fmt::format("{} between two calls on connection #{}{}", duration_str(biggest_),
                            f_.calls.empty() ? 0 : f_.calls.front().conn,
                            gaps_ > 1 ? fmt::format(" (and {} more long gaps)", gaps_ - 1) : "");

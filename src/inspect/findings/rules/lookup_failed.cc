@@ -63,6 +63,7 @@ class LookupFailed : public Rule {
       Finding f = std::move(n.f);
       f.rule = "lookup-failed";
       f.severity = Severity::Error;
+      f.over_gaps = n.results.count("no answer") > 0;  // an answer received but dropped
       const std::string asked = n.asked.empty() ? "" : " (" + joined(n.asked) + ")";
       f.counts = {{"failed lookups", fmt::format("{}", n.failed)},
                   {"results", joined(n.results)}};

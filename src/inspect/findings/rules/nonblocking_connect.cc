@@ -77,6 +77,7 @@ class NonblockingConnect : public Rule {
       Finding& f = unchecked_;
       f.rule = "nonblocking-connect";
       f.severity = Severity::Warning;
+      f.over_gaps = true;  // a getsockopt(SO_ERROR) that was dropped
       f.title = fmt::format("{} non-blocking connect{} failed unnoticed: the program never read "
                             "SO_ERROR and met the error on a later call",
                             unchecked_n_, unchecked_n_ == 1 ? "" : "s");

@@ -38,6 +38,8 @@ class NotClosed : public Rule {
       std::sort(f.conns.begin(), f.conns.end());
       f.rule = "not-closed";
       f.severity = Severity::Info;
+      f.over_gaps = true;  // a close that was dropped
+      f.pid = pid;
       const Process* proc = t.process(pid);
       const std::string name = proc ? proc->name() : fmt::format("pid {}", pid);
       f.title = fmt::format("{}[{}] ended with {} socket{} still open", name, pid, p.count,

@@ -1,7 +1,10 @@
 // The factories of the finding rules, one file each (registry.cc lists them).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "../rule.h"
 
@@ -22,6 +25,7 @@ std::unique_ptr<Rule> make_nonblocking_connect(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_not_closed(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_winsock_not_initialised(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_tracing_lost(const DiagnoseOptions& o);
+std::unique_ptr<Rule> make_connect_timeout(const DiagnoseOptions& o);
 
 // Helpers the rules share.
 // The value of a numeric field, or `dflt` when the event lacks it.
@@ -30,5 +34,36 @@ uint64_t field_or(const Event& ev, FieldId id, uint64_t dflt);
 bool is_tcp(const Connection& c);
 // The evidence line of a lookup: 'getaddrinfo("name", AF_UNSPEC) = EAI_NONAME [30.0 ms]'.
 CallRef lookup_ref(const Lookup& l);
+
+// Alternatives (fallbacks.cc). A client connection (with a remote address) goes to a name: the
+// looked-up host, else "(loopback)", else its own IP.
+std::string target_of(const Connection& c);
+// "pid|name|port": connects of one process under one key are alternatives of each other — IPv6
+// and IPv4 of a name, the addresses of one lookup (happy eyeballs).
+std::string fallback_key(const Connection& c);
+// The connect was done: SO_ERROR or a completion said so, or data moved.
+bool connect_worked(const Connection& c);
+
+// The fallback keys the failed connects to one endpoint went under, with the latest start
+// under each (at most 16 keys).
+struct FailedUnder {
+  std::map<std::string, int64_t> keys;
+  bool overflow = false;  // more keys than were kept
+  void note(const Connection& c);
+};
+
+// The client connections that worked, per fallback key and address (the latest start of each;
+// at most 1024 keys of 16 addresses): whether another address of the same name worked after
+// one failed.
+class WorkedConnects {
+ public:
+  void add(const Connection& c);  // ignores connections that did not work
+  // An address other than `failed` that worked after every failure of `under`, under the same
+  // key (a fallback, happy eyeballs); nullopt when some failure had none.
+  std::optional<std::string> instead(const FailedUnder& under, const SockAddr& failed) const;
+
+ private:
+  std::map<std::string, std::map<std::string, int64_t>> by_key_;
+};
 
 }  // namespace ws::inspect::rules

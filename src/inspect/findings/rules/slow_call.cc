@@ -2,7 +2,8 @@
 // response) and the first bytes of replies on other TCP connections (our last send → the first
 // data back), that took at least --slow-factor times the trace's own median for that kind and at
 // least --slow-min. Each kind's distribution is a fixed histogram; only the slowest few are kept
-// as evidence.
+// as evidence. A connect, reply or HTTP response that waited --slow-wait is slow whatever the
+// median: a single slow one has no others to stand out from.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -59,6 +60,7 @@ struct Kind {
   std::string_view one, many;  // what is slow: "connect", "connects"
   std::string_view samples;    // what the median is over: "connects", "first bytes"
   uint64_t cap = UINT64_MAX;   // samples this long count in the median only (another rule's)
+  uint64_t wait = UINT64_MAX;  // samples this long are slow whatever the median
   Histogram hist;
   std::vector<Sample> slowest;  // at most kMaxEvidence, slowest first
 
@@ -93,6 +95,7 @@ class SlowCall : public Rule {
     connect_.one = "connect", connect_.many = "connects", connect_.samples = "connects";
     ttfb_.one = "response", ttfb_.many = "responses", ttfb_.samples = "first bytes";
     reply_.one = "reply", reply_.many = "replies", reply_.samples = "replies";
+    connect_.wait = ttfb_.wait = reply_.wait = o.slow_wait_ns;
     lookup_.one = "lookup", lookup_.many = "lookups", lookup_.samples = "lookups";
     lookup_.cap = o.slow_lookup_ns;  // those are slow-lookup's
   }
@@ -184,7 +187,7 @@ class SlowCall : public Rule {
 
   void report(Kind& k, std::vector<Finding>& out) const {
     const uint64_t median = k.hist.median();
-    const uint64_t limit = std::max(min_, median * factor_);
+    const uint64_t limit = std::min(k.wait, std::max(min_, median * factor_));
     Finding f;
     uint64_t slow = 0, worst = 0;
     for (Sample& s : k.slowest) {
@@ -197,17 +200,21 @@ class SlowCall : public Rule {
     if (slow == 0) return;
     f.rule = "slow-call";
     f.severity = Severity::Warning;
-    f.title = fmt::format("{} {} took up to {} (median {} over {} {})", slow,
-                          slow == 1 ? k.one : k.many, duration_str(worst), duration_str(median),
-                          k.hist.count(), k.samples);
-    f.counts = {{"slow", fmt::format("{}{}", slow, slow == kMaxEvidence ? "+" : "")},
-                {"median", duration_str(median)},
-                {"threshold", duration_str(limit)},
-                {"samples", fmt::format("{}", k.hist.count())}};
+    f.over_gaps = &k == &reply_;  // an earlier receive of the reply that was dropped
+    if (k.hist.count() == 1)
+      f.title = fmt::format("1 {} took {} (the only one of the trace)", k.one, duration_str(worst));
+    else
+      f.title = fmt::format("{} {} took up to {} (median {} over {} {})", slow,
+                            slow == 1 ? k.one : k.many, duration_str(worst), duration_str(median),
+                            k.hist.count(), k.samples);
+    f.counts = {{"slow", fmt::format("{}{}", slow, slow == kMaxEvidence ? "+" : "")}};
+    if (k.hist.count() > 1) f.counts.emplace_back("median", duration_str(median));
+    f.counts.emplace_back("threshold", duration_str(limit));
+    f.counts.emplace_back("samples", fmt::format("{}", k.hist.count()));
     if (&k == &connect_) {
-      f.meaning = "These connects waited much longer than the others in this trace: the SYN or "
-                  "its answer was lost and retransmitted (1 s, 3 s steps), the server's accept "
-                  "queue was full, or the path to that host is slow.";
+      f.meaning = "These connects waited long (--slow-wait), or much longer than the others in "
+                  "this trace: the SYN or its answer was lost and retransmitted (1 s, 3 s "
+                  "steps), the server's accept queue was full, or the path to that host is slow.";
       f.next = "Compare the endpoints of the slow ones with the fast ones ('wstrace conns'); "
                "check the server's listen backlog and load, and packet loss on the path.";
     } else if (&k == &lookup_) {
@@ -218,8 +225,9 @@ class SlowCall : public Rule {
                "'dig NAME' against each configured DNS server; cache names looked up again "
                "and again.";
     } else {
-      f.meaning = "The server took much longer than usual between receiving the request and "
-                  "sending the first byte of its answer: time spent in the server (or in "
+      f.meaning = "The server took long (--slow-wait), or much longer than for the others in "
+                  "this trace, between receiving the request and sending the first byte of its "
+                  "answer: time spent in the server (or in "
                   "something it waits on), not in the network.";
       f.next = "Look at those requests in the server's logs and at what the server waits on "
                "(database, upstream services, locks).";
