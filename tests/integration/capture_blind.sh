@@ -58,6 +58,8 @@ expect_in "$WORK/out" "not seen from"
 expect_in "$WORK/out" "raw-syscalls: a socket was closed by a call the agent does not see"
 expect_exit 0 "$WSTRACE" diagnose "$WORK/inline-close.wst"
 expect_in "$WORK/out" "cannot see"
+expect_exit 0 "$WSTRACE" report -o "$WORK/inline-close.html" "$WORK/inline-close.wst"
+expect_in "$WORK/inline-close.html" "makes socket calls wstrace cannot see (raw-syscalls)"
 # A program that closes its sockets through libc declares nothing.
 expect_exit 0 "$WSTRACE" info --json "$WORK/syscalls.wst"
 expect_not_in "$WORK/out" '"unseen"'
