@@ -82,6 +82,7 @@ enum class ConstTable : uint8_t {
   ShutdownHow,   // SHUT_RD / SD_RECEIVE … (enum)
   AiFlags,       // AI_* (flags)
   PollEvents,    // POLLIN … (flags)
+  FdEvents,      // FD_READ … of WSAEventSelect/WSAAsyncSelect (flags, Windows)
 };
 
 inline constexpr int64_t kAbsent = INT64_MIN;  // the constant does not exist on that platform

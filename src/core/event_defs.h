@@ -49,7 +49,7 @@
   X(name, Str, None, "thread name")                                                             \
   X(dropped, UInt, None, "records the agent could not queue since the last drops event")       \
   X(platform, UInt, None, "platform of the process: 1 Linux, 2 Windows")                        \
-  X(mask, UInt, None, "FD_* events asked for (WSAEventSelect/WSAAsyncSelect)")            \
+  X(mask, UInt, FdEvents, "FD_* events asked for (WSAEventSelect/WSAAsyncSelect)")        \
   X(local, Addr, None, "the socket's own address once connected or accepted")                \
   X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")                \
   X(cause, Str, None, "why, in words: tracing lost, calls unseen")                                        \

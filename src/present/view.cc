@@ -193,6 +193,11 @@ std::string value_text(const FieldDef& def, const Value& v, size_t preview) {
   switch (def.type) {
     case FieldType::Int: return std::to_string(static_cast<int64_t>(v.num));
     case FieldType::UInt:
+      // WSAStartup's version word: MAKEWORD(major, minor).
+      if (def.id == FieldId::version) return fmt::format("{}.{}", v.num & 0xff, (v.num >> 8) & 0xff);
+      // A word recorded as the platform gives it whose bits are its table's codes (FD_* masks).
+      if (def.table != ConstTable::None && is_flags(def.table)) return flags_name(def.table, v.num);
+      return std::to_string(v.num);
     case FieldType::Sock: return std::to_string(v.num);
     case FieldType::Duration: return duration_text(v.num);
     case FieldType::Enum: return code_name(def.table, v.num);

@@ -155,3 +155,22 @@ TEST(SafeText, CsvTextCellsAreNoFormulas) {
 }
 
 }  // namespace
+
+namespace {
+
+// Windows words shown as a developer reads them: WSAStartup's MAKEWORD(2, 2) as 2.2, and
+// WSAEventSelect's mask as its FD_* names.
+TEST(ValueText, WinsockVersionAndNetworkEvents) {
+  using ws::FieldId;
+  ws::Value v;
+  v.num = 0x0202;
+  EXPECT_EQ(ws::present::value_text(ws::field_def(FieldId::version), v), "2.2");
+  v.num = 0x0101;
+  EXPECT_EQ(ws::present::value_text(ws::field_def(FieldId::version), v), "1.1");
+  v.num = 0x21;  // FD_READ | FD_CLOSE
+  EXPECT_EQ(ws::present::value_text(ws::field_def(FieldId::mask), v), "FD_READ|FD_CLOSE");
+  v.num = 0x8;
+  EXPECT_EQ(ws::present::value_text(ws::field_def(FieldId::mask), v), "FD_ACCEPT");
+}
+
+}  // namespace
