@@ -63,10 +63,12 @@ bool LostTracing::observe(const Event& ev) {
   if (ev.type() == EventType::unseen) {
     std::string what = str_of(ev, FieldId::what);
     if (what.empty()) what = "calls";
-    auto& of_pid = unseen_[ev.pid];
-    if (!of_pid.count(what) && (unseen_.size() <= kMaxProcesses) && of_pid.size() < 16)
-      of_pid.emplace(what, UnseenPart{ev.pid, ev.ts, ev.seq, what, str_of(ev, FieldId::cause)});
-    if (of_pid.empty()) unseen_.erase(ev.pid);
+    // The first declaration of each kind counts. Bounded (the records come from the program):
+    // kMaxProcesses processes, 16 kinds each.
+    if (!unseen_.count(ev.pid) && unseen_.size() >= kMaxProcesses) return true;
+    auto& kinds = unseen_[ev.pid];
+    if (kinds.size() < 16)
+      kinds.try_emplace(what, UnseenPart{ev.pid, ev.ts, ev.seq, what, str_of(ev, FieldId::cause)});
     return true;
   }
   if (ev.type() == EventType::process_start) {
