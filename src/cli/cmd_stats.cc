@@ -2,6 +2,8 @@
 // results apart, as outcomes), bytes, latency percentiles — and per
 // process totals, and the connections that moved the most bytes (counted by inspect/counts.h).
 
+#include <algorithm>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -52,15 +54,19 @@ int run_stats(const std::string& file, const std::string& filter_text, bool json
     for (const auto& c : top) j["top_connections"].push_back(present::conn_json(c, tracker, h));
     fmt::print("{}\n", present::json_dump(j, 2));
   } else {
-    fmt::print("{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  errors\n", "function", "calls",
-               "failed", "bytes", "p50", "p90", "p99", "max");
+    // The name column as wide as the longest name (GetAddrInfoExOverlappedResult is 29).
+    size_t w = 24;
+    for (const auto& [name, f] : funcs) w = std::max(w, name.size());
+    fmt::print("{:<{}} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  errors\n", "function", w,
+               "calls", "failed", "bytes", "p50", "p90", "p99", "max");
     for (const auto& [name, f] : funcs) {
       std::string errs;
       for (const auto& [e, n] : f.errors) errs += fmt::format("{}{} {}", errs.empty() ? "" : ", ", e, n);
       for (const auto& [e, n] : f.outcomes)
         errs += fmt::format("{}{} {} (outcome)", errs.empty() ? "" : ", ", e, n);
       std::string line = fmt::format(
-          "{:<24} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  {}", name, f.calls, f.failed, f.bytes,
+          "{:<{}} {:>9} {:>7} {:>12} {:>9} {:>9} {:>9} {:>9}  {}", name, w, f.calls, f.failed,
+          f.bytes,
           present::duration_text(f.latency.percentile(50)),
           present::duration_text(f.latency.percentile(90)),
           present::duration_text(f.latency.percentile(99)), present::duration_text(f.latency.max()),

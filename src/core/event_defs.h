@@ -58,7 +58,8 @@
   X(rings, UInt, None, "rings in the shared region (threads that can record at once)")          \
   X(threads, UInt, None, "threads of the process that found no free ring so far")            \
   X(what, Str, None, "what the agent cannot see: raw-syscalls, io_uring")                       \
-  X(listening, UInt, None, "1 when the socket listens for connections")
+  X(listening, UInt, None, "1 when the socket listens for connections")                         \
+  X(extension, Str, None, "the extension function asked for (SIO_GET_EXTENSION_FUNCTION_POINTER)")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -83,7 +84,7 @@
   X(close, "a socket was closed", sock)                                                       \
   X(dup, "a socket handle was duplicated", sock, new_sock)                                    \
   X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen)         \
-  X(ioctl, "a socket control request", sock, request, arg)                                    \
+  X(ioctl, "a socket control request", sock, request, arg, extension)                         \
   X(sockname, "a socket's local or peer address was asked for", sock, addr)                   \
   X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock)                   \
   X(lookup, "a name was resolved to addresses", host, service, hint_family, hint_type,        \

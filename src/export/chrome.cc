@@ -65,7 +65,7 @@ class ChromeExporter final : public Exporter {
     }
     for (uint8_t i = 0; i < ev.nvalues; ++i) {
       const FieldDef& def = field_def(ev.values[i].id);
-      args[std::string(def.name)] = present::value_text(def, ev.values[i]);
+      args[std::string(def.name)] = present::value_text(def, ev.values[i], 40, ev.func);
     }
     j["args"] = std::move(args);
     emit(j);

@@ -286,7 +286,7 @@ class SqliteExporter final : public Exporter {
       const Value& v = ev.values[i];
       if (v.id >= FieldId::kCount) continue;
       ins_calls_.at(field_col_[static_cast<size_t>(v.id)]);
-      add_field(field_def(v.id), v);
+      add_field(field_def(v.id), v, ev.func);
     }
     return ins_calls_.insert();
   }
@@ -310,7 +310,7 @@ class SqliteExporter final : public Exporter {
     sqlite3_free(err);
     return s;
   }
-  void add_field(const FieldDef& f, const Value& v) {
+  void add_field(const FieldDef& f, const Value& v, FuncId func) {
     switch (f.type) {
       case FieldType::Bytes: ins_calls_.add(v.num).blob(v.bytes()); break;
       case FieldType::Int: ins_calls_.add(static_cast<int64_t>(v.num)); break;
@@ -318,7 +318,7 @@ class SqliteExporter final : public Exporter {
       case FieldType::Sock:
       case FieldType::Duration: ins_calls_.add(v.num); break;
       case FieldType::Str: ins_calls_.add(v.bytes()); break;
-      default: ins_calls_.add(present::value_text(f, v)); break;
+      default: ins_calls_.add(present::value_text(f, v, 40, func)); break;
     }
   }
 

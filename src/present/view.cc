@@ -48,8 +48,23 @@ nlohmann::json addr_json(const SockAddr& a) {
   return j;
 }
 
+// select()'s sets, from the poll flags its sockets were recorded with (Linux: POLLIN, POLLOUT,
+// POLLPRI; Windows: POLLRDNORM, POLLWRNORM, POLLRDBAND): "read|except", "-" for none. Shown
+// as sets because a Windows exceptfds answer is also how a failed non-blocking connect is told,
+// which "POLLRDBAND" (priority data) would misname.
+std::string select_sets(uint64_t flags) {
+  std::string s;
+  auto add = [&](uint64_t bits, const char* name) {
+    if (flags & bits) s += (s.empty() ? "" : "|") + std::string(name);
+  };
+  add(pollev::kIn | pollev::kRdnorm, "read");
+  add(pollev::kOut | pollev::kWrnorm, "write");
+  add(pollev::kPri | pollev::kRdband, "except");
+  return s.empty() ? "-" : s;
+}
+
 // The value of a field in JSON: numbers stay numbers, constants get their names.
-nlohmann::json value_json(const FieldDef& def, const Value& v) {
+nlohmann::json value_json(const FieldDef& def, const Value& v, FuncId func = FuncId::kCount) {
   switch (def.type) {
     case FieldType::Int: return static_cast<int64_t>(v.num);
     case FieldType::UInt:
@@ -76,10 +91,16 @@ nlohmann::json value_json(const FieldDef& def, const Value& v) {
       std::vector<PollEntry> list;
       nlohmann::json arr = nlohmann::json::array();
       if (decode_poll_list(v.bytes(), list))
-        for (const auto& p : list)
-          arr.push_back({{"sock", p.sock},
-                         {"events", flags_name(ConstTable::PollEvents, p.events)},
-                         {"revents", flags_name(ConstTable::PollEvents, p.revents)}});
+        for (const auto& p : list) {
+          nlohmann::json e = {{"sock", p.sock},
+                              {"events", flags_name(ConstTable::PollEvents, p.events)},
+                              {"revents", flags_name(ConstTable::PollEvents, p.revents)}};
+          if (func == FuncId::select) {
+            e["sets"] = select_sets(p.events);
+            e["ready"] = select_sets(p.revents);
+          }
+          arr.push_back(std::move(e));
+        }
       return arr;
     }
   }
@@ -189,7 +210,7 @@ std::string hex_dump(std::string_view b, const std::string& indent) {
   return out;
 }
 
-std::string value_text(const FieldDef& def, const Value& v, size_t preview) {
+std::string value_text(const FieldDef& def, const Value& v, size_t preview, FuncId func) {
   switch (def.type) {
     case FieldType::Int: return std::to_string(static_cast<int64_t>(v.num));
     case FieldType::UInt:
@@ -223,10 +244,14 @@ std::string value_text(const FieldDef& def, const Value& v, size_t preview) {
       std::vector<PollEntry> list;
       if (!decode_poll_list(v.bytes(), list)) return "<malformed>";
       std::string s = "[";
-      for (size_t i = 0; i < list.size(); ++i)
-        s += fmt::format("{}{}:{}->{}", i ? ", " : "", list[i].sock,
-                         flags_name(ConstTable::PollEvents, list[i].events),
-                         flags_name(ConstTable::PollEvents, list[i].revents));
+      for (size_t i = 0; i < list.size(); ++i) {
+        const PollEntry& p = list[i];
+        const bool sets = func == FuncId::select;
+        s += fmt::format("{}{}:{}->{}", i ? ", " : "", p.sock,
+                         sets ? select_sets(p.events) : flags_name(ConstTable::PollEvents, p.events),
+                         sets ? select_sets(p.revents)
+                              : flags_name(ConstTable::PollEvents, p.revents));
+      }
       return s + "]";
     }
   }
@@ -251,7 +276,7 @@ std::string event_line(const Event& ev, const trace::TraceHeader& h, const TextO
       if (!v) continue;
       if (id == FieldId::payload) payload = v;
       s += fmt::format("{}{}={}", first ? "" : ", ", field_def(id).name,
-                       value_text(field_def(id), *v, opt.preview));
+                       value_text(field_def(id), *v, opt.preview, ev.func));
       first = false;
     }
   }
@@ -307,11 +332,11 @@ std::string csv_row(const Event& ev, const trace::TraceHeader& h, const LineNote
     } else if (!v) {
       cells.emplace_back();
     } else if (f.type == FieldType::AddrList || f.type == FieldType::PollList) {
-      cells.push_back(json_dump(value_json(f, *v)));
+      cells.push_back(json_dump(value_json(f, *v, ev.func)));
     } else if (f.type == FieldType::Str) {
       cells.push_back(csv_text(escape(v->bytes())));
     } else {
-      cells.push_back(value_text(f, *v));
+      cells.push_back(value_text(f, *v, 40, ev.func));
     }
   }
   std::string s;
@@ -349,7 +374,7 @@ std::string json_line(const Event& ev, const trace::TraceHeader& h, const LineNo
   nlohmann::ordered_json args = nlohmann::ordered_json::object();
   for (uint8_t i = 0; i < ev.nvalues; ++i) {
     const FieldDef& f = field_def(ev.values[i].id);
-    args[std::string(f.name)] = value_json(f, ev.values[i]);
+    args[std::string(f.name)] = value_json(f, ev.values[i], ev.func);
   }
   j["args"] = args;
   return json_dump(j);

@@ -37,8 +37,10 @@ std::string event_line(const Event& ev, const trace::TraceHeader& h, const TextO
 std::string time_text(int64_t wall_ns, const TextOptions& opt, int64_t rel_ns);
 // "ECONNREFUSED (The peer refused the connection)"
 std::string error_text(const ErrorCode& e);
-// One field value as the text view prints it.
-std::string value_text(const FieldDef& def, const Value& v, size_t preview = 40);
+// One field value as the text view prints it; `func` is the call it belongs to (select's
+// socket list names its sets: read, write, except).
+std::string value_text(const FieldDef& def, const Value& v, size_t preview = 40,
+                       FuncId func = FuncId::kCount);
 // "1.2ms", "150us", "3.000s"
 std::string duration_text(uint64_t ns);
 // "2026-11-27T12:00:00.001240000Z"

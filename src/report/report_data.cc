@@ -19,7 +19,7 @@ std::string args_text(const Event& ev) {
     if (!s.empty()) s += ", ";
     s += field_def(id).name;
     s += '=';
-    s += present::value_text(field_def(id), *v);
+    s += present::value_text(field_def(id), *v, 40, ev.func);
   }
   return s;
 }

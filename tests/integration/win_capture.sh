@@ -242,8 +242,23 @@ assert payload(done[cx["args"]["op"]]) == b"hello-connectex"
 rx = one("WSARecv")[0]
 assert rx["error"]["name"] == "WSA_IO_PENDING", rx
 assert payload(done[rx["args"]["op"]]) == b"second"
-assert [e for e in calls("WSAIoctl") if e["args"]["request"] == "SIO_GET_EXTENSION_FUNCTION_POINTER"]
+asked = {e["args"].get("extension") for e in calls("WSAIoctl")
+         if e["args"]["request"] == "SIO_GET_EXTENSION_FUNCTION_POINTER"}
+assert {"AcceptEx", "ConnectEx"} <= asked, asked
 '
+
+# stats keeps its columns under names longer than the usual 24 characters
+# (GetQueuedCompletionStatus).
+"$WSTRACE" stats "$WORK/iocp.wst" >"$WORK/iocp.stats" || fail "stats of iocp.wst"
+python3 - "$WORK/iocp.stats" <<'PY' || fail "stats: columns not aligned under a long function name"
+import sys
+table = open(sys.argv[1]).read().split("\n\n")[0].splitlines()
+assert any(l.startswith("GetQueuedCompletionStatus ") for l in table), table
+# Each row's calls column ends where the header's does.
+end = table[0].index("calls") + len("calls")
+for l in table[1:]:
+    assert l[end - 1].isdigit() and l[end] == " ", (end, l)
+PY
 
 # Completion routines: the program's routine still runs, and the completion is recorded with
 # the received data under the pending call's op.

@@ -728,6 +728,20 @@ TEST_F(FindingsTest, NonblockingConnectGivenUpIsAConnectTimeout) {
   EXPECT_TRUE(of(all, "connect-failed").empty());
 }
 
+// A Windows select tells a failed non-blocking connect in its except set: the connect is over,
+// not given up.
+TEST_F(FindingsTest, SelectExceptSetEndsAConnect) {
+  start();
+  socket(3);
+  connect(3, v4(80), errcode::kEinprogress);
+  call(FuncId::select, 1000, 1000 * kMs)
+      .polls(FieldId::fds, {{3, ws::pollev::kWrnorm | ws::pollev::kRdband, ws::pollev::kRdband}})
+      .num(FieldId::timeout, 1000 * kMs).result(1);
+  feed();
+  close(3, 1000 * kMs);
+  EXPECT_TRUE(of(finish(), "connect-timeout").empty());
+}
+
 TEST_F(FindingsTest, ConnectPendingAtProcessExitIsGivenUp) {
   start();
   socket(3);

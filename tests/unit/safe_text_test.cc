@@ -173,4 +173,22 @@ TEST(ValueText, WinsockVersionAndNetworkEvents) {
   EXPECT_EQ(ws::present::value_text(ws::field_def(FieldId::mask), v), "FD_ACCEPT");
 }
 
+// select's sockets by the sets they were in (read, write, except) on both platforms: a Windows
+// except set is how a failed connect is told, not "priority data".
+TEST(ValueText, SelectSets) {
+  using ws::FieldId;
+  ws::EventBuilder b;
+  b.begin(ws::FuncId::select, 1, 1, 0)
+      .polls(FieldId::fds, {{7, ws::pollev::kRdnorm | ws::pollev::kRdband, ws::pollev::kRdband},
+                            {8, ws::pollev::kOut, 0}});
+  const ws::Value* v = b.event().get(FieldId::fds);
+  ASSERT_NE(v, nullptr);
+  const ws::FieldDef& def = ws::field_def(FieldId::fds);
+  EXPECT_EQ(ws::present::value_text(def, *v, 40, ws::FuncId::select),
+            "[7:read|except->except, 8:write->-]");
+  // A poll's list keeps its POLL* names.
+  EXPECT_EQ(ws::present::value_text(def, *v, 40, ws::FuncId::poll).find("except"),
+            std::string::npos);
+}
+
 }  // namespace

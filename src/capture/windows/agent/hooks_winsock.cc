@@ -1,10 +1,46 @@
 // The Winsock hooks: each calls the real function first, then records what it did.
+#include <mswsock.h>
+
 #include "agent.h"
 
 namespace ws::agent {
 namespace {
 
 bool failed(int r) { return r == SOCKET_ERROR; }
+
+// The extension function a SIO_GET_EXTENSION_FUNCTION_POINTER asks for, by its GUID; another
+// GUID as its registry form, written into `text` (no allocation in a hook).
+const char* extension_name(const GUID& g, char (&text)[40]) {
+  struct Known {
+    GUID id;
+    const char* name;
+  };
+  static const Known kKnown[] = {
+      {WSAID_ACCEPTEX, "AcceptEx"},
+      {WSAID_CONNECTEX, "ConnectEx"},
+      {WSAID_DISCONNECTEX, "DisconnectEx"},
+      {WSAID_GETACCEPTEXSOCKADDRS, "GetAcceptExSockaddrs"},
+      {WSAID_TRANSMITFILE, "TransmitFile"},
+      {WSAID_TRANSMITPACKETS, "TransmitPackets"},
+      {WSAID_WSARECVMSG, "WSARecvMsg"},
+      {WSAID_WSASENDMSG, "WSASendMsg"},
+      {WSAID_WSAPOLL, "WSAPoll"},
+  };
+  for (const Known& k : kKnown)
+    if (memcmp(&k.id, &g, sizeof g) == 0) return k.name;
+  // Written by hand: the C library's formatting may take its locale lock.
+  char* o = text;
+  auto put = [&o](uint64_t v, int digits) {
+    for (int i = digits - 1; i >= 0; --i) *o++ = "0123456789abcdef"[(v >> (4 * i)) & 0xf];
+  };
+  *o++ = '{';
+  put(g.Data1, 8), *o++ = '-', put(g.Data2, 4), *o++ = '-', put(g.Data3, 4), *o++ = '-';
+  put(g.Data4[0], 2), put(g.Data4[1], 2), *o++ = '-';
+  for (int i = 2; i < 8; ++i) put(g.Data4[i], 2);
+  *o++ = '}';
+  *o = '\0';
+  return text;
+}
 
 // The socket's own address.
 void note_local(Call& c, SOCKET s) {
@@ -452,6 +488,11 @@ int WSAAPI hook_WSAIoctl(SOCKET s, DWORD code, LPVOID in, DWORD inlen, LPVOID ou
   u_long v;
   if (inlen == sizeof(u_long) && read_safely(v, in)) c.u64(FieldId::arg, v);
   overlapped_args(c, ov);
+  GUID g;
+  if (code == SIO_GET_EXTENSION_FUNCTION_POINTER && inlen >= sizeof g && read_safely(g, in)) {
+    char text[40];
+    c.str(FieldId::extension, extension_name(g, text));
+  }
   return r;
 }
 

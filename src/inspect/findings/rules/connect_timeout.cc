@@ -162,7 +162,9 @@ class ConnectTimeout : public Rule {
     if (fds == nullptr || !ev.error.ok() || ev.result <= 0 || !decode_poll_list(fds->bytes(), polls_))
       return;
     for (const PollEntry& p : polls_) {
-      if (!(p.revents & kDone)) continue;
+      // (A Windows select answers a failed connect in its except set: POLLRDBAND.)
+      const uint64_t done = kDone | (ev.func == FuncId::select ? pollev::kRdband : 0);
+      if (!(p.revents & done)) continue;
       auto s = socks_.find({ev.pid, p.sock});
       if (s == socks_.end()) continue;
       if (auto it = attempts_.find(s->second); it != attempts_.end()) forget(it);
