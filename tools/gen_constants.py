@@ -64,6 +64,7 @@ TABLES = [
     TableSpec("ai_flags.tsv", "AiFlags", "aiflag", "getaddrinfo flag", "flags", "AI_", "AI_"),
     TableSpec("poll_events.tsv", "PollEvents", "pollev", "poll event", "flags", "POLL", "POLL"),
     TableSpec("fd_events.tsv", "FdEvents", "fdev", "network event", "flags", "FD_", "FD_"),
+    TableSpec("tcp_states.tsv", "TcpState", "tcpstate", "TCP state", "enum", "", "TCP_"),
 ]
 TABLE_BY_FILE = {t.file: t for t in TABLES}
 

@@ -289,7 +289,7 @@ void RingCollector::emit(const Event& raw) {
     case EventType::thread_name: break;
     case EventType::tracing_lost: ++summary_.lost; break;
     default:
-      if (!is_process_fact(ev.type())) ++summary_.calls;
+      if (!is_fact(ev.type())) ++summary_.calls;
   }
   if (problem_.empty()) {
     if (Status s = writer_.write(ev); !s.ok()) problem_ = s.message();

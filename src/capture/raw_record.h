@@ -33,6 +33,9 @@ enum RawKind : uint8_t {
   kRawPlatformConst = 8,  // i64 platform value of a constant, for the collector to translate
   kRawSockopt = 9,        // i64 level, i64 optname (platform values)
   kRawWString = 10,       // UTF-16 text (Windows), no terminator
+  // The platform's TCP statistics as the system returned them: Linux `struct tcp_info` (as
+  // many bytes as getsockopt gave), Windows TCP_INFO_v0 or TCP_INFO_v1 (SIO_TCP_INFO).
+  kRawTcpInfo = 11,
 };
 
 struct RawArg {

@@ -31,6 +31,9 @@ struct RecordOptions {
   uint32_t ring_bytes = 1u << 20;  // per thread
   uint32_t slots = 256;            // threads that can record at once
   bool redact = false;  // mask credentials in payloads before they are written (redact.h)
+  // TCP statistics read by the agents (RegionHeader::tcp_info_ms): 0 never, kTcpInfoEnds only
+  // when a connection is set up and ends, else also every so many ms at a send or receive.
+  uint32_t tcp_info_ms = 1000;
 };
 
 struct RecordSummary {

@@ -48,7 +48,9 @@ struct alignas(64) RegionHeader {
   uint32_t snaplen;         // payload bytes to keep per call (UINT32_MAX: all that fits)
   uint32_t follow;          // 1: trace children too
   uint32_t root_pid;        // with follow == 0, only this process records
-  uint32_t reserved;
+  // TCP statistics: 0 never read; kTcpInfoEnds only when a connection is set up and ends;
+  // else also at a send or receive once this many milliseconds have passed since the last.
+  uint32_t tcp_info_ms;
   std::atomic<uint64_t> no_ring_total;     // every record lost for want of a ring
   std::atomic<uint64_t> no_ring_unnamed;   // … of those, by processes the table had no room for
   std::atomic<uint32_t> collector_alive;   // cleared by a collector that detaches: agents stop
@@ -91,8 +93,10 @@ inline uint8_t* ring_data(RegionHeader* r, const RingGeometry& g, uint32_t slot)
 }
 
 // Lays out a fresh region in zeroed memory of g.region_bytes().
+inline constexpr uint32_t kTcpInfoEnds = UINT32_MAX;
+
 inline void init_region(void* mem, const RingGeometry& g, uint32_t snaplen, bool follow,
-                        uint32_t root_pid) {
+                        uint32_t root_pid, uint32_t tcp_info_ms = 0) {
   auto* r = static_cast<RegionHeader*>(mem);
   std::memcpy(r->magic, kRegionMagic, sizeof kRegionMagic);
   r->version = kRegionVersion;
@@ -102,6 +106,7 @@ inline void init_region(void* mem, const RingGeometry& g, uint32_t snaplen, bool
   r->snaplen = snaplen;
   r->follow = follow ? 1 : 0;
   r->root_pid = root_pid;
+  r->tcp_info_ms = tcp_info_ms;
   r->collector_alive.store(1, std::memory_order_release);
 }
 

@@ -22,6 +22,50 @@ uint64_t read_u64(const uint8_t* p) {
   return v;
 }
 
+// The TCP statistics the agent copied as the system gave them, as the tcp_info event's fields;
+// a field the layout (or the length the system returned) lacks is left out. `at` is when they
+// were read (FieldId::tcp_at). The offsets are the documented layouts, written out because a
+// trace recorded on one platform is read on the other (and checked against the system headers
+// in tests/unit/translate_test.cc where they exist).
+void tcp_info_fields(Platform p, const uint8_t* d, size_t n, uint64_t at, EventBuilder& out) {
+  constexpr uint64_t kUs = 1000;
+  auto u32_at = [&](size_t off, FieldId f, uint64_t scale = 1) {
+    if (off + 4 <= n) out.num(f, uint64_t{le32(d + off)} * scale);
+  };
+  auto u64_at = [&](size_t off, FieldId f) {
+    if (off + 8 <= n) out.num(f, read_u64(d + off));
+  };
+  if (p == Platform::Linux) {
+    // struct tcp_info (linux/tcp.h): tcpi_state, …, tcpi_rtt/rttvar (µs) at 68/72,
+    // tcpi_total_retrans at 100, tcpi_bytes_received at 128, tcpi_min_rtt at 148,
+    // tcpi_bytes_sent/bytes_retrans at 200/208.
+    if (n >= 1) out.num(FieldId::tcp_state, to_code(ConstTable::TcpState, p, d[0]));
+    u32_at(68, FieldId::rtt, kUs);
+    u32_at(72, FieldId::rtt_var, kUs);
+    u32_at(148, FieldId::min_rtt, kUs);
+    u32_at(100, FieldId::retrans);
+    u64_at(208, FieldId::retrans_bytes);
+    // Read when the connect completed, every retransmission so far was of the SYN.
+    if (at == 1) u32_at(100, FieldId::syn_retrans);
+    u64_at(200, FieldId::bytes_sent);
+    u64_at(128, FieldId::bytes_recvd);
+  } else {
+    // TCP_INFO_v0 (mstcpip.h; v1 only adds send-limit figures after it): State at 0, RttUs and
+    // MinRttUs at 20/24, BytesOut/BytesIn at 48/56, BytesRetrans at 68, FastRetrans at 72,
+    // TimeoutEpisodes at 80, SynRetrans (a byte) at 84.
+    if (n < 85) return;
+    out.num(FieldId::tcp_state, to_code(ConstTable::TcpState, p, le32(d)));
+    u32_at(20, FieldId::rtt, kUs);
+    u32_at(24, FieldId::min_rtt, kUs);
+    u32_at(72, FieldId::retrans);
+    u32_at(68, FieldId::retrans_bytes);
+    out.num(FieldId::syn_retrans, d[84]);
+    u32_at(80, FieldId::timeouts);
+    u64_at(48, FieldId::bytes_sent);
+    u64_at(56, FieldId::bytes_recvd);
+  }
+}
+
 // The platform numbers of the families whose layout wstrace decodes, from the constant table
 // (looked up once per platform: every address of every record needs them).
 struct Families {
@@ -129,6 +173,7 @@ bool translate_record(Platform platform, const uint8_t* rec, size_t len, uint32_
   size_t pos = sizeof h;
   std::vector<SockAddr> addrs;
   std::vector<PollEntry> polls;
+  uint64_t tcp_at = 0;  // (noted before the statistics it qualifies)
   for (uint8_t i = 0; i < h.nargs; ++i) {
     RawArg a;
     if (pos + sizeof a > len) return false;
@@ -142,6 +187,10 @@ bool translate_record(Platform platform, const uint8_t* rec, size_t len, uint32_
       case kRawI64:
         if (a.size != 8) return false;
         out.num(f, read_u64(d));
+        if (f == FieldId::tcp_at) tcp_at = read_u64(d);
+        break;
+      case kRawTcpInfo:
+        tcp_info_fields(platform, d, a.size, tcp_at, out);
         break;
       case kRawPlatformConst:
         if (a.size != 8) return false;

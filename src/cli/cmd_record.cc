@@ -11,6 +11,7 @@
 
 #include "record.h"
 #include "redact.h"
+#include "ring.h"
 #include "commands.h"
 #include "common.h"
 #include "filter.h"
@@ -22,9 +23,28 @@
 namespace ws::cli {
 namespace {
 
+// --tcp-info-interval and --no-tcp-info of record and attach.
+struct TcpInfoArgs {
+  uint32_t interval_ms = 1000;
+  bool off = false;
+  uint32_t region_value() const {
+    return off ? 0 : interval_ms == 0 ? capture::kTcpInfoEnds : interval_ms;
+  }
+};
+
+void add_tcp_info_flags(CLI::App& cmd, TcpInfoArgs& t) {
+  cmd.add_option("--tcp-info-interval", t.interval_ms,
+                 "read a TCP connection's statistics (RTT, retransmissions) at a send or receive "
+                 "at most every MS milliseconds, besides when it is set up and before it ends; "
+                 "0: only then (default 1000)")
+      ->option_text("MS");
+  cmd.add_flag("--no-tcp-info", t.off, "never read TCP statistics");
+}
+
 struct RecordArgs {
   std::string output, snaplen = "1024", filter, engine = "auto";
   bool no_follow = false, quiet = false, redact = false, show_secrets = false;
+  TcpInfoArgs tcp;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
 };
@@ -134,6 +154,7 @@ int run_record(const RecordArgs& a) {
   capture::RecordOptions opt;
   opt.output = a.output;
   opt.follow = !a.no_follow;
+  opt.tcp_info_ms = a.tcp.region_value();
   opt.argv = a.argv;
   opt.agent_path = agent_path();
   if (a.ring_kib) opt.ring_bytes = std::bit_ceil(std::max<uint32_t>(a.ring_kib, 8)) * 1024;
@@ -175,6 +196,7 @@ int run_record(const RecordArgs& a) {
 struct AttachArgs {
   std::string output, snaplen = "1024";
   bool quiet = false, redact = false, show_secrets = false;
+  TcpInfoArgs tcp;
   uint32_t pid = 0;
 };
 
@@ -182,6 +204,7 @@ int run_attach(const AttachArgs& a) {
   capture::RecordOptions opt;
   opt.output = a.output;
   opt.agent_path = agent_path();
+  opt.tcp_info_ms = a.tcp.region_value();
   if (!parse_snaplen(a.snaplen, opt.snaplen)) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
@@ -226,6 +249,7 @@ void add_attach_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-s,--snaplen", a->snaplen, "payload bytes kept per call (default 1024)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
+  add_tcp_info_flags(*cmd, a->tcp);
   cmd->add_option("PID", a->pid, "process id")->required();
   cmd->callback([a, &exit_code] { exit_code = run_attach(*a); });
 }
@@ -245,6 +269,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
                   "live lines only for the calls that match (the trace keeps every call)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
+  add_tcp_info_flags(*cmd, a->tcp);
   cmd->add_option("--ring-kib", a->ring_kib,
                   "ring size per thread in KiB (default 1024); larger rides out longer bursts")
       ->check(CLI::Range(8u, 1u << 20));

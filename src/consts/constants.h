@@ -83,6 +83,7 @@ enum class ConstTable : uint8_t {
   AiFlags,       // AI_* (flags)
   PollEvents,    // POLLIN … (flags)
   FdEvents,      // FD_READ … of WSAEventSelect/WSAAsyncSelect (flags, Windows)
+  TcpState,      // ESTABLISHED … of the TCP statistics (enum)
 };
 
 inline constexpr int64_t kAbsent = INT64_MIN;  // the constant does not exist on that platform

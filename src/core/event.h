@@ -54,6 +54,9 @@ inline bool is_process_fact(EventType t) {
          t == EventType::thread_name || t == EventType::drops || t == EventType::tracing_lost ||
          t == EventType::unseen || t == EventType::inherited || t == EventType::fork;
 }
+// An event that is no call of the program: a process fact, or what the agent read itself
+// (a connection's TCP statistics). Not counted as calls.
+inline bool is_fact(EventType t) { return is_process_fact(t) || t == EventType::tcp_info; }
 
 enum class FuncId : uint8_t {
 #define WS_X(name, event) name,

@@ -59,7 +59,21 @@
   X(threads, UInt, None, "threads of the process that found no free ring so far")            \
   X(what, Str, None, "what the agent cannot see: raw-syscalls, io_uring")                       \
   X(listening, UInt, None, "1 when the socket listens for connections")                         \
-  X(extension, Str, None, "the extension function asked for (SIO_GET_EXTENSION_FUNCTION_POINTER)")
+  X(extension, Str, None, "the extension function asked for (SIO_GET_EXTENSION_FUNCTION_POINTER)") \
+  X(tcp_at, UInt, None, "when TCP statistics were read: 1 connected, 2 at an interval, 3 before "    \
+    "shutdown, 4 before close")                                                               \
+  X(tcp_state, Enum, TcpState, "TCP state")                                                   \
+  X(rtt, Duration, None, "smoothed round-trip time")                                          \
+  X(rtt_var, Duration, None, "round-trip time variation (Linux)")                             \
+  X(min_rtt, Duration, None, "lowest round-trip time seen")                                   \
+  X(retrans, UInt, None, "retransmissions: segments (Linux total_retrans), fast retransmits "  \
+    "(Windows)")                                                                              \
+  X(retrans_bytes, UInt, None, "bytes retransmitted")                                         \
+  X(syn_retrans, UInt, None, "SYN retransmissions while connecting")                          \
+  X(timeouts, UInt, None, "retransmission timeout episodes (Windows)")                        \
+  X(bytes_sent, UInt, None, "bytes sent on the connection, retransmissions included (Linux) or "\
+    "not (Windows)")                                                                          \
+  X(bytes_recvd, UInt, None, "bytes received on the connection")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -101,7 +115,11 @@
   X(inherited, "a socket the process already had when the agent started in it (inherited "   \
     "across exec or from its parent)", sock, family, type, protocol, local, peer, listening)  \
   X(fork, "the process made a child process (the result is its pid), which starts with the "  \
-    "same sockets")
+    "same sockets")                                                                           \
+  X(tcp_info, "a connection's TCP statistics as the system keeps them, read by the agent when " \
+    "it connected, at intervals, and before shutdown and close", sock, tcp_at, tcp_state,     \
+    rtt, rtt_var, min_rtt, retrans, retrans_bytes, syn_retrans, timeouts, bytes_sent,          \
+    bytes_recvd)
 
 // WS_FUNC(name, event) — every function wstrace traces, on any platform.
 #define WS_FUNC_LIST(X)                                                                       \
@@ -198,4 +216,5 @@
   X(epoll_pwait2, poll)                                                                       \
   X(unseen, unseen)                                                                           \
   X(inherited, inherited)                                                                     \
-  X(fork, fork)
+  X(fork, fork)                                                                               \
+  X(tcp_info, tcp_info)

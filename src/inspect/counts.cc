@@ -19,7 +19,7 @@ void CallCounts::on_event(const Facts& f) {
     if (const Value* v = ev.get(FieldId::image)) procs_[ev.pid].image = std::string(v->bytes());
     return;
   }
-  if (is_process_fact(t) || !f.matched) return;
+  if (is_fact(t) || !f.matched) return;
   // A further message of sendmmsg/recvmmsg adds its bytes to its call's row, not a call.
   const FuncId func = call_of(ev.func);
   auto& fs = by_func_[std::min(static_cast<size_t>(func), by_func_.size() - 1)];
@@ -107,7 +107,7 @@ void TraceSummary::on_event(const Facts& f) {
       if (const Value* v = ev.get(FieldId::dropped)) p.dropped += v->num, dropped_ += v->num;
       return;
     default:
-      if (is_process_fact(ev.type())) return;
+      if (is_fact(ev.type())) return;
       break;
   }
   if (call_of(ev.func) != ev.func) return;  // a message of a call already counted

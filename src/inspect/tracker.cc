@@ -338,6 +338,7 @@ void Tracker::observe(const Event& ev) {
       if (is_process_fact(type)) return;
       break;
   }
+  if (type == EventType::tcp_info) return on_tcp_info(ev);
   if (call_of(ev.func) == ev.func) ++p.calls;  // (a further message of sendmmsg is no call)
   if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
   switch (type) {
@@ -386,6 +387,33 @@ void Tracker::on_reverse_lookup(const Event& ev) {
   const Value* host = ev.get(FieldId::host);
   if (!ev.error.ok() || host == nullptr) return;
   if (auto a = get_addr(ev, FieldId::addr)) learn_host(*a, host->bytes());
+}
+
+// TCP statistics the agent read: kept with the connection, newest figures first.
+void Tracker::on_tcp_info(const Event& ev) {
+  const Value* sockv = ev.get(FieldId::sock);
+  if (sockv == nullptr) return;
+  Connection* c = find_or_adopt(ev, sockv->num);
+  current_ = c;
+  TcpStats& t = c->tcp;
+  ++t.readings;
+  t.ts = ev.ts;
+  const Value* at = ev.get(FieldId::tcp_at);
+  t.final = at != nullptr && at->num == 4;
+  auto take = [&ev](FieldId f, std::optional<uint64_t>& to) {
+    if (const Value* v = ev.get(f)) to = v->num;
+  };
+  take(FieldId::tcp_state, t.state);
+  take(FieldId::rtt, t.rtt);
+  take(FieldId::rtt_var, t.rtt_var);
+  take(FieldId::min_rtt, t.min_rtt);
+  take(FieldId::retrans, t.retrans);
+  take(FieldId::retrans_bytes, t.retrans_bytes);
+  take(FieldId::syn_retrans, t.syn_retrans);
+  take(FieldId::timeouts, t.timeouts);
+  take(FieldId::bytes_sent, t.bytes_sent);
+  take(FieldId::bytes_recvd, t.bytes_recvd);
+  if (t.rtt) t.max_rtt = std::max(t.max_rtt, *t.rtt);
 }
 
 // The calls on a socket: found (or adopted) by their handle, then one handler per kind.

@@ -67,6 +67,18 @@ enum class ConnEnd : uint8_t {
 };
 std::string_view end_name(ConnEnd e);  // "closed by us", "reset", …
 
+// A connection's TCP statistics as the agent read them (tcp_info events): the latest reading's
+// figures (a figure the platform does not give stays empty), the SYN retransmissions of the
+// reading taken when it was set up, and the largest RTT seen.
+struct TcpStats {
+  uint64_t readings = 0;
+  bool final = false;  // the latest was read just before the program closed it
+  int64_t ts = 0;      // when the latest was read
+  std::optional<uint64_t> state, rtt, rtt_var, min_rtt, retrans, retrans_bytes, syn_retrans,
+      timeouts, bytes_sent, bytes_recvd;
+  uint64_t max_rtt = 0;
+};
+
 struct Connection {
   uint64_t id = 0;
   uint32_t pid = 0;
@@ -100,6 +112,7 @@ struct Connection {
     int64_t ts = 0;
   } attempt;
   bool matched = false;           // a call of it passed the Inspector's filter
+  TcpStats tcp;
 
   std::string kind() const;       // "tcp", "udp", "unix", "tcp6"…  ("?" when unknown)
 };
@@ -198,6 +211,7 @@ class Tracker : public FilterContext {
   void on_sock_event(const Event& ev, EventType type, const Process& p);
   void on_socket(const Event& ev, ConnRole role);
   void on_inherited(const Event& ev);
+  void on_tcp_info(const Event& ev);
   void on_fork(const Event& ev);
   void on_orphan_completion(const Event& ev);
   void on_close(const Event& ev, uint64_t sock);

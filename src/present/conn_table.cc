@@ -57,6 +57,50 @@ std::string cells(std::initializer_list<std::string_view> values) {
 
 }  // namespace
 
+namespace {
+
+// A connection's TCP statistics in words, after its end and errors: "tcp: rtt 1.2ms (min 300us),
+// 5 retransmitted (7300 B), final"; empty when the agent read none.
+std::string tcp_text(const inspect::TcpStats& t) {
+  if (t.readings == 0) return "";
+  std::string s = "tcp:";
+  if (t.rtt) {
+    s += " rtt " + present::duration_text(*t.rtt);
+    if (t.min_rtt) s += " (min " + present::duration_text(*t.min_rtt) + ")";
+  }
+  if (t.retrans || t.retrans_bytes) {
+    s += fmt::format("{} {} retransmitted", t.rtt ? "," : "", t.retrans ? *t.retrans : 0);
+    if (t.retrans_bytes) s += fmt::format(" ({} B)", *t.retrans_bytes);
+  }
+  if (t.syn_retrans && *t.syn_retrans) s += fmt::format(", {} SYN retransmitted", *t.syn_retrans);
+  if (t.timeouts && *t.timeouts) s += fmt::format(", {} timeouts", *t.timeouts);
+  s += t.final ? ", final" : ", partial";
+  return s;
+}
+
+nlohmann::ordered_json tcp_json(const inspect::TcpStats& t) {
+  nlohmann::ordered_json j;
+  j["readings"] = t.readings;
+  j["final"] = t.final;
+  if (t.state) j["state"] = code_name(ConstTable::TcpState, *t.state);
+  auto put = [&j](const char* name, const std::optional<uint64_t>& v) {
+    if (v) j[name] = *v;
+  };
+  put("rtt_ns", t.rtt);
+  put("rtt_var_ns", t.rtt_var);
+  put("min_rtt_ns", t.min_rtt);
+  if (t.max_rtt) j["max_rtt_ns"] = t.max_rtt;
+  put("retrans", t.retrans);
+  put("retrans_bytes", t.retrans_bytes);
+  put("syn_retrans", t.syn_retrans);
+  put("timeouts", t.timeouts);
+  put("bytes_sent", t.bytes_sent);
+  put("bytes_recvd", t.bytes_recvd);
+  return j;
+}
+
+}  // namespace
+
 std::string conn_header() {
   return cells({"id", "process", "kind", "role", "local", "remote", "host", "opened", "duration",
                 "sent B/calls", "recvd B/calls"}) +
@@ -92,6 +136,7 @@ std::string conn_row(const inspect::Connection& c, const inspect::Tracker& t,
   row += "  ";
   row += end_text(c);
   if (const std::string e = errors_text(c); !e.empty()) row += "  errors " + e;
+  if (const std::string tcp = tcp_text(c.tcp); !tcp.empty()) row += "  " + tcp;
   return row;
 }
 
@@ -126,6 +171,7 @@ nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tr
   auto names = nlohmann::ordered_json::array();
   for (const auto& e : c.error_codes) names.push_back(error_name(e));
   j["error_names"] = names;
+  if (c.tcp.readings) j["tcp"] = tcp_json(c.tcp);
   return j;
 }
 

@@ -59,8 +59,8 @@ sqlite_matches() {
   "$WSTRACE" stats --json "$t" >"$WORK/stats.json"
   expect_eq "$db processes" "$(q "$db" 'select count(*) from processes')" \
     "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["processes"]))' "$WORK/stats.json")"
-  # Facts about a process, not calls it made (is_process_fact in src/core/event.h).
-  local facts="('process_start', 'process_exit', 'thread_name', 'drops', 'tracing_lost', 'unseen', 'inherited')"
+  # Facts, not calls the program made (is_fact in src/core/event.h).
+  local facts="('process_start', 'process_exit', 'thread_name', 'drops', 'tracing_lost', 'unseen', 'inherited', 'fork', 'tcp_info')"
   expect_eq "$db calls by function" \
     "$(q "$db" "select func || ' ' || count(*) || ' ' || count(error) from calls where event not in $facts group by func order by func")" \
     "$(python3 -c 'import json,sys; f=json.load(open(sys.argv[1]))["functions"]; print("\n".join("%s %d %d" % (k, v["calls"], v["failed"] + sum(v["outcomes"].values())) for k, v in sorted(f.items())))' "$WORK/stats.json")"

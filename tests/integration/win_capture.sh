@@ -39,6 +39,7 @@ PY
 record tcp tcp
 check tcp '
 port = int(out.split("port=")[1].split()[0])
+assert "lasterr=4322" in out, out  # the TCP statistics reads left the last error alone
 assert ev[0]["event"] == "process_start" and ev[0]["args"]["image"].endswith("wnetops.exe")
 assert one("WSAStartup")[0]["args"]["version"] == 0x202
 c = one("connect")[0]

@@ -109,8 +109,10 @@ class Trace:
         return sum(e["args"].get("dropped", 0) for e in self.events if e["func"] == "drops")
 
 
-def load(name, path=None):
-    """Reads a trace with `wstrace show --json`; its exit status must be 0."""
+def load(name, path=None, tcp_info=False):
+    """Reads a trace with `wstrace show --json`; its exit status must be 0. The agent's own TCP
+    statistics readings (tcp_info events) are left out unless asked for: they are no calls of the
+    program (capture_tcp_health.sh checks them)."""
     path = path or work(name + ".wst")
     p = subprocess.run([os.environ["WSTRACE"], "show", "--json", path], capture_output=True,
                        text=True)
@@ -118,7 +120,9 @@ def load(name, path=None):
     events = []
     for n, line in enumerate(p.stdout.splitlines()):
         try:
-            events.append(json.loads(line))
+            ev = json.loads(line)
+            if tcp_info or ev.get("event") != "tcp_info":
+                events.append(ev)
         except ValueError as e:
             check(False, f"{path}: line {n + 1} is not JSON ({e}): {line[:200]}")
     check(events, f"{path}: no events")

@@ -3,6 +3,11 @@
 // against. The platform numbers here are the ones of the real headers (Linux glibc, mingw-w64).
 #include <gtest/gtest.h>
 
+#ifdef __linux__
+#include <linux/tcp.h>  // the kernel's whole struct tcp_info (glibc's copy stops at 2.6's fields)
+#endif
+
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -211,6 +216,101 @@ TEST(Translate, EveryKindOfArgument) {
   EXPECT_EQ(ev.get(FieldId::payload)->bytes(), "abc");
   EXPECT_EQ(ev.get(FieldId::payload)->num, moved);
   EXPECT_TRUE(ev.error.ok());
+}
+
+// TCP statistics: Linux's struct tcp_info as the kernel fills it (the real header's layout), and
+// Windows' TCP_INFO_v0/v1 as mstcpip.h documents them, byte by byte.
+uint64_t num(const Event& ev, FieldId f) {
+  const Value* v = ev.get(f);
+  return v ? v->num : UINT64_MAX;
+}
+
+#ifdef __linux__
+TEST(Translate, LinuxTcpInfo) {
+  struct tcp_info ti{};
+  ti.tcpi_state = 1;  // TCP_ESTABLISHED
+  ti.tcpi_rtt = 1500;
+  ti.tcpi_rttvar = 250;
+  ti.tcpi_min_rtt = 900;
+  ti.tcpi_total_retrans = 7;
+  ti.tcpi_bytes_retrans = 9000;
+  ti.tcpi_bytes_sent = 4'000'000;
+  ti.tcpi_bytes_received = 1234;
+  for (uint64_t at : {1, 4}) {
+    RawRecord r(FuncId::tcp_info);
+    r.u64(FieldId::sock, 5).u64(FieldId::tcp_at, at).arg(FieldId::tcp_state, kRawTcpInfo, &ti,
+                                                          sizeof ti);
+    EventBuilder b;
+    ASSERT_TRUE(translate(Platform::Linux, r.bytes(), b));
+    const Event& ev = b.event();
+    EXPECT_EQ(num(ev, FieldId::tcp_state), tcpstate::kEstablished);
+    EXPECT_EQ(num(ev, FieldId::rtt), 1'500'000u);
+    EXPECT_EQ(num(ev, FieldId::rtt_var), 250'000u);
+    EXPECT_EQ(num(ev, FieldId::min_rtt), 900'000u);
+    EXPECT_EQ(num(ev, FieldId::retrans), 7u);
+    EXPECT_EQ(num(ev, FieldId::retrans_bytes), 9000u);
+    EXPECT_EQ(num(ev, FieldId::bytes_sent), 4'000'000u);
+    EXPECT_EQ(num(ev, FieldId::bytes_recvd), 1234u);
+    EXPECT_EQ(num(ev, FieldId::tcp_at), at);
+    // Only a reading taken as the connect completed counts its retransmissions as the SYN's.
+    EXPECT_EQ(num(ev, FieldId::syn_retrans), at == 1 ? 7u : UINT64_MAX);
+  }
+  // An older kernel's shorter struct: what it lacks is left out, not read past.
+  RawRecord r(FuncId::tcp_info);
+  r.u64(FieldId::tcp_at, 2).arg(FieldId::tcp_state, kRawTcpInfo, &ti,
+                                offsetof(struct tcp_info, tcpi_pacing_rate));
+  EventBuilder b;
+  ASSERT_TRUE(translate(Platform::Linux, r.bytes(), b));
+  EXPECT_EQ(num(b.event(), FieldId::retrans), 7u);
+  EXPECT_EQ(num(b.event(), FieldId::min_rtt), UINT64_MAX);
+  EXPECT_EQ(num(b.event(), FieldId::bytes_sent), UINT64_MAX);
+}
+#endif
+
+TEST(Translate, WindowsTcpInfoV0AndV1) {
+  // TCP_INFO_v0: TCPSTATE State; ULONG Mss; ULONG64 ConnectionTimeMs; BOOLEAN TimestampsEnabled;
+  // ULONG RttUs, MinRttUs, BytesInFlight, Cwnd, SndWnd, RcvWnd, RcvBuf; ULONG64 BytesOut,
+  // BytesIn; ULONG BytesReordered, BytesRetrans, FastRetrans, DupAcksIn, TimeoutEpisodes;
+  // UCHAR SynRetrans — 88 bytes with padding. v1 appends the SndLim* figures (136 bytes).
+  std::vector<uint8_t> v(136, 0);
+  auto put32 = [&](size_t off, uint32_t x) { std::memcpy(v.data() + off, &x, 4); };
+  auto put64 = [&](size_t off, uint64_t x) { std::memcpy(v.data() + off, &x, 8); };
+  put32(0, 4);  // TCPSTATE_ESTABLISHED
+  put32(4, 1460);
+  put64(8, 5000);
+  put32(20, 2200);  // RttUs
+  put32(24, 800);   // MinRttUs
+  put64(48, 70'000);
+  put64(56, 3'000);
+  put32(68, 2920);  // BytesRetrans
+  put32(72, 2);     // FastRetrans
+  put32(76, 6);     // DupAcksIn
+  put32(80, 1);     // TimeoutEpisodes
+  v[84] = 3;        // SynRetrans
+  put32(88, 99);    // v1: SndLimTransRwin
+  for (size_t size : {size_t{88}, size_t{136}}) {
+    RawRecord r(FuncId::tcp_info);
+    r.u64(FieldId::tcp_at, 4).arg(FieldId::tcp_state, kRawTcpInfo, v.data(), size);
+    EventBuilder b;
+    ASSERT_TRUE(translate(Platform::Windows, r.bytes(), b));
+    const Event& ev = b.event();
+    EXPECT_EQ(num(ev, FieldId::tcp_state), tcpstate::kEstablished);
+    EXPECT_EQ(num(ev, FieldId::rtt), 2'200'000u);
+    EXPECT_EQ(num(ev, FieldId::min_rtt), 800'000u);
+    EXPECT_EQ(num(ev, FieldId::rtt_var), UINT64_MAX);
+    EXPECT_EQ(num(ev, FieldId::retrans), 2u);
+    EXPECT_EQ(num(ev, FieldId::retrans_bytes), 2920u);
+    EXPECT_EQ(num(ev, FieldId::timeouts), 1u);
+    EXPECT_EQ(num(ev, FieldId::syn_retrans), 3u);
+    EXPECT_EQ(num(ev, FieldId::bytes_sent), 70'000u);
+    EXPECT_EQ(num(ev, FieldId::bytes_recvd), 3'000u);
+  }
+  // Shorter than v0: nothing is made up.
+  RawRecord r(FuncId::tcp_info);
+  r.arg(FieldId::tcp_state, kRawTcpInfo, v.data(), 40);
+  EventBuilder b;
+  ASSERT_TRUE(translate(Platform::Windows, r.bytes(), b));
+  EXPECT_EQ(b.event().get(FieldId::rtt), nullptr);
 }
 
 TEST(Translate, Errors) {

@@ -85,7 +85,7 @@ class SharedRegion {
   }
   // Makes a region of `want`, or a smaller one (said in `warning`) when /dev/shm is short of
   // room; false with `err` when not even the smallest fits.
-  bool create(RingGeometry want, uint32_t snaplen, bool follow, std::string& err,
+  bool create(RingGeometry want, uint32_t snaplen, bool follow, uint32_t tcp_info_ms, std::string& err,
               std::string& warning) {
     int fd = -1;
     for (int attempt = 0; attempt < 8 && fd < 0; ++attempt) {
@@ -109,7 +109,7 @@ class SharedRegion {
       err = fmt::format("cannot map shared memory: {}", strerror(errno));
       return false;
     }
-    init_region(mem_, geometry_, snaplen, follow, 0);
+    init_region(mem_, geometry_, snaplen, follow, 0, tcp_info_ms);
     return true;
   }
   RegionHeader* region() { return static_cast<RegionHeader*>(mem_); }
@@ -243,7 +243,8 @@ RecordError PreloadEngine::start(std::string& warning) {
 
   // The rings first: when there is no room for them, nothing is written and nothing runs.
   std::string err, shrunk;
-  if (!shm_.create(RingGeometry{opt.slots, opt.ring_bytes}, opt.snaplen, opt.follow, err, shrunk))
+  if (!shm_.create(RingGeometry{opt.slots, opt.ring_bytes}, opt.snaplen, opt.follow,
+                   opt.tcp_info_ms, err, shrunk))
     return {1, err};
   if (!shrunk.empty() && opt.on_warning) opt.on_warning(shrunk);
   else if (!shrunk.empty()) warning += (warning.empty() ? "" : "\nwstrace: warning: ") + shrunk;

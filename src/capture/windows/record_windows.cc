@@ -199,7 +199,7 @@ RecordError create_region(const RecordOptions& opt, const std::wstring& name, HA
     CloseHandle(mapping);
     return {1, fmt::format("cannot map shared memory: {}", trace::win_error_text(GetLastError()))};
   }
-  init_region(view, geometry, opt.snaplen, opt.follow, 0);
+  init_region(view, geometry, opt.snaplen, opt.follow, 0, opt.tcp_info_ms);
   region = static_cast<RegionHeader*>(view);
   return {0, ""};
 }

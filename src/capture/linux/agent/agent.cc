@@ -275,14 +275,17 @@ void mark_not_socket(int fd) {
 }
 
 void mark_socket(int fd) {
+  tcp_stats_forget(fd);
   if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], kMadeSocket, __ATOMIC_RELAXED);
 }
 
 void forget_fd(int fd) {
+  tcp_stats_forget(fd);
   if (fd >= 0 && fd < kFdTableSize) __atomic_store_n(&g_fd_kind[fd], 0, __ATOMIC_RELAXED);
 }
 
 void new_fd(int fd, bool socket) {
+  tcp_stats_forget(fd);
   if (fd < 0 || fd >= kFdTableSize) return;
   if (__atomic_exchange_n(&g_fd_kind[fd], socket ? kMadeSocket : kNotSocket, __ATOMIC_RELAXED) ==
       kMadeSocket)

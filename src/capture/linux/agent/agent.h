@@ -52,6 +52,27 @@ int close_by_number(int fd);
 // known; every other descriptor found is marked as no socket.
 void record_inherited_sockets();
 
+// TCP statistics (tcp_stats.cc), recorded as tcp_info events: `tcp_stats` reads them now (at a
+// connect or accept that completed, before shutdown or close); `tcp_stats_due` at a send or
+// receive (`before` the real call, then after it): the first one of a connection set up without
+// waiting, and then one every interval. Neither changes errno.
+enum class TcpAt : uint8_t { Connected = 1, Interval = 2, Shutdown = 3, Close = 4 };
+void tcp_stats(int fd, TcpAt at);
+void tcp_stats_due(int fd, bool before);
+void tcp_stats_forget(int fd);  // the number was closed or reused
+// Around a send or receive hook's call: declared before its Call, so that a reading made after
+// the call is recorded after it.
+class TcpWatch {
+ public:
+  explicit TcpWatch(int fd) : fd_(fd) { tcp_stats_due(fd, true); }
+  ~TcpWatch() { tcp_stats_due(fd_, false); }
+  TcpWatch(const TcpWatch&) = delete;
+  TcpWatch& operator=(const TcpWatch&) = delete;
+
+ private:
+  int fd_;
+};
+
 // The real function behind a hook, found once with dlsym(RTLD_NEXT).
 void* real_symbol(const char* name);
 template <typename F>

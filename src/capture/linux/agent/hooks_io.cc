@@ -76,6 +76,7 @@ void msg_args(Call& c, int fd, const msghdr& m, int flags, Mem mem, FieldId addr
 }  // namespace
 
 WS_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  TcpWatch w(fd);
   Call c(FuncId::send);
   ssize_t r = REAL(send)(fd, buf, len, flags);
   c.done_errno(r);
@@ -86,6 +87,7 @@ WS_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
 
 WS_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const sockaddr* to,
                          socklen_t tolen) {
+  TcpWatch w(fd);
   Call c(FuncId::sendto);
   ssize_t r = REAL(sendto)(fd, buf, len, flags, to, tolen);
   c.done_errno(r);
@@ -96,6 +98,7 @@ WS_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, const s
 }
 
 WS_EXPORT ssize_t sendmsg(int fd, const msghdr* msg, int flags) {
+  TcpWatch w(fd);
   Call c(FuncId::sendmsg);
   ssize_t r = REAL(sendmsg)(fd, msg, flags);
   c.done_errno(r);
@@ -180,6 +183,7 @@ WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
   int r;
   bool active;
   {
+    TcpWatch w(fd);
     Call c(FuncId::sendmmsg);
     active = c.active();
     r = REAL(sendmmsg)(fd, vec, vlen, flags);
@@ -192,6 +196,7 @@ WS_EXPORT int sendmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags) {
 
 WS_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
   if (!is_socket(fd)) return REAL(write)(fd, buf, len);
+  TcpWatch w(fd);
   Call c(FuncId::write);
   ssize_t r = REAL(write)(fd, buf, len);
   c.done_errno(r);
@@ -202,6 +207,7 @@ WS_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
 
 WS_EXPORT ssize_t writev(int fd, const iovec* iov, int n) {
   if (!is_socket(fd)) return REAL(writev)(fd, iov, n);
+  TcpWatch w(fd);
   Call c(FuncId::writev);
   ssize_t r = REAL(writev)(fd, iov, n);
   c.done_errno(r);
@@ -213,6 +219,7 @@ namespace {
 
 ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int fd, void* buf,
                     size_t len, int flags) {
+  TcpWatch w(fd);
   Call c(f);
   ssize_t r = real_fn(fd, buf, len, flags);
   c.done_errno(r);
@@ -226,6 +233,7 @@ ssize_t traced_recv(FuncId f, ssize_t (*real_fn)(int, void*, size_t, int), int f
 ssize_t traced_recvfrom(ssize_t (*real_fn)(int, void*, size_t, int, sockaddr*, socklen_t*),
                         int fd, void* buf, size_t len, int flags, sockaddr* from,
                         socklen_t* fromlen) {
+  TcpWatch w(fd);
   Call c(FuncId::recvfrom);
   sockaddr_storage mine;
   socklen_t mine_len = sizeof mine;
@@ -291,6 +299,7 @@ void forget_passed_fds(msghdr& m) {
 }  // namespace
 
 WS_EXPORT ssize_t recvmsg(int fd, msghdr* msg, int flags) {
+  TcpWatch w(fd);
   Call c(FuncId::recvmsg);
   sockaddr_storage mine;  // lent to the kernel when the program passes no address buffer
   msghdr asked;
@@ -329,6 +338,7 @@ WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct ti
   int r;
   bool active;
   {
+    TcpWatch w(fd);
     Call c(FuncId::recvmmsg);
     active = c.active();
     if (active) name_caps(vec, vlen, caps);
@@ -342,6 +352,7 @@ WS_EXPORT int recvmmsg(int fd, mmsghdr* vec, unsigned vlen, int flags, struct ti
 
 WS_EXPORT ssize_t read(int fd, void* buf, size_t len) {
   if (!is_socket(fd)) return REAL(read)(fd, buf, len);
+  TcpWatch w(fd);
   Call c(FuncId::read);
   ssize_t r = REAL(read)(fd, buf, len);
   c.done_errno(r);
@@ -357,6 +368,7 @@ WS_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
 
 WS_EXPORT ssize_t readv(int fd, const iovec* iov, int n) {
   if (!is_socket(fd)) return REAL(readv)(fd, iov, n);
+  TcpWatch w(fd);
   Call c(FuncId::readv);
   ssize_t r = REAL(readv)(fd, iov, n);
   c.done_errno(r);

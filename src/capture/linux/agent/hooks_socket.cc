@@ -75,12 +75,16 @@ WS_EXPORT int listen(int fd, int backlog) {
 }
 
 WS_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
-  Call c(FuncId::connect);
-  int r = REAL(connect)(fd, addr, len);
-  c.done_errno(r);
-  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
-  c.sockaddr(FieldId::addr, addr, len);
-  if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd);
+  int r;
+  {
+    Call c(FuncId::connect);
+    r = REAL(connect)(fd, addr, len);
+    c.done_errno(r);
+    c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+    c.sockaddr(FieldId::addr, addr, len);
+    if (r == 0 || c.saved_error() == EINPROGRESS) note_local(c, fd);
+  }  // recorded before the connection's first statistics
+  if (r == 0) tcp_stats(fd, TcpAt::Connected);
   return r;
 }
 
@@ -112,13 +116,18 @@ int traced_accept(FuncId f, int fd, sockaddr* addr, socklen_t* len, int flags) {
 }  // namespace
 
 WS_EXPORT int accept(int fd, sockaddr* addr, socklen_t* len) {
-  return traced_accept(FuncId::accept, fd, addr, len, 0);
+  const int r = traced_accept(FuncId::accept, fd, addr, len, 0);
+  if (r >= 0) tcp_stats(r, TcpAt::Connected);
+  return r;
 }
 WS_EXPORT int accept4(int fd, sockaddr* addr, socklen_t* len, int flags) {
-  return traced_accept(FuncId::accept4, fd, addr, len, flags);
+  const int r = traced_accept(FuncId::accept4, fd, addr, len, flags);
+  if (r >= 0) tcp_stats(r, TcpAt::Connected);
+  return r;
 }
 
 WS_EXPORT int shutdown(int fd, int how) {
+  tcp_stats(fd, TcpAt::Shutdown);  // what the connection went through up to here
   Call c(FuncId::shutdown);
   int r = REAL(shutdown)(fd, how);
   c.done_errno(r);
@@ -134,6 +143,7 @@ int traced_close(int fd, int (*real_fn)(int)) {
     forget_fd(fd);
     return real_fn(fd);
   }
+  tcp_stats(fd, TcpAt::Close);  // the connection's final figures, while it still has them
   Call c(FuncId::close);
   forget_fd(fd);
   int r = real_fn(fd);

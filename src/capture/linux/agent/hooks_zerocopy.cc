@@ -74,6 +74,7 @@ template <typename Off>
 ssize_t traced_sendfile(ssize_t (*real_fn)(int, int, Off*, size_t), int out, int in, Off* offset,
                         size_t count) {
   if (!is_socket(out)) return real_fn(out, in, offset, count);
+  TcpWatch w(out);
   Call c(FuncId::sendfile);
   const int64_t from = c.active() ? source_offset(in, offset) : -1;
   ssize_t r = real_fn(out, in, offset, count);
@@ -99,6 +100,7 @@ WS_EXPORT ssize_t splice(int in, loff_t* off_in, int out, loff_t* off_out, size_
                          unsigned flags) {
   const bool to_socket = is_socket(out);
   if (!to_socket && !is_socket(in)) return REAL(splice)(in, off_in, out, off_out, len, flags);
+  TcpWatch w(to_socket ? out : in);
   Call c(to_socket ? FuncId::splice : FuncId::splice_recv);
   ssize_t r = REAL(splice)(in, off_in, out, off_out, len, flags);
   c.done_errno(r);

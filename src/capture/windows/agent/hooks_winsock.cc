@@ -42,6 +42,39 @@ const char* extension_name(const GUID& g, char (&text)[40]) {
   return text;
 }
 
+// A connection's TCP statistics (SIO_TCP_INFO, Windows 10 1703 and later): TCP_INFO_v1, else
+// v0, recorded as they came (the collector decodes them); nothing where the ioctl is refused
+// (older Windows, Wine 8) or for a socket that never connected. The last error stays the
+// program's. `at`: FieldId::tcp_at (1 connected, 3 before shutdown, 4 before close).
+void tcp_stats(SOCKET s, uint64_t at) {
+  const RegionHeader* r = region();
+  if (!recording() || r == nullptr || r->tcp_info_ms == 0 || g_real.WSAIoctl == nullptr) return;
+  const DWORD e = GetLastError();
+  constexpr DWORD kV0 = 88, kV1 = 136;  // sizeof TCP_INFO_v0 / v1 (mstcpip.h)
+  // _WSAIORW(IOC_VENDOR, 39); mingw's mstcpip.h defines it only for NTDDI_WIN10_RS2 and later,
+  // and the agent is built for any Windows 10.
+  constexpr DWORD kSioTcpInfo = 0xD8000027;
+  alignas(8) uint8_t info[kV1];
+  DWORD got = 0;
+  bool ok = false;
+  for (DWORD version = 2; !ok && version-- > 0;)
+    ok = g_real.WSAIoctl(s, kSioTcpInfo, &version, sizeof version, info, version ? kV1 : kV0,
+                         &got, nullptr, nullptr) == 0;
+  SetLastError(e);
+  if (!ok || got < 85 || got > kV1) return;
+  uint32_t state;
+  uint64_t out, in;
+  memcpy(&state, info, 4);
+  memcpy(&out, info + 48, 8);
+  memcpy(&in, info + 56, 8);
+  if (state <= 2 && out == 0 && in == 0) return;  // CLOSED, LISTEN, SYN_SENT: never connected
+  Call c(FuncId::tcp_info);
+  c.done(0, false);  // a fact, not a call
+  c.u64(FieldId::sock, s);
+  c.u64(FieldId::tcp_at, at);  // (before the statistics it qualifies)
+  c.blob(FieldId::tcp_state, kRawTcpInfo, info, got);
+}
+
 // The socket's own address.
 void note_local(Call& c, SOCKET s) {
   sockaddr_storage ss;
@@ -177,12 +210,16 @@ int WSAAPI hook_listen(SOCKET s, int backlog) {
 
 int WSAAPI hook_connect(SOCKET s, const sockaddr* a, int len) {
   notice_socket(s);
-  Call c(FuncId::connect);
-  int r = g_real.connect(s, a, len);
-  c.done(r, failed(r));
-  c.u64(FieldId::sock, s);
-  c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
-  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
+  int r;
+  {
+    Call c(FuncId::connect);
+    r = g_real.connect(s, a, len);
+    c.done(r, failed(r));
+    c.u64(FieldId::sock, s);
+    c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
+    if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
+  }  // recorded before the connection's first statistics
+  if (r == 0) tcp_stats(s, 1);
   return r;
 }
 
@@ -368,6 +405,7 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
 
 int WSAAPI hook_shutdown(SOCKET s, int how) {
   notice_socket(s);
+  tcp_stats(s, 3);  // what the connection went through up to here
   Call c(FuncId::shutdown);
   int r = g_real.shutdown(s, how);
   c.done(r, failed(r));
@@ -378,6 +416,7 @@ int WSAAPI hook_shutdown(SOCKET s, int how) {
 
 int WSAAPI hook_closesocket(SOCKET s) {
   notice_socket(s);
+  tcp_stats(s, 4);  // the connection's final figures, while it still has them
   Call c(FuncId::closesocket);
   int r = g_real.closesocket(s);
   c.done(r, failed(r));

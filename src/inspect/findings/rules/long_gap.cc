@@ -103,6 +103,7 @@ class LongGap : public Rule {
       std::erase_if(threads_, [&](const auto& e) { return e.first >> 32 == ev.pid; });
       return;
     }
+    if (is_fact(ev.type())) return;  // (the agent's TCP statistics are no call of the thread)
     Thread& th = threads_[key(ev.pid, ev.tid)];
     const Connection* c = f.conn;
     const bool followed = c && c->role != ConnRole::Listener && ev.type() != EventType::close;

@@ -26,6 +26,7 @@ std::unique_ptr<Rule> make_not_closed(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_winsock_not_initialised(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_tracing_lost(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_connect_timeout(const DiagnoseOptions& o);
+std::unique_ptr<Rule> make_retransmissions(const DiagnoseOptions& o);
 
 // Helpers the rules share.
 // The value of a numeric field, or `dflt` when the event lacks it.
