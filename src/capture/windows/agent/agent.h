@@ -76,17 +76,7 @@ int winsock_error(ULONG_PTR status);
 // The result of an asynchronous GetAddrInfoExW (hooks_dns.cc).
 void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op);
 
-// kernel32 functions hooked for completions, waits and thread names: WS_KERNEL(name, ret, params)
-#define WS_KERNEL_HOOKS(X)                                                                       \
-  X(GetQueuedCompletionStatus, BOOL, (HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD))        \
-  X(GetQueuedCompletionStatusEx, BOOL, (HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD, BOOL)) \
-  X(GetOverlappedResult, BOOL, (HANDLE, LPOVERLAPPED, LPDWORD, BOOL))                            \
-  X(CreateIoCompletionPort, HANDLE, (HANDLE, HANDLE, ULONG_PTR, DWORD))                          \
-  X(WaitForSingleObject, DWORD, (HANDLE, DWORD))                                                 \
-  X(WaitForSingleObjectEx, DWORD, (HANDLE, DWORD, BOOL))                                         \
-  X(WaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD))                          \
-  X(WaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, BOOL))                  \
-  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))
+#include "kernel_hook_list.h"
 #define WS_KERNEL_DECLARE(name, ret, params) \
   extern ret(WINAPI* real_##name) params;    \
   ret WINAPI hook_##name params;
