@@ -7,7 +7,10 @@
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <mswsock.h>
 #include <windows.h>
+
+#include <type_traits>
 
 #include "call.h"
 #include "pending_table.h"
@@ -63,6 +66,21 @@ class OverlappedCall {
 // Before a call on socket `s`: records the completions of its operations that have finished
 // without the program being told through a hooked function.
 void notice_socket(SOCKET s);
+// The extension functions WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) hands out
+// (hooks_overlapped.cc): X(name, pointer type, GUID).
+#define WS_EXTENSION_HOOKS(X)                        \
+  X(ConnectEx, LPFN_CONNECTEX, WSAID_CONNECTEX)       \
+  X(AcceptEx, LPFN_ACCEPTEX, WSAID_ACCEPTEX)          \
+  X(DisconnectEx, LPFN_DISCONNECTEX, WSAID_DISCONNECTEX) \
+  X(TransmitFile, LPFN_TRANSMITFILE, WSAID_TRANSMITFILE) \
+  X(WSARecvMsg, LPFN_WSARECVMSG, WSAID_WSARECVMSG)    \
+  X(WSASendMsg, LPFN_WSASENDMSG, WSAID_WSASENDMSG)
+#define WS_EXTENSION_DECLARE(name, type, guid) \
+  extern type real_##name;                     \
+  std::remove_pointer_t<type> hook_##name;
+WS_EXTENSION_HOOKS(WS_EXTENSION_DECLARE)
+#undef WS_EXTENSION_DECLARE
+
 // After closesocket(s) succeeded.
 void socket_closed(SOCKET s);
 // An extension function pointer handed out by WSAIoctl: swapped for its hook.
@@ -93,9 +111,23 @@ LONG WINAPI hook_DnsQuery_A(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVO
 LONG WINAPI hook_DnsQuery_W(PCWSTR, WORD, DWORD, PVOID, struct _DnsRecordW**, PVOID*);
 LONG WINAPI hook_DnsQuery_UTF8(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);
 
-// Redirects ws2_32 imports in every loaded module; run again after a module is loaded.
+// The hooks' installation (hooks_install.cc). Body hooks (body_hook.h) where the function's
+// first instructions allow; for a function they do not, the import path: import slots and
+// GetProcAddress answers holding it are pointed at its hook.
+void init_install(HMODULE self);  // first, in DllMain
+void install_winsock();     // ws2_32's functions, once it is loaded
+void install_extensions();  // the extension functions, after install_winsock (not in DllMain:
+                            // it makes a socket)
+void install_dnsapi();      // DnsQuery_*, once dnsapi.dll is loaded
+// One `inherited` event for each socket the process has when the agent starts in it
+// (inherited.cc): not in DllMain, it calls into ws2_32.
+void record_inherited_sockets();
+// Redirects the import slots of every loaded module that hold a function the body hooks could
+// not take; run again after a module is loaded.
 void patch_all_modules();
-// The hook standing for a real ws2_32/kernel32 function address, or nullptr.
+// The hook standing for a real function address on the import path, or nullptr.
 FARPROC hook_for(FARPROC real_fn);
+// The import path for `target`: its imports and GetProcAddress answers get `hook`.
+void add_pair(void* target, void* hook);
 
 }  // namespace ws::agent
