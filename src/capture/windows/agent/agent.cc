@@ -32,7 +32,6 @@ constexpr uintptr_t kNoRingBit = uintptr_t{1} << 30;
 constexpr uintptr_t kSlotBits = kNoRingBit - 1;
 
 // kernel32 functions whose callers must be steered to the hooks too.
-FARPROC(WINAPI* real_GetProcAddress)(HMODULE, LPCSTR) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryA)(LPCSTR) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryW)(LPCWSTR) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryExA)(LPCSTR, HANDLE, DWORD) = nullptr;
@@ -167,12 +166,6 @@ BOOL WINAPI hook_CreateProcessA(LPCSTR app, LPSTR cmd, LPSECURITY_ATTRIBUTES pa,
   return traced_create(real_CreateProcessA, app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
 }
 
-FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
-  FARPROC r = real_GetProcAddress(m, name);
-  FARPROC h = r ? hook_for(r) : nullptr;
-  return h ? h : r;
-}
-
 }  // namespace
 
 // A thread named by the program (of itself or another): a thread_name event under that
@@ -198,7 +191,6 @@ HMODULE after_load(HMODULE m) {
     install_winsock();  // (nothing when it is in already)
     install_extensions();
     install_dnsapi();
-    patch_all_modules();
   }
   SetLastError(e);
   return m;
@@ -242,8 +234,7 @@ void install_kernel32() {
   };
   PatchBatch batch;
 #define WS_KERNEL_HOOK(name, ...) \
-  hook_body<&hook_##name>(batch, #name, proc(#name), real_##name, add_pair);
-  WS_KERNEL_HOOK(GetProcAddress)
+  hook_body<&hook_##name>(batch, #name, proc(#name), real_##name);
   WS_KERNEL_HOOK(LoadLibraryA)
   WS_KERNEL_HOOK(LoadLibraryW)
   WS_KERNEL_HOOK(LoadLibraryExA)
@@ -387,7 +378,6 @@ BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID) {
     install_kernel32();
     install_winsock();
     install_dnsapi();
-    patch_all_modules();
     if (HANDLE t = CreateThread(nullptr, 0, after_load_done, nullptr, 0, nullptr)) CloseHandle(t);
   } else if (reason == DLL_THREAD_DETACH && g_region && g_tls != TLS_OUT_OF_INDEXES) {
     int32_t slot = owned_slot();

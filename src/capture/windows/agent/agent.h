@@ -1,7 +1,6 @@
-// The Windows agent: a DLL that wstrace.exe loads into the traced program. It redirects the
-// program's calls to ws2_32 (and to GetProcAddress/LoadLibrary, so that functions found or
-// modules loaded later are caught too) through hooks that record each call into the thread's
-// ring (agent/call.h). No decoding, no allocation, no locks, no blocking; GetLastError() and
+// The Windows agent: a DLL that wstrace.exe loads into the traced program. It hooks the bodies
+// of ws2_32's functions (and of LoadLibrary, so that modules loaded later are hooked too;
+// body_hook.h) with hooks that record each call into the thread's ring (agent/call.h). No decoding, no allocation, no locks, no blocking; GetLastError() and
 // WSAGetLastError() are left exactly as the real call set them.
 #pragma once
 
@@ -111,9 +110,7 @@ LONG WINAPI hook_DnsQuery_A(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVO
 LONG WINAPI hook_DnsQuery_W(PCWSTR, WORD, DWORD, PVOID, struct _DnsRecordW**, PVOID*);
 LONG WINAPI hook_DnsQuery_UTF8(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);
 
-// The hooks' installation (hooks_install.cc). Body hooks (body_hook.h) where the function's
-// first instructions allow; for a function they do not, the import path: import slots and
-// GetProcAddress answers holding it are pointed at its hook.
+// The hooks' installation (hooks_install.cc): body hooks (body_hook.h).
 void init_install(HMODULE self);  // first, in DllMain
 void install_winsock();     // ws2_32's functions, once it is loaded
 void install_extensions();  // the extension functions, after install_winsock (not in DllMain:
@@ -122,12 +119,5 @@ void install_dnsapi();      // DnsQuery_*, once dnsapi.dll is loaded
 // One `inherited` event for each socket the process has when the agent starts in it
 // (inherited.cc): not in DllMain, it calls into ws2_32.
 void record_inherited_sockets();
-// Redirects the import slots of every loaded module that hold a function the body hooks could
-// not take; run again after a module is loaded.
-void patch_all_modules();
-// The hook standing for a real function address on the import path, or nullptr.
-FARPROC hook_for(FARPROC real_fn);
-// The import path for `target`: its imports and GetProcAddress answers get `hook`.
-void add_pair(void* target, void* hook);
 
 }  // namespace ws::agent

@@ -43,11 +43,10 @@ struct Gate<Hook> {
 void note_refused(const char* function, const char* why);
 
 // Body-hooks the function at `target` (through its import jumps) with `Hook`; `real` gets the
-// trampoline. When refused, `real` stays `target` and `fallback` is called with it (the import
-// path: imports of it and GetProcAddress answers are pointed at the hook instead).
+// trampoline. When refused, `real` stays `target` (the hook, never reached, would call it) and
+// the trace says so.
 template <auto Hook, typename Fn>
-void hook_body(PatchBatch& batch, const char* name, void* target, Fn& real,
-               void (*fallback)(void* target, void* hook)) {
+void hook_body(PatchBatch& batch, const char* name, void* target, Fn& real) {
   if (!target) return;
   using G = Gate<Hook>;
   real = reinterpret_cast<Fn>(target);  // (until the trampoline is in: the gate passes it on)
@@ -59,7 +58,6 @@ void hook_body(PatchBatch& batch, const char* name, void* target, Fn& real,
     return;
   }
   note_refused(name, why);
-  if (fallback) fallback(target, reinterpret_cast<void*>(Hook));
 }
 
 }  // namespace ws::agent

@@ -1,7 +1,7 @@
 // Installing the hooks: body hooks (body_hook.h) on ws2_32's functions, on the extension
 // functions (their addresses asked of WSAIoctl on a socket of the agent's own, so that pointers
-// the program fetched before are covered) and on dnsapi's DnsQuery_*; the gates' test of whose
-// call it is; and the import path for a function whose body cannot take a hook.
+// the program fetched before are covered) and on dnsapi's DnsQuery_*; and the gates' test of
+// whose call it is.
 #include "agent.h"  // (winsock2.h before windows.h)
 
 #include <psapi.h>
@@ -19,15 +19,6 @@ uintptr_t g_self_lo = 0, g_self_hi = 0;  // the agent's own image
 CRITICAL_SECTION g_install_lock;         // one installation at a time (LoadLibrary in threads)
 bool g_winsock_done = false, g_extensions_done = false, g_dnsapi_done = false;
 
-// The import path, for functions the body hooks could not take.
-struct HookPair {
-  FARPROC real;
-  FARPROC hook;
-};
-HookPair g_pairs[64];
-std::atomic<size_t> g_npairs{0};
-
-FARPROC as_proc(void* p) { return reinterpret_cast<FARPROC>(p); }
 void* proc(HMODULE m, const char* name) {
   return reinterpret_cast<void*>(GetProcAddress(m, name));
 }
@@ -43,34 +34,6 @@ void set_depth(uintptr_t d) {
   const DWORD e = GetLastError();
   TlsSetValue(g_depth_tls, reinterpret_cast<void*>(d));
   SetLastError(e);
-}
-
-// Points every import slot of `m` that holds a function on the import path at its hook.
-void patch_module(HMODULE m) {
-  auto* base = reinterpret_cast<uint8_t*>(m);
-  if (reinterpret_cast<uintptr_t>(base) == g_self_lo) return;
-  auto* dos = reinterpret_cast<IMAGE_DOS_HEADER*>(base);
-  if (dos->e_magic != IMAGE_DOS_SIGNATURE) return;
-  auto* nt = reinterpret_cast<IMAGE_NT_HEADERS64*>(base + dos->e_lfanew);
-  if (nt->Signature != IMAGE_NT_SIGNATURE ||
-      nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC)
-    return;
-  const IMAGE_DATA_DIRECTORY& dir =
-      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
-  if (!dir.VirtualAddress) return;
-  for (auto* d = reinterpret_cast<IMAGE_IMPORT_DESCRIPTOR*>(base + dir.VirtualAddress);
-       d->Name; ++d) {
-    for (auto* t = reinterpret_cast<IMAGE_THUNK_DATA64*>(base + d->FirstThunk); t->u1.Function;
-         ++t) {
-      FARPROC h = hook_for(reinterpret_cast<FARPROC>(t->u1.Function));
-      if (!h) continue;
-      DWORD old;
-      if (VirtualProtect(&t->u1.Function, sizeof t->u1.Function, PAGE_READWRITE, &old)) {
-        t->u1.Function = reinterpret_cast<ULONGLONG>(h);
-        VirtualProtect(&t->u1.Function, sizeof t->u1.Function, old, &old);
-      }
-    }
-  }
 }
 
 // The extension functions' addresses, asked of WSAIoctl on a TCP socket of the agent's own.
@@ -154,39 +117,12 @@ void note_refused(const char* function, const char* why) {
   if (!recording()) return;
   char cause[256];
   snprintf(cause, sizeof cause,
-           "%s takes no hook on its body (%s): only its calls through import tables and "
-           "GetProcAddress are seen",
+           "%s takes no hook on its body (%s): its calls are not seen",
            function, why);
   Call c(FuncId::unseen);
   c.done(0, false);  // a fact, not a call
   c.str(FieldId::what, "body-hook");
   c.str(FieldId::cause, cause, Mem::Proven);
-}
-
-void add_pair(void* target, void* hook) {
-  const size_t n = g_npairs.load(std::memory_order_relaxed);
-  if (!target || !hook || n == sizeof g_pairs / sizeof g_pairs[0]) return;
-  g_pairs[n] = HookPair{as_proc(target), as_proc(hook)};
-  g_npairs.store(n + 1, std::memory_order_release);
-}
-
-FARPROC hook_for(FARPROC real_fn) {
-  const size_t n = g_npairs.load(std::memory_order_acquire);
-  for (size_t i = 0; i < n; ++i)
-    if (g_pairs[i].real == real_fn) return g_pairs[i].hook;
-  return nullptr;
-}
-
-void patch_all_modules() {
-  if (!g_npairs.load(std::memory_order_acquire)) return;  // every hook is on a body
-  EnterCriticalSection(&g_install_lock);
-  HMODULE mods[1024];
-  DWORD needed = 0;
-  if (K32EnumProcessModules(GetCurrentProcess(), mods, sizeof mods, &needed)) {
-    DWORD n = needed / sizeof(HMODULE);
-    for (DWORD i = 0; i < n && i < 1024; ++i) patch_module(mods[i]);
-  }
-  LeaveCriticalSection(&g_install_lock);
 }
 
 void install_winsock() {
@@ -196,7 +132,7 @@ void install_winsock() {
   if (!g_winsock_done) {
     PatchBatch batch;
 #define WS_REAL(name, ret, params) \
-  hook_body<kInstalled<&hook_##name>>(batch, #name, proc(ws2, #name), g_real.name, add_pair);
+  hook_body<kInstalled<&hook_##name>>(batch, #name, proc(ws2, #name), g_real.name);
 #include "hook_list.h"
 #undef WS_REAL
     g_winsock_done = true;
@@ -211,9 +147,9 @@ void install_extensions() {
   if (!g_extensions_done) {
     PatchBatch batch;
     size_t i = 0;
-    // (No import path for these: WSAIoctl's answers are swapped for the hooks instead.)
+    // (One refused is still hooked through WSAIoctl's answers: extension_pointer.)
 #define WS_EXTENSION_HOOK(name, type, guid) \
-  hook_body<&hook_##name>(batch, #name, fns[i++], real_##name, nullptr);
+  hook_body<&hook_##name>(batch, #name, fns[i++], real_##name);
     WS_EXTENSION_HOOKS(WS_EXTENSION_HOOK)
 #undef WS_EXTENSION_HOOK
     g_extensions_done = true;
@@ -227,12 +163,10 @@ void install_dnsapi() {
   EnterCriticalSection(&g_install_lock);
   if (!g_dnsapi_done) {
     PatchBatch batch;
-    hook_body<&hook_DnsQuery_A>(batch, "DnsQuery_A", proc(dns, "DnsQuery_A"), real_DnsQuery_A,
-                                add_pair);
-    hook_body<&hook_DnsQuery_W>(batch, "DnsQuery_W", proc(dns, "DnsQuery_W"), real_DnsQuery_W,
-                                add_pair);
+    hook_body<&hook_DnsQuery_A>(batch, "DnsQuery_A", proc(dns, "DnsQuery_A"), real_DnsQuery_A);
+    hook_body<&hook_DnsQuery_W>(batch, "DnsQuery_W", proc(dns, "DnsQuery_W"), real_DnsQuery_W);
     hook_body<&hook_DnsQuery_UTF8>(batch, "DnsQuery_UTF8", proc(dns, "DnsQuery_UTF8"),
-                                   real_DnsQuery_UTF8, add_pair);
+                                   real_DnsQuery_UTF8);
     g_dnsapi_done = true;
   }
   LeaveCriticalSection(&g_install_lock);
