@@ -218,6 +218,15 @@ for kid in kids:
     assert exits.get(kid) == 0, exits
 '
 
+# Detaching: the agent puts the functions' first bytes back (the program sets the event wstrace
+# sets on Ctrl+C): the send before is recorded, the one after is not, and the program runs on.
+record unhook unhook
+check unhook '
+assert "unhook first=" in out and "echoed=5" in out and "first=e9" not in out, out
+sent = [payload(e) for e in calls("send")]
+assert b"before" in sent and b"after" not in sent, sent
+'
+
 # Thread names: SetThreadDescription of the thread itself and of another, by its handle.
 record names names
 check names '

@@ -30,6 +30,8 @@
  *   wnetops childenv   children started with environment blocks of their own (ANSI and wide)
  *                      that lack WSTRACE_SHM, each doing the UDP exchange (wnetops envudp)
  *   wnetops names      names its thread and another (SetThreadDescription)
+ *   wnetops unhook     sends "before", then sets its own detach event as wstrace's Ctrl+C would,
+ *                      waits until send's first byte is no jump any more, then sends "after"
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -920,6 +922,35 @@ static int prefetch(void) {
   return 0;
 }
 
+/* The agent takes its body hooks out when wstrace detaches (it sets this event). */
+static int unhook(void) {
+  listener = listen_loopback();
+  HANDLE t = CreateThread(NULL, 0, echo_server, NULL, 0, NULL);
+  SOCKET s = connect_to(port_of(listener));
+  char buf[64];
+  send(s, "before", 6, 0);
+  recv(s, buf, sizeof buf, 0);
+  char name[64];
+  snprintf(name, sizeof name, "Local\\wstrace-detach-%lu", GetCurrentProcessId());
+  HANDLE ev = NULL;  /* (the agent makes it in a thread of its own, maybe not yet) */
+  for (int tries = 0; !ev && tries < 1000; ++tries)
+    if (!(ev = OpenEventA(EVENT_MODIFY_STATE, FALSE, name))) Sleep(10);
+  if (!ev || !SetEvent(ev)) return 1;
+  CloseHandle(ev);
+  const unsigned char* first =
+      (const unsigned char*)(void*)GetProcAddress(GetModuleHandleA("ws2_32.dll"), "send");
+  int waited = 0;
+  while (*first == 0xE9 && waited < 10000) Sleep(10), waited += 10;
+  send(s, "after", 5, 0);
+  int n = recv(s, buf, sizeof buf, 0);
+  shutdown(s, SD_SEND);
+  closesocket(s);
+  WaitForSingleObject(t, INFINITE);
+  closesocket(listener);
+  printf("unhook first=%02x echoed=%d\n", *first, n);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   WSADATA d;
   if (WSAStartup(MAKEWORD(2, 2), &d) != 0) return 1;
@@ -938,6 +969,7 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "threads")) r = threads();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
   else if (argc > 1 && !strcmp(argv[1], "prefetch")) r = prefetch();
+  else if (argc > 1 && !strcmp(argv[1], "unhook")) r = unhook();
   else if (argc > 2 && !strcmp(argv[1], "lasterror-dns")) r = lasterror_dns(argv[2]);
   else if (argc > 1 && !strcmp(argv[1], "evented")) r = evented();
   else if (argc > 1 && !strcmp(argv[1], "iocpfail")) r = iocpfail();
