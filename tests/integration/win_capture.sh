@@ -383,6 +383,15 @@ assert (client, server) in ends and ends[(client, server)]["bytes_out"] == 15, c
 assert (server, client) in ends and ends[(server, client)]["bytes_in"] == 15, conns
 assert [c for c in conns if c["role"] == "listener" and c.get("local") == server], conns
 PY
+# Attach to a program whose threads run through a hooked function all the while: the hooks are
+# written with them suspended (one stopped inside the overwritten bytes moves to the trampoline),
+# and they run on, their calls recorded from then on.
+attached busy busy
+check busy '
+assert "busy threads=4" in out, out
+tids = {e["tid"] for e in calls("ioctlsocket")}
+assert len(tids) == 4, tids
+'
 checks=$((checks + 1))
 "$WINE_RUN" "$WIN_WSTRACE" attach -q -o "$WORK/x.wst" 999999 >/dev/null 2>"$WORK/nopid.err"
 [ $? -eq 1 ] && grep -q "no process with id 999999" "$WORK/nopid.err" || fail "attach to a missing pid: $(cat "$WORK/nopid.err")"

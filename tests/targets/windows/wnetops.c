@@ -30,6 +30,8 @@
  *   wnetops childenv   children started with environment blocks of their own (ANSI and wide)
  *                      that lack WSTRACE_SHM, each doing the UDP exchange (wnetops envudp)
  *   wnetops names      names its thread and another (SetThreadDescription)
+ *   wnetops busy       as waitstdin, with four threads calling ioctlsocket in a loop meanwhile (the
+ *                      attach writes its hooks while they run through them)
  *   wnetops unhook     sends "before", then sets its own detach event as wstrace's Ctrl+C would,
  *                      waits until send's first byte is no jump any more, then sends "after"
  */
@@ -922,6 +924,39 @@ static int prefetch(void) {
   return 0;
 }
 
+/* Threads busy in a hooked function while the agent writes its hooks. */
+static volatile LONG busy_stop = 0;
+static DWORD WINAPI busy_loop(LPVOID arg) {
+  SOCKET s = (SOCKET)arg;
+  LONG n = 0;
+  u_long avail;
+  while (!busy_stop) {
+    if (ioctlsocket(s, FIONREAD, &avail) != 0) return 1;
+    ++n;
+  }
+  return n > 0 ? 0 : 2;
+}
+static int busy(void) {
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  HANDLE t[4];
+  for (int i = 0; i < 4; ++i) t[i] = CreateThread(NULL, 0, busy_loop, (LPVOID)s, 0, NULL);
+  printf("pid=%lu\n", GetCurrentProcessId());
+  fflush(stdout);
+  char line[16];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  InterlockedExchange(&busy_stop, 1);
+  DWORD ok = 0;
+  for (int i = 0; i < 4; ++i) {
+    DWORD code = 9;
+    WaitForSingleObject(t[i], INFINITE);
+    GetExitCodeThread(t[i], &code);
+    ok += code == 0;
+  }
+  closesocket(s);
+  printf("busy threads=%lu\n", ok);
+  return 0;
+}
+
 /* The agent takes its body hooks out when wstrace detaches (it sets this event). */
 static int unhook(void) {
   listener = listen_loopback();
@@ -970,6 +1005,7 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
   else if (argc > 1 && !strcmp(argv[1], "prefetch")) r = prefetch();
   else if (argc > 1 && !strcmp(argv[1], "unhook")) r = unhook();
+  else if (argc > 1 && !strcmp(argv[1], "busy")) r = busy();
   else if (argc > 2 && !strcmp(argv[1], "lasterror-dns")) r = lasterror_dns(argv[2]);
   else if (argc > 1 && !strcmp(argv[1], "evented")) r = evented();
   else if (argc > 1 && !strcmp(argv[1], "iocpfail")) r = iocpfail();
