@@ -243,6 +243,8 @@ assert named == sorted([(main, "wnetops-main"), (worker, "worker-\u00e9")]), nam
 record iocp iocp
 check iocp '
 assert "accepted=15:hello-connectex" in out and "received=6:second" in out, out
+# ConnectEx was body-hooked once the program started Winsock: WSAIoctl hands out the real one.
+assert "connectex first=e9" in out, out
 done = {e["args"]["op"]: e for e in calls("GetQueuedCompletionStatus")}
 ax = one("AcceptEx")[0]
 assert ax["error"]["name"] == "WSA_IO_PENDING", ax

@@ -312,6 +312,8 @@ static int iocp(void) {
     return 1;
   SOCKET cl = bound_tcp(port, 2);
   LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(cl, connect_id);
+  /* (Under wstrace, a body hook's jump: the pointer is Winsock's own, not swapped.) */
+  if (connect_ex) printf("connectex first=%02x\n", *(const unsigned char*)(void*)connect_ex);
   struct sockaddr_in to = loopback(port_of(listener));
   if (!connect_ex || (!connect_ex(cl, (struct sockaddr*)&to, sizeof to, "hello-connectex", 15, &n,
                                   &ov_connect) &&
