@@ -177,6 +177,25 @@ TEST(X64Trampoline, MovesAPrologueAndJumpsBack) {
   EXPECT_EQ(m.branch_targets[0], target + 11) << "back to the first instruction not moved";
 }
 
+// No memory near the function: a 14-byte absolute jump, so more of it moves, to anywhere.
+TEST(X64Trampoline, MakesRoomForAnAbsoluteJump) {
+  // push rbx; sub rsp,0x20; mov rbx,rcx; xor eax,eax; test rbx,rbx; jne +0x10; ...
+  const uint8_t f[] = {0x53, 0x48, 0x83, 0xEC, 0x20, 0x48, 0x89, 0xCB, 0x31, 0xC0,
+                       0x48, 0x85, 0xDB, 0x75, 0x10, 0x90, 0x90, 0xC3};
+  const uint64_t target = 0x7ff800001000, far = 0x10000000;
+  Trampoline t;
+  ASSERT_EQ(plan_trampoline(f, sizeof f, target, far, kJmpAbs, 0, t), nullptr);
+  EXPECT_EQ(t.patched, 15u);  // six whole instructions: the jne among them
+  EXPECT_EQ(t.moved, 6u);
+  Moved m = read_back(t, far);
+  // The jne, out of rel32 reach, is a je over an absolute jump to where jne went.
+  ASSERT_EQ(m.branch_targets.size(), 3u);
+  EXPECT_GT(m.branch_targets[0], far);
+  EXPECT_LT(m.branch_targets[0], far + t.size);
+  EXPECT_EQ(m.branch_targets[1], target + 15 + 0x10);
+  EXPECT_EQ(m.branch_targets[2], target + 15) << "back to the first instruction not moved";
+}
+
 TEST(X64Trampoline, RewritesRelativeBranches) {
   // jne +0x71; call rel32 +0x100; then more
   const uint8_t f[] = {0x75, 0x71, 0xE8, 0x00, 0x01, 0x00, 0x00, 0x90, 0x90, 0xC3};

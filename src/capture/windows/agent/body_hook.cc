@@ -30,6 +30,7 @@ constexpr size_t kMaxPatched = 32;  // the jump (≤ 14 bytes) rounded up to who
 struct BodyHook {
   uint8_t* target;
   uint8_t* slot;  // trampoline; the relay to the gate is at slot + kMaxTrampoline
+  size_t jump;    // the jump written at the target: kJmpRel32, or kJmpAbs from a far slot
   size_t patched;
   uint8_t saved[kMaxPatched];
   Trampoline plan;
@@ -41,6 +42,7 @@ size_t g_nhooks = 0;
 struct Region {
   uint8_t* base;
   size_t used;
+  bool close_by;  // made for a module near it (else anywhere: reached by 14-byte jumps)
 };
 Region g_regions[kMaxRegions];
 size_t g_nregions = 0;
@@ -93,18 +95,22 @@ uint8_t* alloc_near(uintptr_t target) {
   return nullptr;
 }
 
-// A free slot within kNear of `target` (not yet taken: take_slot() does).
-Region* region_near(uintptr_t target) {
+// A region with a free slot within kNear of `target` (the slot is taken by the caller), or,
+// with `anywhere`, one wherever memory is free.
+Region* region_for(uintptr_t target, bool anywhere) {
   for (size_t i = 0; i < g_nregions; ++i) {
     Region& r = g_regions[i];
     if (r.used + kSlotBytes <= kRegionBytes &&
-        distance(reinterpret_cast<uintptr_t>(r.base), target) < kNear)
+        (anywhere ? !r.close_by : distance(reinterpret_cast<uintptr_t>(r.base), target) < kNear))
       return &r;
   }
   if (g_nregions == kMaxRegions) return nullptr;
-  uint8_t* p = alloc_near(target);
+  uint8_t* p = anywhere ? static_cast<uint8_t*>(VirtualAlloc(nullptr, kRegionBytes,
+                                                             MEM_RESERVE | MEM_COMMIT,
+                                                             PAGE_EXECUTE_READWRITE))
+                        : alloc_near(target);
   if (!p) return nullptr;
-  g_regions[g_nregions] = Region{p, 0};
+  g_regions[g_nregions] = Region{p, 0, !anywhere};
   return &g_regions[g_nregions++];
 }
 
@@ -254,8 +260,9 @@ PatchBatch::~PatchBatch() {
   for (size_t i = first_hook_; i < g_nhooks; ++i) {
     uint8_t jump[kMaxPatched];
     memset(jump, 0xCC, sizeof jump);  // (what follows the jump is never run)
-    x64::write_jump(jump, kJmpRel32, reinterpret_cast<uint64_t>(g_hooks[i].target),
-                    reinterpret_cast<uint64_t>(g_hooks[i].slot + kMaxTrampoline));
+    x64::write_jump(jump, g_hooks[i].jump, reinterpret_cast<uint64_t>(g_hooks[i].target),
+                    reinterpret_cast<uint64_t>(g_hooks[i].slot + kMaxTrampoline),
+                    g_hooks[i].jump == kJmpRel32);
     write_code(g_hooks[i].target, jump, g_hooks[i].patched);
   }
   for (size_t t = 0; t < nheld; ++t) move_into_trampoline(held[t], first_hook_, g_nhooks);
@@ -275,12 +282,19 @@ const char* PatchBatch::hook(void* target_fn, void* gate, void** real) {
   const size_t avail = readable(target, sizeof code);
   if (avail < kJmpRel32 || safe_read(code, target, avail) != avail)
     return "its code cannot be read";
-  Region* region = region_near(reinterpret_cast<uintptr_t>(target));
-  if (!region) return "no memory free near it for a trampoline";
+  // A trampoline within reach of a 5-byte jump; failing that, anywhere, with a 14-byte jump
+  // (which its first instructions must then make room for).
+  size_t jump = kJmpRel32;
+  Region* region = region_for(reinterpret_cast<uintptr_t>(target), false);
+  if (!region) {
+    region = region_for(reinterpret_cast<uintptr_t>(target), true);
+    jump = kJmpAbs;
+  }
+  if (!region) return "no memory free for a trampoline";
   uint8_t* slot = region->base + region->used;
   BodyHook& h = g_hooks[g_nhooks];
   if (const char* why = x64::plan_trampoline(code, avail, reinterpret_cast<uint64_t>(target),
-                                             reinterpret_cast<uint64_t>(slot), kJmpRel32,
+                                             reinterpret_cast<uint64_t>(slot), jump,
                                              function_extent(target), h.plan))
     return why;
   if (h.plan.patched > kMaxPatched) return "too many bytes to overwrite";
@@ -299,6 +313,7 @@ const char* PatchBatch::hook(void* target_fn, void* gate, void** real) {
   FlushInstructionCache(GetCurrentProcess(), slot, kSlotBytes);
   h.target = target;
   h.slot = slot;
+  h.jump = jump;
   h.patched = h.plan.patched;
   h.removed = false;
   memcpy(h.saved, code, h.patched);
