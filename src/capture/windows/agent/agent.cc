@@ -267,17 +267,21 @@ void watch_for_detach() {
 // DllMain): the extension functions' hooks (they take a socket to find, so in a program that
 // has not started Winsock yet they go in when it does), the sockets the process already has,
 // then wstrace told (an attach waits for it).
-DWORD WINAPI after_load_done(LPVOID) {
-  HookDepth own;  // (what ws2_32 does for the agent's own calls is not the program's)
-  install_extensions();
-  record_inherited_sockets();
-  watch_for_detach();
+void say_ready() {
   wchar_t name[64];
   swprintf(name, 64, L"Local\\wstrace-ready-%lu", GetCurrentProcessId());
   if (HANDLE ready = OpenEventW(EVENT_MODIFY_STATE, FALSE, name)) {
     SetEvent(ready);
     CloseHandle(ready);
   }
+}
+
+DWORD WINAPI after_load_done(LPVOID) {
+  HookDepth own;  // (what ws2_32 does for the agent's own calls is not the program's)
+  install_extensions();
+  record_inherited_sockets();
+  watch_for_detach();
+  say_ready();
   return 0;
 }
 
@@ -372,13 +376,19 @@ BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID) {
     init_install(self);
     QueryPerformanceFrequency(&g_qpc_freq);
     g_tls = TlsAlloc();
-    if (g_tls == TLS_OUT_OF_INDEXES || !map_region()) return TRUE;  // loaded, but inert
+    if (g_tls == TLS_OUT_OF_INDEXES || !map_region()) {  // loaded, but inert
+      say_ready();  // (there is nothing to wait for)
+      return TRUE;
+    }
     g_enabled = true;
     record_process_start();  // first: a hook refused is said after it
     install_kernel32();
     install_winsock();
     install_dnsapi();
-    if (HANDLE t = CreateThread(nullptr, 0, after_load_done, nullptr, 0, nullptr)) CloseHandle(t);
+    if (HANDLE t = CreateThread(nullptr, 0, after_load_done, nullptr, 0, nullptr))
+      CloseHandle(t);
+    else
+      say_ready();
   } else if (reason == DLL_THREAD_DETACH && g_region && g_tls != TLS_OUT_OF_INDEXES) {
     int32_t slot = owned_slot();
     if (slot >= 0)
