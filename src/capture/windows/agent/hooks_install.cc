@@ -39,13 +39,16 @@ void set_depth(uintptr_t d) {
 // The extension functions' addresses, asked of WSAIoctl on a TCP socket of the agent's own.
 // False before the program has started Winsock: the agent does not start it (a WSACleanup of
 // its own could end the program's sockets — Wine counts starts without a lock).
-bool extension_addresses(void* (&out)[6]) {
-  static const GUID ids[6] = {WSAID_CONNECTEX,    WSAID_ACCEPTEX,   WSAID_DISCONNECTEX,
-                              WSAID_TRANSMITFILE, WSAID_WSARECVMSG, WSAID_WSASENDMSG};
+// (In the order of WS_EXTENSION_HOOKS.)
+constexpr size_t kExtensions = 6;
+bool extension_addresses(void* (&out)[kExtensions]) {
+#define WS_EXTENSION_GUID(name, type, guid) guid,
+  static const GUID ids[kExtensions] = {WS_EXTENSION_HOOKS(WS_EXTENSION_GUID)};
+#undef WS_EXTENSION_GUID
   const DWORD e = GetLastError();
   SOCKET s = g_real.socket ? g_real.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) : INVALID_SOCKET;
   if (s != INVALID_SOCKET) {
-    for (size_t i = 0; i < 6; ++i) {
+    for (size_t i = 0; i < kExtensions; ++i) {
       DWORD got = 0;
       GUID id = ids[i];
       if (g_real.WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &out[i],
@@ -141,7 +144,7 @@ void install_winsock() {
 }
 
 void install_extensions() {
-  void* fns[6] = {};
+  void* fns[kExtensions] = {};
   if (!g_winsock_done || g_extensions_done || !extension_addresses(fns)) return;
   EnterCriticalSection(&g_install_lock);
   if (!g_extensions_done) {
