@@ -56,6 +56,8 @@ wr = one("WSARecv")[0]
 assert payload(wr) == b"ping-2" and wr["result"] == 6
 assert one("shutdown")[0]["args"]["how"] == "SHUT_WR"
 assert len(calls("closesocket")) >= 3
+# Under Wine WSASend calls WSASendTo, and socket WSASocketW: the program called the first only.
+assert not calls("WSASendTo") and not calls("WSASocketW"), "a hooked function calling another is traced once"
 assert ev[-1]["event"] == "process_exit" and ev[-1]["args"]["exit_code"] == 0
 '
 
@@ -217,6 +219,15 @@ for kid in kids:
     assert exits.get(kid) == 0, exits
 '
 
+# Detaching: the agent puts the functions' first bytes back (the program sets the event wstrace
+# sets on Ctrl+C): the send before is recorded, the one after is not, and the program runs on.
+record unhook unhook
+check unhook '
+assert "unhook first=" in out and "echoed=5" in out and "first=e9" not in out, out
+sent = [payload(e) for e in calls("send")]
+assert b"before" in sent and b"after" not in sent, sent
+'
+
 # Thread names: SetThreadDescription of the thread itself and of another, by its handle.
 record names names
 check names '
@@ -233,6 +244,8 @@ assert named == sorted([(main, "wnetops-main"), (worker, "worker-\u00e9")]), nam
 record iocp iocp
 check iocp '
 assert "accepted=15:hello-connectex" in out and "received=6:second" in out, out
+# ConnectEx was body-hooked once the program started Winsock: WSAIoctl hands out the real one.
+assert "connectex first=e9" in out, out
 done = {e["args"]["op"]: e for e in calls("GetQueuedCompletionStatus")}
 ax = one("AcceptEx")[0]
 assert ax["error"]["name"] == "WSA_IO_PENDING", ax
@@ -306,33 +319,39 @@ exits = {e["pid"]: e["args"].get("exit_code") for e in ev if e["event"] == "proc
 assert exits.get(kid) == 0, exits
 '
 
+# attached NAME MODE: runs wnetops MODE, attaches to it once it says its pid, then lets it go on;
+# the trace in $WORK/NAME.jsonl, the program's output in $WORK/NAME.out, its pid in $wpid.
+attached() {
+  local name=$1 mode=$2
+  rm -f "$WORK/in" "$WORK/out" "$WORK/attach.err"
+  mkfifo "$WORK/in" "$WORK/out" "$WORK/attach.err"
+  "$WINE_RUN" "$TARGETS/wnetops.exe" "$mode" <"$WORK/in" >"$WORK/out" 2>/dev/null &
+  local target=$!
+  exec 3>"$WORK/in" 4<"$WORK/out"
+  read -r -t 60 pidline <&4
+  wpid=${pidline#pid=}
+  wpid=${wpid%$'\r'}
+  "$WINE_RUN" "$WIN_WSTRACE" attach -o "$WORK/$name.wst" "$wpid" 2>"$WORK/attach.err" &
+  local attacher=$!
+  exec 5<"$WORK/attach.err"
+  local attached=""
+  while read -r -t 60 line <&5; do
+    case "$line" in *"attached to process"*) attached=yes; break ;; esac
+  done
+  checks=$((checks + 1))
+  [ -n "$attached" ] || fail "attach did not report that it attached to $wpid"
+  echo go >&3
+  exec 3>&-
+  cat <&4 >"$WORK/$name.out"
+  cat <&5 >/dev/null
+  wait "$attacher" || fail "attach exited $?"
+  wait "$target"
+  exec 4<&- 5<&-
+  "$WSTRACE" show --json "$WORK/$name.wst" >"$WORK/$name.jsonl" || fail "$name.wst does not read"
+}
+
 # Attach to a running program: its calls from then on.
-rm -f "$WORK/in" "$WORK/out" "$WORK/attach.err"
-mkfifo "$WORK/in" "$WORK/out" "$WORK/attach.err"
-"$WINE_RUN" "$TARGETS/wnetops.exe" waitstdin <"$WORK/in" >"$WORK/out" 2>/dev/null &
-target=$!
-exec 3>"$WORK/in" 4<"$WORK/out"
-read -r -t 60 pidline <&4
-wpid=${pidline#pid=}
-wpid=${wpid%$'\r'}
-"$WINE_RUN" "$WIN_WSTRACE" attach -o "$WORK/attach.wst" "$wpid" 2>"$WORK/attach.err" &
-attacher=$!
-exec 5<"$WORK/attach.err"
-attached=""
-while read -r -t 60 line <&5; do
-  case "$line" in *"attached to process"*) attached=yes; break ;; esac
-done
-checks=$((checks + 1))
-[ -n "$attached" ] || fail "attach did not report that it attached to $wpid"
-echo go >&3
-exec 3>&-
-cat <&4 >"$WORK/waitstdin.out"
-cat <&5 >/dev/null
-wait "$attacher" || fail "attach exited $?"
-wait "$target"
-exec 4<&- 5<&-
-"$WSTRACE" show --json "$WORK/attach.wst" >"$WORK/attach.jsonl" || fail "attach.wst does not read"
-cp "$WORK/waitstdin.out" "$WORK/attach.out"
+attached attach waitstdin
 check attach '
 assert ev[0]["event"] == "process_start" and ev[0]["pid"] == int("'"$wpid"'"), ev[0]
 port = int(out.split("port=")[1].split()[0])
@@ -341,6 +360,55 @@ assert c["args"]["addr"]["port"] == port
 assert b"ping-1" in [payload(e) for e in calls("send")]
 assert not calls("WSAStartup"), "WSAStartup ran before the attach"
 assert ev[-1]["event"] == "process_exit"
+'
+
+# Attach to a program that fetched its function pointers before (GetProcAddress, WSAIoctl), as
+# libuv does at start-up: the body hooks see the calls through them. Its listener and its
+# connection, made before the attach, are in the trace as `inherited` with both ends; and
+# WSASendDisconnect, which Wine's ws2_32 makes a call to shutdown of, shows that shutdown.
+attached prefetch prefetch
+check prefetch '
+words = dict(w.split("=") for w in out.split("prefetch ")[1].split())
+port, client = int(words["port"]), int(words["client"])
+assert words["got"] == "15" and words["connectex"] == "20" and words["got2"] == "20", out
+inh = calls("inherited")
+listening = [e for e in inh if e["args"].get("listening")]
+assert [e["args"]["local"]["port"] for e in listening] == [port], inh
+conn = [e for e in inh if e["args"].get("local", {}).get("port") == client]
+assert len(conn) == 1 and conn[0]["args"]["peer"]["port"] == port, inh
+csock = conn[0]["args"]["sock"]
+s = [e for e in calls("send") if payload(e) == b"prefetched-send"]
+assert len(s) == 1 and s[0]["args"]["sock"] == csock, calls("send")
+assert [e for e in calls("recv") if payload(e) == b"prefetched-send"], calls("recv")
+cx = one("ConnectEx")[0]
+assert cx["args"]["addr"]["port"] == port, cx
+done = [e for e in calls("GetQueuedCompletionStatusEx") if e["args"]["op"] == cx["args"]["op"]]
+assert len(done) == 1 and payload(done[0]) == b"prefetched-connectex", done
+sh = one("shutdown")
+assert len(sh) == 1 and sh[0]["args"]["sock"] == csock and sh[0]["args"]["how"] == "SHUT_WR", sh
+assert not calls("WSASocketW") and not calls("getpeername"), "a hooked function calling another is traced once"
+'
+checks=$((checks + 1))
+"$WSTRACE" conns --json "$WORK/prefetch.wst" >"$WORK/prefetch.conns" 2>&1 || fail "conns of prefetch.wst"
+python3 - "$WORK/prefetch.conns" "$WORK/prefetch.out" <<'PY' || fail "prefetch: conns does not show the sockets made before the attach with both ends"
+import json, sys
+conns = [json.loads(l) for l in open(sys.argv[1])]
+out = open(sys.argv[2]).read().replace("\r", "")
+words = dict(w.split("=") for w in out.split("prefetch ")[1].split())
+client, server = "127.0.0.1:" + words["client"], "127.0.0.1:" + words["port"]
+ends = {(c.get("local"), c.get("remote")): c for c in conns}
+assert (client, server) in ends and ends[(client, server)]["bytes_out"] == 15, conns
+assert (server, client) in ends and ends[(server, client)]["bytes_in"] == 15, conns
+assert [c for c in conns if c["role"] == "listener" and c.get("local") == server], conns
+PY
+# Attach to a program whose threads run through a hooked function all the while: the hooks are
+# written with them suspended (one stopped inside the overwritten bytes moves to the trampoline),
+# and they run on, their calls recorded from then on.
+attached busy busy
+check busy '
+assert "busy threads=4" in out, out
+tids = {e["tid"] for e in calls("ioctlsocket")}
+assert len(tids) == 4, tids
 '
 checks=$((checks + 1))
 "$WINE_RUN" "$WIN_WSTRACE" attach -q -o "$WORK/x.wst" 999999 >/dev/null 2>"$WORK/nopid.err"

@@ -924,6 +924,24 @@ TEST_F(FindingsTest, TracingLostAtAnExecOrAChildAndDrops) {
                         "at once than wstrace has rings");
 }
 
+// The Windows agent's word that a function took no body hook: a warning that says so, not the
+// Linux agent's words about system calls made without libc.
+TEST_F(FindingsTest, AFunctionWithoutABodyHookIsNamed) {
+  start(ws::Platform::Windows);
+  call(FuncId::unseen).str(FieldId::what, "body-hook")
+      .str(FieldId::cause, "send takes no hook on its body (the function is shorter than the "
+                           "jump): its calls are not seen")
+      .result(0);
+  feed();
+  auto f = of(finish(), "tracing-lost");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Warning);
+  EXPECT_NE(f[0].title.find("(body-hook): send takes no hook on its body"), std::string::npos)
+      << f[0].title;
+  EXPECT_NE(f[0].meaning.find("first instructions"), std::string::npos) << f[0].meaning;
+  EXPECT_EQ(f[0].next.find("strace"), std::string::npos) << f[0].next;
+}
+
 TEST_F(FindingsTest, AFailedExecKeepsTracing) {
   start();
   call(FuncId::tracing_lost).str(FieldId::image, "/usr/bin/ping")

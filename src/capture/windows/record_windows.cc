@@ -284,7 +284,18 @@ RecordError PreloadEngine::attach(uint32_t pid) {
       e.exit_code)
     return e;
   region_->root_pid = pid;
-  if (RecordError e = inject(process, dll); e.exit_code) return e;
+  // The agent sets this once its hooks are all in and the sockets the program has are recorded
+  // (it does so in a thread of its own, after the loader lock): the attach is complete then.
+  HANDLE ready = CreateEventW(nullptr, TRUE, FALSE,
+                              widen(fmt::format("Local\\wstrace-ready-{}", pid)).c_str());
+  if (RecordError e = inject(process, dll); e.exit_code) {
+    if (ready) CloseHandle(ready);
+    return e;
+  }
+  if (ready) {
+    WaitForSingleObject(ready, 30'000);  // (bounded: an agent that never says so is still in)
+    CloseHandle(ready);
+  }
   summary_.rings = geometry_.slots;
   collect(pid, process);
   return {0, ""};
@@ -398,7 +409,16 @@ void PreloadEngine::reap() {
 }
 
 void PreloadEngine::finish() {
-  if (g_stop) region_->collector_alive.store(0, std::memory_order_release);  // detach
+  if (g_stop) {  // detach: the agents go quiet and take their body hooks out
+    region_->collector_alive.store(0, std::memory_order_release);
+    for (const auto& w : watched_) {
+      std::wstring name = widen(fmt::format("Local\\wstrace-detach-{}", w.first));
+      if (HANDLE ev = OpenEventW(EVENT_MODIFY_STATE, FALSE, name.c_str())) {
+        SetEvent(ev);
+        CloseHandle(ev);
+      }
+    }
+  }
   collector_->drain();
   if (!g_stop) collector_->close_unended();
   collector_->flush();

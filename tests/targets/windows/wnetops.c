@@ -14,6 +14,10 @@
  *   wnetops iocp       AcceptEx, ConnectEx, overlapped WSARecv/WSASend on a completion port
  *   wnetops child      starts itself as a child process that does the UDP exchange
  *   wnetops waitstdin  prints its pid, waits for a line on stdin, then does the TCP exchange
+ *   wnetops prefetch   before waiting on stdin as waitstdin does: a listener, a connection to
+ *                      it, and pointers to send, recv (GetProcAddress), ConnectEx (WSAIoctl) and
+ *                      GetQueuedCompletionStatusEx; after: uses those pointers, and ends the
+ *                      connection with WSASendDisconnect (Wine's calls shutdown)
  *   wnetops lasterror  calls that fail and succeed with the last error set to a sentinel
  *                      first; prints the last error after each call (compared traced/untraced);
  *                      with overlapped calls, extension functions, completions, waits, lookups
@@ -26,6 +30,10 @@
  *   wnetops childenv   children started with environment blocks of their own (ANSI and wide)
  *                      that lack WSTRACE_SHM, each doing the UDP exchange (wnetops envudp)
  *   wnetops names      names its thread and another (SetThreadDescription)
+ *   wnetops busy       as waitstdin, with four threads calling ioctlsocket in a loop meanwhile (the
+ *                      attach writes its hooks while they run through them)
+ *   wnetops unhook     sends "before", then sets its own detach event as wstrace's Ctrl+C would,
+ *                      waits until send's first byte is no jump any more, then sends "after"
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -309,6 +317,8 @@ static int iocp(void) {
     return 1;
   SOCKET cl = bound_tcp(port, 2);
   LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(cl, connect_id);
+  /* (Under wstrace, a body hook's jump: the pointer is Winsock's own, not swapped.) */
+  if (connect_ex) printf("connectex first=%02x\n", *(const unsigned char*)(void*)connect_ex);
   struct sockaddr_in to = loopback(port_of(listener));
   if (!connect_ex || (!connect_ex(cl, (struct sockaddr*)&to, sizeof to, "hello-connectex", 15, &n,
                                   &ov_connect) &&
@@ -865,6 +875,124 @@ static int waitstdin(void) {
   return tcp();
 }
 
+/* Pointers fetched before wstrace attaches, used after it has. */
+typedef int(WSAAPI* send_fn)(SOCKET, const char*, int, int);
+typedef int(WSAAPI* recv_fn)(SOCKET, char*, int, int);
+typedef BOOL(WINAPI* gqcsex_fn)(HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD, BOOL);
+static int prefetch(void) {
+  listener = listen_loopback();
+  SOCKET c = connect_to(port_of(listener));
+  SOCKET a = accept(listener, NULL, NULL);
+  HMODULE ws2 = GetModuleHandleA("ws2_32.dll");
+  send_fn send_p = (send_fn)(void*)GetProcAddress(ws2, "send");
+  recv_fn recv_p = (recv_fn)(void*)GetProcAddress(ws2, "recv");
+  gqcsex_fn gqcsex_p = (gqcsex_fn)(void*)GetProcAddress(GetModuleHandleA("kernel32.dll"),
+                                                        "GetQueuedCompletionStatusEx");
+  SOCKET probe = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  GUID connect_id = WSAID_CONNECTEX;
+  LPFN_CONNECTEX connect_ex = (LPFN_CONNECTEX)extension(probe, connect_id);
+  closesocket(probe);
+  if (c == INVALID_SOCKET || a == INVALID_SOCKET || !send_p || !recv_p || !gqcsex_p || !connect_ex)
+    return 1;
+  printf("pid=%lu\n", GetCurrentProcessId());
+  fflush(stdout);
+  char line[16];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  /* (The port is made after the attach: the agent cannot tell which sockets a port made before
+   * it came has, and would record this completion as noticed on the OVERLAPPED.) */
+  HANDLE port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+  SOCKET cx = bound_tcp(port, 7);
+
+  char buf[64];
+  send_p(c, "prefetched-send", 15, 0);
+  int got = recv_p(a, buf, sizeof buf, 0);
+  struct sockaddr_in to = loopback(port_of(listener));
+  OVERLAPPED ov = {0};
+  DWORD n = 0;
+  if (!connect_ex(cx, (struct sockaddr*)&to, sizeof to, "prefetched-connectex", 20, &n, &ov) &&
+      WSAGetLastError() != ERROR_IO_PENDING)
+    return 2;
+  OVERLAPPED_ENTRY done;
+  ULONG removed = 0;
+  if (!gqcsex_p(port, &done, 1, &removed, 10000, FALSE) || removed != 1 || done.lpOverlapped != &ov)
+    return 3;
+  SOCKET a2 = accept(listener, NULL, NULL);
+  int got2 = recv(a2, buf, sizeof buf, 0);
+  WSASendDisconnect(c, NULL);
+  int end = recv(a, buf, sizeof buf, 0);
+  printf("prefetch port=%u client=%u got=%d connectex=%lu got2=%d end=%d\n", port_of(listener),
+         port_of(c), got, done.dwNumberOfBytesTransferred, got2, end);
+  closesocket(a2);
+  closesocket(cx);
+  closesocket(a);
+  closesocket(c);
+  closesocket(listener);
+  CloseHandle(port);
+  return 0;
+}
+
+/* Threads busy in a hooked function while the agent writes its hooks. */
+static volatile LONG busy_stop = 0;
+static DWORD WINAPI busy_loop(LPVOID arg) {
+  SOCKET s = (SOCKET)arg;
+  LONG n = 0;
+  u_long avail;
+  while (!busy_stop) {
+    if (ioctlsocket(s, FIONREAD, &avail) != 0) return 1;
+    ++n;
+  }
+  return n > 0 ? 0 : 2;
+}
+static int busy(void) {
+  SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  HANDLE t[4];
+  for (int i = 0; i < 4; ++i) t[i] = CreateThread(NULL, 0, busy_loop, (LPVOID)s, 0, NULL);
+  printf("pid=%lu\n", GetCurrentProcessId());
+  fflush(stdout);
+  char line[16];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  InterlockedExchange(&busy_stop, 1);
+  DWORD ok = 0;
+  for (int i = 0; i < 4; ++i) {
+    DWORD code = 9;
+    WaitForSingleObject(t[i], INFINITE);
+    GetExitCodeThread(t[i], &code);
+    ok += code == 0;
+  }
+  closesocket(s);
+  printf("busy threads=%lu\n", ok);
+  return 0;
+}
+
+/* The agent takes its body hooks out when wstrace detaches (it sets this event). */
+static int unhook(void) {
+  listener = listen_loopback();
+  HANDLE t = CreateThread(NULL, 0, echo_server, NULL, 0, NULL);
+  SOCKET s = connect_to(port_of(listener));
+  char buf[64];
+  send(s, "before", 6, 0);
+  recv(s, buf, sizeof buf, 0);
+  char name[64];
+  snprintf(name, sizeof name, "Local\\wstrace-detach-%lu", GetCurrentProcessId());
+  HANDLE ev = NULL;  /* (the agent makes it in a thread of its own, maybe not yet) */
+  for (int tries = 0; !ev && tries < 1000; ++tries)
+    if (!(ev = OpenEventA(EVENT_MODIFY_STATE, FALSE, name))) Sleep(10);
+  if (!ev || !SetEvent(ev)) return 1;
+  CloseHandle(ev);
+  const unsigned char* first =
+      (const unsigned char*)(void*)GetProcAddress(GetModuleHandleA("ws2_32.dll"), "send");
+  int waited = 0;
+  while (*first == 0xE9 && waited < 10000) Sleep(10), waited += 10;
+  send(s, "after", 5, 0);
+  int n = recv(s, buf, sizeof buf, 0);
+  shutdown(s, SD_SEND);
+  closesocket(s);
+  WaitForSingleObject(t, INFINITE);
+  closesocket(listener);
+  printf("unhook first=%02x echoed=%d\n", *first, n);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   WSADATA d;
   if (WSAStartup(MAKEWORD(2, 2), &d) != 0) return 1;
@@ -882,6 +1010,9 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "lookups")) r = lookups();
   else if (argc > 1 && !strcmp(argv[1], "threads")) r = threads();
   else if (argc > 1 && !strcmp(argv[1], "waitstdin")) r = waitstdin();
+  else if (argc > 1 && !strcmp(argv[1], "prefetch")) r = prefetch();
+  else if (argc > 1 && !strcmp(argv[1], "unhook")) r = unhook();
+  else if (argc > 1 && !strcmp(argv[1], "busy")) r = busy();
   else if (argc > 2 && !strcmp(argv[1], "lasterror-dns")) r = lasterror_dns(argv[2]);
   else if (argc > 1 && !strcmp(argv[1], "evented")) r = evented();
   else if (argc > 1 && !strcmp(argv[1], "iocpfail")) r = iocpfail();

@@ -3,6 +3,8 @@
 #include <psapi.h>
 #include <winternl.h>
 
+#include "gate.h"
+
 #include <cstring>
 #include <cwchar>
 
@@ -20,7 +22,6 @@ bool g_enabled = false;
 HMODULE g_self = nullptr;
 DWORD g_tls = TLS_OUT_OF_INDEXES;
 LARGE_INTEGER g_qpc_freq;
-CRITICAL_SECTION g_patch_lock;
 
 // Per thread, in one TLS value: slot + 1 in the low 30 bits, the "pushing" flag in bit 31, and
 // in bit 30 "this thread was counted as one that found no free ring".
@@ -31,23 +32,10 @@ constexpr uintptr_t kNoRingBit = uintptr_t{1} << 30;
 constexpr uintptr_t kSlotBits = kNoRingBit - 1;
 
 // kernel32 functions whose callers must be steered to the hooks too.
-FARPROC(WINAPI* real_GetProcAddress)(HMODULE, LPCSTR) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryA)(LPCSTR) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryW)(LPCWSTR) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryExA)(LPCSTR, HANDLE, DWORD) = nullptr;
 HMODULE(WINAPI* real_LoadLibraryExW)(LPCWSTR, HANDLE, DWORD) = nullptr;
-
-struct HookPair {
-  FARPROC real;
-  FARPROC hook;
-};
-HookPair g_pairs[64];
-size_t g_npairs = 0;
-
-void add_pair(FARPROC real_fn, FARPROC hook) {
-  if (real_fn && hook && g_npairs < sizeof g_pairs / sizeof g_pairs[0])
-    g_pairs[g_npairs++] = HookPair{real_fn, hook};
-}
 
 BOOL(WINAPI* real_CreateProcessW)(LPCWSTR, LPWSTR, LPSECURITY_ATTRIBUTES, LPSECURITY_ATTRIBUTES,
                                   BOOL, DWORD, LPVOID, LPCWSTR, LPSTARTUPINFOW,
@@ -178,15 +166,6 @@ BOOL WINAPI hook_CreateProcessA(LPCSTR app, LPSTR cmd, LPSECURITY_ATTRIBUTES pa,
   return traced_create(real_CreateProcessA, app, cmd, pa, ta, inherit, flags, env, dir, si, pi);
 }
 
-FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
-  FARPROC r = real_GetProcAddress(m, name);
-  FARPROC h = r ? hook_for(r) : nullptr;
-  return h ? h : r;
-}
-
-void resolve_winsock();
-void resolve_dnsapi();
-
 }  // namespace
 
 // A thread named by the program (of itself or another): a thread_name event under that
@@ -208,9 +187,11 @@ namespace {
 
 HMODULE after_load(HMODULE m) {
   DWORD e = GetLastError();
-  if (m && !g_real.socket) resolve_winsock();  // the program loads Winsock only now
-  if (m) resolve_dnsapi();
-  if (m) patch_all_modules();
+  if (m) {
+    install_winsock();  // (nothing when it is in already)
+    install_extensions();
+    install_dnsapi();
+  }
   SetLastError(e);
   return m;
 }
@@ -221,34 +202,6 @@ HMODULE WINAPI hook_LoadLibraryExA(LPCSTR n, HANDLE f, DWORD fl) {
 }
 HMODULE WINAPI hook_LoadLibraryExW(LPCWSTR n, HANDLE f, DWORD fl) {
   return after_load(real_LoadLibraryExW(n, f, fl));
-}
-
-// Points every import slot of `m` that holds a hooked function at its hook.
-void patch_module(HMODULE m) {
-  if (m == g_self) return;
-  auto* base = reinterpret_cast<uint8_t*>(m);
-  auto* dos = reinterpret_cast<IMAGE_DOS_HEADER*>(base);
-  if (dos->e_magic != IMAGE_DOS_SIGNATURE) return;
-  auto* nt = reinterpret_cast<IMAGE_NT_HEADERS64*>(base + dos->e_lfanew);
-  if (nt->Signature != IMAGE_NT_SIGNATURE ||
-      nt->OptionalHeader.Magic != IMAGE_NT_OPTIONAL_HDR64_MAGIC)
-    return;
-  const IMAGE_DATA_DIRECTORY& dir =
-      nt->OptionalHeader.DataDirectory[IMAGE_DIRECTORY_ENTRY_IMPORT];
-  if (!dir.VirtualAddress) return;
-  for (auto* d = reinterpret_cast<IMAGE_IMPORT_DESCRIPTOR*>(base + dir.VirtualAddress);
-       d->Name; ++d) {
-    for (auto* t = reinterpret_cast<IMAGE_THUNK_DATA64*>(base + d->FirstThunk); t->u1.Function;
-         ++t) {
-      FARPROC h = hook_for(reinterpret_cast<FARPROC>(t->u1.Function));
-      if (!h) continue;
-      DWORD old;
-      if (VirtualProtect(&t->u1.Function, sizeof t->u1.Function, PAGE_READWRITE, &old)) {
-        t->u1.Function = reinterpret_cast<ULONGLONG>(h);
-        VirtualProtect(&t->u1.Function, sizeof t->u1.Function, old, &old);
-      }
-    }
-  }
 }
 
 uint32_t parent_pid() {
@@ -272,50 +225,64 @@ void record_process_start() {
   c.u64(FieldId::platform, static_cast<uint64_t>(Platform::Windows));
 }
 
-// Points `real_fn` at function `name` of `module` (null when it has none) and pairs it with
-// `hook`, so that imports of it and GetProcAddress answers get the hook (hook_for).
-template <typename Fn>
-void resolve(HMODULE module, const char* name, Fn& real_fn, Fn hook) {
-  real_fn = reinterpret_cast<Fn>(reinterpret_cast<void*>(GetProcAddress(module, name)));
-  add_pair(reinterpret_cast<FARPROC>(reinterpret_cast<void*>(real_fn)),
-           reinterpret_cast<FARPROC>(reinterpret_cast<void*>(hook)));
-}
-// resolve() for the pair real_NAME / hook_NAME.
-#define WS_RESOLVE(module, name) resolve(module, #name, real_##name, &hook_##name)
-
-// Finds the real Winsock functions, once ws2_32 is in the process.
-void resolve_winsock() {
-  HMODULE ws2 = GetModuleHandleW(L"ws2_32.dll");
-  if (!ws2) return;
-#define WS_REAL(name, ret, params) resolve(ws2, #name, g_real.name, &hook_##name);
-#include "hook_list.h"
-#undef WS_REAL
-}
-
-// Finds DnsQuery_*, once dnsapi.dll is in the process.
-void resolve_dnsapi() {
-  HMODULE dns = GetModuleHandleW(L"dnsapi.dll");
-  if (!dns || real_DnsQuery_A) return;
-  WS_RESOLVE(dns, DnsQuery_A);
-  WS_RESOLVE(dns, DnsQuery_W);
-  WS_RESOLVE(dns, DnsQuery_UTF8);
-}
-
-void install_hooks() {
+// Body-hooks kernel32's functions: completions, waits, thread names, and those that bring
+// modules and children in (LoadLibrary installs the hooks of a module loaded later).
+void install_kernel32() {
   HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
-  resolve_winsock();
-  resolve_dnsapi();
-  WS_RESOLVE(k32, GetProcAddress);
-  WS_RESOLVE(k32, LoadLibraryA);
-  WS_RESOLVE(k32, LoadLibraryW);
-  WS_RESOLVE(k32, LoadLibraryExA);
-  WS_RESOLVE(k32, LoadLibraryExW);
-  WS_RESOLVE(k32, CreateProcessW);
-  WS_RESOLVE(k32, CreateProcessA);
-#define WS_KERNEL_HOOK(name, ret, params) WS_RESOLVE(k32, name);
+  auto proc = [k32](const char* name) {
+    return reinterpret_cast<void*>(GetProcAddress(k32, name));
+  };
+  PatchBatch batch;
+#define WS_KERNEL_HOOK(name, ...) \
+  hook_body<&hook_##name>(batch, #name, proc(#name), real_##name);
+  WS_KERNEL_HOOK(LoadLibraryA)
+  WS_KERNEL_HOOK(LoadLibraryW)
+  WS_KERNEL_HOOK(LoadLibraryExA)
+  WS_KERNEL_HOOK(LoadLibraryExW)
+  WS_KERNEL_HOOK(CreateProcessW)
+  WS_KERNEL_HOOK(CreateProcessA)
   WS_KERNEL_HOOKS(WS_KERNEL_HOOK)
 #undef WS_KERNEL_HOOK
-  patch_all_modules();
+}
+
+// wstrace detaching (Ctrl+C) sets this process's detach event: the functions get their own
+// first bytes back (remove_body_hooks), from a thread-pool thread. (Import slots pointed at
+// hooks stay: those hooks only pass the calls on once the collector is gone.)
+VOID CALLBACK on_detach(PVOID, BOOLEAN) { remove_body_hooks(); }
+void watch_for_detach() {
+  wchar_t name[64];
+  swprintf(name, 64, L"Local\\wstrace-detach-%lu", GetCurrentProcessId());
+  HANDLE ev = CreateEventW(nullptr, TRUE, FALSE, name);
+  if (ev && GetLastError() == ERROR_ALREADY_EXISTS) {  // not ours: a neighbour made it first
+    CloseHandle(ev);
+    return;
+  }
+  HANDLE wait = nullptr;
+  if (ev && !RegisterWaitForSingleObject(&wait, ev, on_detach, nullptr, INFINITE,
+                                         WT_EXECUTEONLYONCE))
+    CloseHandle(ev);
+}
+
+// What the agent does once it is in, outside the loader lock (a thread of its own, started in
+// DllMain): the extension functions' hooks (they take a socket to find, so in a program that
+// has not started Winsock yet they go in when it does), the sockets the process already has,
+// then wstrace told (an attach waits for it).
+void say_ready() {
+  wchar_t name[64];
+  swprintf(name, 64, L"Local\\wstrace-ready-%lu", GetCurrentProcessId());
+  if (HANDLE ready = OpenEventW(EVENT_MODIFY_STATE, FALSE, name)) {
+    SetEvent(ready);
+    CloseHandle(ready);
+  }
+}
+
+DWORD WINAPI after_load_done(LPVOID) {
+  HookDepth own;  // (what ws2_32 does for the agent's own calls is not the program's)
+  install_extensions();
+  record_inherited_sockets();
+  watch_for_detach();
+  say_ready();
+  return 0;
 }
 
 // The region is named in WSTRACE_SHM (a program wstrace started, and children that inherit its
@@ -346,23 +313,6 @@ bool map_region() {
 }
 
 }  // namespace
-
-FARPROC hook_for(FARPROC real_fn) {
-  for (size_t i = 0; i < g_npairs; ++i)
-    if (g_pairs[i].real == real_fn) return g_pairs[i].hook;
-  return nullptr;
-}
-
-void patch_all_modules() {
-  EnterCriticalSection(&g_patch_lock);
-  HMODULE mods[1024];
-  DWORD needed = 0;
-  if (K32EnumProcessModules(GetCurrentProcess(), mods, sizeof mods, &needed)) {
-    DWORD n = needed / sizeof(HMODULE);
-    for (DWORD i = 0; i < n && i < 1024; ++i) patch_module(mods[i]);
-  }
-  LeaveCriticalSection(&g_patch_lock);
-}
 
 // ---- What agent/call.cc needs from the platform -----------------------------------------------
 RegionHeader* region() { return g_region; }
@@ -416,19 +366,29 @@ int32_t claim_slot() {
 
 using namespace ws::agent;
 
-// Everything here runs under the loader lock, so it only maps memory and patches import
-// tables; ws2_32 is already loaded when wstrace injects (it loads the agent into a started,
-// suspended program after the loader has resolved the program's imports).
+// Everything here runs under the loader lock, so it only maps memory and writes hooks (what
+// needs more runs in after_load_done's thread); ws2_32 is already loaded when wstrace injects
+// (it loads the agent into a started, suspended program after the loader has resolved the
+// program's imports).
 BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID) {
   if (reason == DLL_PROCESS_ATTACH) {
     g_self = self;
-    InitializeCriticalSection(&g_patch_lock);
+    init_install(self);
     QueryPerformanceFrequency(&g_qpc_freq);
     g_tls = TlsAlloc();
-    if (g_tls == TLS_OUT_OF_INDEXES || !map_region()) return TRUE;  // loaded, but inert
+    if (g_tls == TLS_OUT_OF_INDEXES || !map_region()) {  // loaded, but inert
+      say_ready();  // (there is nothing to wait for)
+      return TRUE;
+    }
     g_enabled = true;
-    install_hooks();
-    record_process_start();
+    record_process_start();  // first: a hook refused is said after it
+    install_kernel32();
+    install_winsock();
+    install_dnsapi();
+    if (HANDLE t = CreateThread(nullptr, 0, after_load_done, nullptr, 0, nullptr))
+      CloseHandle(t);
+    else
+      say_ready();
   } else if (reason == DLL_THREAD_DETACH && g_region && g_tls != TLS_OUT_OF_INDEXES) {
     int32_t slot = owned_slot();
     if (slot >= 0)

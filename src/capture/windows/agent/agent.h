@@ -1,13 +1,15 @@
-// The Windows agent: a DLL that wstrace.exe loads into the traced program. It redirects the
-// program's calls to ws2_32 (and to GetProcAddress/LoadLibrary, so that functions found or
-// modules loaded later are caught too) through hooks that record each call into the thread's
-// ring (agent/call.h). No decoding, no allocation, no locks, no blocking; GetLastError() and
+// The Windows agent: a DLL that wstrace.exe loads into the traced program. It hooks the bodies
+// of ws2_32's functions (and of LoadLibrary, so that modules loaded later are hooked too;
+// body_hook.h) with hooks that record each call into the thread's ring (agent/call.h). No decoding, no allocation, no locks, no blocking; GetLastError() and
 // WSAGetLastError() are left exactly as the real call set them.
 #pragma once
 
 #include <winsock2.h>
 #include <ws2tcpip.h>
+#include <mswsock.h>
 #include <windows.h>
+
+#include <type_traits>
 
 #include "call.h"
 #include "pending_table.h"
@@ -63,6 +65,21 @@ class OverlappedCall {
 // Before a call on socket `s`: records the completions of its operations that have finished
 // without the program being told through a hooked function.
 void notice_socket(SOCKET s);
+// The extension functions WSAIoctl(SIO_GET_EXTENSION_FUNCTION_POINTER) hands out
+// (hooks_overlapped.cc): X(name, pointer type, GUID).
+#define WS_EXTENSION_HOOKS(X)                        \
+  X(ConnectEx, LPFN_CONNECTEX, WSAID_CONNECTEX)       \
+  X(AcceptEx, LPFN_ACCEPTEX, WSAID_ACCEPTEX)          \
+  X(DisconnectEx, LPFN_DISCONNECTEX, WSAID_DISCONNECTEX) \
+  X(TransmitFile, LPFN_TRANSMITFILE, WSAID_TRANSMITFILE) \
+  X(WSARecvMsg, LPFN_WSARECVMSG, WSAID_WSARECVMSG)    \
+  X(WSASendMsg, LPFN_WSASENDMSG, WSAID_WSASENDMSG)
+#define WS_EXTENSION_DECLARE(name, type, guid) \
+  extern type real_##name;                     \
+  std::remove_pointer_t<type> hook_##name;
+WS_EXTENSION_HOOKS(WS_EXTENSION_DECLARE)
+#undef WS_EXTENSION_DECLARE
+
 // After closesocket(s) succeeded.
 void socket_closed(SOCKET s);
 // An extension function pointer handed out by WSAIoctl: swapped for its hook.
@@ -76,17 +93,7 @@ int winsock_error(ULONG_PTR status);
 // The result of an asynchronous GetAddrInfoExW (hooks_dns.cc).
 void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op);
 
-// kernel32 functions hooked for completions, waits and thread names: WS_KERNEL(name, ret, params)
-#define WS_KERNEL_HOOKS(X)                                                                       \
-  X(GetQueuedCompletionStatus, BOOL, (HANDLE, LPDWORD, PULONG_PTR, LPOVERLAPPED*, DWORD))        \
-  X(GetQueuedCompletionStatusEx, BOOL, (HANDLE, LPOVERLAPPED_ENTRY, ULONG, PULONG, DWORD, BOOL)) \
-  X(GetOverlappedResult, BOOL, (HANDLE, LPOVERLAPPED, LPDWORD, BOOL))                            \
-  X(CreateIoCompletionPort, HANDLE, (HANDLE, HANDLE, ULONG_PTR, DWORD))                          \
-  X(WaitForSingleObject, DWORD, (HANDLE, DWORD))                                                 \
-  X(WaitForSingleObjectEx, DWORD, (HANDLE, DWORD, BOOL))                                         \
-  X(WaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD))                          \
-  X(WaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, BOOL))                  \
-  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))
+#include "kernel_hook_list.h"
 #define WS_KERNEL_DECLARE(name, ret, params) \
   extern ret(WINAPI* real_##name) params;    \
   ret WINAPI hook_##name params;
@@ -103,9 +110,14 @@ LONG WINAPI hook_DnsQuery_A(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVO
 LONG WINAPI hook_DnsQuery_W(PCWSTR, WORD, DWORD, PVOID, struct _DnsRecordW**, PVOID*);
 LONG WINAPI hook_DnsQuery_UTF8(PCSTR, WORD, DWORD, PVOID, struct _DnsRecordA**, PVOID*);
 
-// Redirects ws2_32 imports in every loaded module; run again after a module is loaded.
-void patch_all_modules();
-// The hook standing for a real ws2_32/kernel32 function address, or nullptr.
-FARPROC hook_for(FARPROC real_fn);
+// The hooks' installation (hooks_install.cc): body hooks (body_hook.h).
+void init_install(HMODULE self);  // first, in DllMain
+void install_winsock();     // ws2_32's functions, once it is loaded
+void install_extensions();  // the extension functions, after install_winsock (not in DllMain:
+                            // it makes a socket)
+void install_dnsapi();      // DnsQuery_*, once dnsapi.dll is loaded
+// One `inherited` event for each socket the process has when the agent starts in it
+// (inherited.cc): not in DllMain, it calls into ws2_32.
+void record_inherited_sockets();
 
 }  // namespace ws::agent

@@ -219,8 +219,7 @@ void socket_closed(SOCKET s) { g_port_sockets.remove(reinterpret_cast<HANDLE>(s)
 
 // ---- The extension functions ------------------------------------------------------------------
 
-namespace {
-
+// (Their hooks are reached through body hooks, or through WSAIoctl's answers: hooks_install.cc.)
 
 LPFN_CONNECTEX real_ConnectEx = nullptr;
 LPFN_ACCEPTEX real_AcceptEx = nullptr;
@@ -321,37 +320,6 @@ INT WSAAPI hook_WSASendMsg(SOCKET s, LPWSAMSG msg, DWORD flags, LPDWORD sent,
                            LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   return traced_msg(FuncId::WSASendMsg, FieldId::addr, real_WSASendMsg, s, msg, sent, ov, done,
                     flags);
-}
-
-bool same_guid(const void* in, DWORD inlen, const GUID& g) {
-  return in && inlen >= sizeof(GUID) && memcmp(in, &g, sizeof g) == 0;
-}
-
-// Swaps an extension function pointer for its hook, keeping the real one.
-template <typename F>
-void swap_in(void* out, DWORD outlen, F& real_fn, F hook) {
-  if (!out || outlen < sizeof(F)) return;
-  F got;
-  memcpy(&got, out, sizeof got);
-  if (!got || got == hook) return;
-  real_fn = got;
-  memcpy(out, &hook, sizeof hook);
-}
-
-}  // namespace
-
-void extension_pointer(const void* in, DWORD inlen, void* out, DWORD outlen) {
-  static const GUID connect_ex = WSAID_CONNECTEX, accept_ex = WSAID_ACCEPTEX,
-                    disconnect_ex = WSAID_DISCONNECTEX, transmit_file = WSAID_TRANSMITFILE,
-                    recv_msg = WSAID_WSARECVMSG, send_msg = WSAID_WSASENDMSG;
-  if (same_guid(in, inlen, connect_ex)) swap_in(out, outlen, real_ConnectEx, &hook_ConnectEx);
-  else if (same_guid(in, inlen, accept_ex)) swap_in(out, outlen, real_AcceptEx, &hook_AcceptEx);
-  else if (same_guid(in, inlen, disconnect_ex))
-    swap_in(out, outlen, real_DisconnectEx, &hook_DisconnectEx);
-  else if (same_guid(in, inlen, transmit_file))
-    swap_in(out, outlen, real_TransmitFile, &hook_TransmitFile);
-  else if (same_guid(in, inlen, recv_msg)) swap_in(out, outlen, real_WSARecvMsg, &hook_WSARecvMsg);
-  else if (same_guid(in, inlen, send_msg)) swap_in(out, outlen, real_WSASendMsg, &hook_WSASendMsg);
 }
 
 // ---- kernel32: completion ports, GetOverlappedResult, waits -----------------------------------

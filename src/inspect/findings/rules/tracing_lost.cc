@@ -85,6 +85,15 @@ class TracingLost : public Rule {
     f.title = fmt::format("{} makes socket calls wstrace cannot see ({}): {}", name_of(t, u.pid),
                           u.what, u.cause);
     f.counts = {{"process", fmt::format("{}", u.pid)}, {"unseen", u.what}};
+    if (u.what == "body-hook") {  // (the Windows agent: body_hook.h)
+      f.meaning = "The agent could not put its hook on this function's first instructions (it "
+                  "would have had to move instructions it cannot move safely), so the "
+                  "function's calls are not recorded: connections may look quiet or unclosed, "
+                  "bytes may be missing.";
+      f.next = "Read this process's connections as incomplete, and report the function and the "
+               "Windows version it ran on.";
+      return f;
+    }
     f.meaning = u.what == "io_uring"
                     ? "What the program submits through io_uring reaches the kernel without a "
                       "libc call, so a preloaded agent never sees it: connections and bytes that "
