@@ -15,17 +15,15 @@ const char* extension_name(const GUID& g, char (&text)[40]) {
     GUID id;
     const char* name;
   };
+  // The hooked ones, and those wstrace names without hooking them.
+#define WS_EXTENSION_KNOWN(name, type, guid) {guid, #name},
   static const Known kKnown[] = {
-      {WSAID_ACCEPTEX, "AcceptEx"},
-      {WSAID_CONNECTEX, "ConnectEx"},
-      {WSAID_DISCONNECTEX, "DisconnectEx"},
+      WS_EXTENSION_HOOKS(WS_EXTENSION_KNOWN)
       {WSAID_GETACCEPTEXSOCKADDRS, "GetAcceptExSockaddrs"},
-      {WSAID_TRANSMITFILE, "TransmitFile"},
       {WSAID_TRANSMITPACKETS, "TransmitPackets"},
-      {WSAID_WSARECVMSG, "WSARecvMsg"},
-      {WSAID_WSASENDMSG, "WSASendMsg"},
       {WSAID_WSAPOLL, "WSAPoll"},
   };
+#undef WS_EXTENSION_KNOWN
   for (const Known& k : kKnown)
     if (memcmp(&k.id, &g, sizeof g) == 0) return k.name;
   // Written by hand: the C library's formatting may take its locale lock.
