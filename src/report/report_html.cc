@@ -205,6 +205,13 @@ void write_conns(Tables& t, const ReportData& d) {
     r("calls_in", c.calls_in)("errors", c.errors)("end", inspect::end_name(c.end));
     r("end_error", c.end_error.ok() ? "" : error_name(c.end_error));
     r("in_report", row.in_report ? 1 : 0)("sock", c.sock);
+    // The TCP statistics the agent read (empty when none): the latest figures.
+    const inspect::TcpStats& tcp = c.tcp;
+    auto num = [](const std::optional<uint64_t>& v) {
+      return v ? std::optional<int64_t>(static_cast<int64_t>(*v)) : std::nullopt;
+    };
+    r("rtt", num(tcp.rtt))("min_rtt", num(tcp.min_rtt))("retrans", num(tcp.retrans));
+    r("retrans_bytes", num(tcp.retrans_bytes))("tcp_final", tcp.readings ? (tcp.final ? 1 : 0) : -1);
   });
 }
 

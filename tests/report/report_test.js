@@ -81,6 +81,11 @@ async function sessionChecks(browser) {
   check(k >= 0, `a lane for the connection to 127.0.0.1:${serverPort}`);
   if (k < 0) return { page, problems };
   const lane = lanes[k];
+  // The agent read its TCP statistics: the connections table has its RTT and retransmissions
+  // (none on loopback, so the lane is not marked).
+  const tcp = await page.evaluate((id) => window.__wstrace.tcp(id), lane.id);
+  check(tcp && /\d/.test(tcp.rtt) && tcp.retrans === "0" && lane.retrans === 0,
+    `the connection's TCP statistics in its row (${JSON.stringify(tcp)}, lane retrans ${lane.retrans})`);
   const ink = await inkInLane(page, k);
   check(ink > 0, `the connection's calls are drawn on its lane (${ink} coloured pixels)`);
 

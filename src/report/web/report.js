@@ -32,7 +32,7 @@ function records(table, names, rows) {
 // exchange's (write_http), a TLS connection's hellos (write_tls) and a thread's.
 const C = columnsOf("conns", ["id", "pid", "tid", "kind", "role", "local", "remote", "host",
   "opened", "closed", "last", "bytes_out", "bytes_in", "calls_out", "calls_in", "errors", "end",
-  "end_error", "in_report"]);
+  "end_error", "in_report", "rtt", "min_rtt", "retrans", "retrans_bytes", "tcp_final"]);
 const L = columnsOf("lookups", ["seq", "ts", "dur", "pid", "tid", "via", "name", "asked",
   "answers", "ok", "result"]);
 const H = columnsOf("http", ["conn", "host", "method", "target", "status", "reason", "req_body",
@@ -534,6 +534,8 @@ document.body.addEventListener("click", (e) => {
 
 // ---------------------------------------------------------------- connections, lookups, HTTP
 const inReport = D.conns.filter((c) => c[C.in_report]);
+const rttText = (c) => (c[C.rtt] === null ? "" : fmtDur(c[C.rtt]) + (c[C.min_rtt] === null ? "" : ` (${fmtDur(c[C.min_rtt])})`));
+const retransText = (c) => (c[C.retrans] === null ? "" : String(c[C.retrans]) + (c[C.tcp_final] === 0 ? " partial" : ""));
 const connTable = new VirtualTable(document.getElementById("conns-table"), [
   { title: "id", width: 50, num: true, text: (r) => "#" + inReport[r][C.id], key: (r) => inReport[r][C.id] },
   { title: "process", width: 140, text: (r) => threadText(threadIndexOf(inReport[r][C.pid], inReport[r][C.tid])), key: (r) => inReport[r][C.pid] },
@@ -548,6 +550,9 @@ const connTable = new VirtualTable(document.getElementById("conns-table"), [
   { title: "received", width: 110, num: true, text: (r) => `${inReport[r][C.bytes_in]}/${inReport[r][C.calls_in]}`, key: (r) => inReport[r][C.bytes_in] },
   { title: "end", width: 150, text: (r) => inReport[r][C.end] + (inReport[r][C.end_error] ? ` (${inReport[r][C.end_error]})` : ""), key: (r) => inReport[r][C.end] },
   { title: "errors", width: 50, num: true, text: (r) => String(inReport[r][C.errors]), key: (r) => inReport[r][C.errors] },
+  // The agent's TCP statistics: smoothed RTT (min), retransmissions; "partial" when not read at close.
+  { title: "rtt (min)", width: 110, num: true, text: (r) => rttText(inReport[r]), key: (r) => inReport[r][C.rtt] ?? -1 },
+  { title: "retrans", width: 80, num: true, text: (r) => retransText(inReport[r]), key: (r) => inReport[r][C.retrans] ?? -1 },
 ], { onSelect: (r) => showConnCalls(inReport[r][C.id]), rowClass: (r) => (inReport[r][C.errors] ? "failed" : "") });
 connTable.setRows(range(inReport.length));
 
@@ -664,7 +669,7 @@ const timeline = (() => {
   const ctx2 = canvas.getContext("2d");
   const laneH = 16, axisH = 22, labelW = 210;
   const colours = { connect: "#2c6dd2", accept: "#7a4cc2", send: "#1f9d55", recv: "#d98b0b",
-    close: "#777", shutdown: "#777", lookup: "#0e9aa7", other: "#9aa3b2", error: "#d22c2c" };
+    close: "#777", shutdown: "#777", lookup: "#0e9aa7", other: "#9aa3b2", error: "#d22c2c", retrans: "#b35c00" };
   document.getElementById("tl-legend").innerHTML = ["connect", "accept", "send", "recv", "close", "lookup", "other", "error"]
     .map((k) => `<span><i style="background:${colours[k]}"></i>${k}</span>`).join("");
   const funcColour = funcEvent.map((e) => colours[e] || colours.other);
@@ -698,8 +703,9 @@ const timeline = (() => {
     const tname = threadText(threadIndexOf(g.pid, g.tid));
     lanes.push({ kind: "group", id: g.pid + "/" + g.tid, group: tname, label: tname });
     for (const c of g.conns) {
-      lanes.push({ kind: "conn", id: c[C.id], group: tname, label: `#${c[C.id]} ${c[C.kind]} ${c[C.remote] || c[C.local] || c[C.role]}`,
-        start: c[C.opened], end: connEnd(c), calls: callsOf(c[C.id]), failed: c[C.errors] > 0 });
+      const retrans = c[C.retrans] || 0;  // marked on the lane: the network lost some of it
+      lanes.push({ kind: "conn", id: c[C.id], group: tname, label: `#${c[C.id]} ${c[C.kind]} ${c[C.remote] || c[C.local] || c[C.role]}` + (retrans ? ` ⟳${retrans}` : ""),
+        start: c[C.opened], end: connEnd(c), calls: callsOf(c[C.id]), failed: c[C.errors] > 0, retrans });
     }
     if (g.lookups.length) {
       const ls = g.lookups.slice().sort((a, b) => D.lookups[a][L.ts] - D.lookups[b][L.ts]);
@@ -782,7 +788,7 @@ const timeline = (() => {
       g.restore();
       g.fillStyle = lane.selected ? "#dbe8ff" : "#ffffff";
       g.fillRect(0, y, labelW - 2, laneH);
-      g.fillStyle = lane.kind === "dns" ? colours.lookup : lane.failed ? colours.error : "#1d2330";
+      g.fillStyle = lane.kind === "dns" ? colours.lookup : lane.failed ? colours.error : lane.retrans ? colours.retrans : "#1d2330";
       g.font = lane.kind === "group" ? "bold 11px system-ui, sans-serif" : "11px system-ui, sans-serif";
       g.fillText(lane.kind === "group" ? lane.label : "  " + lane.label, 4, y + laneH / 2, labelW - 8);
       g.font = "11px system-ui, sans-serif";
@@ -922,7 +928,9 @@ window.__wstrace = {
   calls: () => calls.n,
   listed: () => filtered.length,
   visibleRows: () => callsTable.visibleLines(),
-  lanes: () => timeline.lanes.map((l) => ({ kind: l.kind, id: l.id, label: l.label, calls: l.kind === "conn" ? l.calls.length : l.kind === "dns" ? l.lookups.length : 0 })),
+  // A connection's TCP statistics cells, as the connections table shows them.
+  tcp: (id) => { const c = D.conns.find((x) => x[C.id] === id); return c ? { rtt: rttText(c), retrans: retransText(c) } : null; },
+  lanes: () => timeline.lanes.map((l) => ({ kind: l.kind, id: l.id, label: l.label, calls: l.kind === "conn" ? l.calls.length : l.kind === "dns" ? l.lookups.length : 0, retrans: l.retrans || 0 })),
   drawnLanes: () => timeline.drawnLanes(),
   laneBox: timeline.laneBox,
   applyFilter,
