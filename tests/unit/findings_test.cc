@@ -742,6 +742,60 @@ TEST_F(FindingsTest, SelectExceptSetEndsAConnect) {
   EXPECT_TRUE(of(finish(), "connect-timeout").empty());
 }
 
+// retransmissions: from the TCP statistics the agent read (tcp_info events).
+class RetransTest : public FindingsTest {
+ protected:
+  void reading(uint64_t fd, uint64_t at, uint64_t rtt_us, uint64_t min_us, uint64_t retrans,
+               uint64_t rbytes, uint64_t sent, uint64_t syn = 0) {
+    auto& b = call(FuncId::tcp_info, 1000, 0).num(FieldId::sock, fd).num(FieldId::tcp_at, at)
+                  .num(FieldId::tcp_state, ws::tcpstate::kEstablished)
+                  .num(FieldId::rtt, rtt_us * 1000).num(FieldId::min_rtt, min_us * 1000)
+                  .num(FieldId::retrans, retrans).num(FieldId::retrans_bytes, rbytes)
+                  .num(FieldId::bytes_sent, sent);
+    if (at == 1) b.num(FieldId::syn_retrans, syn);
+    b.result(0);
+    feed();
+  }
+  std::vector<Finding> run(uint64_t syn, uint64_t retrans, uint64_t rbytes, uint64_t max_rtt_us) {
+    start();
+    socket(3);
+    connect(3, v4(80), {}, syn ? 1'000'000'000 : 10);
+    reading(3, 1, 100, 50, syn, 0, 0, syn);
+    io(FuncId::send, 3, 1'000'000);
+    reading(3, 2, max_rtt_us, 50, retrans, rbytes, 1'000'000);
+    reading(3, 4, 100, 50, retrans, rbytes, 1'000'000);
+    close(3);
+    return of(finish(), "retransmissions");
+  }
+};
+
+TEST_F(RetransTest, LossIsFound) {
+  auto f = run(0, 20, 30'000, 100);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].severity, Severity::Warning);
+  EXPECT_NE(f[0].title.find("20 retransmissions, 3.0% of the bytes sent"), std::string::npos)
+      << f[0].title;
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1}));
+}
+
+TEST_F(RetransTest, AFewRetransmissionsOfMuchDataAreNoLoss) {
+  EXPECT_TRUE(run(0, 5, 5'000, 100).empty());  // 0.5% of a megabyte
+}
+
+TEST_F(RetransTest, SynRetransmissionsAreFound) {
+  auto f = run(2, 2, 0, 100);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("2 SYNs sent again"), std::string::npos) << f[0].title;
+}
+
+TEST_F(RetransTest, QueueingIsFound) {
+  auto f = run(0, 0, 0, 80'000);  // 80 ms over a 50 us minimum
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_NE(f[0].title.find("round trips up to 80.0 ms"), std::string::npos) << f[0].title;
+}
+
+TEST_F(RetransTest, ACleanConnectionRaisesNothing) { EXPECT_TRUE(run(0, 0, 0, 200).empty()); }
+
 TEST_F(FindingsTest, ConnectPendingAtProcessExitIsGivenUp) {
   start();
   socket(3);
