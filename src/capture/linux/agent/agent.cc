@@ -210,6 +210,7 @@ __attribute__((constructor(101))) void agent_init() {
   if (g_enabled) {
     record_process_start();
     record_inherited_sockets();
+    note_seccomp_at_start();
   }
 }
 
@@ -340,6 +341,25 @@ void record_inherited(int fd) {
 }
 
 }  // namespace
+
+namespace {
+std::atomic<bool> g_sandboxed{false};
+}  // namespace
+
+bool sandboxed() { return g_sandboxed.load(std::memory_order_relaxed); }
+void note_sandboxed() { g_sandboxed.store(true, std::memory_order_relaxed); }
+
+void note_seccomp_at_start() {
+  char status[4096];
+  size_t len = 0;
+  read_file("/proc/self/status", status, sizeof status - 1, &len);
+  status[len] = '\0';
+  const char* p = strstr(status, "\nSeccomp:");
+  if (p == nullptr) return;
+  p += strlen("\nSeccomp:");
+  while (*p == ' ' || *p == '\t') ++p;
+  if (*p >= '1' && *p <= '9') note_sandboxed();
+}
 
 void record_inherited_sockets() {
   const int saved = errno;

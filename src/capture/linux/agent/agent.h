@@ -52,6 +52,14 @@ int close_by_number(int fd);
 // known; every other descriptor found is marked as no socket.
 void record_inherited_sockets();
 
+// A seccomp filter is on this process (set by it through prctl or seccomp(), or inherited
+// across exec: `note_seccomp_at_start` reads /proc/self/status once). Such a filter may kill
+// the process for a system call it does not expect (sshd's pre-authentication child does), so
+// the agent then makes none beyond those of the program's own calls (no TCP statistics).
+bool sandboxed();
+void note_sandboxed();
+void note_seccomp_at_start();
+
 // TCP statistics (tcp_stats.cc), recorded as tcp_info events: `tcp_stats` reads them now (at a
 // connect or accept that completed, before shutdown or close); `tcp_stats_due` at a send or
 // receive (`before` the real call, then after it): the first one of a connection set up without

@@ -119,6 +119,8 @@ WS_EXPORT int prctl(int option, ...) {
   va_end(ap);
   int r = REAL(prctl)(option, a2, a3, a4, a5);
   if (r == 0 && option == kPrSetName && a2) record_thread_name(reinterpret_cast<const char*>(a2));
+  constexpr int kPrSetSeccomp = 22;  // PR_SET_SECCOMP
+  if (r == 0 && option == kPrSetSeccomp) note_sandboxed();
   return r;
 }
 

@@ -91,6 +91,11 @@ WS_EXPORT long syscall(long number, ...) {
                              as<size_t>(a[4]), as<unsigned>(a[5]));
     case SYS_epoll_wait:
       return epoll_wait(as<int>(a[0]), as<epoll_event*>(a[1]), as<int>(a[2]), as<int>(a[3]));
+    case SYS_seccomp: {
+      long r = raw();
+      if (r == 0) note_sandboxed();
+      return r;
+    }
     case SYS_io_uring_setup: {
       long r = raw();
       if (r >= 0) {

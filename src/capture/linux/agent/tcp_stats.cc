@@ -64,7 +64,7 @@ void set_next(int fd, uint32_t v) {
 }  // namespace
 
 void tcp_stats(int fd, TcpAt at) {
-  if (!enabled() || interval_ms() == 0 || fd < 0 || fd >= kTableSize) return;
+  if (!enabled() || interval_ms() == 0 || fd < 0 || fd >= kTableSize || sandboxed()) return;
   const uint32_t next = __atomic_load_n(&g_next[fd], __ATOMIC_RELAXED);
   // Before shutdown or close: only a connection that was read once set up (a socket that never
   // connected, or a listener, has no figures worth a record).
@@ -75,7 +75,7 @@ void tcp_stats(int fd, TcpAt at) {
 }
 
 void tcp_stats_due(int fd, bool before) {
-  if (fd < 0 || fd >= kTableSize || !enabled()) return;
+  if (fd < 0 || fd >= kTableSize || !enabled() || sandboxed()) return;
   const uint32_t every = interval_ms();
   if (every == 0) return;
   const uint32_t next = __atomic_load_n(&g_next[fd], __ATOMIC_RELAXED);
