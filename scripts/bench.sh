@@ -16,4 +16,4 @@ fi
 echo
 bench/pingpong_bench.sh build "${PINGPONG_ROUNDS:-50000}" "${PINGPONG_RUNS:-5}"
 echo
-bench/wine_pingpong_bench.sh "$PWD" "${WINE_PINGPONG_ROUNDS:-20000}" "${PINGPONG_RUNS:-5}"
+bench/wine_pingpong_bench.py "$PWD" "${WINE_PINGPONG_ROUNDS:-10000}" "${WINE_PINGPONG_RUNS:-7}"

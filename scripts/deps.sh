@@ -24,6 +24,8 @@ packages=(
   # compares what wstrace recorded with what tcpdump saw on the wire
   tcpdump nginx-light redis-server redis-tools dnsmasq-base openssh-server openssh-client
   bind9-dnsutils wget nftables python3-requests
+  # …and under Wine: Asio's example programs (libasio-doc) built with its standalone headers
+  libasio-dev libasio-doc
 )
 missing=()
 for p in "${packages[@]}"; do

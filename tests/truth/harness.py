@@ -29,6 +29,8 @@ class Run:
         self.trace = os.path.join(work, "trace.wst")
         self.capture_path = os.path.join(work, "wire.pcap")
         self.tcpdump = None
+        self.wine = None  # wine.Wine, for a case of Windows programs
+
 
     def path(self, name):
         return os.path.join(self.work, name)
@@ -38,8 +40,9 @@ class Run:
         says otherwise)."""
         kw.setdefault("stdout", open(self.path(name + ".out"), "wb"))
         kw.setdefault("stderr", open(self.path(name + ".err"), "wb"))
+        kw.setdefault("stdin", subprocess.DEVNULL)
         try:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, **kw)
+            proc = subprocess.Popen(argv, **kw)
         except FileNotFoundError:
             raise HarnessError(f"{argv[0]} is missing (scripts/deps.sh installs it)")
         proc.name = name
@@ -95,17 +98,24 @@ class Run:
             print(f"note: tcpdump did not print its drop count ({text.strip()!r})")
 
     def record_argv(self, argv):
+        if self.wine:
+            return self.wine.record_argv(argv)
         return [self.wstrace, "record", "-q", "-s", "max", "-o", self.trace, "--", *argv]
 
-    def traced(self, argv, timeout=60, expect=None):
+    def traced(self, argv, timeout=60, expect=None, stdin=None):
         """Runs a client under `wstrace record` until it ends; its stdout when it exited 0 and
         printed EXPECT (a regex)."""
-        return self.client(self.record_argv(argv), "traced", timeout, expect)
+        return self.client(self.record_argv(argv), "traced", timeout, expect, stdin)
 
-    def client(self, argv, name, timeout=60, expect=None):
+    def client(self, argv, name, timeout=60, expect=None, stdin=None):
         """Runs an untraced program until it ends: its stdout when it exited 0 (and matched
-        EXPECT)."""
-        proc = self.start(argv, name)
+        EXPECT). STDIN: bytes for its standard input (else none)."""
+        kw = {}
+        if stdin is not None:
+            with open(self.path(name + ".in"), "wb") as f:
+                f.write(stdin)
+            kw["stdin"] = open(self.path(name + ".in"), "rb")
+        proc = self.start(argv, name, **kw)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -142,7 +152,8 @@ class Run:
             raise HarnessError("wstrace record did not end within 30 s of stopping the server")
 
     def close(self):
-        """Ends what is still running, newest first: SIGTERM, then SIGKILL after 5 s."""
+        """Ends what is still running, newest first: SIGTERM, then SIGKILL after 5 s; then the
+        case's wineserver."""
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.terminate()
@@ -151,6 +162,8 @@ class Run:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=5)
+        if self.wine:
+            self.wine.stop()
 
 
 def read_line_matching(proc, stream, pattern, timeout):

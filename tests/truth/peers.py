@@ -1,6 +1,7 @@
-"""Untraced peers of the truth harness's cases: a keep-alive HTTP/1.1 server and a sink.
+"""Untraced peers of the truth harness's cases: a keep-alive HTTP/1.1 server, a sink, and a
+server of lines.
 
-Run as `python3 peers.py http` or `python3 peers.py sink`: binds 127.0.0.1 on a port the
+Run as `python3 peers.py http`, `sink` or `lines`: binds 127.0.0.1 on a port the
 kernel picks, prints `ready PORT` once listening (the harness waits for that line), then serves
 until killed. Standard library only.
 """
@@ -65,8 +66,21 @@ class Sink(socketserver.BaseRequestHandler):
         self.request.sendall(b"got %d\n" % n)
 
 
+class Lines(socketserver.BaseRequestHandler):
+    """Sends LINES, reads until a newline came back (Asio's timeouts/async_tcp_client sends an
+    empty line as its heartbeat), then closes: that client then ends at the end of the stream."""
+
+    LINES = b"".join(b"line %d of the truth harness\n" % n for n in range(1, 4))
+
+    def handle(self):
+        self.request.sendall(self.LINES)
+        got = b""
+        while b"\n" not in got and (chunk := self.request.recv(100)):
+            got += chunk
+
+
 def main():
-    handler = {"http": Handler, "sink": Sink}[sys.argv[1]]
+    handler = {"http": Handler, "sink": Sink, "lines": Lines}[sys.argv[1]]
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     print("ready", server.server_address[1], flush=True)

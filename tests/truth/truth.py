@@ -5,8 +5,12 @@ with the wire (compare.py) and prints the verdict of each check.
 
 Run as: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE   (CASE one of cases.py's CASES;
         truth.py --list prints them)
+   or:  truth.py WSTRACE SOURCE_DIR WORK_DIR CASE --wine WSTRACE_EXE TARGETS_DIR
+        (CASE one of cases_wine.py's, listed by --list-wine: Windows programs under Wine,
+        traced by WSTRACE_EXE, read by the Linux WSTRACE)
 Exit status 0 when the case passes (known gaps included), 1 when it fails, 77 when no
-namespace can be made (skipped). tests/README.md, "The truth harness", says more.
+namespace can be made or a program of the case was not built (skipped). tests/README.md, "The
+truth harness", says more.
 """
 import os
 import subprocess
@@ -15,8 +19,10 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cases    # noqa: E402  (beside this file)
+import cases_wine  # noqa: E402
 import compare  # noqa: E402
 from harness import HarnessError, Run  # noqa: E402
+from wine import SkipCase, Wine  # noqa: E402
 
 SKIPPED = 77
 
@@ -34,12 +40,16 @@ def enter_private_netns(argv):
 
 
 def main(argv):
-    if argv[1:] == ["--list"]:
-        print(";".join(cases.CASES))  # a CMake list, for tests/CMakeLists.txt
+    if argv[1:] in (["--list"], ["--list-wine"]):
+        # a CMake list, for tests/CMakeLists.txt
+        print(";".join(cases_wine.CASES if argv[1] == "--list-wine" else cases.CASES))
         return 0
-    if len(argv) != 5 or argv[4] not in cases.CASES:
-        sys.exit(f"usage: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE, CASE one of "
-                 f"{' '.join(cases.CASES)}")
+    wine = argv[6:] if len(argv) == 8 and argv[5] == "--wine" else None
+    known = cases_wine.CASES if wine else cases.CASES
+    if len(argv) != (8 if wine else 5) or argv[4] not in known:
+        sys.exit(f"usage: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE [--wine WSTRACE_EXE "
+                 f"TARGETS_DIR], CASE one of {' '.join(cases.CASES)} (or with --wine "
+                 f"{' '.join(cases_wine.CASES)})")
     enter_private_netns(argv)
     wstrace, src, work, name = os.path.abspath(argv[1]), argv[2], os.path.abspath(argv[3]), argv[4]
     subprocess.run(["rm", "-rf", work], check=True)
@@ -47,7 +57,13 @@ def main(argv):
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     run = Run(wstrace, src, work, name)
     try:
-        spec = cases.CASES[name](run)
+        if wine:
+            run.wine = Wine(run, os.path.abspath(wine[0]), os.path.abspath(wine[1]))
+            run.wine.start()
+        spec = known[name](run)
+    except SkipCase as e:
+        print(f"SKIP: {name}: {e}")
+        return SKIPPED
     except HarnessError as e:
         print(f"{name}: FAIL (harness): {e}")
         return 1

@@ -225,6 +225,9 @@ class PreloadEngine final : public LiveCapture {
   bool step() override;
   // Opens the processes the agents followed, and notes those that ended.
   void watch_children();
+  // Waits up to `ms` for a watched process to end: false when none did (then reap() would
+  // find nothing).
+  bool nap(DWORD ms);
   void reap();
   // The last drain, exits nobody recorded (unless detached), the file closed.
   void finish();
@@ -238,7 +241,8 @@ class PreloadEngine final : public LiveCapture {
   DWORD root_ = 0;
   HANDLE root_handle_ = nullptr;
   std::vector<std::pair<uint32_t, HANDLE>> watched_;
-  bool root_done_ = false, nap_ = false;
+  bool root_done_ = false, maybe_ended_ = true;
+  static constexpr DWORD kNapMs = 5;
 };
 
 PreloadEngine::~PreloadEngine() {
@@ -364,20 +368,36 @@ void PreloadEngine::collect(DWORD root, HANDLE root_handle) {
 }
 
 bool PreloadEngine::step() {
-  if (nap_) WaitForSingleObject(root_handle_, 5);
   if (g_stop) {
     finish();
     return false;
   }
   const double fullest = collector_->drain();
-  watch_children();
-  reap();
+  watch_children();  // (before reaping: a child seen only now is opened while its parent lives)
+  if (maybe_ended_) reap();
   if (root_done_ && watched_.empty()) {
     finish();
     return false;
   }
-  nap_ = fullest < 0.25;
+  // Rings hold ~10k records per thread: a nap of a few milliseconds between drains keeps up
+  // with busy programs, and a ring filling up is drained again at once. (A longer nap while the
+  // rings stay empty would cost less, but a child that starts and ends within it, its parent
+  // holding no handle to it by then, could no longer be opened: its exit code would be lost.)
+  maybe_ended_ = nap(fullest < 0.25 ? kNapMs : 0);
   return true;
+}
+
+bool PreloadEngine::nap(DWORD ms) {
+  // One wait for all of them: under Wine each wait is a round trip to the wineserver, and a
+  // wait of its own for each process, even with no timeout, would cost as much again.
+  if (watched_.size() > MAXIMUM_WAIT_OBJECTS) {
+    if (ms) Sleep(ms);
+    return true;
+  }
+  HANDLE handles[MAXIMUM_WAIT_OBJECTS];
+  for (size_t i = 0; i < watched_.size(); ++i) handles[i] = watched_[i].second;
+  return WaitForMultipleObjects(static_cast<DWORD>(watched_.size()), handles, FALSE, ms) !=
+         WAIT_TIMEOUT;
 }
 
 void PreloadEngine::watch_children() {
