@@ -58,7 +58,10 @@
   X(rings, UInt, None, "rings in the shared region (threads that can record at once)")          \
   X(threads, UInt, None, "threads of the process that found no free ring so far")            \
   X(what, Str, None, "what the agent cannot see: raw-syscalls, io_uring")                       \
-  X(listening, UInt, None, "1 when the socket listens for connections")
+  X(listening, UInt, None, "1 when the socket listens for connections")                         \
+  X(noticed, UInt, None, "a completion wstrace found itself, not handed to the program by a "    \
+    "hooked call: 1 after a wait on its event (it completed about then), 2 at a later call on "  \
+    "its socket (it completed at some time before)")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -82,7 +85,8 @@
   X(shutdown, "one or both directions of a connection were closed", sock, how)               \
   X(close, "a socket was closed", sock)                                                       \
   X(dup, "a socket handle was duplicated", sock, new_sock)                                    \
-  X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen)         \
+  X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen, local,  \
+    peer)                                                                                     \
   X(ioctl, "a socket control request", sock, request, arg)                                    \
   X(sockname, "a socket's local or peer address was asked for", sock, addr)                   \
   X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock)                   \
@@ -92,7 +96,8 @@
   X(lookup_free, "lookup results were released")                                              \
   X(event_select, "socket events were bound to an event object or window message", sock,      \
     mask)                                                                                     \
-  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload)   \
+  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload,   \
+    local, noticed)                                                                           \
   X(tracing_lost, "from here on a process is not traced (an exec or child the agent cannot "   \
     "enter); with an error, the exec failed and tracing goes on", image, cause, child)        \
   X(unseen, "the agent cannot see some of this process's socket calls (what, and why): the "  \

@@ -41,7 +41,7 @@ struct HookPair {
   FARPROC real;
   FARPROC hook;
 };
-HookPair g_pairs[64];
+HookPair g_pairs[96];  // (every hooked function: hook_list.h, kernel32, user32, dnsapi)
 size_t g_npairs = 0;
 
 void add_pair(FARPROC real_fn, FARPROC hook) {
@@ -186,6 +186,7 @@ FARPROC WINAPI hook_GetProcAddress(HMODULE m, LPCSTR name) {
 
 void resolve_winsock();
 void resolve_dnsapi();
+void resolve_user32();
 
 }  // namespace
 
@@ -210,6 +211,7 @@ HMODULE after_load(HMODULE m) {
   DWORD e = GetLastError();
   if (m && !g_real.socket) resolve_winsock();  // the program loads Winsock only now
   if (m) resolve_dnsapi();
+  if (m) resolve_user32();
   if (m) patch_all_modules();
   SetLastError(e);
   return m;
@@ -301,10 +303,20 @@ void resolve_dnsapi() {
   WS_RESOLVE(dns, DnsQuery_UTF8);
 }
 
+// Finds user32's waits, once user32.dll is in the process.
+void resolve_user32() {
+  HMODULE u32 = GetModuleHandleW(L"user32.dll");
+  if (!u32 || real_MsgWaitForMultipleObjects) return;
+#define WS_USER32_HOOK(name, ret, params) WS_RESOLVE(u32, name);
+  WS_USER32_HOOKS(WS_USER32_HOOK)
+#undef WS_USER32_HOOK
+}
+
 void install_hooks() {
   HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
   resolve_winsock();
   resolve_dnsapi();
+  resolve_user32();
   WS_RESOLVE(k32, GetProcAddress);
   WS_RESOLVE(k32, LoadLibraryA);
   WS_RESOLVE(k32, LoadLibraryW);

@@ -43,7 +43,7 @@ extern PendingTable g_pending;
 class OverlappedCall {
  public:
   OverlappedCall(LPOVERLAPPED ov, SOCKET s, SOCKET bound, const WSABUF* bufs, DWORD count,
-                 LPWSAOVERLAPPED_COMPLETION_ROUTINE routine);
+                 LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const PendingOp::Ends& ends = {});
   ~OverlappedCall();
   OverlappedCall(const OverlappedCall&) = delete;
   OverlappedCall& operator=(const OverlappedCall&) = delete;
@@ -86,11 +86,18 @@ void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op);
   X(WaitForSingleObjectEx, DWORD, (HANDLE, DWORD, BOOL))                                         \
   X(WaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD))                          \
   X(WaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, BOOL))                  \
-  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))
+  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))                                             \
+  X(SignalObjectAndWait, DWORD, (HANDLE, HANDLE, DWORD, BOOL))                                   \
+  X(PostQueuedCompletionStatus, BOOL, (HANDLE, DWORD, ULONG_PTR, LPOVERLAPPED))
+// user32 functions hooked for waits, the same way (resolved once user32.dll is in the process).
+#define WS_USER32_HOOKS(X)                                                                   \
+  X(MsgWaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, DWORD))            \
+  X(MsgWaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, DWORD, DWORD, DWORD))
 #define WS_KERNEL_DECLARE(name, ret, params) \
   extern ret(WINAPI* real_##name) params;    \
   ret WINAPI hook_##name params;
 WS_KERNEL_HOOKS(WS_KERNEL_DECLARE)
+WS_USER32_HOOKS(WS_KERNEL_DECLARE)
 #undef WS_KERNEL_DECLARE
 
 // DnsQuery_* of dnsapi.dll (hooks_dns.cc).
