@@ -123,6 +123,11 @@ void PacketSynth::begin(const trace::TraceHeader& h) {
   append_interface(out_, "wstrace", "socket calls as IP packets (synthesized)");
 }
 
+int64_t PacketSynth::stamp(int64_t ts) {
+  last_wall_ns_ = std::max(last_wall_ns_, header_.wall_ns(ts));
+  return last_wall_ns_;
+}
+
 std::string PacketSynth::comment(const End& e, const Event* ev, std::string_view note) const {
   std::string s = ev ? fmt::format("proc={} pid={} tid={} func={} call={}", e.proc, ev->pid,
                                    ev->tid, func_def(ev->func).name, ev->seq)
@@ -146,7 +151,7 @@ void PacketSynth::tcp(End& e, int dir, uint8_t flags, int64_t ts, std::string_vi
   p.flags = flags;
   p.kept = kept;
   p.length = length;
-  p.wall_ns = header_.wall_ns(ts);
+  p.wall_ns = stamp(ts);
   p.outbound = dir == e.side;
   const std::string text = comment(e, ev, note);
   p.comment = text;
@@ -215,8 +220,10 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
   if (fresh && kind == Kind::Tcp && !c.inherited &&
       !(ev.type() == EventType::connect && !ev.error.ok())) {
     // The handshake: the SYN when the connect began (a non-blocking or overlapped one: its
-    // first call), the answer and its ACK when this call returned.
-    const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
+    // first call), the answer and its ACK when this call returned — or, when this call is the
+    // first send of a connection whose connect did not say it was done, when it began (its
+    // data leaves then).
+    const int64_t done = ev.ts + (ev.type() == EventType::send ? 0 : static_cast<int64_t>(ev.dur));
     const Event attempt = attempt_of(c);
     const Event& syn = attempt.func != FuncId::Unknown ? attempt : ev;
     tcp(*end, 0, tcpflag::kSyn, syn.ts, "synthetic SYN", &syn);
@@ -286,7 +293,7 @@ void PacketSynth::datagram(End& e, const Event& ev, bool out, uint64_t length,
   p.dst = out ? peer : local;
   p.kept = kept;
   p.length = static_cast<uint32_t>(length);
-  p.wall_ns = header_.wall_ns(out ? ev.ts : ev.ts + static_cast<int64_t>(ev.dur));
+  p.wall_ns = stamp(out ? ev.ts : ev.ts + static_cast<int64_t>(ev.dur));
   p.outbound = out;
   const std::string text = comment(e, &ev, note);
   p.comment = text;
@@ -365,13 +372,10 @@ void PacketSynth::tcp_control(const inspect::Facts& f, const Connection& c) {
     fin(e, e.side, ev.ts, "synthetic FIN: shutdown", &ev);
   } else if (cls == ErrorClass::Reset) {
     reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
-  } else if (f.dir == inspect::Tracker::Dir::In && ev.error.ok() &&
-             (ev.type() == EventType::io_complete || ev.result == 0)) {
-    // A receive of 0 bytes into room for some is the end of the stream; one that returned
-    // bytes but moved none was a peek (MSG_PEEK), and a zero-byte read asked for none.
-    const Value* room = ev.get(FieldId::len);
-    if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
-      fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
+  } else if (t.end_of_stream()) {
+    // (A receive that returned bytes but moved none was a peek (MSG_PEEK); a zero-byte read
+    // asked for none: the tracker tells the end of the stream apart.)
+    fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
   }
 }
 

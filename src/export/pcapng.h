@@ -133,6 +133,11 @@ class PacketSynth {
   std::unordered_map<uint64_t, std::unique_ptr<End>> ends_;     // by connection id
   std::unordered_map<std::string, std::shared_ptr<Stream>> by_tuple_;  // both ends known
   uint32_t ip_id_ = 0;
+  // The time of the last packet written: none is stamped before it (one interface, one file).
+  int64_t last_wall_ns_ = INT64_MIN;
+  // A packet's time: the call's `ts`, or the last packet's when that is later (a packet made
+  // up late for an earlier moment, e.g. the handshake of a connection first seen sending).
+  int64_t stamp(int64_t ts);
   const inspect::Tracker* tracker_ = nullptr;  // of the last add(): process names at the end
 };
 
