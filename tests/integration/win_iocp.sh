@@ -134,6 +134,7 @@ wr = calls("WSARecv")[0]
 assert wr["result"] == 10 and payload(wr) == b"ready-data", wr
 pk = [e for e in ev if e["event"] == "io_complete" and e["args"].get("op") == wr["args"]["op"]]
 assert pk and pk[0]["args"].get("sock") == wr["args"]["sock"], pk
+assert pk[0].get("conn") and pk[0]["conn"] == wr["conn"], (pk, wr)
 acc = [c for c in conns if c["role"] == "accepted"][0]
 assert acc["bytes_in"] == 10 and acc["end"] == "closed by us", acc
 assert "eof-not-handled" not in rules, findings

@@ -139,7 +139,9 @@ void accepted_ends(Call& c, const Ends& e, SOCKET s) {
   alignas(8) char copy[512];
   const size_t n = size_t{e.local} + e.remote;
   LPFN_GETACCEPTEXSOCKADDRS split = accept_sockaddrs(s);
-  if (!split || !e.at || n == 0 || n > sizeof copy ||
+  // (AcceptEx refuses blocks under 16 bytes; GetAcceptExSockaddrs reads a length at the start
+  // of each.)
+  if (!split || !e.at || e.local < 16 || e.remote < 16 || n > sizeof copy ||
       safe_read(copy, static_cast<const char*>(e.at) + e.data, n) != n)
     return;
   sockaddr *lp = nullptr, *rp = nullptr;
