@@ -218,10 +218,13 @@ void Tracker::note_error(Connection& c, const Event& ev) {
   if (ev.error.ok()) return;
   const ErrorClass cls = classify(ev.error);
   if (cls == ErrorClass::None || is_transient(cls)) return;
-  // A receive or send that ran into the timeout the program set waited that long, no more.
+  // A receive or send that ran into the timeout the program set waited that long, no more:
+  // what Linux reports as EAGAIN.
   if (cls == ErrorClass::TimedOut && ((ev.type() == EventType::recv && c.recv_timeout) ||
-                                      (ev.type() == EventType::send && c.send_timeout)))
+                                      (ev.type() == EventType::send && c.send_timeout))) {
+    error_class_ = ErrorClass::WouldBlock;
     return;
+  }
   ++c.errors;
   if (c.error_codes.size() < kMaxErrorCodes &&
       std::find(c.error_codes.begin(), c.error_codes.end(), ev.error) == c.error_codes.end())
@@ -331,6 +334,7 @@ void Tracker::observe(const Event& ev) {
   payload_ = {};
   pending_call_ = false;
   eof_ = late_ = false;
+  error_class_ = ev.error.ok() ? ErrorClass::None : classify(ev.error);
   current_seq_ = ev.seq;
   completed_seq_ = 0;
   Process& p = process_of(ev);
@@ -345,12 +349,12 @@ void Tracker::observe(const Event& ev) {
       break;
   }
   if (call_of(ev.func) == ev.func) ++p.calls;  // (a further message of sendmmsg is no call)
-  if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
   switch (type) {
-    case EventType::lookup: return on_lookup(ev);
-    case EventType::reverse_lookup: return on_reverse_lookup(ev);
-    default: return on_sock_event(ev, type, p);
+    case EventType::lookup: on_lookup(ev); break;
+    case EventType::reverse_lookup: on_reverse_lookup(ev); break;
+    default: on_sock_event(ev, type, p); break;
   }
+  if (error_class_ != ErrorClass::None && !is_transient(error_class_)) ++p.failed;
 }
 
 void Tracker::on_process_start(const Event& ev, Process& p) {

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "constants.h"
+#include "error_class.h"
 #include "event.h"
 #include "filter.h"
 #include "sockaddr.h"
@@ -144,6 +145,10 @@ class Tracker : public FilterContext {
   // True when the event was an overlapped call left pending: what it moves, it moves when it
   // completes.
   bool pending() const { return pending_call_; }
+  // The class of the event's error as its connection tells it: a receive or send that timed out
+  // under the SO_RCVTIMEO/SO_SNDTIMEO the program set is WouldBlock (Linux's EAGAIN), an
+  // outcome; otherwise classify(ev.error).
+  ErrorClass error_class() const { return error_class_; }
   // True when the event was the end of a stream: a receive that returned 0 with room to receive
   // (a zero-byte read, a readiness poll, completing with 0 is data being ready).
   bool end_of_stream() const { return eof_; }
@@ -244,6 +249,7 @@ class Tracker : public FilterContext {
   std::string completed_payload_;  // payload_ of a completion whose call carried it
   bool pending_call_ = false;
   bool eof_ = false, late_ = false;
+  ErrorClass error_class_ = ErrorClass::None;
   Process* last_proc_ = nullptr;  // process_of() of the event being observed (elements never move)
   uint64_t current_seq_ = UINT64_MAX;
   // A direct-mapped cache in front of socks_: most events hit a socket that is busy right now.

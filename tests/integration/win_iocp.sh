@@ -11,8 +11,8 @@ have_tshark=0
 command -v tshark >/dev/null && have_tshark=1
 
 # record NAME: traces `wiocp NAME` into $WORK/NAME.wst and reads it back: NAME.out (the program's
-# own output), NAME.jsonl (show), NAME.conns (conns), NAME.diag (diagnose), NAME.pcapng and,
-# with tshark, NAME.packets (one line a packet: time, ports, flags, payload).
+# own output), NAME.jsonl (show), NAME.conns (conns), NAME.diag (diagnose), NAME.stats (stats),
+# NAME.pcapng and, with tshark, NAME.packets (one line a packet: time, ports, flags, payload).
 record() {
   local name=$1
   checks=$((checks + 1))
@@ -23,6 +23,7 @@ record() {
   "$WSTRACE" show --json "$WORK/$name.wst" >"$WORK/$name.jsonl" || fail "show $name"
   "$WSTRACE" conns --json "$WORK/$name.wst" >"$WORK/$name.conns" || fail "conns $name"
   "$WSTRACE" diagnose --json "$WORK/$name.wst" >"$WORK/$name.diag" || fail "diagnose $name"
+  "$WSTRACE" stats --json "$WORK/$name.wst" >"$WORK/$name.stats" || fail "stats $name"
   "$WSTRACE" export --format pcapng -o "$WORK/$name.pcapng" "$WORK/$name.wst" || fail "export $name"
   : >"$WORK/$name.packets"
   if [ "$have_tshark" = 1 ]; then
@@ -44,6 +45,7 @@ out = open(f"{w}/{name}.out").read().replace("\r", "")
 ev = [json.loads(l) for l in open(f"{w}/{name}.jsonl")]
 conns = [json.loads(l) for l in open(f"{w}/{name}.conns")]
 findings = [json.loads(l) for l in open(f"{w}/{name}.diag") if l.strip()]
+stats = json.load(open(f"{w}/{name}.stats"))
 rules = [f["rule"] for f in findings]
 def num(key): return int(out.split(key + "=")[1].split()[0])
 def calls(f): return [e for e in ev if e["func"] == f]
@@ -157,6 +159,8 @@ check timeout '
 assert "timedout=-1 err=10060" in out and "got=5" in out, out
 cli = [c for c in conns if c["role"] == "client"][0]
 assert cli["end"] == "closed by us" and "end_error" not in cli and cli["errors"] == 0, cli
+r = stats["functions"]["recv"]
+assert r["failed"] == 0 and r["outcomes"] == {"WSAETIMEDOUT": 1}, r
 if packets is not None:
     assert not rst(), packets
 '

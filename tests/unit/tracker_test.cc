@@ -466,6 +466,7 @@ TEST_F(TrackerTest, OverlappedCompletionsTellTheTruth) {
       .num(FieldId::optname, ws::sockopt::kSoRcvtimeo).num(FieldId::optval, 200).result(0);
   feed();
   io(FuncId::recv, 0x108, -1, ws::errcode::kWsaetimedout);
+  EXPECT_EQ(t_.error_class(), ws::inspect::ErrorClass::WouldBlock) << "as Linux's EAGAIN";
   io(FuncId::recv, 0x108, 5);
   call(FuncId::closesocket).num(FieldId::sock, 0x108).result(0);
   feed();
