@@ -73,7 +73,10 @@
   X(timeouts, UInt, None, "retransmission timeout episodes (Windows)")                        \
   X(bytes_sent, UInt, None, "bytes sent on the connection, retransmissions included (Linux) or "\
     "not (Windows)")                                                                          \
-  X(bytes_recvd, UInt, None, "bytes received on the connection")
+  X(bytes_recvd, UInt, None, "bytes received on the connection")                           \
+  X(noticed, UInt, None, "a completion wstrace found itself, not handed to the program by a "    \
+    "hooked call: 1 after a wait on its event (it completed about then), 2 at a later call on "  \
+    "its socket (it completed at some time before)")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -97,7 +100,8 @@
   X(shutdown, "one or both directions of a connection were closed", sock, how)               \
   X(close, "a socket was closed", sock)                                                       \
   X(dup, "a socket handle was duplicated", sock, new_sock)                                    \
-  X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen)         \
+  X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen, local,  \
+    peer)                                                                                     \
   X(ioctl, "a socket control request", sock, request, arg, extension)                         \
   X(sockname, "a socket's local or peer address was asked for", sock, addr)                   \
   X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock)                   \
@@ -107,7 +111,8 @@
   X(lookup_free, "lookup results were released")                                              \
   X(event_select, "socket events were bound to an event object or window message", sock,      \
     mask)                                                                                     \
-  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload)   \
+  X(io_complete, "a pending overlapped operation completed", sock, op, len, peer, payload,   \
+    local, noticed)                                                                           \
   X(tracing_lost, "from here on a process is not traced (an exec or child the agent cannot "   \
     "enter); with an error, the exec failed and tracing goes on", image, cause, child)        \
   X(unseen, "the agent cannot see some of this process's socket calls (what, and why): the "  \

@@ -94,6 +94,11 @@ struct PacketSynth::Stream {
   uint64_t acked[2] = {};    // TCP: how much of direction d the other side acknowledged
   bool fin[2] = {}, rst = false;
   bool side_taken[2] = {};
+  // The time of its last packet: one made later in sequence is never stamped before it (the
+  // bytes a receive wrote, stamped when it returned, come before those of a send that began
+  // earlier).
+  int64_t last_ns = INT64_MIN;
+  int64_t stamp(int64_t wall_ns) { return last_ns = std::max(last_ns, wall_ns); }
   int ends = 0;
   std::string key;           // in by_tuple_ when not empty
 
@@ -123,6 +128,26 @@ void PacketSynth::begin(const trace::TraceHeader& h) {
   append_interface(out_, "wstrace", "socket calls as IP packets (synthesized)");
 }
 
+void PacketSynth::emit(const Packet& p) {
+  std::string block;
+  append_packet(block, p);
+  held_.emplace(p.wall_ns, std::move(block));
+  ++stats_.packets;
+}
+
+void PacketSynth::release(int64_t upto) {
+  const auto end = held_.upper_bound(upto);
+  for (auto it = held_.begin(); it != end; ++it) {
+    const int64_t t = std::max(it->first, last_wall_ns_);
+    if (t != it->first) set_packet_time(it->second, t);
+    last_wall_ns_ = t;
+    out_ += it->second;
+  }
+  held_.erase(held_.begin(), end);
+}
+
+void PacketSynth::finish() { release(INT64_MAX); }
+
 std::string PacketSynth::comment(const End& e, const Event* ev, std::string_view note) const {
   std::string s = ev ? fmt::format("proc={} pid={} tid={} func={} call={}", e.proc, ev->pid,
                                    ev->tid, func_def(ev->func).name, ev->seq)
@@ -146,13 +171,12 @@ void PacketSynth::tcp(End& e, int dir, uint8_t flags, int64_t ts, std::string_vi
   p.flags = flags;
   p.kept = kept;
   p.length = length;
-  p.wall_ns = header_.wall_ns(ts);
+  p.wall_ns = s.stamp(header_.wall_ns(ts));
   p.outbound = dir == e.side;
   const std::string text = comment(e, ev, note);
   p.comment = text;
   p.ip_id = ++ip_id_;
-  append_packet(out_, p);
-  ++stats_.packets;
+  emit(p);
 }
 
 // The end of connection `c` for the call `ev`: found, or made with a stream of its own or as the
@@ -215,8 +239,10 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
   if (fresh && kind == Kind::Tcp && !c.inherited &&
       !(ev.type() == EventType::connect && !ev.error.ok())) {
     // The handshake: the SYN when the connect began (a non-blocking or overlapped one: its
-    // first call), the answer and its ACK when this call returned.
-    const int64_t done = ev.ts + static_cast<int64_t>(ev.dur);
+    // first call), the answer and its ACK when this call returned — or, when this call sends
+    // (the first send of a connection whose connect did not say it was done, ConnectEx's
+    // data), when it began: its data leaves then.
+    const int64_t done = ev.ts + (sending_ ? 0 : static_cast<int64_t>(ev.dur));
     const Event attempt = attempt_of(c);
     const Event& syn = attempt.func != FuncId::Unknown ? attempt : ev;
     tcp(*end, 0, tcpflag::kSyn, syn.ts, "synthetic SYN", &syn);
@@ -286,13 +312,12 @@ void PacketSynth::datagram(End& e, const Event& ev, bool out, uint64_t length,
   p.dst = out ? peer : local;
   p.kept = kept;
   p.length = static_cast<uint32_t>(length);
-  p.wall_ns = header_.wall_ns(out ? ev.ts : ev.ts + static_cast<int64_t>(ev.dur));
+  p.wall_ns = s.stamp(header_.wall_ns(out ? ev.ts : ev.ts + static_cast<int64_t>(ev.dur)));
   p.outbound = out;
   const std::string text = comment(e, &ev, note);
   p.comment = text;
   p.ip_id = ++ip_id_;
-  append_packet(out_, p);
-  ++stats_.packets;
+  emit(p);
 }
 
 // A FIN from ep[dir]; once both sides sent theirs, the last one is acknowledged.
@@ -331,8 +356,10 @@ bool is_shutdown_of_sending(const Event& ev) {
 
 void PacketSynth::add(const inspect::Facts& f) {
   tracker_ = &f.tracker;
-  if (f.pending) return;  // what it moves goes out when it completes
   const Event& ev = f.ev;
+  release(header_.wall_ns(ev.ts));  // (no later call began before this one)
+  if (f.pending) return;  // what it moves goes out when it completes
+  sending_ = f.dir == inspect::Tracker::Dir::Out && f.moved > 0;
   const inspect::Tracker& t = f.tracker;
   const Connection* c = f.conn;
   const Kind kind = c ? kind_of(*c) : Kind::None;
@@ -344,6 +371,7 @@ void PacketSynth::add(const inspect::Facts& f) {
   } else if (kind == Kind::Tcp) {
     if (End* e = end_for(ev, *c, t)) data(*e, ev, out, f.moved, f.payload);
   }
+  sending_ = false;
 }
 
 // A TCP call that moved no data: a refused connect, a connection now connected (its
@@ -365,13 +393,10 @@ void PacketSynth::tcp_control(const inspect::Facts& f, const Connection& c) {
     fin(e, e.side, ev.ts, "synthetic FIN: shutdown", &ev);
   } else if (cls == ErrorClass::Reset) {
     reset(e, 1 - e.side, done, "synthetic RST: the peer reset the connection", &ev);
-  } else if (f.dir == inspect::Tracker::Dir::In && ev.error.ok() &&
-             (ev.type() == EventType::io_complete || ev.result == 0)) {
-    // A receive of 0 bytes into room for some is the end of the stream; one that returned
-    // bytes but moved none was a peek (MSG_PEEK), and a zero-byte read asked for none.
-    const Value* room = ev.get(FieldId::len);
-    if (ev.type() == EventType::io_complete || room == nullptr || room->num != 0)
-      fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
+  } else if (t.end_of_stream()) {
+    // (A receive that returned bytes but moved none was a peek (MSG_PEEK); a zero-byte read
+    // asked for none: the tracker tells the end of the stream apart.)
+    fin(e, 1 - e.side, done, "synthetic FIN: end of stream", &ev);
   }
 }
 
@@ -461,6 +486,7 @@ class PcapngExporter final : public Exporter {
     flush_if_full();
   }
   Status finish() override {
+    synth_.finish();
     out_.write(buf_);
     buf_.clear();
     return out_.commit();

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,6 +81,8 @@ void append_interface(std::string& out, std::string_view name, std::string_view 
 // One Enhanced Packet Block. IPv4 header, TCP and UDP checksums are right when the whole payload
 // was kept; otherwise the transport checksum is 0 (IPv6 UDP: 0xffff, as 0 is illegal there).
 void append_packet(std::string& out, const Packet& p);
+// Sets the time of `block`, one packet block append_packet() made.
+void set_packet_time(std::string& block, int64_t wall_ns);
 
 // ---- From calls to packets --------------------------------------------------------------------
 
@@ -106,6 +109,8 @@ class PacketSynth {
   void add(const inspect::Facts& f);
   // The tracker finished with `c`: its FIN or RST, and it is forgotten.
   void connection_ended(const inspect::Connection& c);
+  // Writes the packets still held (see held_): call after the last event.
+  void finish();
   const SynthStats& stats() const { return stats_; }
 
  private:
@@ -133,6 +138,17 @@ class PacketSynth {
   std::unordered_map<uint64_t, std::unique_ptr<End>> ends_;     // by connection id
   std::unordered_map<std::string, std::shared_ptr<Stream>> by_tuple_;  // both ends known
   uint32_t ip_id_ = 0;
+  // Packets are written in time order: each is held until the trace has passed its time
+  // (events come in the order their calls began; a receive's data is stamped when it returned,
+  // after calls of other threads that began meanwhile). Within one connection they keep the
+  // order they were made in (Stream::stamp). One made for a moment before a packet already
+  // written (the SYN of a connect first seen sending) takes that packet's time: the times in
+  // the file never go backwards.
+  void emit(const Packet& p);
+  void release(int64_t upto);  // writes the packets held up to time `upto`
+  std::multimap<int64_t, std::string> held_;  // by time; equal times in the order made
+  int64_t last_wall_ns_ = INT64_MIN;          // the time of the last packet written
+  bool sending_ = false;  // the call add() is at sends data: it left when the call began
   const inspect::Tracker* tracker_ = nullptr;  // of the last add(): process names at the end
 };
 

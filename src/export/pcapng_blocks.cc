@@ -249,4 +249,13 @@ void append_packet(std::string& out, const Packet& p) {
   close_block(out, start);
 }
 
+void set_packet_time(std::string& block, int64_t wall_ns) {
+  // (After the block's type, length and interface: the time, high word first.)
+  std::string t;
+  const auto ts = static_cast<uint64_t>(wall_ns);
+  le32(t, static_cast<uint32_t>(ts >> 32));
+  le32(t, static_cast<uint32_t>(ts));
+  if (block.size() >= 20) block.replace(12, 8, t);
+}
+
 }  // namespace ws::exporter::pcapng

@@ -43,7 +43,7 @@ void Inspector::observe(const Event& ev) {
                     tracker_.direction(),
                     tracker_.moved(),
                     tracker_.payload(),
-                    ev.error.ok() ? ErrorClass::None : classify(ev.error),
+                    tracker_.error_class(),
                     tracker_.completed_seq(),
                     tracker_.pending(),
                     matched};

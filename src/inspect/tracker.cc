@@ -218,6 +218,13 @@ void Tracker::note_error(Connection& c, const Event& ev) {
   if (ev.error.ok()) return;
   const ErrorClass cls = classify(ev.error);
   if (cls == ErrorClass::None || is_transient(cls)) return;
+  // A receive or send that ran into the timeout the program set waited that long, no more:
+  // what Linux reports as EAGAIN.
+  if (cls == ErrorClass::TimedOut && ((ev.type() == EventType::recv && c.recv_timeout) ||
+                                      (ev.type() == EventType::send && c.send_timeout))) {
+    error_class_ = ErrorClass::WouldBlock;
+    return;
+  }
   ++c.errors;
   if (c.error_codes.size() < kMaxErrorCodes &&
       std::find(c.error_codes.begin(), c.error_codes.end(), ev.error) == c.error_codes.end())
@@ -311,6 +318,7 @@ std::unique_ptr<Connection> Tracker::fresh_connection() {
 
 void Tracker::pend(const Event& ev, uint64_t op, PendingOp po) {
   po.seq = ev.seq;
+  po.conn = current_ ? current_->id : 0;
   // What the call carried when it started (a WSASend's bytes, ConnectEx's first data) moves
   // when it completes.
   if (!po.done)
@@ -325,6 +333,8 @@ void Tracker::observe(const Event& ev) {
   moved_ = 0;
   payload_ = {};
   pending_call_ = false;
+  eof_ = late_ = false;
+  error_class_ = ev.error.ok() ? ErrorClass::None : classify(ev.error);
   current_seq_ = ev.seq;
   completed_seq_ = 0;
   Process& p = process_of(ev);
@@ -340,12 +350,12 @@ void Tracker::observe(const Event& ev) {
   }
   if (type == EventType::tcp_info) return on_tcp_info(ev);
   if (call_of(ev.func) == ev.func) ++p.calls;  // (a further message of sendmmsg is no call)
-  if (!ev.error.ok() && !is_transient(classify(ev.error))) ++p.failed;
   switch (type) {
-    case EventType::lookup: return on_lookup(ev);
-    case EventType::reverse_lookup: return on_reverse_lookup(ev);
-    default: return on_sock_event(ev, type, p);
+    case EventType::lookup: on_lookup(ev); break;
+    case EventType::reverse_lookup: on_reverse_lookup(ev); break;
+    default: on_sock_event(ev, type, p); break;
   }
+  if (error_class_ != ErrorClass::None && !is_transient(error_class_)) ++p.failed;
 }
 
 void Tracker::on_process_start(const Event& ev, Process& p) {
@@ -428,6 +438,7 @@ void Tracker::on_sock_event(const Event& ev, EventType type, const Process& p) {
   // socket: it has no connection.
   if (type == EventType::poll) return;
   if (type == EventType::close) return on_close(ev, sockv->num);
+  if (type == EventType::io_complete) return on_completion(ev, sockv->num);
   // A call refused because its handle is no socket makes no connection either.
   if (names_no_socket(ev.error) && find(ev.pid, sockv->num) == nullptr) return;
   Connection* c = find_or_adopt(ev, sockv->num);
@@ -444,7 +455,6 @@ void Tracker::on_sock_event(const Event& ev, EventType type, const Process& p) {
     case EventType::accept: return on_accept(ev, *c);
     case EventType::send: return on_transfer(ev, *c, true);
     case EventType::recv: return on_transfer(ev, *c, false);
-    case EventType::io_complete: return on_complete(ev, *c);
     case EventType::shutdown: return on_shutdown(ev, *c);
     case EventType::dup: return on_dup(ev, sockv->num);
     case EventType::sockopt: return on_sockopt(ev, *c, p);
@@ -628,7 +638,8 @@ void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
   }
   if (!ev.error.ok() && classify(ev.error) == ErrorClass::Pending) {
     if (op == nullptr) return;
-    pend(ev, op->num, PendingOp{.type = out ? EventType::send : EventType::recv});
+    pend(ev, op->num, PendingOp{.type = out ? EventType::send : EventType::recv,
+                                .room = len ? len->num : UINT64_MAX});
     return;
   }
   uint64_t bytes = 0;
@@ -642,7 +653,37 @@ void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
   // End of stream: a stream receive that returned 0 with room to receive.
   if (!out && ev.error.ok() && ev.result == 0 && target->type != socktype::kDgram &&
       target->proto != proto::kUdp && (len == nullptr || len->num != 0))
-    target->peer_eof = true;
+    target->peer_eof = eof_ = true;
+}
+
+// A completion: it belongs to the connection its operation was started on, while that is open.
+// One of a socket closed since (WSA_OPERATION_ABORTED after closesocket, or its handle reused)
+// and one of an operation never seen starting on a socket the trace does not know make no
+// connection.
+void Tracker::on_completion(const Event& ev, uint64_t sock) {
+  late_ = num_or(ev, FieldId::noticed, 0) == 2;
+  Connection* c = find(ev.pid, sock);
+  const Value* op = ev.get(FieldId::op);
+  auto it = op ? pending_.find(Key{ev.pid, op->num}) : pending_.end();
+  if (it != pending_.end()) {
+    const PendingOp& po = it->second;
+    // (AcceptEx's completion names the accepted socket; it was started on the listener.)
+    const bool gone = po.type == EventType::accept ? !ev.error.ok()
+                                                   : c == nullptr || c->id != po.conn;
+    if (gone) {
+      completed_seq_ = po.seq;
+      pending_.erase(it);
+      return;
+    }
+  } else if (c == nullptr) {
+    return;
+  }
+  if (c == nullptr) c = find_or_adopt(ev, sock);
+  if (!unused_forked_.empty()) unused_forked_.erase(Key{ev.pid, sock});
+  current_ = c;
+  c->last_ts = ev.ts;
+  note_error(*c, ev);
+  on_complete(ev, *c);
 }
 
 // An overlapped operation completed: what it moved counts now, on its connection.
@@ -659,11 +700,25 @@ void Tracker::on_complete(const Event& ev, Connection& c) {
   const uint64_t bytes = ok ? num_or(ev, FieldId::len, 0) : 0;
   Connection* target = &c;
   if (po.type == EventType::send || po.type == EventType::recv) {
-    transfer(c, ev, po.type == EventType::send, bytes);
-    if (po.type == EventType::recv && ok && bytes == 0) c.peer_eof = true;
+    // A datagram received names its sender: the flow of that peer.
+    SockAddr from;
+    if (const Value* peer = po.type == EventType::recv ? ev.get(FieldId::peer) : nullptr;
+        peer && ok && c.type != socktype::kStream && c.role != ConnRole::Listener &&
+        decode_addr(peer->bytes(), from) && from.is_inet()) {
+      if (c.proto == 0) c.proto = proto::kUdp;
+      current_ = target = flow_for(ev, &c, from);
+      if (target != &c) target->last_ts = ev.ts;
+    }
+    transfer(*target, ev, po.type == EventType::send, bytes);
+    // 0 bytes into room for some is the end of the stream; a zero-byte read completing says
+    // data is ready.
+    if (po.type == EventType::recv && ok && bytes == 0 && po.room != 0 &&
+        target->type != socktype::kDgram && target->proto != proto::kUdp)
+      target->peer_eof = eof_ = true;
   } else if (po.type == EventType::connect) {
     c.connecting = false;
     if (ok) c.connected_ts = ev.ts;
+    if (auto a = get_addr(ev, FieldId::local); a && ok) c.local = a;
     if (bytes) transfer(c, ev, true, bytes);  // ConnectEx's send buffer went out
   } else if (po.type == EventType::accept && ok) {
     // The completion may name either socket: the accepted one is the call's new_sock.
@@ -671,9 +726,11 @@ void Tracker::on_complete(const Event& ev, Connection& c) {
     current_ = target = n;
     n->role = ConnRole::Accepted;
     n->listener = po.listener;
-    if (!n->local && po.listener_local) n->local = po.listener_local;
+    if (auto a = get_addr(ev, FieldId::local)) n->local = a;
+    else if (!n->local && po.listener_local) n->local = po.listener_local;
     if (n->proto == 0 && n->type == socktype::kStream) n->proto = proto::kTcp;
-    n->connected_ts = ev.ts;
+    // The connection opens now: its socket was made beforehand, for the accept to fill.
+    n->opened_ts = n->connected_ts = ev.ts;
     if (bytes) transfer(*n, ev, false, bytes);  // AcceptEx's first data
     if (auto a = get_addr(ev, FieldId::peer)) set_remote(*n, *a);
   }
@@ -706,8 +763,20 @@ void Tracker::on_dup(const Event& ev, uint64_t sock) {
   socks_[Key{ev.pid, ns}] = std::move(entry);
 }
 
-// A non-blocking connect's outcome: getsockopt(SO_ERROR).
+// Options that say what the socket is: its timeouts, and the ends of a socket AcceptEx or
+// ConnectEx made, told when SO_UPDATE_*_CONTEXT makes it whole; a non-blocking connect's
+// outcome: getsockopt(SO_ERROR).
 void Tracker::on_sockopt(const Event& ev, Connection& c, const Process& p) {
+  if (ev.func == FuncId::setsockopt && ev.error.ok() &&
+      num_or(ev, FieldId::level, 99) == solevel::kSolSocket) {
+    const uint64_t name = num_or(ev, FieldId::optname, 0);
+    const bool on = num_or(ev, FieldId::optval, 1) != 0;
+    if (name == sockopt::kSoRcvtimeo || name == sockopt::kSoRcvtimeoNew) c.recv_timeout = on;
+    if (name == sockopt::kSoSndtimeo || name == sockopt::kSoSndtimeoNew) c.send_timeout = on;
+    if (auto a = get_addr(ev, FieldId::local)) c.local = a;
+    if (auto a = get_addr(ev, FieldId::peer); a && !c.remote) set_remote(c, *a);
+    return;
+  }
   if (ev.func != FuncId::getsockopt || !ev.error.ok() || !c.connecting) return;
   if (num_or(ev, FieldId::level, 99) != solevel::kSolSocket ||
       num_or(ev, FieldId::optname, 0) != sockopt::kSoError)

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "constants.h"
+#include "error_class.h"
 #include "event.h"
 #include "filter.h"
 #include "sockaddr.h"
@@ -99,6 +100,9 @@ struct Connection {
   ConnEnd end = ConnEnd::Open;
   ErrorCode end_error;            // for Reset and Error: the error that ended it
   bool peer_eof = false, we_shut = false, connecting = false;
+  // SO_RCVTIMEO / SO_SNDTIMEO were set: a receive or send that times out is that timeout (an
+  // outcome the program asked for), not the connection failing.
+  bool recv_timeout = false, send_timeout = false;
   // The process had it when the agent started in it (an `inherited` event): it was made,
   // connected or accepted before the trace began.
   bool inherited = false;
@@ -154,6 +158,16 @@ class Tracker : public FilterContext {
   // True when the event was an overlapped call left pending: what it moves, it moves when it
   // completes.
   bool pending() const { return pending_call_; }
+  // The class of the event's error as its connection tells it: a receive or send that timed out
+  // under the SO_RCVTIMEO/SO_SNDTIMEO the program set is WouldBlock (Linux's EAGAIN), an
+  // outcome; otherwise classify(ev.error).
+  ErrorClass error_class() const { return error_class_; }
+  // True when the event was the end of a stream: a receive that returned 0 with room to receive
+  // (a zero-byte read, a readiness poll, completing with 0 is data being ready).
+  bool end_of_stream() const { return eof_; }
+  // True when the event is a completion wstrace noticed itself at a later call on its socket:
+  // it completed at some time before the event, when is not known.
+  bool noticed_late() const { return late_; }
   // Every process seen so far, by pid.
   const std::unordered_map<uint32_t, Process>& processes() const { return procs_; }
   const Process* process(uint32_t pid) const;
@@ -190,6 +204,8 @@ class Tracker : public FilterContext {
     uint64_t listener = 0;     // AcceptEx: the listener's connection id …
     std::optional<SockAddr> listener_local{};  // … and its address
     uint64_t seq = 0;          // the call that started it
+    uint64_t conn = 0;         // the connection it was started on (AcceptEx: the listener)
+    uint64_t room = UINT64_MAX;  // a receive: the room it gave (0: a zero-byte read)
     bool done = false;         // it finished at once: its completion packet only names it
     std::string payload{};     // what the call carried when it started (a send's bytes)
   };
@@ -219,6 +235,7 @@ class Tracker : public FilterContext {
   void on_connect(const Event& ev, Connection& c);
   void on_accept(const Event& ev, Connection& c);
   void on_transfer(const Event& ev, Connection& c, bool out);
+  void on_completion(const Event& ev, uint64_t sock);
   void on_complete(const Event& ev, Connection& c);
   void on_shutdown(const Event& ev, Connection& c);
   void on_dup(const Event& ev, uint64_t sock);
@@ -245,6 +262,8 @@ class Tracker : public FilterContext {
   std::string_view payload_;
   std::string completed_payload_;  // payload_ of a completion whose call carried it
   bool pending_call_ = false;
+  bool eof_ = false, late_ = false;
+  ErrorClass error_class_ = ErrorClass::None;
   Process* last_proc_ = nullptr;  // process_of() of the event being observed (elements never move)
   uint64_t current_seq_ = UINT64_MAX;
   // A direct-mapped cache in front of socks_: most events hit a socket that is busy right now.

@@ -111,7 +111,8 @@ uint32_t ReportBuilder::facts_index(const inspect::FilterFacts& f) {
 }
 
 // The summary's counts, from every event whether kept or not.
-void ReportBuilder::count(const Event& ev) {
+void ReportBuilder::count(const inspect::Facts& f) {
+  const Event& ev = f.ev;
   Summary& s = data_->summary;
   if (s.events == 0) s.first_ts = ev.ts;
   s.last_ts = std::max(s.last_ts, ev.ts + static_cast<int64_t>(ev.dur));
@@ -119,7 +120,8 @@ void ReportBuilder::count(const Event& ev) {
   const EventType type = ev.type();
   if (!is_process_fact(type)) {
     ++s.calls;
-    if (inspect::is_failure(ev.error)) ++s.failed;
+    // (As the inspection classed it: a timeout the program set is an outcome.)
+    if (f.error != inspect::ErrorClass::None && !inspect::is_transient(f.error)) ++s.failed;
   }
   if (type == EventType::drops)
     if (const Value* d = ev.get(FieldId::dropped)) s.drops += d->num;
@@ -129,7 +131,7 @@ void ReportBuilder::count(const Event& ev) {
 }
 
 void ReportBuilder::on_event(const inspect::Facts& f) {
-  count(f.ev);
+  count(f);
   if (f.conn) conn_tid_.try_emplace(f.conn->id, f.ev.tid);
   if (!f.matched) return;
   if (options_.max_calls && data_->calls.size() >= options_.max_calls) {

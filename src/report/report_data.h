@@ -144,7 +144,7 @@ class ReportBuilder final : public inspect::Subscriber {
   void on_tls(const inspect::TlsInfo& t) override { data_->tls.push_back(t); }
 
  private:
-  void count(const Event& ev);
+  void count(const inspect::Facts& f);
   void keep(const inspect::Facts& f);
   uint32_t thread_index(uint32_t pid, uint32_t tid);
   uint32_t error_index(const ErrorCode& e);

@@ -201,6 +201,7 @@ class PcapngTest : public ::testing::Test {
   // Every packet written so far (after the tracker finished).
   std::vector<Pkt> packets() {
     inspector_.finish();
+    synth_.finish();
     std::vector<Pkt> out;
     for (const Block& b : blocks(out_))
       if (b.type == 6) out.push_back(parse_epb(b.body));
@@ -539,6 +540,40 @@ TEST_F(PcapngTest, NonBlockingConnectsSynWhenTheyBegin) {
   EXPECT_EQ(p[4].ts, anchor + 8000);
   EXPECT_TRUE(p[5].is(kRst | kAck));
   EXPECT_EQ(p[5].ack, p[4].seq + 1);
+}
+
+// A receive that began first and returned late (its data is stamped then) does not hold back
+// another connection's packets, nor make the file's times go backwards; a non-blocking connect
+// whose first send tells it connected has its handshake before that send's data.
+TEST_F(PcapngTest, TimesNeverGoBackwards) {
+  tcp_client(3);
+  ts_ += 1000;
+  b_.begin(FuncId::recv, 100, 102, ts_, 50'000).num(FieldId::sock, 3).num(FieldId::len, 64)
+      .payload("late", 4).result(4);
+  feed();
+  const int64_t recv_end = ts_ + 50'000;
+  socket(4, ws::af::kInet, ws::socktype::kStream);
+  call(FuncId::connect).num(FieldId::sock, 4).addr(FieldId::addr, SockAddr::ipv4(kLoop, 9090))
+      .addr(FieldId::local, SockAddr::ipv4(kLoop, 40001)).result(-1, ws::errcode::kEinprogress);
+  feed();
+  const int64_t send_ts = ts_ + 1000;
+  io(FuncId::send, 4, "early");
+  auto p = packets();
+  const uint64_t anchor = 1'000'000'000'000'000'000;
+  for (size_t i = 1; i < p.size(); ++i) EXPECT_LE(p[i - 1].ts, p[i].ts) << "packet " << i;
+  bool saw_late = false, saw_early = false;
+  for (const Pkt& k : p) {
+    if (k.payload == "late") {
+      saw_late = true;
+      EXPECT_EQ(k.ts, anchor + static_cast<uint64_t>(recv_end));
+    }
+    if (k.payload == "early") {
+      saw_early = true;
+      EXPECT_EQ(k.ts, anchor + static_cast<uint64_t>(send_ts)) << "not held back by the receive";
+      EXPECT_FALSE(saw_late) << "written before the later packet";
+    }
+  }
+  EXPECT_TRUE(saw_late && saw_early);
 }
 
 TEST_F(PcapngTest, OverlappedCallsAreWrittenWhenTheyComplete) {

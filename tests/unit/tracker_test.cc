@@ -407,6 +407,90 @@ TEST_F(TrackerTest, OverlappedCompletionsCountOnce) {
   EXPECT_EQ(ended_[acc].errors, 0u) << "WSA_IO_PENDING is not an error";
 }
 
+// What IOCP programs do that looks like something else: a zero-byte read completing (data is
+// ready, not the end), a completion after the socket was closed, a call on a closed handle, a
+// receive timing out under SO_RCVTIMEO, AcceptEx's and WSARecvFrom's completions with their
+// addresses.
+TEST_F(TrackerTest, OverlappedCompletionsTellTheTruth) {
+  using ws::errcode::kWsaIoPending;
+  const uint64_t listener = tcp_socket(0x100);
+  call(FuncId::bind).num(FieldId::sock, 0x100).addr(FieldId::addr, v4(kLoop, 8080)).result(0);
+  feed();
+  call(FuncId::listen).num(FieldId::sock, 0x100).result(0);
+  feed();
+  const uint64_t acc = tcp_socket(0x104);
+  call(FuncId::AcceptEx).num(FieldId::sock, 0x100).num(FieldId::new_sock, 0x104)
+      .num(FieldId::op, 0xA0).result(-1, kWsaIoPending);
+  feed();
+  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xA0).num(FieldId::len, 0)
+      .num(FieldId::sock, 0x104).addr(FieldId::local, v4(kLoop, 8080))
+      .addr(FieldId::peer, v4(kLoop, 50000)).result(0);
+  const Connection* a = feed();
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->id, acc);
+  EXPECT_EQ(a->listener, listener);
+  ASSERT_TRUE(a->remote && a->local);
+  EXPECT_EQ(*a->remote, v4(kLoop, 50000));
+  EXPECT_EQ(*a->local, v4(kLoop, 8080));
+  EXPECT_EQ(a->opened_ts, ts_) << "the connection opens when the accept completes";
+  // A zero-byte read that completes with 0: data is ready.
+  call(FuncId::WSARecv).num(FieldId::sock, 0x104).num(FieldId::len, 0).num(FieldId::op, 0xB0)
+      .result(-1, kWsaIoPending);
+  feed();
+  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xB0).num(FieldId::len, 0)
+      .num(FieldId::sock, 0x104).result(0);
+  feed();
+  EXPECT_FALSE(t_.end_of_stream());
+  EXPECT_FALSE(t_.connection()->peer_eof);
+  // A receive pending when the socket is closed: its aborted completion, and a send on the
+  // closed handle, make no connection.
+  call(FuncId::WSARecv).num(FieldId::sock, 0x104).num(FieldId::len, 64).num(FieldId::op, 0xB8)
+      .result(-1, kWsaIoPending);
+  feed();
+  call(FuncId::closesocket).num(FieldId::sock, 0x104).result(0);
+  feed();
+  const size_t open = t_.open_connections();
+  call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xB8).num(FieldId::len, 0)
+      .num(FieldId::sock, 0x104).result(-1, ws::errcode::kWsaOperationAborted);
+  EXPECT_EQ(feed(), nullptr);
+  io(FuncId::send, 0x104, -1, ws::errcode::kWsaenotsock);
+  EXPECT_EQ(t_.connection(), nullptr);
+  EXPECT_EQ(t_.open_connections(), open);
+  EXPECT_EQ(ended_[acc].end, ConnEnd::ClosedByUs);
+  EXPECT_EQ(ended_[acc].errors, 0u);
+  // A receive that times out under SO_RCVTIMEO: an outcome.
+  const uint64_t cli = tcp_socket(0x108);
+  call(FuncId::connect).num(FieldId::sock, 0x108).addr(FieldId::addr, v4(kLoop, 8080)).result(0);
+  feed();
+  call(FuncId::setsockopt).num(FieldId::sock, 0x108).num(FieldId::level, ws::solevel::kSolSocket)
+      .num(FieldId::optname, ws::sockopt::kSoRcvtimeo).num(FieldId::optval, 200).result(0);
+  feed();
+  io(FuncId::recv, 0x108, -1, ws::errcode::kWsaetimedout);
+  EXPECT_EQ(t_.error_class(), ws::inspect::ErrorClass::WouldBlock) << "as Linux's EAGAIN";
+  io(FuncId::recv, 0x108, 5);
+  call(FuncId::closesocket).num(FieldId::sock, 0x108).result(0);
+  feed();
+  // WSARecvFrom's completions name their senders: one flow each.
+  call(FuncId::socket).num(FieldId::family, ws::af::kInet).num(FieldId::type, ws::socktype::kDgram)
+      .num(FieldId::protocol, ws::proto::kUdp).result(0x10c);
+  feed();
+  for (const uint16_t port : {uint16_t{7001}, uint16_t{7002}}) {
+    call(FuncId::WSARecvFrom).num(FieldId::sock, 0x10c).num(FieldId::len, 64)
+        .num(FieldId::op, 0xC0).result(-1, kWsaIoPending);
+    feed();
+    call(FuncId::GetQueuedCompletionStatus).num(FieldId::op, 0xC0).num(FieldId::len, 8)
+        .num(FieldId::sock, 0x10c).addr(FieldId::peer, v4(kLoop, port)).result(8);
+    const Connection* f = feed();
+    ASSERT_NE(f, nullptr);
+    ASSERT_TRUE(f->remote);
+    EXPECT_EQ(*f->remote, v4(kLoop, port));
+    EXPECT_EQ(f->bytes_in, 8u);
+  }
+  t_.finish();
+  EXPECT_EQ(ended_[cli].end, ConnEnd::ClosedByUs);
+  EXPECT_EQ(ended_[cli].errors, 0u);
+}
+
 TEST_F(TrackerTest, NamesFromLookupsAndFilterFields) {
   start(100, 1, "C:\\tools\\client.exe");
   call(FuncId::getaddrinfo).str(FieldId::host, "api.example.test")

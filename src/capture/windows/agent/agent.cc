@@ -191,6 +191,7 @@ HMODULE after_load(HMODULE m) {
     install_winsock();  // (nothing when it is in already)
     install_extensions();
     install_dnsapi();
+    install_user32();
   }
   SetLastError(e);
   return m;
@@ -385,6 +386,7 @@ BOOL WINAPI DllMain(HINSTANCE self, DWORD reason, LPVOID) {
     install_kernel32();
     install_winsock();
     install_dnsapi();
+    install_user32();
     if (HANDLE t = CreateThread(nullptr, 0, after_load_done, nullptr, 0, nullptr))
       CloseHandle(t);
     else

@@ -45,7 +45,7 @@ extern PendingTable g_pending;
 class OverlappedCall {
  public:
   OverlappedCall(LPOVERLAPPED ov, SOCKET s, SOCKET bound, const WSABUF* bufs, DWORD count,
-                 LPWSAOVERLAPPED_COMPLETION_ROUTINE routine);
+                 LPWSAOVERLAPPED_COMPLETION_ROUTINE routine, const PendingOp::Ends& ends = {});
   ~OverlappedCall();
   OverlappedCall(const OverlappedCall&) = delete;
   OverlappedCall& operator=(const OverlappedCall&) = delete;
@@ -94,10 +94,15 @@ int winsock_error(ULONG_PTR status);
 void record_lookup_done(LPOVERLAPPED ov, int err, const PendingOp& op);
 
 #include "kernel_hook_list.h"
+// user32 functions hooked for waits, the same way (once user32.dll is in the process).
+#define WS_USER32_HOOKS(X)                                                                   \
+  X(MsgWaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, DWORD))            \
+  X(MsgWaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, DWORD, DWORD, DWORD))
 #define WS_KERNEL_DECLARE(name, ret, params) \
   extern ret(WINAPI* real_##name) params;    \
   ret WINAPI hook_##name params;
 WS_KERNEL_HOOKS(WS_KERNEL_DECLARE)
+WS_USER32_HOOKS(WS_KERNEL_DECLARE)
 #undef WS_KERNEL_DECLARE
 
 // DnsQuery_* of dnsapi.dll (hooks_dns.cc).
@@ -116,6 +121,7 @@ void install_winsock();     // ws2_32's functions, once it is loaded
 void install_extensions();  // the extension functions, after install_winsock (not in DllMain:
                             // it makes a socket)
 void install_dnsapi();      // DnsQuery_*, once dnsapi.dll is loaded
+void install_user32();      // MsgWaitForMultipleObjects(Ex), once user32.dll is loaded
 // One `inherited` event for each socket the process has when the agent starts in it
 // (inherited.cc): not in DllMain, it calls into ws2_32.
 void record_inherited_sockets();

@@ -17,7 +17,8 @@ namespace {
 DWORD g_depth_tls = TLS_OUT_OF_INDEXES;  // per thread: how many hooks run on it
 uintptr_t g_self_lo = 0, g_self_hi = 0;  // the agent's own image
 CRITICAL_SECTION g_install_lock;         // one installation at a time (LoadLibrary in threads)
-bool g_winsock_done = false, g_extensions_done = false, g_dnsapi_done = false;
+bool g_winsock_done = false, g_extensions_done = false, g_dnsapi_done = false,
+     g_user32_done = false;
 
 void* proc(HMODULE m, const char* name) {
   return reinterpret_cast<void*>(GetProcAddress(m, name));
@@ -171,6 +172,21 @@ void install_dnsapi() {
     hook_body<&hook_DnsQuery_UTF8>(batch, "DnsQuery_UTF8", proc(dns, "DnsQuery_UTF8"),
                                    real_DnsQuery_UTF8);
     g_dnsapi_done = true;
+  }
+  LeaveCriticalSection(&g_install_lock);
+}
+
+void install_user32() {
+  HMODULE u32 = GetModuleHandleW(L"user32.dll");
+  if (!u32 || g_user32_done) return;
+  EnterCriticalSection(&g_install_lock);
+  if (!g_user32_done) {
+    PatchBatch batch;
+#define WS_USER32_HOOK(name, ret, params) \
+  hook_body<&hook_##name>(batch, #name, proc(u32, #name), real_##name);
+    WS_USER32_HOOKS(WS_USER32_HOOK)
+#undef WS_USER32_HOOK
+    g_user32_done = true;
   }
   LeaveCriticalSection(&g_install_lock);
 }

@@ -15,6 +15,7 @@ constinit PendingTable g_pending;
 namespace {
 
 HandleSet g_port_sockets;  // sockets bound to a completion port
+HandleSet g_posted;        // OVERLAPPED pointers the program posted to a port itself
 // The last completion routine wrapped: called if its operation could not be found again (never
 // expected; a program's routine must not be lost).
 std::atomic<LPWSAOVERLAPPED_COMPLETION_ROUTINE> g_last_routine{nullptr};
@@ -97,37 +98,121 @@ int winsock_error(ULONG_PTR status) {
 
 namespace {
 
-// One completion, as its own event; `p` is what was noted of the call (known == true).
-void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, bool known,
-                  const PendingOp& p) {
+using Ends = PendingOp::Ends;
+
+// The socket's own address, asked of the system (after the Call's done(): it puts the last
+// error back).
+void own_address(Call& c, SOCKET s) {
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  if (g_real.getsockname && g_real.getsockname(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len), Mem::Proven);
+}
+
+// GetAcceptExSockaddrs, as Winsock hands it out (whatever layout this system's AcceptEx writes).
+LPFN_GETACCEPTEXSOCKADDRS accept_sockaddrs(SOCKET s) {
+  static std::atomic<LPFN_GETACCEPTEXSOCKADDRS> fn{nullptr};
+  LPFN_GETACCEPTEXSOCKADDRS f = fn.load(std::memory_order_acquire);
+  if (f || !g_real.WSAIoctl) return f;
+  GUID id = WSAID_GETACCEPTEXSOCKADDRS;
+  DWORD got = 0;
+  if (g_real.WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &id, sizeof id, &f, sizeof f, &got,
+                      nullptr, nullptr) != 0)
+    return nullptr;
+  fn.store(f, std::memory_order_release);
+  return f;
+}
+
+// Both ends of a socket AcceptEx accepted: asked of the system, or, where it does not answer yet
+// (Windows, before SO_UPDATE_ACCEPT_CONTEXT), read from AcceptEx's output buffer — copied
+// safely first, and read by the system's GetAcceptExSockaddrs in the copy.
+void accepted_ends(Call& c, const Ends& e, SOCKET s) {
+  sockaddr_storage local, peer;
+  int llen = sizeof local, plen = sizeof peer;
+  if (g_real.getsockname && g_real.getpeername &&
+      g_real.getsockname(s, reinterpret_cast<sockaddr*>(&local), &llen) == 0 &&
+      g_real.getpeername(s, reinterpret_cast<sockaddr*>(&peer), &plen) == 0) {
+    c.sockaddr(FieldId::local, &local, static_cast<size_t>(llen), Mem::Proven);
+    c.sockaddr(FieldId::peer, &peer, static_cast<size_t>(plen), Mem::Proven);
+    return;
+  }
+  alignas(8) char copy[512];
+  const size_t n = size_t{e.local} + e.remote;
+  LPFN_GETACCEPTEXSOCKADDRS split = accept_sockaddrs(s);
+  // (AcceptEx refuses blocks under 16 bytes; GetAcceptExSockaddrs reads a length at the start
+  // of each.)
+  if (!split || !e.at || e.local < 16 || e.remote < 16 || n > sizeof copy ||
+      safe_read(copy, static_cast<const char*>(e.at) + e.data, n) != n)
+    return;
+  sockaddr *lp = nullptr, *rp = nullptr;
+  INT ll = 0, rl = 0;
+  split(copy, 0, e.local, e.remote, &lp, &ll, &rp, &rl);
+  // Only what lies inside the copy is kept.
+  auto inside = [&](const sockaddr* p, INT len) {
+    const char* b = reinterpret_cast<const char*>(p);
+    return b >= copy && len > 0 && static_cast<size_t>(len) <= n &&
+           static_cast<size_t>(b - copy) <= n - static_cast<size_t>(len);
+  };
+  if (inside(lp, ll)) c.sockaddr(FieldId::local, lp, static_cast<size_t>(ll), Mem::Proven);
+  if (inside(rp, rl)) c.sockaddr(FieldId::peer, rp, static_cast<size_t>(rl), Mem::Proven);
+}
+
+// What a completion tells of its socket's ends: both of a socket AcceptEx accepted, the own
+// address ConnectEx's socket got, the sender of WSARecvFrom's datagram.
+void completion_ends(Call& c, const PendingOp& p) {
+  switch (p.ends.kind) {
+    case Ends::kAccepted: return accepted_ends(c, p.ends, p.sock);
+    case Ends::kConnected: return own_address(c, p.sock);
+    case Ends::kFrom: {
+      // The datagram's sender, written where the call was told (read safely: it may be gone).
+      INT len = 0;
+      if (read_safely(len, p.ends.len) && len > 0)
+        c.sockaddr(FieldId::peer, p.ends.at, static_cast<size_t>(len));
+      return;
+    }
+    case Ends::kNone: return;
+  }
+}
+
+// One completion, as its own event; `p` is what was noted of the call (when `took` found it).
+// One that finished at once was recorded with its call: its packet only names it. `noticed`:
+// how wstrace found it itself (FieldId::noticed), 0 when the program was handed it.
+void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, Took took,
+                  const PendingOp& p, uint8_t noticed = 0) {
   Call c(f);
   c.done(ok ? static_cast<int64_t>(bytes) : -1, false);
   if (!ok) c.error(ErrDomain::Win, err);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
   c.u64(FieldId::len, bytes);
-  if (known) c.u64(FieldId::sock, p.sock);
-  if (known && ok && bytes && p.nbufs) c.payload_parts(p.bufs, p.nbufs, bytes);
+  if (took == Took::kFresh || took == Took::kAtOnce) c.u64(FieldId::sock, p.sock);
+  if (noticed) c.u64(FieldId::noticed, noticed);
+  if (took != Took::kFresh || !ok) return;
+  if (bytes && p.nbufs) c.payload_parts(p.bufs, p.nbufs, bytes);
+  completion_ends(c, p);
 }
 
 // A completion wstrace noticed itself, recorded as what WSAGetOverlappedResult would have said.
-void record_noticed(const Noticed& n) {
+void record_noticed(const Noticed& n, uint8_t how) {
   if (n.op.kind == PendingOp::kLookup) {
     record_lookup_done(n.ov, static_cast<int>(n.status), n.op);
     return;
   }
   const bool ok = n.status == 0;
   record_taken(FuncId::WSAGetOverlappedResult, n.ov, static_cast<DWORD>(n.bytes), ok,
-               ok ? 0 : winsock_error(n.status), true, n.op);
+               ok ? 0 : winsock_error(n.status), Took::kFresh, n.op, how);
 }
+
+// How a completion was noticed (FieldId::noticed).
+constexpr uint8_t kAtWait = 1, kAtSocketCall = 2;
 
 // Records what a scan of the table found, leaving the last error as it was.
 template <typename Scan>
-void record_found(Scan scan) {
+void record_found(Scan scan, uint8_t how) {
   const DWORD e = GetLastError();
   Noticed found[8];
   for (size_t n = sizeof found / sizeof found[0]; n == sizeof found / sizeof found[0];) {
     n = scan(found, sizeof found / sizeof found[0]);
-    for (size_t i = 0; i < n; ++i) record_noticed(found[i]);
+    for (size_t i = 0; i < n; ++i) record_noticed(found[i], how);
   }
   SetLastError(e);
 }
@@ -138,7 +223,7 @@ void CALLBACK routine_trampoline(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov, DWO
   PendingOp p;
   Took took = g_pending.take(ov, p, true);
   if (took == Took::kFresh)
-    record_taken(FuncId::completion_routine, ov, bytes, err == 0, static_cast<int>(err), true, p);
+    record_taken(FuncId::completion_routine, ov, bytes, err == 0, static_cast<int>(err), took, p);
   auto routine = took != Took::kNone && p.routine
                      ? reinterpret_cast<LPWSAOVERLAPPED_COMPLETION_ROUTINE>(p.routine)
                      : g_last_routine.load(std::memory_order_relaxed);
@@ -162,17 +247,22 @@ void record_completion(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err)
   if (!ov) return;
   PendingOp p;
   Took took = g_pending.take(ov, p, false);
-  if (took != Took::kRecorded) record_taken(f, ov, bytes, ok, err, took == Took::kFresh, p);
+  if (took == Took::kRecorded) return;
+  // A packet the program posted itself (PostQueuedCompletionStatus) is a wake-up, no I/O.
+  if (took == Took::kNone && g_posted.has(ov)) return;
+  record_taken(f, ov, bytes, ok, err, took, p);
 }
 
 // ---- OverlappedCall ---------------------------------------------------------------------------
 
 OverlappedCall::OverlappedCall(LPOVERLAPPED ov, SOCKET s, SOCKET bound, const WSABUF* bufs,
-                               DWORD count, LPWSAOVERLAPPED_COMPLETION_ROUTINE theirs)
+                               DWORD count, LPWSAOVERLAPPED_COMPLETION_ROUTINE theirs,
+                               const PendingOp::Ends& ends)
     : ov_(ov), pass_(theirs) {
   if (!ov || !recording()) return;
   PendingOp op;
   op.sock = s;
+  op.ends = ends;
   if (!wsabuf_parts(bufs, count, op)) return;  // refused: not pending, nothing to note
   if (theirs) {
     op.routine = reinterpret_cast<void*>(theirs);
@@ -199,20 +289,21 @@ void OverlappedCall::settle(bool failed) {
   if (!noted_) return;
   const bool pending = failed && WSAGetLastError() == WSA_IO_PENDING;
   // A routine runs after an immediate success too.
-  noticed_ = g_pending.settle(ov_, pending || (wrapped_ && !failed), found_);
+  noticed_ = g_pending.settle(ov_, pending || (wrapped_ && !failed), found_, !failed);
 }
 
 OverlappedCall::~OverlappedCall() {
   if (!noticed_) return;
   const DWORD e = GetLastError();
-  record_noticed(found_);
+  record_noticed(found_, 0);  // (seen as the call returned)
   SetLastError(e);
 }
 
 void notice_socket(SOCKET s) {
   if (!g_pending.watching_sockets() || !recording()) return;
   record_found(
-      [s](Noticed* out, size_t max) { return g_pending.completed_on_socket(s, out, max); });
+      [s](Noticed* out, size_t max) { return g_pending.completed_on_socket(s, out, max); },
+      kAtSocketCall);
 }
 
 void socket_closed(SOCKET s) { g_port_sockets.remove(reinterpret_cast<HANDLE>(s)); }
@@ -232,7 +323,8 @@ BOOL WINAPI hook_ConnectEx(SOCKET s, const sockaddr* name, int namelen, PVOID se
                            DWORD send_len, LPDWORD sent, LPOVERLAPPED ov) {
   notice_socket(s);
   WSABUF data{send_len, static_cast<char*>(send_buf)};  // sent on connecting: kept at completion
-  OverlappedCall oc(ov, s, s, &data, send_buf ? 1 : 0, nullptr);
+  // (Its own address is known once it completes.)
+  OverlappedCall oc(ov, s, s, &data, send_buf ? 1 : 0, nullptr, Ends{Ends::kConnected});
   Call c(FuncId::ConnectEx);
   BOOL ok = real_ConnectEx(s, name, namelen, send_buf, send_len, sent, ov);
   oc.settle(!ok);
@@ -240,6 +332,7 @@ BOOL WINAPI hook_ConnectEx(SOCKET s, const sockaddr* name, int namelen, PVOID se
   c.u64(FieldId::sock, s);
   c.sockaddr(FieldId::addr, name, static_cast<size_t>(namelen));
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+  if (ok) own_address(c, s);
   return ok;
 }
 
@@ -247,8 +340,10 @@ BOOL WINAPI hook_AcceptEx(SOCKET l, SOCKET a, PVOID buf, DWORD recv_len, DWORD l
                           DWORD remote_len, LPDWORD got, LPOVERLAPPED ov) {
   notice_socket(l);
   WSABUF data{recv_len, static_cast<char*>(buf)};  // the first data received
-  // (Its completion goes to the listener's port; it is noticed on the accepted socket.)
-  OverlappedCall oc(ov, a, l, &data, buf && recv_len ? 1 : 0, nullptr);
+  // (Its completion goes to the listener's port; it is noticed on the accepted socket. Both
+  // ends are read when it completes: they follow the data in `buf`.)
+  const Ends ends{Ends::kAccepted, buf, nullptr, recv_len, local_len, remote_len};
+  OverlappedCall oc(ov, a, l, &data, buf && recv_len ? 1 : 0, nullptr, ends);
   Call c(FuncId::AcceptEx);
   BOOL ok = real_AcceptEx(l, a, buf, recv_len, local_len, remote_len, got, ov);
   oc.settle(!ok);
@@ -256,6 +351,7 @@ BOOL WINAPI hook_AcceptEx(SOCKET l, SOCKET a, PVOID buf, DWORD recv_len, DWORD l
   c.u64(FieldId::sock, l);
   c.u64(FieldId::new_sock, a);
   c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+  if (ok) accepted_ends(c, ends, a);
   return ok;
 }
 
@@ -326,6 +422,7 @@ INT WSAAPI hook_WSASendMsg(SOCKET s, LPWSAMSG msg, DWORD flags, LPDWORD sent,
 
 #define WS_KERNEL_DEFINE(name, ret, params) ret(WINAPI* real_##name) params = nullptr;
 WS_KERNEL_HOOKS(WS_KERNEL_DEFINE)
+WS_USER32_HOOKS(WS_KERNEL_DEFINE)
 #undef WS_KERNEL_DEFINE
 
 BOOL WINAPI hook_GetQueuedCompletionStatus(HANDLE port, LPDWORD bytes, PULONG_PTR key,
@@ -385,7 +482,7 @@ void after_wait(const HANDLE* handles, DWORD n) {
   if (!recording()) return;
   record_found([handles, n](Noticed* out, size_t max) {
     return g_pending.completed_by_event(handles, n, out, max);
-  });
+  }, kAtWait);
 }
 }  // namespace
 
@@ -412,6 +509,33 @@ DWORD WINAPI hook_WaitForMultipleObjectsEx(DWORD n, const HANDLE* hs, BOOL all, 
   DWORD r = real_WaitForMultipleObjectsEx(n, hs, all, ms, alertable);
   if (r < WAIT_OBJECT_0 + n && g_pending.watching_events()) after_wait(hs, n);
   return r;
+}
+
+DWORD WINAPI hook_SignalObjectAndWait(HANDLE signal, HANDLE h, DWORD ms, BOOL alertable) {
+  DWORD r = real_SignalObjectAndWait(signal, h, ms, alertable);
+  if (r == WAIT_OBJECT_0 && g_pending.watching_events()) after_wait(&h, 1);
+  return r;
+}
+
+// (WAIT_OBJECT_0 + n: a message arrived, no handle was signalled.)
+DWORD WINAPI hook_MsgWaitForMultipleObjects(DWORD n, const HANDLE* hs, BOOL all, DWORD ms,
+                                            DWORD wake) {
+  DWORD r = real_MsgWaitForMultipleObjects(n, hs, all, ms, wake);
+  if (r < WAIT_OBJECT_0 + n && g_pending.watching_events()) after_wait(hs, n);
+  return r;
+}
+
+DWORD WINAPI hook_MsgWaitForMultipleObjectsEx(DWORD n, const HANDLE* hs, DWORD ms, DWORD wake,
+                                              DWORD flags) {
+  DWORD r = real_MsgWaitForMultipleObjectsEx(n, hs, ms, wake, flags);
+  if (r < WAIT_OBJECT_0 + n && g_pending.watching_events()) after_wait(hs, n);
+  return r;
+}
+
+BOOL WINAPI hook_PostQueuedCompletionStatus(HANDLE port, DWORD n, ULONG_PTR key,
+                                            LPOVERLAPPED ov) {
+  if (ov) g_posted.add(ov);  // before: the packet may be taken at once on another thread
+  return real_PostQueuedCompletionStatus(port, n, key, ov);
 }
 
 DWORD WSAAPI hook_WSAWaitForMultipleEvents(DWORD n, const WSAEVENT* hs, BOOL all, DWORD ms,

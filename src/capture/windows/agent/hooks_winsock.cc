@@ -139,6 +139,15 @@ void overlapped_args(Call& c, LPWSAOVERLAPPED ov) {
   if (ov) c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
 }
 
+// What a receive that returned 0 moved: *got, or, when the program asked an overlapped call
+// for no count, the count the system put in its OVERLAPPED.
+int64_t received(int r, const DWORD* got, LPWSAOVERLAPPED ov) {
+  if (r != 0) return r;
+  if (got) return static_cast<int64_t>(*got);
+  ULONG_PTR n = 0;
+  return ov && read_safely(n, &ov->InternalHigh) ? static_cast<int64_t>(n) : 0;
+}
+
 }  // namespace
 
 int WSAAPI hook_WSAStartup(WORD version, LPWSADATA data) {
@@ -370,7 +379,7 @@ int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD f
   int r = g_real.WSARecv(s, bufs, n, got, flags, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
   const Mem mem = taken(r);
-  int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
+  const int64_t moved = received(r, got, ov);
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n, mem), in_flags);
   c.u64(FieldId::count, n);
@@ -383,13 +392,16 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
                             sockaddr* from, LPINT fromlen, LPWSAOVERLAPPED ov,
                             LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   notice_socket(s);
-  OverlappedCall oc(ov, s, s, bufs, n, done);
+  // (The sender is written where lpFrom points when it completes: read then.)
+  OverlappedCall oc(ov, s, s, bufs, n, done,
+                    PendingOp::Ends{from && fromlen ? PendingOp::Ends::kFrom : PendingOp::Ends::kNone,
+                                    from, fromlen});
   Call c(FuncId::WSARecvFrom);
   const int in_flags = static_cast<int>(value_at(flags));
   int r = g_real.WSARecvFrom(s, bufs, n, got, flags, from, fromlen, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
   const Mem mem = taken(r);
-  int64_t moved = r == 0 && got ? static_cast<int64_t>(*got) : r;
+  const int64_t moved = received(r, got, ov);
   c.done(moved, failed(r));
   io_args(c, s, wsabuf_total(bufs, n, mem), in_flags);
   c.u64(FieldId::count, n);
@@ -552,6 +564,15 @@ int WSAAPI hook_setsockopt(SOCKET s, int level, int name, const char* val, int l
   int r = g_real.setsockopt(s, level, name, val, len);
   c.done(r, failed(r));
   sockopt_args(c, s, level, name, val, len);
+  // A socket AcceptEx or ConnectEx made is whole from here on: both its ends are known.
+  if (r == 0 && level == SOL_SOCKET &&
+      (name == SO_UPDATE_ACCEPT_CONTEXT || name == SO_UPDATE_CONNECT_CONTEXT)) {
+    note_local(c, s);
+    sockaddr_storage ss;
+    int plen = sizeof ss;
+    if (g_real.getpeername(s, reinterpret_cast<sockaddr*>(&ss), &plen) == 0)
+      c.sockaddr(FieldId::peer, &ss, static_cast<size_t>(plen), Mem::Proven);
+  }
   return r;
 }
 

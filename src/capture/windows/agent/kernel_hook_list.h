@@ -12,4 +12,6 @@
   X(WaitForSingleObjectEx, DWORD, (HANDLE, DWORD, BOOL))                                         \
   X(WaitForMultipleObjects, DWORD, (DWORD, const HANDLE*, BOOL, DWORD))                          \
   X(WaitForMultipleObjectsEx, DWORD, (DWORD, const HANDLE*, BOOL, DWORD, BOOL))                  \
-  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))
+  X(SetThreadDescription, HRESULT, (HANDLE, PCWSTR))                                             \
+  X(SignalObjectAndWait, DWORD, (HANDLE, HANDLE, DWORD, BOOL))                                   \
+  X(PostQueuedCompletionStatus, BOOL, (HANDLE, DWORD, ULONG_PTR, LPOVERLAPPED))

@@ -30,6 +30,16 @@ struct PendingOp {
   HANDLE event = nullptr;   // may be noticed after a wait on this event
   void* routine = nullptr;  // the program's completion routine (wstrace's runs in its place)
   Part bufs[4]{};           // where the data is, read at completion (the WSABUF array may be gone)
+  // What its completion tells of the socket's addresses (read at completion, safely):
+  // AcceptEx's accepted socket and its output buffer (the addresses follow `accept_data` bytes of
+  // data), ConnectEx's now bound socket, WSARecvFrom's lpFrom/lpFromlen.
+  struct Ends {
+    enum Kind : uint8_t { kNone, kAccepted, kConnected, kFrom };
+    Kind kind = kNone;
+    void* at = nullptr;    // kFrom: lpFrom; kAccepted: the output buffer
+    INT* len = nullptr;    // kFrom: lpFromlen
+    DWORD data = 0, local = 0, remote = 0;  // kAccepted: AcceptEx's three sizes
+  } ends;
   // GetAddrInfoExW: where the results are put, and the hints asked for.
   PADDRINFOEXW* results = nullptr;
   bool has_hints = false;
@@ -44,7 +54,9 @@ struct Noticed {
   ULONG_PTR bytes;   // OVERLAPPED.InternalHigh
 };
 
-enum class Took { kNone, kFresh, kRecorded };
+// What take() found: nothing, an operation whose completion is news, one recorded already, or
+// one that finished at once (recorded with its call: its completion packet only names it).
+enum class Took { kNone, kFresh, kRecorded, kAtOnce };
 
 class PendingTable {
  public:
@@ -67,10 +79,12 @@ class PendingTable {
     return true;
   }
 
-  // After the real call: `keep` (it is pending, or a routine will run) arms the operation, else
-  // it is forgotten. An operation that can only be noticed by wstrace and has completed already
-  // is handed back in `out` (true), marked recorded.
-  bool settle(LPOVERLAPPED ov, bool keep, Noticed& out) {
+  // After the real call: `keep` (it is pending, or a routine will run) arms the operation; one
+  // that finished at once (`at_once`) stays, so that the completion packet it may still queue
+  // is known as its own (take() says kAtOnce); else it is forgotten. An operation that can only
+  // be noticed by wstrace and has completed already is handed back in `out` (true), marked
+  // recorded.
+  bool settle(LPOVERLAPPED ov, bool keep, Noticed& out, bool at_once = false) {
     const auto key = reinterpret_cast<uintptr_t>(ov);
     const size_t k = lock(key, kSpinBounded);
     if (k == kNone) return false;
@@ -81,7 +95,8 @@ class PendingTable {
       return false;
     }
     if (!keep) {
-      keys_[k].store(0, std::memory_order_release);
+      if (at_once) s.state = kAtOnce;
+      keys_[k].store(at_once ? key : 0, std::memory_order_release);
       return false;
     }
     s.state = kArmed;
@@ -110,7 +125,9 @@ class PendingTable {
     if (k == kNone) return Took::kNone;
     Slot& s = slots_[k];
     out = s.op;
-    const Took took = s.state == kRecorded ? Took::kRecorded : Took::kFresh;
+    const Took took = s.state == kRecorded ? Took::kRecorded
+                      : s.state == kAtOnce ? Took::kAtOnce
+                                           : Took::kFresh;
     if (s.state == kArmed) unwatch(k);
     s.state = kRecorded;
     keys_[k].store(from_routine ? 0 : key, std::memory_order_release);
@@ -152,7 +169,7 @@ class PendingTable {
   static constexpr uintptr_t kLocked = 1;
   // Spins before giving up on a locked slot: a routine waits longer (it needs the program's).
   static constexpr int kSpinBounded = 10'000, kSpinLong = 1'000'000;
-  enum State : uint8_t { kArming, kArmed, kRecorded };
+  enum State : uint8_t { kArming, kArmed, kRecorded, kAtOnce };
   struct Slot {
     State state = kArming;
     DWORD owner = 0;   // the thread that started the operation
@@ -199,7 +216,9 @@ class PendingTable {
       uintptr_t v = keys_[k].load(std::memory_order_acquire);
       if (v == kLocked || !keys_[k].compare_exchange_strong(v, kLocked, std::memory_order_acquire))
         continue;
-      if (v == 0 || (slots_[k].state == kRecorded && !slots_[k].op.routine)) return k;
+      if (v == 0 || ((slots_[k].state == kRecorded || slots_[k].state == kAtOnce) &&
+                     !slots_[k].op.routine))
+        return k;
       keys_[k].store(v, std::memory_order_release);
     }
     return kNone;

@@ -116,6 +116,12 @@ class SlowCall : public Rule {
     }
     auto it = pending_.find(c->id);
     if (it == pending_.end()) return;
+    // A completion wstrace noticed only at a later call: when the connect finished is not
+    // known, only that it had by then.
+    if (f.tracker.noticed_late()) {
+      pending_.erase(it);
+      return;
+    }
     // A non-blocking connect is done when SO_ERROR or a completion said so, or data moved.
     int64_t done = c->connected_ts;
     if (done == 0 && f.moved > 0)
@@ -179,6 +185,7 @@ class SlowCall : public Rule {
     }
     if (!r.awaiting) return;
     r.awaiting = false;
+    if (f.tracker.noticed_late()) return;  // (when it arrived is not known)
     const auto dur = static_cast<uint64_t>(std::max<int64_t>(0, end - r.sent_end));
     CallRef ref = call_ref(ev, c.id);
     ref.text += fmt::format(" … first byte {} after the request was sent", duration_str(dur));
