@@ -219,6 +219,12 @@ double RingCollector::reclaim(AliveFn alive) {
   return fullest;
 }
 
+void RingCollector::lost_before_ring(uint32_t pid, uint64_t n, DropReason reason) {
+  size_t used = 0;
+  add_drops(used, pid, 0, n, reason);
+  emit(pool_[0]->event());
+}
+
 std::vector<uint32_t> RingCollector::running() const {
   std::vector<uint32_t> pids;
   for (const auto& [pid, exited] : processes_)

@@ -38,7 +38,7 @@ struct RecordSummary {
   // Calls as they came; what failed and the connections are the inspection's (record's summary).
   uint64_t processes = 0, calls = 0, dropped = 0;
   uint64_t lost = 0;              // tracing_lost events (which processes and why: in the trace)
-  uint64_t dropped_by_reason[4] = {};  // indexed by DropReason (ring.h)
+  uint64_t dropped_by_reason[5] = {};  // indexed by DropReason (ring.h)
   uint32_t rings = 0;                  // rings the region was made with
   int exit_status = 0;            // the program's, as a shell reports it (128+signal if killed)
   std::string problem;            // set when recording itself went wrong (disk full …)

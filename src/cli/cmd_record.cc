@@ -127,6 +127,7 @@ std::string drop_reasons(const capture::RecordSummary& sum) {
   part(by[1], "ring full");
   part(by[2], fmt::format("no free ring (all {} rings taken by other threads)", sum.rings));
   part(by[3], "ring damaged by the program");
+  part(by[4], "kernel ring buffer full");
   return out;
 }
 
@@ -246,7 +247,8 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
   cmd->add_option("--ring-kib", a->ring_kib,
-                  "ring size per thread in KiB (default 1024); larger rides out longer bursts")
+                  "ring size per thread in KiB (default 1024); larger rides out longer bursts (with "
+                  "--engine ebpf: the kernel's one ring buffer, default 16384)")
       ->check(CLI::Range(8u, 1u << 20));
   cmd->add_option("PROGRAM", a->argv, "the program and its arguments (after --)")->required();
   cmd->prefix_command(false);

@@ -3,10 +3,11 @@
 tcpdump captures loopback — in private mount and network namespaces, then compares the trace
 with the wire (compare.py) and prints the verdict of each check.
 
-Run as: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE   (CASE one of cases.py's CASES;
-        truth.py --list prints them)
+Run as: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE [--engine ENGINE]   (CASE one of cases.py's
+        CASES; truth.py --list prints them; with --engine ebpf, EBPF_CASES: --list-ebpf)
 Exit status 0 when the case passes (known gaps included), 1 when it fails, 77 when no
-namespace can be made (skipped). tests/README.md, "The truth harness", says more.
+namespace can be made or the engine cannot run here (skipped, saying why). tests/README.md,
+"The truth harness", says more.
 """
 import os
 import subprocess
@@ -33,27 +34,49 @@ def enter_private_netns(argv):
     os.execvpe("unshare", ["unshare", "--mount", "--net", sys.executable, *argv], env)
 
 
+def engine_can_run(wstrace, engine):
+    """Exits 77 (skipped, with wstrace's reason) when `record --engine ENGINE` cannot run here
+    (the kernel engine without privileges or BTF, or a build without it)."""
+    p = subprocess.run([wstrace, "record", "-q", "--engine", engine, "-o", "/dev/null", "--",
+                        "/bin/true"], capture_output=True, timeout=60)
+    if p.returncode != 0:
+        print(f"SKIP: the {engine} engine cannot run here: "
+              f"{p.stderr.decode(errors='replace').strip()}")
+        sys.exit(SKIPPED)
+
+
 def main(argv):
     if argv[1:] == ["--list"]:
         print(";".join(cases.CASES))  # a CMake list, for tests/CMakeLists.txt
         return 0
-    if len(argv) != 5 or argv[4] not in cases.CASES:
-        sys.exit(f"usage: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE, CASE one of "
-                 f"{' '.join(cases.CASES)}")
-    enter_private_netns(argv)
+    if argv[1:] == ["--list-ebpf"]:
+        print(";".join(cases.EBPF_CASES))
+        return 0
+    engine = None
+    if len(argv) == 7 and argv[5] == "--engine":
+        engine, argv = argv[6], argv[:5]
+    table = cases.EBPF_CASES if engine == "ebpf" else cases.CASES
+    if len(argv) != 5 or argv[4] not in table:
+        sys.exit(f"usage: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE [--engine ENGINE], CASE one "
+                 f"of {' '.join(table)}")
     wstrace, src, work, name = os.path.abspath(argv[1]), argv[2], os.path.abspath(argv[3]), argv[4]
+    if engine and not os.environ.get("WSTRACE_TRUTH_NETNS"):
+        engine_can_run(wstrace, engine)
+    enter_private_netns(argv + (["--engine", engine] if engine else []))
     subprocess.run(["rm", "-rf", work], check=True)
     os.makedirs(work)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    run = Run(wstrace, src, work, name)
+    run = Run(wstrace, src, work, name, engine)
     try:
-        spec = cases.CASES[name](run)
+        spec = table[name](run)
     except HarnessError as e:
         print(f"{name}: FAIL (harness): {e}")
         return 1
     finally:
         run.close()
-    args = ["--wstrace", wstrace, "--case", name, "--capture", run.capture_path, "--trace",
+    # known_gaps.txt names the kernel engine's runs CASE@ebpf
+    label = f"{name}@{engine}" if engine else name
+    args = ["--wstrace", wstrace, "--case", label, "--capture", run.capture_path, "--trace",
             run.trace]
     for port in spec.http_ports:
         args += ["--http-port", str(port)]

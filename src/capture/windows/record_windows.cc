@@ -123,6 +123,7 @@ trace::TraceHeader make_header(const RecordOptions& opt) {
   h.snaplen = opt.snaplen;
   h.redacted = opt.redact;
   h.follow_children = opt.follow;
+  h.engine = "preload";  // (the agent DLL: `record --engine preload`)
   h.mono_anchor_ns = qpc_ns();
   FILETIME ft;
   GetSystemTimePreciseAsFileTime(&ft);

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The kernel engine (`record --engine ebpf`): a refusal that says what to do where BPF cannot be
+# loaded; where it can, a static program the preload engine cannot enter, children followed
+# through fork and exec, exit statuses, and every call accounted for when its ring buffer is
+# too small (drops events, charged to the process). The comparison with the wire is the truth
+# harness's (ebpf_truth_*). Exit 77 (skipped, with the reason) where BPF cannot be loaded.
+# Run as: SCRIPT WSTRACE SRC WORK PROGRAMS_DIR
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_record.sh"
+PROGRAMS=$4
+
+skip() {
+  echo "SKIP: $*"
+  exit 77
+}
+
+# 1. Without the privileges: one message that says what to do, exit 1, nothing run or written.
+#    (As root, the unprivileged user is made with setpriv; otherwise wstrace is that user.)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  unprivileged=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all
+                --bounding-set=-all)
+  chmod o+rwx "$WORK"
+else
+  unprivileged=()
+fi
+expect_exit 1 "${unprivileged[@]}" "$WSTRACE" record --engine ebpf -o "$WORK/refused.wst" -- \
+  touch "$WORK/ran"
+if grep -q "built without the kernel engine" "$WORK/err"; then
+  skip "$(cat "$WORK/err")"
+fi
+expect_in "$WORK/err" "wstrace: the kernel engine (eBPF) needs root, or the capabilities CAP_BPF and CAP_PERFMON"
+expect_in "$WORK/err" "--engine preload"
+expect_lines "$WORK/err" 1
+checks=$((checks + 1))
+[ ! -e "$WORK/ran" ] && [ ! -e "$WORK/refused.wst" ] ||
+  fail "a refused engine must run and write nothing"
+[ ${#unprivileged[@]} -gt 0 ] || skip "not root: the kernel engine cannot be loaded here"
+
+# Root may still be refused (a container without CAP_BPF, a kernel without BTF): skipped, with
+# wstrace's reason.
+if ! "$WSTRACE" record -q --engine ebpf -o /dev/null -- true 2>"$WORK/probe.err"; then
+  skip "the kernel engine cannot run here: $(cat "$WORK/probe.err")"
+fi
+
+# 2. A statically linked program: its start, the engine named in the trace, its exit.
+expect_exit 0 "$WSTRACE" record -q --engine ebpf -o "$WORK/static.wst" -- \
+  "$PROGRAMS/static_hello"
+expect_in "$WORK/out" "hello from a static program"
+expect_exit 0 "$WSTRACE" info "$WORK/static.wst"
+expect_in "$WORK/out" "capture    engine ebpf, snaplen 1024 bytes"
+expect_in "$WORK/out" "exit 0  $PROGRAMS/static_hello"
+expect_exit 0 "$WSTRACE" info --json "$WORK/static.wst"
+expect_in "$WORK/out" '"engine": "ebpf"'
+
+# 3. Children through fork and exec (python3 started by sh), each named, its socket calls its
+#    own; the program's exit status is record's.
+expect_exit 3 "$WSTRACE" record -q --engine ebpf -o "$WORK/tree.wst" -- sh -c \
+  '/usr/bin/python3 -c "import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen(4)"; exit 3'
+expect_exit 0 "$WSTRACE" show "$WORK/tree.wst"
+expect_in "$WORK/out" "process_start(ppid="
+expect_in "$WORK/out" 'image="/usr/bin/python3"'
+expect_in "$WORK/out" "fork() = "
+checks=$((checks + 1))
+grep -E 'python3\[[0-9]+/[0-9]+\] #1 listen\(sock=[0-9]+, backlog=4\) = 0' "$WORK/out" >/dev/null ||
+  fail "python3's listen should be in the trace under its own pid: $(grep listen "$WORK/out")"
+expect_exit 0 "$WSTRACE" info "$WORK/tree.wst"
+expect_in "$WORK/out" "exit 3  sh -c"
+
+# 4. A kernel ring buffer far too small for 4 busy threads: records are lost, and every one is
+#    counted as drops of the process (reason 4), so that calls + drops == the calls made.
+expect_exit 0 "$WSTRACE" record -q --engine ebpf --ring-kib 8 -o "$WORK/small.wst" -- \
+  "$PROGRAMS/stress" 4 20000
+made=$(cat "$WORK/out")
+checks=$((checks + 1))
+[ "$made" -gt 160000 ] 2>/dev/null || fail "stress should print the calls it made, not '$made'"
+accounted "$WORK/small.wst" "$made"
+expect_exit 0 "$WSTRACE" info --json "$WORK/small.wst"
+checks=$((checks + 1))
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["dropped_kernel_ring_full"] > 0, j
+stress = [p for p in j["processes"] if "stress" in p["cmdline"]]
+assert len(stress) == 1 and stress[0]["dropped"] > 0, j["processes"]
+' "$WORK/out" || fail "the drops should be charged to stress, reason 4: $(head -c 600 "$WORK/out")"
+
+# 5. A program that is not there: refused before anything is loaded or written.
+expect_exit 127 "$WSTRACE" record --engine ebpf -o "$WORK/none.wst" -- "$WORK/no-such-program"
+checks=$((checks + 1))
+[ ! -e "$WORK/none.wst" ] || fail "a missing program must leave no trace file"
+
+echo "$checks checks, $failures failed"
+[ "$failures" -eq 0 ]
