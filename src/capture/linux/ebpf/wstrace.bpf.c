@@ -5,7 +5,7 @@
  *
  * Which processes: `traced` holds their tgids; wstrace puts the program it starts there, and
  * fork adds children. `trace_all` (wstrace record --system, later) takes every process.
- * Calls are kept from entry to exit in `inflight`, by thread. Whether a descriptor is a socket
+ * Calls are kept from entry to exit in `inflight`, the thread's own storage. Whether a descriptor is a socket
  * (read, write, close…) is decided at entry from its inode's mode (S_ISSOCK).
  * Every read of the program's memory goes through bpf_probe_read_user: a bad pointer leaves the
  * bytes out, never harms the program. */
@@ -35,13 +35,16 @@ struct inflight {
   __u64 ts;
   __u64 args[6];
   __u32 nr;
-  __u32 cap;  /* the address room the program gave, read before the kernel overwrote it */
+  __u32 cap;     /* the address room the program gave, read before the kernel overwrote it */
+  __u32 active;  /* a traced call is under way */
+  __u32 pad;
 };
 
+/* Task storage: no table to size or to clean when a thread ends, no lookup by tid. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u32);   /* tid */
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct inflight);
 } inflight SEC(".maps");
 
@@ -214,11 +217,16 @@ static __always_inline void flat_payload(struct scratch *s, const void *buf, __s
  * which is no call: wstrace makes up for a lost one (an idle ring is found and freed; a process
  * whose end was lost is written as ended, with the status when wstrace reaps it, else without). */
 static __always_inline void submit(struct scratch *s) {
+  /* wstrace drains the ring every few milliseconds by itself: waking it for each record would
+   * cost a context switch per call. It is woken only when the ring is a quarter full. */
+  __u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+                       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4
+                   ? BPF_RB_FORCE_WAKEUP
+                   : BPF_RB_NO_WAKEUP;
   __u32 len = s->e.payload_len;
-  if (len > WS_EBPF_SNAP_MAX) len = WS_EBPF_SNAP_MAX;
-  barrier_var(len);
   if (len > WS_EBPF_SNAP_MAX) return;
-  if (bpf_ringbuf_output(&events, s, sizeof(struct ws_ebpf_event) + len, 0) == 0) return;
+  len &= 2 * WS_EBPF_SNAP_MAX - 1;  /* (the same number: a bound the verifier keeps) */
+  if (bpf_ringbuf_output(&events, s, sizeof(struct ws_ebpf_event) + len, wake) == 0) return;
   if (s->e.kind == WS_EV_EXIT) return;
   __u32 zero = 0;
   __u64 *n = bpf_map_lookup_elem(&drops_cpu, &zero);
@@ -259,12 +267,14 @@ static __always_inline int wanted(long nr, __u64 fd) {
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
-  __u64 id = bpf_get_current_pid_tgid();
-  __u32 tgid = id >> 32, tid = (__u32)id;
-  if (!is_traced(tgid)) return 0;
+  if (!is_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
+  const __u64 fd = BPF_CORE_READ(regs, di);
+  if (!wanted(nr, fd)) return 0;
+  struct inflight *cp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+                                             BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!cp) return 0;
   struct inflight c = {};
-  c.args[0] = BPF_CORE_READ(regs, di);
-  if (!wanted(nr, c.args[0])) return 0;
+  c.args[0] = fd;
   c.args[1] = BPF_CORE_READ(regs, si);
   c.args[2] = BPF_CORE_READ(regs, dx);
   c.args[3] = BPF_CORE_READ(regs, r10);
@@ -287,8 +297,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
     break;
   }
   if (lenp && bpf_probe_read_user(&c.cap, sizeof c.cap, lenp)) c.cap = 0;
+  c.active = 1;
   c.ts = bpf_ktime_get_ns();
-  bpf_map_update_elem(&inflight, &tid, &c, BPF_ANY);
+  *cp = c;
   return 0;
 }
 
@@ -398,10 +409,10 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32, tid = (__u32)id;
-  struct inflight *found = bpf_map_lookup_elem(&inflight, &tid);
-  if (!found) return 0;
+  struct inflight *found = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+  if (!found || !found->active) return 0;
   struct inflight c = *found;
-  bpf_map_delete_elem(&inflight, &tid);
+  found->active = 0;
   struct scratch *s = fresh_event(WS_EV_CALL, tgid, tid);
   if (!s) return 0;
   struct ws_ebpf_event *e = &s->e;
@@ -461,7 +472,6 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_exit, struct task_struct *p) {
   __u32 tgid = BPF_CORE_READ(p, tgid), tid = BPF_CORE_READ(p, pid);
   if (!is_traced(tgid)) return 0;
-  bpf_map_delete_elem(&inflight, &tid);  /* a call it never returned from */
   struct scratch *s = fresh_event(WS_EV_EXIT, tgid, tid);
   if (!s) return 0;
   s->e.ts = bpf_ktime_get_ns();
