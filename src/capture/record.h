@@ -28,6 +28,8 @@ struct RecordOptions {
   // Called with a warning that must be seen before the program runs (fewer or smaller rings);
   // when empty, the warning comes back with record()'s other warnings.
   std::function<void(const std::string&)> on_warning;
+  // Called with a line to show before the program runs (which engine `auto` chose, and why).
+  std::function<void(const std::string&)> on_note;
   uint32_t ring_bytes = 1u << 20;  // per thread
   uint32_t slots = 256;            // threads that can record at once
   bool redact = false;  // mask credentials in payloads before they are written (redact.h)

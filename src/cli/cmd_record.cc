@@ -146,6 +146,7 @@ int run_record(const RecordArgs& a) {
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
+  if (!a.quiet) opt.on_note = [](const std::string& n) { report(n); };
   std::unique_ptr<capture::LiveEngine> engine;
   std::string warning;
   capture::RecordError err = capture::start_record(a.engine, opt, engine, warning);

@@ -52,6 +52,12 @@ expect_in "$WORK/out" "exit 0  $PROGRAMS/static_hello"
 expect_exit 0 "$WSTRACE" info --json "$WORK/static.wst"
 expect_in "$WORK/out" '"engine": "ebpf"'
 
+#    `auto` picks the kernel engine for it, saying so in one line (the preload agent refuses it).
+expect_exit 0 "$WSTRACE" record --engine auto -o "$WORK/auto.wst" -- "$PROGRAMS/static_hello"
+expect_in "$WORK/err" "wstrace: $PROGRAMS/static_hello makes its socket calls without libc (statically linked or Go), out of the preload agent's reach: recording with the kernel engine (--engine ebpf)"
+expect_exit 0 "$WSTRACE" info "$WORK/auto.wst"
+expect_in "$WORK/out" "capture    engine ebpf"
+
 # 3. Children through fork and exec (python3 started by sh), each named, its socket calls its
 #    own; the program's exit status is record's.
 expect_exit 3 "$WSTRACE" record -q --engine ebpf -o "$WORK/tree.wst" -- sh -c \

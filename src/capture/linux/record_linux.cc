@@ -389,4 +389,16 @@ constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload},
 
 std::span<const EngineEntry> platform_engines() { return kEngines; }
 
+// The preload engine, unless the program makes its calls without libc (static, Go) and the
+// kernel engine can run here.
+const EngineEntry& platform_auto_engine(const RecordOptions& opt, std::string& why) {
+  if (opt.argv.empty()) return kEngines[0];
+  const Preflight pre = preflight(opt.argv[0]);
+  if (!pre.calls_without_libc || !ebpf_unavailable().empty()) return kEngines[0];
+  why = fmt::format("{} makes its socket calls without libc (statically linked or Go), out of the "
+                    "preload agent's reach: recording with the kernel engine (--engine ebpf)",
+                    pre.path);
+  return kEngines[1];
+}
+
 }  // namespace ws::capture

@@ -431,4 +431,6 @@ constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload}}
 
 std::span<const EngineEntry> platform_engines() { return kEngines; }
 
+const EngineEntry& platform_auto_engine(const RecordOptions&, std::string&) { return kEngines[0]; }
+
 }  // namespace ws::capture

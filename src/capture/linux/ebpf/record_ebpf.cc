@@ -56,8 +56,9 @@ constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
 constexpr char kTryPreload[] =
     "or trace with the preload engine (--engine preload), which needs no privileges";
 
-// Why the kernel engine cannot run here, before trying (empty: it may).
-std::string cannot_run_reason() {
+}  // namespace
+
+std::string ebpf_unavailable() {
   const uint64_t caps = effective_caps();
   auto has = [&](int cap) { return (caps >> cap) & 1; };
   if (!has(kCapSysAdmin) && !(has(kCapBpf) && has(kCapPerfmon)))
@@ -72,6 +73,8 @@ std::string cannot_run_reason() {
                        kTryPreload);
   return {};
 }
+
+namespace {
 
 // The last lines of libbpf's log, for an error message.
 std::string libbpf_tail() {
@@ -143,7 +146,7 @@ EbpfEngine::~EbpfEngine() {
 }
 
 RecordError EbpfEngine::load(std::string& warning) {
-  if (std::string why = cannot_run_reason(); !why.empty()) return {1, why};
+  if (std::string why = ebpf_unavailable(); !why.empty()) return {1, why};
   libbpf_set_print(keep_libbpf_message);
   skel_ = wstrace_bpf__open();
   if (!skel_) return {1, fmt::format("cannot open the kernel engine's BPF object: {}",

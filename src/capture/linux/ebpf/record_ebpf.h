@@ -18,5 +18,8 @@ RecordError record_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& o
 
 // Whether this build has the kernel engine.
 bool ebpf_built();
+// Why the kernel engine cannot run here, and what to do (privileges, BTF, a build without it);
+// empty when it may.
+std::string ebpf_unavailable();
 
 }  // namespace ws::capture

@@ -12,4 +12,6 @@ RecordError record_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>&, 
 
 bool ebpf_built() { return false; }
 
+std::string ebpf_unavailable() { return "this wstrace was built without the kernel engine"; }
+
 }  // namespace ws::capture
