@@ -207,7 +207,11 @@ RecordError EbpfEngine::start(std::string& warning) {
   collector_ = std::make_unique<RingCollector>(
       opt_, region(), geometry_, *writer_, summary_, translate_linux_record, monotonic_ns,
       [this](const Event& ev) { take(ev); });
-  return start_program(pre.path);
+  // (Named by an absolute path, as the preload agent names it: exec passes the name on.)
+  std::string path = pre.path;
+  char cwd[4096];
+  if (path[0] != '/' && getcwd(cwd, sizeof cwd)) path = std::string(cwd) + "/" + path;
+  return start_program(path);
 }
 
 // The program starts stopped: its pid goes into the BPF programs' map before it runs, so that
