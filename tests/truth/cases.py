@@ -279,7 +279,8 @@ CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, n
                                  sshd, dig, node, node_fs)}
 # The cases run again under the kernel engine (`record --engine ebpf`; tests/CMakeLists.txt),
 # and those only it can record.
-EBPF_CASES = {f.__name__: f for f in (curl, wget, python_requests, redis, dig, static_http)}
+EBPF_CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
+                                      sshd, dig, node, node_fs, static_http)}
 
 if __name__ == "__main__":
     sys.exit("run a case with truth.py")

@@ -2,6 +2,7 @@
 // read back through the collector's translation: the events must be the ones the preload
 // engine writes for the same calls. No BPF here: the events are made by hand.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -181,6 +182,31 @@ TEST(EbpfRecords, ExecForkAndExitAreTheProcessFacts) {
   EXPECT_EQ(b.event().func, FuncId::process_exit);
   EXPECT_EQ(static_cast<int64_t>(b.event().get(FieldId::exit_code)->num), 137);
   EXPECT_EQ(exit_status_of(3 << 8), 3);
+}
+
+TEST(EbpfRecords, DuplicatesOfSocketsNameTheirNewNumber) {
+  ws_ebpf_event e = call(WS_NR_DUP2, 4);
+  e.args[0] = 7;
+  e.args[1] = 4;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::dup2);
+  EXPECT_EQ(b.event().get(FieldId::sock)->num, 7u);
+  EXPECT_EQ(b.event().get(FieldId::new_sock)->num, 4u);
+  e = call(WS_NR_FCNTL, 9);
+  e.args[0] = 7;
+  e.args[1] = F_DUPFD_CLOEXEC;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::fcntl_dupfd);
+  EXPECT_EQ(b.event().get(FieldId::new_sock)->num, 9u);
+  e = call(WS_NR_FCNTL, 0);
+  e.args[0] = 7;
+  e.args[1] = F_SETFL;
+  e.args[2] = O_NONBLOCK;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::fcntl);
+  EXPECT_EQ(b.event().get(FieldId::arg)->num, static_cast<uint64_t>(O_NONBLOCK));
 }
 
 TEST(EbpfRecords, WhatTheKernelCannotHaveWrittenMakesNothing) {

@@ -31,6 +31,15 @@
 #define WS_NR_ACCEPT4 288
 #define WS_NR_RECVMMSG 299
 #define WS_NR_SENDMMSG 307
+#define WS_NR_DUP 32
+#define WS_NR_DUP2 33
+#define WS_NR_FCNTL 72
+#define WS_NR_DUP3 292
+/* fcntl commands traced on sockets (the rest are not socket facts) */
+#define WS_F_DUPFD 0
+#define WS_F_GETFL 3
+#define WS_F_SETFL 4
+#define WS_F_DUPFD_CLOEXEC 1030
 
 /* Payload bytes kept per call at most (a power of two): `record -s` above it keeps this. */
 #define WS_EBPF_SNAP_MAX 16384

@@ -1,5 +1,6 @@
 #include "ebpf_records.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -24,7 +25,10 @@ static_assert(WS_NR_READ == SYS_read && WS_NR_WRITE == SYS_write && WS_NR_CLOSE 
               WS_NR_GETPEERNAME == SYS_getpeername && WS_NR_SOCKETPAIR == SYS_socketpair &&
               WS_NR_SETSOCKOPT == SYS_setsockopt && WS_NR_GETSOCKOPT == SYS_getsockopt &&
               WS_NR_ACCEPT4 == SYS_accept4 && WS_NR_RECVMMSG == SYS_recvmmsg &&
-              WS_NR_SENDMMSG == SYS_sendmmsg,
+              WS_NR_SENDMMSG == SYS_sendmmsg && WS_NR_DUP == SYS_dup && WS_NR_DUP2 == SYS_dup2 &&
+              WS_NR_DUP3 == SYS_dup3 && WS_NR_FCNTL == SYS_fcntl && WS_F_DUPFD == F_DUPFD &&
+              WS_F_GETFL == F_GETFL && WS_F_SETFL == F_SETFL &&
+              WS_F_DUPFD_CLOEXEC == F_DUPFD_CLOEXEC,
               "ebpf_event.h's system call numbers are not this platform's");
 
 // One raw record being written, as agent/call.cc lays it out.
@@ -87,8 +91,14 @@ class RawWriter {
   std::vector<uint8_t> args_;
 };
 
-FuncId func_of(uint32_t nr, bool mmsg_msg) {
+FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
   switch (nr) {
+    case WS_NR_DUP: return FuncId::dup;
+    case WS_NR_DUP2: return FuncId::dup2;
+    case WS_NR_DUP3: return FuncId::dup3;
+    case WS_NR_FCNTL:
+      return fcntl_cmd == F_DUPFD || fcntl_cmd == F_DUPFD_CLOEXEC ? FuncId::fcntl_dupfd
+                                                                  : FuncId::fcntl;
     case WS_NR_READ: return FuncId::read;
     case WS_NR_WRITE: return FuncId::write;
     case WS_NR_CLOSE: return FuncId::close;
@@ -169,6 +179,21 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
       return;
     case WS_NR_SHUTDOWN: w.platform_const(FieldId::how, static_cast<int>(a[1])); return;
     case WS_NR_CLOSE: return;
+    case WS_NR_DUP:
+    case WS_NR_DUP2:
+    case WS_NR_DUP3:
+      if (ok) w.u64(FieldId::new_sock, static_cast<uint64_t>(e.ret));
+      return;
+    case WS_NR_FCNTL: {
+      const int cmd = static_cast<int>(a[1]);
+      if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        if (ok) w.u64(FieldId::new_sock, static_cast<uint64_t>(e.ret));
+        return;
+      }
+      w.platform_const(FieldId::request, cmd);
+      if (cmd == F_SETFL) w.u64(FieldId::arg, a[2]);
+      return;
+    }
     case WS_NR_SETSOCKOPT:
     case WS_NR_GETSOCKOPT: {
       w.sockopt(static_cast<int>(a[1]), static_cast<int>(a[2]));
@@ -268,7 +293,7 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
 
 void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
                        std::vector<EbpfRecord>& out) {
-  const FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG);
+  const FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG, static_cast<int>(e.args[1]));
   if (f == FuncId::kCount) return;
   RawWriter w(f, static_cast<int64_t>(e.ts), e.dur);
   if (e.flags & WS_F_MMSG_MSG) w.result(static_cast<int64_t>(e.aux[WS_AUX_A]));

@@ -250,11 +250,14 @@ static __always_inline struct scratch *fresh_event(__u32 kind, __u32 pid, __u32 
 }
 
 /* Which calls are traced; for those on any descriptor, only when it is a socket. */
-static __always_inline int wanted(long nr, __u64 fd) {
+static __always_inline int wanted(long nr, __u64 fd, __u64 cmd) {
   switch (nr) {
   case WS_NR_READ: case WS_NR_WRITE: case WS_NR_READV: case WS_NR_WRITEV: case WS_NR_CLOSE:
-  case WS_NR_SENDFILE:
+  case WS_NR_SENDFILE: case WS_NR_DUP: case WS_NR_DUP2: case WS_NR_DUP3:
     return is_socket_fd(fd);
+  case WS_NR_FCNTL:
+    return (cmd == WS_F_DUPFD || cmd == WS_F_DUPFD_CLOEXEC || cmd == WS_F_GETFL ||
+            cmd == WS_F_SETFL) && is_socket_fd(fd);
   case WS_NR_SOCKET: case WS_NR_SOCKETPAIR: case WS_NR_CONNECT: case WS_NR_ACCEPT:
   case WS_NR_ACCEPT4: case WS_NR_BIND: case WS_NR_LISTEN: case WS_NR_SENDTO:
   case WS_NR_RECVFROM: case WS_NR_SENDMSG: case WS_NR_RECVMSG: case WS_NR_SENDMMSG:
@@ -268,14 +271,14 @@ static __always_inline int wanted(long nr, __u64 fd) {
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   if (!is_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
-  const __u64 fd = BPF_CORE_READ(regs, di);
-  if (!wanted(nr, fd)) return 0;
+  const __u64 fd = BPF_CORE_READ(regs, di), a1 = BPF_CORE_READ(regs, si);
+  if (!wanted(nr, fd, a1)) return 0;
   struct inflight *cp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
                                              BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (!cp) return 0;
   struct inflight c = {};
   c.args[0] = fd;
-  c.args[1] = BPF_CORE_READ(regs, si);
+  c.args[1] = a1;
   c.args[2] = BPF_CORE_READ(regs, dx);
   c.args[3] = BPF_CORE_READ(regs, r10);
   c.args[4] = BPF_CORE_READ(regs, r8);
