@@ -262,7 +262,9 @@ void RingCollector::add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t
   if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
   EventBuilder& b = *pool_[used];
   b.begin(FuncId::drops, pid, tid, now_()).result(0).num(FieldId::dropped, n);
-  b.num(FieldId::reason, static_cast<uint64_t>(reason)).num(FieldId::rings, geometry_.slots);
+  b.num(FieldId::reason, static_cast<uint64_t>(reason));
+  // (the kernel's ring buffer is one, whatever rings the collector has)
+  if (reason != DropReason::KernelRingFull) b.num(FieldId::rings, geometry_.slots);
   if (reason == DropReason::NoFreeRing) b.num(FieldId::threads, threads);
   ++used;
 }

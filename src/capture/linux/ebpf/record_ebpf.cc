@@ -96,7 +96,7 @@ uint32_t kernel_ring_bytes(const RecordOptions& opt) {
 }
 // The collector's own rings, one per thread seen (kept in wstrace's memory, never shared): the
 // kernel's records are queued there as the agent's would be, so one collector serves both.
-constexpr uint32_t kSlots = 64;
+constexpr uint32_t kSlots = 256;  // (untouched memory until a thread writes)
 constexpr uint32_t kRingBytes = 256u << 10;
 constexpr uint32_t kNoSlot = UINT32_MAX;
 constexpr int kPollMs = 5;
