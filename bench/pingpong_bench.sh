@@ -24,7 +24,7 @@ time_ms() {  # time_ms NAME CMD…: wall time of one run in µs; its CPU µs app
   awk '{printf "%d\n", ($1 + $2) * 1000000}' "$tmp/cpu" >>"$tmp/$name.cpu"
   echo $(((t1 - t0) / 1000))
 }
-declare -a t_base t_ws0 t_wsd t_eb t_st
+declare -a t_base t_ws0 t_wsd t_eb t_st t_wst t_ebt
 ebpf_why=""
 "$w" record -q --engine ebpf -o /dev/null -- true 2>"$tmp/ebpf.err" ||
   ebpf_why=$(cat "$tmp/ebpf.err")
@@ -32,8 +32,11 @@ for _ in $(seq "$runs"); do
   t_base+=("$(time_ms base "$pp" "$rounds")")
   t_ws0+=("$(time_ms ws0 "$w" record -q -s 0 -o "$tmp/s0.wst" -- "$pp" "$rounds")")
   t_wsd+=("$(time_ms wsd "$w" record -q -o "$tmp/sd.wst" -- "$pp" "$rounds")")
-  [ -n "$ebpf_why" ] ||
+  t_wst+=("$(time_ms wst "$w" record -q -o /dev/null -- true)")
+  if [ -z "$ebpf_why" ]; then
     t_eb+=("$(time_ms eb "$w" record -q --engine ebpf -o "$tmp/eb.wst" -- "$pp" "$rounds")")
+    t_ebt+=("$(time_ms ebt "$w" record -q --engine ebpf -o /dev/null -- true)")
+  fi
   t_st+=("$(time_ms st strace -f -qq -e trace=network -o /dev/null "$pp" "$rounds")")
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'; }
@@ -59,6 +62,12 @@ if [ -z "$ebpf_why" ]; then
   printf '  %-40s %9s ms   %s   %s   (%s x the preload engine; goal <= 2)\n' \
     "wstrace record -q --engine ebpf" "$eb" "$(ratio "$eb")" "$(cpu eb)" \
     "$(awk -v a="$eb" -v b="$wsd" 'BEGIN {printf "%.2f", a / b}')"
+  # Its start (loading and verifying the BPF programs) is a fixed cost, apart from the calls.
+  wst=$(median "${t_wst[@]}")
+  ebt=$(median "${t_ebt[@]}")
+  printf '    start-up (record -- true): preload %s ms, ebpf %s ms; beyond it the kernel engine took %s x the preload engine'"'"'s time\n' \
+    "$wst" "$ebt" "$(awk -v a="$eb" -v at="$ebt" -v b="$wsd" -v bt="$wst" \
+      'BEGIN {printf "%.2f", (a - at) / (b - bt)}')"
 else
   printf '  %-40s skipped: %s\n' "wstrace record -q --engine ebpf" "$ebpf_why"
 fi

@@ -271,7 +271,8 @@ static __always_inline int wanted(long nr, __u64 fd, __u64 cmd) {
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   if (!is_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
-  const __u64 fd = BPF_CORE_READ(regs, di), a1 = BPF_CORE_READ(regs, si);
+  /* (a tp_btf program reads the registers directly: no helper call per argument) */
+  const __u64 fd = regs->di, a1 = regs->si;
   if (!wanted(nr, fd, a1)) return 0;
   struct inflight *cp = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
                                              BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -279,10 +280,10 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   struct inflight c = {};
   c.args[0] = fd;
   c.args[1] = a1;
-  c.args[2] = BPF_CORE_READ(regs, dx);
-  c.args[3] = BPF_CORE_READ(regs, r10);
-  c.args[4] = BPF_CORE_READ(regs, r8);
-  c.args[5] = BPF_CORE_READ(regs, r9);
+  c.args[2] = regs->dx;
+  c.args[3] = regs->r10;
+  c.args[4] = regs->r8;
+  c.args[5] = regs->r9;
   c.nr = nr;
   const void *lenp = 0;
   switch (nr) {
