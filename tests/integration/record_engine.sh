@@ -27,6 +27,7 @@ for engine in auto preload; do
   grep '^wstrace: 1 process' "$WORK/err" | sed 's/; trace in .*//' >"$WORK/$engine.summary"
   expect_exit 0 "$WSTRACE" info "$WORK/$engine.wst"
   expect_in "$WORK/out" "complete   yes"
+  expect_in "$WORK/out" "capture    engine preload,"  # (the trace names its engine)
 done
 expect_lines "$WORK/auto.summary" 1
 expect_same "$WORK/auto.summary" "$WORK/preload.summary"
