@@ -72,7 +72,27 @@ grep -E 'python3\[[0-9]+/[0-9]+\] #1 listen\(sock=[0-9]+, backlog=4\) = 0' "$WOR
 expect_exit 0 "$WSTRACE" info "$WORK/tree.wst"
 expect_in "$WORK/out" "exit 3  sh -c"
 
-# 4. A kernel ring buffer far too small for 4 busy threads: records are lost, and every one is
+# 4. Sockets a program inherits across exec are named when it starts: a listener and a
+#    connection with both ends (the kernel's view, as the preload agent records them).
+cat >"$WORK/inherit.py" <<'PY'
+import os, socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(2)
+c = socket.create_connection(s.getsockname())
+os.set_inheritable(s.fileno(), True)
+os.set_inheritable(c.fileno(), True)
+print(s.fileno(), c.fileno(), s.getsockname()[1], c.getsockname()[1], flush=True)
+os.execv("/usr/bin/python3", ["python3", "-c", "pass"])
+PY
+expect_exit 0 "$WSTRACE" record -q --engine ebpf -o "$WORK/inherit.wst" -- /usr/bin/python3 \
+  "$WORK/inherit.py"
+read -r lfd cfd lport cport <"$WORK/out"
+expect_exit 0 "$WSTRACE" show "$WORK/inherit.wst"
+expect_in "$WORK/out" "inherited(sock=$lfd, family=AF_INET, type=SOCK_STREAM, protocol=IPPROTO_TCP, local=127.0.0.1:$lport, listening=1) = 0"
+expect_in "$WORK/out" "inherited(sock=$cfd, family=AF_INET, type=SOCK_STREAM, protocol=IPPROTO_TCP, local=127.0.0.1:$cport, peer=127.0.0.1:$lport, listening=0) = 0"
+
+# 5. A kernel ring buffer far too small for 4 busy threads: records are lost, and every one is
 #    counted as drops of the process (reason 4), so that calls + drops == the calls made.
 expect_exit 0 "$WSTRACE" record -q --engine ebpf --ring-kib 8 -o "$WORK/small.wst" -- \
   "$PROGRAMS/stress" 4 20000
@@ -90,7 +110,7 @@ stress = [p for p in j["processes"] if "stress" in p["cmdline"]]
 assert len(stress) == 1 and stress[0]["dropped"] > 0, j["processes"]
 ' "$WORK/out" || fail "the drops should be charged to stress, reason 4: $(head -c 600 "$WORK/out")"
 
-# 5. A program that is not there: refused before anything is loaded or written.
+# 6. A program that is not there: refused before anything is loaded or written.
 expect_exit 127 "$WSTRACE" record --engine ebpf -o "$WORK/none.wst" -- "$WORK/no-such-program"
 checks=$((checks + 1))
 [ ! -e "$WORK/none.wst" ] || fail "a missing program must leave no trace file"

@@ -209,6 +209,28 @@ TEST(EbpfRecords, DuplicatesOfSocketsNameTheirNewNumber) {
   EXPECT_EQ(b.event().get(FieldId::arg)->num, static_cast<uint64_t>(O_NONBLOCK));
 }
 
+TEST(EbpfRecords, AnInheritedSocketIsWhatTheKernelSaysItIs) {
+  ws_ebpf_event e{};
+  e.kind = WS_EV_INHERITED;
+  e.pid = e.tid = 50;
+  e.args[0] = 3;
+  e.args[1] = AF_INET;
+  e.args[2] = SOCK_STREAM;
+  e.args[3] = IPPROTO_TCP;
+  e.local_len = put_inet(e.local, 0x7f000001, 80);
+  e.addr_len = put_inet(e.addr, 0x7f000001, 5000);
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::inherited);
+  EXPECT_EQ(ev.get(FieldId::sock)->num, 3u);
+  EXPECT_EQ(ev.get(FieldId::family)->num, af::kInet);
+  EXPECT_EQ(ev.get(FieldId::listening)->num, 0u);
+  EXPECT_EQ(addr_of(ev, FieldId::local), SockAddr::ipv4(0x7f000001, 80));
+  EXPECT_EQ(addr_of(ev, FieldId::peer), SockAddr::ipv4(0x7f000001, 5000));
+}
+
 TEST(EbpfRecords, WhatTheKernelCannotHaveWrittenMakesNothing) {
   EbpfRecords records;
   std::vector<EbpfRecord> recs;

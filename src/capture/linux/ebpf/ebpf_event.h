@@ -57,7 +57,12 @@ enum ws_ebpf_kind {
   WS_EV_EXEC = 2,  /* the process ran a new program: payload = file name, then command line */
   WS_EV_FORK = 3,  /* a traced process made a child (pid, tid: the child's; aux[0]: parent) */
   WS_EV_EXIT = 4,  /* a traced thread ended (aux[0]: 1 when it was the process's last) */
+  WS_EV_INHERITED = 5,  /* after an exec, a socket the program has: args[0] its descriptor, [1]
+                         * family, [2] type, [3] protocol, [4] 1 when it listens; addr: the
+                         * peer, local: its own end (inet) */
 };
+/* Descriptors looked at after an exec for inherited sockets. */
+#define WS_EBPF_MAX_INHERITED_FDS 4096
 
 /* aux[] of a call: what the kernel or the program's memory said beyond the arguments. */
 enum ws_ebpf_aux {

@@ -287,6 +287,7 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_EXEC: exec(e, payload, n, out); break;
     case WS_EV_FORK: fork(e, out); break;
     case WS_EV_EXIT: return exit(e, out);
+    case WS_EV_INHERITED: inherited(e, out); break;
   }
   return {};
 }
@@ -331,6 +332,19 @@ void EbpfRecords::fork(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
   w.str(FieldId::image, p.image);
   w.str(FieldId::cmdline, p.cmdline);
   w.u64(FieldId::platform, static_cast<uint64_t>(Platform::Linux));
+  out.push_back(w.done(e.pid, e.tid));
+}
+
+// A socket the new program has (the agent records the same when it starts in a program).
+void EbpfRecords::inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  RawWriter w(FuncId::inherited, static_cast<int64_t>(e.ts), 0);
+  w.u64(FieldId::sock, e.args[0]);
+  w.platform_const(FieldId::family, static_cast<int64_t>(e.args[1]));
+  w.platform_const(FieldId::type, static_cast<int64_t>(e.args[2]));
+  w.platform_const(FieldId::protocol, static_cast<int64_t>(e.args[3]));
+  w.sockaddr(FieldId::local, e.local, kept_len(e.local_len, sizeof e.local));
+  w.sockaddr(FieldId::peer, e.addr, kept_len(e.addr_len, sizeof e.addr));
+  w.u64(FieldId::listening, e.args[4] ? 1 : 0);
   out.push_back(w.done(e.pid, e.tid));
 }
 

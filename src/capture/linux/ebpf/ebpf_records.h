@@ -45,6 +45,7 @@ class EbpfRecords {
             std::vector<EbpfRecord>& out);
   void fork(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   EbpfOutcome exit(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  static void inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 
   std::unordered_map<uint32_t, Process> processes_;
 };

@@ -448,6 +448,43 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child) 
   return 0;
 }
 
+/* Walks the new program's descriptors after an exec (those marked close-on-exec are gone). */
+struct fd_walk {
+  __u32 tgid, tid;
+  __u64 ts;
+};
+
+static long inherited_fd(__u32 fd, void *ctx) {
+  struct fd_walk *w = ctx;
+  struct file *f = file_of(fd);
+  if (!f) return 0;
+  umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
+  if ((mode & S_IFMT) != S_IFSOCK) return 0;
+  struct socket *so = (struct socket *)BPF_CORE_READ(f, private_data);
+  struct sock *sk = so ? BPF_CORE_READ(so, sk) : 0;
+  if (!sk) return 0;
+  struct scratch *s = fresh_event(WS_EV_INHERITED, w->tgid, w->tid);
+  if (!s) return 1;
+  s->e.ts = w->ts;
+  s->e.args[0] = fd;
+  s->e.args[1] = BPF_CORE_READ(sk, __sk_common.skc_family);
+  s->e.args[2] = BPF_CORE_READ(so, type);
+  s->e.args[3] = BPF_CORE_READ(sk, sk_protocol);
+  s->e.args[4] = BPF_CORE_READ(sk, __sk_common.skc_state) == 10;  /* TCP_LISTEN */
+  s->e.local_len = inet_addr(sk, 0, s->e.local);
+  if (!s->e.args[4]) s->e.addr_len = inet_addr(sk, 1, s->e.addr);
+  submit(s);
+  return 0;
+}
+
+static __always_inline void inherited_sockets(__u32 tgid, __u32 tid) {
+  struct task_struct *task = (struct task_struct *)bpf_get_current_task_btf();
+  unsigned int max = BPF_CORE_READ(task, files, fdt, max_fds);
+  if (max > WS_EBPF_MAX_INHERITED_FDS) max = WS_EBPF_MAX_INHERITED_FDS;
+  struct fd_walk w = {tgid, tid, bpf_ktime_get_ns()};
+  bpf_loop(max, inherited_fd, &w, 0);
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) {
   __u32 tgid = BPF_CORE_READ(p, tgid);
@@ -469,6 +506,7 @@ int BPF_PROG(sched_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
   s->e.aux[2] = len;
   s->e.payload_len = WS_EBPF_PATH_MAX + len;
   submit(s);
+  inherited_sockets(tgid, s->e.tid);
   return 0;
 }
 
