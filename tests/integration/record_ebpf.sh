@@ -36,6 +36,20 @@ checks=$((checks + 1))
   fail "a refused engine must run and write nothing"
 [ ${#unprivileged[@]} -gt 0 ] || skip "not root: the kernel engine cannot be loaded here"
 
+# 1b. With CAP_BPF and CAP_PERFMON on its file (setcap) instead of root, an unprivileged user
+#     records; the program does not get them (exec drops file capabilities).
+cp "$WSTRACE" "$WORK/wstrace-caps"
+if setcap cap_bpf,cap_perfmon+ep "$WORK/wstrace-caps" 2>/dev/null; then
+  expect_exit 0 setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+    "$WORK/wstrace-caps" record -q --engine ebpf \
+    -o "$WORK/caps.wst" -- sh -c 'grep CapEff /proc/self/status'
+  expect_in "$WORK/out" "CapEff:	0000000000000000"
+  expect_exit 0 "$WSTRACE" info "$WORK/caps.wst"
+  expect_in "$WORK/out" "capture    engine ebpf"
+else
+  echo "note: setcap is refused on $WORK: the capabilities-only run is left out"
+fi
+
 # Root may still be refused (a container without CAP_BPF, a kernel without BTF): skipped, with
 # wstrace's reason.
 if ! "$WSTRACE" record -q --engine ebpf -o /dev/null -- true 2>"$WORK/probe.err"; then
