@@ -106,7 +106,20 @@ expect_exit 0 "$WSTRACE" show "$WORK/inherit.wst"
 expect_in "$WORK/out" "inherited(sock=$lfd, family=AF_INET, type=SOCK_STREAM, protocol=IPPROTO_TCP, local=127.0.0.1:$lport, listening=1) = 0"
 expect_in "$WORK/out" "inherited(sock=$cfd, family=AF_INET, type=SOCK_STREAM, protocol=IPPROTO_TCP, local=127.0.0.1:$cport, peer=127.0.0.1:$lport, listening=0) = 0"
 
-# 5. A kernel ring buffer far too small for 4 busy threads: records are lost, and every one is
+# 5. A program making 32-bit (i386) system calls: none is read as the 64-bit call of the same
+#    number (its dup, 41, would be a socket), and the trace says they are not seen.
+if [ -x "$PROGRAMS/i386_calls" ]; then
+  expect_exit 0 "$WSTRACE" record -q --engine ebpf -o "$WORK/i386.wst" -- "$PROGRAMS/i386_calls"
+  expect_exit 0 "$WSTRACE" show "$WORK/i386.wst"
+  expect_in "$WORK/out" 'unseen(what="32-bit-syscalls"'
+  expect_not_in "$WORK/out" "socket("
+  expect_exit 0 "$WSTRACE" info "$WORK/i386.wst"
+  expect_in "$WORK/out" "not seen from"
+else
+  echo "note: the compiler cannot build an i386 program: the 32-bit part is left out"
+fi
+
+# 6. A kernel ring buffer far too small for 4 busy threads: records are lost, and every one is
 #    counted as drops of the process (reason 4), so that calls + drops == the calls made.
 expect_exit 0 "$WSTRACE" record -q --engine ebpf --ring-kib 8 -o "$WORK/small.wst" -- \
   "$PROGRAMS/stress" 4 20000
@@ -124,7 +137,7 @@ stress = [p for p in j["processes"] if "stress" in p["cmdline"]]
 assert len(stress) == 1 and stress[0]["dropped"] > 0, j["processes"]
 ' "$WORK/out" || fail "the drops should be charged to stress, reason 4: $(head -c 600 "$WORK/out")"
 
-# 6. A program that is not there: refused before anything is loaded or written.
+# 7. A program that is not there: refused before anything is loaded or written.
 expect_exit 127 "$WSTRACE" record --engine ebpf -o "$WORK/none.wst" -- "$WORK/no-such-program"
 checks=$((checks + 1))
 [ ! -e "$WORK/none.wst" ] || fail "a missing program must leave no trace file"

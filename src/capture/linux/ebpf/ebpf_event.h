@@ -60,6 +60,8 @@ enum ws_ebpf_kind {
   WS_EV_INHERITED = 5,  /* after an exec, a socket the program has: args[0] its descriptor, [1]
                          * family, [2] type, [3] protocol, [4] 1 when it listens; addr: the
                          * peer, local: its own end (inet) */
+  WS_EV_UNSEEN_COMPAT = 6,  /* the process makes 32-bit system calls (numbered as i386's),
+                             * which the engine does not record: said once per process */
 };
 /* Descriptors looked at after an exec for inherited sockets. */
 #define WS_EBPF_MAX_INHERITED_FDS 4096

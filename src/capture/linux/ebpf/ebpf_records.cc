@@ -288,6 +288,7 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_FORK: fork(e, out); break;
     case WS_EV_EXIT: return exit(e, out);
     case WS_EV_INHERITED: inherited(e, out); break;
+    case WS_EV_UNSEEN_COMPAT: unseen_compat(e, out); break;
   }
   return {};
 }
@@ -345,6 +346,14 @@ void EbpfRecords::inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out
   w.sockaddr(FieldId::local, e.local, kept_len(e.local_len, sizeof e.local));
   w.sockaddr(FieldId::peer, e.addr, kept_len(e.addr_len, sizeof e.addr));
   w.u64(FieldId::listening, e.args[4] ? 1 : 0);
+  out.push_back(w.done(e.pid, e.tid));
+}
+
+void EbpfRecords::unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  RawWriter w(FuncId::unseen, static_cast<int64_t>(e.ts), 0);
+  w.str(FieldId::what, "32-bit-syscalls");
+  w.str(FieldId::cause, "the process makes 32-bit system calls (int 0x80), which the kernel "
+                        "engine does not record yet: its socket calls through them are missing");
   out.push_back(w.done(e.pid, e.tid));
 }
 

@@ -53,6 +53,14 @@ struct {
   __uint(max_entries, 8 << 20);  /* wstrace resizes it before load */
 } events SEC(".maps");
 
+/* Processes told to make 32-bit system calls the engine does not record (said once each). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, WS_EBPF_MAX_PROCS);
+  __type(key, __u32);   /* tgid */
+  __type(value, __u8);
+} compat_said SEC(".maps");
+
 /* Records the ring could not take: the total per CPU, and per process. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -82,6 +90,7 @@ struct {
   __type(value, struct scratch);
 } scratch_map SEC(".maps");
 
+#define TS_COMPAT 0x0002  /* x86: the thread is in a 32-bit system call */
 #define S_IFMT 00170000
 #define S_IFSOCK 0140000
 #define AF_INET 2
@@ -268,9 +277,26 @@ static __always_inline int wanted(long nr, __u64 fd, __u64 cmd) {
   return 0;
 }
 
+/* A 32-bit system call: its number is i386's (41 is dup there, socket here), so it is not read
+ * as a 64-bit one; the process is said once to make calls the engine does not see. */
+static __always_inline int compat_call(__u32 tgid, __u32 tid) {
+  struct task_struct *task = bpf_get_current_task_btf();
+  if (!(task->thread_info.status & TS_COMPAT)) return 0;
+  __u8 yes = 1;
+  if (bpf_map_update_elem(&compat_said, &tgid, &yes, BPF_NOEXIST) == 0) {
+    struct scratch *s = fresh_event(WS_EV_UNSEEN_COMPAT, tgid, tid);
+    if (s) {
+      s->e.ts = bpf_ktime_get_ns();
+      submit(s);
+    }
+  }
+  return 1;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
-  if (!is_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
+  __u64 id = bpf_get_current_pid_tgid();
+  if (!is_traced(id >> 32) || compat_call(id >> 32, (__u32)id)) return 0;
   /* (a tp_btf program reads the registers directly: no helper call per argument) */
   const __u64 fd = regs->di, a1 = regs->si;
   if (!wanted(nr, fd, a1)) return 0;
@@ -521,6 +547,7 @@ int BPF_PROG(sched_exit, struct task_struct *p) {
   if (BPF_CORE_READ(p, signal, live.counter) == 0) {
     s->e.flags = WS_F_LAST_THREAD;
     if (!trace_all) bpf_map_delete_elem(&traced, &tgid);
+    bpf_map_delete_elem(&compat_said, &tgid);
   }
   s->e.aux[0] = BPF_CORE_READ(p, exit_code);
   submit(s);
