@@ -120,6 +120,22 @@ TEST(EbpfRecords, FurtherMessagesOfSendmmsgAreSendsOfTheirOwn) {
   EXPECT_EQ(b.event().get(FieldId::len)->num, 30u);
 }
 
+TEST(EbpfRecords, MessagesPastWhatTheKernelKeepsAreDeclaredUnseenOnce) {
+  ws_ebpf_event e = call(WS_NR_RECVMMSG, WS_EBPF_MAX_MMSG + 2);
+  e.args[0] = 6;
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto b = bytes_of(e);
+  records.convert(b.data(), b.size(), recs);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 3u);  // the call, the declaration, the second call
+  EventBuilder out;
+  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), 1, out));
+  EXPECT_EQ(out.event().func, FuncId::unseen);
+  EXPECT_EQ(out.event().get(FieldId::what)->bytes(), "mmsg-messages");
+  EXPECT_EQ(out.event().get(FieldId::sock)->num, 6u);
+}
+
 TEST(EbpfRecords, ExecForkAndExitAreTheProcessFacts) {
   EbpfRecords records;
   ws_ebpf_event x{};

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string_view>
 
+#include <fmt/format.h>
+
 #include "event.h"
 
 namespace ws::capture {
@@ -302,6 +304,21 @@ void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
   else w.kernel_result(e.ret);
   call_args(w, e, payload);
   out.push_back(w.done(e.pid, e.tid));
+  // The BPF programs keep the first WS_EBPF_MAX_MMSG messages of a call: said once per process.
+  const bool mmsg = e.nr == WS_NR_SENDMMSG || e.nr == WS_NR_RECVMMSG;
+  if (mmsg && !(e.flags & WS_F_MMSG_MSG) && e.ret > WS_EBPF_MAX_MMSG) {
+    Process& p = processes_[e.pid];
+    if (p.mmsg_said) return;
+    p.mmsg_said = true;
+    RawWriter u(FuncId::unseen, static_cast<int64_t>(e.ts), 0);
+    u.str(FieldId::what, "mmsg-messages");
+    u.str(FieldId::cause, fmt::format("a {} moved {} messages: the kernel engine records the "
+                                      "first {} of each call, the others are missing",
+                                      e.nr == WS_NR_SENDMMSG ? "sendmmsg" : "recvmmsg", e.ret,
+                                      WS_EBPF_MAX_MMSG));
+    u.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
+    out.push_back(u.done(e.pid, e.tid));
+  }
 }
 
 void EbpfRecords::exec(const ws_ebpf_event& e, const uint8_t* payload, size_t n,

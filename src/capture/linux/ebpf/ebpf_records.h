@@ -39,6 +39,7 @@ class EbpfRecords {
  private:
   struct Process {
     std::string image, cmdline;
+    bool mmsg_said = false;  // told that messages of a sendmmsg/recvmmsg went unrecorded
   };
   void call(const ws_ebpf_event& e, const uint8_t* payload, std::vector<EbpfRecord>& out);
   void exec(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
