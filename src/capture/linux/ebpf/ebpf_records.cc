@@ -210,7 +210,11 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
     case WS_NR_GETPEERNAME:
       if (e.ret == 0) w.sockaddr(FieldId::addr, e.addr, addr_len);
       return;
-    case WS_NR_SENDFILE: w.u64(FieldId::len, a[3]); return;
+    case WS_NR_SENDFILE:
+      // The file's bytes are not read: the payload says how many moved, none kept.
+      w.u64(FieldId::len, a[3]);
+      if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
+      return;
     case WS_NR_READ:
     case WS_NR_WRITE: w.u64(FieldId::len, a[2]); break;
     case WS_NR_READV:
