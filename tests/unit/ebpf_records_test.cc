@@ -247,6 +247,24 @@ TEST(EbpfRecords, AnInheritedSocketIsWhatTheKernelSaysItIs) {
   EXPECT_EQ(addr_of(ev, FieldId::peer), SockAddr::ipv4(0x7f000001, 5000));
 }
 
+TEST(EbpfRecords, AChildTheKernelCouldNotTakeOnIsDeclaredLost) {
+  ws_ebpf_event f{};
+  f.kind = WS_EV_FORK;
+  f.pid = f.tid = 300;
+  f.aux[0] = 200;
+  f.aux[1] = 200;
+  f.flags = WS_F_NOT_TRACED;
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto b = bytes_of(f);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 2u);  // the parent's fork, then the loss
+  EventBuilder out;
+  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), 200, out));
+  EXPECT_EQ(out.event().func, FuncId::tracing_lost);
+  EXPECT_EQ(out.event().get(FieldId::child)->num, 300u);
+}
+
 TEST(EbpfRecords, WhatTheKernelCannotHaveWrittenMakesNothing) {
   EbpfRecords records;
   std::vector<EbpfRecord> recs;

@@ -79,6 +79,7 @@ enum ws_ebpf_flag {
   WS_F_HAVE_B = 2,        /* aux[WS_AUX_B] is known */
   WS_F_MMSG_MSG = 4,      /* a further message of a sendmmsg/recvmmsg (msg_index > 0) */
   WS_F_LAST_THREAD = 8,   /* (exit) the process ended */
+  WS_F_NOT_TRACED = 16,   /* (fork) the table of traced processes is full: the child is not */
 };
 
 struct ws_ebpf_event {

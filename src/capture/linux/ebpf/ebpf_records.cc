@@ -348,6 +348,16 @@ void EbpfRecords::fork(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
   f.result(e.pid);
   out.push_back(f.done(parent, static_cast<uint32_t>(e.aux[1])));
   const Process p = processes_[parent];
+  if (e.flags & WS_F_NOT_TRACED) {
+    RawWriter lost(FuncId::tracing_lost, static_cast<int64_t>(e.ts), 0);
+    lost.str(FieldId::image, p.image);
+    lost.str(FieldId::cause, fmt::format("the kernel engine's table of traced processes is full "
+                                         "({} processes): this child is not traced",
+                                         WS_EBPF_MAX_PROCS));
+    lost.u64(FieldId::child, e.pid);
+    out.push_back(lost.done(parent, static_cast<uint32_t>(e.aux[1])));
+    return;
+  }
   processes_[e.pid] = p;
   RawWriter w(FuncId::process_start, static_cast<int64_t>(e.ts), 0);
   w.u64(FieldId::ppid, parent);

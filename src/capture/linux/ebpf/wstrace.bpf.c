@@ -3,10 +3,11 @@
  * tracepoints and handed to wstrace (record_ebpf.cc) through one ring buffer. Nothing is
  * decoded here: the raw facts of each call go out as a ws_ebpf_event (ebpf_event.h).
  *
- * Which processes: `traced` holds their tgids; wstrace puts the program it starts there, and
- * fork adds children. `trace_all` (wstrace record --system, later) takes every process.
- * Calls are kept from entry to exit in `inflight`, the thread's own storage. Whether a descriptor is a socket
- * (read, write, close…) is decided at entry from its inode's mode (S_ISSOCK).
+ * Which processes: `traced` holds their tgids; wstrace puts the program it starts there (attach
+ * will put a running one), and fork adds children. `trace_all` (record --system, later, with
+ * its filters evaluated here) takes every process. Calls are kept from entry to exit in
+ * `inflight`, the thread's own storage. Whether a descriptor is a socket (read, write, close…)
+ * is decided at entry from its inode's mode (S_ISSOCK).
  * Every read of the program's memory goes through bpf_probe_read_user: a bad pointer leaves the
  * bytes out, never harms the program. */
 #include "vmlinux.h"
@@ -464,9 +465,10 @@ int BPF_PROG(sched_fork, struct task_struct *parent, struct task_struct *child) 
   __u32 cpid = BPF_CORE_READ(child, pid), ctgid = BPF_CORE_READ(child, tgid);
   if (!follow || cpid != ctgid || !is_traced(ptgid)) return 0;  /* (a thread: its process is) */
   __u8 yes = 1;
-  if (!trace_all) bpf_map_update_elem(&traced, &ctgid, &yes, BPF_ANY);
+  const int full = !trace_all && bpf_map_update_elem(&traced, &ctgid, &yes, BPF_ANY) != 0;
   struct scratch *s = fresh_event(WS_EV_FORK, ctgid, cpid);
   if (!s) return 0;
+  if (full) s->e.flags = WS_F_NOT_TRACED;
   s->e.ts = bpf_ktime_get_ns();
   s->e.aux[0] = ptgid;
   s->e.aux[1] = BPF_CORE_READ(parent, pid);
