@@ -137,6 +137,14 @@ stress = [p for p in j["processes"] if "stress" in p["cmdline"]]
 assert len(stress) == 1 and stress[0]["dropped"] > 0, j["processes"]
 ' "$WORK/out" || fail "the drops should be charged to stress, reason 4: $(head -c 600 "$WORK/out")"
 
+# 7. wstrace in a PID namespace of its own (a container's): the engine sees nothing of the
+#    program and says so, rather than writing an empty trace as if the program were quiet.
+if unshare --pid --fork --mount-proc true 2>/dev/null; then
+  expect_exit 0 unshare --pid --fork --mount-proc "$WSTRACE" record -q --engine ebpf \
+    -o "$WORK/pidns.wst" -- sh -c 'exec true'
+  expect_in "$WORK/err" "wstrace: the kernel engine saw nothing of the program: wstrace runs in a PID namespace of its own"
+fi
+
 # 7. A program that is not there: refused before anything is loaded or written.
 expect_exit 127 "$WSTRACE" record --engine ebpf -o "$WORK/none.wst" -- "$WORK/no-such-program"
 checks=$((checks + 1))

@@ -136,6 +136,7 @@ class EbpfEngine final : public LiveCapture {
   uint64_t drops_reported_ = 0;
   pid_t child_ = -1;
   bool root_ended_ = false;
+  bool root_seen_ = false;  // the BPF programs saw the program start
   int64_t last_reclaim_ = 0;
 };
 
@@ -271,7 +272,10 @@ int EbpfEngine::on_event(void* self, void* data, size_t len) {
 void EbpfEngine::take_event(const uint8_t* data, size_t len) {
   converted_.clear();
   const EbpfOutcome o = records_.convert(data, len, converted_);
-  for (const EbpfRecord& r : converted_) push(r);
+  for (const EbpfRecord& r : converted_) {
+    if (r.pid == static_cast<uint32_t>(child_)) root_seen_ = true;
+    push(r);
+  }
   if (o.ended_tid) thread_ended(o.ended_tid);
 }
 
@@ -386,6 +390,12 @@ void EbpfEngine::finish() {
   collector_->drain();
   read_drops(true);
   finish_trace(*collector_, *writer_, summary_);
+  // The kernel names processes by their pids in its first namespace: wstrace in another (a
+  // container's) gave the BPF programs a pid they never see.
+  if (!root_seen_ && summary_.problem.empty())
+    summary_.problem = "the kernel engine saw nothing of the program: wstrace runs in a PID "
+                       "namespace of its own (a container?), which the engine does not support "
+                       "yet — run it in the host's, or use --engine preload";
 }
 
 }  // namespace
