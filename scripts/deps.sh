@@ -11,6 +11,9 @@ packages=(
   g++-mingw-w64-x86-64-posix libz-mingw-w64-dev wine wine64
   # fuzzing (libFuzzer lives in clang's runtime package)
   clang libclang-rt-14-dev
+  # the kernel capture engine (eBPF): libbpf, bpftool for vmlinux.h and the skeleton, clang and
+  # llvm for the BPF object; setpriv (util-linux) runs its refusal test as an unprivileged user
+  libbpf-dev bpftool llvm pkg-config
   # benchmarks compare against strace; capture tests run real programs and a private mount
   # namespace for their loopback DNS resolver
   strace curl util-linux mount iproute2 binutils time

@@ -219,6 +219,12 @@ double RingCollector::reclaim(AliveFn alive) {
   return fullest;
 }
 
+void RingCollector::lost_before_ring(uint32_t pid, uint64_t n, DropReason reason) {
+  size_t used = 0;
+  add_drops(used, pid, 0, n, reason);
+  emit(pool_[0]->event());
+}
+
 std::vector<uint32_t> RingCollector::running() const {
   std::vector<uint32_t> pids;
   for (const auto& [pid, exited] : processes_)
@@ -256,7 +262,9 @@ void RingCollector::add_drops(size_t& used, uint32_t pid, uint32_t tid, uint64_t
   if (used == pool_.size()) pool_.push_back(std::make_unique<EventBuilder>());
   EventBuilder& b = *pool_[used];
   b.begin(FuncId::drops, pid, tid, now_()).result(0).num(FieldId::dropped, n);
-  b.num(FieldId::reason, static_cast<uint64_t>(reason)).num(FieldId::rings, geometry_.slots);
+  b.num(FieldId::reason, static_cast<uint64_t>(reason));
+  // (the kernel's ring buffer is one, whatever rings the collector has)
+  if (reason != DropReason::KernelRingFull) b.num(FieldId::rings, geometry_.slots);
   if (reason == DropReason::NoFreeRing) b.num(FieldId::threads, threads);
   ++used;
 }

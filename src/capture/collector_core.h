@@ -59,6 +59,9 @@ class RingCollector {
   // handlers), after draining what they wrote, and the no-ring entries of ended processes.
   // Returns drain()'s fill.
   double reclaim(AliveFn alive);
+  // `n` records of process `pid` (0: unknown) were lost before they reached a ring (the kernel
+  // engine's ring buffer was full): a drops event now.
+  void lost_before_ring(uint32_t pid, uint64_t n, DropReason reason);
   // Processes seen to start whose end is not recorded yet.
   std::vector<uint32_t> running() const;
   // Writes the open block so that readers see everything so far.

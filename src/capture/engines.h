@@ -20,7 +20,11 @@ struct EngineEntry {
   RecordError (*attach)(uint32_t pid, const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
 };
 
-// This platform's engines; `auto` means the first.
+// This platform's engines; `auto` means the first for attach.
 std::span<const EngineEntry> platform_engines();
+
+// The engine `record --engine auto` runs `opt.argv` with; `why` gets one line to show before it
+// runs when that is not the first engine (empty otherwise).
+const EngineEntry& platform_auto_engine(const RecordOptions& opt, std::string& why);
 
 }  // namespace ws::capture

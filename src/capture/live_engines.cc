@@ -35,6 +35,11 @@ RecordError start_record(std::string_view engine, const RecordOptions& opt,
                          std::unique_ptr<LiveEngine>& out, std::string& warning) {
   const EngineEntry* e = find_engine(engine);
   if (!e) return unknown_engine(engine);
+  if (engine == kAuto) {
+    std::string why;
+    e = &platform_auto_engine(opt, why);
+    if (!why.empty() && opt.on_note) opt.on_note(why);
+  }
   return e->record(opt, out, warning);
 }
 

@@ -28,6 +28,8 @@ struct RecordOptions {
   // Called with a warning that must be seen before the program runs (fewer or smaller rings);
   // when empty, the warning comes back with record()'s other warnings.
   std::function<void(const std::string&)> on_warning;
+  // Called with a line to show before the program runs (which engine `auto` chose, and why).
+  std::function<void(const std::string&)> on_note;
   uint32_t ring_bytes = 1u << 20;  // per thread
   uint32_t slots = 256;            // threads that can record at once
   bool redact = false;  // mask credentials in payloads before they are written (redact.h)
@@ -41,7 +43,7 @@ struct RecordSummary {
   // Calls as they came; what failed and the connections are the inspection's (record's summary).
   uint64_t processes = 0, calls = 0, dropped = 0;
   uint64_t lost = 0;              // tracing_lost events (which processes and why: in the trace)
-  uint64_t dropped_by_reason[4] = {};  // indexed by DropReason (ring.h)
+  uint64_t dropped_by_reason[5] = {};  // indexed by DropReason (ring.h)
   uint32_t rings = 0;                  // rings the region was made with
   int exit_status = 0;            // the program's, as a shell reports it (128+signal if killed)
   std::string problem;            // set when recording itself went wrong (disk full …)

@@ -29,6 +29,7 @@ enum class DropReason : uint32_t {
   RingFull = 1,     // the thread's ring was full
   NoFreeRing = 2,   // the thread found every ring taken by other threads
   RingDamaged = 3,  // the ring held impossible values (the program overwrote it) and was dropped
+  KernelRingFull = 4,  // the kernel engine's ring buffer (shared by every CPU) was full
 };
 
 // Records lost by the threads of one process that found every ring taken.

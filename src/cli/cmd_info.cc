@@ -139,6 +139,7 @@ int run_info(const std::string& file, bool json) {
     j["snaplen"] = h.snaplen;
     j["follow_children"] = h.follow_children;
     j["redacted"] = h.redacted;
+    if (!h.engine.empty()) j["engine"] = h.engine;
     j["span_ns"] = last - first;
     j["events"] = sum.events();
     j["failed"] = sum.failed();
@@ -152,6 +153,7 @@ int run_info(const std::string& file, bool json) {
     j["dropped_ring_full"] = lost.dropped_for(1);
     j["dropped_no_free_ring"] = lost.dropped_for(2);
     j["dropped_ring_damaged"] = lost.dropped_for(3);
+    j["dropped_kernel_ring_full"] = lost.dropped_for(4);
     j["complete"] = complete;
     j["processes"] = nlohmann::ordered_json::array();
     for (const auto& [pid, p] : procs) {
@@ -181,7 +183,8 @@ int run_info(const std::string& file, bool json) {
   fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)),
              printable(h.host), printable(h.os), platform_name(h.platform), printable(h.arch));
   fmt::print("by         wstrace {}: {}\n", printable(h.wstrace_version), printable(h.command));
-  fmt::print("capture    snaplen {} bytes, {} child processes{}\n", h.snaplen,
+  fmt::print("capture    {}snaplen {} bytes, {} child processes{}\n",
+             h.engine.empty() ? "" : fmt::format("engine {}, ", printable(h.engine)), h.snaplen,
              h.follow_children ? "following" : "not following",
              h.redacted ? ", credentials masked when recorded (--redact)" : "");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));

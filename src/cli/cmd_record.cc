@@ -147,6 +147,7 @@ std::string drop_reasons(const capture::RecordSummary& sum) {
   part(by[1], "ring full");
   part(by[2], fmt::format("no free ring (all {} rings taken by other threads)", sum.rings));
   part(by[3], "ring damaged by the program");
+  part(by[4], "kernel ring buffer full");
   return out;
 }
 
@@ -166,6 +167,7 @@ int run_record(const RecordArgs& a) {
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
+  if (!a.quiet) opt.on_note = [](const std::string& n) { report(n); };
   std::unique_ptr<capture::LiveEngine> engine;
   std::string warning;
   capture::RecordError err = capture::start_record(a.engine, opt, engine, warning);
@@ -271,7 +273,8 @@ void add_record_command(CLI::App& app, int& exit_code) {
   add_redact_flags(*cmd, a->redact, a->show_secrets);
   add_tcp_info_flags(*cmd, a->tcp);
   cmd->add_option("--ring-kib", a->ring_kib,
-                  "ring size per thread in KiB (default 1024); larger rides out longer bursts")
+                  "ring size per thread in KiB (default 1024); larger rides out longer bursts (with "
+                  "--engine ebpf: the kernel's one ring buffer, default 16384)")
       ->check(CLI::Range(8u, 1u << 20));
   cmd->add_option("PROGRAM", a->argv, "the program and its arguments (after --)")->required();
   cmd->prefix_command(false);

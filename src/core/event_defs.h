@@ -54,7 +54,8 @@
   X(qtype, UInt, None, "DNS record type asked for (res_query: 1 A, 28 AAAA, …)")                \
   X(cause, Str, None, "why, in words: tracing lost, calls unseen")                                        \
   X(child, UInt, None, "the process that loses tracing when it is not the event's own")         \
-  X(reason, UInt, None, "why records were lost: 1 ring full, 2 no free ring, 3 ring damaged")   \
+  X(reason, UInt, None, "why records were lost: 1 ring full, 2 no free ring, 3 ring damaged, "  \
+                        "4 the kernel engine's ring buffer full")                              \
   X(rings, UInt, None, "rings in the shared region (threads that can record at once)")          \
   X(threads, UInt, None, "threads of the process that found no free ring so far")            \
   X(what, Str, None, "what the agent cannot see: raw-syscalls, io_uring")                       \

@@ -20,7 +20,7 @@ uint32_t lost_pid(const Event& ev) {
 // The drops event's reason field (DropReason), 0 when it gives none or one we do not know.
 static uint32_t drop_reason(const Event& ev) {
   const Value* why = ev.get(FieldId::reason);
-  return why && why->num <= 3 ? static_cast<uint32_t>(why->num) : 0;
+  return why && why->num <= 4 ? static_cast<uint32_t>(why->num) : 0;
 }
 
 std::string drop_cause(const Event& ev) {
@@ -33,6 +33,7 @@ std::string drop_cause(const Event& ev) {
                                  "rings");
     }
     case 3: return "ring damaged by the program: its records are ignored from here on";
+    case 4: return "the kernel engine's ring buffer was full (wstrace fell behind)";
     default: break;
   }
   // Traces written before drops gave their reason: records lost because every ring was taken

@@ -30,7 +30,8 @@ struct DroppedRecords {
   uint64_t first_seq = 0;
   uint64_t records = 0;
   uint32_t reason = 0;  // the drops event's reason (DropReason: 1 ring full, 2 no free ring,
-                        // 3 ring damaged); 0 in traces that give none
+                        // 3 ring damaged, 4 kernel ring buffer full); 0 in traces
+                        // that give none
   std::string cause;
 };
 

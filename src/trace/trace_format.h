@@ -38,6 +38,8 @@ struct TraceHeader {
   int64_t wall_anchor_ns = 0;      // UTC nanoseconds since 1970 …
   int64_t mono_anchor_ns = 0;      // … at this monotonic time: wall = anchor + (ts - mono)
   bool redacted = false;           // credentials in payloads were masked when recorded
+  std::string engine;              // the capture engine that recorded it ("preload", "ebpf", …;
+                                   // empty in traces of wstrace before engines were named)
   // Properties this version of wstrace does not know, kept as they were read.
   std::vector<std::pair<std::string, std::string>> extra;
 

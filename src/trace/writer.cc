@@ -28,6 +28,7 @@ std::string encode_header(const TraceHeader& h) {
       {"mono_anchor_ns", std::to_string(h.mono_anchor_ns)},
   };
   if (h.redacted) props.emplace_back("redacted", "1");
+  if (!h.engine.empty()) props.emplace_back("engine", h.engine);
   props.insert(props.end(), h.extra.begin(), h.extra.end());
   std::string body;
   wire::Out o(body);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# record's engines: chosen by name at run time (`--engine`, auto meaning preload today), an
-# unknown name refused before anything runs, and the live lines, the summary and the findings
+# record's engines: chosen by name at run time (`--engine`, auto meaning preload for a program
+# that goes through libc), an unknown name refused before anything runs, and the live lines, the summary and the findings
 # at the end all taken from the engine's events, never from reading the trace file again.
 # Run as: SCRIPT WSTRACE SRC WORK PROGRAMS_DIR
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +27,7 @@ for engine in auto preload; do
   grep '^wstrace: 1 process' "$WORK/err" | sed 's/; trace in .*//' >"$WORK/$engine.summary"
   expect_exit 0 "$WSTRACE" info "$WORK/$engine.wst"
   expect_in "$WORK/out" "complete   yes"
+  expect_in "$WORK/out" "capture    engine preload,"  # (the trace names its engine)
 done
 expect_lines "$WORK/auto.summary" 1
 expect_same "$WORK/auto.summary" "$WORK/preload.summary"

@@ -3,6 +3,7 @@
 # neighbour created first, a small /dev/shm, more threads than rings.
 # Run as: SCRIPT WSTRACE SRC WORK PROGRAMS_DIR
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_record.sh"
 PROGRAMS=$4
 
 # drops_json FILE: one line per drops event: "pid reason dropped threads".
@@ -14,26 +15,6 @@ for line in sys.stdin:
     if e["event"] == "drops":
         a = e["args"]
         print(e["pid"], a.get("reason", 0), a["dropped"], a.get("threads", 0))'
-}
-
-# accounted FILE MADE: recorded calls + dropped records == the calls the program made (an exit
-# without a status stands for the agent's own exit record that was dropped).
-accounted() {
-  local got
-  got=$("$WSTRACE" show --json "$1" | python3 -c '
-import json, sys
-n = 0
-for line in sys.stdin:
-    e = json.loads(line)
-    if e["event"] == "drops":
-        n += e["args"]["dropped"]
-    elif e["event"] == "process_exit":
-        n -= "exit_code" not in e["args"]
-    elif e["event"] not in ("process_start", "thread_name"):
-        n += 1
-print(n)')
-  checks=$((checks + 1))
-  [ "$got" -eq "$2" ] || fail "$1: $got calls recorded or dropped, the program made $2"
 }
 
 # 1. A program that rewrites the region's geometry, its ring's head and tail, record lengths,

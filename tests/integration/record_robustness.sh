@@ -99,7 +99,8 @@ expect_in "$WORK/err" "no end marker"
 rm -f /dev/shm/wstrace-"$collector"-*
 
 # 3. Programs the agent cannot reach, and programs that are not there.
-expect_exit 1 "$WSTRACE" record -q -o "$WORK/static.wst" -- "$PROGRAMS/static_hello"
+expect_exit 1 "$WSTRACE" record -q --engine preload -o "$WORK/static.wst" -- \
+  "$PROGRAMS/static_hello"
 expect_in "$WORK/err" "statically linked"
 expect_lines "$WORK/err" 1
 checks=$((checks + 1))

@@ -263,8 +263,24 @@ def node_fs(run):
     return Spec([port], 2, declares=IO_URING)
 
 
+def static_http(run):
+    """A statically linked C client (tests/programs/static_http.c): three GETs on one
+    keep-alive connection with write/read, writev/readv and sendmsg/recvmsg. No agent can be
+    preloaded into it: a case of the kernel engine's."""
+    port = run.peer("http")
+    program = run.test_program("static_http")
+    run.start_capture()
+    run.traced([program, str(port), "/a", "/b", "/a"], expect=r"got 3000 5000 3000")
+    run.stop_capture()
+    return Spec([port], 3)
+
+
 CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
                                  sshd, dig, node, node_fs)}
+# The cases run again under the kernel engine (`record --engine ebpf`; tests/CMakeLists.txt),
+# and those only it can record.
+EBPF_CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
+                                      sshd, dig, node, node_fs, static_http)}
 
 if __name__ == "__main__":
     sys.exit("run a case with truth.py")

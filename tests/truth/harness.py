@@ -23,8 +23,9 @@ class Run:
     """One case's processes and files. Every process it starts is kept by pid and ended by
     `close()`; every wait is bounded."""
 
-    def __init__(self, wstrace, src, work, case):
+    def __init__(self, wstrace, src, work, case, engine=None):
         self.wstrace, self.src, self.work, self.case = wstrace, src, work, case
+        self.engine = engine  # `record --engine`; None: record's default
         self.procs = []
         self.trace = os.path.join(work, "trace.wst")
         self.capture_path = os.path.join(work, "wire.pcap")
@@ -100,7 +101,16 @@ class Run:
     def record_argv(self, argv):
         if self.wine:
             return self.wine.record_argv(argv)
-        return [self.wstrace, "record", "-q", "-s", "max", "-o", self.trace, "--", *argv]
+        engine = ["--engine", self.engine] if self.engine else []
+        return [self.wstrace, "record", "-q", "-s", "max", *engine, "-o", self.trace, "--",
+                *argv]
+
+    def test_program(self, name):
+        """A program of the build's tests/programs (beside bin/, where wstrace is)."""
+        path = os.path.join(os.path.dirname(self.wstrace), "..", "tests", "programs", name)
+        if not os.access(path, os.X_OK):
+            raise HarnessError(f"{path} is missing: build the tests (cmake --build)")
+        return os.path.abspath(path)
 
     def traced(self, argv, timeout=60, expect=None, stdin=None):
         """Runs a client under `wstrace record` until it ends; its stdout when it exited 0 and

@@ -3,14 +3,14 @@
 tcpdump captures loopback — in private mount and network namespaces, then compares the trace
 with the wire (compare.py) and prints the verdict of each check.
 
-Run as: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE   (CASE one of cases.py's CASES;
-        truth.py --list prints them)
+Run as: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE [--engine ENGINE]   (CASE one of cases.py's
+        CASES; truth.py --list prints them; with --engine ebpf, EBPF_CASES: --list-ebpf)
    or:  truth.py WSTRACE SOURCE_DIR WORK_DIR CASE --wine WSTRACE_EXE TARGETS_DIR
         (CASE one of cases_wine.py's, listed by --list-wine: Windows programs under Wine,
         traced by WSTRACE_EXE, read by the Linux WSTRACE)
 Exit status 0 when the case passes (known gaps included), 1 when it fails, 77 when no
-namespace can be made or a program of the case was not built (skipped). tests/README.md, "The
-truth harness", says more.
+namespace can be made, the engine cannot run here or a program of the case was not built
+(skipped, saying why). tests/README.md, "The truth harness", says more.
 """
 import os
 import subprocess
@@ -39,28 +39,44 @@ def enter_private_netns(argv):
     os.execvpe("unshare", ["unshare", "--mount", "--net", sys.executable, *argv], env)
 
 
+def engine_can_run(wstrace, engine):
+    """Exits 77 (skipped, with wstrace's reason) when `record --engine ENGINE` cannot run here
+    (the kernel engine without privileges or BTF, or a build without it)."""
+    p = subprocess.run([wstrace, "record", "-q", "--engine", engine, "-o", "/dev/null", "--",
+                        "/bin/true"], capture_output=True, timeout=60)
+    if p.returncode != 0:
+        print(f"SKIP: the {engine} engine cannot run here: "
+              f"{p.stderr.decode(errors='replace').strip()}")
+        sys.exit(SKIPPED)
+
+
 def main(argv):
     if argv[1:] in (["--list"], ["--list-wine"]):
         # a CMake list, for tests/CMakeLists.txt
         print(";".join(cases_wine.CASES if argv[1] == "--list-wine" else cases.CASES))
         return 0
+    if argv[1:] == ["--list-ebpf"]:
+        print(";".join(cases.EBPF_CASES))
+        return 0
     wine = argv[6:] if len(argv) == 8 and argv[5] == "--wine" else None
-    known = cases_wine.CASES if wine else cases.CASES
-    if len(argv) != (8 if wine else 5) or argv[4] not in known:
-        sys.exit(f"usage: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE [--wine WSTRACE_EXE "
-                 f"TARGETS_DIR], CASE one of {' '.join(cases.CASES)} (or with --wine "
-                 f"{' '.join(cases_wine.CASES)})")
-    enter_private_netns(argv)
+    engine = argv[6] if len(argv) == 7 and argv[5] == "--engine" else None
+    table = cases_wine.CASES if wine else cases.EBPF_CASES if engine == "ebpf" else cases.CASES
+    if len(argv) != (8 if wine else 7 if engine else 5) or argv[4] not in table:
+        sys.exit(f"usage: truth.py WSTRACE SOURCE_DIR WORK_DIR CASE [--engine ENGINE | --wine "
+                 f"WSTRACE_EXE TARGETS_DIR], CASE one of {' '.join(table)}")
     wstrace, src, work, name = os.path.abspath(argv[1]), argv[2], os.path.abspath(argv[3]), argv[4]
+    if engine and not os.environ.get("WSTRACE_TRUTH_NETNS"):
+        engine_can_run(wstrace, engine)
+    enter_private_netns(argv)
     subprocess.run(["rm", "-rf", work], check=True)
     os.makedirs(work)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    run = Run(wstrace, src, work, name)
+    run = Run(wstrace, src, work, name, engine)
     try:
         if wine:
             run.wine = Wine(run, os.path.abspath(wine[0]), os.path.abspath(wine[1]))
             run.wine.start()
-        spec = known[name](run)
+        spec = table[name](run)
     except SkipCase as e:
         print(f"SKIP: {name}: {e}")
         return SKIPPED
@@ -69,7 +85,9 @@ def main(argv):
         return 1
     finally:
         run.close()
-    args = ["--wstrace", wstrace, "--case", name, "--capture", run.capture_path, "--trace",
+    # known_gaps.txt names the kernel engine's runs CASE@ebpf
+    label = f"{name}@{engine}" if engine else name
+    args = ["--wstrace", wstrace, "--case", label, "--capture", run.capture_path, "--trace",
             run.trace]
     for port in spec.http_ports:
         args += ["--http-port", str(port)]

@@ -155,7 +155,9 @@ TEST(LiveEngines, ChosenByName) {
   std::unique_ptr<LiveEngine> engine;
   RecordError err = start_record("kernel", opt, engine, warning);
   EXPECT_EQ(err.exit_code, 2);
-  EXPECT_EQ(err.message, "unknown engine 'kernel': the engines of this build are auto, preload");
+  std::string listed;
+  for (const std::string& name : names) listed += (listed.empty() ? "" : ", ") + name;
+  EXPECT_EQ(err.message, "unknown engine 'kernel': the engines of this build are " + listed);
   EXPECT_FALSE(engine);
 }
 

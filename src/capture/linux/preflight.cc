@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "elf_facts.h"
+#include "record_ebpf.h"
 
 namespace ws::capture {
 namespace {
@@ -100,16 +101,23 @@ Preflight preflight(const std::string& program) {
                                        "be loaded into it, so its socket calls cannot be traced "
                                        "(not supported yet)",
                                        target));
-  if (!elf.dynamic)
-    return refused(p.path, fmt::format("{} is statically linked: it has no dynamic loader to "
+  // The kernel engine sees what the agent cannot, where the build has it.
+  const std::string instead =
+      ebpf_built() ? "; the kernel engine can: wstrace record --engine ebpf (as root)" : "";
+  if (!elf.dynamic) {
+    Preflight r = refused(p.path, fmt::format("{} is statically linked: it has no dynamic loader to "
                                        "preload the wstrace agent, so its socket calls cannot be "
-                                       "traced (not supported yet)",
-                                       target));
+                                       "traced this way{}",
+                                       target, instead.empty() ? " (not supported yet)" : instead));
+    r.calls_without_libc = true;
+    return r;
+  }
+  p.calls_without_libc = elf.go;
   if (elf.go)
     p.message = fmt::format(
         "{} is a Go program: Go makes most socket calls itself, not through libc, so wstrace "
-        "sees only what goes through libc (such as cgo name lookups)",
-        target);
+        "sees only what goes through libc (such as cgo name lookups){}",
+        target, instead);
   return p;
 }
 

@@ -11,6 +11,7 @@ struct Preflight {
   Verdict verdict = Verdict::Ok;
   std::string path;     // the program file that will run
   std::string message;  // for anything but Ok; for Ok, an optional warning
+  bool calls_without_libc = false;  // static or Go: the kernel engine sees what the agent cannot
 };
 
 // Resolves `program` like execvp would and checks that LD_PRELOAD can reach it: a dynamically

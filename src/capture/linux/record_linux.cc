@@ -7,7 +7,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,45 +23,14 @@
 #include "engines.h"
 #include "live_capture.h"
 #include "preflight.h"
+#include "record_ebpf.h"
+#include "record_common.h"
 #include "ring.h"
 #include "translate.h"
 #include "writer.h"
 
 namespace ws::capture {
 namespace {
-
-int64_t clock_ns(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
-std::string default_output() {
-  time_t now = time(nullptr);
-  struct tm tm {};
-  localtime_r(&now, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "wstrace-%Y%m%d-%H%M%S.wst", &tm);
-  return buf;
-}
-
-trace::TraceHeader make_header(const RecordOptions& opt, const std::string& version) {
-  trace::TraceHeader h;
-  struct utsname u {};
-  uname(&u);
-  h.wstrace_version = version;
-  h.host = u.nodename;
-  h.os = fmt::format("{} {}", u.sysname, u.release);
-  h.platform = Platform::Linux;
-  h.arch = u.machine;
-  for (const auto& a : opt.argv) h.command += (h.command.empty() ? "" : " ") + a;
-  h.snaplen = opt.snaplen;
-  h.redacted = opt.redact;
-  h.follow_children = opt.follow;
-  h.mono_anchor_ns = clock_ns(CLOCK_MONOTONIC);
-  h.wall_anchor_ns = clock_ns(CLOCK_REALTIME);
-  return h;
-}
 
 // A name for the region that a neighbour cannot guess: it could otherwise create it first (and
 // stop `record`, or read the trace).
@@ -163,32 +131,6 @@ class SharedRegion {
   RingGeometry geometry_;
 };
 
-// Whether thread `tid` of `pid` still runs: its /proc entry is there and it is not a zombie
-// (state Z or X: it ended and waits for its parent to reap it).
-bool task_alive(uint32_t pid, uint32_t tid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%u/task/%u/stat", pid, tid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno != ENOENT && errno != ESRCH;
-  char buf[512];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return true;  // unknown: keep the ring
-  buf[n] = 0;
-  const char* paren = strrchr(buf, ')');  // the name may hold spaces and parentheses
-  if (!paren || paren[1] != ' ') return true;
-  return paren[2] != 'Z' && paren[2] != 'X';
-}
-
-volatile sig_atomic_t g_forward_signal = 0;
-// A signal for the program: passed on by the collecting loop. Ctrl+C and Ctrl+\ at the terminal
-// reach the program by themselves (it is in the terminal's foreground group): only those a
-// process sent to wstrace (kill) are passed on, so that the program never gets one twice.
-void on_signal(int sig, siginfo_t* info, void*) {
-  if ((sig == SIGINT || sig == SIGQUIT) && info && info->si_code == SI_KERNEL) return;
-  g_forward_signal = sig;
-}
-
 std::string joined_preload(const std::string& agent) {
   const char* old = getenv("LD_PRELOAD");
   return old && *old ? agent + ":" + old : agent;
@@ -251,7 +193,7 @@ RecordError PreloadEngine::start(std::string& warning) {
   summary_.rings = shm_.geometry().slots;
 
   summary_.output = opt.output.empty() ? default_output() : opt.output;
-  header_ = make_header(opt, WSTRACE_VERSION_STRING);
+  header_ = make_linux_header(opt, "preload");
   auto writer = trace::TraceWriter::create(summary_.output, header_);
   if (!writer.ok()) return {1, writer.status().message()};
   writer_ = std::move(writer.value());
@@ -264,13 +206,7 @@ RecordError PreloadEngine::start(std::string& warning) {
   for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
-  // wstrace keeps collecting until the program is gone: INT, QUIT, TERM and HUP sent to it are
-  // passed on to the program (on_signal) — from before the program starts, so that none sent
-  // as soon as it runs ends wstrace instead. (The program's exec resets them to their defaults.)
-  struct sigaction sa {};
-  sa.sa_sigaction = on_signal;
-  sa.sa_flags = SA_SIGINFO;
-  for (int sig : {SIGINT, SIGQUIT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+  forward_signals_to_program();  // (the program's exec resets them to their defaults)
 
   pid_t child = child_ = fork();
   if (child < 0) return {1, fmt::format("cannot start {}: {}", opt.argv[0], strerror(errno))};
@@ -293,10 +229,7 @@ RecordError PreloadEngine::start(std::string& warning) {
   close(exec_pipe[0]);
   if (got == sizeof exec_errno) {
     waitpid(child, nullptr, 0);
-    // The trace just made, never a device given as -o (/dev/null).
-    struct stat st {};
-    if (lstat(summary_.output.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-      unlink(summary_.output.c_str());
+    remove_unused_trace(summary_.output);
     return {exec_errno == ENOENT ? 127 : 126,
             fmt::format("cannot run {}: {}", pre.path, strerror(exec_errno))};
   }
@@ -304,7 +237,7 @@ RecordError PreloadEngine::start(std::string& warning) {
 
   collector_ = std::make_unique<RingCollector>(
       opt, shm_.region(), shm_.geometry(), *writer_, summary_, translate_linux_record,
-      [] { return clock_ns(CLOCK_MONOTONIC); }, [this](const Event& ev) { take(ev); });
+      monotonic_ns, [this](const Event& ev) { take(ev); });
   return {0, ""};
 }
 
@@ -319,9 +252,7 @@ bool PreloadEngine::step() {
     struct timespec nap = {0, 5'000'000};
     nanosleep(&nap, nullptr);
   }
-  if (g_forward_signal) {
-    const int sig = g_forward_signal;
-    g_forward_signal = 0;
+  if (const int sig = take_forwarded_signal()) {
     if (background_ && sig != SIGHUP) end_background();  // stop tracing, leave them running
     if (!background_) kill(child_, sig);
   }
@@ -424,29 +355,15 @@ void PreloadEngine::end_background() {
 }
 
 bool PreloadEngine::reap() {
-  int status = 0;
-  pid_t pid;
-  while ((pid = waitpid(-1, &status, WNOHANG)) != 0) {
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      return false;  // ECHILD: every process of the tree has ended
-    }
-    const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return reap_children([this](pid_t pid, int code) {
     collector_->process_ended(static_cast<uint32_t>(pid), code);
     if (pid == child_) summary_.exit_status = code, root_ended_ = true;
-  }
-  return true;
+  });
 }
 
 void PreloadEngine::finish() {
   collector_->drain();
-  collector_->close_unended();
-  collector_->flush();
-  summary_.problem = collector_->problem();
-  if (summary_.problem.empty()) {
-    if (Status s = writer_->close(clock_ns(CLOCK_MONOTONIC)); !s.ok())
-      summary_.problem = s.message();
-  }
+  finish_trace(*collector_, *writer_, summary_);
 }
 
 RecordError record_preload(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out,
@@ -461,10 +378,28 @@ RecordError attach_preload(uint32_t, const RecordOptions&, std::unique_ptr<LiveE
   return {1, "attach is not available on Linux yet: start the program under 'wstrace record'"};
 }
 
-constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload}};
+RecordError attach_ebpf(uint32_t, const RecordOptions&, std::unique_ptr<LiveEngine>&) {
+  return {1, "attach is not available with the kernel engine yet: start the program under "
+             "'wstrace record --engine ebpf'"};
+}
+
+constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload},
+                                    {"ebpf", record_ebpf, attach_ebpf}};
 
 }  // namespace
 
 std::span<const EngineEntry> platform_engines() { return kEngines; }
+
+// The preload engine, unless the program makes its calls without libc (static, Go) and the
+// kernel engine can run here.
+const EngineEntry& platform_auto_engine(const RecordOptions& opt, std::string& why) {
+  if (opt.argv.empty()) return kEngines[0];
+  const Preflight pre = preflight(opt.argv[0]);
+  if (!pre.calls_without_libc || !ebpf_unavailable().empty()) return kEngines[0];
+  why = fmt::format("{} makes its socket calls without libc (statically linked or Go), out of the "
+                    "preload agent's reach: recording with the kernel engine (--engine ebpf)",
+                    pre.path);
+  return kEngines[1];
+}
 
 }  // namespace ws::capture

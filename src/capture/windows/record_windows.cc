@@ -123,6 +123,7 @@ trace::TraceHeader make_header(const RecordOptions& opt) {
   h.snaplen = opt.snaplen;
   h.redacted = opt.redact;
   h.follow_children = opt.follow;
+  h.engine = "preload";  // (the agent DLL: `record --engine preload`)
   h.mono_anchor_ns = qpc_ns();
   FILETIME ft;
   GetSystemTimePreciseAsFileTime(&ft);
@@ -469,5 +470,7 @@ constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload}}
 }  // namespace
 
 std::span<const EngineEntry> platform_engines() { return kEngines; }
+
+const EngineEntry& platform_auto_engine(const RecordOptions&, std::string&) { return kEngines[0]; }
 
 }  // namespace ws::capture

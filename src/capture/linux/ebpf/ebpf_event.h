@@ -1,0 +1,110 @@
+/* What the kernel engine's BPF programs (wstrace.bpf.c) hand to wstrace through their ring
+ * buffer, and what wstrace tells them: shared by the BPF object and the collector
+ * (record_ebpf.cc), which turns each event into the preload agent's raw record (raw_record.h)
+ * so that one translation and one collector serve both engines. C, for clang -target bpf. */
+#ifndef WSTRACE_EBPF_EVENT_H
+#define WSTRACE_EBPF_EVENT_H
+
+/* The system calls traced, by number. x86-64 only so far: the collector checks these against
+ * <sys/syscall.h> at compile time, and CMake builds the engine on x86-64 alone. */
+#define WS_NR_READ 0
+#define WS_NR_WRITE 1
+#define WS_NR_CLOSE 3
+#define WS_NR_READV 19
+#define WS_NR_WRITEV 20
+#define WS_NR_SENDFILE 40
+#define WS_NR_SOCKET 41
+#define WS_NR_CONNECT 42
+#define WS_NR_ACCEPT 43
+#define WS_NR_SENDTO 44
+#define WS_NR_RECVFROM 45
+#define WS_NR_SENDMSG 46
+#define WS_NR_RECVMSG 47
+#define WS_NR_SHUTDOWN 48
+#define WS_NR_BIND 49
+#define WS_NR_LISTEN 50
+#define WS_NR_GETSOCKNAME 51
+#define WS_NR_GETPEERNAME 52
+#define WS_NR_SOCKETPAIR 53
+#define WS_NR_SETSOCKOPT 54
+#define WS_NR_GETSOCKOPT 55
+#define WS_NR_ACCEPT4 288
+#define WS_NR_RECVMMSG 299
+#define WS_NR_SENDMMSG 307
+#define WS_NR_DUP 32
+#define WS_NR_DUP2 33
+#define WS_NR_FCNTL 72
+#define WS_NR_DUP3 292
+/* fcntl commands traced on sockets (the rest are not socket facts) */
+#define WS_F_DUPFD 0
+#define WS_F_GETFL 3
+#define WS_F_SETFL 4
+#define WS_F_DUPFD_CLOEXEC 1030
+
+/* Payload bytes kept per call at most (a power of two): `record -s` above it keeps this. */
+#define WS_EBPF_SNAP_MAX 16384
+/* Address bytes kept (sockaddr_storage is 128). */
+#define WS_EBPF_ADDR_MAX 128
+/* iovecs of one call read for its length and payload; messages of one sendmmsg/recvmmsg kept. */
+#define WS_EBPF_MAX_IOV 8
+#define WS_EBPF_MAX_MMSG 8
+/* Bytes of an exec's file name and command line kept. */
+#define WS_EBPF_PATH_MAX 512
+#define WS_EBPF_CMDLINE_MAX 2048
+
+enum ws_ebpf_kind {
+  WS_EV_CALL = 1,  /* a system call ended: nr, args, ret, the facts below */
+  WS_EV_EXEC = 2,  /* the process ran a new program: payload = file name, then command line */
+  WS_EV_FORK = 3,  /* a traced process made a child (pid, tid: the child's; aux[0]: parent) */
+  WS_EV_EXIT = 4,  /* a traced thread ended (aux[0]: 1 when it was the process's last) */
+  WS_EV_INHERITED = 5,  /* after an exec, a socket the program has: args[0] its descriptor, [1]
+                         * family, [2] type, [3] protocol, [4] 1 when it listens; addr: the
+                         * peer, local: its own end (inet) */
+  WS_EV_UNSEEN_COMPAT = 6,  /* the process makes 32-bit system calls (numbered as i386's),
+                             * which the engine does not record: said once per process */
+};
+/* Descriptors looked at after an exec for inherited sockets. */
+#define WS_EBPF_MAX_INHERITED_FDS 4096
+
+/* aux[] of a call: what the kernel or the program's memory said beyond the arguments. */
+enum ws_ebpf_aux {
+  WS_AUX_LEN = 0,    /* bytes offered: the sum of the iovecs (msg and v calls) */
+  WS_AUX_COUNT = 1,  /* iovecs given (msghdr calls) */
+  WS_AUX_A = 2,      /* socketpair: sv[0]; getsockopt: optlen after; mmsg: the message's msg_len */
+  WS_AUX_B = 3,      /* socketpair: sv[1]; sockopts: the int value when optlen is 4 */
+};
+
+enum ws_ebpf_flag {
+  WS_F_HAVE_A = 1,        /* aux[WS_AUX_A] is known */
+  WS_F_HAVE_B = 2,        /* aux[WS_AUX_B] is known */
+  WS_F_MMSG_MSG = 4,      /* a further message of a sendmmsg/recvmmsg (msg_index > 0) */
+  WS_F_LAST_THREAD = 8,   /* (exit) the process ended */
+  WS_F_NOT_TRACED = 16,   /* (fork) the table of traced processes is full: the child is not */
+};
+
+struct ws_ebpf_event {
+  __u32 kind;         /* ws_ebpf_kind */
+  __u32 pid;          /* tgid */
+  __u32 tid;
+  __u32 nr;           /* (call) system call number */
+  __u64 ts;           /* CLOCK_MONOTONIC ns at entry */
+  __u64 dur;          /* ns */
+  __s64 ret;          /* the kernel's return: -errno on failure */
+  __u64 args[6];
+  __u64 aux[4];
+  __u32 flags;        /* ws_ebpf_flag */
+  __u32 msg_index;    /* (mmsg) which message */
+  __u32 addr_len;     /* bytes of addr: the address argument or the peer returned */
+  __u32 local_len;    /* bytes of local: the socket's own address (connect, accept) */
+  __u32 payload_len;  /* bytes kept in payload */
+  __u32 pad;
+  __u64 payload_total; /* bytes the call moved */
+  __u8 addr[WS_EBPF_ADDR_MAX];
+  __u8 local[32];
+  /* payload_len bytes of payload follow in the ring */
+};
+
+/* Records the ring buffer could not take, per traced process (the per-CPU total is beside). */
+#define WS_EBPF_MAX_PROCS 8192
+
+#endif

@@ -1,0 +1,402 @@
+#include "ebpf_records.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "event.h"
+
+namespace ws::capture {
+namespace {
+
+// The numbers the BPF side uses are this machine's system call numbers.
+static_assert(WS_NR_READ == SYS_read && WS_NR_WRITE == SYS_write && WS_NR_CLOSE == SYS_close &&
+              WS_NR_READV == SYS_readv && WS_NR_WRITEV == SYS_writev &&
+              WS_NR_SENDFILE == SYS_sendfile && WS_NR_SOCKET == SYS_socket &&
+              WS_NR_CONNECT == SYS_connect && WS_NR_ACCEPT == SYS_accept &&
+              WS_NR_SENDTO == SYS_sendto && WS_NR_RECVFROM == SYS_recvfrom &&
+              WS_NR_SENDMSG == SYS_sendmsg && WS_NR_RECVMSG == SYS_recvmsg &&
+              WS_NR_SHUTDOWN == SYS_shutdown && WS_NR_BIND == SYS_bind &&
+              WS_NR_LISTEN == SYS_listen && WS_NR_GETSOCKNAME == SYS_getsockname &&
+              WS_NR_GETPEERNAME == SYS_getpeername && WS_NR_SOCKETPAIR == SYS_socketpair &&
+              WS_NR_SETSOCKOPT == SYS_setsockopt && WS_NR_GETSOCKOPT == SYS_getsockopt &&
+              WS_NR_ACCEPT4 == SYS_accept4 && WS_NR_RECVMMSG == SYS_recvmmsg &&
+              WS_NR_SENDMMSG == SYS_sendmmsg && WS_NR_DUP == SYS_dup && WS_NR_DUP2 == SYS_dup2 &&
+              WS_NR_DUP3 == SYS_dup3 && WS_NR_FCNTL == SYS_fcntl && WS_F_DUPFD == F_DUPFD &&
+              WS_F_GETFL == F_GETFL && WS_F_SETFL == F_SETFL &&
+              WS_F_DUPFD_CLOEXEC == F_DUPFD_CLOEXEC,
+              "ebpf_event.h's system call numbers are not this platform's");
+
+// One raw record being written, as agent/call.cc lays it out.
+class RawWriter {
+ public:
+  RawWriter(FuncId f, int64_t ts, uint64_t dur) {
+    head_.func = static_cast<uint8_t>(f);
+    head_.ts = ts;
+    head_.dur = dur;
+  }
+  // The kernel's return value as libc gives it: -1 and errno on failure.
+  void kernel_result(int64_t ret) {
+    if (ret < 0 && ret >= -4095) {
+      head_.result = -1;
+      head_.err = static_cast<int32_t>(-ret);
+      head_.err_domain = static_cast<uint8_t>(ErrDomain::Errno);
+    } else {
+      head_.result = ret;
+    }
+  }
+  void result(int64_t r) { head_.result = r; }
+  void u64(FieldId f, uint64_t v) { arg(f, kRawU64, &v, 8); }
+  void i64(FieldId f, int64_t v) { arg(f, kRawI64, &v, 8); }
+  void platform_const(FieldId f, int64_t v) { arg(f, kRawPlatformConst, &v, 8); }
+  void sockopt(int64_t level, int64_t name) {
+    const int64_t both[2] = {level, name};
+    arg(FieldId::optname, kRawSockopt, both, 16);
+  }
+  void sockaddr(FieldId f, const uint8_t* p, uint32_t len) {
+    if (len) arg(f, kRawSockaddr, p, len);
+  }
+  void str(FieldId f, std::string_view s) { arg(f, kRawString, s.data(), s.size()); }
+  void payload(const uint8_t* p, uint32_t kept, uint64_t total) {
+    if (!total) return;
+    std::vector<uint8_t> b(8 + kept);
+    std::memcpy(b.data(), &total, 8);
+    if (kept) std::memcpy(b.data() + 8, p, kept);
+    arg(FieldId::payload, kRawBytes, b.data(), b.size());
+  }
+  EbpfRecord done(uint32_t pid, uint32_t tid) {
+    head_.tid = tid;
+    EbpfRecord r{pid, tid, std::vector<uint8_t>(sizeof head_)};
+    std::memcpy(r.bytes.data(), &head_, sizeof head_);
+    r.bytes.insert(r.bytes.end(), args_.begin(), args_.end());
+    return r;
+  }
+
+ private:
+  void arg(FieldId f, RawKind kind, const void* p, size_t size) {
+    RawArg a{static_cast<uint8_t>(f), kind, 0, static_cast<uint32_t>(size)};
+    const auto* ab = reinterpret_cast<const uint8_t*>(&a);
+    args_.insert(args_.end(), ab, ab + sizeof a);
+    const auto* pb = static_cast<const uint8_t*>(p);
+    args_.insert(args_.end(), pb, pb + size);
+    args_.resize(args_.size() + (raw_pad(static_cast<uint32_t>(size)) - size), 0);
+    ++head_.nargs;
+  }
+
+  RawHead head_{};
+  std::vector<uint8_t> args_;
+};
+
+FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
+  switch (nr) {
+    case WS_NR_DUP: return FuncId::dup;
+    case WS_NR_DUP2: return FuncId::dup2;
+    case WS_NR_DUP3: return FuncId::dup3;
+    case WS_NR_FCNTL:
+      return fcntl_cmd == F_DUPFD || fcntl_cmd == F_DUPFD_CLOEXEC ? FuncId::fcntl_dupfd
+                                                                  : FuncId::fcntl;
+    case WS_NR_READ: return FuncId::read;
+    case WS_NR_WRITE: return FuncId::write;
+    case WS_NR_CLOSE: return FuncId::close;
+    case WS_NR_READV: return FuncId::readv;
+    case WS_NR_WRITEV: return FuncId::writev;
+    case WS_NR_SENDFILE: return FuncId::sendfile;
+    case WS_NR_SOCKET: return FuncId::socket;
+    case WS_NR_CONNECT: return FuncId::connect;
+    case WS_NR_ACCEPT: return FuncId::accept;
+    case WS_NR_SENDTO: return FuncId::sendto;
+    case WS_NR_RECVFROM: return FuncId::recvfrom;
+    case WS_NR_SENDMSG: return FuncId::sendmsg;
+    case WS_NR_RECVMSG: return FuncId::recvmsg;
+    case WS_NR_SHUTDOWN: return FuncId::shutdown;
+    case WS_NR_BIND: return FuncId::bind;
+    case WS_NR_LISTEN: return FuncId::listen;
+    case WS_NR_GETSOCKNAME: return FuncId::getsockname;
+    case WS_NR_GETPEERNAME: return FuncId::getpeername;
+    case WS_NR_SOCKETPAIR: return FuncId::socketpair;
+    case WS_NR_SETSOCKOPT: return FuncId::setsockopt;
+    case WS_NR_GETSOCKOPT: return FuncId::getsockopt;
+    case WS_NR_ACCEPT4: return FuncId::accept4;
+    case WS_NR_RECVMMSG: return mmsg_msg ? FuncId::recvmmsg_msg : FuncId::recvmmsg;
+    case WS_NR_SENDMMSG: return mmsg_msg ? FuncId::sendmmsg_msg : FuncId::sendmmsg;
+  }
+  return FuncId::kCount;
+}
+
+bool is_receive(uint32_t nr) {
+  return nr == WS_NR_RECVFROM || nr == WS_NR_RECVMSG || nr == WS_NR_RECVMMSG;
+}
+
+// The address kept, no longer than the event's room (the kernel said how long it is).
+uint32_t kept_len(uint32_t len, size_t room) { return len <= room ? len : 0; }
+
+void socket_args(RawWriter& w, const __u64* a) {
+  const int64_t type = static_cast<int>(a[1]);
+  w.platform_const(FieldId::family, static_cast<int>(a[0]));
+  w.platform_const(FieldId::type, type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (type & (SOCK_NONBLOCK | SOCK_CLOEXEC))
+    w.platform_const(FieldId::type_flags, type & (SOCK_NONBLOCK | SOCK_CLOEXEC));
+  w.platform_const(FieldId::protocol, static_cast<int>(a[2]));
+}
+
+// The arguments of one call, as the agent's hook for it records them (agent/hooks_*.cc).
+void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
+  const __u64* a = e.args;
+  const uint64_t fd = static_cast<uint32_t>(a[0]);
+  const uint32_t addr_len = kept_len(e.addr_len, sizeof e.addr);
+  const uint32_t local_len = kept_len(e.local_len, sizeof e.local);
+  const bool ok = e.ret >= 0;
+  const FieldId addr_field = is_receive(e.nr) ? FieldId::peer : FieldId::addr;
+  auto flags = [&](int64_t f) {
+    if (f) w.platform_const(FieldId::flags, static_cast<int>(f));
+  };
+  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR) w.u64(FieldId::sock, fd);
+  switch (e.nr) {
+    case WS_NR_SOCKET: socket_args(w, a); return;
+    case WS_NR_SOCKETPAIR:
+      socket_args(w, a);
+      if (ok && (e.flags & WS_F_HAVE_A) && (e.flags & WS_F_HAVE_B)) {
+        w.u64(FieldId::sock, static_cast<uint32_t>(e.aux[WS_AUX_A]));
+        w.u64(FieldId::new_sock, static_cast<uint32_t>(e.aux[WS_AUX_B]));
+      }
+      return;
+    case WS_NR_BIND: w.sockaddr(FieldId::addr, e.addr, addr_len); return;
+    case WS_NR_CONNECT:
+      w.sockaddr(FieldId::addr, e.addr, addr_len);
+      w.sockaddr(FieldId::local, e.local, local_len);
+      return;
+    case WS_NR_LISTEN: w.i64(FieldId::backlog, static_cast<int>(a[1])); return;
+    case WS_NR_ACCEPT:
+    case WS_NR_ACCEPT4:
+      if (!ok) return;
+      w.u64(FieldId::new_sock, static_cast<uint64_t>(e.ret));
+      w.sockaddr(FieldId::peer, e.addr, addr_len);
+      w.sockaddr(FieldId::local, e.local, local_len);
+      return;
+    case WS_NR_SHUTDOWN: w.platform_const(FieldId::how, static_cast<int>(a[1])); return;
+    case WS_NR_CLOSE: return;
+    case WS_NR_DUP:
+    case WS_NR_DUP2:
+    case WS_NR_DUP3:
+      if (ok) w.u64(FieldId::new_sock, static_cast<uint64_t>(e.ret));
+      return;
+    case WS_NR_FCNTL: {
+      const int cmd = static_cast<int>(a[1]);
+      if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+        if (ok) w.u64(FieldId::new_sock, static_cast<uint64_t>(e.ret));
+        return;
+      }
+      w.platform_const(FieldId::request, cmd);
+      if (cmd == F_SETFL) w.u64(FieldId::arg, a[2]);
+      return;
+    }
+    case WS_NR_SETSOCKOPT:
+    case WS_NR_GETSOCKOPT: {
+      w.sockopt(static_cast<int>(a[1]), static_cast<int>(a[2]));
+      if (e.flags & WS_F_HAVE_B) w.i64(FieldId::optval, static_cast<int64_t>(e.aux[WS_AUX_B]));
+      const uint64_t len = e.nr == WS_NR_GETSOCKOPT
+                               ? ((e.flags & WS_F_HAVE_A) ? e.aux[WS_AUX_A] : 0)
+                               : static_cast<uint32_t>(a[4]);
+      w.u64(FieldId::optlen, len);
+      return;
+    }
+    case WS_NR_GETSOCKNAME:
+    case WS_NR_GETPEERNAME:
+      if (e.ret == 0) w.sockaddr(FieldId::addr, e.addr, addr_len);
+      return;
+    case WS_NR_SENDFILE:
+      // The file's bytes are not read: the payload says how many moved, none kept.
+      w.u64(FieldId::len, a[3]);
+      if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
+      return;
+    case WS_NR_READ:
+    case WS_NR_WRITE: w.u64(FieldId::len, a[2]); break;
+    case WS_NR_READV:
+    case WS_NR_WRITEV:
+      w.u64(FieldId::len, e.aux[WS_AUX_LEN]);
+      w.u64(FieldId::count, a[2]);
+      break;
+    case WS_NR_SENDTO:
+    case WS_NR_RECVFROM:
+      w.u64(FieldId::len, a[2]);
+      flags(static_cast<int>(a[3]));
+      w.sockaddr(addr_field, e.addr, addr_len);
+      break;
+    case WS_NR_SENDMSG:
+    case WS_NR_RECVMSG:
+      w.u64(FieldId::len, e.aux[WS_AUX_LEN]);
+      flags(static_cast<int>(a[2]));
+      w.u64(FieldId::count, e.aux[WS_AUX_COUNT]);
+      w.sockaddr(addr_field, e.addr, addr_len);
+      break;
+    case WS_NR_SENDMMSG:
+    case WS_NR_RECVMMSG:
+      if (e.flags & WS_F_MMSG_MSG) {
+        w.u64(FieldId::len, e.aux[WS_AUX_A]);
+      } else {
+        w.u64(FieldId::len, e.aux[WS_AUX_LEN]);
+        flags(static_cast<int>(a[3]));
+        w.u64(FieldId::count, static_cast<uint32_t>(a[2]));
+      }
+      w.sockaddr(addr_field, e.addr, addr_len);
+      break;
+  }
+  w.payload(payload, e.payload_len, e.payload_total);
+}
+
+// The text of a command line kept by the kernel: its arguments joined by spaces, as the
+// agent reads /proc/self/cmdline.
+std::string joined_args(const uint8_t* p, size_t n) {
+  std::string s(reinterpret_cast<const char*>(p), n);
+  while (!s.empty() && s.back() == '\0') s.pop_back();
+  for (char& c : s)
+    if (c == '\0') c = ' ';
+  return s;
+}
+
+// The program's path made absolute against its working directory, as the agent names it.
+std::string absolute_image(uint32_t pid, std::string name) {
+  if (name.empty() || name[0] == '/') return name;
+  char cwd[4096];
+  const std::string link = "/proc/" + std::to_string(pid) + "/cwd";
+  const ssize_t r = readlink(link.c_str(), cwd, sizeof cwd - 1);
+  if (r <= 0) return name;
+  return std::string(cwd, static_cast<size_t>(r)) + "/" + name;
+}
+
+}  // namespace
+
+int exit_status_of(uint64_t code) {
+  const int sig = static_cast<int>(code & 0x7f);
+  return sig ? 128 + sig : static_cast<int>((code >> 8) & 0xff);
+}
+
+void EbpfRecords::name_process(uint32_t pid, std::string image, std::string cmdline) {
+  processes_[pid] = Process{std::move(image), std::move(cmdline)};
+}
+
+EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<EbpfRecord>& out) {
+  ws_ebpf_event e;
+  if (len < sizeof e) return {};
+  std::memcpy(&e, data, sizeof e);
+  const uint8_t* payload = data + sizeof e;
+  const size_t n = len - sizeof e;
+  if (e.payload_len > n) return {};
+  switch (e.kind) {
+    case WS_EV_CALL: call(e, payload, out); break;
+    case WS_EV_EXEC: exec(e, payload, n, out); break;
+    case WS_EV_FORK: fork(e, out); break;
+    case WS_EV_EXIT: return exit(e, out);
+    case WS_EV_INHERITED: inherited(e, out); break;
+    case WS_EV_UNSEEN_COMPAT: unseen_compat(e, out); break;
+  }
+  return {};
+}
+
+void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
+                       std::vector<EbpfRecord>& out) {
+  const FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG, static_cast<int>(e.args[1]));
+  if (f == FuncId::kCount) return;
+  RawWriter w(f, static_cast<int64_t>(e.ts), e.dur);
+  if (e.flags & WS_F_MMSG_MSG) w.result(static_cast<int64_t>(e.aux[WS_AUX_A]));
+  else w.kernel_result(e.ret);
+  call_args(w, e, payload);
+  out.push_back(w.done(e.pid, e.tid));
+  // The BPF programs keep the first WS_EBPF_MAX_MMSG messages of a call: said once per process.
+  const bool mmsg = e.nr == WS_NR_SENDMMSG || e.nr == WS_NR_RECVMMSG;
+  if (mmsg && !(e.flags & WS_F_MMSG_MSG) && e.ret > WS_EBPF_MAX_MMSG) {
+    Process& p = processes_[e.pid];
+    if (p.mmsg_said) return;
+    p.mmsg_said = true;
+    RawWriter u(FuncId::unseen, static_cast<int64_t>(e.ts), 0);
+    u.str(FieldId::what, "mmsg-messages");
+    u.str(FieldId::cause, fmt::format("a {} moved {} messages: the kernel engine records the "
+                                      "first {} of each call, the others are missing",
+                                      e.nr == WS_NR_SENDMMSG ? "sendmmsg" : "recvmmsg", e.ret,
+                                      WS_EBPF_MAX_MMSG));
+    u.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
+    out.push_back(u.done(e.pid, e.tid));
+  }
+}
+
+void EbpfRecords::exec(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
+                       std::vector<EbpfRecord>& out) {
+  if (n < WS_EBPF_PATH_MAX || e.aux[1] >= WS_EBPF_PATH_MAX ||
+      e.aux[2] > n - WS_EBPF_PATH_MAX)
+    return;
+  Process& p = processes_[e.pid];
+  p.image = absolute_image(e.pid, std::string(reinterpret_cast<const char*>(payload), e.aux[1]));
+  p.cmdline = joined_args(payload + WS_EBPF_PATH_MAX, e.aux[2]);
+  RawWriter w(FuncId::process_start, static_cast<int64_t>(e.ts), 0);
+  w.u64(FieldId::ppid, e.aux[0]);
+  w.str(FieldId::image, p.image);
+  w.str(FieldId::cmdline, p.cmdline);
+  w.u64(FieldId::platform, static_cast<uint64_t>(Platform::Linux));
+  out.push_back(w.done(e.pid, e.tid));
+}
+
+// The parent's fork (its result the child's pid), then the child's start: the same program.
+void EbpfRecords::fork(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  const auto parent = static_cast<uint32_t>(e.aux[0]);
+  RawWriter f(FuncId::fork, static_cast<int64_t>(e.ts), 0);
+  f.result(e.pid);
+  out.push_back(f.done(parent, static_cast<uint32_t>(e.aux[1])));
+  const Process p = processes_[parent];
+  if (e.flags & WS_F_NOT_TRACED) {
+    RawWriter lost(FuncId::tracing_lost, static_cast<int64_t>(e.ts), 0);
+    lost.str(FieldId::image, p.image);
+    lost.str(FieldId::cause, fmt::format("the kernel engine's table of traced processes is full "
+                                         "({} processes): this child is not traced",
+                                         WS_EBPF_MAX_PROCS));
+    lost.u64(FieldId::child, e.pid);
+    out.push_back(lost.done(parent, static_cast<uint32_t>(e.aux[1])));
+    return;
+  }
+  processes_[e.pid] = p;
+  RawWriter w(FuncId::process_start, static_cast<int64_t>(e.ts), 0);
+  w.u64(FieldId::ppid, parent);
+  w.str(FieldId::image, p.image);
+  w.str(FieldId::cmdline, p.cmdline);
+  w.u64(FieldId::platform, static_cast<uint64_t>(Platform::Linux));
+  out.push_back(w.done(e.pid, e.tid));
+}
+
+// A socket the new program has (the agent records the same when it starts in a program).
+void EbpfRecords::inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  RawWriter w(FuncId::inherited, static_cast<int64_t>(e.ts), 0);
+  w.u64(FieldId::sock, e.args[0]);
+  w.platform_const(FieldId::family, static_cast<int64_t>(e.args[1]));
+  w.platform_const(FieldId::type, static_cast<int64_t>(e.args[2]));
+  w.platform_const(FieldId::protocol, static_cast<int64_t>(e.args[3]));
+  w.sockaddr(FieldId::local, e.local, kept_len(e.local_len, sizeof e.local));
+  w.sockaddr(FieldId::peer, e.addr, kept_len(e.addr_len, sizeof e.addr));
+  w.u64(FieldId::listening, e.args[4] ? 1 : 0);
+  out.push_back(w.done(e.pid, e.tid));
+}
+
+void EbpfRecords::unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  RawWriter w(FuncId::unseen, static_cast<int64_t>(e.ts), 0);
+  w.str(FieldId::what, "32-bit-syscalls");
+  w.str(FieldId::cause, "the process makes 32-bit system calls (int 0x80), which the kernel "
+                        "engine does not record yet: its socket calls through them are missing");
+  out.push_back(w.done(e.pid, e.tid));
+}
+
+EbpfOutcome EbpfRecords::exit(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  EbpfOutcome o{e.tid, 0};
+  if (!(e.flags & WS_F_LAST_THREAD)) return o;
+  RawWriter w(FuncId::process_exit, static_cast<int64_t>(e.ts), 0);
+  w.i64(FieldId::exit_code, exit_status_of(e.aux[0]));
+  out.push_back(w.done(e.pid, e.tid));
+  processes_.erase(e.pid);
+  o.ended_pid = e.pid;
+  return o;
+}
+
+}  // namespace ws::capture

@@ -1,0 +1,289 @@
+// The kernel engine's events as the agent's raw records (capture/linux/ebpf/ebpf_records.cc),
+// read back through the collector's translation: the events must be the ones the preload
+// engine writes for the same calls. No BPF here: the events are made by hand.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ebpf_records.h"
+#include "event_builder.h"
+#include "translate.h"
+
+namespace {
+
+using namespace ws;
+using namespace ws::capture;
+
+std::vector<uint8_t> bytes_of(const ws_ebpf_event& e, const std::string& payload = {}) {
+  std::vector<uint8_t> b(sizeof e + payload.size());
+  std::memcpy(b.data(), &e, sizeof e);
+  if (!payload.empty()) std::memcpy(b.data() + sizeof e, payload.data(), payload.size());
+  return b;
+}
+
+ws_ebpf_event call(uint32_t nr, int64_t ret) {
+  ws_ebpf_event e{};
+  e.kind = WS_EV_CALL;
+  e.pid = 100;
+  e.tid = 101;
+  e.nr = nr;
+  e.ts = 5'000;
+  e.dur = 70;
+  e.ret = ret;
+  return e;
+}
+
+uint32_t put_inet(uint8_t* out, uint32_t ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(ip);
+  std::memcpy(out, &a, sizeof a);
+  return sizeof a;
+}
+
+// The one record the event makes, translated.
+void translated(const std::vector<uint8_t>& ev, EventBuilder& out, EbpfRecords& records) {
+  std::vector<EbpfRecord> recs;
+  records.convert(ev.data(), ev.size(), recs);
+  ASSERT_EQ(recs.size(), 1u);
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), recs[0].pid, out));
+}
+
+SockAddr addr_of(const Event& ev, FieldId f) {
+  SockAddr a;
+  const Value* v = ev.get(f);
+  EXPECT_TRUE(v && decode_addr(v->bytes(), a)) << field_def(f).name;
+  return a;
+}
+
+TEST(EbpfRecords, ConnectHasItsPeerAndLocalEnd) {
+  ws_ebpf_event e = call(WS_NR_CONNECT, -EINPROGRESS);
+  e.args[0] = 5;
+  e.addr_len = put_inet(e.addr, 0x7f000001, 8080);
+  e.local_len = put_inet(e.local, 0x7f000001, 40000);
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::connect);
+  EXPECT_EQ(ev.pid, 100u);
+  EXPECT_EQ(ev.tid, 101u);
+  EXPECT_EQ(ev.ts, 5'000);
+  EXPECT_EQ(ev.dur, 70u);
+  EXPECT_EQ(ev.result, -1);  // as libc returns it, errno beside
+  EXPECT_EQ(ev.error.domain, ErrDomain::Errno);
+  EXPECT_EQ(ev.error.value, EINPROGRESS);
+  EXPECT_EQ(ev.get(FieldId::sock)->num, 5u);
+  EXPECT_EQ(addr_of(ev, FieldId::addr), SockAddr::ipv4(0x7f000001, 8080));
+  EXPECT_EQ(addr_of(ev, FieldId::local), SockAddr::ipv4(0x7f000001, 40000));
+}
+
+TEST(EbpfRecords, ReceiveKeepsWhatTheSnapLengthLetThrough) {
+  ws_ebpf_event e = call(WS_NR_RECVFROM, 11);
+  e.args[0] = 3;
+  e.args[2] = 4096;
+  e.args[3] = MSG_PEEK;
+  e.addr_len = put_inet(e.addr, 0x7f000001, 53);
+  e.payload_len = 5;
+  e.payload_total = 11;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e, "hello"), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::recvfrom);
+  EXPECT_EQ(ev.result, 11);
+  EXPECT_EQ(ev.get(FieldId::len)->num, 4096u);
+  EXPECT_EQ(ev.get(FieldId::flags)->num, to_flags(ConstTable::MsgFlags, Platform::Linux, MSG_PEEK));
+  EXPECT_EQ(addr_of(ev, FieldId::peer), SockAddr::ipv4(0x7f000001, 53));
+  const Value* p = ev.get(FieldId::payload);
+  ASSERT_TRUE(p);
+  EXPECT_NE(p->bytes().find("hello"), std::string_view::npos);
+}
+
+TEST(EbpfRecords, FurtherMessagesOfSendmmsgAreSendsOfTheirOwn) {
+  ws_ebpf_event e = call(WS_NR_SENDMMSG, 2);
+  e.flags = WS_F_MMSG_MSG | WS_F_HAVE_A;
+  e.msg_index = 1;
+  e.aux[WS_AUX_A] = 30;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::sendmmsg_msg);
+  EXPECT_EQ(b.event().result, 30);  // the message's bytes, not the call's count
+  EXPECT_EQ(b.event().get(FieldId::len)->num, 30u);
+}
+
+TEST(EbpfRecords, MessagesPastWhatTheKernelKeepsAreDeclaredUnseenOnce) {
+  ws_ebpf_event e = call(WS_NR_RECVMMSG, WS_EBPF_MAX_MMSG + 2);
+  e.args[0] = 6;
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto b = bytes_of(e);
+  records.convert(b.data(), b.size(), recs);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 3u);  // the call, the declaration, the second call
+  EventBuilder out;
+  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), 1, out));
+  EXPECT_EQ(out.event().func, FuncId::unseen);
+  EXPECT_EQ(out.event().get(FieldId::what)->bytes(), "mmsg-messages");
+  EXPECT_EQ(out.event().get(FieldId::sock)->num, 6u);
+}
+
+TEST(EbpfRecords, ExecForkAndExitAreTheProcessFacts) {
+  EbpfRecords records;
+  ws_ebpf_event x{};
+  x.kind = WS_EV_EXEC;
+  x.pid = x.tid = 200;
+  x.aux[0] = 1;  // ppid
+  std::string payload(WS_EBPF_PATH_MAX, '\0');
+  const std::string path = "/usr/bin/dig", args = std::string("dig\0-p\0005353", 12);
+  payload.replace(0, path.size(), path);
+  payload += args;
+  x.aux[1] = path.size();
+  x.aux[2] = args.size();
+  x.payload_len = static_cast<uint32_t>(payload.size());
+  EventBuilder b;
+  translated(bytes_of(x, payload), b, records);
+  EXPECT_EQ(b.event().func, FuncId::process_start);
+  EXPECT_EQ(b.event().get(FieldId::image)->bytes(), "/usr/bin/dig");
+  EXPECT_EQ(b.event().get(FieldId::cmdline)->bytes(), "dig -p 5353");
+  EXPECT_EQ(b.event().get(FieldId::ppid)->num, 1u);
+
+  // The child starts as its parent's program; the parent's fork returns the child's pid.
+  ws_ebpf_event f{};
+  f.kind = WS_EV_FORK;
+  f.pid = f.tid = 300;
+  f.aux[0] = 200;
+  f.aux[1] = 201;
+  std::vector<EbpfRecord> recs;
+  auto fb = bytes_of(f);
+  records.convert(fb.data(), fb.size(), recs);
+  ASSERT_EQ(recs.size(), 2u);
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), recs[0].pid, b));
+  EXPECT_EQ(b.event().func, FuncId::fork);
+  EXPECT_EQ(b.event().pid, 200u);
+  EXPECT_EQ(b.event().tid, 201u);
+  EXPECT_EQ(b.event().result, 300);
+  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), recs[1].pid, b));
+  EXPECT_EQ(b.event().func, FuncId::process_start);
+  EXPECT_EQ(b.event().pid, 300u);
+  EXPECT_EQ(b.event().get(FieldId::cmdline)->bytes(), "dig -p 5353");
+
+  // A thread's end gives its ring back; the last one's is the process's exit (killed: 128+9).
+  ws_ebpf_event t{};
+  t.kind = WS_EV_EXIT;
+  t.pid = 300;
+  t.tid = 302;
+  auto tb = bytes_of(t);
+  recs.clear();
+  EbpfOutcome o = records.convert(tb.data(), tb.size(), recs);
+  EXPECT_TRUE(recs.empty());
+  EXPECT_EQ(o.ended_tid, 302u);
+  EXPECT_EQ(o.ended_pid, 0u);
+  t.tid = 300;
+  t.flags = WS_F_LAST_THREAD;
+  t.aux[0] = 9;
+  tb = bytes_of(t);
+  o = records.convert(tb.data(), tb.size(), recs);
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(o.ended_pid, 300u);
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), recs[0].pid, b));
+  EXPECT_EQ(b.event().func, FuncId::process_exit);
+  EXPECT_EQ(static_cast<int64_t>(b.event().get(FieldId::exit_code)->num), 137);
+  EXPECT_EQ(exit_status_of(3 << 8), 3);
+}
+
+TEST(EbpfRecords, DuplicatesOfSocketsNameTheirNewNumber) {
+  ws_ebpf_event e = call(WS_NR_DUP2, 4);
+  e.args[0] = 7;
+  e.args[1] = 4;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::dup2);
+  EXPECT_EQ(b.event().get(FieldId::sock)->num, 7u);
+  EXPECT_EQ(b.event().get(FieldId::new_sock)->num, 4u);
+  e = call(WS_NR_FCNTL, 9);
+  e.args[0] = 7;
+  e.args[1] = F_DUPFD_CLOEXEC;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::fcntl_dupfd);
+  EXPECT_EQ(b.event().get(FieldId::new_sock)->num, 9u);
+  e = call(WS_NR_FCNTL, 0);
+  e.args[0] = 7;
+  e.args[1] = F_SETFL;
+  e.args[2] = O_NONBLOCK;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::fcntl);
+  EXPECT_EQ(b.event().get(FieldId::arg)->num, static_cast<uint64_t>(O_NONBLOCK));
+}
+
+TEST(EbpfRecords, AnInheritedSocketIsWhatTheKernelSaysItIs) {
+  ws_ebpf_event e{};
+  e.kind = WS_EV_INHERITED;
+  e.pid = e.tid = 50;
+  e.args[0] = 3;
+  e.args[1] = AF_INET;
+  e.args[2] = SOCK_STREAM;
+  e.args[3] = IPPROTO_TCP;
+  e.local_len = put_inet(e.local, 0x7f000001, 80);
+  e.addr_len = put_inet(e.addr, 0x7f000001, 5000);
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::inherited);
+  EXPECT_EQ(ev.get(FieldId::sock)->num, 3u);
+  EXPECT_EQ(ev.get(FieldId::family)->num, af::kInet);
+  EXPECT_EQ(ev.get(FieldId::listening)->num, 0u);
+  EXPECT_EQ(addr_of(ev, FieldId::local), SockAddr::ipv4(0x7f000001, 80));
+  EXPECT_EQ(addr_of(ev, FieldId::peer), SockAddr::ipv4(0x7f000001, 5000));
+}
+
+TEST(EbpfRecords, AChildTheKernelCouldNotTakeOnIsDeclaredLost) {
+  ws_ebpf_event f{};
+  f.kind = WS_EV_FORK;
+  f.pid = f.tid = 300;
+  f.aux[0] = 200;
+  f.aux[1] = 200;
+  f.flags = WS_F_NOT_TRACED;
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto b = bytes_of(f);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 2u);  // the parent's fork, then the loss
+  EventBuilder out;
+  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), 200, out));
+  EXPECT_EQ(out.event().func, FuncId::tracing_lost);
+  EXPECT_EQ(out.event().get(FieldId::child)->num, 300u);
+}
+
+TEST(EbpfRecords, WhatTheKernelCannotHaveWrittenMakesNothing) {
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  ws_ebpf_event e = call(WS_NR_WRITE, 5);
+  e.payload_len = 100;  // more than follows it
+  auto b = bytes_of(e, "abc");
+  records.convert(b.data(), b.size(), recs);
+  records.convert(b.data(), sizeof e - 1, recs);  // shorter than an event
+  e = call(9999, 0);  // a system call the engine does not trace
+  b = bytes_of(e);
+  records.convert(b.data(), b.size(), recs);
+  ws_ebpf_event big = call(WS_NR_CONNECT, 0);
+  big.addr_len = 4000;  // more than its room: left out, the call kept
+  b = bytes_of(big);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 1u);
+  EventBuilder out;
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), 1, out));
+  EXPECT_EQ(out.event().get(FieldId::addr), nullptr);
+}
+
+}  // namespace
