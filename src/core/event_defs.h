@@ -96,7 +96,8 @@
   X(connect, "a connection was started or made", sock, addr, local, op)                              \
   X(accept, "a connection was accepted; the result is the new socket", sock, new_sock, peer,  \
     local, op)                                                                                     \
-  X(send, "data was sent", sock, len, flags, count, addr, payload, op)                        \
+  X(send, "data was sent (local: on a datagram socket's first send, the address the system "   \
+    "bound it to)", sock, len, flags, count, addr, payload, op, local)                        \
   X(recv, "data was received", sock, len, flags, count, peer, payload, op)                    \
   X(shutdown, "one or both directions of a connection were closed", sock, how)               \
   X(close, "a socket was closed", sock)                                                       \

@@ -178,10 +178,38 @@ Connection* Tracker::find_or_adopt(const Event& ev, uint64_t sock) {
 
 // UDP without connect(): each peer is a flow of its own. The socket's first peer is the socket's
 // own connection.
+namespace {
+
+// A datagram flow of a socket bound to the wildcard address (0.0.0.0, ::) with a loopback peer
+// leaves from the loopback address: the system's source for any 127/8 destination is 127.0.0.1
+// (its route on lo says `src 127.0.0.1`), for ::1 it is ::1. Anything else stays the wildcard.
+void loopback_source(Connection& c) {
+  if (!c.local || !c.remote || c.local->family != c.remote->family) return;
+  std::array<uint8_t, 16>& l = c.local->ip;
+  const std::array<uint8_t, 16>& r = c.remote->ip;
+  const bool v4 = c.local->family == af::kInet;
+  if (!v4 && c.local->family != af::kInet6) return;
+  const size_t n = v4 ? 4 : 16;
+  for (size_t i = 0; i < n; ++i)
+    if (l[i] != 0) return;
+  if (v4 && r[0] == 127) {
+    l[0] = 127, l[3] = 1;
+  } else if (!v4 && std::all_of(r.begin(), r.begin() + 15, [](uint8_t b) { return b == 0; }) &&
+             r[15] == 1) {
+    l[15] = 1;
+  } else {
+    return;
+  }
+  c.local_inferred = true;
+}
+
+}  // namespace
+
 Connection* Tracker::flow_for(const Event& ev, Connection* base, const SockAddr& peer) {
   if (base->role == ConnRole::Socket) base->role = ConnRole::Flow;
   if (!base->remote) {
     set_remote(*base, peer);
+    loopback_source(*base);
     return base;
   }
   if (*base->remote == peer) return base;
@@ -201,9 +229,11 @@ Connection* Tracker::flow_for(const Event& ev, Connection* base, const SockAddr&
   f->proto = base->proto;
   f->role = ConnRole::Flow;
   f->local = base->local;
+  if (base->local_inferred && f->local) f->local->ip = {};  // (the wildcard it was bound to)
   f->opened_ts = ev.ts;
   f->first_event_seq = ev.seq;
   set_remote(*f, peer);
+  loopback_source(*f);
   entry.flows.push_back(std::move(f));
   return entry.flows.back().get();
 }
@@ -617,16 +647,25 @@ void Tracker::on_transfer(const Event& ev, Connection& c, bool out) {
   // Every send and receive passes here: its fields are found in one look through its values.
   const FieldId peer_id = out ? FieldId::addr : FieldId::peer;
   const Value *peer = nullptr, *op = nullptr, *payload = nullptr, *len = nullptr,
-              *flags = nullptr;
+              *flags = nullptr, *local = nullptr;
   for (uint8_t i = 0; i < ev.nvalues; ++i) {
     const Value& v = ev.values[i];
     if (v.id == peer_id) peer = &v;
+    else if (v.id == FieldId::local) local = &v;
     else if (v.id == FieldId::op) op = &v;
     else if (v.id == FieldId::payload) payload = &v;
     else if (v.id == FieldId::len) len = &v;
     else if (v.id == FieldId::flags) flags = &v;
   }
   Connection* target = &c;
+  // A datagram socket's first send bound it (implicitly, the port the system chose): its own
+  // address, where the socket had none yet or only the wildcard port.
+  SockAddr own;
+  if (local != nullptr && (!c.local || c.local->port == 0) && decode_addr(local->bytes(), own)) {
+    c.local = own;
+    c.local_inferred = false;
+    loopback_source(c);
+  }
   // Datagrams name their peer: the cheap tests first, the address decoded only for them.
   SockAddr a;
   if (peer != nullptr && c.type != socktype::kStream && c.role != ConnRole::Listener &&

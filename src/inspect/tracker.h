@@ -116,6 +116,9 @@ struct Connection {
     int64_t ts = 0;
   } attempt;
   bool matched = false;           // a call of it passed the Inspector's filter
+  // Its local address is the loopback source the system picks for a wildcard-bound datagram
+  // socket sending to a loopback peer (127.0.0.1 / ::1), not an address a call reported.
+  bool local_inferred = false;
   TcpStats tcp;
 
   std::string kind() const;       // "tcp", "udp", "unix", "tcp6"…  ("?" when unknown)

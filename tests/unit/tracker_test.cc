@@ -197,6 +197,27 @@ TEST_F(TrackerTest, UdpPeersAreFlowsOfTheirOwn) {
   EXPECT_EQ(ended_[second].end, ConnEnd::ClosedByUs);
 }
 
+// A datagram socket's first send names the address it was bound to (Windows: the port the
+// system chose); bound to the wildcard address, its flows to loopback peers leave from the
+// loopback address, a flow to any other peer keeps the wildcard.
+TEST_F(TrackerTest, WildcardDatagramSocketsTakeTheLoopbackSource) {
+  call(FuncId::socket).num(FieldId::family, ws::af::kInet).num(FieldId::type, ws::socktype::kDgram)
+      .result(7);
+  const uint64_t base = feed()->id;
+  call(FuncId::WSASendTo).num(FieldId::sock, 7).addr(FieldId::addr, v4(kLoop + 4, 53))
+      .addr(FieldId::local, v4(0, 40000)).result(10);
+  feed();
+  call(FuncId::sendto).num(FieldId::sock, 7).addr(FieldId::addr, v4(0x0a000001, 53)).result(10);
+  const uint64_t other = feed()->id;
+  close(7);
+  t_.finish();
+  ASSERT_EQ(ended_.size(), 2u);
+  EXPECT_EQ(*ended_[base].local, v4(kLoop, 40000));
+  EXPECT_TRUE(ended_[base].local_inferred);
+  EXPECT_EQ(*ended_[other].local, v4(0, 40000));
+  EXPECT_FALSE(ended_[other].local_inferred);
+}
+
 TEST_F(TrackerTest, EpollWaitsAndMmsgMessages) {
   // An epoll wait's `sock` is the epoll descriptor: no connection. A further message of a
   // sendmmsg is a datagram of its flow but no call of the process.

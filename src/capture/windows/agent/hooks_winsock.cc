@@ -81,6 +81,15 @@ void note_local(Call& c, SOCKET s) {
     c.sockaddr(FieldId::local, &ss, static_cast<size_t>(len), Mem::Proven);
 }
 
+// Sockets whose own address a datagram send has noted: the first sendto/WSASendTo of a socket
+// binds it implicitly (the system picks the port), so that one asks once; later ones do not.
+HandleSet g_sent_from;
+void note_local_once(Call& c, SOCKET s) {
+  if (g_sent_from.has(reinterpret_cast<HANDLE>(s))) return;
+  note_local(c, s);
+  g_sent_from.add(reinterpret_cast<HANDLE>(s));
+}
+
 void socket_args(Call& c, int af, int type, int protocol) {
   c.platform_const(FieldId::family, af);
   c.platform_const(FieldId::type, type);
@@ -301,6 +310,7 @@ int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sock
   io_args(c, s, static_cast<uint64_t>(len), flags);
   c.sockaddr(FieldId::addr, to, static_cast<size_t>(tolen));
   c.payload(buf, r);
+  if (r >= 0 && to) note_local_once(c, s);
   return r;
 }
 
@@ -340,6 +350,7 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
   c.sockaddr(FieldId::addr, to, static_cast<size_t>(tolen));
   overlapped_args(c, ov);
   if (r == 0) wsabuf_payload(c, bufs, n, moved);
+  if ((r == 0 || WSAGetLastError() == WSA_IO_PENDING) && to) note_local_once(c, s);
   return r;
 }
 
@@ -430,7 +441,7 @@ int WSAAPI hook_closesocket(SOCKET s) {
   Call c(FuncId::closesocket);
   int r = g_real.closesocket(s);
   c.done(r, failed(r));
-  if (r == 0) socket_closed(s);
+  if (r == 0) socket_closed(s), g_sent_from.remove(reinterpret_cast<HANDLE>(s));
   c.u64(FieldId::sock, s);
   return r;
 }
