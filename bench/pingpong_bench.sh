@@ -24,7 +24,7 @@ time_ms() {  # time_ms NAME CMD…: wall time of one run in µs; its CPU µs app
   awk '{printf "%d\n", ($1 + $2) * 1000000}' "$tmp/cpu" >>"$tmp/$name.cpu"
   echo $(((t1 - t0) / 1000))
 }
-declare -a t_base t_ws0 t_wsd t_eb t_st t_wst t_ebt
+declare -a t_base t_ws0 t_wsd t_eb t_st t_wst t_ebt t_wsn
 ebpf_why=""
 "$w" record -q --engine ebpf -o /dev/null -- true 2>"$tmp/ebpf.err" ||
   ebpf_why=$(cat "$tmp/ebpf.err")
@@ -32,6 +32,7 @@ for _ in $(seq "$runs"); do
   t_base+=("$(time_ms base "$pp" "$rounds")")
   t_ws0+=("$(time_ms ws0 "$w" record -q -s 0 -o "$tmp/s0.wst" -- "$pp" "$rounds")")
   t_wsd+=("$(time_ms wsd "$w" record -q -o "$tmp/sd.wst" -- "$pp" "$rounds")")
+  t_wsn+=("$(time_ms wsn "$w" record -q -s 0 --no-tcp-info -o "$tmp/sn.wst" -- "$pp" "$rounds")")
   t_wst+=("$(time_ms wst "$w" record -q -o /dev/null -- true)")
   if [ -z "$ebpf_why" ]; then
     t_eb+=("$(time_ms eb "$w" record -q --engine ebpf -o "$tmp/eb.wst" -- "$pp" "$rounds")")
@@ -57,6 +58,12 @@ printf '  %-40s %9s ms   %s   %s   (goal <= 1.05)\n' "wstrace record -q -s 0" "$
   "$(ratio "$ws0")" "$(cpu ws0)"
 printf '  %-40s %9s ms   %s   %s   (goal <= 1.10)\n' "wstrace record -q (snaplen 1024)" "$wsd" \
   "$(ratio "$wsd")" "$(cpu wsd)"
+# The TCP statistics the agent reads (at set-up, every second at a send or receive, at close):
+# the default against --no-tcp-info.
+wsn=$(median "${t_wsn[@]}")
+printf '  %-40s %9s ms   %s   %s   (TCP statistics cost: %s x)\n' \
+  "wstrace record -q -s 0 --no-tcp-info" "$wsn" "$(ratio "$wsn")" "$(cpu wsn)" \
+  "$(awk -v a="$ws0" -v b="$wsn" 'BEGIN {printf "%.3f", a / b}')"
 if [ -z "$ebpf_why" ]; then
   eb=$(median "${t_eb[@]}")
   printf '  %-40s %9s ms   %s   %s   (%s x the preload engine; goal <= 2)\n' \
