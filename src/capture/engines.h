@@ -16,11 +16,13 @@ struct EngineEntry {
   // Starts a program under this engine (start_record's contract).
   RecordError (*record)(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out,
                         std::string& warning);
-  // Attaches to a running process (start_attach's contract).
-  RecordError (*attach)(uint32_t pid, const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
+  // Attaches to running processes (start_attach's contract); nullptr: this engine cannot.
+  RecordError (*attach)(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
+  // Records every process (start_system's contract); nullptr: this engine cannot.
+  RecordError (*system)(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out) = nullptr;
 };
 
-// This platform's engines; `auto` means the first for attach.
+// This platform's engines; attach and system-wide capture use the first that can.
 std::span<const EngineEntry> platform_engines();
 
 // The engine `record --engine auto` runs `opt.argv` with; `why` gets one line to show before it

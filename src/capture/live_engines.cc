@@ -43,11 +43,17 @@ RecordError start_record(std::string_view engine, const RecordOptions& opt,
   return e->record(opt, out, warning);
 }
 
-RecordError start_attach(uint32_t pid, const RecordOptions& opt,
-                         std::unique_ptr<LiveEngine>& out) {
-  const EngineEntry* e = find_engine(kAuto);
-  if (!e) return unknown_engine(kAuto);
-  return e->attach(pid, opt, out);
+RecordError start_attach(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out) {
+  for (const EngineEntry& e : platform_engines())
+    if (e.attach) return e.attach(opt, out);
+  return {1, "attach is not available in this build"};
+}
+
+RecordError start_system(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out) {
+  for (const EngineEntry& e : platform_engines())
+    if (e.system) return e.system(opt, out);
+  return {1, "system-wide capture (record --system) needs the Linux kernel engine, which this "
+             "build does not have"};
 }
 
 }  // namespace ws::capture

@@ -36,6 +36,14 @@ struct RecordOptions {
   // TCP statistics read by the agents (RegionHeader::tcp_info_ms): 0 never, kTcpInfoEnds only
   // when a connection is set up and ends, else also every so many ms at a send or receive.
   uint32_t tcp_info_ms = 1000;
+  // What is traced: the program `argv` starts, running processes (`attach`: `pids` and their
+  // later children), or every process (`record --system`, Linux's kernel engine).
+  enum class Mode : uint8_t { Program, Attach, System } mode = Mode::Program;
+  std::vector<uint32_t> pids;  // Attach
+  // System: the filter (docs/filters.md) whose coarse part (prefilter.h) the kernel checks, so
+  // that the calls it drops cost nothing; empty: every call.
+  std::string filter;
+  int64_t duration_ns = 0;  // System: ends after this long (0: at SIGINT/SIGTERM)
 };
 
 struct RecordSummary {
@@ -79,10 +87,14 @@ std::vector<std::string> live_engine_names();
 RecordError start_record(std::string_view engine, const RecordOptions& opt,
                          std::unique_ptr<LiveEngine>& out, std::string& warning);
 
-// Loads the agent into running process `pid` and records from then on, until the process
-// exits or the user presses Ctrl+C (then the agent goes quiet and the process runs on). Returns
-// once the agent is in. Windows only: elsewhere an error that says so.
-RecordError start_attach(uint32_t pid, const RecordOptions& opt,
-                         std::unique_ptr<LiveEngine>& out);
+// Traces the running processes `opt.pids` from then on, until they have all exited or the user
+// presses Ctrl+C (then tracing stops and the processes run on). Returns once tracing is in
+// place. Windows: the agent is loaded into one process; Linux: the kernel engine, which needs
+// its privileges (an error that says so otherwise).
+RecordError start_attach(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
+
+// `record --system`: every process of the machine (Linux's kernel engine), from now until
+// `opt.duration_ns` or SIGINT/SIGTERM; `opt.filter`'s coarse part is checked in the kernel.
+RecordError start_system(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
 
 }  // namespace ws::capture

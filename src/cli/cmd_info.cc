@@ -140,6 +140,7 @@ int run_info(const std::string& file, bool json) {
     j["follow_children"] = h.follow_children;
     j["redacted"] = h.redacted;
     if (!h.engine.empty()) j["engine"] = h.engine;
+    if (!h.mode.empty()) j["mode"] = h.mode;
     j["span_ns"] = last - first;
     j["events"] = sum.events();
     j["failed"] = sum.failed();
@@ -183,8 +184,14 @@ int run_info(const std::string& file, bool json) {
   fmt::print("recorded   {} on {} ({}, {} {})\n", present::utc_text(h.wall_ns(first)),
              printable(h.host), printable(h.os), platform_name(h.platform), printable(h.arch));
   fmt::print("by         wstrace {}: {}\n", printable(h.wstrace_version), printable(h.command));
-  fmt::print("capture    {}snaplen {} bytes, {} child processes{}\n",
-             h.engine.empty() ? "" : fmt::format("engine {}, ", printable(h.engine)), h.snaplen,
+  fmt::print("capture    {}{}snaplen {} bytes, {} child processes{}\n",
+             h.engine.empty() ? "" : fmt::format("engine {}, ", printable(h.engine)),
+             h.mode.empty() || h.mode == "program"
+                 ? ""
+                 : fmt::format("{}, ", h.mode == "system"   ? std::string("every process (system-wide)")
+                                       : h.mode == "attach" ? std::string("attached to running processes")
+                                                            : printable(h.mode)),
+             h.snaplen,
              h.follow_children ? "following" : "not following",
              h.redacted ? ", credentials masked when recorded (--redact)" : "");
   fmt::print("span       {}\n", present::duration_text(static_cast<uint64_t>(last - first)));

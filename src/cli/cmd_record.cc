@@ -42,8 +42,8 @@ void add_tcp_info_flags(CLI::App& cmd, TcpInfoArgs& t) {
 }
 
 struct RecordArgs {
-  std::string output, snaplen = "1024", filter, engine = "auto";
-  bool no_follow = false, quiet = false, redact = false, show_secrets = false;
+  std::string output, snaplen = "1024", filter, engine = "auto", duration;
+  bool no_follow = false, quiet = false, redact = false, show_secrets = false, system = false;
   TcpInfoArgs tcp;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
@@ -151,6 +151,30 @@ std::string drop_reasons(const capture::RecordSummary& sum) {
   return out;
 }
 
+// --duration: a number with a unit (ms, s, min, h; seconds without one), as nanoseconds.
+bool parse_duration(const std::string& s, int64_t& ns) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  const std::string unit(end);
+  const double scale = unit == "ms" ? 1e6 : unit.empty() || unit == "s" ? 1e9
+                       : unit == "min"                                  ? 60e9
+                       : unit == "h"                                    ? 3600e9
+                                                                        : 0;
+  if (end == s.c_str() || !(v > 0) || scale == 0 || v * scale > 9e18) return false;
+  ns = static_cast<int64_t>(v * scale);
+  return true;
+}
+
+// `record --system`'s line once the kernel checks every process: from here on a connection is
+// seen (scripts and tests wait for it).
+void say_system_ready(const capture::RecordOptions& opt) {
+  fmt::print(stderr, "wstrace: recording every process with the kernel engine{}{}; Ctrl+C ends\n",
+             opt.filter.empty() ? "" : fmt::format(", keeping what passes '{}'", opt.filter),
+             opt.duration_ns ? fmt::format(" (at most {} s)", static_cast<double>(opt.duration_ns) / 1e9)
+                             : "");
+  std::fflush(stderr);
+}
+
 int run_record(const RecordArgs& a) {
   capture::RecordOptions opt;
   opt.output = a.output;
@@ -168,9 +192,34 @@ int run_record(const RecordArgs& a) {
   opt.redact = a.redact;
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   if (!a.quiet) opt.on_note = [](const std::string& n) { report(n); };
+  if (a.system) {
+    if (!a.argv.empty()) {
+      report("record --system traces every process: it takes no program");
+      return kExitUsage;
+    }
+    if (a.engine != "auto" && a.engine != "ebpf") {
+      report(fmt::format("record --system needs the kernel engine (ebpf), not '{}'", a.engine));
+      return kExitUsage;
+    }
+    opt.mode = capture::RecordOptions::Mode::System;
+    opt.filter = a.filter;
+    if (!a.duration.empty() && !parse_duration(a.duration, opt.duration_ns)) {
+      report(fmt::format("--duration takes a time such as 30s, 500ms or 5min, not '{}'",
+                         a.duration));
+      return kExitUsage;
+    }
+  } else if (!a.duration.empty()) {
+    report("--duration goes with --system (a program's recording ends with the program)");
+    return kExitUsage;
+  } else if (a.argv.empty()) {
+    report("record needs a program to run: wstrace record -- PROGRAM [ARGS…] (or --system)");
+    return kExitUsage;
+  }
   std::unique_ptr<capture::LiveEngine> engine;
   std::string warning;
-  capture::RecordError err = capture::start_record(a.engine, opt, engine, warning);
+  capture::RecordError err = a.system ? capture::start_system(opt, engine)
+                                      : capture::start_record(a.engine, opt, engine, warning);
+  if (!err.exit_code && a.system && !a.quiet) say_system_ready(opt);
   if (err.exit_code) {
     if (!warning.empty()) report("warning: " + warning);
     report(err.message);
@@ -196,10 +245,10 @@ int run_record(const RecordArgs& a) {
 }
 
 struct AttachArgs {
-  std::string output, snaplen = "1024";
+  std::string output, snaplen = "1024", filter;
   bool quiet = false, redact = false, show_secrets = false;
   TcpInfoArgs tcp;
-  uint32_t pid = 0;
+  std::vector<uint32_t> pids;
 };
 
 int run_attach(const AttachArgs& a) {
@@ -211,16 +260,22 @@ int run_attach(const AttachArgs& a) {
     report(fmt::format("-s takes a number of bytes or 'max', not '{}'", a.snaplen));
     return kExitUsage;
   }
+  inspect::Filter filter;
+  if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
+  opt.pids = a.pids;
+  opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   std::unique_ptr<capture::LiveEngine> engine;
-  capture::RecordError err = capture::start_attach(a.pid, opt, engine);
+  capture::RecordError err = capture::start_attach(opt, engine);
   if (err.exit_code) {
     report(err.message);
     return err.exit_code;
   }
-  if (!a.quiet) fmt::print(stderr, "wstrace: attached to process {}\n", a.pid);
+  if (!a.quiet)
+    fmt::print(stderr, "wstrace: attached to process{} {}\n", a.pids.size() == 1 ? "" : "es",
+               fmt::join(a.pids, ", "));
   std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
-  RecordView view(a.quiet ? std::nullopt : std::optional(inspect::Filter()),
+  RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
                   a.show_secrets || a.redact, false);
   Event ev;
   while (engine->next(ev)) view.observe(ev, engine->header());
@@ -246,13 +301,18 @@ void add_redact_flags(CLI::App& cmd, bool& redact, bool& show) {
 void add_attach_command(CLI::App& app, int& exit_code) {
   auto a = std::make_shared<AttachArgs>();
   auto* cmd = app.add_subcommand(
-      "attach", "Trace a running program from now on, until it exits or Ctrl+C (Windows)");
+      "attach", "Trace running programs from now on, until they exit or Ctrl+C (Linux: with the "
+                "kernel engine)");
   cmd->add_option("-o,--output", a->output, "trace file (default wstrace-YYYYmmdd-HHMMSS.wst)");
   cmd->add_option("-s,--snaplen", a->snaplen, "payload bytes kept per call (default 1024)");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
   add_tcp_info_flags(*cmd, a->tcp);
-  cmd->add_option("PID", a->pid, "process id")->required();
+  cmd->add_option("--filter", a->filter,
+                  "live lines only for the calls that match (the trace keeps every call)");
+  cmd->add_option("PID", a->pids,
+                  "process ids (Linux: several, each with its later children; Windows: one)")
+      ->required();
   cmd->callback([a, &exit_code] { exit_code = run_attach(*a); });
 }
 
@@ -268,7 +328,14 @@ void add_record_command(CLI::App& app, int& exit_code) {
                               "program; preload: an agent loaded into it)",
                               fmt::join(capture::live_engine_names(), ", ")));
   cmd->add_option("--filter", a->filter,
-                  "live lines only for the calls that match (the trace keeps every call)");
+                  "live lines only for the calls that match (the trace keeps every call); with "
+                  "--system, its process, pid, port, address and function terms are checked in "
+                  "the kernel, which keeps no call they rule out");
+  cmd->add_flag("--system", a->system,
+                "trace every process of the machine (the kernel engine) instead of a program, "
+                "until Ctrl+C or --duration");
+  cmd->add_option("--duration", a->duration, "(--system) stop after this long: 30s, 500ms, 5min")
+      ->option_text("TIME");
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
   add_tcp_info_flags(*cmd, a->tcp);
@@ -276,7 +343,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
                   "ring size per thread in KiB (default 1024); larger rides out longer bursts (with "
                   "--engine ebpf: the kernel's one ring buffer, default 16384)")
       ->check(CLI::Range(8u, 1u << 20));
-  cmd->add_option("PROGRAM", a->argv, "the program and its arguments (after --)")->required();
+  cmd->add_option("PROGRAM", a->argv, "the program and its arguments (after --)");
   cmd->prefix_command(false);
   cmd->positionals_at_end(true);
   cmd->callback([a, &exit_code] { exit_code = run_record(*a); });

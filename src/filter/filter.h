@@ -115,6 +115,10 @@ namespace detail {
 struct Program;
 }  // namespace detail
 
+struct PreFilter;
+class Filter;
+PreFilter derive_prefilter(const Filter& filter);  // prefilter.h
+
 class Filter {
  public:
   // The empty filter: matches every event; text() is "".
@@ -138,6 +142,7 @@ class Filter {
 
  private:
   explicit Filter(std::shared_ptr<const detail::Program> program);
+  friend PreFilter derive_prefilter(const Filter& filter);
   std::shared_ptr<const detail::Program> program_;  // immutable: copies of a Filter share it
 };
 

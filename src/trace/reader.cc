@@ -200,6 +200,7 @@ Status TraceReader::parse_header(std::string_view body) {
     else if (k == "follow_children") header_.follow_children = v == "1";
     else if (k == "redacted") header_.redacted = v == "1";
     else if (k == "engine") header_.engine = v;
+    else if (k == "mode") header_.mode = v;
     else if (k == "wall_anchor_ns") header_.wall_anchor_ns = to_int(v);
     else if (k == "mono_anchor_ns") header_.mono_anchor_ns = to_int(v);
     else header_.extra.emplace_back(std::move(k), std::move(v));

@@ -40,6 +40,8 @@ struct TraceHeader {
   bool redacted = false;           // credentials in payloads were masked when recorded
   std::string engine;              // the capture engine that recorded it ("preload", "ebpf", …;
                                    // empty in traces of wstrace before engines were named)
+  std::string mode;                // what was traced: "program" (empty too), "attach" (running
+                                   // processes), "system" (every process)
   // Properties this version of wstrace does not know, kept as they were read.
   std::vector<std::pair<std::string, std::string>> extra;
 

@@ -29,6 +29,7 @@ std::string encode_header(const TraceHeader& h) {
   };
   if (h.redacted) props.emplace_back("redacted", "1");
   if (!h.engine.empty()) props.emplace_back("engine", h.engine);
+  if (!h.mode.empty()) props.emplace_back("mode", h.mode);
   props.insert(props.end(), h.extra.begin(), h.extra.end());
   std::string body;
   wire::Out o(body);

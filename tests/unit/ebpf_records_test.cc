@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -284,6 +286,43 @@ TEST(EbpfRecords, WhatTheKernelCannotHaveWrittenMakesNothing) {
   EventBuilder out;
   ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), 1, out));
   EXPECT_EQ(out.event().get(FieldId::addr), nullptr);
+}
+
+}  // namespace
+
+namespace {
+
+// attach and --system: a process met first by a call is named as /proc has it, before the call.
+TEST(EbpfRecords, AProcessMetByItsCallIsNamedFromProc) {
+  ws_ebpf_event e = call(WS_NR_CLOSE, 0);
+  e.pid = e.tid = static_cast<uint32_t>(getpid());
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto b = bytes_of(e);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 1u);  // (not adopting: wstrace started every process it traces)
+  records.adopt_unknown();
+  e.pid = e.tid = static_cast<uint32_t>(getppid());  // (a process this one did not name yet)
+  b = bytes_of(e);
+  recs.clear();
+  records.convert(b.data(), b.size(), recs);
+  records.convert(b.data(), b.size(), recs);
+  ASSERT_EQ(recs.size(), 3u);  // its start, then the two calls
+  EventBuilder out;
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), e.pid, out));
+  EXPECT_EQ(out.event().func, FuncId::process_start);
+  EXPECT_EQ(out.event().ts, 5'000 - 1);  // just before the call
+  char comm[64] = {};
+  FILE* f = fopen(("/proc/" + std::to_string(getppid()) + "/comm").c_str(), "r");
+  ASSERT_TRUE(f && fgets(comm, sizeof comm, f));
+  fclose(f);
+  std::string name(comm);
+  name.erase(name.find('\n'));
+  const std::string image(out.event().get(FieldId::image)->bytes());
+  // Named as it was started (the kernel's name is the first 15 bytes of that file's name).
+  EXPECT_EQ(image[0], '/') << image;
+  EXPECT_EQ(image.substr(image.rfind('/') + 1, name.size()), name) << image;
+  EXPECT_FALSE(out.event().get(FieldId::cmdline)->bytes().empty());
 }
 
 }  // namespace

@@ -106,8 +106,9 @@ bool reap_children(const std::function<void(pid_t, int)>& ended) {
   return true;
 }
 
-void finish_trace(RingCollector& collector, trace::TraceWriter& writer, RecordSummary& summary) {
-  collector.close_unended();
+void finish_trace(RingCollector& collector, trace::TraceWriter& writer, RecordSummary& summary,
+                  bool close_unended) {
+  if (close_unended) collector.close_unended();
   collector.flush();
   summary.problem = collector.problem();
   if (summary.problem.empty()) {

@@ -40,9 +40,11 @@ bool task_alive(uint32_t pid, uint32_t tid);
 // tree has ended: wstrace is their subreaper).
 bool reap_children(const std::function<void(pid_t, int)>& ended);
 
-// The end of a recording: processes whose end nobody saw are closed, the file completed;
-// summary.problem says what went wrong, if anything.
-void finish_trace(RingCollector& collector, trace::TraceWriter& writer, RecordSummary& summary);
+// The end of a recording: processes whose end nobody saw are closed (unless `close_unended` is
+// false: tracing stopped while they run on), the file completed; summary.problem says what went
+// wrong, if anything.
+void finish_trace(RingCollector& collector, trace::TraceWriter& writer, RecordSummary& summary,
+                  bool close_unended = true);
 
 // Removes the trace just made at `path` after the program could not start (never a device
 // given as -o, such as /dev/null).

@@ -374,17 +374,10 @@ RecordError record_preload(const RecordOptions& opt, std::unique_ptr<LiveEngine>
   return err;
 }
 
-RecordError attach_preload(uint32_t, const RecordOptions&, std::unique_ptr<LiveEngine>&) {
-  return {1, "attach is not available on Linux yet: start the program under 'wstrace record'"};
-}
-
-RecordError attach_ebpf(uint32_t, const RecordOptions&, std::unique_ptr<LiveEngine>&) {
-  return {1, "attach is not available with the kernel engine yet: start the program under "
-             "'wstrace record --engine ebpf'"};
-}
-
-constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload},
-                                    {"ebpf", record_ebpf, attach_ebpf}};
+// The preload agent cannot be put into a running program: attach and system-wide capture are the
+// kernel engine's.
+constexpr EngineEntry kEngines[] = {{"preload", record_preload, nullptr, nullptr},
+                                    {"ebpf", record_ebpf, attach_ebpf, system_ebpf}};
 
 }  // namespace
 

@@ -457,15 +457,16 @@ RecordError record_preload(const RecordOptions& opt, std::unique_ptr<LiveEngine>
   return err;
 }
 
-RecordError attach_preload(uint32_t pid, const RecordOptions& opt,
-                           std::unique_ptr<LiveEngine>& out) {
+RecordError attach_preload(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out) {
+  if (opt.pids.size() != 1)
+    return {2, "attach takes one process on Windows: run one wstrace attach for each"};
   auto engine = std::make_unique<PreloadEngine>(opt);
-  RecordError err = engine->attach(pid);
+  RecordError err = engine->attach(opt.pids[0]);
   if (!err.exit_code) out = std::move(engine);
   return err;
 }
 
-constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload}};
+constexpr EngineEntry kEngines[] = {{"preload", record_preload, attach_preload, nullptr}};
 
 }  // namespace
 

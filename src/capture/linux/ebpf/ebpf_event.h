@@ -62,6 +62,9 @@ enum ws_ebpf_kind {
                          * peer, local: its own end (inet) */
   WS_EV_UNSEEN_COMPAT = 6,  /* the process makes 32-bit system calls (numbered as i386's),
                              * which the engine does not record: said once per process */
+  WS_EV_SEEN = 7,  /* (system-wide) a process met first by a call: aux[0] its parent, payload
+                    * = its name (16 bytes, the kernel's comm), then aux[2] bytes of its command
+                    * line */
 };
 /* Descriptors looked at after an exec for inherited sockets. */
 #define WS_EBPF_MAX_INHERITED_FDS 4096
@@ -106,5 +109,36 @@ struct ws_ebpf_event {
 
 /* Records the ring buffer could not take, per traced process (the per-CPU total is beside). */
 #define WS_EBPF_MAX_PROCS 8192
+
+/* `record --system --filter`: the filter's coarse part (src/filter/prefilter.h) as the BPF
+ * programs check it. Up to 32 clauses, one bit each; a call passes when some clause's every
+ * constrained dimension has one of the call's values: its process's pid (map pf_pids: tgid ->
+ * the clauses allowing it) or name (a prefix of the task's comm, any case), its system call
+ * (funcs[nr]), a port or an IP address of either end of its socket or of the address it passes
+ * or gets (map pf_ports: port -> clauses; addrs: blocks). c_* say which clauses constrain each
+ * dimension. */
+#define WS_PF_MAX_NAMES 16
+#define WS_PF_MAX_CIDRS 16
+#define WS_PF_MAX_NR 512
+#define WS_PF_MAX_PIDS 1024
+#define WS_PF_MAX_PORTS 1024
+struct ws_pf_name {
+  char prefix[16]; /* lower case */
+  __u32 len;
+  __u32 clauses;
+};
+struct ws_pf_cidr {
+  __u8 ip[16]; /* IPv4 as ::ffff:a.b.c.d */
+  __u32 bits;
+  __u32 clauses;
+};
+struct ws_prefilter {
+  __u32 active; /* the clauses in use; 0: no pre-filter */
+  __u32 c_pid, c_name, c_port, c_addr, c_func;
+  __u32 nnames, ncidrs;
+  struct ws_pf_name names[WS_PF_MAX_NAMES];
+  struct ws_pf_cidr cidrs[WS_PF_MAX_CIDRS];
+  __u32 funcs[WS_PF_MAX_NR];
+};
 
 #endif

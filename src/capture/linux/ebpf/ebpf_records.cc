@@ -281,6 +281,86 @@ void EbpfRecords::name_process(uint32_t pid, std::string image, std::string cmdl
   processes_[pid] = Process{std::move(image), std::move(cmdline)};
 }
 
+bool ebpf_records_as(uint32_t nr, FuncId f) {
+  return func_of(nr, false, F_GETFL) == f || func_of(nr, false, F_DUPFD) == f ||
+         func_of(nr, true, 0) == f;
+}
+
+namespace {
+
+std::string read_small_file(const std::string& path) {
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  ssize_t n;
+  while (text.size() < 64 * 1024 && (n = read(fd, buf, sizeof buf)) > 0)
+    text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return text;
+}
+
+// The program a running process was started as: its first argument when that names it (a path
+// made absolute, or a bare name beside the file it runs, as PATH found it), else the file
+// itself. (A process that rewrote its arguments — nginx's titles — is named by its file.)
+std::string running_image(uint32_t pid, const std::string& argv0) {
+  char exe[4096];
+  const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+  const ssize_t r = readlink(link.c_str(), exe, sizeof exe - 1);
+  const std::string file = r > 0 ? std::string(exe, static_cast<size_t>(r)) : std::string();
+  std::string comm = read_small_file("/proc/" + std::to_string(pid) + "/comm");
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  const std::string_view base = std::string_view(argv0).substr(argv0.rfind('/') + 1);
+  const bool names_it = !base.empty() && !comm.empty() &&
+                        base.substr(0, comm.size()) == comm;
+  if (!names_it) return file.empty() ? comm : file;
+  if (argv0.find('/') != std::string::npos) return absolute_image(pid, argv0);
+  return file.empty() ? argv0 : file.substr(0, file.rfind('/') + 1) + argv0;
+}
+
+}  // namespace
+
+void EbpfRecords::adopt(uint32_t pid, int64_t ts, std::vector<EbpfRecord>& out) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  const std::string args = read_small_file(dir + "/cmdline");
+  const std::string stat = read_small_file(dir + "/stat");
+  uint64_t ppid = 0;  // the field after the state, after the name in parentheses
+  if (const size_t close = stat.rfind(')'); close != std::string::npos && close + 4 < stat.size())
+    ppid = std::strtoull(stat.c_str() + close + 4, nullptr, 10);
+  Process& p = processes_[pid];
+  p.image = running_image(pid, args.substr(0, args.find('\0')));
+  p.cmdline = joined_args(reinterpret_cast<const uint8_t*>(args.data()), args.size());
+  started(pid, ts, ppid, out);
+}
+
+void EbpfRecords::started(uint32_t pid, int64_t ts, uint64_t ppid, std::vector<EbpfRecord>& out) {
+  const Process& p = processes_[pid];
+  RawWriter w(FuncId::process_start, ts, 0);
+  w.u64(FieldId::ppid, ppid);
+  w.str(FieldId::image, p.image);
+  w.str(FieldId::cmdline, p.cmdline);
+  w.u64(FieldId::platform, static_cast<uint64_t>(Platform::Linux));
+  out.push_back(w.done(pid, pid));
+}
+
+// (system-wide) A process met first by a call: named from /proc while it runs, else from what
+// the kernel said of it (its name and command line, a relative name as it was given).
+void EbpfRecords::seen(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
+                       std::vector<EbpfRecord>& out) {
+  if (processes_.count(e.pid) || n < 16 || e.aux[2] > n - 16) return;
+  const auto ts = static_cast<int64_t>(e.ts);
+  if (!read_small_file("/proc/" + std::to_string(e.pid) + "/cmdline").empty())
+    return adopt(e.pid, ts, out);
+  const std::string comm(reinterpret_cast<const char*>(payload), strnlen(reinterpret_cast<const char*>(payload), 16));
+  Process& p = processes_[e.pid];
+  p.cmdline = joined_args(payload + 16, e.aux[2]);
+  const std::string argv0(reinterpret_cast<const char*>(payload + 16),
+                          strnlen(reinterpret_cast<const char*>(payload + 16), e.aux[2]));
+  const std::string_view base = std::string_view(argv0).substr(argv0.rfind('/') + 1);
+  p.image = !comm.empty() && base.substr(0, comm.size()) == comm ? argv0 : comm;
+  started(e.pid, ts, e.aux[0], out);
+}
+
 EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<EbpfRecord>& out) {
   ws_ebpf_event e;
   if (len < sizeof e) return {};
@@ -288,6 +368,11 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
   const uint8_t* payload = data + sizeof e;
   const size_t n = len - sizeof e;
   if (e.payload_len > n) return {};
+  // A process met first by a call (--system, or a child of an attached process forked before
+  // the attach) is named as it runs now, just before it.
+  if (adopt_unknown_ && (e.kind == WS_EV_CALL || e.kind == WS_EV_INHERITED || e.kind == WS_EV_UNSEEN_COMPAT) &&
+      !processes_.count(e.pid))
+    adopt(e.pid, static_cast<int64_t>(e.ts) - 1, out);
   switch (e.kind) {
     case WS_EV_CALL: call(e, payload, out); break;
     case WS_EV_EXEC: exec(e, payload, n, out); break;
@@ -295,6 +380,7 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_EXIT: return exit(e, out);
     case WS_EV_INHERITED: inherited(e, out); break;
     case WS_EV_UNSEEN_COMPAT: unseen_compat(e, out); break;
+    case WS_EV_SEEN: seen(e, payload, n, out); break;
   }
   return {};
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ebpf_event.h"
+#include "event.h"
 #include "raw_record.h"
 
 namespace ws::capture {
@@ -35,6 +36,12 @@ class EbpfRecords {
   // The program wstrace started is `image` run as `cmdline`, before its exec is seen (a fork
   // before the exec then names it).
   void name_process(uint32_t pid, std::string image, std::string cmdline);
+  // A process that was running before the engine saw it start (attach, --system): its start
+  // at `ts` as /proc tells it now.
+  void adopt(uint32_t pid, int64_t ts, std::vector<EbpfRecord>& out);
+  // From now on, convert() adopts a process it meets first by a call (--system, or a child of
+  // an attached process forked before the attach) just before that call.
+  void adopt_unknown() { adopt_unknown_ = true; }
 
  private:
   struct Process {
@@ -47,12 +54,20 @@ class EbpfRecords {
   void fork(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   EbpfOutcome exit(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   static void inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  void seen(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
+            std::vector<EbpfRecord>& out);
+  void started(uint32_t pid, int64_t ts, uint64_t ppid, std::vector<EbpfRecord>& out);
   static void unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 
   std::unordered_map<uint32_t, Process> processes_;
+  bool adopt_unknown_ = false;
 };
 
 // The shell's status of a task's exit_code as the kernel keeps it (128+signal when killed).
 int exit_status_of(uint64_t kernel_exit_code);
+
+// Whether system call `nr` (ebpf_event.h's numbers) is recorded as function `f` (for the
+// pre-filter: a filter's functions as the system calls the kernel sees).
+bool ebpf_records_as(uint32_t nr, FuncId f);
 
 }  // namespace ws::capture

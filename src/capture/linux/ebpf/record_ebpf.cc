@@ -20,7 +20,9 @@
 #include "collector_core.h"
 #include "ebpf_records.h"
 #include "live_capture.h"
+#include "filter.h"
 #include "preflight.h"
+#include "prefilter.h"
 #include "record_common.h"
 #include "ring.h"
 #include "translate.h"
@@ -107,10 +109,17 @@ class EbpfEngine final : public LiveCapture {
   explicit EbpfEngine(const RecordOptions& opt) : opt_(opt) {}
   ~EbpfEngine() override;
   RecordError start(std::string& warning);
+  RecordError start_attach();
+  RecordError start_system();
 
  private:
   bool step() override;
   RecordError load(std::string& warning);
+  RecordError set_prefilter(const inspect::PreFilter& pre);
+  RecordError fill_prefilter_maps();
+  RecordError open_output();
+  RecordError walk_sockets(uint32_t pid);
+  bool attached_alive() const;
   RecordError start_program(const std::string& path);
   static int on_event(void* self, void* data, size_t len);
   void take_event(const uint8_t* data, size_t len);
@@ -138,6 +147,14 @@ class EbpfEngine final : public LiveCapture {
   bool root_ended_ = false;
   bool root_seen_ = false;  // the BPF programs saw the program start
   int64_t last_reclaim_ = 0;
+  // attach and --system: stopped by a signal (the processes run on: no end is made up for
+  // them), or by --duration at `deadline_`.
+  bool detached_ = false;
+  int64_t deadline_ = 0;
+  inspect::PreFilter prefilter_;  // (--system) what the kernel is told to keep
+  std::vector<std::pair<uint32_t, uint32_t>> pf_pids_;   // pid → clauses, for the map
+  std::vector<std::pair<uint16_t, uint32_t>> pf_ports_;  // port → clauses
+  int64_t last_alive_check_ = 0;
 };
 
 EbpfEngine::~EbpfEngine() {
@@ -165,6 +182,12 @@ RecordError EbpfEngine::load(std::string& warning) {
   }
   skel_->rodata->snaplen = snap;
   skel_->rodata->follow = opt_.follow ? 1 : 0;
+  skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
+  if (opt_.mode == RecordOptions::Mode::System) {
+    skel_->rodata->trace_all = 1;
+    if (RecordError e = set_prefilter(prefilter_); e.exit_code) return e;
+  }
+  bpf_program__set_autoattach(skel_->progs.attach_sockets, false);  // (run by attach alone)
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return {1, "cannot count this machine's CPUs for the kernel engine"};
   bpf_map__set_max_entries(skel_->maps.scratch_map, static_cast<uint32_t>(cpus));
@@ -172,6 +195,7 @@ RecordError EbpfEngine::load(std::string& warning) {
   if (int err = wstrace_bpf__load(skel_))
     return {1, fmt::format("the kernel refused the kernel engine's BPF programs ({}): {}; {}",
                            strerror(-err), libbpf_tail(), kTryPreload)};
+  if (RecordError e = fill_prefilter_maps(); e.exit_code) return e;
   if (int err = wstrace_bpf__attach(skel_))
     return {1, fmt::format("cannot attach the kernel engine to the system call tracepoints "
                            "({}): {}; {}",
@@ -190,7 +214,16 @@ RecordError EbpfEngine::start(std::string& warning) {
   if (pre.verdict == Preflight::Verdict::NotFound) return {127, pre.message};
   if (pre.verdict == Preflight::Verdict::NotExecutable) return {126, pre.message};
   if (RecordError e = load(warning); e.exit_code) return e;
+  if (RecordError e = open_output(); e.exit_code) return e;
+  // (Named by an absolute path, as the preload agent names it: exec passes the name on.)
+  std::string path = pre.path;
+  char cwd[4096];
+  if (path[0] != '/' && getcwd(cwd, sizeof cwd)) path = std::string(cwd) + "/" + path;
+  return start_program(path);
+}
 
+// The collector's rings, the trace file (its header saying what is traced) and the collector.
+RecordError EbpfEngine::open_output() {
   region_mem_ = mmap(nullptr, geometry_.region_bytes(), PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (region_mem_ == MAP_FAILED) {
@@ -202,17 +235,204 @@ RecordError EbpfEngine::start(std::string& warning) {
 
   summary_.output = opt_.output.empty() ? default_output() : opt_.output;
   header_ = make_linux_header(opt_, "ebpf");
+  if (opt_.mode != RecordOptions::Mode::Program) records_.adopt_unknown();
+  if (opt_.mode == RecordOptions::Mode::Attach) {
+    header_.mode = "attach";
+    header_.command = "attach";
+    for (uint32_t pid : opt_.pids) header_.command += fmt::format(" {}", pid);
+  } else if (opt_.mode == RecordOptions::Mode::System) {
+    header_.mode = "system";
+    header_.command = "record --system";
+    if (!opt_.filter.empty()) header_.command += fmt::format(" --filter '{}'", opt_.filter);
+  }
   auto writer = trace::TraceWriter::create(summary_.output, header_);
   if (!writer.ok()) return {1, writer.status().message()};
   writer_ = std::move(writer.value());
   collector_ = std::make_unique<RingCollector>(
       opt_, region(), geometry_, *writer_, summary_, translate_linux_record, monotonic_ns,
       [this](const Event& ev) { take(ev); });
-  // (Named by an absolute path, as the preload agent names it: exec passes the name on.)
-  std::string path = pre.path;
-  char cwd[4096];
-  if (path[0] != '/' && getcwd(cwd, sizeof cwd)) path = std::string(cwd) + "/" + path;
-  return start_program(path);
+  return {};
+}
+
+// Why the processes the kernel names cannot be those wstrace sees: it runs in a PID namespace
+// of its own (a container's), where /proc and its own pid are not the kernel's. Empty when not.
+std::string own_pid_namespace() {
+  FILE* f = fopen("/proc/self/status", "re");
+  if (!f) return {};
+  char line[256];
+  bool nested = false;  // ("NSpid:\t4242\t7": a pid in each namespace, the host's first)
+  while (fgets(line, sizeof line, f))
+    if (std::strncmp(line, "NSpid:", 6) == 0)
+      nested = std::count(line + 6, line + std::strlen(line), '\t') > 1;
+  fclose(f);
+  return nested ? "wstrace runs in a PID namespace of its own (a container?), where the kernel "
+                  "engine cannot name processes: run it in the host's"
+                : "";
+}
+
+// The thread group of `pid` (0 when it is not running): a thread's id names its process.
+uint32_t tgid_of(uint32_t pid) {
+  FILE* f = fopen(fmt::format("/proc/{}/status", pid).c_str(), "re");
+  if (!f) return 0;
+  char line[256];
+  uint32_t tgid = 0;
+  while (fgets(line, sizeof line, f))
+    if (std::strncmp(line, "Tgid:", 5) == 0) tgid = static_cast<uint32_t>(std::strtoul(line + 5, nullptr, 10));
+  fclose(f);
+  return tgid;
+}
+
+RecordError EbpfEngine::start_attach() {
+  if (opt_.pids.empty()) return {2, "attach needs the id of a running process: wstrace attach PID…"};
+  const auto self = static_cast<uint32_t>(getpid());
+  for (uint32_t& pid : opt_.pids) {
+    if (pid == self) return {1, fmt::format("process {} is this wstrace itself", pid)};
+    const uint32_t tgid = pid ? tgid_of(pid) : 0;
+    if (!tgid || !task_alive(tgid, pid))
+      return {1, fmt::format("no process {} is running here", pid)};
+    if (tgid == self) return {1, fmt::format("{} is a thread of this wstrace itself", pid)};
+    pid = tgid;  // (a thread's id: its process is traced)
+  }
+  std::sort(opt_.pids.begin(), opt_.pids.end());
+  opt_.pids.erase(std::unique(opt_.pids.begin(), opt_.pids.end()), opt_.pids.end());
+  if (std::string why = own_pid_namespace(); !why.empty()) return {1, why};
+  std::string warning;
+  if (RecordError e = load(warning); e.exit_code) return e;
+  if (!warning.empty() && opt_.on_warning) opt_.on_warning(warning);
+  if (RecordError e = open_output(); e.exit_code) return e;
+  forward_signals_to_program();  // (here: they end the attach, the processes run on)
+  // Each process is named before its first call can be seen (the same time orders them), then
+  // its sockets are walked: a socket made meanwhile is seen both ways, none is missed.
+  const int64_t now = monotonic_ns();
+  const uint8_t yes = 1;
+  for (uint32_t pid : opt_.pids) {
+    converted_.clear();
+    records_.adopt(pid, now, converted_);
+    for (const EbpfRecord& r : converted_) push(r);
+    if (int err = bpf_map__update_elem(skel_->maps.traced, &pid, sizeof pid, &yes, sizeof yes,
+                                       BPF_ANY))
+      return {1, fmt::format("cannot tell the kernel engine to trace process {}: {}", pid,
+                             strerror(-err))};
+  }
+  for (uint32_t pid : opt_.pids)
+    if (RecordError e = walk_sockets(pid); e.exit_code) return e;
+  return {};
+}
+
+// The sockets process `pid` has now, as inherited events (the BPF iterator attach_sockets).
+RecordError EbpfEngine::walk_sockets(uint32_t pid) {
+  skel_->bss->iter_tgid = pid;
+  bpf_link* link = bpf_program__attach_iter(skel_->progs.attach_sockets, nullptr);
+  if (!link)
+    return {1, fmt::format("the kernel refused the iterator over process {}'s sockets: {}", pid,
+                           strerror(errno))};
+  const int fd = bpf_iter_create(bpf_link__fd(link));
+  char buf[64];
+  ssize_t n = fd < 0 ? -1 : 0;
+  while (fd >= 0 && ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
+  }
+  const int e = errno;
+  if (fd >= 0) close(fd);
+  bpf_link__destroy(link);
+  if (n < 0)
+    return {1, fmt::format("cannot walk process {}'s sockets: {}", pid, strerror(e))};
+  ring_buffer__consume(rb_);
+  return {};
+}
+
+RecordError EbpfEngine::start_system() {
+  if (!opt_.filter.empty()) {
+    auto f = inspect::Filter::parse(opt_.filter);
+    if (!f.ok()) return {2, f.status().message()};
+    prefilter_ = inspect::derive_prefilter(f.value());
+  } else {
+    prefilter_ = inspect::derive_prefilter(inspect::Filter());
+  }
+  if (std::string why = own_pid_namespace(); !why.empty()) return {1, why};
+  std::string warning;
+  if (RecordError e = load(warning); e.exit_code) return e;
+  if (!warning.empty() && opt_.on_warning) opt_.on_warning(warning);
+  if (RecordError e = open_output(); e.exit_code) return e;
+  forward_signals_to_program();  // (here: they end the capture)
+  if (opt_.duration_ns > 0) deadline_ = monotonic_ns() + opt_.duration_ns;
+  return {};
+}
+
+// The pre-filter into the BPF programs' read-only data (before load); its pid and port sets
+// go to their maps after load (fill_prefilter_maps). A set too big for the room the BPF side
+// has leaves its dimension free for that clause: wider, never narrower.
+RecordError EbpfEngine::set_prefilter(const inspect::PreFilter& pre) {
+  auto& pf = skel_->rodata->pf;
+  if (pre.all()) return {};  // (pf.active 0: every call)
+  if (pre.clauses.empty()) {  // the filter keeps nothing: a clause no call meets
+    pf.active = pf.c_func = 1;
+    return {};
+  }
+  std::unordered_map<uint32_t, uint32_t> pids;
+  std::unordered_map<uint16_t, uint32_t> ports;
+  for (size_t i = 0; i < pre.clauses.size() && i < inspect::kPreMaxClauses; ++i) {
+    const inspect::PreClause& c = pre.clauses[i];
+    const uint32_t bit = 1u << i;
+    pf.active |= bit;
+    if (c.pids && pids.size() + c.pids->size() <= WS_PF_MAX_PIDS) {
+      pf.c_pid |= bit;
+      for (uint32_t pid : *c.pids) pids[pid] |= bit;
+    }
+    if (c.names && pf.nnames + c.names->size() <= WS_PF_MAX_NAMES) {
+      pf.c_name |= bit;
+      for (const std::string& name : *c.names) {
+        auto& n = pf.names[pf.nnames++];
+        const size_t len = std::min(name.size(), sizeof n.prefix - 1);
+        for (size_t k = 0; k < len; ++k) n.prefix[k] = name[k];
+        n.len = static_cast<uint32_t>(len);
+        n.clauses = bit;
+      }
+    }
+    if (c.ports && ports.size() + c.ports->size() <= WS_PF_MAX_PORTS) {
+      pf.c_port |= bit;
+      for (uint16_t port : *c.ports) ports[port] |= bit;
+    }
+    if (c.addrs && pf.ncidrs + c.addrs->size() <= WS_PF_MAX_CIDRS) {
+      pf.c_addr |= bit;
+      for (const inspect::PreCidr& a : *c.addrs) {
+        auto& b = pf.cidrs[pf.ncidrs++];
+        for (size_t k = 0; k < 16; ++k) b.ip[k] = a.ip[k];
+        b.bits = a.bits;
+        b.clauses = bit;
+      }
+    }
+    if (c.funcs) {
+      pf.c_func |= bit;
+      for (uint32_t nr = 0; nr < WS_PF_MAX_NR; ++nr)
+        for (FuncId f : *c.funcs)
+          if (ebpf_records_as(nr, f)) pf.funcs[nr] |= bit;
+    }
+  }
+  pf_pids_.assign(pids.begin(), pids.end());
+  pf_ports_.assign(ports.begin(), ports.end());
+  return {};
+}
+
+RecordError EbpfEngine::fill_prefilter_maps() {
+  for (const auto& [pid, bits] : pf_pids_)
+    if (int err = bpf_map__update_elem(skel_->maps.pf_pids, &pid, sizeof pid, &bits, sizeof bits,
+                                       BPF_ANY))
+      return {1, fmt::format("cannot give the kernel engine the filter's pids: {}",
+                             strerror(-err))};
+  for (const auto& [port, bits] : pf_ports_)
+    if (int err = bpf_map__update_elem(skel_->maps.pf_ports, &port, sizeof port, &bits,
+                                       sizeof bits, BPF_ANY))
+      return {1, fmt::format("cannot give the kernel engine the filter's ports: {}",
+                             strerror(-err))};
+  return {};
+}
+
+// attach: whether a process traced from the attach on still runs (its end may have been lost
+// with a full ring).
+bool EbpfEngine::attached_alive() const {
+  for (uint32_t pid : collector_->running())
+    if (task_alive(pid, pid)) return true;
+  return false;
 }
 
 // The program starts stopped: its pid goes into the BPF programs' map before it runs, so that
@@ -357,9 +577,44 @@ void EbpfEngine::read_drops(bool final) {
 }
 
 bool EbpfEngine::step() {
-  if (const int sig = take_forwarded_signal()) kill(child_, sig);
+  const bool program = opt_.mode == RecordOptions::Mode::Program;
+  if (const int sig = take_forwarded_signal()) {
+    if (program) {
+      kill(child_, sig);
+    } else {  // attach, --system: stop tracing, the processes run on
+      detached_ = true;
+      finish();
+      return false;
+    }
+  }
   ring_buffer__poll(rb_, kPollMs);
   const int64_t now = monotonic_ns();
+  if (!program) {
+    if (now - last_reclaim_ >= kReclaimEvery) {
+      collector_->reclaim(task_alive);
+      read_drops(false);
+      last_reclaim_ = now;
+    } else {
+      collector_->drain();
+    }
+    if (deadline_ && now >= deadline_) {
+      detached_ = true;
+      finish();
+      return false;
+    }
+    // attach ends with the last traced process (its exit, or a look at /proc every 100 ms
+    // for one whose exit record was lost).
+    if (opt_.mode == RecordOptions::Mode::Attach && now - last_alive_check_ >= 100'000'000) {
+      last_alive_check_ = now;
+      ring_buffer__consume(rb_);
+      collector_->drain();
+      if (!attached_alive()) {
+        finish();
+        return false;
+      }
+    }
+    return true;
+  }
   if (now - last_reclaim_ >= kReclaimEvery) {
     collector_->reclaim(task_alive);
     read_drops(false);
@@ -386,10 +641,13 @@ bool EbpfEngine::reap() {
 }
 
 void EbpfEngine::finish() {
+  // The programs are taken out first: a detached process runs untraced from here on.
+  if (detached_) wstrace_bpf__detach(skel_);
   ring_buffer__consume(rb_);
   collector_->drain();
   read_drops(true);
-  finish_trace(*collector_, *writer_, summary_);
+  finish_trace(*collector_, *writer_, summary_, !detached_);
+  if (opt_.mode != RecordOptions::Mode::Program) return;
   // The kernel names processes by their pids in its first namespace: wstrace in another (a
   // container's) gave the BPF programs a pid they never see.
   if (!root_seen_ && summary_.problem.empty())
@@ -406,6 +664,28 @@ RecordError record_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& o
   RecordError err = engine->start(warning);
   if (!err.exit_code) out = std::move(engine);
   return err;
+}
+
+namespace {
+
+RecordError start_in_mode(const RecordOptions& opt, RecordOptions::Mode mode,
+                          RecordError (EbpfEngine::*start)(), std::unique_ptr<LiveEngine>& out) {
+  RecordOptions o = opt;
+  o.mode = mode;
+  auto engine = std::make_unique<EbpfEngine>(o);
+  RecordError err = (engine.get()->*start)();
+  if (!err.exit_code) out = std::move(engine);
+  return err;
+}
+
+}  // namespace
+
+RecordError attach_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out) {
+  return start_in_mode(opt, RecordOptions::Mode::Attach, &EbpfEngine::start_attach, out);
+}
+
+RecordError system_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out) {
+  return start_in_mode(opt, RecordOptions::Mode::System, &EbpfEngine::start_system, out);
 }
 
 bool ebpf_built() { return true; }

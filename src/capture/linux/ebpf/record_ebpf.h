@@ -16,6 +16,10 @@ namespace ws::capture {
 RecordError record_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out,
                         std::string& warning);
 
+// start_attach's and start_system's contracts, with the same refusals.
+RecordError attach_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
+RecordError system_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>& out);
+
 // Whether this build has the kernel engine.
 bool ebpf_built();
 // Why the kernel engine cannot run here, and what to do (privileges, BTF, a build without it);

@@ -10,6 +10,16 @@ RecordError record_ebpf(const RecordOptions& opt, std::unique_ptr<LiveEngine>&, 
              "bpftool and clang installed (cmake -DWSTRACE_EBPF=ON), or use --engine preload"};
 }
 
+RecordError attach_ebpf(const RecordOptions&, std::unique_ptr<LiveEngine>&) {
+  return {1, "attach on Linux needs the kernel engine (eBPF), which this wstrace was built "
+             "without: rebuild with libbpf-dev, bpftool and clang installed"};
+}
+
+RecordError system_ebpf(const RecordOptions&, std::unique_ptr<LiveEngine>&) {
+  return {1, "record --system needs the kernel engine (eBPF), which this wstrace was built "
+             "without: rebuild with libbpf-dev, bpftool and clang installed"};
+}
+
 bool ebpf_built() { return false; }
 
 std::string ebpf_unavailable() { return "this wstrace was built without the kernel engine"; }
