@@ -3,11 +3,16 @@
 compare. A case fails early (HarnessError) when its programs did not do what it meant.
 """
 import dataclasses
+import json
 import os
+import random
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 
-from harness import HarnessError, wait_listening
+from harness import HarnessError, read_line_matching, wait_listening
 
 
 @dataclasses.dataclass
@@ -16,6 +21,7 @@ class Spec:
     http_ports: list = dataclasses.field(default_factory=list)  # decoded as HTTP on the wire
     requests: int = 0                   # the HTTP requests the client made
     declares: dict = dataclasses.field(default_factory=dict)  # {what: [checks it excuses]}
+    both_ends: bool = False             # both ends of a connection are traced: a row each
 
 
 # What LD_PRELOAD cannot see, declared by the trace for the process, excuses mismatches of the
@@ -279,8 +285,92 @@ CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, n
                                  sshd, dig, node, node_fs)}
 # The cases run again under the kernel engine (`record --engine ebpf`; tests/CMakeLists.txt),
 # and those only it can record.
+def started_engine(run, argv, name, ready):
+    """Starts `wstrace attach` or `record --system` (ARGV) and returns once it printed READY
+    (a regex) on stderr: from then on it traces. The rest of its stderr (its live lines) is
+    read on, so that it never blocks writing them."""
+    proc = run.start(argv, name, stderr=subprocess.PIPE)
+    read_line_matching(proc, proc.stderr, ready, 60)
+    rest = open(run.path(name + ".err"), "wb")
+    threading.Thread(target=lambda: shutil.copyfileobj(proc.stderr, rest), daemon=True).start()
+    return proc
+
+
+def interrupt(proc, name):
+    """Ctrl+C to a wstrace that traces running processes: it must end cleanly (0)."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"{name} did not end within 30 s of SIGINT")
+    if code != 0:
+        raise HarnessError(f"{name} exited {code} after SIGINT")
+
+
+def trace_rows(run):
+    """The rows of `conns --json` of the case's trace."""
+    out = subprocess.run([run.wstrace, "conns", "--json", run.trace], capture_output=True,
+                         timeout=60, check=True).stdout.decode()
+    return [json.loads(line) for line in out.splitlines() if line]
+
+
+def attach_python_server(run):
+    """`wstrace attach` to a python3 HTTP server (peers.py) started untraced and waiting in
+    accept: curl then fetches from it (untraced). The trace has the server's listening socket
+    as inherited and the connection it served equal to the wire; after Ctrl+C the server runs
+    on, untouched, and serves another curl."""
+    port = run.peer("http")
+    server = run.procs[-1]
+    run.start_capture()
+    att = started_engine(run, [run.wstrace, "attach", "-s", "max", "-o", run.trace,
+                               str(server.pid)], "attach", rb"attached to process")
+    run.client(["curl", "-sS", "--max-time", "20", "-o", run.path("a.got"), url(port, "/a")],
+               "client")
+    interrupt(att, "wstrace attach")
+    run.stop_capture()
+    if server.poll() is not None:
+        raise HarnessError(f"the server ended ({server.returncode}) when wstrace detached")
+    run.client(["curl", "-sS", "--max-time", "20", "-o", run.path("b.got"), url(port, "/b")],
+               "client-after")
+    if os.path.getsize(run.path("b.got")) != 5000:
+        raise HarnessError("the server did not serve /b after wstrace detached")
+    listeners = [r for r in trace_rows(run) if r.get("role") == "listener"
+                 and r.get("local") == f"127.0.0.1:{port}" and r.get("pid") == server.pid]
+    if len(listeners) != 1:
+        raise HarnessError(f"the trace has no listener row for the server's inherited socket "
+                           f"127.0.0.1:{port}")
+    return Spec([port], 1)
+
+
+def system_port_filter(run):
+    """`wstrace record --system --filter 'port == P'`: curl, started after wstrace is ready and
+    unrelated to it, fetches from an untraced server on P — both ends are recorded, each equal
+    to the wire — while a connection to another port, made after the capture's end, is not
+    recorded at all. P is outside the ephemeral range, which the whole machine's connections
+    (seen by the kernel engine in every network namespace) use."""
+    port = run.peer("http", random.randrange(20000, 30000))
+    other = run.peer("http")
+    run.start_capture()
+    rec = started_engine(run, [run.wstrace, "record", "--system", "-s", "max", "--filter",
+                               f"port == {port}", "-o", run.trace], "system",
+                         rb"recording every process")
+    run.client(["curl", "-sS", "--max-time", "20", "-o", run.path("a.got"), url(port, "/a")],
+               "client")
+    run.stop_capture()
+    run.client(["curl", "-sS", "--max-time", "20", "-o", run.path("b.got"), url(other, "/b")],
+               "client-other")
+    interrupt(rec, "wstrace record --system")
+    stray = [r for r in trace_rows(run) if str(other) in (r.get("local", "").rsplit(":", 1)[-1],
+                                                         r.get("remote", "").rsplit(":", 1)[-1])]
+    if stray:
+        raise HarnessError(f"the trace has connections on port {other}, which the filter "
+                           f"leaves out: {stray}")
+    return Spec([port], 1, both_ends=True)
+
+
 EBPF_CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
-                                      sshd, dig, node, node_fs, static_http)}
+                                      sshd, dig, node, node_fs, static_http,
+                                      attach_python_server, system_port_filter)}
 
 if __name__ == "__main__":
     sys.exit("run a case with truth.py")

@@ -189,18 +189,28 @@ class Report:
         self.declared = {c: [] for c in CHECKS}
 
 
-def pair(flows, rows):
-    """Wire flows matched with conns rows by protocol and both ends, in order of appearance."""
+def pair(flows, rows, both_ends=False):
+    """Wire flows matched with conns rows by protocol and both ends, in order of appearance;
+    with BOTH_ENDS (both ends traced) a flow has a row from each end."""
     by_key = collections.defaultdict(list)
     for row in rows:
         by_key[row.key()].append(row)
     matched, missing = [], []
     for flow in flows:
         candidates = by_key.get(flow.key())
-        if candidates:
-            matched.append((flow, candidates.pop(0)))
-        else:
+        if not candidates:
             missing.append(flow)
+            continue
+        first = candidates.pop(0)
+        matched.append((flow, first))
+        if not both_ends:
+            continue
+        twin = next((r for r in candidates if r.raw.get("local") != first.raw.get("local")), None)
+        if twin is None:
+            missing.append(flow)  # (listed as missing: the other end has no row)
+        else:
+            candidates.remove(twin)
+            matched.append((flow, twin))
     extra = [row for rest in by_key.values() for row in rest]
     return matched, missing, extra
 
@@ -219,7 +229,7 @@ def stream_diff(a, b):
             f"wire {a[start:n + 16].hex(' ')} | export {b[start:n + 16].hex(' ')}")
 
 
-def compare(flows, rows, exported, info, expects):
+def compare(flows, rows, exported, info, expects, both_ends=False):
     """The Report of one case: wire flows against conns rows, export flows and declarations.
 
     expects: the limitations the case expects declared, {what: [checks it covers]}."""
@@ -235,7 +245,7 @@ def compare(flows, rows, exported, info, expects):
         covering = {(p, w) for p, w in declared if p == pid and check in expects.get(w, ())}
         (report.declared if covering else report.mismatches)[check].append(text)
 
-    matched, missing, extra = pair(flows, rows)
+    matched, missing, extra = pair(flows, rows, both_ends)
     for flow in missing:
         add("conns", f"missing from conns: {flow_label(flow)}")
     for row in extra:
@@ -337,6 +347,8 @@ def main(argv=None):
     ap.add_argument("--expect-declared", action="append", default=[],
                     help="WHAT=CHECK,CHECK: a limitation the trace must declare, and the checks"
                          " whose mismatches on its process it excuses")
+    ap.add_argument("--both-ends", action="store_true",
+                    help="both ends of each connection are traced: each has its own row")
     ap.add_argument("--client-requests", type=int,
                     help="the HTTP requests the client made: the wire must hold as many")
     ap.add_argument("--known-gaps", default=os.path.join(os.path.dirname(__file__),
@@ -363,7 +375,7 @@ def run(args):
         print(f"{args.case}: FAIL (harness): the client made {args.client_requests} HTTP "
               f"requests, tshark decoded {wire_requests} on the wire")
         return False
-    report = compare(flows, rows, exported, info, expects)
+    report = compare(flows, rows, exported, info, expects, args.both_ends)
     print(f"{args.case}: the wire has {len(flows)} connections and flows, conns "
           f"{len(rows)} rows, the export {len(exported)}")
     for flow in flows:

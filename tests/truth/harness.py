@@ -50,10 +50,11 @@ class Run:
         self.procs.append(proc)
         return proc
 
-    def peer(self, kind):
-        """An untraced peer of peers.py (`http` or `sink`) on a port of its own: the port."""
+    def peer(self, kind, port=0):
+        """An untraced peer of peers.py (`http` or `sink`) on a port of its own (PORT, or one
+        the kernel picks): the port. Its process is the last of self.procs."""
         proc = self.start([sys.executable, os.path.join(os.path.dirname(__file__), "peers.py"),
-                           kind], "peer-" + kind, stdout=subprocess.PIPE)
+                           kind, str(port)], "peer-" + kind, stdout=subprocess.PIPE)
         line = read_line_matching(proc, proc.stdout, rb"^ready (\d+)", 10)
         return int(line.split()[1])
 

@@ -1,8 +1,8 @@
 """Untraced peers of the truth harness's cases: a keep-alive HTTP/1.1 server, a sink, and a
 server of lines.
 
-Run as `python3 peers.py http`, `sink` or `lines`: binds 127.0.0.1 on a port the
-kernel picks, prints `ready PORT` once listening (the harness waits for that line), then serves
+Run as `python3 peers.py http`, `sink` or `lines` [PORT]: binds 127.0.0.1 on PORT or a port
+the kernel picks, prints `ready PORT` once listening (the harness waits for that line), then serves
 until killed. Standard library only.
 """
 import http.server
@@ -81,7 +81,8 @@ class Lines(socketserver.BaseRequestHandler):
 
 def main():
     handler = {"http": Handler, "sink": Sink, "lines": Lines}[sys.argv[1]]
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     print("ready", server.server_address[1], flush=True)
     server.serve_forever()

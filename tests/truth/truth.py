@@ -91,6 +91,8 @@ def main(argv):
             run.trace]
     for port in spec.http_ports:
         args += ["--http-port", str(port)]
+    if spec.both_ends:
+        args += ["--both-ends"]
     for what, checks in spec.declares.items():
         args += ["--expect-declared", f"{what}={','.join(checks)}"]
     with open(os.path.join(work, "compare.args"), "w") as f:
