@@ -36,6 +36,29 @@ checks=$((checks + 1))
   fail "a refused engine must run and write nothing"
 [ ${#unprivileged[@]} -gt 0 ] || skip "not root: the kernel engine cannot be loaded here"
 
+# 1c. attach and record --system refuse the same way, pointing to no preload engine (it cannot
+#     attach); a pid that is not running, or wstrace's own, is refused before anything loads.
+sleep 120 &
+sleeper=$!
+expect_exit 1 "${unprivileged[@]}" "$WSTRACE" attach -o "$WORK/attach-refused.wst" "$sleeper"
+expect_in "$WORK/err" "wstrace: the kernel engine (eBPF) needs root"
+expect_not_in "$WORK/err" "--engine preload"
+expect_lines "$WORK/err" 1
+expect_exit 1 "${unprivileged[@]}" "$WSTRACE" record --system -o "$WORK/system-refused.wst"
+expect_in "$WORK/err" "wstrace: the kernel engine (eBPF) needs root"
+expect_lines "$WORK/err" 1
+checks=$((checks + 1))
+[ ! -e "$WORK/attach-refused.wst" ] && [ ! -e "$WORK/system-refused.wst" ] ||
+  fail "a refused attach or --system must write nothing"
+kill "$sleeper"
+wait "$sleeper" 2>/dev/null
+expect_exit 1 "$WSTRACE" attach "$sleeper"  # (ended: no longer running)
+expect_in "$WORK/err" "wstrace: no process $sleeper is running here"
+expect_exit 1 sh -c "exec '$WSTRACE' attach \$\$"
+expect_in "$WORK/err" "is this wstrace itself"
+expect_exit 2 "$WSTRACE" record --system -- true
+expect_in "$WORK/err" "record --system traces every process: it takes no program"
+
 # 1b. With CAP_BPF and CAP_PERFMON on its file (setcap) instead of root, an unprivileged user
 #     records; the program does not get them (exec drops file capabilities).
 cp "$WSTRACE" "$WORK/wstrace-caps"

@@ -58,23 +58,27 @@ constexpr int kCapSysAdmin = 21, kCapPerfmon = 38, kCapBpf = 39;
 constexpr char kTryPreload[] =
     "or trace with the preload engine (--engine preload), which needs no privileges";
 
-}  // namespace
-
-std::string ebpf_unavailable() {
+// Why the engine cannot run here and what to do; `then` ends the message (", or …": what else
+// there is; attach and --system have nothing else).
+std::string unavailable(std::string_view then) {
   const uint64_t caps = effective_caps();
   auto has = [&](int cap) { return (caps >> cap) & 1; };
   if (!has(kCapSysAdmin) && !(has(kCapBpf) && has(kCapPerfmon)))
     return fmt::format("the kernel engine (eBPF) needs root, or the capabilities CAP_BPF and "
                        "CAP_PERFMON: run wstrace with sudo, or give it them (sudo setcap "
-                       "cap_bpf,cap_perfmon+ep {}), {}",
-                       "$(command -v wstrace)", kTryPreload);
+                       "cap_bpf,cap_perfmon+ep {}){}",
+                       "$(command -v wstrace)", then);
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0)
     return fmt::format("the kernel engine (eBPF) needs a kernel with BTF type information "
                        "(/sys/kernel/btf/vmlinux is missing: a kernel built with "
-                       "CONFIG_DEBUG_INFO_BTF=y, as Debian's and most distributions' are), {}",
-                       kTryPreload);
+                       "CONFIG_DEBUG_INFO_BTF=y, as Debian's and most distributions' are){}",
+                       then);
   return {};
 }
+
+}  // namespace
+
+std::string ebpf_unavailable() { return unavailable(fmt::format(", {}", kTryPreload)); }
 
 namespace {
 
@@ -164,7 +168,12 @@ EbpfEngine::~EbpfEngine() {
 }
 
 RecordError EbpfEngine::load(std::string& warning) {
-  if (std::string why = ebpf_unavailable(); !why.empty()) return {1, why};
+  // (The preload engine is the way out for a program wstrace starts, not for the others.)
+  const std::string or_preload =
+      opt_.mode == RecordOptions::Mode::Program ? fmt::format("; {}", kTryPreload) : "";
+  const bool program = opt_.mode == RecordOptions::Mode::Program;
+  if (std::string why = unavailable(program ? fmt::format(", {}", kTryPreload) : ""); !why.empty())
+    return {1, why};
   libbpf_set_print(keep_libbpf_message);
   skel_ = wstrace_bpf__open();
   if (!skel_) return {1, fmt::format("cannot open the kernel engine's BPF object: {}",
@@ -193,13 +202,13 @@ RecordError EbpfEngine::load(std::string& warning) {
   bpf_map__set_max_entries(skel_->maps.scratch_map, static_cast<uint32_t>(cpus));
   bpf_map__set_max_entries(skel_->maps.events, kernel_ring_bytes(opt_));
   if (int err = wstrace_bpf__load(skel_))
-    return {1, fmt::format("the kernel refused the kernel engine's BPF programs ({}): {}; {}",
-                           strerror(-err), libbpf_tail(), kTryPreload)};
+    return {1, fmt::format("the kernel refused the kernel engine's BPF programs ({}): {}{}",
+                           strerror(-err), libbpf_tail(), or_preload)};
   if (RecordError e = fill_prefilter_maps(); e.exit_code) return e;
   if (int err = wstrace_bpf__attach(skel_))
     return {1, fmt::format("cannot attach the kernel engine to the system call tracepoints "
-                           "({}): {}; {}",
-                           strerror(-err), libbpf_tail(), kTryPreload)};
+                           "({}): {}{}",
+                           strerror(-err), libbpf_tail(), or_preload)};
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_event, this, nullptr);
   if (!rb_) return {1, fmt::format("cannot read the kernel engine's ring buffer: {}",
                                    strerror(errno))};
