@@ -48,6 +48,7 @@ class EbpfRecords {
   EbpfOutcome exit(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   static void inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   static void unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  static void tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 
   std::unordered_map<uint32_t, Process> processes_;
 };
