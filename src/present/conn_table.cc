@@ -62,7 +62,7 @@ namespace {
 // A connection's TCP statistics in words, after its end and errors: "tcp: rtt 1.2ms (min 300us),
 // 5 retransmitted (7300 B), final"; empty when the agent read none.
 std::string tcp_text(const inspect::TcpStats& t) {
-  if (t.readings == 0) return "";
+  if (!t.seen()) return "";
   std::string s = "tcp:";
   if (t.rtt) {
     s += " rtt " + present::duration_text(*t.rtt);
@@ -74,7 +74,15 @@ std::string tcp_text(const inspect::TcpStats& t) {
   }
   if (t.syn_retrans && *t.syn_retrans) s += fmt::format(", {} SYN retransmitted", *t.syn_retrans);
   if (t.timeouts && *t.timeouts) s += fmt::format(", {} timeouts", *t.timeouts);
-  s += t.final ? ", final" : ", partial";
+  // What the kernel engine saw happen, each at its time.
+  if (t.retransmits)
+    s += fmt::format(", {} retransmission{} seen ({} segments, {} B)", t.retransmits,
+                     t.retransmits == 1 ? "" : "s", t.retrans_segments, t.retrans_stream_bytes);
+  if (t.state_changes) {
+    s += fmt::format(", {} state change{}", t.state_changes, t.state_changes == 1 ? "" : "s");
+    if (t.state) s += fmt::format(" (last {})", code_name(ConstTable::TcpState, *t.state));
+  }
+  if (t.readings) s += t.final ? ", final" : ", partial";
   return s;
 }
 
@@ -96,6 +104,12 @@ nlohmann::ordered_json tcp_json(const inspect::TcpStats& t) {
   put("timeouts", t.timeouts);
   put("bytes_sent", t.bytes_sent);
   put("bytes_recvd", t.bytes_recvd);
+  if (t.state_changes) j["state_changes"] = t.state_changes;
+  if (t.retransmits) {
+    j["retransmits_seen"] = t.retransmits;
+    j["retransmitted_segments_seen"] = t.retrans_segments;
+    j["retransmitted_bytes_seen"] = t.retrans_stream_bytes;
+  }
   return j;
 }
 
@@ -171,7 +185,7 @@ nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tr
   auto names = nlohmann::ordered_json::array();
   for (const auto& e : c.error_codes) names.push_back(error_name(e));
   j["error_names"] = names;
-  if (c.tcp.readings) j["tcp"] = tcp_json(c.tcp);
+  if (c.tcp.seen()) j["tcp"] = tcp_json(c.tcp);
   return j;
 }
 
