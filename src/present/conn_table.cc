@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -60,29 +61,35 @@ std::string cells(std::initializer_list<std::string_view> values) {
 namespace {
 
 // A connection's TCP statistics in words, after its end and errors: "tcp: rtt 1.2ms (min 300us),
-// 5 retransmitted (7300 B), final"; empty when the agent read none.
+// 5 retransmitted (7300 B), final"; with the kernel engine's events, what it saw happen too
+// ("3 retransmissions seen (3 segments, 4344 B), 4 state changes (last FIN_WAIT1)"); empty when
+// there is none of either.
 std::string tcp_text(const inspect::TcpStats& t) {
   if (!t.seen()) return "";
-  std::string s = "tcp:";
+  std::vector<std::string> parts;
   if (t.rtt) {
-    s += " rtt " + present::duration_text(*t.rtt);
-    if (t.min_rtt) s += " (min " + present::duration_text(*t.min_rtt) + ")";
+    parts.push_back("rtt " + present::duration_text(*t.rtt));
+    if (t.min_rtt) parts.back() += " (min " + present::duration_text(*t.min_rtt) + ")";
   }
   if (t.retrans || t.retrans_bytes) {
-    s += fmt::format("{} {} retransmitted", t.rtt ? "," : "", t.retrans ? *t.retrans : 0);
-    if (t.retrans_bytes) s += fmt::format(" ({} B)", *t.retrans_bytes);
+    parts.push_back(fmt::format("{} retransmitted", t.retrans ? *t.retrans : 0));
+    if (t.retrans_bytes) parts.back() += fmt::format(" ({} B)", *t.retrans_bytes);
   }
-  if (t.syn_retrans && *t.syn_retrans) s += fmt::format(", {} SYN retransmitted", *t.syn_retrans);
-  if (t.timeouts && *t.timeouts) s += fmt::format(", {} timeouts", *t.timeouts);
-  // What the kernel engine saw happen, each at its time.
+  if (t.syn_retrans && *t.syn_retrans)
+    parts.push_back(fmt::format("{} SYN retransmitted", *t.syn_retrans));
+  if (t.timeouts && *t.timeouts) parts.push_back(fmt::format("{} timeouts", *t.timeouts));
   if (t.retransmits)
-    s += fmt::format(", {} retransmission{} seen ({} segments, {} B)", t.retransmits,
-                     t.retransmits == 1 ? "" : "s", t.retrans_segments, t.retrans_stream_bytes);
+    parts.push_back(fmt::format("{} retransmission{} seen ({} segments, {} B)", t.retransmits,
+                                t.retransmits == 1 ? "" : "s", t.retrans_segments,
+                                t.retrans_stream_bytes));
   if (t.state_changes) {
-    s += fmt::format(", {} state change{}", t.state_changes, t.state_changes == 1 ? "" : "s");
-    if (t.state) s += fmt::format(" (last {})", code_name(ConstTable::TcpState, *t.state));
+    parts.push_back(
+        fmt::format("{} state change{}", t.state_changes, t.state_changes == 1 ? "" : "s"));
+    if (t.state) parts.back() += fmt::format(" (last {})", code_name(ConstTable::TcpState, *t.state));
   }
-  if (t.readings) s += t.final ? ", final" : ", partial";
+  if (t.readings) parts.push_back(t.final ? "final" : "partial");
+  std::string s = "tcp:";
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : " ") + parts[i];
   return s;
 }
 
