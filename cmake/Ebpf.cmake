@@ -41,6 +41,8 @@ endif()
 function(wstrace_add_ebpf target src_dir)
   set(out ${CMAKE_CURRENT_BINARY_DIR}/ebpf)
   file(MAKE_DIRECTORY ${out})
+  # (parts of the BPF programs kept in files of their own, included by wstrace.bpf.c)
+  file(GLOB bpf_parts CONFIGURE_DEPENDS ${src_dir}/*.bpf.h)
   add_custom_command(
     OUTPUT ${out}/vmlinux.h
     COMMAND ${WSTRACE_BPFTOOL} btf dump file ${WSTRACE_VMLINUX_BTF} format c > ${out}/vmlinux.h
@@ -51,7 +53,7 @@ function(wstrace_add_ebpf target src_dir)
     COMMAND ${WSTRACE_BPF_CLANG} -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_x86
             -I${out} -I${src_dir} ${LIBBPF_CFLAGS}
             -c ${src_dir}/wstrace.bpf.c -o ${out}/wstrace.bpf.o
-    DEPENDS ${src_dir}/wstrace.bpf.c ${src_dir}/ebpf_event.h ${out}/vmlinux.h
+    DEPENDS ${src_dir}/wstrace.bpf.c ${bpf_parts} ${src_dir}/ebpf_event.h ${out}/vmlinux.h
     COMMENT "Compiling the kernel engine's BPF programs"
     VERBATIM)
   add_custom_command(

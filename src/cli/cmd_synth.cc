@@ -48,7 +48,7 @@ void add_synth_command(CLI::App& app, int& exit_code) {
   auto* cmd = app.add_subcommand(
       "synth", "Write a trace of a built-in scenario (for demos, tests and benchmarks)");
   cmd->add_option("SCENARIO", o->scenario,
-                  "demo; bench:N (N send/recv events), conns:N (N events of short "
+                  "demo; retransmissions (a Linux upload with the kernel engine's TCP events); bench:N (N send/recv events), conns:N (N events of short "
                   "connections), payload:N (a download of N bytes)")
       ->required();
   cmd->add_option("-o,--output", o->out, "trace file to write")->required();

@@ -54,9 +54,16 @@ inline bool is_process_fact(EventType t) {
          t == EventType::thread_name || t == EventType::drops || t == EventType::tracing_lost ||
          t == EventType::unseen || t == EventType::inherited || t == EventType::fork;
 }
-// An event that is no call of the program: a process fact, or what the agent read itself
-// (a connection's TCP statistics). Not counted as calls.
-inline bool is_fact(EventType t) { return is_process_fact(t) || t == EventType::tcp_info; }
+// What the system did to a connection on its own, as the kernel engine saw it (a state change,
+// a retransmission): no call of the program either.
+inline bool is_tcp_happening(EventType t) {
+  return t == EventType::tcp_state_change || t == EventType::tcp_retransmit;
+}
+// An event that is no call of the program: a process fact, what the agent read itself (a
+// connection's TCP statistics) or what the system did. Not counted as calls.
+inline bool is_fact(EventType t) {
+  return is_process_fact(t) || t == EventType::tcp_info || is_tcp_happening(t);
+}
 
 enum class FuncId : uint8_t {
 #define WS_X(name, event) name,

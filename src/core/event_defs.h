@@ -77,7 +77,10 @@
   X(bytes_recvd, UInt, None, "bytes received on the connection")                           \
   X(noticed, UInt, None, "a completion wstrace found itself, not handed to the program by a "    \
     "hooked call: 1 after a wait on its event (it completed about then), 2 at a later call on "  \
-    "its socket (it completed at some time before)")
+    "its socket (it completed at some time before)")                                              \
+  X(old_state, Enum, TcpState, "TCP state before the change")                                 \
+  X(stream_offset, UInt, None, "where a range of the connection's outgoing bytes starts: bytes "\
+    "sent before it (0: the first byte)")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -126,7 +129,14 @@
   X(tcp_info, "a connection's TCP statistics as the system keeps them, read by the agent when " \
     "it connected, at intervals, and before shutdown and close", sock, tcp_at, tcp_state,     \
     rtt, rtt_var, min_rtt, retrans, retrans_bytes, syn_retrans, timeouts, bytes_sent,          \
-    bytes_recvd)
+    bytes_recvd)                                                                              \
+  X(tcp_state_change, "the system changed a traced connection's TCP state, as the kernel engine " \
+    "saw it happen (at the time it did, also outside any call)", sock, old_state, tcp_state)   \
+  X(tcp_retransmit, "the system sent part of a traced connection again, as the kernel engine "   \
+    "saw it happen: the range of the outgoing bytes it sent again (stream_offset, len bytes: 0 " \
+    "for a SYN or FIN alone; count: the segments), the state, and the connection's count of "  \
+    "retransmissions as the system kept it then (retrans)", sock, tcp_state, stream_offset,   \
+    len, count, retrans)
 
 // WS_FUNC(name, event) — every function wstrace traces, on any platform.
 #define WS_FUNC_LIST(X)                                                                       \
@@ -224,4 +234,6 @@
   X(unseen, unseen)                                                                           \
   X(inherited, inherited)                                                                     \
   X(fork, fork)                                                                               \
-  X(tcp_info, tcp_info)
+  X(tcp_info, tcp_info)                                                                       \
+  X(tcp_state_change, tcp_state_change)                                                       \
+  X(tcp_retransmit, tcp_retransmit)

@@ -78,6 +78,12 @@ class Script {
     return b;
   }
   void wait(int64_t ns) { now_ += ns; }
+  // An event at `ns` after now, which stays where it is (what happened during the next call).
+  EventBuilder& during(FuncId f, uint32_t tid, int64_t ns) {
+    auto& b = *events_.emplace_back(std::make_unique<EventBuilder>());
+    b.begin(f, kPid, tid, now_ + ns, 0);
+    return b;
+  }
 
   // Error of a failed socket call: the platform's own code, and the result the call returned.
   ErrorCode err(int linux_errno, int wsa) const {
@@ -407,6 +413,52 @@ class PayloadEngine final : public Engine {
   trace::ReadProblem end_;
 };
 
+// A Linux client on a lossy path, as the kernel engine records it: its connection's state
+// changes and TCP statistics, 64 KiB sent at once, and three retransmissions of parts of them
+// (each at its time, while the program waits for the answer: before its receive in the trace,
+// which is written when the call returns).
+void build_retransmissions(Script& s) {
+  const uint32_t tid = Script::kPid;
+  const SockAddr server = SockAddr::ipv4(0x7f000001, 8080);
+  const SockAddr local = SockAddr::ipv4(0x7f000001, 41000);
+  s.add(FuncId::process_start, tid, 0)
+      .num(FieldId::ppid, 1)
+      .str(FieldId::image, "/usr/bin/upload")
+      .str(FieldId::cmdline, "upload --to 127.0.0.1:8080")
+      .num(FieldId::platform, static_cast<uint64_t>(Platform::Linux));
+  tcp_socket(s, tid, 3);
+  auto state = [&](int64_t at, uint64_t from, uint64_t to) {
+    s.during(FuncId::tcp_state_change, tid, at).num(FieldId::sock, 3)
+        .num(FieldId::old_state, from).num(FieldId::tcp_state, to);
+  };
+  state(0, tcpstate::kClosed, tcpstate::kSynSent);
+  state(90 * kUs, tcpstate::kSynSent, tcpstate::kEstablished);
+  s.add(FuncId::connect, tid, 100 * kUs).num(FieldId::sock, 3).addr(FieldId::addr, server)
+      .addr(FieldId::local, local).result(0);
+  std::string data(64 << 10, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  s.add(FuncId::send, tid, 40 * kUs).num(FieldId::sock, 3).num(FieldId::len, data.size())
+      .payload(data, data.size()).result(static_cast<int64_t>(data.size()));
+  const struct {
+    int64_t at;
+    uint64_t off, len;
+  } resent[] = {{210 * kMs, 16384, 16384}, {630 * kMs, 32768, 8192}, {1260 * kMs, 32768, 1000}};
+  uint64_t count = 0;
+  for (const auto& r : resent)
+    s.during(FuncId::tcp_retransmit, tid, r.at).num(FieldId::sock, 3)
+        .num(FieldId::tcp_state, tcpstate::kEstablished).num(FieldId::stream_offset, r.off)
+        .num(FieldId::len, r.len).num(FieldId::count, 1).num(FieldId::retrans, count++);
+  s.add(FuncId::recv, tid, 1500 * kMs).num(FieldId::sock, 3).num(FieldId::len, 16)
+      .payload("k", 1).result(1);
+  s.add(FuncId::tcp_info, tid, 0).num(FieldId::sock, 3).num(FieldId::tcp_at, 4)
+      .num(FieldId::tcp_state, tcpstate::kEstablished).num(FieldId::rtt, 60 * kUs)
+      .num(FieldId::min_rtt, 30 * kUs).num(FieldId::retrans, 3)
+      .num(FieldId::retrans_bytes, 16384 + 8192 + 1000)
+      .num(FieldId::bytes_sent, data.size() + 16384 + 8192 + 1000).num(FieldId::bytes_recvd, 1);
+  close_socket(s, tid, 3);
+  s.add(FuncId::process_exit, tid, 0).num(FieldId::exit_code, 0);
+}
+
 bool parse_count(std::string_view scenario, std::string_view prefix, uint64_t& n) {
   if (!scenario.starts_with(prefix)) return false;
   std::string_view digits = scenario.substr(prefix.size());
@@ -425,6 +477,12 @@ Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenari
     build_demo(*script);
     return std::unique_ptr<Engine>(new ScriptEngine(std::move(header), std::move(script)));
   }
+  if (scenario == "retransmissions") {  // (the kernel engine's events: Linux)
+    header = synthetic_header(scenario, Platform::Linux);
+    auto script = std::make_unique<Script>(Platform::Linux);
+    build_retransmissions(*script);
+    return std::unique_ptr<Engine>(new ScriptEngine(std::move(header), std::move(script)));
+  }
   uint64_t n = 0;
   if (parse_count(scenario, "bench:", n))
     return std::unique_ptr<Engine>(new BenchEngine(std::move(header), n));
@@ -433,7 +491,7 @@ Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenari
   if (parse_count(scenario, "payload:", n))
     return std::unique_ptr<Engine>(new PayloadEngine(std::move(header), n));
   return Status::error(fmt::format(
-      "unknown scenario '{}': choose 'demo', 'bench:N', 'conns:N' (N events) or 'payload:N' "
+      "unknown scenario '{}': choose 'demo', 'retransmissions', 'bench:N', 'conns:N' (N events) or 'payload:N' "
       "(N bytes)",
       scenario));
 }

@@ -84,7 +84,47 @@ Event attempt_of(const Connection& c) {
 // them (a synthetic ACK): the announced window (about 1 GiB) is never filled.
 constexpr uint64_t kAckEvery = 256ull << 20;
 
+// The last bytes of each direction of a TCP stream kept for the retransmissions of them (a
+// retransmission is of bytes still unacknowledged: within a window of the path, rarely more).
+constexpr size_t kKeptForResend = 4u << 20;
+
+// Bytes of one direction of a stream from offset `from` on, as far as the trace kept them all.
+struct SentWindow {
+  uint64_t from = 0;
+  std::string bytes;
+  void add(uint64_t at, std::string_view kept, uint64_t length) {
+    if (at != from + bytes.size()) bytes.clear(), from = at;
+    if (kept.size() < length) {  // (cut by the snap length: a gap)
+      bytes.clear();
+      from = at + length;
+      return;
+    }
+    bytes.append(kept);
+    if (bytes.size() > 2 * kKeptForResend) {
+      const size_t drop = bytes.size() - kKeptForResend;
+      bytes.erase(0, drop);
+      from += drop;
+    }
+  }
+  std::string_view range(uint64_t off, uint64_t len) const {
+    if (off < from || off + len > from + bytes.size()) return {};
+    return std::string_view(bytes).substr(off - from, len);
+  }
+};
+
+uint64_t num_or(const Event& ev, FieldId id, uint64_t dflt) {
+  const Value* v = ev.get(id);
+  return v ? v->num : dflt;
+}
+
 }  // namespace
+
+struct PacketSynth::Resend {
+  uint64_t off = 0, len = 0;  // the range of the outgoing stream
+  bool syn = false;           // a SYN sent again (no bytes)
+  int64_t ts = 0;
+  std::string comment;
+};
 
 struct PacketSynth::Stream {
   Kind kind = Kind::Tcp;
@@ -99,6 +139,8 @@ struct PacketSynth::Stream {
   // earlier).
   int64_t last_ns = INT64_MIN;
   int64_t stamp(int64_t wall_ns) { return last_ns = std::max(last_ns, wall_ns); }
+  SentWindow sent[2];              // TCP: the last bytes of each direction
+  std::vector<Resend> resends[2];  // retransmissions of bytes not written yet
   int ends = 0;
   std::string key;           // in by_tuple_ when not empty
 
@@ -246,8 +288,19 @@ PacketSynth::End* PacketSynth::end_for(const Event& ev, const Connection& c,
     const Event attempt = attempt_of(c);
     const Event& syn = attempt.func != FuncId::Unknown ? attempt : ev;
     tcp(*end, 0, tcpflag::kSyn, syn.ts, "synthetic SYN", &syn);
+    // (SYNs sent again before the answer came)
+    if (auto early = early_resends_.find(c.id); early != early_resends_.end()) {
+      end->stream->resends[end->side] = std::move(early->second);
+      early_resends_.erase(early);
+      resend_due(*end, end->side, true);
+    }
     tcp(*end, 1, tcpflag::kSyn | tcpflag::kAck, done, "synthetic SYN-ACK", &ev);
     tcp(*end, 0, tcpflag::kAck, done, "synthetic ACK", &ev);
+  }
+  if (auto early = early_resends_.find(c.id); early != early_resends_.end()) {
+    auto& to = end->stream->resends[end->side];  // (they wait for their bytes)
+    to.insert(to.end(), early->second.begin(), early->second.end());
+    early_resends_.erase(early);
   }
   return end;
 }
@@ -273,9 +326,11 @@ void PacketSynth::data(End& e, const Event& ev, bool out, uint64_t length, std::
     s.written[d] = start + pos;
     const uint8_t flags = tcpflag::kAck | (pos + n == length ? tcpflag::kPsh : 0);
     tcp(e, d, flags, ts, note, &ev, part, n);
+    s.sent[d].add(start + pos, part, n);
     pos += n;
   }
   s.written[d] = start + length;
+  if (!s.resends[d].empty()) resend_due(e, d, false);
   if (s.written[d] - s.acked[d] > kAckEvery) tcp(e, 1 - d, tcpflag::kAck, ts, "synthetic ACK", &ev);
 }
 
@@ -359,6 +414,11 @@ void PacketSynth::add(const inspect::Facts& f) {
   const Event& ev = f.ev;
   release(header_.wall_ns(ev.ts));  // (no later call began before this one)
   if (f.pending) return;  // what it moves goes out when it completes
+  if (is_tcp_happening(ev.type())) {
+    if (ev.type() == EventType::tcp_retransmit && f.conn && kind_of(*f.conn) == Kind::Tcp)
+      retransmitted(f, *f.conn);
+    return;  // (a state change is no packet: the packets of the calls tell it)
+  }
   sending_ = f.dir == inspect::Tracker::Dir::Out && f.moved > 0;
   const inspect::Tracker& t = f.tracker;
   const Connection* c = f.conn;
@@ -419,6 +479,7 @@ PacketSynth::End* PacketSynth::refused_at_end(const Connection& c) {
 }
 
 void PacketSynth::connection_ended(const Connection& c) {
+  early_resends_.erase(c.id);  // (of a connection never written: no packets to repeat)
   auto it = ends_.find(c.id);
   if (it == ends_.end()) {
     if ((kind_of(c) == Kind::None || !c.remote) && c.matched && c.bytes_in + c.bytes_out > 0)
@@ -448,6 +509,81 @@ void PacketSynth::connection_ended(const Connection& c) {
     }
   }
   forget(c.id);
+}
+
+// A range of the connection's outgoing bytes sent again: written now when the stream holds it,
+// else when it does.
+void PacketSynth::retransmitted(const inspect::Facts& f, const Connection& c) {
+  const Event& ev = f.ev;
+  Resend r;
+  r.off = num_or(ev, FieldId::stream_offset, 0);
+  r.len = num_or(ev, FieldId::len, 0);
+  r.syn = r.len == 0 && num_or(ev, FieldId::tcp_state, 0) == tcpstate::kSynSent;
+  if (r.len == 0 && !r.syn) return;  // a FIN alone: the connection's end writes its FIN
+  r.ts = ev.ts;
+  auto it = ends_.find(c.id);
+  End none;
+  if (it == ends_.end()) {
+    const inspect::Process* proc = f.tracker.process(ev.pid);
+    none.proc = proc ? proc->name() : fmt::format("pid {}", ev.pid);
+  }
+  r.comment = comment(it != ends_.end() ? *it->second : none, &ev,
+                      r.syn ? "SYN sent again" : "sent again");
+  if (it == ends_.end()) {
+    auto& early = early_resends_[c.id];
+    if (early.size() < 4096) early.push_back(std::move(r));
+    return;
+  }
+  End& e = *it->second;
+  e.stream->resends[e.side].push_back(std::move(r));
+  resend_due(e, e.side, false);
+}
+
+// Writes the retransmissions of direction `dir` whose bytes the stream holds now (with
+// `syn_only`, those of the SYN, while the handshake is being written).
+void PacketSynth::resend_due(End& e, int dir, bool syn_only) {
+  Stream& s = *e.stream;
+  auto& list = s.resends[dir];
+  size_t kept = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    Resend& r = list[i];
+    const bool due = syn_only ? r.syn : (r.syn || r.off + r.len <= s.written[dir]);
+    if (due && !s.rst) resend(e, dir, r);
+    else if (!due && kept++ != i) list[kept - 1] = std::move(r);
+  }
+  list.resize(kept);
+}
+
+// One retransmission: the range's segments again, with their bytes when the trace kept them.
+void PacketSynth::resend(End& e, int dir, const Resend& r) {
+  Stream& s = *e.stream;
+  Packet p;
+  p.src = s.ep[dir];
+  p.dst = s.ep[1 - dir];
+  p.wall_ns = s.stamp(header_.wall_ns(r.ts));
+  p.outbound = dir == e.side;
+  p.comment = r.comment;
+  if (r.syn) {
+    p.seq = s.isn[dir];
+    p.flags = tcpflag::kSyn;
+    p.ip_id = ++ip_id_;
+    emit(p);
+    ++stats_.retransmissions;
+    return;
+  }
+  const uint32_t most = max_tcp_payload(s.ep[0].v6);
+  for (uint64_t pos = 0; pos < r.len;) {
+    const auto n = static_cast<uint32_t>(std::min<uint64_t>(most, r.len - pos));
+    p.seq = static_cast<uint32_t>(s.isn[dir] + 1 + r.off + pos);
+    p.ack = s.next_seq(1 - dir);
+    p.flags = tcpflag::kAck | (pos + n == r.len ? tcpflag::kPsh : 0);
+    p.kept = s.sent[dir].range(r.off + pos, n);
+    p.length = n;
+    p.ip_id = ++ip_id_;
+    emit(p);
+    ++stats_.retransmissions;
+    pos += n;
+  }
 }
 
 void PacketSynth::forget(uint64_t conn_id) {

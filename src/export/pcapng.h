@@ -92,6 +92,7 @@ struct SynthStats {
   uint64_t skipped_no_address = 0; // connections left out: Unix sockets, socketpair, no peer
   uint64_t shared_ends = 0;        // connections found to be the other end of one written
   uint64_t bytes_not_kept = 0;     // payload bytes the snap length cut (written as such)
+  uint64_t retransmissions = 0;    // segments written again for tcp_retransmit events
 };
 
 // Follows a trace (same order of calls as exporter::Exporter) and appends the packets of its TCP
@@ -131,6 +132,14 @@ class PacketSynth {
   void refused(End& e, int64_t ts, int64_t done, const Event* ev);
   std::string comment(const End& e, const Event* ev, std::string_view note) const;
   void forget(uint64_t conn_id);
+  // Retransmissions the kernel engine saw (tcp_retransmit events): the range written again at
+  // their time, once the stream holds it (the call that sent it is written when it returned,
+  // after the retransmissions during it).
+  struct Resend;
+  void retransmitted(const inspect::Facts& f, const inspect::Connection& c);
+  void resend_due(End& e, int dir, bool syn_only);
+  void resend(End& e, int dir, const Resend& r);
+  std::unordered_map<uint64_t, std::vector<Resend>> early_resends_;  // by connection, no end yet
 
   std::string& out_;
   trace::TraceHeader header_;

@@ -379,6 +379,7 @@ void Tracker::observe(const Event& ev) {
       break;
   }
   if (type == EventType::tcp_info) return on_tcp_info(ev);
+  if (is_tcp_happening(type)) return on_tcp_happening(ev);
   if (call_of(ev.func) == ev.func) ++p.calls;  // (a further message of sendmmsg is no call)
   switch (type) {
     case EventType::lookup: on_lookup(ev); break;
@@ -454,6 +455,25 @@ void Tracker::on_tcp_info(const Event& ev) {
   take(FieldId::bytes_sent, t.bytes_sent);
   take(FieldId::bytes_recvd, t.bytes_recvd);
   if (t.rtt) t.max_rtt = std::max(t.max_rtt, *t.rtt);
+}
+
+// A state change or a retransmission the kernel engine saw: counted with the connection.
+void Tracker::on_tcp_happening(const Event& ev) {
+  const Value* sockv = ev.get(FieldId::sock);
+  // (The kernel engine follows sockets from their connect or accept to their close: one it
+  // names is known, unless the process's records were lost.)
+  Connection* c = sockv ? find(ev.pid, sockv->num) : nullptr;
+  if (c == nullptr) return;
+  current_ = c;
+  TcpStats& t = c->tcp;
+  if (ev.type() == EventType::tcp_state_change) {
+    ++t.state_changes;
+    if (const Value* v = ev.get(FieldId::tcp_state)) t.state = v->num;
+    return;
+  }
+  ++t.retransmits;
+  t.retrans_segments += num_or(ev, FieldId::count, 1);
+  t.retrans_stream_bytes += num_or(ev, FieldId::len, 0);
 }
 
 // The calls on a socket: found (or adopted) by their handle, then one handler per kind.

@@ -78,6 +78,10 @@ struct TcpStats {
   std::optional<uint64_t> state, rtt, rtt_var, min_rtt, retrans, retrans_bytes, syn_retrans,
       timeouts, bytes_sent, bytes_recvd;
   uint64_t max_rtt = 0;
+  // What the kernel engine saw TCP do (tcp_state_change and tcp_retransmit events), with exact
+  // times: each state change, and each retransmission — its segments and bytes.
+  uint64_t state_changes = 0, retransmits = 0, retrans_segments = 0, retrans_stream_bytes = 0;
+  bool seen() const { return readings != 0 || state_changes != 0 || retransmits != 0; }
 };
 
 struct Connection {
@@ -231,6 +235,7 @@ class Tracker : public FilterContext {
   void on_socket(const Event& ev, ConnRole role);
   void on_inherited(const Event& ev);
   void on_tcp_info(const Event& ev);
+  void on_tcp_happening(const Event& ev);
   void on_fork(const Event& ev);
   void on_orphan_completion(const Event& ev);
   void on_close(const Event& ev, uint64_t sock);

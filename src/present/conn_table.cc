@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -60,21 +61,35 @@ std::string cells(std::initializer_list<std::string_view> values) {
 namespace {
 
 // A connection's TCP statistics in words, after its end and errors: "tcp: rtt 1.2ms (min 300us),
-// 5 retransmitted (7300 B), final"; empty when the agent read none.
+// 5 retransmitted (7300 B), final"; with the kernel engine's events, what it saw happen too
+// ("3 retransmissions seen (3 segments, 4344 B), 4 state changes (last FIN_WAIT1)"); empty when
+// there is none of either.
 std::string tcp_text(const inspect::TcpStats& t) {
-  if (t.readings == 0) return "";
-  std::string s = "tcp:";
+  if (!t.seen()) return "";
+  std::vector<std::string> parts;
   if (t.rtt) {
-    s += " rtt " + present::duration_text(*t.rtt);
-    if (t.min_rtt) s += " (min " + present::duration_text(*t.min_rtt) + ")";
+    parts.push_back("rtt " + present::duration_text(*t.rtt));
+    if (t.min_rtt) parts.back() += " (min " + present::duration_text(*t.min_rtt) + ")";
   }
   if (t.retrans || t.retrans_bytes) {
-    s += fmt::format("{} {} retransmitted", t.rtt ? "," : "", t.retrans ? *t.retrans : 0);
-    if (t.retrans_bytes) s += fmt::format(" ({} B)", *t.retrans_bytes);
+    parts.push_back(fmt::format("{} retransmitted", t.retrans ? *t.retrans : 0));
+    if (t.retrans_bytes) parts.back() += fmt::format(" ({} B)", *t.retrans_bytes);
   }
-  if (t.syn_retrans && *t.syn_retrans) s += fmt::format(", {} SYN retransmitted", *t.syn_retrans);
-  if (t.timeouts && *t.timeouts) s += fmt::format(", {} timeouts", *t.timeouts);
-  s += t.final ? ", final" : ", partial";
+  if (t.syn_retrans && *t.syn_retrans)
+    parts.push_back(fmt::format("{} SYN retransmitted", *t.syn_retrans));
+  if (t.timeouts && *t.timeouts) parts.push_back(fmt::format("{} timeouts", *t.timeouts));
+  if (t.retransmits)
+    parts.push_back(fmt::format("{} retransmission{} seen ({} segments, {} B)", t.retransmits,
+                                t.retransmits == 1 ? "" : "s", t.retrans_segments,
+                                t.retrans_stream_bytes));
+  if (t.state_changes) {
+    parts.push_back(
+        fmt::format("{} state change{}", t.state_changes, t.state_changes == 1 ? "" : "s"));
+    if (t.state) parts.back() += fmt::format(" (last {})", code_name(ConstTable::TcpState, *t.state));
+  }
+  if (t.readings) parts.push_back(t.final ? "final" : "partial");
+  std::string s = "tcp:";
+  for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : " ") + parts[i];
   return s;
 }
 
@@ -96,6 +111,12 @@ nlohmann::ordered_json tcp_json(const inspect::TcpStats& t) {
   put("timeouts", t.timeouts);
   put("bytes_sent", t.bytes_sent);
   put("bytes_recvd", t.bytes_recvd);
+  if (t.state_changes) j["state_changes"] = t.state_changes;
+  if (t.retransmits) {
+    j["retransmits_seen"] = t.retransmits;
+    j["retransmitted_segments_seen"] = t.retrans_segments;
+    j["retransmitted_bytes_seen"] = t.retrans_stream_bytes;
+  }
   return j;
 }
 
@@ -171,7 +192,7 @@ nlohmann::ordered_json conn_json(const inspect::Connection& c, const inspect::Tr
   auto names = nlohmann::ordered_json::array();
   for (const auto& e : c.error_codes) names.push_back(error_name(e));
   j["error_names"] = names;
-  if (c.tcp.readings) j["tcp"] = tcp_json(c.tcp);
+  if (c.tcp.seen()) j["tcp"] = tcp_json(c.tcp);
   return j;
 }
 

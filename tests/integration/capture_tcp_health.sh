@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # TCP health: the agent's TCP statistics (tcp_info events) against the kernel's own report.
 # In a private network namespace, nftables drops one in four of the data segments arriving for the
-# receiver's port (this kernel has no netem); a traced sender moves 2 MB, waits until every byte
+# receiver's port (tests/tools/tcp_loss.py); a traced sender moves 2 MB, waits until every byte
 # is acknowledged, and then `ss -ti` is asked about its socket before the sender closes it.
 # The trace's final reading must equal ss's retransmission counts, `conns --json` must carry
 # them, and `diagnose` must raise `retransmissions` — and the same run without loss none.
@@ -30,55 +30,11 @@ assert libc.close(fd) == 0
 print("errno", sent_errno, ctypes.get_errno(), flush=True)
 PY
 
-cat >"$WORK/driver.py" <<'PY'
-# Runs inside the namespace: the receiver, the traced sender, ss at the right moment.
-import json, re, socket, subprocess, sys, threading
-wstrace, work, name, loss = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "loss"
-subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-lst = socket.socket()
-lst.bind(("127.0.0.1", 0))
-lst.listen(1)
-port = lst.getsockname()[1]
-if loss:
-    rules = ("table inet wstrace_loss {\n chain in {\n type filter hook input priority 0;\n"
-             f" tcp dport {port} meta length > 200 numgen random mod 4 == 0 drop\n }}\n}}\n")
-    subprocess.run(["nft", "-f", "-"], input=rules.encode(), check=True)
-
-def receive():
-    c, _ = lst.accept()
-    got = 0
-    while got < (2 << 20):
-        d = c.recv(1 << 16)
-        if not d:
-            break
-        got += len(d)
-    c.sendall(b"k")
-    while c.recv(1 << 16):
-        pass
-    c.close()
-t = threading.Thread(target=receive)
-t.start()
-p = subprocess.Popen([wstrace, "record", "-q", "-o", f"{work}/{name}.wst", "--tcp-info-interval", "1",
-                      "--", sys.executable, f"{work}/sender.py", str(port)],
-                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-line = p.stdout.readline().split()
-assert line[:1] == ["ready"], line
-ss = subprocess.run(["ss", "-tinH", "state", "established", f"sport = :{line[1]}"],
-                    capture_output=True, text=True, check=True).stdout
-m = re.search(r"\bretrans:\d+/(\d+)", ss)
-b = re.search(r"\bbytes_retrans:(\d+)", ss)
-p.stdin.write("go\n")
-p.stdin.flush()
-rest = p.stdout.read()
-assert p.wait() == 0, rest
-t.join()
-json.dump({"retrans": int(m.group(1)) if m else 0, "bytes_retrans": int(b.group(1)) if b else 0,
-           "ss": ss, "sender": rest}, open(f"{work}/{name}.ss.json", "w"))
-PY
 
 for run in loss clean; do
   checks=$((checks + 1))
-  unshare -n python3 "$WORK/driver.py" "$WSTRACE" "$WORK" "$run" "$run" >"$WORK/$run.log" 2>&1 ||
+  unshare -n python3 "$SRC/tests/tools/tcp_loss.py" "$WSTRACE" "$WORK" "$run" "$run" $((2 << 20)) \
+    "$WORK/sender.py" --tcp-info-interval 1 >"$WORK/$run.log" 2>&1 ||
     fail "$run: the run failed: $(tail -c 600 "$WORK/$run.log")"
   "$WSTRACE" conns --json "$WORK/$run.wst" >"$WORK/$run.conns.json" 2>"$WORK/err" || fail "$run: conns"
   "$WSTRACE" diagnose --json "$WORK/$run.wst" >"$WORK/$run.diag.json" 2>"$WORK/err"

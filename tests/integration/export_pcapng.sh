@@ -10,7 +10,9 @@
 #     snap length did not keep,
 #   - with checksum validation on, no malformed packet and no expert warning or error;
 # and the synthetic demo traces of both platforms (Windows functions and error codes) export
-# too, with their reset written as an RST.
+# too, with their reset written as an RST; the kernel engine's retransmissions (the synthetic
+# `retransmissions` trace: tcp_retransmit events) are segments written again, which tshark's
+# analysis flags as retransmissions, with the bytes first sent.
 # The script re-runs itself in private mount and network namespaces (lib_findings.sh): only
 # loopback exists there. Exit status 77 (skipped) when no namespace can be made.
 # Run as: export_pcapng.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
@@ -102,8 +104,9 @@ expect_in "$WORK/both.out" "server got 200000"
 for p in linux windows; do
   expect_exit 0 "$WSTRACE" synth demo --platform $p -o "$WORK/demo-$p.wst"
 done
+expect_exit 0 "$WSTRACE" synth retransmissions -o "$WORK/retrans.wst"
 
-for name in curl curl-snap dnsq both demo-linux demo-windows; do
+for name in curl curl-snap dnsq both demo-linux demo-windows retrans; do
   expect_exit 0 "$WSTRACE" export "$WORK/$name.wst" --format pcapng -o "$WORK/$name.pcapng"
 done
 
@@ -251,6 +254,18 @@ for name in ("demo-linux", "demo-windows"):
     eq(sorted({p.split(": ", 1)[1] for p in problems(r)}), ["Connection reset (RST)"],
        "only the resets are warnings")
     check(any("not kept" in x["frame.comment"] for x in r), "the demo's 64-byte snap length is marked")
+
+context("retrans: the kernel engine's retransmissions, written again")
+flagged = tshark("retrans", "-Y", "tcp.analysis.retransmission", "-T", "fields", "-e", "tcp.seq",
+                 "-e", "tcp.len", "-e", "tcp.payload", "-e", "frame.comment").splitlines()
+sent = bytes(ord("a") + i % 26 for i in range(64 << 10))
+got = [l.split("\t") for l in flagged]
+eq([(int(g[0]), int(g[1])) for g in got], [(16385, 16384), (32769, 8192), (32769, 1000)],
+   "each range again: its relative sequence number (offset + 1) and length")
+for g in got:
+    off, n = int(g[0]) - 1, int(g[1])
+    check(bytes.fromhex(g[2].replace(":", "")) == sent[off:off + n], f"the bytes of {off}+{n}")
+    check("func=tcp_retransmit" in g[3] and "sent again" in g[3], f"the comment: {g[3]}")
 finish()
 PY
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "constants.h"
 #include "ebpf_records.h"
 #include "event_builder.h"
 #include "translate.h"
@@ -326,3 +327,87 @@ TEST(EbpfRecords, AProcessMetByItsCallIsNamedFromProc) {
 }
 
 }  // namespace
+// ---- What TCP did (wstrace_tcp.bpf.h) ---------------------------------------------------------
+
+ws_ebpf_event tcp_kind(uint32_t kind) {
+  ws_ebpf_event e{};
+  e.kind = kind;
+  e.pid = 100;
+  e.tid = 100;
+  e.ts = 9'000;
+  e.args[0] = 7;
+  return e;
+}
+
+uint64_t num(const Event& ev, FieldId f) {
+  const Value* v = ev.get(f);
+  EXPECT_TRUE(v) << field_def(f).name;
+  return v ? v->num : 0;
+}
+
+TEST(EbpfRecords, TcpReadingIsATcpInfoEvent) {
+  ws_ebpf_event e = tcp_kind(WS_EV_TCP_INFO);
+  e.nr = WS_TCP_AT_CONNECTED;
+  e.args[1] = 1;  // TCP_ESTABLISHED
+  e.args[2] = 250;
+  e.args[3] = 40;
+  e.args[4] = 200;
+  e.args[5] = 2;
+  e.aux[0] = 0;
+  e.aux[1] = 1;
+  e.aux[2] = 0;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::tcp_info);
+  EXPECT_EQ(ev.ts, 9'000);
+  EXPECT_EQ(num(ev, FieldId::sock), 7u);
+  EXPECT_EQ(num(ev, FieldId::tcp_at), 1u);
+  EXPECT_EQ(num(ev, FieldId::tcp_state), tcpstate::kEstablished);
+  EXPECT_EQ(num(ev, FieldId::rtt), 250'000u);
+  EXPECT_EQ(num(ev, FieldId::rtt_var), 40'000u);
+  EXPECT_EQ(num(ev, FieldId::min_rtt), 200'000u);
+  EXPECT_EQ(num(ev, FieldId::retrans), 2u);
+  EXPECT_EQ(num(ev, FieldId::syn_retrans), 2u);  // (set up: those were SYNs)
+  EXPECT_EQ(num(ev, FieldId::bytes_sent), 1u);
+  // Before close, no SYN count; a connection with no RTT sample yet has no minimum.
+  e.nr = WS_TCP_AT_CLOSE;
+  e.args[4] = UINT32_MAX;
+  EventBuilder c;
+  translated(bytes_of(e), c, records);
+  EXPECT_EQ(c.event().get(FieldId::syn_retrans), nullptr);
+  EXPECT_EQ(c.event().get(FieldId::min_rtt), nullptr);
+  EXPECT_EQ(num(c.event(), FieldId::tcp_at), 4u);
+}
+
+TEST(EbpfRecords, TcpStateChangeAndRetransmission) {
+  ws_ebpf_event e = tcp_kind(WS_EV_TCP_STATE);
+  e.args[1] = 2;  // TCP_SYN_SENT
+  e.args[2] = 1;  // TCP_ESTABLISHED
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  EXPECT_EQ(b.event().func, FuncId::tcp_state_change);
+  EXPECT_EQ(num(b.event(), FieldId::old_state), tcpstate::kSynSent);
+  EXPECT_EQ(num(b.event(), FieldId::tcp_state), tcpstate::kEstablished);
+  EXPECT_TRUE(is_fact(b.event().type()));
+
+  ws_ebpf_event r = tcp_kind(WS_EV_TCP_RETRANS);
+  r.args[1] = 1;
+  r.args[2] = 123456;
+  r.args[3] = 1448;
+  r.args[4] = 1;
+  r.args[5] = 5;
+  EventBuilder c;
+  translated(bytes_of(r), c, records);
+  const Event& ev = c.event();
+  EXPECT_EQ(ev.func, FuncId::tcp_retransmit);
+  EXPECT_EQ(ev.pid, 100u);
+  EXPECT_EQ(num(ev, FieldId::sock), 7u);
+  EXPECT_EQ(num(ev, FieldId::stream_offset), 123456u);
+  EXPECT_EQ(num(ev, FieldId::len), 1448u);
+  EXPECT_EQ(num(ev, FieldId::count), 1u);
+  EXPECT_EQ(num(ev, FieldId::retrans), 5u);
+  EXPECT_EQ(num(ev, FieldId::tcp_state), tcpstate::kEstablished);
+}

@@ -630,3 +630,67 @@ TEST_F(PcapngTest, UdpTracedAtBothEndsIsWrittenOnce) {
 }
 
 }  // namespace
+
+namespace {
+
+// A retransmission as the kernel engine records it, `at` ns after the last call began.
+void retransmit(EventBuilder& b, ws::inspect::Inspector& in, uint64_t& seq, int64_t at,
+                uint64_t off, uint64_t len, uint64_t state = ws::tcpstate::kEstablished) {
+  b.begin(FuncId::tcp_retransmit, 100, 100, at, 0)
+      .num(FieldId::sock, 3)
+      .num(FieldId::tcp_state, state)
+      .num(FieldId::stream_offset, off)
+      .num(FieldId::len, len)
+      .num(FieldId::count, 1);
+  ws::Event& ev = b.event();
+  ev.seq = seq++;
+  in.observe(ev);
+}
+
+}  // namespace
+
+// A retransmission is the range again, same sequence numbers and bytes, at its own time — also
+// when it comes before the call that sent the bytes (a call is written when it returns).
+TEST_F(PcapngTest, RetransmittedRangesAreWrittenAgain) {
+  tcp_client();
+  std::string data(20000, 'a');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  const int64_t sent_at = ts_ + 1000;
+  retransmit(b_, inspector_, seq_, sent_at + 500'000, 1000, 2000);  // during the send
+  EXPECT_EQ(out_.find("sent again"), std::string::npos);
+  io(FuncId::send, 3, data);
+  retransmit(b_, inspector_, seq_, ts_ + 900'000, 18000, 2000);
+  close(3);
+  auto p = packets();
+  ASSERT_EQ(p.size(), 3u + 1u + 2u + 1u);  // handshake, the data, two again, our FIN
+  const uint32_t isn = p[0].seq;
+  EXPECT_EQ(p[3].payload, data);
+  EXPECT_TRUE(p[4].is(kAck | kPsh));
+  EXPECT_EQ(p[4].seq, isn + 1 + 1000);
+  EXPECT_EQ(p[4].payload, data.substr(1000, 2000));
+  EXPECT_NE(p[4].comment.find("func=tcp_retransmit"), std::string::npos) << p[4].comment;
+  EXPECT_NE(p[4].comment.find("sent again"), std::string::npos) << p[4].comment;
+  EXPECT_GT(p[4].ts, p[3].ts);
+  EXPECT_EQ(p[5].seq, isn + 1 + 18000);
+  EXPECT_EQ(p[5].payload, data.substr(18000, 2000));
+  EXPECT_EQ(p[6].seq, isn + 1 + 20000) << "the retransmissions do not move the stream on";
+  EXPECT_TRUE(p[6].is(kFin | kAck));
+  EXPECT_EQ(synth_.stats().retransmissions, 2u);
+}
+
+// SYNs sent again while the connect waited: between the SYN and the answer.
+TEST_F(PcapngTest, RetransmittedSynsComeBeforeTheAnswer) {
+  socket(3, ws::af::kInet, ws::socktype::kStream);
+  retransmit(b_, inspector_, seq_, ts_ + 1500, 0, 0, ws::tcpstate::kSynSent);
+  call(FuncId::connect).num(FieldId::sock, 3).addr(FieldId::addr, SockAddr::ipv4(kLoop, 8080))
+      .addr(FieldId::local, SockAddr::ipv4(kLoop, 40000)).result(0);
+  b_.event().dur = 1'000'000;
+  feed();
+  auto p = packets();
+  ASSERT_GE(p.size(), 4u);
+  EXPECT_TRUE(p[0].is(kSyn));
+  EXPECT_TRUE(p[1].is(kSyn));
+  EXPECT_EQ(p[1].seq, p[0].seq);
+  EXPECT_NE(p[1].comment.find("SYN sent again"), std::string::npos) << p[1].comment;
+  EXPECT_TRUE(p[2].is(kSyn | kAck));
+}

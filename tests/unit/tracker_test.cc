@@ -543,3 +543,32 @@ TEST_F(TrackerTest, ProcessExitEndsItsConnections) {
 }
 
 }  // namespace
+
+// What the kernel engine saw TCP do is counted with the connection; one on a socket the trace
+// does not know (closed already, never seen) makes no connection.
+TEST_F(TrackerTest, TcpStateChangesAndRetransmissionsAreCounted) {
+  const uint64_t id = tcp_socket(3);
+  call(FuncId::tcp_state_change).num(FieldId::sock, 3).num(FieldId::old_state, ws::tcpstate::kClosed)
+      .num(FieldId::tcp_state, ws::tcpstate::kSynSent).result(0);
+  feed();
+  for (uint64_t len : {1448u, 2896u}) {
+    call(FuncId::tcp_retransmit).num(FieldId::sock, 3).num(FieldId::stream_offset, 100)
+        .num(FieldId::len, len).num(FieldId::count, len / 1448).result(0);
+    EXPECT_EQ(feed()->id, id);
+  }
+  close(3);
+  call(FuncId::tcp_state_change).num(FieldId::sock, 3).num(FieldId::old_state, ws::tcpstate::kFinWait1)
+      .num(FieldId::tcp_state, ws::tcpstate::kFinWait2).result(0);
+  EXPECT_EQ(feed(), nullptr);
+  EXPECT_EQ(t_.connections_seen(), 1u);
+  ASSERT_EQ(ended_.count(id), 1u);
+  const ws::inspect::TcpStats& t = ended_[id].tcp;
+  EXPECT_EQ(t.state_changes, 1u);
+  EXPECT_EQ(t.state, ws::tcpstate::kSynSent);
+  EXPECT_EQ(t.retransmits, 2u);
+  EXPECT_EQ(t.retrans_segments, 3u);
+  EXPECT_EQ(t.retrans_stream_bytes, 4344u);
+  EXPECT_TRUE(t.seen());
+  EXPECT_EQ(t.readings, 0u);
+  EXPECT_EQ(ended_[id].calls_out, 0u) << "no call";
+}

@@ -66,6 +66,22 @@ enum ws_ebpf_kind {
                     * = its name (16 bytes, the kernel's comm), then aux[2] bytes of its command
                     * line */
 };
+/* What TCP did to a traced connection (wstrace_tcp.bpf.h): numbered apart from the kinds above,
+ * which grow one by one. pid: the socket's process; tid: the thread in it that acted, else the
+ * pid; args[0]: the descriptor the process knows the socket by. */
+enum ws_ebpf_tcp_kind {
+  WS_EV_TCP_INFO = 32,     /* a reading of the tcp_sock, at nr (WS_TCP_AT_*): args[1] state,
+                            * [2] srtt µs, [3] rtt variation µs, [4] min rtt µs, [5] total
+                            * retransmissions; aux: bytes retransmitted, sent, received, acked */
+  WS_EV_TCP_STATE = 33,    /* args[1] the state before, [2] the new one (Linux numbers) */
+  WS_EV_TCP_RETRANS = 34,  /* args[1] state, [2] stream offset, [3] length, [4] segments, [5]
+                            * retransmissions before it; aux[0]: tcp flags of the segment */
+};
+/* When a reading was taken (the tcp_info event's tcp_at). */
+enum ws_ebpf_tcp_at { WS_TCP_AT_CONNECTED = 1, WS_TCP_AT_SHUTDOWN = 3, WS_TCP_AT_CLOSE = 4 };
+/* Connections whose TCP events are followed at once (the table of their socket pointers). */
+#define WS_EBPF_MAX_TCP_SOCKS 65536
+
 /* Descriptors looked at after an exec for inherited sockets. */
 #define WS_EBPF_MAX_INHERITED_FDS 4096
 

@@ -381,6 +381,9 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_INHERITED: inherited(e, out); break;
     case WS_EV_UNSEEN_COMPAT: unseen_compat(e, out); break;
     case WS_EV_SEEN: seen(e, payload, n, out); break;
+    case WS_EV_TCP_INFO:
+    case WS_EV_TCP_STATE:
+    case WS_EV_TCP_RETRANS: tcp_event(e, out); break;
   }
   return {};
 }
@@ -472,6 +475,51 @@ void EbpfRecords::unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>&
   w.str(FieldId::cause, "the process makes 32-bit system calls (int 0x80), which the kernel "
                         "engine does not record yet: its socket calls through them are missing");
   out.push_back(w.done(e.pid, e.tid));
+}
+
+// What TCP did (wstrace_tcp.bpf.h): a reading as the agent's tcp_info (its figures one by one
+// rather than the struct tcp_info the agent copies), a state change, a retransmission.
+void EbpfRecords::tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  constexpr uint64_t kUs = 1000;
+  const __u64* a = e.args;
+  switch (e.kind) {
+    case WS_EV_TCP_INFO: {
+      RawWriter w(FuncId::tcp_info, static_cast<int64_t>(e.ts), 0);
+      w.u64(FieldId::sock, static_cast<uint32_t>(a[0]));
+      w.u64(FieldId::tcp_at, e.nr);
+      w.platform_const(FieldId::tcp_state, static_cast<int64_t>(a[1]));
+      w.u64(FieldId::rtt, a[2] * kUs);
+      w.u64(FieldId::rtt_var, a[3] * kUs);
+      if (a[4] != UINT32_MAX) w.u64(FieldId::min_rtt, a[4] * kUs);  // (~0: no sample yet)
+      w.u64(FieldId::retrans, a[5]);
+      w.u64(FieldId::retrans_bytes, e.aux[0]);
+      // Read when the connection was set up, every retransmission so far was of the SYN.
+      if (e.nr == WS_TCP_AT_CONNECTED) w.u64(FieldId::syn_retrans, a[5]);
+      w.u64(FieldId::bytes_sent, e.aux[1]);
+      w.u64(FieldId::bytes_recvd, e.aux[2]);
+      out.push_back(w.done(e.pid, e.tid));
+      return;
+    }
+    case WS_EV_TCP_STATE: {
+      RawWriter w(FuncId::tcp_state_change, static_cast<int64_t>(e.ts), 0);
+      w.u64(FieldId::sock, static_cast<uint32_t>(a[0]));
+      w.platform_const(FieldId::old_state, static_cast<int64_t>(a[1]));
+      w.platform_const(FieldId::tcp_state, static_cast<int64_t>(a[2]));
+      out.push_back(w.done(e.pid, e.tid));
+      return;
+    }
+    case WS_EV_TCP_RETRANS: {
+      RawWriter w(FuncId::tcp_retransmit, static_cast<int64_t>(e.ts), 0);
+      w.u64(FieldId::sock, static_cast<uint32_t>(a[0]));
+      w.platform_const(FieldId::tcp_state, static_cast<int64_t>(a[1]));
+      w.u64(FieldId::stream_offset, a[2]);
+      w.u64(FieldId::len, a[3]);
+      w.u64(FieldId::count, a[4]);
+      w.u64(FieldId::retrans, a[5]);
+      out.push_back(w.done(e.pid, e.tid));
+      return;
+    }
+  }
 }
 
 EbpfOutcome EbpfRecords::exit(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {

@@ -58,6 +58,7 @@ class EbpfRecords {
             std::vector<EbpfRecord>& out);
   void started(uint32_t pid, int64_t ts, uint64_t ppid, std::vector<EbpfRecord>& out);
   static void unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  static void tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 
   std::unordered_map<uint32_t, Process> processes_;
   bool adopt_unknown_ = false;

@@ -1,6 +1,7 @@
 #include "record_ebpf.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -81,6 +82,30 @@ std::string unavailable(std::string_view then) {
 std::string ebpf_unavailable() { return unavailable(fmt::format(", {}", kTryPreload)); }
 
 namespace {
+
+// Whether the kernel's tcp_retransmit_skb tracepoint passes the retransmission's error (from
+// 6.13): its BTF typedef points to a prototype with four arguments then (the context first).
+bool retransmit_has_err() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return false;
+  bool err = false;
+  const int id = btf__find_by_name_kind(vmlinux, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF);
+  const btf_type* t = id > 0 ? btf__type_by_id(vmlinux, static_cast<uint32_t>(id)) : nullptr;
+  if (t) t = btf__type_by_id(vmlinux, t->type);
+  if (t && btf_is_ptr(t)) t = btf__type_by_id(vmlinux, t->type);
+  if (t && btf_is_func_proto(t)) err = btf_vlen(t) >= 4;
+  btf__free(vmlinux);
+  return err;
+}
+
+// The TCP programs (wstrace_tcp.bpf.h): readings unless --no-tcp-info, and the retransmission
+// program written for this kernel's tracepoint.
+void configure_tcp(wstrace_bpf* skel, const RecordOptions& opt) {
+  skel->rodata->tcp_readings = opt.tcp_info_ms ? 1 : 0;
+  const bool err = retransmit_has_err();
+  bpf_program__set_autoload(skel->progs.tcp_retransmit, !err);
+  bpf_program__set_autoload(skel->progs.tcp_retransmit_err, err);
+}
 
 // The last lines of libbpf's log, for an error message.
 std::string libbpf_tail() {
@@ -197,6 +222,7 @@ RecordError EbpfEngine::load(std::string& warning) {
     if (RecordError e = set_prefilter(prefilter_); e.exit_code) return e;
   }
   bpf_program__set_autoattach(skel_->progs.attach_sockets, false);  // (run by attach alone)
+  configure_tcp(skel_, opt_);
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return {1, "cannot count this machine's CPUs for the kernel engine"};
   bpf_map__set_max_entries(skel_->maps.scratch_map, static_cast<uint32_t>(cpus));

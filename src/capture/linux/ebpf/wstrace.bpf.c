@@ -374,26 +374,34 @@ static __always_inline void flat_payload(struct scratch *s, const void *buf, __s
 /* Hands the event built in `s` to wstrace, or counts it lost — but for the end of a thread,
  * which is no call: wstrace makes up for a lost one (an idle ring is found and freed; a process
  * whose end was lost is written as ended, with the status when wstrace reaps it, else without). */
+/* wstrace drains the ring every few milliseconds by itself: waking it for each record would
+ * cost a context switch per call. It is woken only when the ring is a quarter full. */
+static __always_inline __u64 ring_wake(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+                 bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4
+             ? BPF_RB_FORCE_WAKEUP
+             : BPF_RB_NO_WAKEUP;
+}
+
+/* A record of process `tgid` the ring could not take. */
+static __always_inline void count_lost(__u32 tgid) {
+  __u32 zero = 0;
+  __u64 *n = bpf_map_lookup_elem(&drops_cpu, &zero);
+  if (n) __sync_fetch_and_add(n, 1);
+  __u64 one = 1;
+  __u64 *p = bpf_map_lookup_elem(&drops_proc, &tgid);
+  if (p) __sync_fetch_and_add(p, 1);
+  else bpf_map_update_elem(&drops_proc, &tgid, &one, BPF_NOEXIST);
+}
+
 static __always_inline void submit(struct scratch *s) {
-  /* wstrace drains the ring every few milliseconds by itself: waking it for each record would
-   * cost a context switch per call. It is woken only when the ring is a quarter full. */
-  __u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
-                       bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4
-                   ? BPF_RB_FORCE_WAKEUP
-                   : BPF_RB_NO_WAKEUP;
+  __u64 wake = ring_wake();
   __u32 len = s->e.payload_len;
   if (len > WS_EBPF_SNAP_MAX) return;
   len &= 2 * WS_EBPF_SNAP_MAX - 1;  /* (the same number: a bound the verifier keeps) */
   if (bpf_ringbuf_output(&events, s, sizeof(struct ws_ebpf_event) + len, wake) == 0) return;
   if (s->e.kind == WS_EV_EXIT) return;
-  __u32 zero = 0;
-  __u64 *n = bpf_map_lookup_elem(&drops_cpu, &zero);
-  if (n) *n += 1;
-  __u32 tgid = s->e.pid;
-  __u64 one = 1;
-  __u64 *p = bpf_map_lookup_elem(&drops_proc, &tgid);
-  if (p) __sync_fetch_and_add(p, 1);
-  else bpf_map_update_elem(&drops_proc, &tgid, &one, BPF_NOEXIST);
+  count_lost(s->e.pid);
 }
 
 static __always_inline struct scratch *fresh_event(__u32 kind, __u32 pid, __u32 tid) {
@@ -905,3 +913,5 @@ int attach_sockets(struct bpf_iter__task_file *ctx) {
   }
   return 0;
 }
+/* TCP under the traced connections: state changes, retransmissions, readings. */
+#include "wstrace_tcp.bpf.h"

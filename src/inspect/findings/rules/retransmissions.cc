@@ -2,6 +2,8 @@
 // agent read (tcp_info events): a retransmission rate that means loss on the path, SYNs sent
 // again (a connect slowed by whole seconds), or a round-trip time far above its own minimum
 // (queueing in a buffer on the way). Grouped per peer; a clean loopback run raises nothing.
+// Under the kernel engine each retransmission is an event of its own (tcp_retransmit): then
+// those are counted, and the evidence gives their times and the calls that waited over them.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,10 +23,46 @@ constexpr double kMinRate = 0.01;
 constexpr uint64_t kRttFactor = 4;
 constexpr uint64_t kMinQueueNs = 50'000'000;
 
+// Retransmission events kept per connection as evidence, and their times looked for under calls.
+constexpr size_t kRetransShown = 3, kRetransTimes = 64, kRecentCalls = 8, kWaitedShown = 3;
+
 struct Slowest {
   CallRef call;     // the connection's longest send, receive or wait on it so far
   uint64_t dur = 0;
   CallRef reading;  // its last tcp_info
+  // Under the kernel engine: its first retransmissions, their times, and the calls under way
+  // then. (A call is written when it returns: a retransmission during it comes first in the
+  // trace, so both ways are looked at.)
+  std::vector<CallRef> retrans;
+  std::vector<int64_t> retrans_ts;
+  std::vector<std::pair<CallRef, uint64_t>> recent;  // the last calls and their durations
+  std::vector<CallRef> waited;
+
+  static bool under(const CallRef& c, uint64_t took, int64_t ts) {
+    return c.ts <= ts && ts <= c.ts + static_cast<int64_t>(took);
+  }
+  void waited_over(const CallRef& c) {
+    if (waited.size() >= kWaitedShown) return;
+    for (const CallRef& w : waited)
+      if (w.seq == c.seq) return;
+    waited.push_back(c);
+  }
+  void retransmitted(CallRef r) {
+    for (const auto& [c, took] : recent)
+      if (under(c, took, r.ts)) waited_over(c);
+    if (retrans_ts.size() < kRetransTimes) retrans_ts.push_back(r.ts);
+    if (retrans.size() < kRetransShown) retrans.push_back(std::move(r));
+  }
+  void called(const CallRef& c, uint64_t took) {
+    if (took == 0) return;
+    for (int64_t ts : retrans_ts)
+      if (under(c, took, ts)) {
+        waited_over(c);
+        break;
+      }
+    if (recent.size() >= kRecentCalls) recent.erase(recent.begin());
+    recent.emplace_back(c, took);
+  }
 };
 
 struct Peer {
@@ -33,7 +71,8 @@ struct Peer {
   std::string host;
   uint64_t conns = 0, retrans = 0, retrans_bytes = 0, sent = 0, syn = 0, queued = 0;
   uint64_t timeouts = 0, min_rtt = 0, max_rtt = 0;
-  bool loss = false, partial = false;
+  bool loss = false, partial = false, seen = false;  // seen: from retransmission events
+  std::vector<std::string> times;  // when they happened (the first few)
 };
 
 class Retransmissions : public Rule {
@@ -46,9 +85,13 @@ class Retransmissions : public Rule {
     const Event& ev = f.ev;
     if (ev.type() == EventType::tcp_info) {
       slowest_[c->id].reading = call_ref(ev, c->id);
+    } else if (ev.type() == EventType::tcp_retransmit) {
+      slowest_[c->id].retransmitted(call_ref(ev, c->id));
     } else if (f.dir != Tracker::Dir::None || ev.type() == EventType::connect) {
       Slowest& s = slowest_[c->id];
-      if (ev.dur > s.dur) s.dur = ev.dur, s.call = call_ref(ev, c->id);
+      CallRef ref = call_ref(ev, c->id);
+      s.called(ref, ev.dur);
+      if (ev.dur > s.dur) s.dur = ev.dur, s.call = std::move(ref);
     }
   }
 
@@ -59,9 +102,12 @@ class Retransmissions : public Rule {
       slowest_.erase(it);
     }
     const TcpStats& t = c.tcp;
-    if (t.readings == 0) return;
-    const uint64_t retrans = t.retrans.value_or(0), rbytes = t.retrans_bytes.value_or(0);
-    const uint64_t sent = t.bytes_sent.value_or(0);
+    // The kernel engine's events, when there are, count every retransmission at its time.
+    const bool seen = t.retransmits != 0;
+    if (t.readings == 0 && !seen) return;
+    const uint64_t retrans = seen ? t.retrans_segments : t.retrans.value_or(0);
+    const uint64_t rbytes = seen ? t.retrans_stream_bytes : t.retrans_bytes.value_or(0);
+    const uint64_t sent = t.bytes_sent.value_or(seen ? c.bytes_out : 0);
     const bool loss = retrans >= kMinRetrans &&
                       (sent == 0 || static_cast<double>(rbytes) >= kMinRate * static_cast<double>(sent));
     const bool syn = t.syn_retrans.value_or(0) > 0;
@@ -78,7 +124,11 @@ class Retransmissions : public Rule {
       p.min_rtt = min_rtt;
     }
     p.loss |= loss;
-    p.partial |= !t.final;
+    p.seen |= seen;
+    p.partial |= !t.final && !seen;
+    for (size_t i = 0; i < s.retrans_ts.size() && p.times.size() < kRetransShown; ++i)
+      p.times.push_back(fmt::format("+{}", duration_str(static_cast<uint64_t>(
+                                               std::max<int64_t>(0, s.retrans_ts[i] - c.opened_ts)))));
     p.retrans += retrans;
     p.retrans_bytes += rbytes;
     p.sent += sent;
@@ -88,7 +138,14 @@ class Retransmissions : public Rule {
     if (min_rtt && (p.min_rtt == 0 || min_rtt < p.min_rtt)) p.min_rtt = min_rtt;
     p.max_rtt = std::max(p.max_rtt, t.max_rtt);
     add_conn(p.f, c.id);
-    if (s.dur) add_call(p.f.calls, std::move(s.call));
+    if (seen) {
+      // The retransmissions themselves, then the calls that waited over them.
+      for (CallRef& r : s.retrans) add_call(p.f.calls, std::move(r));
+      for (CallRef& w : s.waited) add_call(p.f.calls, std::move(w));
+      if (s.waited.empty() && s.dur) add_call(p.f.calls, std::move(s.call));
+    } else if (s.dur) {
+      add_call(p.f.calls, std::move(s.call));
+    }
     if (!s.reading.text.empty()) add_call(p.f.calls, std::move(s.reading));
   }
 
@@ -123,6 +180,12 @@ class Retransmissions : public Rule {
       if (p.min_rtt) {
         f.counts.emplace_back("min RTT", duration_str(p.min_rtt));
         f.counts.emplace_back("max RTT", duration_str(p.max_rtt));
+      }
+      if (p.seen) {
+        std::string when;
+        for (const std::string& t : p.times) when += (when.empty() ? "" : ", ") + t;
+        f.counts.emplace_back("first retransmissions",
+                              when + " after the connection opened (each seen at its time)");
       }
       if (p.partial)
         f.counts.emplace_back("statistics", "partial: some connections were not read at close");
