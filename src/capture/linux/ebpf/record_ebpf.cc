@@ -127,7 +127,7 @@ class EbpfEngine final : public LiveCapture {
   wstrace_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
   std::string libc_;                 // where the lookup uprobes go ("" none)
-  std::vector<bpf_link*> extra_links_;  // (ebpf_attach_extra.h)
+  LookupProbes lookups_;              // (ebpf_attach_extra.h)
   void* region_mem_ = nullptr;
   RingGeometry geometry_{kSlots, kRingBytes};
   std::unique_ptr<trace::TraceWriter> writer_;
@@ -145,7 +145,7 @@ class EbpfEngine final : public LiveCapture {
 
 EbpfEngine::~EbpfEngine() {
   ring_buffer__free(rb_);
-  for (bpf_link* l : extra_links_) bpf_link__destroy(l);
+  detach_all(lookups_);
   wstrace_bpf__destroy(skel_);  // (detaches the programs)
   if (region_mem_) munmap(region_mem_, geometry_.region_bytes());
 }
@@ -178,6 +178,7 @@ RecordError EbpfEngine::load(std::string& warning) {
     bpf_program__set_autoload(skel_->progs.uring_submit, false);
   libc_ = system_libc_path();
   skel_->rodata->lookups_on = libc_.empty() ? 0 : 1;
+  prepare_lookups(skel_, lookups_);
   if (int err = wstrace_bpf__load(skel_))
     return {1, fmt::format("the kernel refused the kernel engine's BPF programs ({}): {}; {}",
                            strerror(-err), libbpf_tail(), kTryPreload)};
@@ -186,7 +187,7 @@ RecordError EbpfEngine::load(std::string& warning) {
                            "({}): {}; {}",
                            strerror(-err), libbpf_tail(), kTryPreload)};
   if (!libc_.empty()) {
-    if (std::string missing = attach_lookups(skel_, libc_, extra_links_); !missing.empty())
+    if (std::string missing = attach_lookups(skel_, libc_, lookups_); !missing.empty())
       warning += fmt::format("{}the kernel engine cannot watch these lookups in {}: {} (their "
                              "wire DNS is still seen)",
                              warning.empty() ? "" : "; ", libc_, missing);

@@ -198,22 +198,32 @@ static __always_inline __u32 snap_for(__s64 moved) {
 }
 
 /* The payload of a call that moved `moved` bytes through `iovcnt` iovecs; their total length
- * and count go to aux. */
+ * and count go to aux. One iovec a bpf_loop step: unrolled (and again in each message of a
+ * sendmmsg), the copies made the verifier take seconds over sys_exit at every start. */
+struct iov_walk {
+  struct scratch *s;
+  const struct iovec *iov;
+  __u64 total;
+  __u32 kept, want;
+};
+
+static long iov_one(__u32 i, void *ctx) {
+  struct iov_walk *w = ctx;
+  struct iovec v = {};
+  if (bpf_probe_read_user(&v, sizeof v, &w->iov[i])) return 1;
+  w->total += v.iov_len;
+  w->kept = copy_piece(w->s, w->kept, v.iov_base, v.iov_len, w->want);
+  return 0;
+}
+
 static __always_inline void iov_payload(struct scratch *s, const struct iovec *iov, __u64 iovcnt,
                                         __s64 moved) {
   struct ws_ebpf_event *e = &s->e;
-  __u32 want = moved > 0 ? snap_for(moved) : 0, kept = 0;
-  __u64 total = 0;
-  for (int i = 0; i < WS_EBPF_MAX_IOV; i++) {
-    if (i >= iovcnt) break;
-    struct iovec v = {};
-    if (bpf_probe_read_user(&v, sizeof v, &iov[i])) break;
-    total += v.iov_len;
-    kept = copy_piece(s, kept, v.iov_base, v.iov_len, want);
-  }
-  e->aux[WS_AUX_LEN] = total;
+  struct iov_walk w = {.s = s, .iov = iov, .want = moved > 0 ? snap_for(moved) : 0};
+  bpf_loop(iovcnt < WS_EBPF_MAX_IOV ? iovcnt : WS_EBPF_MAX_IOV, iov_one, &w, 0);
+  e->aux[WS_AUX_LEN] = w.total;
   e->aux[WS_AUX_COUNT] = iovcnt;
-  e->payload_len = kept;
+  e->payload_len = w.kept;
   e->payload_total = moved > 0 ? moved : 0;
 }
 
@@ -351,20 +361,33 @@ static __always_inline void msg_facts(struct scratch *s, const struct user_msghd
   iov_payload(s, h.msg_iov, h.msg_iovlen, moved);
 }
 
-/* The messages after the first of a sendmmsg/recvmmsg that moved `n`: an event each. */
+/* The messages after the first of a sendmmsg/recvmmsg that moved `n`: an event each (one a
+ * bpf_loop step, for the verifier's sake as iov_payload). */
+struct mmsg_walk {
+  struct scratch *s;
+  const struct mmsghdr *vec;
+};
+
+static long mmsg_one(__u32 i, void *ctx) {
+  struct mmsg_walk *w = ctx;
+  struct scratch *s = w->s;
+  const __u32 k = i + 1;
+  struct mmsghdr m = {};
+  if (bpf_probe_read_user(&m, sizeof m, &w->vec[k])) return 1;
+  s->e.flags = (s->e.flags & WS_F_IN_LOOKUP) | WS_F_MMSG_MSG | WS_F_HAVE_A;
+  s->e.msg_index = k;
+  s->e.addr_len = 0;
+  s->e.payload_len = 0;
+  s->e.aux[WS_AUX_A] = m.msg_len;
+  msg_facts(s, (const struct user_msghdr *)&w->vec[k].msg_hdr, m.msg_len, 0);
+  submit(s);
+  return 0;
+}
+
 static __always_inline void mmsg_rest(struct scratch *s, const struct mmsghdr *vec, __s64 n) {
-  for (int i = 1; i < WS_EBPF_MAX_MMSG; i++) {
-    if (i >= n) break;
-    struct mmsghdr m = {};
-    if (bpf_probe_read_user(&m, sizeof m, &vec[i])) break;
-    s->e.flags = (s->e.flags & WS_F_IN_LOOKUP) | WS_F_MMSG_MSG | WS_F_HAVE_A;
-    s->e.msg_index = i;
-    s->e.addr_len = 0;
-    s->e.payload_len = 0;
-    s->e.aux[WS_AUX_A] = m.msg_len;
-    msg_facts(s, (const struct user_msghdr *)&vec[i].msg_hdr, m.msg_len, 0);
-    submit(s);
-  }
+  struct mmsg_walk w = {s, vec};
+  if (n > WS_EBPF_MAX_MMSG) n = WS_EBPF_MAX_MMSG;
+  if (n > 1) bpf_loop(n - 1, mmsg_one, &w, 0);
 }
 
 static __always_inline void call_facts(struct scratch *s, const struct inflight *c, __s64 ret) {
