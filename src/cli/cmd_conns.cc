@@ -35,9 +35,9 @@ int run_conns(const ConnsOptions& o) {
   inspect::Callbacks cb;
   cb.connection_end = [&](const inspect::Connection& c) {
     std::string row;
-    // (The library's own sockets inside a lookup that moved nothing are no connection of the
-    // program's: `show` has their calls, marked nested.)
-    const bool library_probe = c.nested && c.bytes_in == 0 && c.bytes_out == 0;
+    // (The library's own sockets inside a lookup are no connection of the program's — `show`
+    // has their calls, marked nested — but for the DNS they carried on the wire.)
+    const bool library_probe = c.nested && (c.proto == 0 || (c.bytes_in == 0 && c.bytes_out == 0));
     if (c.matched && !library_probe)
       row = o.json ? present::json_dump(present::conn_json(c, inspector.tracker(), h))
                    : present::conn_row(c, inspector.tracker(), h, text, inspector.first_ts());

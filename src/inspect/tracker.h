@@ -108,7 +108,7 @@ struct Connection {
   bool inherited = false;
   // The C library made it inside a name lookup (the kernel engine's `nested` mark): the
   // resolver's sockets, getifaddrs' netlink socket, the UDP connects that order getaddrinfo's
-  // answers. One that moved no byte is not the program's connection (conns leaves it out).
+  // answers. Only one that carried bytes over IP (DNS) is a row of conns.
   bool nested = false;
   uint64_t first_event_seq = 0;
   // The first connect that did not finish at once (non-blocking or overlapped): when its SYN

@@ -22,11 +22,21 @@ namespace ws::capture {
 namespace {
 
 // In ws_lookup_fn's order: the cookie tells the BPF program which function it is in.
+// After them, the library's other lookups (users, groups, services, interfaces), never
+// recorded: the sockets they open inside (nscd's, getifaddrs' netlink) are marked nested too.
 constexpr const char* kFunctions[] = {
     "getaddrinfo",      "gethostbyname", "gethostbyname2", "gethostbyname_r",
-    "gethostbyname2_r", "gethostbyaddr", "getnameinfo",    "gethostbyaddr_r"};
+    "gethostbyname2_r", "gethostbyaddr", "getnameinfo",    "gethostbyaddr_r",
+    "getpwnam",         "getpwnam_r",    "getpwuid",       "getpwuid_r",
+    "getgrnam",         "getgrnam_r",    "getgrgid",       "getgrgid_r",
+    "getgrouplist",     "initgroups",    "getspnam",       "getspnam_r",
+    "getservbyname",    "getservbyname_r", "getservbyport", "getservbyport_r",
+    "getifaddrs",       "if_nametoindex", "if_indextoname", "if_nameindex"};
 constexpr size_t kCount = sizeof kFunctions / sizeof *kFunctions;
-static_assert(kCount == WS_LK_GETHOSTBYADDR_R + 1);
+// (A link each costs 0.1 s at exit where the kernel has no multi-uprobe links: there, the
+// host lookups alone.)
+constexpr size_t kSingleCount = WS_LK_GETHOSTBYADDR_R + 1;
+static_assert(kSingleCount == 8);
 
 // (Not in this system's headers, which are older than the kernels that have them.)
 constexpr int kUprobeMultiAttach = 48;   // BPF_TRACE_UPROBE_MULTI
@@ -148,7 +158,7 @@ std::string attach_lookups(wstrace_bpf* skel, const std::string& libc, LookupPro
     uint64_t offsets[kCount];
     if (!function_offsets(libc, offsets)) return "its symbols could not be read";
     std::string missing;
-    for (size_t i = 0; i < kCount; ++i)
+    for (size_t i = 0; i < kSingleCount; ++i)
       if (!offsets[i]) missing += fmt::format("{}{} (not there)", missing.empty() ? "" : ", ",
                                               kFunctions[i]);
     // (Both or neither: an entry without its return would leave the thread in a lookup.)
@@ -162,7 +172,7 @@ std::string attach_lookups(wstrace_bpf* skel, const std::string& libc, LookupPro
     return missing;
   }
   std::string missing;
-  for (size_t i = 0; i < kCount; ++i) {
+  for (size_t i = 0; i < kSingleCount; ++i) {
     bpf_link* both[2] = {};
     for (const bool ret : {false, true}) {
       LIBBPF_OPTS(bpf_uprobe_opts, o, .bpf_cookie = i, .retprobe = ret,

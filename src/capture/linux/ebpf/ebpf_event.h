@@ -158,7 +158,7 @@ enum ws_lookup_fn {
   WS_LK_GETHOSTBYADDR = 5,
   WS_LK_GETNAMEINFO = 6,
   WS_LK_COUNT = 7,         /* (those recorded; the next only deepen a lookup) */
-  WS_LK_GETHOSTBYADDR_R = 7,
+  WS_LK_GETHOSTBYADDR_R = 7,  /* and after it the library's other lookups (users, groups…) */
 };
 #define WS_LK_NAME_MAX 256    /* bytes of a host name kept (with its NUL) */
 #define WS_LK_SERV_MAX 64     /* of a service */
