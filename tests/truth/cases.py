@@ -275,12 +275,31 @@ def static_http(run):
     return Spec([port], 3)
 
 
+def go_http(run):
+    """A Go HTTP client (tests/programs/go_http_client.go: static, no libc) making two requests
+    on one keep-alive connection. Recorded with `--engine auto`, which must give it to the
+    kernel engine (the preload agent cannot enter it; record_ebpf.sh checks the line saying
+    so, which -q leaves out)."""
+    port = run.peer("http")
+    program = run.test_program("go_http_client")
+    run.engine = "auto"
+    run.start_capture()
+    run.traced([program, str(port), "/a", "/chunked"], expect=r"got 3000 4600")
+    run.stop_capture()
+    info = subprocess.run([run.wstrace, "info", "--json", run.trace], capture_output=True,
+                          text=True, check=True).stdout
+    if '"engine": "ebpf"' not in info:
+        raise HarnessError(f"--engine auto did not give the Go program to the kernel engine: "
+                           f"{info[:300]!r}")
+    return Spec([port], 2)
+
+
 CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
                                  sshd, dig, node, node_fs)}
 # The cases run again under the kernel engine (`record --engine ebpf`; tests/CMakeLists.txt),
 # and those only it can record.
 EBPF_CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
-                                      sshd, dig, node, node_fs, static_http)}
+                                      sshd, dig, node, node_fs, static_http, go_http)}
 
 if __name__ == "__main__":
     sys.exit("run a case with truth.py")
