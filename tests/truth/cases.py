@@ -4,10 +4,12 @@ compare. A case fails early (HarnessError) when its programs did not do what it 
 """
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 
 from harness import HarnessError, wait_listening
+from wine import SkipCase
 
 
 @dataclasses.dataclass
@@ -280,6 +282,8 @@ def go_http(run):
     on one keep-alive connection. Recorded with `--engine auto`, which must give it to the
     kernel engine (the preload agent cannot enter it; record_ebpf.sh checks the line saying
     so, which -q leaves out)."""
+    if shutil.which("go") is None:
+        raise SkipCase("Go (Debian's golang-go) is not installed: the Go client was not built")
     port = run.peer("http")
     program = run.test_program("go_http_client")
     run.engine = "auto"
