@@ -66,9 +66,12 @@ printf '  %-40s %9s ms   %s   %s   (TCP statistics cost: %s x)\n' \
   "$(awk -v a="$ws0" -v b="$wsn" 'BEGIN {printf "%.3f", a / b}')"
 if [ -z "$ebpf_why" ]; then
   eb=$(median "${t_eb[@]}")
-  printf '  %-40s %9s ms   %s   %s   (%s x the preload engine; goal <= 2)\n' \
+  # shellcheck disable=SC2046
+  printf '  %-40s %9s ms   %s   %s   (%s x the preload engine; goal <= 2; CPU: %s x)\n' \
     "wstrace record -q --engine ebpf" "$eb" "$(ratio "$eb")" "$(cpu eb)" \
-    "$(awk -v a="$eb" -v b="$wsd" 'BEGIN {printf "%.2f", a / b}')"
+    "$(awk -v a="$eb" -v b="$wsd" 'BEGIN {printf "%.2f", a / b}')" \
+    "$(awk -v a="$(median $(cat "$tmp/eb.cpu"))" -v b="$(median $(cat "$tmp/wsd.cpu"))" \
+      'BEGIN {printf "%.2f", a / b}')"
   # Its start (loading and verifying the BPF programs) is a fixed cost, apart from the calls.
   wst=$(median "${t_wst[@]}")
   ebt=$(median "${t_ebt[@]}")

@@ -16,4 +16,6 @@ fi
 echo
 bench/pingpong_bench.sh build "${PINGPONG_ROUNDS:-50000}" "${PINGPONG_RUNS:-5}"
 echo
+bench/burst_bench.sh build "${BURST_THREADS:-2}" "${BURST_CALLS:-100000}" "${BURST_RUNS:-5}"
+echo
 bench/wine_pingpong_bench.py "$PWD" "${WINE_PINGPONG_ROUNDS:-10000}" "${WINE_PINGPONG_RUNS:-7}"

@@ -27,6 +27,8 @@ packages=(
   # compares what wstrace recorded with what tcpdump saw on the wire
   tcpdump nginx-light redis-server redis-tools dnsmasq-base openssh-server openssh-client
   bind9-dnsutils wget nftables python3-requests
+  # …and a Go HTTP client built from Go's standard library (static, no libc: the kernel engine's)
+  golang-go
   # …and under Wine: Asio's example programs (libasio-doc) built with its standalone headers
   libasio-dev libasio-doc
 )

@@ -35,7 +35,10 @@ int run_conns(const ConnsOptions& o) {
   inspect::Callbacks cb;
   cb.connection_end = [&](const inspect::Connection& c) {
     std::string row;
-    if (c.matched)
+    // (The library's own sockets inside a lookup are no connection of the program's — `show`
+    // has their calls, marked nested — but for the DNS they carried on the wire.)
+    const bool library_probe = c.nested && (c.proto == 0 || (c.bytes_in == 0 && c.bytes_out == 0));
+    if (c.matched && !library_probe)
       row = o.json ? present::json_dump(present::conn_json(c, inspector.tracker(), h))
                    : present::conn_row(c, inspector.tracker(), h, text, inspector.first_ts());
     rows.put(c.id, std::move(row));

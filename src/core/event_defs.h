@@ -80,7 +80,10 @@
     "its socket (it completed at some time before)")                                              \
   X(old_state, Enum, TcpState, "TCP state before the change")                                 \
   X(stream_offset, UInt, None, "where a range of the connection's outgoing bytes starts: bytes "\
-    "sent before it (0: the first byte)")
+    "sent before it (0: the first byte)")                                                     \
+  X(nested, UInt, None, "1: the C library made this call itself, inside a name lookup "         \
+    "(the resolver's sockets, getifaddrs' netlink socket): seen by the kernel engine, never "    \
+    "by the preload agent")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -91,25 +94,25 @@
   X(drops, "the agent had to drop records (see reason)", dropped, reason, rings, threads)        \
   X(startup, "Winsock initialised or cleaned up", version)                                    \
   X(socket, "a socket was created; the result is the new socket", family, type, type_flags,   \
-    protocol)                                                                                 \
+    protocol, nested)                                                                                 \
   X(socketpair, "a pair of connected sockets was created", family, type, type_flags,          \
     protocol, sock, new_sock)                                                                 \
-  X(bind, "a local address was given to a socket", sock, addr)                                \
+  X(bind, "a local address was given to a socket", sock, addr, nested)                                \
   X(listen, "a socket started listening", sock, backlog)                                      \
-  X(connect, "a connection was started or made", sock, addr, local, op)                              \
+  X(connect, "a connection was started or made", sock, addr, local, op, nested)                              \
   X(accept, "a connection was accepted; the result is the new socket", sock, new_sock, peer,  \
     local, op)                                                                                     \
   X(send, "data was sent (local: on a datagram socket's first send, the address the system "   \
-    "bound it to)", sock, len, flags, count, addr, payload, op, local)                        \
-  X(recv, "data was received", sock, len, flags, count, peer, payload, op)                    \
-  X(shutdown, "one or both directions of a connection were closed", sock, how)               \
-  X(close, "a socket was closed", sock)                                                       \
-  X(dup, "a socket handle was duplicated", sock, new_sock)                                    \
+    "bound it to)", sock, len, flags, count, addr, payload, op, local, nested)                        \
+  X(recv, "data was received", sock, len, flags, count, peer, payload, op, nested)                    \
+  X(shutdown, "one or both directions of a connection were closed", sock, how, nested)               \
+  X(close, "a socket was closed", sock, nested)                                                       \
+  X(dup, "a socket handle was duplicated", sock, new_sock, nested)                                    \
   X(sockopt, "a socket option was set or read", sock, level, optname, optval, optlen, local,  \
-    peer)                                                                                     \
-  X(ioctl, "a socket control request", sock, request, arg, extension)                         \
-  X(sockname, "a socket's local or peer address was asked for", sock, addr)                   \
-  X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock)                   \
+    peer, nested)                                                                                     \
+  X(ioctl, "a socket control request", sock, request, arg, extension, nested)                         \
+  X(sockname, "a socket's local or peer address was asked for", sock, addr, nested)                   \
+  X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock, nested)                   \
   X(lookup, "a name was resolved to addresses", host, service, hint_family, hint_type,        \
     hint_flags, addrs, canon, qtype, len, payload, op)                                                             \
   X(reverse_lookup, "an address was resolved to a name", addr, host, service)                 \
@@ -121,7 +124,7 @@
   X(tracing_lost, "from here on a process is not traced (an exec or child the agent cannot "   \
     "enter); with an error, the exec failed and tracing goes on", image, cause, child)        \
   X(unseen, "the agent cannot see some of this process's socket calls (what, and why): the "  \
-    "trace of it is incomplete, not the program quiet", what, cause, sock)                   \
+    "trace of it is incomplete, not the program quiet", what, cause, sock, count)                   \
   X(inherited, "a socket the process already had when the agent started in it (inherited "   \
     "across exec or from its parent)", sock, family, type, protocol, local, peer, listening)  \
   X(fork, "the process made a child process (the result is its pid), which starts with the "  \
@@ -236,4 +239,6 @@
   X(fork, fork)                                                                               \
   X(tcp_info, tcp_info)                                                                       \
   X(tcp_state_change, tcp_state_change)                                                       \
-  X(tcp_retransmit, tcp_retransmit)
+  X(tcp_retransmit, tcp_retransmit)                                                           \
+  X(gethostbyname2, lookup)                                                                   \
+  X(gethostbyname2_r, lookup)

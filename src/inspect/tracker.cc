@@ -533,6 +533,7 @@ void Tracker::on_socket(const Event& ev, ConnRole role) {
     c->family = num_or(ev, FieldId::family, 0);
     c->type = num_or(ev, FieldId::type, 0);
     c->proto = fallback_.protocol(ev);
+    c->nested = num_or(ev, FieldId::nested, 0) != 0;
     if (role == ConnRole::Pair) c->connected_ts = ev.ts;
     if (i == 0) current_ = c;
   }

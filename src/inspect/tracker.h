@@ -110,6 +110,10 @@ struct Connection {
   // The process had it when the agent started in it (an `inherited` event): it was made,
   // connected or accepted before the trace began.
   bool inherited = false;
+  // The C library made it inside a name lookup (the kernel engine's `nested` mark): the
+  // resolver's sockets, getifaddrs' netlink socket, the UDP connects that order getaddrinfo's
+  // answers. Only one that carried bytes over IP (DNS) is a row of conns.
+  bool nested = false;
   uint64_t first_event_seq = 0;
   // The first connect that did not finish at once (non-blocking or overlapped): when its SYN
   // left. func is FuncId::Unknown when there was none.

@@ -13,6 +13,7 @@ import sys
 import threading
 
 from harness import HarnessError, read_line_matching, wait_listening
+from wine import SkipCase
 
 
 @dataclasses.dataclass
@@ -281,6 +282,27 @@ def static_http(run):
     return Spec([port], 3)
 
 
+def go_http(run):
+    """A Go HTTP client (tests/programs/go_http_client.go: static, no libc) making two requests
+    on one keep-alive connection. Recorded with `--engine auto`, which must give it to the
+    kernel engine (the preload agent cannot enter it; record_ebpf.sh checks the line saying
+    so, which -q leaves out)."""
+    if shutil.which("go") is None:
+        raise SkipCase("Go (Debian's golang-go) is not installed: the Go client was not built")
+    port = run.peer("http")
+    program = run.test_program("go_http_client")
+    run.engine = "auto"
+    run.start_capture()
+    run.traced([program, str(port), "/a", "/chunked"], expect=r"got 3000 4600")
+    run.stop_capture()
+    info = subprocess.run([run.wstrace, "info", "--json", run.trace], capture_output=True,
+                          text=True, check=True).stdout
+    if '"engine": "ebpf"' not in info:
+        raise HarnessError(f"--engine auto did not give the Go program to the kernel engine: "
+                           f"{info[:300]!r}")
+    return Spec([port], 2)
+
+
 CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
                                  sshd, dig, node, node_fs)}
 # The cases run again under the kernel engine (`record --engine ebpf`; tests/CMakeLists.txt),
@@ -369,7 +391,7 @@ def system_port_filter(run):
 
 
 EBPF_CASES = {f.__name__: f for f in (curl, wget, python_sendfile, python_requests, nginx, redis,
-                                      sshd, dig, node, node_fs, static_http,
+                                      sshd, dig, node, node_fs, static_http, go_http,
                                       attach_python_server, system_port_filter)}
 
 if __name__ == "__main__":

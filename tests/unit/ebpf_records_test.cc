@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -410,4 +412,137 @@ TEST(EbpfRecords, TcpStateChangeAndRetransmission) {
   EXPECT_EQ(num(ev, FieldId::count), 1u);
   EXPECT_EQ(num(ev, FieldId::retrans), 5u);
   EXPECT_EQ(num(ev, FieldId::tcp_state), tcpstate::kEstablished);
+}
+
+namespace {
+
+std::vector<uint8_t> lookup_event(const ws_ebpf_lookup& l) {
+  ws_ebpf_event e{};
+  e.kind = WS_EV_LOOKUP;
+  e.pid = 100;
+  e.tid = 101;
+  e.ts = 7'000;
+  e.dur = 900;
+  e.payload_len = sizeof l;
+  return bytes_of(e, std::string(reinterpret_cast<const char*>(&l), sizeof l));
+}
+
+}  // namespace
+
+TEST(EbpfRecords, GetaddrinfoIsTheLookupTheAgentRecords) {
+  ws_ebpf_lookup l{};
+  l.fn = WS_LK_GETADDRINFO;
+  std::strcpy(l.host, "api.test");
+  std::strcpy(l.serv, "80");
+  l.have_hints = 1;
+  l.hint_family = AF_UNSPEC;
+  l.hint_type = SOCK_STREAM;
+  l.naddrs = 2;
+  put_inet(l.addrs[0], 0x7f000001, 80);
+  sockaddr_in6 six{};
+  six.sin6_family = AF_INET6;
+  six.sin6_port = htons(80);
+  six.sin6_addr = in6addr_loopback;
+  std::memcpy(l.addrs[1], &six, sizeof six);
+  EbpfRecords records;
+  EventBuilder b;
+  translated(lookup_event(l), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::getaddrinfo);
+  EXPECT_EQ(ev.result, 0);
+  EXPECT_TRUE(ev.error.ok());
+  EXPECT_EQ(ev.dur, 900u);
+  EXPECT_EQ(ev.get(FieldId::host)->bytes(), "api.test");
+  EXPECT_EQ(ev.get(FieldId::service)->bytes(), "80");
+  std::vector<SockAddr> addrs;
+  ASSERT_TRUE(ev.get(FieldId::addrs) && decode_addr_list(ev.get(FieldId::addrs)->bytes(), addrs));
+  ASSERT_EQ(addrs.size(), 2u);
+  EXPECT_EQ(addrs[0], SockAddr::ipv4(0x7f000001, 80));
+}
+
+TEST(EbpfRecords, ALookupThatFailedHasItsResolverError) {
+  ws_ebpf_lookup l{};
+  l.fn = WS_LK_GETHOSTBYNAME_R;
+  std::strcpy(l.host, "nx.test");
+  l.ret = -2;  // returned 0 with no result: h_errno says why
+  l.have_herr = 1;
+  l.herr = HOST_NOT_FOUND;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(lookup_event(l), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::gethostbyname_r);
+  EXPECT_EQ(ev.result, -1);
+  EXPECT_EQ(ev.error.domain, ErrDomain::HErrno);
+  EXPECT_EQ(ev.get(FieldId::addrs), nullptr);
+}
+
+TEST(EbpfRecords, CallsInsideALookupAreMarkedNested) {
+  ws_ebpf_event e = call(WS_NR_SOCKET, 7);
+  e.args[0] = AF_INET;
+  e.args[1] = SOCK_DGRAM;
+  e.flags = WS_F_IN_LOOKUP;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e), b, records);
+  ASSERT_TRUE(b.event().get(FieldId::nested));
+  EXPECT_EQ(b.event().get(FieldId::nested)->num, 1u);
+}
+
+TEST(EbpfRecords, APollListsItsSocketsAndTheirEvents) {
+  ws_ebpf_event e = call(WS_NR_PPOLL, 1);
+  ws_ebpf_poll p[2] = {{4, POLLIN, POLLIN}, {9, POLLOUT, 0}};
+  e.payload_len = sizeof p;
+  e.aux[WS_AUX_COUNT] = 3;  // one more socket than listed
+  e.aux[WS_AUX_A] = 1'000'000'000;
+  e.flags = WS_F_HAVE_A;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e, std::string(reinterpret_cast<const char*>(p), sizeof p)), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::ppoll);
+  std::vector<PollEntry> got;
+  ASSERT_TRUE(ev.get(FieldId::fds) && decode_poll_list(ev.get(FieldId::fds)->bytes(), got));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].sock, 4u);
+  EXPECT_EQ(got[1].sock, 9u);
+  EXPECT_EQ(ev.get(FieldId::count)->num, 3u);
+  EXPECT_EQ(ev.get(FieldId::timeout)->num, 1'000'000'000u);
+}
+
+TEST(EbpfRecords, ASpliceIntoASocketIsASendWhosePayloadIsDeclaredUnseen) {
+  ws_ebpf_event e = call(WS_NR_SPLICE, 100);
+  e.args[0] = 3;  // the pipe
+  e.args[2] = 5;  // the socket
+  e.args[4] = 4096;
+  e.flags = WS_F_TO_SOCKET;
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto bytes = bytes_of(e);
+  records.convert(bytes.data(), bytes.size(), recs);
+  ASSERT_EQ(recs.size(), 2u);
+  EventBuilder call_ev, unseen;
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), 100, call_ev));
+  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), 100, unseen));
+  EXPECT_EQ(call_ev.event().func, FuncId::splice);
+  EXPECT_EQ(call_ev.event().get(FieldId::sock)->num, 5u);
+  EXPECT_EQ(call_ev.event().get(FieldId::len)->num, 4096u);
+  EXPECT_EQ(unseen.event().get(FieldId::what)->bytes(), "zero-copy-payload");
+}
+
+TEST(EbpfRecords, IoUringSocketOperationsAreCountedAtTheProcessEnd) {
+  ws_ebpf_event e{};
+  e.kind = WS_EV_EXIT;
+  e.pid = e.tid = 100;
+  e.flags = WS_F_LAST_THREAD;
+  e.aux[1] = 2;
+  EbpfRecords records;
+  std::vector<EbpfRecord> recs;
+  auto bytes = bytes_of(e);
+  records.convert(bytes.data(), bytes.size(), recs);
+  ASSERT_EQ(recs.size(), 2u);
+  EventBuilder u;
+  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), 100, u));
+  EXPECT_EQ(u.event().get(FieldId::what)->bytes(), "io_uring-sockets");
+  EXPECT_EQ(u.event().get(FieldId::count)->num, 2u);
 }

@@ -155,6 +155,79 @@ struct ws_prefilter {
   struct ws_pf_name names[WS_PF_MAX_NAMES];
   struct ws_pf_cidr cidrs[WS_PF_MAX_CIDRS];
   __u32 funcs[WS_PF_MAX_NR];
+/* ---- Waits (poll, select, epoll) and splice: system calls beyond the first slice's ---- */
+#define WS_NR_POLL 7
+#define WS_NR_SELECT 23
+#define WS_NR_EPOLL_WAIT 232
+#define WS_NR_PSELECT6 270
+#define WS_NR_PPOLL 271
+#define WS_NR_EPOLL_PWAIT 281
+#define WS_NR_EPOLL_PWAIT2 441
+#define WS_NR_SPLICE 275
+/* Descriptors of a poll array or select's sets looked at (the rest are not), and sockets of
+ * one wait listed (the rest counted, as the preload agent does). */
+#define WS_EBPF_MAX_WAIT_FDS 1024
+#define WS_EBPF_MAX_POLLED 64
+/* A wait's payload: WS_EBPF_MAX_POLLED entries at most, as raw_record.h's RawPoll. */
+struct ws_ebpf_poll {
+  __s64 fd;
+  __u32 events, revents;
+};
+/* flags: a splice into a socket (else out of one) */
+#define WS_F_TO_SOCKET 0x200
+/* aux[] of a wait: [WS_AUX_COUNT] the sockets among its descriptors; [WS_AUX_A] the timeout in
+ * ns (with WS_F_HAVE_A; none: wait forever). */
+
+/* ---- io_uring: what goes past the system calls ---- */
+#define WS_NR_IO_URING_SETUP 425
+enum ws_ebpf_kind_uring {
+  WS_EV_URING_SOCKET_OP = 21,  /* a traced process's first io_uring socket operation: args[0]
+                                * its opcode, args[1] its descriptor */
+};
+/* (exit, the last thread) aux[1]: io_uring socket operations the process submitted, which the
+ * engine counts but does not record */
+
+/* ---- Name lookups (uprobes on the C library's functions) ---- */
+/* Kinds of this part: numbered apart from the engine's first ones so that other additions do
+ * not collide. */
+enum ws_ebpf_kind_lookup {
+  WS_EV_LOOKUP = 20,  /* a lookup returned: the payload is a ws_ebpf_lookup */
+};
+/* flags of a call made inside a lookup (the C library's own sockets) */
+#define WS_F_IN_LOOKUP 0x100
+
+/* Which function, as wstrace attaches them (record_ebpf.cc's table follows this order). */
+enum ws_lookup_fn {
+  WS_LK_GETADDRINFO = 0,
+  WS_LK_GETHOSTBYNAME = 1,
+  WS_LK_GETHOSTBYNAME2 = 2,
+  WS_LK_GETHOSTBYNAME_R = 3,
+  WS_LK_GETHOSTBYNAME2_R = 4,
+  WS_LK_GETHOSTBYADDR = 5,
+  WS_LK_GETNAMEINFO = 6,
+  WS_LK_COUNT = 7,         /* (those recorded; the next only deepen a lookup) */
+  WS_LK_GETHOSTBYADDR_R = 7,  /* and after it the library's other lookups (users, groups…) */
+};
+#define WS_LK_NAME_MAX 256    /* bytes of a host name kept (with its NUL) */
+#define WS_LK_SERV_MAX 64     /* of a service */
+#define WS_LK_ADDRS_MAX 16    /* addresses of a result kept */
+
+struct ws_ebpf_lookup {
+  __u32 fn;           /* ws_lookup_fn */
+  __s32 ret;          /* the function's return (hostent functions: 0 found, -1 not) */
+  __s32 herr;         /* h_errno when known (have_herr) */
+  __u8 have_herr;
+  __u8 have_hints;
+  __u8 naddrs;
+  __u8 pad;
+  __s32 hint_flags, hint_family, hint_type;
+  __s32 af;           /* gethostbyname2(_r)'s family, gethostbyaddr's type */
+  __u32 addr_len;     /* getnameinfo's sockaddr, gethostbyaddr's raw address: bytes of addr */
+  __u8 addr[28];
+  char host[WS_LK_NAME_MAX];   /* the name asked (or, reverse, found) */
+  char serv[WS_LK_SERV_MAX];
+  char canon[WS_LK_NAME_MAX];
+  __u8 addrs[WS_LK_ADDRS_MAX][28];  /* sockaddr_in or sockaddr_in6, by its family */
 };
 
 #endif

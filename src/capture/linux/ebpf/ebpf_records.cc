@@ -1,6 +1,8 @@
 #include "ebpf_records.h"
 
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,6 +34,12 @@ static_assert(WS_NR_READ == SYS_read && WS_NR_WRITE == SYS_write && WS_NR_CLOSE 
               WS_F_GETFL == F_GETFL && WS_F_SETFL == F_SETFL &&
               WS_F_DUPFD_CLOEXEC == F_DUPFD_CLOEXEC,
               "ebpf_event.h's system call numbers are not this platform's");
+static_assert(WS_NR_POLL == SYS_poll && WS_NR_PPOLL == SYS_ppoll && WS_NR_SELECT == SYS_select &&
+                  WS_NR_PSELECT6 == SYS_pselect6 && WS_NR_EPOLL_WAIT == SYS_epoll_wait &&
+                  WS_NR_EPOLL_PWAIT == SYS_epoll_pwait && WS_NR_EPOLL_PWAIT2 == 441 &&
+                  WS_NR_SPLICE == SYS_splice && WS_NR_IO_URING_SETUP == SYS_io_uring_setup &&
+                  sizeof(ws_ebpf_poll) == sizeof(RawPoll),
+              "ebpf_event.h's system call numbers are not this platform's");
 
 // One raw record being written, as agent/call.cc lays it out.
 class RawWriter {
@@ -52,6 +60,25 @@ class RawWriter {
     }
   }
   void result(int64_t r) { head_.result = r; }
+  void error(ErrDomain d, int32_t v) {
+    head_.err = v;
+    head_.err_domain = static_cast<uint8_t>(v ? d : ErrDomain::None);
+  }
+  // Addresses of `count` slots of 28 bytes, each as long as its family's sockaddr.
+  void addr_list(FieldId f, const uint8_t (*slots)[28], size_t count) {
+    std::vector<uint8_t> b;
+    for (size_t i = 0; i < count; ++i) {
+      uint16_t family;
+      std::memcpy(&family, slots[i], 2);
+      const uint16_t len = family == AF_INET ? sizeof(sockaddr_in)
+                           : family == AF_INET6 ? sizeof(sockaddr_in6) : 0;
+      if (!len) continue;
+      b.insert(b.end(), reinterpret_cast<const uint8_t*>(&len),
+               reinterpret_cast<const uint8_t*>(&len) + 2);
+      b.insert(b.end(), slots[i], slots[i] + len);
+    }
+    arg(f, kRawAddrList, b.data(), b.size());
+  }
   void u64(FieldId f, uint64_t v) { arg(f, kRawU64, &v, 8); }
   void i64(FieldId f, int64_t v) { arg(f, kRawI64, &v, 8); }
   void platform_const(FieldId f, int64_t v) { arg(f, kRawPlatformConst, &v, 8); }
@@ -63,6 +90,7 @@ class RawWriter {
     if (len) arg(f, kRawSockaddr, p, len);
   }
   void str(FieldId f, std::string_view s) { arg(f, kRawString, s.data(), s.size()); }
+  void poll_list(const uint8_t* p, size_t n) { arg(FieldId::fds, kRawPollList, p, n); }
   void payload(const uint8_t* p, uint32_t kept, uint64_t total) {
     if (!total) return;
     std::vector<uint8_t> b(8 + kept);
@@ -92,6 +120,14 @@ class RawWriter {
   RawHead head_{};
   std::vector<uint8_t> args_;
 };
+
+// An `unseen` declaration of the process of `e`: what the engine does not record, and why.
+RawWriter unseen(const ws_ebpf_event& e, std::string_view what, std::string_view cause) {
+  RawWriter u(FuncId::unseen, static_cast<int64_t>(e.ts), 0);
+  u.str(FieldId::what, what);
+  u.str(FieldId::cause, cause);
+  return u;
+}
 
 FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
   switch (nr) {
@@ -125,6 +161,13 @@ FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
     case WS_NR_ACCEPT4: return FuncId::accept4;
     case WS_NR_RECVMMSG: return mmsg_msg ? FuncId::recvmmsg_msg : FuncId::recvmmsg;
     case WS_NR_SENDMMSG: return mmsg_msg ? FuncId::sendmmsg_msg : FuncId::sendmmsg;
+    case WS_NR_POLL: return FuncId::poll;
+    case WS_NR_PPOLL: return FuncId::ppoll;
+    case WS_NR_SELECT:
+    case WS_NR_PSELECT6: return FuncId::select;
+    case WS_NR_EPOLL_WAIT: return FuncId::epoll_wait;
+    case WS_NR_EPOLL_PWAIT: return FuncId::epoll_pwait;
+    case WS_NR_EPOLL_PWAIT2: return FuncId::epoll_pwait2;
   }
   return FuncId::kCount;
 }
@@ -145,6 +188,30 @@ void socket_args(RawWriter& w, const __u64* a) {
   w.platform_const(FieldId::protocol, static_cast<int>(a[2]));
 }
 
+// A wait's arguments (agent/hooks_wait.cc); false for another call.
+bool wait_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
+  switch (e.nr) {
+    case WS_NR_POLL:
+    case WS_NR_PPOLL:
+    case WS_NR_SELECT:
+    case WS_NR_PSELECT6: {
+      const size_t kept = e.payload_len / sizeof(ws_ebpf_poll);
+      w.poll_list(payload, kept * sizeof(ws_ebpf_poll));
+      if (e.aux[WS_AUX_COUNT] > kept) w.u64(FieldId::count, e.aux[WS_AUX_COUNT]);
+      break;
+    }
+    case WS_NR_EPOLL_WAIT:
+    case WS_NR_EPOLL_PWAIT:
+    case WS_NR_EPOLL_PWAIT2:
+      w.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
+      w.u64(FieldId::count, static_cast<uint32_t>(e.args[2]));
+      break;
+    default: return false;
+  }
+  if (e.flags & WS_F_HAVE_A) w.u64(FieldId::timeout, e.aux[WS_AUX_A]);
+  return true;
+}
+
 // The arguments of one call, as the agent's hook for it records them (agent/hooks_*.cc).
 void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
   const __u64* a = e.args;
@@ -156,7 +223,9 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
   auto flags = [&](int64_t f) {
     if (f) w.platform_const(FieldId::flags, static_cast<int>(f));
   };
-  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR) w.u64(FieldId::sock, fd);
+  if (wait_args(w, e, payload)) return;
+  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR && e.nr != WS_NR_SPLICE)
+    w.u64(FieldId::sock, fd);
   switch (e.nr) {
     case WS_NR_SOCKET: socket_args(w, a); return;
     case WS_NR_SOCKETPAIR:
@@ -213,6 +282,13 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
     case WS_NR_SENDFILE:
       // The file's bytes are not read: the payload says how many moved, none kept.
       w.u64(FieldId::len, a[3]);
+      if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
+      return;
+    case WS_NR_SPLICE:
+      // Bytes a pipe gave or took: not readable without taking them (none kept, as the
+      // preload agent keeps none); the payload says how many moved.
+      w.u64(FieldId::sock, static_cast<uint32_t>((e.flags & WS_F_TO_SOCKET) ? a[2] : a[0]));
+      w.u64(FieldId::len, a[4]);
       if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
       return;
     case WS_NR_READ:
@@ -384,19 +460,25 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_TCP_INFO:
     case WS_EV_TCP_STATE:
     case WS_EV_TCP_RETRANS: tcp_event(e, out); break;
+    case WS_EV_LOOKUP: lookup(e, payload, n, out); break;
+    case WS_EV_URING_SOCKET_OP: uring_socket_op(e, out); break;
   }
   return {};
 }
 
 void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
                        std::vector<EbpfRecord>& out) {
-  const FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG, static_cast<int>(e.args[1]));
+  FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG, static_cast<int>(e.args[1]));
+  if (e.nr == WS_NR_SPLICE) f = (e.flags & WS_F_TO_SOCKET) ? FuncId::splice : FuncId::splice_recv;
+  if (e.nr == WS_NR_IO_URING_SETUP) return uring_setup(e, out);
   if (f == FuncId::kCount) return;
   RawWriter w(f, static_cast<int64_t>(e.ts), e.dur);
   if (e.flags & WS_F_MMSG_MSG) w.result(static_cast<int64_t>(e.aux[WS_AUX_A]));
   else w.kernel_result(e.ret);
   call_args(w, e, payload);
+  if (e.flags & WS_F_IN_LOOKUP) w.u64(FieldId::nested, 1);
   out.push_back(w.done(e.pid, e.tid));
+  zero_copy_unseen(e, out);
   // The BPF programs keep the first WS_EBPF_MAX_MMSG messages of a call: said once per process.
   const bool mmsg = e.nr == WS_NR_SENDMMSG || e.nr == WS_NR_RECVMMSG;
   if (mmsg && !(e.flags & WS_F_MMSG_MSG) && e.ret > WS_EBPF_MAX_MMSG) {
@@ -412,6 +494,45 @@ void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
     u.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
     out.push_back(u.done(e.pid, e.tid));
   }
+}
+
+// Bytes moved by sendfile or splice are not in the program's memory: their payload is
+// missing, which the trace says once per process (the calls still say how many moved).
+void EbpfRecords::zero_copy_unseen(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  if ((e.nr != WS_NR_SENDFILE && e.nr != WS_NR_SPLICE) || e.ret <= 0) return;
+  Process& p = processes_[e.pid];
+  if (p.zero_copy_said) return;
+  p.zero_copy_said = true;
+  RawWriter u = unseen(e, "zero-copy-payload",
+                       fmt::format("a {} moved bytes the kernel engine cannot read (a file's or "
+                                   "a pipe's, never in the program's memory): the payload of "
+                                   "such calls is missing, their length is recorded",
+                                   e.nr == WS_NR_SENDFILE ? "sendfile" : "splice"));
+  u.u64(FieldId::sock, static_cast<uint32_t>(
+                           e.nr == WS_NR_SPLICE && !(e.flags & WS_F_TO_SOCKET) ? e.args[0]
+                           : e.nr == WS_NR_SPLICE ? e.args[2] : e.args[0]));
+  out.push_back(u.done(e.pid, e.tid));
+}
+
+// io_uring set up: declared as the preload agent declares it. What the program submits there
+// is counted in the kernel: the first socket operation is said at once, the count at its end.
+void EbpfRecords::uring_setup(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  Process& p = processes_[e.pid];
+  if (e.ret < 0 || p.uring_said) return;
+  p.uring_said = true;
+  RawWriter u = unseen(e, "io_uring",
+                       "the program set up io_uring: socket operations submitted through it are "
+                       "not seen (the kernel engine counts them)");
+  out.push_back(u.done(e.pid, e.tid));
+}
+
+void EbpfRecords::uring_socket_op(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
+  RawWriter u = unseen(e, "io_uring-sockets",
+                       fmt::format("the program submitted a socket operation through io_uring "
+                                   "(opcode {}): such operations are counted, not recorded",
+                                   e.args[0]));
+  if (static_cast<int64_t>(e.args[1]) >= 0) u.u64(FieldId::sock, e.args[1]);
+  out.push_back(u.done(e.pid, e.tid));
 }
 
 void EbpfRecords::exec(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
@@ -470,10 +591,9 @@ void EbpfRecords::inherited(const ws_ebpf_event& e, std::vector<EbpfRecord>& out
 }
 
 void EbpfRecords::unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
-  RawWriter w(FuncId::unseen, static_cast<int64_t>(e.ts), 0);
-  w.str(FieldId::what, "32-bit-syscalls");
-  w.str(FieldId::cause, "the process makes 32-bit system calls (int 0x80), which the kernel "
-                        "engine does not record yet: its socket calls through them are missing");
+  RawWriter w = unseen(e, "32-bit-syscalls",
+                       "the process makes 32-bit system calls (int 0x80), which the kernel "
+                       "engine does not record yet: its socket calls through them are missing");
   out.push_back(w.done(e.pid, e.tid));
 }
 
@@ -525,12 +645,99 @@ void EbpfRecords::tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out
 EbpfOutcome EbpfRecords::exit(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
   EbpfOutcome o{e.tid, 0};
   if (!(e.flags & WS_F_LAST_THREAD)) return o;
+  if (e.aux[1]) {
+    RawWriter u = unseen(e, "io_uring-sockets",
+                         fmt::format("{} socket operation{} submitted through io_uring went "
+                                     "unrecorded",
+                                     e.aux[1], e.aux[1] == 1 ? " was" : "s were"));
+    u.u64(FieldId::count, e.aux[1]);
+    out.push_back(u.done(e.pid, e.tid));
+  }
   RawWriter w(FuncId::process_exit, static_cast<int64_t>(e.ts), 0);
   w.i64(FieldId::exit_code, exit_status_of(e.aux[0]));
   out.push_back(w.done(e.pid, e.tid));
   processes_.erase(e.pid);
   o.ended_pid = e.pid;
   return o;
+}
+
+// A name lookup the uprobes saw, as the preload agent's hook for its function records it
+// (agent/hooks_resolve.cc).
+void EbpfRecords::lookup(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
+                         std::vector<EbpfRecord>& out) {
+  ws_ebpf_lookup l;
+  if (n < sizeof l) return;
+  std::memcpy(&l, payload, sizeof l);
+  l.host[sizeof l.host - 1] = l.serv[sizeof l.serv - 1] = l.canon[sizeof l.canon - 1] = 0;
+  const size_t naddrs = l.naddrs <= WS_LK_ADDRS_MAX ? l.naddrs : 0;
+  static constexpr FuncId kFunc[WS_LK_COUNT] = {
+      FuncId::getaddrinfo,      FuncId::gethostbyname, FuncId::gethostbyname2,
+      FuncId::gethostbyname_r,  FuncId::gethostbyname2_r, FuncId::gethostbyaddr,
+      FuncId::getnameinfo};
+  if (l.fn >= WS_LK_COUNT) return;
+  RawWriter w(kFunc[l.fn], static_cast<int64_t>(e.ts), e.dur);
+  const std::string_view host = l.host, serv = l.serv, canon = l.canon;
+  auto eai = [&](int r) {
+    // (EAI_SYSTEM's errno is the thread's, out of the probes' reach: the EAI code stays.)
+    w.result(r);
+    if (r != 0) w.error(ErrDomain::Eai, r);
+  };
+  auto herr = [&] {
+    if (l.have_herr) w.error(ErrDomain::HErrno, l.herr);
+  };
+  switch (l.fn) {
+    case WS_LK_GETADDRINFO:
+      eai(l.ret);
+      w.str(FieldId::host, host);
+      if (!serv.empty()) w.str(FieldId::service, serv);
+      if (l.have_hints) {
+        w.platform_const(FieldId::hint_family, l.hint_family);
+        if (l.hint_type) w.platform_const(FieldId::hint_type, l.hint_type);
+        if (l.hint_flags) w.platform_const(FieldId::hint_flags, l.hint_flags);
+      }
+      if (l.ret == 0) {
+        w.addr_list(FieldId::addrs, l.addrs, naddrs);
+        if (!canon.empty()) w.str(FieldId::canon, canon);
+      }
+      break;
+    case WS_LK_GETHOSTBYNAME:
+    case WS_LK_GETHOSTBYNAME2:
+    case WS_LK_GETHOSTBYNAME_R:
+    case WS_LK_GETHOSTBYNAME2_R: {
+      const bool r = l.fn == WS_LK_GETHOSTBYNAME_R || l.fn == WS_LK_GETHOSTBYNAME2_R;
+      const bool found = l.ret == 0;
+      w.result(found ? 0 : -1);
+      if (r && l.ret > 0) w.error(ErrDomain::Errno, l.ret);  // (ERANGE: the buffer was short)
+      else if (!found) herr();
+      w.str(FieldId::host, host);
+      if (l.fn == WS_LK_GETHOSTBYNAME2 || l.fn == WS_LK_GETHOSTBYNAME2_R)
+        w.platform_const(FieldId::hint_family, l.af);
+      if (found) {
+        w.addr_list(FieldId::addrs, l.addrs, naddrs);
+        if (!canon.empty()) w.str(FieldId::canon, canon);
+      }
+      break;
+    }
+    case WS_LK_GETHOSTBYADDR:
+      w.result(l.ret);
+      if (l.ret != 0) herr();
+      if (l.addr_len) {
+        const uint8_t(*one)[28] = &l.addr;
+        uint16_t family;
+        std::memcpy(&family, *one, 2);
+        w.sockaddr(FieldId::addr, *one, family == AF_INET ? sizeof(sockaddr_in)
+                                                           : sizeof(sockaddr_in6));
+      }
+      if (l.ret == 0 && !host.empty()) w.str(FieldId::host, host);
+      break;
+    case WS_LK_GETNAMEINFO:
+      eai(l.ret);
+      w.sockaddr(FieldId::addr, l.addr, l.addr_len <= sizeof l.addr ? l.addr_len : 0);
+      if (l.ret == 0 && !host.empty()) w.str(FieldId::host, host);
+      if (l.ret == 0 && !serv.empty()) w.str(FieldId::service, serv);
+      break;
+  }
+  out.push_back(w.done(e.pid, e.tid));
 }
 
 }  // namespace ws::capture

@@ -47,6 +47,8 @@ class EbpfRecords {
   struct Process {
     std::string image, cmdline;
     bool mmsg_said = false;  // told that messages of a sendmmsg/recvmmsg went unrecorded
+    bool zero_copy_said = false;  // told that sendfile/splice payloads are not read
+    bool uring_said = false;      // told that it set up io_uring
   };
   void call(const ws_ebpf_event& e, const uint8_t* payload, std::vector<EbpfRecord>& out);
   void exec(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
@@ -57,6 +59,11 @@ class EbpfRecords {
   void seen(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
             std::vector<EbpfRecord>& out);
   void started(uint32_t pid, int64_t ts, uint64_t ppid, std::vector<EbpfRecord>& out);
+  void uring_setup(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  static void uring_socket_op(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  void zero_copy_unseen(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  static void lookup(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
+                     std::vector<EbpfRecord>& out);
   static void unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   static void tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "collector_core.h"
+#include "ebpf_attach_extra.h"
 #include "ebpf_records.h"
 #include "live_capture.h"
 #include "filter.h"
@@ -163,6 +164,8 @@ class EbpfEngine final : public LiveCapture {
   RecordOptions opt_;
   wstrace_bpf* skel_ = nullptr;
   ring_buffer* rb_ = nullptr;
+  std::string libc_;                 // where the lookup uprobes go ("" none)
+  LookupProbes lookups_;              // (ebpf_attach_extra.h)
   void* region_mem_ = nullptr;
   RingGeometry geometry_{kSlots, kRingBytes};
   std::unique_ptr<trace::TraceWriter> writer_;
@@ -188,6 +191,7 @@ class EbpfEngine final : public LiveCapture {
 
 EbpfEngine::~EbpfEngine() {
   ring_buffer__free(rb_);
+  detach_all(lookups_);
   wstrace_bpf__destroy(skel_);  // (detaches the programs)
   if (region_mem_) munmap(region_mem_, geometry_.region_bytes());
 }
@@ -227,6 +231,12 @@ RecordError EbpfEngine::load(std::string& warning) {
   if (cpus <= 0) return {1, "cannot count this machine's CPUs for the kernel engine"};
   bpf_map__set_max_entries(skel_->maps.scratch_map, static_cast<uint32_t>(cpus));
   bpf_map__set_max_entries(skel_->maps.events, kernel_ring_bytes(opt_));
+  // (A kernel without io_uring, or one naming its tracepoint otherwise: not counted there.)
+  if (libbpf_find_vmlinux_btf_id("io_uring_submit_req", BPF_TRACE_RAW_TP) < 0)
+    bpf_program__set_autoload(skel_->progs.uring_submit, false);
+  libc_ = system_libc_path();
+  skel_->rodata->lookups_on = libc_.empty() ? 0 : 1;
+  prepare_lookups(skel_, lookups_);
   if (int err = wstrace_bpf__load(skel_))
     return {1, fmt::format("the kernel refused the kernel engine's BPF programs ({}): {}{}",
                            strerror(-err), libbpf_tail(), or_preload)};
@@ -235,6 +245,12 @@ RecordError EbpfEngine::load(std::string& warning) {
     return {1, fmt::format("cannot attach the kernel engine to the system call tracepoints "
                            "({}): {}{}",
                            strerror(-err), libbpf_tail(), or_preload)};
+  if (!libc_.empty()) {
+    if (std::string missing = attach_lookups(skel_, libc_, lookups_); !missing.empty())
+      warning += fmt::format("{}the kernel engine cannot watch these lookups in {}: {} (their "
+                             "wire DNS is still seen)",
+                             warning.empty() ? "" : "; ", libc_, missing);
+  }
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_event, this, nullptr);
   if (!rb_) return {1, fmt::format("cannot read the kernel engine's ring buffer: {}",
                                    strerror(errno))};

@@ -346,22 +346,32 @@ static __always_inline __u32 snap_for(__s64 moved) {
 }
 
 /* The payload of a call that moved `moved` bytes through `iovcnt` iovecs; their total length
- * and count go to aux. */
+ * and count go to aux. One iovec a bpf_loop step: unrolled (and again in each message of a
+ * sendmmsg), the copies made the verifier take seconds over sys_exit at every start. */
+struct iov_walk {
+  struct scratch *s;
+  const struct iovec *iov;
+  __u64 total;
+  __u32 kept, want;
+};
+
+static long iov_one(__u32 i, void *ctx) {
+  struct iov_walk *w = ctx;
+  struct iovec v = {};
+  if (bpf_probe_read_user(&v, sizeof v, &w->iov[i])) return 1;
+  w->total += v.iov_len;
+  w->kept = copy_piece(w->s, w->kept, v.iov_base, v.iov_len, w->want);
+  return 0;
+}
+
 static __always_inline void iov_payload(struct scratch *s, const struct iovec *iov, __u64 iovcnt,
                                         __s64 moved) {
   struct ws_ebpf_event *e = &s->e;
-  __u32 want = moved > 0 ? snap_for(moved) : 0, kept = 0;
-  __u64 total = 0;
-  for (int i = 0; i < WS_EBPF_MAX_IOV; i++) {
-    if (i >= iovcnt) break;
-    struct iovec v = {};
-    if (bpf_probe_read_user(&v, sizeof v, &iov[i])) break;
-    total += v.iov_len;
-    kept = copy_piece(s, kept, v.iov_base, v.iov_len, want);
-  }
-  e->aux[WS_AUX_LEN] = total;
+  struct iov_walk w = {.s = s, .iov = iov, .want = moved > 0 ? snap_for(moved) : 0};
+  bpf_loop(iovcnt < WS_EBPF_MAX_IOV ? iovcnt : WS_EBPF_MAX_IOV, iov_one, &w, 0);
+  e->aux[WS_AUX_LEN] = w.total;
   e->aux[WS_AUX_COUNT] = iovcnt;
-  e->payload_len = kept;
+  e->payload_len = w.kept;
   e->payload_total = moved > 0 ? moved : 0;
 }
 
@@ -415,6 +425,12 @@ static __always_inline struct scratch *fresh_event(__u32 kind, __u32 pid, __u32 
   return s;
 }
 
+static __always_inline int in_lookup(void);
+static __always_inline __u64 uring_ops_of(__u32 tgid);
+static __always_inline int wanted_more(long nr, struct pt_regs *regs);
+static __always_inline void more_enter(struct inflight *c);
+static __always_inline int more_facts(struct scratch *s, const struct inflight *c, __s64 ret);
+
 /* Which calls are traced; for those on any descriptor, only when it is a socket. */
 static __always_inline int wanted(long nr, __u64 fd, __u64 cmd) {
   switch (nr) {
@@ -457,7 +473,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   if (!is_traced(id >> 32) || compat_call(id >> 32, (__u32)id)) return 0;
   /* (a tp_btf program reads the registers directly: no helper call per argument) */
   const __u64 fd = regs->di, a1 = regs->si;
-  if (!wanted(nr, fd, a1)) return 0;
+  if (!wanted(nr, fd, a1) && !wanted_more(nr, regs)) return 0;
   __u32 pf_sat = 0;
   if (trace_all && pf.active) {
     pf_sat = pf_process(id >> 32) & pf_func(nr);
@@ -496,6 +512,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   }
   if (lenp && bpf_probe_read_user(&c.cap, sizeof c.cap, lenp)) c.cap = 0;
   c.pf = pf_sat;
+  more_enter(&c);
   c.active = 1;
   c.ts = bpf_ktime_get_ns();
   *cp = c;
@@ -512,20 +529,33 @@ static __always_inline void msg_facts(struct scratch *s, const struct user_msghd
   iov_payload(s, h.msg_iov, h.msg_iovlen, moved);
 }
 
-/* The messages after the first of a sendmmsg/recvmmsg that moved `n`: an event each. */
+/* The messages after the first of a sendmmsg/recvmmsg that moved `n`: an event each (one a
+ * bpf_loop step, for the verifier's sake as iov_payload). */
+struct mmsg_walk {
+  struct scratch *s;
+  const struct mmsghdr *vec;
+};
+
+static long mmsg_one(__u32 i, void *ctx) {
+  struct mmsg_walk *w = ctx;
+  struct scratch *s = w->s;
+  const __u32 k = i + 1;
+  struct mmsghdr m = {};
+  if (bpf_probe_read_user(&m, sizeof m, &w->vec[k])) return 1;
+  s->e.flags = (s->e.flags & WS_F_IN_LOOKUP) | WS_F_MMSG_MSG | WS_F_HAVE_A;
+  s->e.msg_index = k;
+  s->e.addr_len = 0;
+  s->e.payload_len = 0;
+  s->e.aux[WS_AUX_A] = m.msg_len;
+  msg_facts(s, (const struct user_msghdr *)&w->vec[k].msg_hdr, m.msg_len, 0);
+  submit(s);
+  return 0;
+}
+
 static __always_inline void mmsg_rest(struct scratch *s, const struct mmsghdr *vec, __s64 n) {
-  for (int i = 1; i < WS_EBPF_MAX_MMSG; i++) {
-    if (i >= n) break;
-    struct mmsghdr m = {};
-    if (bpf_probe_read_user(&m, sizeof m, &vec[i])) break;
-    s->e.flags = WS_F_MMSG_MSG | WS_F_HAVE_A;
-    s->e.msg_index = i;
-    s->e.addr_len = 0;
-    s->e.payload_len = 0;
-    s->e.aux[WS_AUX_A] = m.msg_len;
-    msg_facts(s, (const struct user_msghdr *)&vec[i].msg_hdr, m.msg_len, 0);
-    submit(s);
-  }
+  struct mmsg_walk w = {s, vec};
+  if (n > WS_EBPF_MAX_MMSG) n = WS_EBPF_MAX_MMSG;
+  if (n > 1) bpf_loop(n - 1, mmsg_one, &w, 0);
 }
 
 static __always_inline void call_facts(struct scratch *s, const struct inflight *c, __s64 ret) {
@@ -776,6 +806,8 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   e->dur = bpf_ktime_get_ns() - c.ts;
   e->ret = ret;
   __builtin_memcpy(e->args, c.args, sizeof e->args);
+  if (in_lookup()) e->flags |= WS_F_IN_LOOKUP;
+  if (!more_facts(s, &c, ret)) return 0;
   call_facts(s, &c, ret);
   /* The ends are known now: connect's address, accept's new socket, recvfrom's sender. (An
    * mmsg call's messages may each go elsewhere: it is kept on its process and function.) */
@@ -877,6 +909,514 @@ int BPF_PROG(sched_exit, struct task_struct *p) {
     bpf_map_delete_elem(&compat_said, &tgid);
   }
   s->e.aux[0] = BPF_CORE_READ(p, exit_code);
+  if (s->e.flags & WS_F_LAST_THREAD) s->e.aux[1] = uring_ops_of(tgid);
+  submit(s);
+  return 0;
+}
+
+/* ---- Name lookups: uprobes on the C library's getaddrinfo, gethostbyname*, gethostbyaddr and
+ * getnameinfo (wstrace attaches them to the libc the programs map, each with its function as
+ * the cookie). The outermost lookup of a thread is the one the program made and the one
+ * recorded, as the preload agent records it: the library's own calls to these functions inside
+ * it (gethostbyname runs gethostbyname_r) only deepen it. Every system call a thread makes
+ * while a lookup is under way is the library's, marked WS_F_IN_LOOKUP. ---- */
+
+struct lookup_state {
+  __u32 depth;      /* lookups under way in the thread (the library nests them) */
+  __u32 fn;         /* the outermost's ws_lookup_fn */
+  __u64 ts;
+  __u64 args[6];
+  __u64 herrp;      /* the outermost's h_errno pointer (the _r functions) */
+  __u64 inner_herrp;  /* an inner _r function's: the outer gethostbyname's h_errno */
+  __s32 herr;
+  __u32 have_herr;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct lookup_state);
+} lookup_state SEC(".maps");
+
+const volatile __u8 lookups_on = 0;
+
+/* The C library's structures, as x86-64's glibc lays them out (not the kernel's: not in
+ * vmlinux.h). Pointers as numbers: they are the program's. */
+struct ws_hostent {
+  __u64 h_name, h_aliases;
+  __s32 h_addrtype, h_length;
+  __u64 h_addr_list;
+};
+struct ws_addrinfo {
+  __s32 ai_flags, ai_family, ai_socktype, ai_protocol;
+  __u32 ai_addrlen, pad;
+  __u64 ai_addr, ai_canonname, ai_next;
+};  /* the uprobes are attached (set by wstrace) */
+
+/* Whether the current thread is inside a lookup (its calls are the library's). */
+static __always_inline int in_lookup(void) {
+  if (!lookups_on) return 0;
+  struct lookup_state *st = bpf_task_storage_get(&lookup_state, bpf_get_current_task_btf(), 0, 0);
+  return st && st->depth;
+}
+
+/* The h_errno pointer of the _r functions: their last argument (gethostbyname2_r's seventh and
+ * gethostbyaddr_r's eighth are on the stack, above the return address). */
+static __always_inline __u64 herr_ptr(__u64 r9, __u64 sp, __u32 fn) {
+  __u64 p = 0;
+  if (fn == WS_LK_GETHOSTBYNAME_R) return r9;
+  if (fn == WS_LK_GETHOSTBYNAME2_R)
+    bpf_probe_read_user(&p, sizeof p, (const void *)(sp + 8));
+  else if (fn == WS_LK_GETHOSTBYADDR_R)
+    bpf_probe_read_user(&p, sizeof p, (const void *)(sp + 16));
+  return p;
+}
+
+SEC("uprobe")
+int lookup_enter(struct pt_regs *ctx) {
+  /* (the registers first, each read once: the verifier refuses a moved context pointer) */
+  __u64 r[6] = {ctx->di, ctx->si, ctx->dx, ctx->cx, ctx->r8, ctx->r9};
+  __u64 sp = ctx->sp;
+  barrier_var(sp);
+  if (!is_traced(bpf_get_current_pid_tgid() >> 32)) return 0;
+  struct lookup_state *st = bpf_task_storage_get(&lookup_state, bpf_get_current_task_btf(), 0,
+                                                 BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!st) return 0;
+  const __u32 fn = bpf_get_attach_cookie(ctx);
+  if (st->depth++) {
+    st->inner_herrp = herr_ptr(r[5], sp, fn);
+    return 0;
+  }
+  st->fn = fn;
+  st->ts = bpf_ktime_get_ns();
+  __builtin_memcpy(st->args, r, sizeof r);
+  st->herrp = herr_ptr(r[5], sp, fn);
+  st->inner_herrp = 0;
+  st->have_herr = 0;
+  return 0;
+}
+
+static __always_inline void lk_str(char *out, __u32 room, __u64 p) {
+  out[0] = 0;
+  if (p && bpf_probe_read_user_str(out, room, (const void *)p) < 0) out[0] = 0;
+}
+
+/* An address of `len` raw bytes (4 or 16) of family `af` as a sockaddr into `out` (28 bytes). */
+static __always_inline int lk_raw_addr(__u8 *out, int af, const void *p, __u32 len) {
+  if (af == AF_INET && len == 4) {
+    struct sockaddr_in a = {};
+    a.sin_family = AF_INET;
+    if (bpf_probe_read_user(&a.sin_addr, 4, p)) return 0;
+    __builtin_memcpy(out, &a, sizeof a);
+    return 1;
+  }
+  if (af == AF_INET6 && len == 16) {
+    struct sockaddr_in6 a = {};
+    a.sin6_family = AF_INET6;
+    if (bpf_probe_read_user(&a.sin6_addr, 16, p)) return 0;
+    __builtin_memcpy(out, &a, sizeof a);
+    return 1;
+  }
+  return 0;
+}
+
+/* The walks of a lookup's answers, in bpf_loop callbacks (unrolled, they would be too long for
+ * the verifier). */
+struct lk_walk {
+  struct ws_ebpf_lookup *l;
+  __u64 next;     /* hostent: h_addr_list; addrinfo: the next entry */
+  __u64 first;
+  int af, len;
+};
+
+static long hostent_one(__u32 i, void *ctx) {
+  struct lk_walk *k = ctx;
+  __u64 p = 0;
+  if (i >= WS_LK_ADDRS_MAX || bpf_probe_read_user(&p, sizeof p, (const void *)(k->next + 8 * i)) ||
+      !p)
+    return 1;
+  __u32 idx = i & (WS_LK_ADDRS_MAX - 1);
+  barrier_var(idx);  /* (the mask stays where the verifier sees it) */
+  idx &= WS_LK_ADDRS_MAX - 1;
+  if (!lk_raw_addr(k->l->addrs[idx], k->af, (const void *)p, k->len)) return 1;
+  k->l->naddrs = i + 1;
+  return 0;
+}
+
+/* A hostent's addresses and name (the name to `name`). */
+static __always_inline void lk_hostent(struct ws_ebpf_lookup *l, __u64 hp, char *name) {
+  struct ws_hostent h = {};
+  if (!hp || bpf_probe_read_user(&h, sizeof h, (const void *)hp)) return;
+  lk_str(name, WS_LK_NAME_MAX, h.h_name);
+  if (!h.h_addr_list) return;
+  struct lk_walk k = {.l = l, .next = h.h_addr_list, .af = h.h_addrtype, .len = h.h_length};
+  bpf_loop(WS_LK_ADDRS_MAX, hostent_one, &k, 0);
+}
+
+#define SOCK_STREAM_ 1
+
+/* getaddrinfo's answer list: one entry per address (the library repeats each for every socket
+ * type when the hints name none), as the preload agent keeps them. */
+static long addrinfo_one(__u32 i, void *ctx) {
+  struct lk_walk *k = ctx;
+  struct ws_ebpf_lookup *l = k->l;
+  const __u64 ai = k->next;
+  struct ws_addrinfo a = {};
+  if (!ai || l->naddrs >= WS_LK_ADDRS_MAX || bpf_probe_read_user(&a, sizeof a, (const void *)ai))
+    return 1;
+  const int skip = l->have_hints && l->hint_type == 0 && a.ai_socktype != SOCK_STREAM_ &&
+                   ai != k->first;
+  if (!skip && a.ai_addr) {
+    /* (as many bytes as the entry has: the family says how many are the address) */
+    __u64 len = a.ai_addrlen;
+    if (len > 28) len = 28;
+    barrier_var(len);
+    if (len > 28) len = 0;
+    __u32 idx = l->naddrs & (WS_LK_ADDRS_MAX - 1);
+    barrier_var(idx);
+    idx &= WS_LK_ADDRS_MAX - 1;
+    __u8 *slot = l->addrs[idx];
+    if (len && bpf_probe_read_user(slot, len, (const void *)a.ai_addr) == 0) l->naddrs++;
+  }
+  k->next = a.ai_next;
+  return 0;
+}
+
+static __always_inline void lk_addrinfo(struct ws_ebpf_lookup *l, __u64 resp) {
+  __u64 ai = 0;
+  if (!resp || bpf_probe_read_user(&ai, sizeof ai, (const void *)resp) || !ai) return;
+  struct ws_addrinfo a = {};
+  if (bpf_probe_read_user(&a, sizeof a, (const void *)ai) == 0)
+    lk_str(l->canon, WS_LK_NAME_MAX, a.ai_canonname);
+  struct lk_walk k = {.l = l, .next = ai, .first = ai};
+  bpf_loop(2 * WS_LK_ADDRS_MAX, addrinfo_one, &k, 0);
+}
+
+SEC("uretprobe")
+int lookup_exit(struct pt_regs *ctx) {
+  __u64 id = bpf_get_current_pid_tgid();
+  struct lookup_state *st = bpf_task_storage_get(&lookup_state, bpf_get_current_task_btf(), 0, 0);
+  if (!st || !st->depth) return 0;
+  if (--st->depth) {
+    /* An inner _r function (the outer gethostbyname's): its h_errno is the outer's. */
+    int v = 0;
+    if (st->inner_herrp && bpf_probe_read_user(&v, sizeof v, (const void *)st->inner_herrp) == 0) {
+      st->herr = v;
+      st->have_herr = 1;
+    }
+    return 0;
+  }
+  const __u32 fn = st->fn;
+  if (fn >= WS_LK_COUNT) return 0;  /* (gethostbyaddr_r: only ever an inner one) */
+  struct scratch *s = fresh_event(WS_EV_LOOKUP, id >> 32, (__u32)id);
+  if (!s) return 0;
+  s->e.ts = st->ts;
+  s->e.dur = bpf_ktime_get_ns() - st->ts;
+  struct ws_ebpf_lookup *l = (struct ws_ebpf_lookup *)s->payload;
+  __builtin_memset(l, 0, offsetof(struct ws_ebpf_lookup, host));
+  l->host[0] = l->serv[0] = l->canon[0] = 0;
+  l->fn = fn;
+  const __u64 rc = PT_REGS_RC(ctx);
+  const __u64 *a = st->args;
+  l->have_herr = st->have_herr;
+  l->herr = st->herr;
+  switch (fn) {
+  case WS_LK_GETADDRINFO: {
+    l->ret = (__s32)rc;
+    lk_str(l->host, WS_LK_NAME_MAX, a[0]);
+    lk_str(l->serv, WS_LK_SERV_MAX, a[1]);
+    struct ws_addrinfo h = {};
+    if (a[2] && bpf_probe_read_user(&h, sizeof h, (const void *)a[2]) == 0) {
+      l->have_hints = 1;
+      l->hint_flags = h.ai_flags;
+      l->hint_family = h.ai_family;
+      l->hint_type = h.ai_socktype;
+    }
+    if (l->ret == 0) lk_addrinfo(l, a[3]);
+    break;
+  }
+  case WS_LK_GETHOSTBYNAME: case WS_LK_GETHOSTBYNAME2:
+    l->ret = rc ? 0 : -1;
+    l->af = fn == WS_LK_GETHOSTBYNAME2 ? (__s32)a[1] : 0;
+    lk_str(l->host, WS_LK_NAME_MAX, a[0]);
+    lk_hostent(l, rc, l->canon);
+    break;
+  case WS_LK_GETHOSTBYNAME_R: case WS_LK_GETHOSTBYNAME2_R: {
+    l->ret = (__s32)rc;
+    const int two = fn == WS_LK_GETHOSTBYNAME2_R;
+    l->af = two ? (__s32)a[1] : 0;
+    lk_str(l->host, WS_LK_NAME_MAX, a[0]);
+    __u64 result = 0;
+    if (rc == 0 && bpf_probe_read_user(&result, sizeof result, (const void *)a[two ? 5 : 4]) == 0
+        && result) {
+      lk_hostent(l, result, l->canon);
+    } else if (rc == 0) {
+      l->ret = -2;  /* (not found: h_errno says why) */
+      int v = 0;
+      if (st->herrp && bpf_probe_read_user(&v, sizeof v, (const void *)st->herrp) == 0) {
+        l->herr = v;
+        l->have_herr = 1;
+      }
+    }
+    break;
+  }
+  case WS_LK_GETHOSTBYADDR:
+    l->ret = rc ? 0 : -1;
+    l->af = (__s32)a[2];
+    if (lk_raw_addr(l->addr, (int)a[2], (const void *)a[0], (__u32)a[1])) l->addr_len = 28;
+    lk_hostent(l, rc, l->host);
+    l->naddrs = 0;  /* (the answer is the name) */
+    break;
+  case WS_LK_GETNAMEINFO: {
+    l->ret = (__s32)rc;
+    __u64 len = a[1] & 0xffffffff;
+    if (len > 28) len = 28;
+    barrier_var(len);
+    if (a[0] && len && len <= 28 && bpf_probe_read_user(l->addr, len, (const void *)a[0]) == 0)
+      l->addr_len = len;
+    if (l->ret == 0 && a[3]) lk_str(l->host, WS_LK_NAME_MAX, a[2]);
+    if (l->ret == 0 && a[5]) lk_str(l->serv, WS_LK_SERV_MAX, a[4]);
+    break;
+  }
+  }
+  s->e.payload_len = sizeof(struct ws_ebpf_lookup);
+  submit(s);
+  return 0;
+}
+
+/* ---- Waits and splice: poll, ppoll, select, pselect6 when a socket is among their
+ * descriptors, the epoll waits always (the preload agent records the same: their interest
+ * lists are not looked at), and splice with a socket at one end. ---- */
+
+/* What a wait's call said at entry that the kernel may overwrite: its timeout and select's
+ * sets (whole longs, as the kernel reads them). */
+struct wait_in {
+  __u64 timeout;      /* ns; ~0: none (wait forever) */
+  __u8 sets[3][WS_EBPF_MAX_WAIT_FDS / 8];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct wait_in);
+} wait_in SEC(".maps");
+
+#define NO_TIMEOUT (~0ULL)
+#define POLLIN_ 1
+#define POLLPRI_ 2
+#define POLLOUT_ 4
+
+static __always_inline int wanted_more(long nr, struct pt_regs *regs) {
+  switch (nr) {
+  case WS_NR_POLL: case WS_NR_PPOLL:
+    return regs->si != 0;  /* (no descriptors: not a wait on sockets) */
+  case WS_NR_SELECT: case WS_NR_PSELECT6:
+    return (long)regs->di > 0;
+  case WS_NR_EPOLL_WAIT: case WS_NR_EPOLL_PWAIT: case WS_NR_EPOLL_PWAIT2:
+  case WS_NR_IO_URING_SETUP:
+    return 1;
+  case WS_NR_SPLICE:
+    return is_socket_fd(regs->di) || is_socket_fd(regs->dx);
+  }
+  return 0;
+}
+
+static __always_inline __u64 ts_ns(__u64 p, int usec) {
+  struct { __s64 sec, frac; } t = {};
+  if (!p || bpf_probe_read_user(&t, sizeof t, (const void *)p) || t.sec < 0 || t.frac < 0)
+    return NO_TIMEOUT;
+  return t.sec * 1000000000ULL + t.frac * (usec ? 1000 : 1);
+}
+
+static __always_inline __u64 ms_ns(__u64 ms) {
+  return (int)ms < 0 ? NO_TIMEOUT : (__u64)(int)ms * 1000000ULL;
+}
+
+static __always_inline void read_set(__u8 *out, __u64 p, __u64 nfds) {
+  __u64 bytes = (nfds + 63) / 64 * 8;
+  if (bytes > WS_EBPF_MAX_WAIT_FDS / 8) bytes = WS_EBPF_MAX_WAIT_FDS / 8;
+  barrier_var(bytes);
+  if (!p || !bytes || bytes > WS_EBPF_MAX_WAIT_FDS / 8) return;
+  bpf_probe_read_user(out, bytes, (const void *)p);
+}
+
+static __always_inline void more_enter(struct inflight *c) {
+  const __u64 *a = c->args;
+  if (c->nr == WS_NR_SPLICE) {
+    c->cap = is_socket_fd(a[2]);  /* (into a socket, else out of one) */
+    return;
+  }
+  if (c->nr != WS_NR_PPOLL && c->nr != WS_NR_SELECT && c->nr != WS_NR_PSELECT6 &&
+      c->nr != WS_NR_EPOLL_PWAIT2)
+    return;
+  struct wait_in *w = bpf_task_storage_get(&wait_in, bpf_get_current_task_btf(), 0,
+                                           BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!w) return;
+  switch (c->nr) {
+  case WS_NR_PPOLL: w->timeout = ts_ns(a[2], 0); break;
+  case WS_NR_EPOLL_PWAIT2: w->timeout = ts_ns(a[3], 0); break;
+  case WS_NR_SELECT: case WS_NR_PSELECT6:
+    w->timeout = ts_ns(a[4], c->nr == WS_NR_SELECT);
+    __builtin_memset(w->sets, 0, sizeof w->sets);
+    read_set(w->sets[0], a[1], a[0]);
+    read_set(w->sets[1], a[2], a[0]);
+    read_set(w->sets[2], a[3], a[0]);
+    break;
+  }
+}
+
+struct wait_walk {
+  struct scratch *s;
+  struct wait_in *w;
+  __u64 fds;      /* poll: the array */
+  __u32 n, sockets;
+  __u32 select_ok;  /* select: the call returned descriptors (its sets say which) */
+};
+
+static __always_inline void wait_entry(struct wait_walk *k, __s64 fd, __u32 ev, __u32 rev) {
+  k->sockets++;
+  if (k->n >= WS_EBPF_MAX_POLLED) return;
+  struct ws_ebpf_poll *p = (struct ws_ebpf_poll *)&k->s->payload[(k->n & 63) * 16];
+  p->fd = fd;
+  p->events = ev;
+  p->revents = rev;
+  k->n++;
+}
+
+static long poll_one(__u32 i, void *ctx) {
+  struct wait_walk *k = ctx;
+  struct { int fd; short events, revents; } p = {};
+  if (bpf_probe_read_user(&p, sizeof p, (const void *)(k->fds + 8 * (__u64)i))) return 1;
+  if (p.fd >= 0 && is_socket_fd(p.fd)) wait_entry(k, p.fd, (__u16)p.events, (__u16)p.revents);
+  return 0;
+}
+
+/* select's sets after the call sit in the payload's second half (the entries in its first). */
+#define SELECT_OUT (WS_EBPF_SNAP_MAX)
+static long select_one(__u32 fd, void *ctx) {
+  struct wait_walk *k = ctx;
+  const __u32 byte = (fd / 8) & (WS_EBPF_MAX_WAIT_FDS / 8 - 1), bit = fd % 8;
+  __u32 ev = 0, rev = 0;
+  const __u32 masks[3] = {POLLIN_, POLLOUT_, POLLPRI_};
+  for (int j = 0; j < 3; j++) {
+    if (!((k->w->sets[j][byte] >> bit) & 1)) continue;
+    ev |= masks[j];
+    if (k->select_ok &&
+        ((k->s->payload[SELECT_OUT + j * (WS_EBPF_MAX_WAIT_FDS / 8) + byte] >> bit) & 1))
+      rev |= masks[j];
+  }
+  if (ev && is_socket_fd(fd)) wait_entry(k, fd, ev, rev);
+  return 0;
+}
+
+/* The facts of the calls of this part; 0 when the call is not recorded (a wait on no socket). */
+static __always_inline int more_facts(struct scratch *s, const struct inflight *c, __s64 ret) {
+  struct ws_ebpf_event *e = &s->e;
+  const __u64 *a = c->args;
+  __u64 timeout = NO_TIMEOUT;
+  switch (c->nr) {
+  case WS_NR_SPLICE:
+    if (c->cap) e->flags |= WS_F_TO_SOCKET;
+    return 1;
+  case WS_NR_EPOLL_WAIT: case WS_NR_EPOLL_PWAIT:
+    timeout = ms_ns(a[3]);
+    break;
+  case WS_NR_POLL: case WS_NR_PPOLL: case WS_NR_SELECT: case WS_NR_PSELECT6:
+  case WS_NR_EPOLL_PWAIT2: {
+    struct wait_in *w = 0;
+    if (c->nr != WS_NR_POLL) {
+      w = bpf_task_storage_get(&wait_in, bpf_get_current_task_btf(), 0, 0);
+      if (!w) return 0;
+      timeout = w->timeout;
+    } else {
+      timeout = ms_ns(a[2]);
+    }
+    if (c->nr == WS_NR_EPOLL_PWAIT2) break;
+    struct wait_walk k = {.s = s, .w = w, .fds = a[0]};
+    __u64 nfds = c->nr == WS_NR_POLL || c->nr == WS_NR_PPOLL ? a[1] : a[0];
+    if (nfds > WS_EBPF_MAX_WAIT_FDS) nfds = WS_EBPF_MAX_WAIT_FDS;
+    if (c->nr == WS_NR_POLL || c->nr == WS_NR_PPOLL) {
+      bpf_loop(nfds, poll_one, &k, 0);
+    } else {
+      if (ret > 0) {
+        k.select_ok = 1;
+        for (int j = 0; j < 3; j++) {
+          __u8 *out = &s->payload[SELECT_OUT + j * (WS_EBPF_MAX_WAIT_FDS / 8)];
+          __builtin_memset(out, 0, WS_EBPF_MAX_WAIT_FDS / 8);
+          read_set(out, a[1 + j], a[0]);
+        }
+      }
+      bpf_loop(nfds, select_one, &k, 0);
+    }
+    if (!k.sockets) return 0;
+    e->payload_len = k.n * sizeof(struct ws_ebpf_poll);
+    e->aux[WS_AUX_COUNT] = k.sockets;
+    break;
+  }
+  default:
+    return 1;
+  }
+  if (timeout != NO_TIMEOUT) {
+    e->aux[WS_AUX_A] = timeout;
+    e->flags |= WS_F_HAVE_A;
+  }
+  return 1;
+}
+
+/* ---- io_uring: the socket operations a traced process submits there go past the system
+ * calls. They are counted per process (the count goes with its end) and the first is said at
+ * once; io_uring_setup itself is recorded as the call it is (the preload agent declares
+ * io_uring from it). The tracepoint is attached where the kernel has it (wstrace checks). ---- */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, WS_EBPF_MAX_PROCS);
+  __type(key, __u32);   /* tgid */
+  __type(value, __u64);
+} uring_ops SEC(".maps");
+
+static __always_inline __u64 uring_ops_of(__u32 tgid) {
+  __u64 *n = bpf_map_lookup_elem(&uring_ops, &tgid);
+  __u64 v = n ? *n : 0;
+  if (n) bpf_map_delete_elem(&uring_ops, &tgid);
+  return v;
+}
+
+/* IORING_OP_*: those that are socket operations whatever their descriptor, and those that are
+ * when it is a socket. */
+static __always_inline int uring_socket_op(__u8 op, int fd, int fixed) {
+  switch (op) {
+  case 9: case 10: case 13: case 16: case 26: case 27: case 34: case 45: case 47: case 48:
+    return 1;  /* SENDMSG RECVMSG ACCEPT CONNECT SEND RECV SHUTDOWN SOCKET SEND_ZC SENDMSG_ZC */
+  case 1: case 2: case 19: case 22: case 23: case 30:
+    /* READV WRITEV CLOSE READ WRITE SPLICE: a registered file's index is no descriptor */
+    return !fixed && fd >= 0 && is_socket_fd(fd);
+  }
+  return 0;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(uring_submit, struct io_kiocb *req) {
+  __u64 id = bpf_get_current_pid_tgid();
+  __u32 tgid = id >> 32;
+  if (!is_traced(tgid)) return 0;
+  const __u8 op = BPF_CORE_READ(req, opcode);
+  const int fd = BPF_CORE_READ(req, cqe.fd);
+  const int fixed = BPF_CORE_READ(req, flags) & 1;  /* REQ_F_FIXED_FILE */
+  if (!uring_socket_op(op, fd, fixed)) return 0;
+  __u64 one = 1;
+  __u64 *n = bpf_map_lookup_elem(&uring_ops, &tgid);
+  if (n) {
+    __sync_fetch_and_add(n, 1);
+    return 0;
+  }
+  if (bpf_map_update_elem(&uring_ops, &tgid, &one, BPF_NOEXIST)) return 0;
+  struct scratch *s = fresh_event(WS_EV_URING_SOCKET_OP, tgid, (__u32)id);
+  if (!s) return 0;
+  s->e.ts = bpf_ktime_get_ns();
+  s->e.args[0] = op;
+  s->e.args[1] = fixed ? -1 : fd;
   submit(s);
   return 0;
 }

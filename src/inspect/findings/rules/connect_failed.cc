@@ -32,7 +32,9 @@ class ConnectFailed : public Rule {
   void observe(const Facts& f) override {
     const Event& ev = f.ev;
     const Connection* c = f.conn;
-    if (c == nullptr || (ev.error.ok() && ev.func != FuncId::getsockopt)) return;
+    // (The C library's own attempts inside a lookup — nscd's socket where no nscd runs — are
+    // its business, not a failure of the program's.)
+    if (c == nullptr || c->nested || (ev.error.ok() && ev.func != FuncId::getsockopt)) return;
     // The connect's own failure, or — when the program never asked SO_ERROR — the first call
     // that met it.
     const bool failed_connect = !ev.error.ok() && !is_transient(f.error) &&
@@ -49,7 +51,7 @@ class ConnectFailed : public Rule {
     auto it = last_.find(c.id);
     std::optional<CallRef> call;
     if (it != last_.end()) call = std::move(it->second), last_.erase(it);
-    if (c.role != ConnRole::Client || !c.remote) return;
+    if (c.role != ConnRole::Client || !c.remote || c.nested) return;
     const std::string key = to_string(*c.remote);
     if (c.connected_ts != 0 || c.bytes_in || c.bytes_out) {
       auto e = eps_.find(key);
