@@ -155,6 +155,8 @@ struct ws_prefilter {
   struct ws_pf_name names[WS_PF_MAX_NAMES];
   struct ws_pf_cidr cidrs[WS_PF_MAX_CIDRS];
   __u32 funcs[WS_PF_MAX_NR];
+};
+
 /* ---- Waits (poll, select, epoll) and splice: system calls beyond the first slice's ---- */
 #define WS_NR_POLL 7
 #define WS_NR_SELECT 23
