@@ -401,8 +401,12 @@ INT traced_msg(FuncId f, FieldId addr_field, Real real_fn, SOCKET s, LPWSAMSG ms
   TcpWatch tcp(s);
   WSAMSG m{};  // read safely before the call: Winsock answers WSAEFAULT for a refused one
   const bool readable = read_safely(m, msg);
+  // A receive's sender is written into the message's name (and namelen) when it completes: read
+  // then.
+  const bool from = f == FuncId::WSARecvMsg && readable && m.name;
   OverlappedCall oc(ov, s, s, readable ? m.lpBuffers : nullptr, readable ? m.dwBufferCount : 0,
-                    done);
+                    done, Ends{from ? Ends::kFrom : Ends::kNone, from ? m.name : nullptr,
+                               from ? &msg->namelen : nullptr});
   Call c(f);
   INT r = real_fn(s, msg, flags..., moved, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);
