@@ -77,11 +77,15 @@ uint32_t ReportBuilder::thread_index(uint32_t pid, uint32_t tid) {
   return it->second;
 }
 
-uint32_t ReportBuilder::error_index(const ErrorCode& e) {
+uint32_t ReportBuilder::error_index(const ErrorCode& e, inspect::ErrorClass cls) {
   if (e.ok()) return 0;
-  auto [it, added] = error_ids_.try_emplace(e.pack(), static_cast<uint32_t>(data_->errors.size()));
+  // One row per code and meaning: WSAETIMEDOUT of a receive under the timeout the program set
+  // is an outcome, that of a connect a failure.
+  const bool outcome = inspect::is_transient(cls);
+  auto [it, added] = error_ids_.try_emplace(e.pack() << 1 | (outcome ? 1 : 0),
+                                            static_cast<uint32_t>(data_->errors.size()));
   if (added) {
-    ErrorRow row{error_name(e), "", e.domain, e.value, "", !inspect::is_failure(e)};
+    ErrorRow row{error_name(e), "", e.domain, e.value, "", outcome};
     if (const ErrorInfo* info = find_error(e)) {
       row.posix = std::string(info->posix);
       row.meaning = std::string(info->meaning);
@@ -153,7 +157,7 @@ void ReportBuilder::keep(const inspect::Facts& f) {
   k.func.push_back(static_cast<uint16_t>(ev.func));
   k.conn.push_back(c ? c->id : 0);
   k.result.push_back(ev.result);
-  k.error.push_back(error_index(ev.error));
+  k.error.push_back(error_index(ev.error, f.error));
   // What the filter sees beyond the event, from the same functions the filter uses.
   const inspect::FilterFacts facts = inspect::filter_facts(ev, f.tracker);
   k.bytes.push_back(facts.has_bytes ? static_cast<int64_t>(facts.bytes) : -1);

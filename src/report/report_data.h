@@ -147,14 +147,14 @@ class ReportBuilder final : public inspect::Subscriber {
   void count(const inspect::Facts& f);
   void keep(const inspect::Facts& f);
   uint32_t thread_index(uint32_t pid, uint32_t tid);
-  uint32_t error_index(const ErrorCode& e);
+  uint32_t error_index(const ErrorCode& e, inspect::ErrorClass cls);  // (cls: as inspected)
   uint32_t facts_index(const inspect::FilterFacts& f);
 
   ReportOptions options_;
   std::unique_ptr<ReportData> data_;
   inspect::Inspector inspector_;
   std::unordered_map<uint64_t, uint32_t> thread_ids_;        // pid << 32 | tid → index
-  std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code → index
+  std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code, outcome → index
   std::unordered_map<std::string, uint32_t> facts_ids_;      // FactsRow as text → index
   std::vector<bool> raw_usable_;                             // by FieldId: the filter names it
   std::unordered_map<uint64_t, uint32_t> conn_tid_;          // open connections' first thread

@@ -123,6 +123,38 @@ assert b"from-late-dll" in sends, sends
 assert len(calls("connect")) == 2
 '
 
+# TCP statistics under Wine, which refuses SIO_TCP_INFO (WSAEOPNOTSUPP) with a fixme line on
+# stderr for each ioctl, counted here: the agent asks on TCP connections only (none for UDP
+# sockets, also one of a kind it had to ask about), stops at the first refusal in the process
+# (one reading: TCP_INFO_v1, then v0), asks nothing with --no-tcp-info, and the last error after
+# every call is what the program sees untraced.
+tcp_info_ioctls() { grep -c "unimplemented ioctl _WSAIORW(IOC_VENDOR, 39)" "$1"; }
+# tcpinfo NAME [RECORD OPTIONS] -- ARGS: wnetops tcpinfo ARGS traced into NAME.wst (stderr kept)
+tcpinfo() {
+  local name=$1 opts=()
+  shift
+  while [ "$1" != -- ]; do opts+=("$1"); shift; done
+  shift
+  checks=$((checks + 1))
+  WSTRACE_WINEDEBUG=-all,fixme+winsock "$WINE_RUN" "$WIN_WSTRACE" record -q "${opts[@]}" \
+    -o "$WORK/$name.wst" -- "$TARGETS/wnetops.exe" tcpinfo "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" ||
+    fail "wstrace.exe record ${opts[*]} -- wnetops tcpinfo $* exited $?"
+}
+checks=$((checks + 1))
+WSTRACE_WINEDEBUG=-all,fixme+winsock "$WINE_RUN" "$TARGETS/wnetops.exe" tcpinfo \
+  >"$WORK/tcpinfo.plain" 2>"$WORK/tcpinfo.plain.err"
+[ "$(tcp_info_ioctls "$WORK/tcpinfo.plain.err")" = 0 ] || fail "wnetops tcpinfo asks SIO_TCP_INFO itself"
+tcpinfo tcpinfo_udp -- udp
+[ "$(tcp_info_ioctls "$WORK/tcpinfo_udp.err")" = 0 ] ||
+  fail "SIO_TCP_INFO asked on UDP sockets: $(grep -m3 IOC_VENDOR "$WORK/tcpinfo_udp.err")"
+tcpinfo tcpinfo_tcp --
+n=$(tcp_info_ioctls "$WORK/tcpinfo_tcp.err")
+[ "$n" = 2 ] || fail "SIO_TCP_INFO asked $n times in a process where Wine refused it (want 2: v1, v0)"
+diff -u "$WORK/tcpinfo.plain" "$WORK/tcpinfo_tcp.out" >&2 || fail "TCP statistics changed the last error"
+grep -q "^recv(c, buf, 4, 0) *4 " "$WORK/tcpinfo_tcp.out" || fail "tcpinfo did not converse"
+tcpinfo tcpinfo_off --no-tcp-info --
+[ "$(tcp_info_ioctls "$WORK/tcpinfo_off.err")" = 0 ] || fail "SIO_TCP_INFO asked with --no-tcp-info"
+
 # The last error the program sees is the same traced and untraced.
 checks=$((checks + 1))
 "$WINE_RUN" "$TARGETS/wnetops.exe" lasterror >"$WORK/lasterror.plain" 2>/dev/null

@@ -114,17 +114,19 @@ if packets is not None:
     assert not fins or fins[0].t >= max(data_at), packets
 '
 
-# 4. Overlapped WSARecvFrom: each datagram with its sender.
+# 4. Overlapped WSARecvFrom and WSARecvMsg: each datagram with its sender.
 record recvfrom
 check recvfrom '
 r, s1, s2 = num("receiver"), num("sender1"), num("sender2")
+assert f"message=8 from={s2}" in out, out
 done = [e for e in ev if e["event"] == "io_complete" and e["args"].get("len")]
-assert [e["args"]["peer"]["port"] for e in done] == [s1, s2], done
+assert [e["args"].get("peer", {}).get("port") for e in done] == [s1, s2, s2], done
+assert payload(done[2]) == b"from-msg", done
 rx = {c["remote"]: c for c in conns if c.get("local", "").endswith(f":{r}")}
-assert rx[f"127.0.0.1:{s1}"]["bytes_in"] == 8 and rx[f"127.0.0.1:{s2}"]["bytes_in"] == 8, conns
+assert rx[f"127.0.0.1:{s1}"]["bytes_in"] == 8 and rx[f"127.0.0.1:{s2}"]["bytes_in"] == 16, conns
 if packets is not None:
     got = {(p.sport, p.data) for p in packets if p.dport == r}
-    assert got == {(s1, b"from-one"), (s2, b"from-two")}, packets
+    assert got == {(s1, b"from-one"), (s2, b"from-two"), (s2, b"from-msg")}, packets
 '
 
 # 5. and 9. A receive done at once: its bytes are in the trace; its completion packet names

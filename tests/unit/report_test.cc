@@ -297,17 +297,28 @@ TEST(Report, JsonStringsAreSafe) {
 
 }  // namespace
 
-// Would-block, in-progress and pending are outcomes: not counted as failed, and marked so for
-// the page (which draws only failures red).
-TEST(Report, OutcomesAreNotFailures) {
-  ws::report::ReportBuilder builder({});
+namespace {
+// Events built one after another into a report.
+struct Feed {
+  ws::report::ReportBuilder builder{{}};
   ws::EventBuilder b;
   uint64_t seq = 0;
   int64_t ts = 0;
-  auto feed = [&](ws::EventBuilder& e) {
+  ws::EventBuilder& call(ws::FuncId f) { return b.begin(f, 1, 1, ts += 1000); }
+  void operator()(ws::EventBuilder& e) {
     e.event().seq = seq++;
     builder.observe(e.event());
-  };
+  }
+};
+}  // namespace
+
+// Would-block, in-progress and pending are outcomes: not counted as failed, and marked so for
+// the page (which draws only failures red).
+TEST(Report, OutcomesAreNotFailures) {
+  Feed feed;
+  auto& builder = feed.builder;
+  auto& b = feed.b;
+  int64_t& ts = feed.ts;
   feed(b.begin(ws::FuncId::connect, 1, 1, ts += 1000).num(ws::FieldId::sock, 3)
            .addr(ws::FieldId::addr, ws::SockAddr::ipv4(0x7f000001, 80))
            .result(-1, ws::errcode::kEinprogress));
@@ -327,4 +338,41 @@ TEST(Report, OutcomesAreNotFailures) {
                                                    {"ECONNRESET", false},
                                                    {"EINPROGRESS", true},
                                                    {"WSA_IO_PENDING", true}}));
+}
+
+// A receive that times out under the SO_RCVTIMEO the program set is an outcome, as stats,
+// info and the summary count it: its row in the error table says so, while the same code from
+// a connect stays a failure (drawn red).
+TEST(Report, ATimeoutTheProgramSetIsAnOutcome) {
+  Feed feed;
+  using ws::FieldId;
+  using ws::FuncId;
+  for (const int64_t s : {0x104, 0x108})
+    feed(feed.call(FuncId::socket).num(FieldId::family, ws::af::kInet)
+             .num(FieldId::type, ws::socktype::kStream).num(FieldId::protocol, ws::proto::kTcp)
+             .result(s));
+  feed(feed.call(FuncId::connect).num(FieldId::sock, 0x104)
+           .addr(FieldId::addr, ws::SockAddr::ipv4(0x7f000001, 80)).result(0));
+  feed(feed.call(FuncId::setsockopt).num(FieldId::sock, 0x104)
+           .num(FieldId::level, ws::solevel::kSolSocket)
+           .num(FieldId::optname, ws::sockopt::kSoRcvtimeo).num(FieldId::optval, 200).result(0));
+  feed(feed.call(FuncId::recv).num(FieldId::sock, 0x104).result(-1, ws::errcode::kWsaetimedout));
+  feed(feed.call(FuncId::connect).num(FieldId::sock, 0x108)
+           .addr(FieldId::addr, ws::SockAddr::ipv4(0xc0000201, 80))
+           .result(-1, ws::errcode::kWsaetimedout));
+  auto d = feed.builder.finish(ws::trace::TraceHeader{}, "");
+  EXPECT_EQ(d->summary.failed, 1u);
+  const auto& k = d->calls;
+  const size_t recv = first_call(*d, "recv");
+  const auto connect_id = static_cast<uint16_t>(ws::func_by_name("connect"));
+  const size_t refused = static_cast<size_t>(
+      std::find(k.func.rbegin(), k.func.rend(), connect_id).base() - k.func.begin() - 1);
+  ASSERT_LT(recv, k.error.size());
+  ASSERT_LT(refused, k.error.size());
+  const auto& timed_out = d->errors[k.error[recv]];
+  const auto& connect_failed = d->errors[k.error[refused]];
+  EXPECT_EQ(timed_out.name, "WSAETIMEDOUT");
+  EXPECT_TRUE(timed_out.outcome);
+  EXPECT_EQ(connect_failed.name, "WSAETIMEDOUT");
+  EXPECT_FALSE(connect_failed.outcome);
 }

@@ -6,7 +6,8 @@
  *   wiocp connect    ConnectEx on a completion port, SO_UPDATE_CONNECT_CONTEXT, then data
  *   wiocp zeroread   a zero-byte overlapped WSARecv (a readiness poll) before each real one;
  *                    we close first
- *   wiocp recvfrom   overlapped WSARecvFrom of datagrams from two senders
+ *   wiocp recvfrom   overlapped WSARecvFrom of datagrams from two senders, then an overlapped
+ *                    WSARecvMsg
  *   wiocp immediate  an overlapped WSARecv that completes at once (no byte count asked), its
  *                    completion packet taken from the port
  *   wiocp closed     an overlapped WSARecv aborted by closesocket, then calls on the closed handle
@@ -215,6 +216,18 @@ static int recvfrom_two(void) {
     if (next_done(port, &n) != &ov) die("recvfrom completion");
     printf("datagram=%lu from=%u\n", n, ntohs(((struct sockaddr_in*)&from)->sin_port));
   }
+  /* An overlapped WSARecvMsg: its sender is written into the message's name at completion. */
+  LPFN_WSARECVMSG recv_msg = (LPFN_WSARECVMSG)extension(r, (GUID)WSAID_WSARECVMSG);
+  char buf[32];
+  WSABUF b = {sizeof buf, buf};
+  struct sockaddr_storage from;
+  WSAMSG msg = {(struct sockaddr*)&from, sizeof from, &b, 1, {0, NULL}, 0};
+  DWORD n = 0;
+  OVERLAPPED ov = {0};
+  pending_ok(recv_msg(r, &msg, NULL, &ov, NULL) == SOCKET_ERROR);
+  sendto(s2, "from-msg", 8, 0, (struct sockaddr*)&to, sizeof to);
+  if (next_done(port, &n) != &ov) die("recvmsg completion");
+  printf("message=%lu from=%u\n", n, ntohs(((struct sockaddr_in*)&from)->sin_port));
   closesocket(s1);
   closesocket(s2);
   closesocket(r);

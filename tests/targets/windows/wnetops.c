@@ -32,6 +32,8 @@
  *   wnetops names      names its thread and another (SetThreadDescription)
  *   wnetops busy       as waitstdin, with four threads calling ioctlsocket in a loop meanwhile (the
  *                      attach writes its hooks while they run through them)
+ *   wnetops tcpinfo [udp]  UDP sockets (one of a kind the agent must ask), then a TCP connection
+ *                      with 50 exchanges, the last error printed after each call
  *   wnetops unhook     sends "before", then sets its own detach event as wstrace's Ctrl+C would,
  *                      waits until send's first byte is no jump any more, then sends "after"
  */
@@ -289,6 +291,49 @@ static int lasterror(void) {
   AFTER(setsockopt(s, SOL_SOCKET, SO_RCVBUF, "\0\0\1\0", 4));
   AFTER(closesocket(s));
   lasterror_overlapped();
+  return 0;
+}
+
+/* The moments the agent reads TCP statistics (SIO_TCP_INFO), each call with the last error set
+ * to a sentinel first and printed after it (compared traced/untraced): UDP sockets — one made by
+ * socket(), one from a protocol description (its kind unknown to the agent until it asks) — and,
+ * unless only "udp" is asked for, a TCP connection: connect, accept, 50 exchanges both ways,
+ * shutdown, close. */
+static int tcpinfo(int udp_only) {
+  char buf[16];
+  struct sockaddr_in a = loopback(0);
+  int alen = sizeof a;
+  SOCKET u = socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP);
+  WSAPROTOCOL_INFOW info;
+  int ilen = sizeof info;
+  AFTER(getsockopt(u, SOL_SOCKET, SO_PROTOCOL_INFOW, (char*)&info, &ilen));
+  SOCKET v = WSASocketW(FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, FROM_PROTOCOL_INFO, &info, 0, 0);
+  AFTER(bind(u, (struct sockaddr*)&a, sizeof a));
+  AFTER(getsockname(u, (struct sockaddr*)&a, &alen));
+  for (int i = 0; i < 3; ++i) {
+    AFTER(sendto(v, "udp", 3, 0, (struct sockaddr*)&a, sizeof a));
+    AFTER(recvfrom(u, buf, sizeof buf, 0, NULL, NULL));
+  }
+  AFTER(closesocket(v));
+  AFTER(closesocket(u));
+  if (udp_only) return 0;
+  SOCKET l = listen_loopback();
+  SOCKET c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+  struct sockaddr_in to = loopback(port_of(l));
+  AFTER(connect(c, (struct sockaddr*)&to, sizeof to));
+  SOCKET s;
+  AFTER((s = accept(l, NULL, NULL)) != INVALID_SOCKET);
+  for (int i = 0; i < 50; ++i) {
+    AFTER(send(c, "ping", 4, 0));
+    AFTER(recv(s, buf, 4, 0));
+    AFTER(send(s, "pong", 4, 0));
+    AFTER(recv(c, buf, 4, 0));
+  }
+  AFTER(shutdown(c, SD_SEND));
+  AFTER(recv(s, buf, sizeof buf, 0));
+  AFTER(closesocket(s));
+  AFTER(closesocket(c));
+  AFTER(closesocket(l));
   return 0;
 }
 
@@ -1020,6 +1065,7 @@ int main(int argc, char** argv) {
   else if (argc > 1 && !strcmp(argv[1], "childenv")) r = childenv();
   else if (argc > 1 && !strcmp(argv[1], "envudp")) r = envudp();
   else if (argc > 1 && !strcmp(argv[1], "names")) r = names();
+  else if (argc > 1 && !strcmp(argv[1], "tcpinfo")) r = tcpinfo(argc > 2 && !strcmp(argv[2], "udp"));
   WSACleanup();
   return r;
 }

@@ -13,6 +13,7 @@
 
 #include "call.h"
 #include "pending_table.h"
+#include "tcp_schedule.h"
 
 struct _DnsRecordA;
 struct _DnsRecordW;
@@ -79,6 +80,31 @@ void notice_socket(SOCKET s);
   std::remove_pointer_t<type> hook_##name;
 WS_EXTENSION_HOOKS(WS_EXTENSION_DECLARE)
 #undef WS_EXTENSION_DECLARE
+
+// TCP statistics (tcp_stats.cc; when, in tcp_schedule.h), recorded as tcp_info events. What a
+// socket is, as its maker said: made (socket, WSASocket), accepted (of its listener's kind),
+// inherited (`connected`: it has a peer already); closed.
+void tcp_socket_made(SOCKET s, int af, int type, int protocol);
+void tcp_socket_accepted(SOCKET s, SOCKET listener);  // and read: it is set up
+void tcp_socket_inherited(SOCKET s, int af, int type, int protocol, bool connected);
+void tcp_socket_closed(SOCKET s);
+// Readings: a connection set up now (connect, a ConnectEx completion …); before shutdown or
+// close; around a send or receive (TcpWatch). None changes the last error.
+void tcp_setup(SOCKET s);
+void tcp_end(SOCKET s, TcpAt at);
+void tcp_io(SOCKET s, bool before);
+// Around a send or receive hook's call: declared before its Call, so that a reading made after
+// the call is recorded after it.
+class TcpWatch {
+ public:
+  explicit TcpWatch(SOCKET s) : s_(s) { tcp_io(s, true); }
+  ~TcpWatch() { tcp_io(s_, false); }
+  TcpWatch(const TcpWatch&) = delete;
+  TcpWatch& operator=(const TcpWatch&) = delete;
+
+ private:
+  SOCKET s_;
+};
 
 // After closesocket(s) succeeded.
 void socket_closed(SOCKET s);

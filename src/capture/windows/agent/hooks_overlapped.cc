@@ -179,16 +179,19 @@ void completion_ends(Call& c, const PendingOp& p) {
 // how wstrace found it itself (FieldId::noticed), 0 when the program was handed it.
 void record_taken(FuncId f, LPOVERLAPPED ov, DWORD bytes, bool ok, int err, Took took,
                   const PendingOp& p, uint8_t noticed = 0) {
-  Call c(f);
-  c.done(ok ? static_cast<int64_t>(bytes) : -1, false);
-  if (!ok) c.error(ErrDomain::Win, err);
-  c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  c.u64(FieldId::len, bytes);
-  if (took == Took::kFresh || took == Took::kAtOnce) c.u64(FieldId::sock, p.sock);
-  if (noticed) c.u64(FieldId::noticed, noticed);
-  if (took != Took::kFresh || !ok) return;
-  if (bytes && p.nbufs) c.payload_parts(p.bufs, p.nbufs, bytes);
-  completion_ends(c, p);
+  {
+    Call c(f);
+    c.done(ok ? static_cast<int64_t>(bytes) : -1, false);
+    if (!ok) c.error(ErrDomain::Win, err);
+    c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+    c.u64(FieldId::len, bytes);
+    if (took == Took::kFresh || took == Took::kAtOnce) c.u64(FieldId::sock, p.sock);
+    if (noticed) c.u64(FieldId::noticed, noticed);
+    if (took != Took::kFresh || !ok) return;
+    if (bytes && p.nbufs) c.payload_parts(p.bufs, p.nbufs, bytes);
+    completion_ends(c, p);
+  }  // recorded before the connection's first statistics
+  if (p.ends.kind == Ends::kConnected || p.ends.kind == Ends::kAccepted) tcp_setup(p.sock);
 }
 
 // A completion wstrace noticed itself, recorded as what WSAGetOverlappedResult would have said.
@@ -325,14 +328,18 @@ BOOL WINAPI hook_ConnectEx(SOCKET s, const sockaddr* name, int namelen, PVOID se
   WSABUF data{send_len, static_cast<char*>(send_buf)};  // sent on connecting: kept at completion
   // (Its own address is known once it completes.)
   OverlappedCall oc(ov, s, s, &data, send_buf ? 1 : 0, nullptr, Ends{Ends::kConnected});
-  Call c(FuncId::ConnectEx);
-  BOOL ok = real_ConnectEx(s, name, namelen, send_buf, send_len, sent, ov);
-  oc.settle(!ok);
-  c.done(ok ? 0 : -1, !ok);
-  c.u64(FieldId::sock, s);
-  c.sockaddr(FieldId::addr, name, static_cast<size_t>(namelen));
-  c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  if (ok) own_address(c, s);
+  BOOL ok;
+  {
+    Call c(FuncId::ConnectEx);
+    ok = real_ConnectEx(s, name, namelen, send_buf, send_len, sent, ov);
+    oc.settle(!ok);
+    c.done(ok ? 0 : -1, !ok);
+    c.u64(FieldId::sock, s);
+    c.sockaddr(FieldId::addr, name, static_cast<size_t>(namelen));
+    c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+    if (ok) own_address(c, s);
+  }  // recorded before the connection's first statistics
+  if (ok) tcp_setup(s);
   return ok;
 }
 
@@ -344,14 +351,18 @@ BOOL WINAPI hook_AcceptEx(SOCKET l, SOCKET a, PVOID buf, DWORD recv_len, DWORD l
   // ends are read when it completes: they follow the data in `buf`.)
   const Ends ends{Ends::kAccepted, buf, nullptr, recv_len, local_len, remote_len};
   OverlappedCall oc(ov, a, l, &data, buf && recv_len ? 1 : 0, nullptr, ends);
-  Call c(FuncId::AcceptEx);
-  BOOL ok = real_AcceptEx(l, a, buf, recv_len, local_len, remote_len, got, ov);
-  oc.settle(!ok);
-  c.done(ok ? 0 : -1, !ok);
-  c.u64(FieldId::sock, l);
-  c.u64(FieldId::new_sock, a);
-  c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
-  if (ok) accepted_ends(c, ends, a);
+  BOOL ok;
+  {
+    Call c(FuncId::AcceptEx);
+    ok = real_AcceptEx(l, a, buf, recv_len, local_len, remote_len, got, ov);
+    oc.settle(!ok);
+    c.done(ok ? 0 : -1, !ok);
+    c.u64(FieldId::sock, l);
+    c.u64(FieldId::new_sock, a);
+    c.u64(FieldId::op, reinterpret_cast<uintptr_t>(ov));
+    if (ok) accepted_ends(c, ends, a);
+  }  // recorded before the connection's first statistics
+  if (ok) tcp_setup(a);
   return ok;
 }
 
@@ -370,6 +381,7 @@ BOOL WINAPI hook_DisconnectEx(SOCKET s, LPOVERLAPPED ov, DWORD flags, DWORD rese
 BOOL WINAPI hook_TransmitFile(SOCKET s, HANDLE file, DWORD n, DWORD per_send, LPOVERLAPPED ov,
                               LPTRANSMIT_FILE_BUFFERS bufs, DWORD flags) {
   notice_socket(s);
+  TcpWatch tcp(s);
   OverlappedCall oc(ov, s, s, nullptr, 0, nullptr);
   Call c(FuncId::TransmitFile);
   BOOL ok = real_TransmitFile(s, file, n, per_send, ov, bufs, flags);
@@ -386,10 +398,15 @@ template <typename Real, typename... Flags>
 INT traced_msg(FuncId f, FieldId addr_field, Real real_fn, SOCKET s, LPWSAMSG msg, LPDWORD moved,
                LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done, Flags... flags) {
   notice_socket(s);
+  TcpWatch tcp(s);
   WSAMSG m{};  // read safely before the call: Winsock answers WSAEFAULT for a refused one
   const bool readable = read_safely(m, msg);
+  // A receive's sender is written into the message's name (and namelen) when it completes: read
+  // then.
+  const bool from = f == FuncId::WSARecvMsg && readable && m.name;
   OverlappedCall oc(ov, s, s, readable ? m.lpBuffers : nullptr, readable ? m.dwBufferCount : 0,
-                    done);
+                    done, Ends{from ? Ends::kFrom : Ends::kNone, from ? m.name : nullptr,
+                               from ? &msg->namelen : nullptr});
   Call c(f);
   INT r = real_fn(s, msg, flags..., moved, ov, oc.routine());
   oc.settle(r == SOCKET_ERROR);

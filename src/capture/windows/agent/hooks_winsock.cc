@@ -40,39 +40,6 @@ const char* extension_name(const GUID& g, char (&text)[40]) {
   return text;
 }
 
-// A connection's TCP statistics (SIO_TCP_INFO, Windows 10 1703 and later): TCP_INFO_v1, else
-// v0, recorded as they came (the collector decodes them); nothing where the ioctl is refused
-// (older Windows, Wine 8) or for a socket that never connected. The last error stays the
-// program's. `at`: FieldId::tcp_at (1 connected, 3 before shutdown, 4 before close).
-void tcp_stats(SOCKET s, uint64_t at) {
-  const RegionHeader* r = region();
-  if (!recording() || r == nullptr || r->tcp_info_ms == 0 || g_real.WSAIoctl == nullptr) return;
-  const DWORD e = GetLastError();
-  constexpr DWORD kV0 = 88, kV1 = 136;  // sizeof TCP_INFO_v0 / v1 (mstcpip.h)
-  // _WSAIORW(IOC_VENDOR, 39); mingw's mstcpip.h defines it only for NTDDI_WIN10_RS2 and later,
-  // and the agent is built for any Windows 10.
-  constexpr DWORD kSioTcpInfo = 0xD8000027;
-  alignas(8) uint8_t info[kV1];
-  DWORD got = 0;
-  bool ok = false;
-  for (DWORD version = 2; !ok && version-- > 0;)
-    ok = g_real.WSAIoctl(s, kSioTcpInfo, &version, sizeof version, info, version ? kV1 : kV0,
-                         &got, nullptr, nullptr) == 0;
-  SetLastError(e);
-  if (!ok || got < 85 || got > kV1) return;
-  uint32_t state;
-  uint64_t out, in;
-  memcpy(&state, info, 4);
-  memcpy(&out, info + 48, 8);
-  memcpy(&in, info + 56, 8);
-  if (state <= 2 && out == 0 && in == 0) return;  // CLOSED, LISTEN, SYN_SENT: never connected
-  Call c(FuncId::tcp_info);
-  c.done(0, false);  // a fact, not a call
-  c.u64(FieldId::sock, s);
-  c.u64(FieldId::tcp_at, at);  // (before the statistics it qualifies)
-  c.blob(FieldId::tcp_state, kRawTcpInfo, info, got);
-}
-
 // The socket's own address.
 void note_local(Call& c, SOCKET s) {
   sockaddr_storage ss;
@@ -187,6 +154,7 @@ SOCKET WSAAPI hook_socket(int af, int type, int protocol) {
   Call c(FuncId::socket);
   SOCKET s = created(c, g_real.socket(af, type, protocol));
   socket_args(c, af, type, protocol);
+  tcp_socket_made(s, af, type, protocol);
   return s;
 }
 
@@ -195,6 +163,8 @@ SOCKET WSAAPI hook_WSASocketA(int af, int type, int protocol, LPWSAPROTOCOL_INFO
   Call c(FuncId::WSASocketA);
   SOCKET s = created(c, g_real.WSASocketA(af, type, protocol, info, g, flags));
   socket_args(c, af, type, protocol);
+  // (Made from a protocol's description, it is asked what it is when that matters.)
+  if (!info) tcp_socket_made(s, af, type, protocol);
   return s;
 }
 
@@ -203,6 +173,8 @@ SOCKET WSAAPI hook_WSASocketW(int af, int type, int protocol, LPWSAPROTOCOL_INFO
   Call c(FuncId::WSASocketW);
   SOCKET s = created(c, g_real.WSASocketW(af, type, protocol, info, g, flags));
   socket_args(c, af, type, protocol);
+  // (Made from a protocol's description, it is asked what it is when that matters.)
+  if (!info) tcp_socket_made(s, af, type, protocol);
   return s;
 }
 
@@ -224,75 +196,87 @@ int WSAAPI hook_listen(SOCKET s, int backlog) {
   return r;
 }
 
-int WSAAPI hook_connect(SOCKET s, const sockaddr* a, int len) {
+namespace {
+// connect and WSAConnect alike.
+template <typename Real, typename... More>
+int traced_connect(FuncId f, Real real_fn, SOCKET s, const sockaddr* a, int len, More... more) {
   notice_socket(s);
   int r;
   {
-    Call c(FuncId::connect);
-    r = g_real.connect(s, a, len);
+    Call c(f);
+    r = real_fn(s, a, len, more...);
     c.done(r, failed(r));
     c.u64(FieldId::sock, s);
     c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
     if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
   }  // recorded before the connection's first statistics
-  if (r == 0) tcp_stats(s, 1);
+  if (r == 0) tcp_setup(s);
   return r;
+}
+}  // namespace
+
+int WSAAPI hook_connect(SOCKET s, const sockaddr* a, int len) {
+  return traced_connect(FuncId::connect, g_real.connect, s, a, len);
 }
 
 int WSAAPI hook_WSAConnect(SOCKET s, const sockaddr* a, int len, LPWSABUF out, LPWSABUF in,
                            LPQOS sq, LPQOS gq) {
-  notice_socket(s);
-  Call c(FuncId::WSAConnect);
-  int r = g_real.WSAConnect(s, a, len, out, in, sq, gq);
-  c.done(r, failed(r));
-  c.u64(FieldId::sock, s);
-  c.sockaddr(FieldId::addr, a, static_cast<size_t>(len));
-  if (r == 0 || c.saved_error() == WSAEWOULDBLOCK) note_local(c, s);
-  return r;
+  return traced_connect(FuncId::WSAConnect, g_real.WSAConnect, s, a, len, out, in, sq, gq);
 }
 
 namespace {
-SOCKET accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int* len,
-                int given) {
+// The connection's peer, asked of the system (after the Call's done(): it puts the last error
+// back).
+void note_peer(Call& c, SOCKET s) {
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  if (g_real.getpeername(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0)
+    c.sockaddr(FieldId::peer, &ss, static_cast<size_t>(len), Mem::Proven);
+}
+
+void accepted(Call& c, SOCKET listener, SOCKET s, const sockaddr* a, const int* len,
+              int given) {
   created(c, s);
   c.u64(FieldId::sock, listener);
-  if (s != INVALID_SOCKET) {
-    c.u64(FieldId::new_sock, s);
-    // Winsock wrote *len and that much of the address.
-    if (a && len)
-      c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given), Mem::Proven);
-    note_local(c, s);
-  }
+  if (s == INVALID_SOCKET) return;
+  c.u64(FieldId::new_sock, s);
+  // Winsock wrote *len and that much of the address. When the program does not ask for the
+  // peer, wstrace asks in its place, after the call: the real call is the program's own (Wine's
+  // accept given an address buffer leaves another last error).
+  if (a && len)
+    c.sockaddr(FieldId::peer, a, static_cast<size_t>(*len < given ? *len : given), Mem::Proven);
+  else
+    note_peer(c, s);
+  note_local(c, s);
+}
+
+// accept and WSAAccept alike.
+template <typename Real, typename... More>
+SOCKET traced_accept(FuncId f, Real real_fn, SOCKET l, sockaddr* a, int* len, More... more) {
+  SOCKET s;
+  {
+    Call c(f);
+    const int given = a ? value_at(len) : 0;
+    s = real_fn(l, a, len, more...);
+    accepted(c, l, s, a, len, given);
+  }  // recorded before the connection's first statistics
+  tcp_socket_accepted(s, l);
   return s;
 }
 }  // namespace
 
-// When the program does not ask for the peer, wstrace asks in its place.
 SOCKET WSAAPI hook_accept(SOCKET l, sockaddr* a, int* len) {
-  Call c(FuncId::accept);
-  sockaddr_storage mine;
-  int mine_len = sizeof mine;
-  sockaddr* pa = a ? a : reinterpret_cast<sockaddr*>(&mine);
-  int* pl = a ? len : &mine_len;
-  const int given = a ? value_at(len) : mine_len;
-  SOCKET s = g_real.accept(l, pa, pl);
-  return accepted(c, l, s, pa, pl, given);
+  return traced_accept(FuncId::accept, g_real.accept, l, a, len);
 }
 
 SOCKET WSAAPI hook_WSAAccept(SOCKET l, sockaddr* a, LPINT len, LPCONDITIONPROC cond,
                              DWORD_PTR data) {
-  Call c(FuncId::WSAAccept);
-  sockaddr_storage mine;
-  int mine_len = sizeof mine;
-  sockaddr* pa = a ? a : reinterpret_cast<sockaddr*>(&mine);
-  int* pl = a ? len : &mine_len;
-  const int given = a ? value_at(len) : mine_len;
-  SOCKET s = g_real.WSAAccept(l, pa, pl, cond, data);
-  return accepted(c, l, s, pa, pl, given);
+  return traced_accept(FuncId::WSAAccept, g_real.WSAAccept, l, a, len, cond, data);
 }
 
 int WSAAPI hook_send(SOCKET s, const char* buf, int len, int flags) {
   notice_socket(s);
+  TcpWatch tcp(s);
   Call c(FuncId::send);
   int r = g_real.send(s, buf, len, flags);
   c.done(r, failed(r));
@@ -304,6 +288,7 @@ int WSAAPI hook_send(SOCKET s, const char* buf, int len, int flags) {
 int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sockaddr* to,
                        int tolen) {
   notice_socket(s);
+  TcpWatch tcp(s);
   Call c(FuncId::sendto);
   int r = g_real.sendto(s, buf, len, flags, to, tolen);
   c.done(r, failed(r));
@@ -317,6 +302,7 @@ int WSAAPI hook_sendto(SOCKET s, const char* buf, int len, int flags, const sock
 int WSAAPI hook_WSASend(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD flags,
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   notice_socket(s);
+  TcpWatch tcp(s);
   OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSASend);
   int r = g_real.WSASend(s, bufs, n, sent, flags, ov, oc.routine());
@@ -337,6 +323,7 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
                           const sockaddr* to, int tolen, LPWSAOVERLAPPED ov,
                           LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   notice_socket(s);
+  TcpWatch tcp(s);
   OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSASendTo);
   int r = g_real.WSASendTo(s, bufs, n, sent, flags, to, tolen, ov, oc.routine());
@@ -356,6 +343,7 @@ int WSAAPI hook_WSASendTo(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD sent, DWORD 
 
 int WSAAPI hook_recv(SOCKET s, char* buf, int len, int flags) {
   notice_socket(s);
+  TcpWatch tcp(s);
   Call c(FuncId::recv);
   int r = g_real.recv(s, buf, len, flags);
   c.done(r, failed(r));
@@ -366,6 +354,7 @@ int WSAAPI hook_recv(SOCKET s, char* buf, int len, int flags) {
 
 int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from, int* fromlen) {
   notice_socket(s);
+  TcpWatch tcp(s);
   Call c(FuncId::recvfrom);
   sockaddr_storage mine;
   int mine_len = sizeof mine;
@@ -384,6 +373,7 @@ int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from
 int WSAAPI hook_WSARecv(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWORD flags,
                         LPWSAOVERLAPPED ov, LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   notice_socket(s);
+  TcpWatch tcp(s);
   OverlappedCall oc(ov, s, s, bufs, n, done);
   Call c(FuncId::WSARecv);
   const int in_flags = static_cast<int>(value_at(flags));
@@ -403,6 +393,7 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
                             sockaddr* from, LPINT fromlen, LPWSAOVERLAPPED ov,
                             LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   notice_socket(s);
+  TcpWatch tcp(s);
   // (The sender is written where lpFrom points when it completes: read then.)
   OverlappedCall oc(ov, s, s, bufs, n, done,
                     PendingOp::Ends{from && fromlen ? PendingOp::Ends::kFrom : PendingOp::Ends::kNone,
@@ -426,7 +417,7 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
 
 int WSAAPI hook_shutdown(SOCKET s, int how) {
   notice_socket(s);
-  tcp_stats(s, 3);  // what the connection went through up to here
+  tcp_end(s, TcpAt::Shutdown);  // what the connection went through up to here
   Call c(FuncId::shutdown);
   int r = g_real.shutdown(s, how);
   c.done(r, failed(r));
@@ -437,11 +428,15 @@ int WSAAPI hook_shutdown(SOCKET s, int how) {
 
 int WSAAPI hook_closesocket(SOCKET s) {
   notice_socket(s);
-  tcp_stats(s, 4);  // the connection's final figures, while it still has them
+  tcp_end(s, TcpAt::Close);  // the connection's final figures, while it still has them
   Call c(FuncId::closesocket);
   int r = g_real.closesocket(s);
   c.done(r, failed(r));
-  if (r == 0) socket_closed(s), g_sent_from.remove(reinterpret_cast<HANDLE>(s));
+  if (r == 0) {
+    socket_closed(s);
+    g_sent_from.remove(reinterpret_cast<HANDLE>(s));
+    tcp_socket_closed(s);
+  }
   c.u64(FieldId::sock, s);
   return r;
 }
@@ -579,10 +574,7 @@ int WSAAPI hook_setsockopt(SOCKET s, int level, int name, const char* val, int l
   if (r == 0 && level == SOL_SOCKET &&
       (name == SO_UPDATE_ACCEPT_CONTEXT || name == SO_UPDATE_CONNECT_CONTEXT)) {
     note_local(c, s);
-    sockaddr_storage ss;
-    int plen = sizeof ss;
-    if (g_real.getpeername(s, reinterpret_cast<sockaddr*>(&ss), &plen) == 0)
-      c.sockaddr(FieldId::peer, &ss, static_cast<size_t>(plen), Mem::Proven);
+    note_peer(c, s);
   }
   return r;
 }

@@ -34,9 +34,11 @@ void record_inherited(SOCKET s, int type) {
   if (protocol) c.platform_const(FieldId::protocol, protocol);
   if (named) c.sockaddr(FieldId::local, &ss, static_cast<size_t>(n), Mem::Proven);
   n = sizeof ss;
-  if (!listening && g_real.getpeername(s, reinterpret_cast<sockaddr*>(&ss), &n) == 0)
-    c.sockaddr(FieldId::peer, &ss, static_cast<size_t>(n), Mem::Proven);
+  const bool connected =
+      !listening && g_real.getpeername(s, reinterpret_cast<sockaddr*>(&ss), &n) == 0;
+  if (connected) c.sockaddr(FieldId::peer, &ss, static_cast<size_t>(n), Mem::Proven);
   c.u64(FieldId::listening, listening ? 1 : 0);
+  tcp_socket_inherited(s, family, type, protocol, connected);
 }
 
 }  // namespace
