@@ -40,7 +40,7 @@ for f in wstrace.exe wstrace-agent.dll README-windows.txt README.md docs/finding
 done
 
 # --- Linux: unpacked anywhere, it records --------------------------------------------------------
-LDIR="$WORK/Get it ü/tools: here"
+LDIR="$WORK/Get it ü 中/tools: here"
 mkdir -p "$LDIR"
 tar -xzf "$WORK/dist1/$LX.tar.gz" -C "$LDIR"
 LW="$LDIR/$LX/bin/wstrace"
@@ -66,8 +66,8 @@ wine_started=
 trap 'kill $server 2>/dev/null; [ -z "$wine_started" ] || wineserver -k 2>/dev/null' EXIT
 for _ in $(seq 100); do [ -s "$WORK/port" ] && break; sleep 0.05; done
 port=$(cat "$WORK/port")
-expect_exit 0 "$LW" record -q -o "$LDIR/curl ü.wst" -- curl -s -o /dev/null "http://127.0.0.1:$port/"
-expect_exit 0 "$LW" http "$LDIR/curl ü.wst"
+expect_exit 0 "$LW" record -q -o "$LDIR/curl ü 中.wst" -- curl -s -o /dev/null "http://127.0.0.1:$port/"
+expect_exit 0 "$LW" http "$LDIR/curl ü 中.wst"
 expect_in "$WORK/out" "200"
 
 # A missing agent, then one of another build (its identity bytes changed): one line each.
@@ -98,24 +98,24 @@ export WINEPREFIX=$WORK/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wine_started=1
 wine wineboot --init >/dev/null 2>&1 || { echo "cannot start a Wine prefix in $WINEPREFIX" >&2; exit 1; }
 wineserver -p  # (until the end: an idle one exits, and the next program would race its end)
-WDIR_UNIX="$WINEPREFIX/drive_c/Program Files/wstrace ü tools"
-WDIR='C:\Program Files\wstrace ü tools'
+WDIR_UNIX="$WINEPREFIX/drive_c/Program Files/wstrace ü 中 tools"
+WDIR='C:\Program Files\wstrace ü 中 tools'
 mkdir -p "$WDIR_UNIX/app"
 python3 -m zipfile -e "$WORK/dist1/$WX.zip" "$WDIR_UNIX"
 cp "$TARGETS/wpingpong.exe" "$WDIR_UNIX/app/"
-cp "$LDIR/curl ü.wst" "$WDIR_UNIX/app/"
+cp "$LDIR/curl ü 中.wst" "$WDIR_UNIX/app/"
 WW="$WDIR\\$WX\\wstrace.exe"
 cd "$WDIR_UNIX"
 expect_exit 0 wine "$WW" --version
 expect_in "$WORK/out" "wstrace $version (commit $commit)"
-expect_exit 0 wine "$WW" record -q -o "$WDIR\\app\\ping ü.wst" -- "$WDIR\\app\\wpingpong.exe" 3
+expect_exit 0 wine "$WW" record -q -o "$WDIR\\app\\ping ü 中.wst" -- "$WDIR\\app\\wpingpong.exe" 3
 # … read by the unpacked Linux wstrace; the Linux trace read by wstrace.exe.
-expect_exit 0 "$LW" conns "$WDIR_UNIX/app/ping ü.wst"
+expect_exit 0 "$LW" conns "$WDIR_UNIX/app/ping ü 中.wst"
 expect_in "$WORK/out" "wpingpong.exe"
 expect_in "$WORK/out" "127.0.0.1"
-expect_exit 0 "$LW" stats --json "$WDIR_UNIX/app/ping ü.wst"
+expect_exit 0 "$LW" stats --json "$WDIR_UNIX/app/ping ü 中.wst"
 expect_in "$WORK/out" '"recv"'
-expect_exit 0 wine "$WW" conns "$WDIR\\app\\curl ü.wst"
+expect_exit 0 wine "$WW" conns "$WDIR\\app\\curl ü 中.wst"
 expect_in "$WORK/out" "127.0.0.1:$port"
 expect_in "$WORK/out" "curl"
 
