@@ -72,6 +72,14 @@ struct alignas(64) RegionHeader {
   NoRingEntry no_ring[kNoRingEntries];
 };
 
+// The offsets docs/trace-format.md gives (and tests/programs/hostile.c writes at); the first
+// five fields keep theirs in every version.
+static_assert(offsetof(RegionHeader, version) == 8 && offsetof(RegionHeader, refused) == 12 &&
+              offsetof(RegionHeader, build) == 16 && offsetof(RegionHeader, agent_build) == 80 &&
+              offsetof(RegionHeader, slot_count) == 144 &&
+              offsetof(RegionHeader, ring_bytes) == 152 &&
+              offsetof(RegionHeader, data_offset) == 160);
+
 struct alignas(64) Slot {
   std::atomic<uint32_t> state;
   std::atomic<uint32_t> pid;
