@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make dist`: the archives to copy to a machine to trace, from the builds already made.
 #   scripts/dist.sh [LINUX_BUILD [WIN64_BUILD [OUT_DIR]]]   (defaults: build build/win64 build/dist)
-# Writes OUT_DIR/wstrace-VERSION-linux-x64.tar.gz (bin/wstrace, lib/libwstrace-agent.so, the
-# docs) and OUT_DIR/wstrace-VERSION-windows-x64.zip (wstrace.exe, wstrace-agent.dll, the docs,
+# Writes OUT_DIR/wstrace-VERSION-linux-x64.tar.gz (bin/wstrace, lib/libwstrace-agent.so and the
+# shared libraries wstrace takes from Debian, the docs) and OUT_DIR/wstrace-VERSION-windows-x64.zip (wstrace.exe, wstrace-agent.dll, the docs,
 # README-windows.txt), and SHA256SUMS. Both unpack into one folder that runs where it lies.
 # Reproducible: the same builds give the same bytes (entries sorted, owners and modes fixed,
 # every time the commit's, or SOURCE_DATE_EPOCH's when set).
@@ -48,6 +48,15 @@ mkdir -p "$stage/$lx/bin" "$stage/$lx/lib" "$stage/$lx/docs"
 strip --strip-debug -o "$stage/$lx/bin/wstrace" "$linux/bin/wstrace"
 strip --strip-debug -o "$stage/$lx/lib/libwstrace-agent.so" "$linux/lib/libwstrace-agent.so"
 chmod 755 "$stage/$lx/bin/wstrace"
+# The shared libraries wstrace takes from Debian beyond the C and C++ runtimes (fmt, SQLite,
+# zlib, libbpf, libelf): shipped in lib/, where its RPATH ($ORIGIN/../lib) finds them first.
+ldd "$linux/bin/wstrace" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' |
+  while read -r name path; do
+    case $name in
+      libc.so.*|libm.so.*|libstdc++.so.*|libgcc_s.so.*|libpthread.so.*|libdl.so.*|librt.so.*|ld-linux*) ;;
+      *) cp "$(realpath "$path")" "$stage/$lx/lib/$name" && chmod 644 "$stage/$lx/lib/$name" ;;
+    esac
+  done
 chmod 644 "$stage/$lx/lib/libwstrace-agent.so"
 cp "$src/README.md" "$stage/$lx/"
 cp "$src"/docs/*.md "$stage/$lx/docs/"

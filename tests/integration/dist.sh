@@ -46,6 +46,11 @@ tar -xzf "$WORK/dist1/$LX.tar.gz" -C "$LDIR"
 LW="$LDIR/$LX/bin/wstrace"
 expect_exit 0 "$LW" --version
 expect_in "$WORK/out" "wstrace $version (commit $commit)"
+# Debian's libraries beyond the C and C++ runtimes come from the archive's lib/.
+ldd "$LW" >"$WORK/ldd"
+for lib in libfmt.so.9 libbpf.so.1 libelf.so.1 libsqlite3.so.0; do
+  expect_in "$WORK/ldd" "$lib => $LDIR/$LX/bin/../lib/$lib"
+done
 python3 - "$WORK/port" >/dev/null 2>&1 <<'PY' &
 import http.server, sys
 class Quiet(http.server.BaseHTTPRequestHandler):
