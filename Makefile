@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 CMAKE_BUILD = cmake --build --parallel $(JOBS) --preset
 
-.PHONY: all deps build build-linux build-win64 build-asan demo check test bench clean
+.PHONY: all deps build build-linux build-win64 build-asan demo check test bench dist clean
 
 all: build
 
@@ -40,6 +40,11 @@ test: build build-asan
 
 bench: build
 	@scripts/bench.sh
+
+# The archives to copy to a machine to trace (README.md, "Get it"), in build/dist: both builds
+# first, so that a fresh machine needs nothing but this.
+dist: build
+	@scripts/dist.sh
 
 clean:
 	rm -rf build

@@ -34,6 +34,25 @@ std::string shrunk_warning(const RingGeometry& wanted, const RingGeometry& got,
                      got.slots);
 }
 
+std::string refused_by(const RegionHeader* r) {
+  if (r->refused.load(std::memory_order_acquire) != 2) return "";
+  const volatile char* in = r->agent_build;
+  std::string out;
+  for (size_t i = 0; i + 1 < kBuildIdBytes; ++i) {
+    const char c = in[i];
+    if (c == '\0') break;
+    out += c > ' ' && c < 0x7f ? c : '?';
+  }
+  return out.empty() ? "?" : out;
+}
+
+std::string other_build_message(const std::string& agent_path, const std::string& theirs) {
+  return fmt::format("the agent {} is of another wstrace build ({}) than this wstrace ({}), so "
+                     "it recorded nothing: use the agent that came with this wstrace (unpack "
+                     "the whole archive again, or rebuild both)",
+                     agent_path, theirs, kBuildId);
+}
+
 RingCollector::RingCollector(const RecordOptions& opt, RegionHeader* region,
                              const RingGeometry& geometry, trace::TraceWriter& writer,
                              RecordSummary& summary, TranslateFn translate, ClockFn now,
@@ -46,6 +65,7 @@ RingCollector::RingCollector(const RecordOptions& opt, RegionHeader* region,
 double RingCollector::drain() {
   size_t used = 0;
   double fullest = 0;
+  if (summary_.agent_refused.empty()) summary_.agent_refused = refused_by(region_);
   for (uint32_t i = 0; i < geometry_.slots; ++i) drain_slot(i, used, fullest);
   drain_no_ring(used);
   order_.resize(used);

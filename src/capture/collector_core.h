@@ -34,6 +34,12 @@ bool shrink_geometry(RingGeometry& g, uint64_t min_ring);
 std::string shrunk_warning(const RingGeometry& wanted, const RingGeometry& got,
                            const std::string& why);
 
+// The build of an agent that found the region made by another build and refused it (only its
+// printable ASCII: the program could have written it), or "" when none did (ring.h, same_build).
+std::string refused_by(const RegionHeader* r);
+// What record says when the agent at `agent_path` is of build `theirs`, not of this one.
+std::string other_build_message(const std::string& agent_path, const std::string& theirs);
+
 class RingCollector {
  public:
   // `geometry` is the region's shape as its creator made it: the collector never reads it back

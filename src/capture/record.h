@@ -55,6 +55,9 @@ struct RecordSummary {
   uint32_t rings = 0;                  // rings the region was made with
   int exit_status = 0;            // the program's, as a shell reports it (128+signal if killed)
   std::string problem;            // set when recording itself went wrong (disk full …)
+  // The build of an agent that refused to record because wstrace is of another build
+  // (collector_core.h, refused_by); "" when none did.
+  std::string agent_refused;
 };
 
 // Why a capture could not start (not found, unreachable, cannot create the output, unknown

@@ -15,10 +15,16 @@
 #include <cstdint>
 #include <cstring>
 
+#include "build_id.h"
+
 namespace ws::capture {
 
-inline constexpr char kRegionMagic[8] = {'W', 'S', 'T', 'R', 'I', 'N', 'G', '2'};
-inline constexpr uint32_t kRegionVersion = 2;
+inline constexpr char kRegionMagic[8] = {'W', 'S', 'T', 'R', 'I', 'N', 'G', '3'};
+inline constexpr uint32_t kRegionVersion = 3;
+// The first 7 bytes of the magic, the same in every version: a region of ours, whatever its
+// version (so that an agent of another build can still say which it is).
+inline constexpr size_t kRegionMagicStem = 7;
+inline constexpr size_t kBuildIdBytes = 64;  // build and agent_build, NUL-terminated
 
 // A slot goes Free → Claiming (a thread won it) → Active (its pid and tid are written) →
 // Released (the thread ended) → Free (the collector drained it).
@@ -41,8 +47,15 @@ struct NoRingEntry {
 inline constexpr uint32_t kNoRingEntries = 256;
 
 struct alignas(64) RegionHeader {
+  // magic, version, refused, build and agent_build keep these offsets in every later version:
+  // a collector and an agent of different builds tell each other apart through them.
   char magic[8];
   uint32_t version;
+  // 0; 1 an agent of another build is writing agent_build; 2 it is written (that agent, and
+  // every other of its build, records nothing).
+  std::atomic<uint32_t> refused;
+  char build[kBuildIdBytes];        // the collector's kBuildId ("0.1.0+66d2db4ab12c")
+  char agent_build[kBuildIdBytes];  // the kBuildId of the first agent that refused
   uint32_t slot_count;
   uint64_t ring_bytes;      // power of two
   uint64_t data_offset;     // from the region start to ring 0
@@ -58,6 +71,14 @@ struct alignas(64) RegionHeader {
   std::atomic<uint32_t> frees;             // bumped when a ring is freed: ring-less threads retry
   NoRingEntry no_ring[kNoRingEntries];
 };
+
+// The offsets docs/trace-format.md gives (and tests/programs/hostile.c writes at); the first
+// five fields keep theirs in every version.
+static_assert(offsetof(RegionHeader, version) == 8 && offsetof(RegionHeader, refused) == 12 &&
+              offsetof(RegionHeader, build) == 16 && offsetof(RegionHeader, agent_build) == 80 &&
+              offsetof(RegionHeader, slot_count) == 144 &&
+              offsetof(RegionHeader, ring_bytes) == 152 &&
+              offsetof(RegionHeader, data_offset) == 160);
 
 struct alignas(64) Slot {
   std::atomic<uint32_t> state;
@@ -101,6 +122,7 @@ inline void init_region(void* mem, const RingGeometry& g, uint32_t snaplen, bool
   auto* r = static_cast<RegionHeader*>(mem);
   std::memcpy(r->magic, kRegionMagic, sizeof kRegionMagic);
   r->version = kRegionVersion;
+  std::strncpy(r->build, kBuildId, kBuildIdBytes - 1);
   r->slot_count = g.slots;
   r->ring_bytes = g.ring_bytes;
   r->data_offset = g.data_offset();
@@ -129,6 +151,29 @@ inline bool read_geometry(const RegionHeader* r, size_t mapped, RingGeometry& ou
     return false;
   out = g;
   return true;
+}
+
+// An agent's first look at a region it mapped (`mapped` bytes), before read_geometry: whether
+// the collector that made it is of the agent's own build (`mine`: kBuildId). An agent of another
+// build must not record into it (the layout of the records may differ); the first to find so
+// writes its build into agent_build for the collector to name. False also for a region that is
+// not one of ours. Reads the shared bytes once each; never blocks.
+inline bool same_build(RegionHeader* r, size_t mapped, const char* mine) {
+  if (mapped < sizeof(RegionHeader)) return false;
+  const volatile RegionHeader* v = r;
+  for (size_t i = 0; i < kRegionMagicStem; ++i)
+    if (v->magic[i] != kRegionMagic[i]) return false;
+  size_t n = 0;
+  bool same = true;
+  for (; n < kBuildIdBytes && mine[n]; ++n) same = same && v->build[n] == mine[n];
+  if (same && n < kBuildIdBytes && v->build[n] == '\0') return true;
+  uint32_t free = 0;
+  if (r->refused.compare_exchange_strong(free, 1, std::memory_order_acq_rel)) {
+    volatile char* out = r->agent_build;
+    for (size_t i = 0; i < kBuildIdBytes; ++i) out[i] = i < n && i < kBuildIdBytes - 1 ? mine[i] : '\0';
+    r->refused.store(2, std::memory_order_release);
+  }
+  return false;
 }
 
 // Records are 8-byte aligned: a u32 total length (the length word included), then the bytes.

@@ -107,7 +107,9 @@ int run_export(const ExportArgs& a) {
     return kExitError;
   }
   std::error_code ec;
-  const uint64_t size = std::filesystem::file_size(a.file, ec);
+  // (a path of UTF-8 bytes on every platform: as the readers open it)
+  const uint64_t size =
+      std::filesystem::file_size(std::filesystem::path(std::u8string(a.file.begin(), a.file.end())), ec);
   ProgressBar bar(ec ? 0 : size);
   const Status s = exporter::export_events(engine, filter, *exp.value(),
                                            [&] { bar.update(read.offset()); });

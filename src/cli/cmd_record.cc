@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "collector_core.h"
 #include "record.h"
 #include "redact.h"
 #include "ring.h"
@@ -232,6 +233,10 @@ int run_record(const RecordArgs& a) {
   view.finish();
   if (!warning.empty()) report("warning: " + warning);
   const capture::RecordSummary& sum = engine->summary();
+  if (!sum.agent_refused.empty()) {  // (the program ran, untraced: its status is not ours)
+    report(capture::other_build_message(opt.agent_path, sum.agent_refused));
+    return kExitError;
+  }
   if (!sum.problem.empty()) report(sum.problem + "; the program ran on untraced from there");
   const inspect::TraceSummary& counts = view.counts();
   if (!a.quiet || sum.dropped || sum.lost || !sum.problem.empty())

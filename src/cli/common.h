@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine.h"
 #include "filter.h"
@@ -39,9 +40,13 @@ void add_show_secrets_flag(CLI::App& cmd, bool& show);
 // The local time zone's offset from UTC now, in nanoseconds (common_posix.cc, common_windows.cc).
 int64_t local_utc_offset_ns();
 
-// Where the capture agent is: libwstrace-agent.so in ../lib beside bin/wstrace on Linux,
-// wstrace-agent.dll beside wstrace.exe on Windows.
+// Where the capture agent is: libwstrace-agent.so in ../lib beside bin/wstrace (or beside
+// wstrace) on Linux, wstrace-agent.dll beside wstrace.exe on Windows; found from the running
+// program's own path, so a copy unpacked anywhere finds its own. UTF-8.
 std::string agent_path();
+// The command line, UTF-8 (Windows: read from the system as UTF-16, so that paths outside the
+// ANSI code page survive; elsewhere argv as it is).
+std::vector<std::string> utf8_args(int argc, char** argv);
 bool stderr_is_terminal();
 bool stdout_is_terminal();
 

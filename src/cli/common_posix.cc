@@ -23,6 +23,10 @@ std::string agent_path() {
   return (dir / "../lib/libwstrace-agent.so").lexically_normal().string();
 }
 
+std::vector<std::string> utf8_args(int argc, char** argv) {
+  return std::vector<std::string>(argv, argv + argc);
+}
+
 bool stderr_is_terminal() { return isatty(STDERR_FILENO); }
 bool stdout_is_terminal() { return isatty(STDOUT_FILENO); }
 

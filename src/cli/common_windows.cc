@@ -3,8 +3,13 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "common.h"
+
+// msvcrt's (declared by no mingw header): argv as UTF-16. `startinfo` is a _startupinfo, an int.
+extern "C" int __wgetmainargs(int* argc, wchar_t*** argv, wchar_t*** env, int expand_wildcards,
+                              int* startinfo);
 
 namespace ws::cli {
 
@@ -15,17 +20,36 @@ int64_t local_utc_offset_ns() {
   return -static_cast<int64_t>(bias) * 60 * 1'000'000'000;
 }
 
-std::string agent_path() {
-  wchar_t exe[MAX_PATH * 4];
-  DWORD n = GetModuleFileNameW(nullptr, exe, MAX_PATH * 4);
-  std::wstring dir(exe, n);
-  dir = dir.substr(0, dir.find_last_of(L"\\/") + 1) + L"wstrace-agent.dll";
-  int len = WideCharToMultiByte(CP_ACP, 0, dir.data(), static_cast<int>(dir.size()), nullptr, 0,
-                                nullptr, nullptr);
+namespace {
+std::string utf8(const wchar_t* w, size_t size) {
+  const int n = static_cast<int>(size);
+  int len = WideCharToMultiByte(CP_UTF8, 0, w, n, nullptr, 0, nullptr, nullptr);
   std::string s(static_cast<size_t>(len), '\0');
-  WideCharToMultiByte(CP_ACP, 0, dir.data(), static_cast<int>(dir.size()), s.data(), len, nullptr,
-                      nullptr);
+  WideCharToMultiByte(CP_UTF8, 0, w, n, s.data(), len, nullptr, nullptr);
   return s;
+}
+}  // namespace
+
+std::string agent_path() {
+  std::wstring exe(32768, L'\0');  // (the longest path Windows has)
+  DWORD n = GetModuleFileNameW(nullptr, exe.data(), static_cast<DWORD>(exe.size()));
+  exe.resize(n);
+  std::wstring dll = exe.substr(0, exe.find_last_of(L"\\/") + 1) + L"wstrace-agent.dll";
+  return utf8(dll.data(), dll.size());
+}
+
+std::vector<std::string> utf8_args(int argc, char** argv) {
+  // The C runtime's own UTF-16 reading of the command line (the same rules as argv's):
+  // CommandLineToArgvW would bring in shell32, which Wine takes a while to load.
+  int n = 0;
+  wchar_t** wide = nullptr;
+  wchar_t** env = nullptr;
+  int new_mode = 0;
+  if (__wgetmainargs(&n, &wide, &env, 0, &new_mode) != 0 || !wide || n != argc)
+    return std::vector<std::string>(argv, argv + argc);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(utf8(wide[i], wcslen(wide[i])));
+  return out;
 }
 
 bool stderr_is_terminal() { return _isatty(_fileno(stderr)); }

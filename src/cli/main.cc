@@ -1,14 +1,16 @@
 // wstrace: trace the socket API of programs and turn the calls into answers.
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include "build_id.h"
 #include "cmd_errors.h"
 #include "commands.h"
 #include "common.h"
-#include "version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"wstrace: trace the socket API of a program and explain what it did"};
-  app.set_version_flag("--version", std::string("wstrace ") + ws::kVersion);
+  app.set_version_flag("--version", fmt::format("wstrace {} (commit {})", ws::kVersion,
+                                                ws::kCommit));
   app.require_subcommand(1);
   app.allow_windows_style_options(false);  // "/tmp/x.wst" is a path, not an option
   int exit_code = ws::cli::kExitOk;
@@ -27,8 +29,11 @@ int main(int argc, char** argv) {
   ws::cli::add_errors_command(app, exit_code);
   ws::cli::add_schema_command(app, exit_code);
   ws::cli::add_synth_command(app, exit_code);
+  std::vector<std::string> args = ws::cli::utf8_args(argc, argv);
+  std::vector<char*> arg_ptrs;
+  for (auto& a : args) arg_ptrs.push_back(a.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? ws::cli::kExitOk : ws::cli::kExitUsage;

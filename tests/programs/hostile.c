@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 enum { kSlotSize = 256, kState = 0, kPid = 4, kTid = 8, kHead = 64, kTail = 128, kDropped = 192 };
+/* The header's geometry (region version 3). */
+enum { kSlotCount = 144, kRingBytes = 152, kDataOffset = 160 };
 
 static volatile uint32_t* u32_at(uint8_t* base, uint64_t off) {
   return (volatile uint32_t*)(base + off);
@@ -55,8 +57,8 @@ int main(int argc, char** argv) {
   }
   uint8_t* r = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (r == MAP_FAILED) return 1;
-  const uint32_t slots = *u32_at(r, 12);
-  const uint64_t ring_bytes = *u64_at(r, 16), data_offset = *u64_at(r, 24);
+  const uint32_t slots = *u32_at(r, kSlotCount);
+  const uint64_t ring_bytes = *u64_at(r, kRingBytes), data_offset = *u64_at(r, kDataOffset);
   uint8_t* slot0 = r + data_offset - (uint64_t)slots * kSlotSize;
   const uint32_t me = (uint32_t)getpid(), tid = (uint32_t)syscall(SYS_gettid);
   uint32_t mine = 0;
@@ -71,9 +73,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 10000 && *u64_at(s, kTail) < queued; ++i) usleep(1000);
   for (int round = 0; round < rounds; ++round) {
     /* The geometry: a reader that believes it reads or writes far outside the region. */
-    *u64_at(r, 16) = (uint64_t)1 << 40;
-    *u32_at(r, 12) = 0x7fffffff;
-    *u64_at(r, 24) = (uint64_t)1 << 44;
+    *u64_at(r, kRingBytes) = (uint64_t)1 << 40;
+    *u32_at(r, kSlotCount) = 0x7fffffff;
+    *u64_at(r, kDataOffset) = (uint64_t)1 << 44;
     calls(sv, 2);
     /* A record whose length is absurd, then a head far past the tail, then going backwards. */
     uint64_t head = *u64_at(s, kHead);

@@ -108,6 +108,38 @@ TEST(Ring, ConsumerStopsAtDamage) {
   }
 }
 
+// An agent of another build leaves the region alone but for naming itself, once; the collector
+// reads that name as printable text only.
+TEST(Ring, AgentOfAnotherBuildSaysSoAndStaysOut) {
+  const RingGeometry g{2, kMinRingBytes};
+  Region r(g);
+  EXPECT_STREQ(r.header()->build, kBuildId);
+  EXPECT_TRUE(same_build(r.header(), g.region_bytes(), kBuildId));
+  EXPECT_EQ(refused_by(r.header()), "");
+  EXPECT_FALSE(same_build(r.header(), sizeof(RegionHeader) - 1, kBuildId));  // not mapped whole
+  EXPECT_EQ(refused_by(r.header()), "");
+  EXPECT_FALSE(same_build(r.header(), g.region_bytes(), "0.0.9+000000000000"));
+  EXPECT_EQ(refused_by(r.header()), "0.0.9+000000000000");
+  EXPECT_FALSE(same_build(r.header(), g.region_bytes(), "0.0.8+111111111111"));  // the first stays
+  EXPECT_EQ(refused_by(r.header()), "0.0.9+000000000000");
+  // A build that is a prefix of the region's, or the region's of it, is another build.
+  const std::string mine = kBuildId;
+  Region r2(g);
+  EXPECT_FALSE(same_build(r2.header(), g.region_bytes(), mine.substr(0, mine.size() - 1).c_str()));
+  Region r3(g);
+  EXPECT_FALSE(same_build(r3.header(), g.region_bytes(), (mine + "x").c_str()));
+  // Another magic: not ours at all, and nothing is written.
+  Region r4(g);
+  r4.header()->magic[0] = 'X';
+  EXPECT_FALSE(same_build(r4.header(), g.region_bytes(), "0.0.9+000000000000"));
+  EXPECT_EQ(refused_by(r4.header()), "");
+  // What the program wrote there is shown as printable text, bounded by the field.
+  Region r5(g);
+  r5.header()->refused.store(2);
+  std::memset(r5.header()->agent_build, '\x1b', kBuildIdBytes);
+  EXPECT_EQ(refused_by(r5.header()), std::string(kBuildIdBytes - 1, '?'));
+}
+
 TEST(Ring, GeometryIsCheckedOnce) {
   const RingGeometry g{2, kMinRingBytes};
   Region r(g);

@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "build_id.h"
+
 namespace ws::capture {
 namespace {
 
@@ -50,7 +52,7 @@ trace::TraceHeader make_linux_header(const RecordOptions& opt, std::string_view 
   trace::TraceHeader h;
   struct utsname u {};
   uname(&u);
-  h.wstrace_version = WSTRACE_VERSION_STRING;
+  h.wstrace_version = kBuildId;
   h.host = u.nodename;
   h.os = fmt::format("{} {}", u.sysname, u.release);
   h.platform = Platform::Linux;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -131,6 +132,44 @@ class SharedRegion {
   RingGeometry geometry_;
 };
 
+// LD_PRELOAD splits its value at spaces and colons and has no quoting: an agent whose path has
+// either (an archive unpacked into "My Tools") is preloaded through a symbolic link to it, in a
+// directory of record's own in /dev/shm (beside the rings, and removed with them).
+class AgentLink {
+ public:
+  ~AgentLink() { remove(); }
+  // The path LD_PRELOAD can name for `agent` (absolute): itself, or a link made to it; "" with
+  // `err` when no link could be made.
+  std::string make(const std::string& agent, std::string& err) {
+    if (agent.find_first_of(" :\t\n") == std::string::npos) return agent;
+    char dir[] = "/dev/shm/wstrace-agent-XXXXXX";
+    if (!mkdtemp(dir)) {
+      err = fmt::format("cannot make a folder in /dev/shm for a link to the agent (its path {} "
+                        "has a space or colon, which LD_PRELOAD cannot hold): {}",
+                        agent, strerror(errno));
+      return "";
+    }
+    dir_ = dir;
+    chmod(dir, 0755);  // (the traced program may change its user: the loader follows the link)
+    const std::string link = dir_ + "/libwstrace-agent.so";
+    if (symlink(agent.c_str(), link.c_str()) != 0) {
+      err = fmt::format("cannot link {} to the agent {}: {}", link, agent, strerror(errno));
+      return "";
+    }
+    link_ = link;
+    return link_;
+  }
+  void remove() {
+    if (!link_.empty()) unlink(link_.c_str());
+    if (!dir_.empty()) rmdir(dir_.c_str());
+    link_.clear();
+    dir_.clear();
+  }
+
+ private:
+  std::string dir_, link_;
+};
+
 std::string joined_preload(const std::string& agent) {
   const char* old = getenv("LD_PRELOAD");
   return old && *old ? agent + ":" + old : agent;
@@ -159,6 +198,7 @@ class PreloadEngine final : public LiveCapture {
 
   RecordOptions opt_;
   SharedRegion shm_;
+  AgentLink agent_link_;
   std::unique_ptr<trace::TraceWriter> writer_;
   std::unique_ptr<RingCollector> collector_;
   pid_t child_ = -1;
@@ -180,7 +220,9 @@ RecordError PreloadEngine::start(std::string& warning) {
     case Preflight::Verdict::Ok: warning = pre.message; break;
   }
   if (access(opt.agent_path.c_str(), R_OK) != 0)
-    return {1, fmt::format("the agent library {} is missing: reinstall or rebuild wstrace",
+    return {1, fmt::format("the agent {} is missing (wstrace looks for it in ../lib beside its "
+                           "own bin folder, or beside itself): unpack the whole archive again, "
+                           "or rebuild",
                            opt.agent_path)};
 
   // The rings first: when there is no room for them, nothing is written and nothing runs.
@@ -201,7 +243,9 @@ RecordError PreloadEngine::start(std::string& warning) {
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   int exec_pipe[2];
   if (pipe2(exec_pipe, O_CLOEXEC) != 0) return {1, fmt::format("pipe: {}", strerror(errno))};
-  std::string preload = joined_preload(opt.agent_path);
+  const std::string agent = agent_link_.make(opt.agent_path, err);
+  if (agent.empty()) return {1, err};
+  std::string preload = joined_preload(agent);
   std::vector<char*> argv;
   for (const auto& a : opt.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -351,6 +395,7 @@ void PreloadEngine::go_background() {
 void PreloadEngine::end_background() {
   finish();
   shm_unlink(shm_.name().c_str());
+  agent_link_.remove();
   _exit(summary_.problem.empty() ? 0 : 1);
 }
 

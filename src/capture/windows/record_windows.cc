@@ -34,10 +34,12 @@ int64_t qpc_ns() {
   return c.QuadPart / freq * 1'000'000'000 + c.QuadPart % freq * 1'000'000'000 / freq;
 }
 
+// Strings are UTF-8 inside wstrace (main() reads the command line as UTF-16 and converts it):
+// every path reaches the system through the W functions, whatever the code page.
 std::wstring widen(const std::string& s) {
-  int n = MultiByteToWideChar(CP_ACP, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
+  int n = MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), nullptr, 0);
   std::wstring w(static_cast<size_t>(n), L'\0');
-  MultiByteToWideChar(CP_ACP, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
+  MultiByteToWideChar(CP_UTF8, 0, s.data(), static_cast<int>(s.size()), w.data(), n);
   return w;
 }
 
@@ -106,7 +108,7 @@ trace::TraceHeader make_header(const RecordOptions& opt) {
   trace::TraceHeader h;
   wchar_t host[256];
   DWORD n = 256;
-  h.wstrace_version = WSTRACE_VERSION_STRING;
+  h.wstrace_version = kBuildId;
   if (GetComputerNameW(host, &n)) h.host = narrow(std::wstring(host, n));
   using RtlGetVersionFn = LONG(WINAPI*)(OSVERSIONINFOW*);
   auto rtl = reinterpret_cast<RtlGetVersionFn>(reinterpret_cast<void*>(
@@ -297,6 +299,10 @@ RecordError PreloadEngine::attach(uint32_t pid) {
     if (ready) CloseHandle(ready);
     return e;
   }
+  if (std::string theirs = refused_by(region_); !theirs.empty()) {
+    if (ready) CloseHandle(ready);  // (the agent stays in, inert)
+    return {1, other_build_message(opt_.agent_path, theirs)};
+  }
   if (ready) {
     WaitForSingleObject(ready, 30'000);  // (bounded: an agent that never says so is still in)
     CloseHandle(ready);
@@ -314,7 +320,8 @@ RecordError PreloadEngine::launch(std::string& warning) {
   if (RecordError e = find_program(opt.argv[0], path); e.exit_code) return e;
   std::wstring dll = widen(opt.agent_path);
   if (GetFileAttributesW(dll.c_str()) == INVALID_FILE_ATTRIBUTES)
-    return {1, fmt::format("the agent {} is missing beside wstrace.exe: reinstall or rebuild",
+    return {1, fmt::format("the agent {} is missing (wstrace.exe looks for it beside itself): "
+                           "unpack the whole archive again, or rebuild",
                            opt.agent_path)};
   if (RecordError e = create_output(opt); e.exit_code) return e;
 
@@ -348,10 +355,17 @@ RecordError PreloadEngine::launch(std::string& warning) {
   }
   root_handle_ = pi.hProcess;
   region_->root_pid = pi.dwProcessId;
-  if (RecordError e = inject(pi.hProcess, dll); e.exit_code) {
+  RecordError injected = inject(pi.hProcess, dll);
+  // An agent of another build read the region in its DllMain, and said so: nothing would be
+  // recorded, so the program does not run.
+  if (std::string theirs = refused_by(region_); !injected.exit_code && !theirs.empty())
+    injected = {1, other_build_message(opt.agent_path, theirs)};
+  if (injected.exit_code) {
     TerminateProcess(pi.hProcess, 1);
     CloseHandle(pi.hThread);
-    return e;
+    writer_.reset();  // (nothing ran: no file is left)
+    DeleteFileW(widen(summary_.output).c_str());
+    return injected;
   }
   ResumeThread(pi.hThread);
   CloseHandle(pi.hThread);

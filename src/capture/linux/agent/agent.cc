@@ -194,7 +194,8 @@ __attribute__((constructor(101))) void agent_init() {
   ::close(fd);
   if (mem == MAP_FAILED) return;
   auto* r = static_cast<RegionHeader*>(mem);
-  if (!read_geometry(r, static_cast<size_t>(st.st_size), g_geometry)) {
+  if (!same_build(r, static_cast<size_t>(st.st_size), kBuildId) ||
+      !read_geometry(r, static_cast<size_t>(st.st_size), g_geometry)) {
     munmap(mem, static_cast<size_t>(st.st_size));
     return;
   }

@@ -305,7 +305,7 @@ bool map_region() {
   MEMORY_BASIC_INFORMATION mbi{};
   VirtualQuery(mem, &mbi, sizeof mbi);
   auto* r = static_cast<RegionHeader*>(mem);
-  if (!read_geometry(r, mbi.RegionSize, g_geometry)) {
+  if (!same_build(r, mbi.RegionSize, kBuildId) || !read_geometry(r, mbi.RegionSize, g_geometry)) {
     UnmapViewOfFile(mem);
     return false;
   }
