@@ -44,6 +44,10 @@ int64_t local_utc_offset_ns();
 std::string agent_path();
 bool stderr_is_terminal();
 bool stdout_is_terminal();
+// Starts the default browser on `url` (xdg-open), not waiting for it; says so when it cannot.
+void open_in_browser(const std::string& url);
+// Returns when the user presses Ctrl+C or wstrace is sent SIGTERM.
+void wait_for_interrupt();
 
 // Parses --filter (empty = match all); reports a bad expression (with its caret line) and
 // returns false.

@@ -180,6 +180,9 @@ class Tracker : public FilterContext {
   void learn_host(const SockAddr& ip, std::string_view name);
   uint64_t connections_seen() const { return next_id_ - 1; }
   size_t open_connections() const;
+  // Every connection still open, each once, in id order (a live view's); the pointers are valid
+  // until the next observe().
+  std::vector<const Connection*> open_list() const;
 
   // FilterContext
   std::string_view process_name(uint32_t pid) const override;
