@@ -129,6 +129,7 @@ std::vector<const Connection*> Tracker::open_list() const {
     if (entry->base) out.push_back(entry->base.get());
     for (const auto& f : entry->flows) out.push_back(f.get());
   }
+  for (const auto& c : ended_) out.push_back(c.get());
   // (a socket dup'ed or inherited is under several keys)
   std::sort(out.begin(), out.end(), [](auto* x, auto* y) { return x->id < y->id; });
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -160,9 +160,10 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
     at.strings = all.size();
     part.strings = &strings;
     part.live = fmt::format(
-        "{{\"cursor\":\"{}\",\"skipped\":{},\"strings_from\":{},\"over\":{},\"more\":{}}}",
+        "{{\"cursor\":\"{}\",\"skipped\":{},\"strings_from\":{},\"over\":{},\"more\":{}{}}}",
         at.text(), skipped, strings_from, over_ ? "true" : "false",
-        at.calls < forgotten_ + builder_.data().calls.size() ? "true" : "false");
+        at.calls < forgotten_ + builder_.data().calls.size() ? "true" : "false",
+        live_extra ? live_extra() : "");
   }
   return report_json(p, part);
 }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ class LiveFeed final : public inspect::Subscriber {
   // `statics`: with the tables that never change (a page's first part). Locks.
   std::string next_part(FeedCursor& at, size_t max_calls, bool statics);
   bool over();
+  // More of the parts' "live" object, as JSON members after a comma (`wstrace ui`'s playback
+  // state); called with the feed's lock held.
+  std::function<std::string()> live_extra;
 
   void on_event(const inspect::Facts& f) override;
   void on_connection_end(const inspect::Connection& c) override { builder_.on_connection_end(c); }

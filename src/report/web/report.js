@@ -1051,6 +1051,7 @@ const live = (() => {
     cursor = P.live.cursor;
     skipped += P.live.skipped;
     over = P.live.over && !P.live.more;
+    if (P.live.playback) showPlayback(P.live.playback);
     listMore(from);
     connTable.setRows(range(inReport.length));
     lookupTable.setRows(range(D.lookups.length));
@@ -1083,9 +1084,34 @@ const live = (() => {
     show();
   }
   pauseButton.addEventListener("click", () => pause(!paused));
+
+  // `wstrace ui`: the server plays a saved trace; these ask it to play, pause, change speed or
+  // seek forward, and show where it is (each part says so too).
+  let playback = D.live.playback || null;
+  const playButton = document.getElementById("pb-play");
+  const slider = document.getElementById("pb-time");
+  const showPlayback = (state) => {
+    playback = state;
+    playButton.textContent = state.playing ? "Pause" : "Play";
+    playButton.disabled = state.done;
+    slider.value = state.end ? Math.round((state.position / state.end) * 1000) : 0;
+    document.getElementById("pb-clock").textContent = `${fmtDur(state.position)} of ${fmtDur(state.end)}`;
+  };
+  const control = (op, value) =>
+    fetch(`/control?token=${encodeURIComponent(token)}&op=${op}&value=${value === undefined ? "" : value}`,
+      { method: "POST" }).then((r) => r.json()).then((state) => (showPlayback(state), state));
+  if (playback) {
+    document.getElementById("playback").hidden = false;
+    pauseButton.hidden = true;
+    playButton.addEventListener("click", () => control(playback.playing ? "pause" : "play"));
+    document.getElementById("pb-speed").addEventListener("change", (e) => control("speed", e.target.value));
+    slider.addEventListener("change", () => control("seek", Math.round((slider.value / 1000) * playback.end)));
+    showPlayback(playback);
+  }
   show();
   connect();
-  return { parts: () => parts, paused: () => paused, over: () => over, skipped: () => skipped, pause };
+  return { parts: () => parts, paused: () => paused, over: () => over, skipped: () => skipped, pause,
+    playback: () => playback, control, showPlayback };
 })();
 
 // For tests and for the curious: what the page holds and draws.
@@ -1114,4 +1140,5 @@ window.__wstrace = {
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
   live,
   findings: () => D.findings.map((f) => f.rule),
+  lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
 };
