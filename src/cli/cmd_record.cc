@@ -128,11 +128,13 @@ class RecordView final : public inspect::Subscriber {
   inspect::Inspector& inspection() { return *inspector_; }
   const inspect::TraceSummary& counts() const { return counts_; }
 
-  // The lines that end record's summary: processes whose tracing was lost, the findings.
-  void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
+  // The lines that end record's summary: processes whose tracing was lost, the findings (unless
+  // not `with_findings`: -q with the live view, which shows them).
+  void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h,
+                 bool with_findings = true) {
     const inspect::LostTracing& lost = counts_.lost();
     if (sum.lost || !lost.unseen().empty()) print_lost_tracing(lost, h, counts_.first_ts(), stderr);
-    if (findings_)
+    if (findings_ && with_findings)
       print_findings(inspector_->findings(), inspector_->first_ts(), sum.output, stderr);
   }
 
@@ -268,7 +270,7 @@ int run_record(const RecordArgs& a) {
                sum.processes, sum.processes == 1 ? "" : "es", counts.calls(), counts.failed(),
                counts.connections_text(), sum.dropped, sum.dropped == 1 ? "" : "s", sum.output);
   if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
-  view.print_end(sum, engine->header());
+  view.print_end(sum, engine->header(), !a.quiet);
   if (live) live->serve_until_interrupted();
   return sum.exit_status;
 }
