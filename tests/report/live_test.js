@@ -112,7 +112,7 @@ async function main() {
         "no CORS headers");
 
   const browser = await chromium.launch({ executablePath: chromiumPath,
-    args: ["--no-sandbox", "--disable-gpu"] });
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   // A page of another origin (the test's HTTP server) cannot read the live view, token or not.
   {
     const other = await browser.newPage();

@@ -1141,4 +1141,6 @@ window.__wstrace = {
   live,
   findings: () => D.findings.map((f) => f.rule),
   lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
+  // Wall-clock ms of the first event (the live view's latency is measured against it).
+  startMs: () => D.meta.start_ms + D.meta.start_ns_in_ms / 1e6,
 };
