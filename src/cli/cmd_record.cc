@@ -231,6 +231,10 @@ int run_record(const RecordArgs& a) {
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
+  if (a.ui.on && !ui::no_live_view().empty()) {  // (said before the program runs)
+    report(ui::no_live_view());
+    return kExitUsage;
+  }
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   if (!a.quiet) opt.on_note = [](const std::string& n) { report(n); };
   std::unique_ptr<capture::LiveEngine> engine;

@@ -33,6 +33,9 @@ class LiveServer {
   virtual void stop() = 0;
 };
 
+// Why this build has no live view; empty when it has one.
+std::string no_live_view();
+
 // Serves `feed` (which must outlive the server) from a thread of its own.
 Result<std::unique_ptr<LiveServer>> start_live_server(report::LiveFeed& feed,
                                                       const ServeOptions& options);

@@ -182,6 +182,8 @@ class HttplibServer final : public LiveServer {
 
 }  // namespace
 
+std::string no_live_view() { return {}; }
+
 Result<std::unique_ptr<LiveServer>> start_live_server(report::LiveFeed& feed,
                                                       const ServeOptions& options) {
   std::string token = random_token();

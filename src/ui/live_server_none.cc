@@ -4,10 +4,13 @@
 
 namespace ws::ui {
 
+std::string no_live_view() {
+  return "this build of wstrace has no live view (--ui, `wstrace ui`): it is built without an "
+         "embedded web server; record to a file and run `wstrace report` on it instead";
+}
+
 Result<std::unique_ptr<LiveServer>> start_live_server(report::LiveFeed&, const ServeOptions&) {
-  return Status::error(
-      "this build of wstrace has no live view (--ui, `wstrace ui`): it is built without an "
-      "embedded web server; record to a file and run `wstrace report` on it instead");
+  return Status::error(no_live_view());
 }
 
 }  // namespace ws::ui
