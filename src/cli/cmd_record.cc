@@ -18,6 +18,8 @@
 #include "filter.h"
 #include "counts.h"
 #include "inspector.h"
+#include "live_feed.h"
+#include "live_server.h"
 #include "notes.h"
 #include "view.h"
 
@@ -42,9 +44,24 @@ void add_tcp_info_flags(CLI::App& cmd, TcpInfoArgs& t) {
   cmd.add_flag("--no-tcp-info", t.off, "never read TCP statistics");
 }
 
+// --ui, --ui-port and --open: the live view (live_server.h).
+struct UiArgs {
+  bool on = false, open = false;
+  uint16_t port = 0;
+};
+
+void add_ui_flags(CLI::App& cmd, UiArgs& ui) {
+  cmd.add_flag("--ui", ui.on,
+               "serve the live view: the report's page, updated as calls happen, at the "
+               "http://127.0.0.1:PORT/?token=… URL printed (docs/report.md)");
+  cmd.add_option("--ui-port", ui.port, "the live view's port (default: a free one)");
+  cmd.add_flag("--open", ui.open, "open the live view in the default browser");
+}
+
 struct RecordArgs {
   std::string output, snaplen = "1024", filter, engine = "auto", duration;
   bool no_follow = false, quiet = false, redact = false, show_secrets = false, system = false;
+  UiArgs ui;
   TcpInfoArgs tcp;
   uint32_t ring_kib = 0;
   std::vector<std::string> argv;
@@ -109,13 +126,16 @@ class RecordView final : public inspect::Subscriber {
 
   // The trace is over: the counts are complete.
   void finish() { inspector_->finish(); }
+  inspect::Inspector& inspection() { return *inspector_; }
   const inspect::TraceSummary& counts() const { return counts_; }
 
-  // The lines that end record's summary: processes whose tracing was lost, the findings.
-  void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h) {
+  // The lines that end record's summary: processes whose tracing was lost, the findings (unless
+  // not `with_findings`: -q with the live view, which shows them).
+  void print_end(const capture::RecordSummary& sum, const trace::TraceHeader& h,
+                 bool with_findings = true) {
     const inspect::LostTracing& lost = counts_.lost();
     if (sum.lost || !lost.unseen().empty()) print_lost_tracing(lost, h, counts_.first_ts(), stderr);
-    if (findings_)
+    if (findings_ && with_findings)
       print_findings(inspector_->findings(), inspector_->first_ts(), sum.output, stderr);
   }
 
@@ -136,6 +156,51 @@ class RecordView final : public inspect::Subscriber {
   Event masked_;
   const trace::TraceHeader* header_ = nullptr;
   std::string name_;
+};
+
+// The live view of a recording: a LiveFeed on record's inspection and its server. The
+// inspection observes under the feed's lock (pages read the feed meanwhile), never waiting on a
+// page.
+class LiveView {
+ public:
+  LiveView(inspect::Inspector& inspection, const trace::TraceHeader& header)
+      : feed_(inspection, header) {}
+
+  Status start(const UiArgs& ui) {
+    ui::ServeOptions so;
+    so.port = ui.port;
+    auto server = ui::start_live_server(feed_, so);
+    if (!server.ok()) return server.status();
+    server_ = std::move(server.value());
+    fmt::print(stderr, "wstrace: live view at {}\n", server_->url());
+    std::fflush(stderr);
+    if (ui.open) open_in_browser(server_->url());
+    return Status();
+  }
+
+  // Runs `step` (the inspection observing) under the feed's lock, then wakes the pages.
+  template <typename F>
+  void observe(F&& step) {
+    {
+      std::lock_guard lock(feed_.mutex());
+      step();
+    }
+    feed_.notify();
+  }
+  void over() { feed_.set_over(); }
+
+  // The recording is over: the page stays until Ctrl+C (or SIGTERM).
+  void serve_until_interrupted() {
+    fmt::print(stderr, "wstrace: recording over; the live view stays at {} until Ctrl+C\n",
+               server_->url());
+    std::fflush(stderr);
+    wait_for_interrupt();
+    server_->stop();
+  }
+
+ private:
+  report::LiveFeed feed_;
+  std::unique_ptr<ui::LiveServer> server_;
 };
 
 // "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
@@ -191,6 +256,10 @@ int run_record(const RecordArgs& a) {
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
+  if (a.ui.on && !ui::no_live_view().empty()) {  // (said before the program runs)
+    report(ui::no_live_view());
+    return kExitUsage;
+  }
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   if (!a.quiet) opt.on_note = [](const std::string& n) { report(n); };
   if (a.system) {
@@ -227,10 +296,24 @@ int run_record(const RecordArgs& a) {
     return err.exit_code;
   }
   RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
-                  a.show_secrets || a.redact, !a.quiet);
+                  a.show_secrets || a.redact, !a.quiet || a.ui.on);
+  std::unique_ptr<LiveView> live;
+  if (a.ui.on) {
+    live = std::make_unique<LiveView>(view.inspection(), engine->header());
+    if (Status s = live->start(a.ui); !s.ok()) {
+      report(s.message());  // (the program runs on: the trace is being written)
+      live.reset();
+    }
+  }
   Event ev;
-  while (engine->next(ev)) view.observe(ev, engine->header());
-  view.finish();
+  if (live) {
+    while (engine->next(ev)) live->observe([&] { view.observe(ev, engine->header()); });
+    live->observe([&] { view.finish(); });
+    live->over();
+  } else {
+    while (engine->next(ev)) view.observe(ev, engine->header());
+    view.finish();
+  }
   if (!warning.empty()) report("warning: " + warning);
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.agent_refused.empty()) {  // (the program ran, untraced: its status is not ours)
@@ -245,7 +328,8 @@ int run_record(const RecordArgs& a) {
                sum.processes, sum.processes == 1 ? "" : "es", counts.calls(), counts.failed(),
                counts.connections_text(), sum.dropped, sum.dropped == 1 ? "" : "s", sum.output);
   if (sum.dropped) fmt::print(stderr, "wstrace: dropped: {}\n", drop_reasons(sum));
-  view.print_end(sum, engine->header());
+  view.print_end(sum, engine->header(), !a.quiet);
+  if (live) live->serve_until_interrupted();
   return sum.exit_status;
 }
 
@@ -344,6 +428,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
   add_tcp_info_flags(*cmd, a->tcp);
+  add_ui_flags(*cmd, a->ui);
   cmd->add_option("--ring-kib", a->ring_kib,
                   "ring size per thread in KiB (default 1024); larger rides out longer bursts (with "
                   "--engine ebpf: the kernel's one ring buffer, default 16384)")

@@ -30,6 +30,7 @@ void add_attach_command(CLI::App& app, int& exit_code);
 void add_diagnose_command(CLI::App& app, int& exit_code);
 void add_export_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
+void add_ui_command(CLI::App& app, int& exit_code);
 
 // Findings as `diagnose` prints them, after a title line that names the trace file `path`;
 // nothing when there are none (record's summary). `first_ts`: the time of the first event.

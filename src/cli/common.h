@@ -49,6 +49,10 @@ std::string agent_path();
 std::vector<std::string> utf8_args(int argc, char** argv);
 bool stderr_is_terminal();
 bool stdout_is_terminal();
+// Starts the default browser on `url` (xdg-open), not waiting for it; says so when it cannot.
+void open_in_browser(const std::string& url);
+// Returns when the user presses Ctrl+C or wstrace is sent SIGTERM.
+void wait_for_interrupt();
 
 // Parses --filter (empty = match all); reports a bad expression (with its caret line) and
 // returns false.

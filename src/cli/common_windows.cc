@@ -55,4 +55,16 @@ std::vector<std::string> utf8_args(int argc, char** argv) {
 bool stderr_is_terminal() { return _isatty(_fileno(stderr)); }
 bool stdout_is_terminal() { return _isatty(_fileno(stdout)); }
 
+// (The Windows build has no live view yet: live_server_none.cc.)
+void open_in_browser(const std::string&) {
+  report("cannot start a browser here: open the URL above yourself");
+}
+
+void wait_for_interrupt() {
+  HANDLE quit = CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  static HANDLE event = quit;
+  SetConsoleCtrlHandler([](DWORD) -> BOOL { return SetEvent(event); }, TRUE);
+  WaitForSingleObject(quit, INFINITE);
+}
+
 }  // namespace ws::cli

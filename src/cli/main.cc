@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   ws::cli::add_diagnose_command(app, exit_code);
   ws::cli::add_export_command(app, exit_code);
   ws::cli::add_report_command(app, exit_code);
+  ws::cli::add_ui_command(app, exit_code);
   ws::cli::add_errors_command(app, exit_code);
   ws::cli::add_schema_command(app, exit_code);
   ws::cli::add_synth_command(app, exit_code);

@@ -62,6 +62,14 @@ void Inspector::finish() {
   for (Subscriber* s : subs_) s->on_finish();
 }
 
+std::vector<Finding> Inspector::findings_so_far() const {
+  std::vector<Finding> out;
+  for (const auto& r : rules_) r->finish(tracker_, out);
+  weaken_over_drops(out, lost_, tracker_);
+  sort_findings(out);
+  return out;
+}
+
 void Inspector::run(Engine& engine) {
   Event ev;
   while (engine.next(ev)) observe(ev);

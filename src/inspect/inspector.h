@@ -113,6 +113,9 @@ class Inspector {
   const Tracker& tracker() const { return tracker_; }
   // The findings, most severe first; empty unless InspectOptions::findings was set.
   const std::vector<Finding>& findings() const { return findings_; }
+  // The findings of the events observed so far, as finish() would give them were the trace to
+  // end here, but with connections still open not yet handed to the rules (a live view's).
+  std::vector<Finding> findings_so_far() const;
   // The time of the first event observed, and how many were.
   int64_t first_ts() const { return first_ts_; }
   uint64_t events() const { return events_; }

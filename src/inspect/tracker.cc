@@ -122,6 +122,20 @@ size_t Tracker::open_connections() const {
   return n;
 }
 
+std::vector<const Connection*> Tracker::open_list() const {
+  std::vector<const Connection*> out;
+  for (const auto& [key, entry] : socks_) {
+    if (!entry) continue;
+    if (entry->base) out.push_back(entry->base.get());
+    for (const auto& f : entry->flows) out.push_back(f.get());
+  }
+  for (const auto& c : ended_) out.push_back(c.get());
+  // (a socket dup'ed or inherited is under several keys)
+  std::sort(out.begin(), out.end(), [](auto* x, auto* y) { return x->id < y->id; });
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 Process& Tracker::process_of(const Event& ev) {
   if (last_proc_ != nullptr && last_proc_->pid == ev.pid) return *last_proc_;
   auto [it, fresh] = procs_.try_emplace(ev.pid);

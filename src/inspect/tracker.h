@@ -188,6 +188,9 @@ class Tracker : public FilterContext {
   void learn_host(const SockAddr& ip, std::string_view name);
   uint64_t connections_seen() const { return next_id_ - 1; }
   size_t open_connections() const;
+  // Every connection not handed to on_end yet — open, or ended at the event last observed (they
+  // go at the next) — each once, in id order (a live view's); valid until the next observe().
+  std::vector<const Connection*> open_list() const;
 
   // FilterContext
   std::string_view process_name(uint32_t pid) const override;

@@ -47,7 +47,18 @@ inspect::InspectOptions inspect_options(const ReportOptions& o) {
 ReportBuilder::ReportBuilder(ReportOptions options)
     : options_(std::move(options)),
       data_(std::make_unique<ReportData>()),
-      inspector_(inspect_options(options_)) {
+      own_(std::make_unique<inspect::Inspector>(inspect_options(options_))),
+      inspector_(own_.get()) {
+  start();
+  inspector_->subscribe(*this);
+}
+
+ReportBuilder::ReportBuilder(ReportOptions options, inspect::Inspector& shared)
+    : options_(std::move(options)), data_(std::make_unique<ReportData>()), inspector_(&shared) {
+  start();
+}
+
+void ReportBuilder::start() {
   data_->errors.push_back(ErrorRow{});
   data_->filter_text = options_.filter.text();
   data_->calls.raw.resize(static_cast<size_t>(FieldId::kCount));
@@ -56,7 +67,32 @@ ReportBuilder::ReportBuilder(ReportOptions options)
     if (f.raw != FieldId::Unknown && f.refused.empty())
       raw_usable_[static_cast<size_t>(f.raw)] = true;
   data_->payload_cap = options_.payload_cap;
-  inspector_.subscribe(*this);
+}
+
+ConnRow ReportBuilder::row_of(const inspect::Connection& c) const {
+  ConnRow row{c, 0, conn_kept_.count(c.id) > 0};
+  if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) row.tid = it->second;
+  return row;
+}
+
+void ReportBuilder::forget_calls(size_t n) {
+  CallColumns& k = data_->calls;
+  n = std::min(n, k.size());
+  if (n == 0) return;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += k.kept[i];
+  data_->payload.erase(0, bytes);
+  auto cut = [n](auto& v) { v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(n)); };
+  cut(k.seq), cut(k.ts), cut(k.dur), cut(k.thread), cut(k.func), cut(k.conn), cut(k.result);
+  cut(k.error), cut(k.bytes), cut(k.sock), cut(k.sock2), cut(k.args), cut(k.facts);
+  cut(k.kept), cut(k.total), cut(k.link);
+  for (CallColumns::Raw& col : k.raw) {
+    const auto first = std::lower_bound(col.at.begin(), col.at.end(), static_cast<uint32_t>(n));
+    const auto gone = first - col.at.begin();
+    col.at.erase(col.at.begin(), first);
+    col.v.erase(col.v.begin(), col.v.begin() + gone);
+    for (uint32_t& at : col.at) at -= static_cast<uint32_t>(n);
+  }
 }
 
 void ReportBuilder::on_connection_end(const inspect::Connection& c) {
@@ -187,12 +223,12 @@ void ReportBuilder::keep(const inspect::Facts& f) {
 
 std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& header,
                                                   std::string problem) {
-  inspector_.finish();
+  if (own_) own_->finish();
   ReportData& d = *data_;
   d.header = header;
   d.problem = std::move(problem);
-  d.findings = inspector_.findings();
-  for (const auto& [pid, p] : inspector_.tracker().processes()) d.processes.push_back(p);
+  d.findings = inspector_->findings();
+  for (const auto& [pid, p] : inspector_->tracker().processes()) d.processes.push_back(p);
   std::sort(d.processes.begin(), d.processes.end(),
             [](const auto& a, const auto& b) { return a.pid < b.pid; });
   std::sort(d.conns.begin(), d.conns.end(),

@@ -132,8 +132,18 @@ struct ReportData {
 class ReportBuilder final : public inspect::Subscriber {
  public:
   explicit ReportBuilder(ReportOptions options);
+  // Follows `shared` instead of an inspection of its own (the live view: one more subscriber of
+  // record's inspection): the caller subscribes the builder to it, observes and finishes it.
+  // The options' filter is the shared inspection's.
+  ReportBuilder(ReportOptions options, inspect::Inspector& shared);
   ~ReportBuilder() override;
-  void observe(const Event& ev) { inspector_.observe(ev); }
+  void observe(const Event& ev) { inspector_->observe(ev); }
+  // What was gathered so far (finish() hands it over).
+  const ReportData& data() const { return *data_; }
+  // The row of connection `c` as it is now, open or not.
+  ConnRow row_of(const inspect::Connection& c) const;
+  // Forgets the first `n` calls kept (their payloads too): a live view keeps a window.
+  void forget_calls(size_t n);
   // Ends the trace (`problem`: how it ended, "" when cleanly) and hands over the data.
   std::unique_ptr<ReportData> finish(const trace::TraceHeader& header, std::string problem);
 
@@ -144,6 +154,7 @@ class ReportBuilder final : public inspect::Subscriber {
   void on_tls(const inspect::TlsInfo& t) override { data_->tls.push_back(t); }
 
  private:
+  void start();
   void count(const inspect::Facts& f);
   void keep(const inspect::Facts& f);
   uint32_t thread_index(uint32_t pid, uint32_t tid);
@@ -152,7 +163,8 @@ class ReportBuilder final : public inspect::Subscriber {
 
   ReportOptions options_;
   std::unique_ptr<ReportData> data_;
-  inspect::Inspector inspector_;
+  std::unique_ptr<inspect::Inspector> own_;  // unless shared
+  inspect::Inspector* inspector_;
   std::unordered_map<uint64_t, uint32_t> thread_ids_;        // pid << 32 | tid → index
   std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code, outcome → index
   std::unordered_map<std::string, uint32_t> facts_ids_;      // FactsRow as text → index

@@ -111,7 +111,10 @@ void write_meta(JsonOut& o, const ReportData& d) {
   o.raw("}");
 }
 
-void write_tables(Tables& t, const ReportData& d) {
+void write_filter(Tables& t);
+
+// The tables that are the same in every report: functions, error names, the filter language.
+void write_statics(Tables& t) {
   JsonOut& o = t.o;
   o.raw(",\"funcs\":[");
   List f{o};
@@ -119,9 +122,6 @@ void write_tables(Tables& t, const ReportData& d) {
   o.raw("],\"func_events\":[");
   List fe{o};
   for (const auto& def : all_funcs()) fe.sep(), o.str(event_def(def.event).name);
-  o.raw("],\"strings\":[");
-  List st{o};
-  for (const auto& s : d.strings.strings()) st.sep(), o.str(s);
   o.raw("]");
   t.table("all_errors", all_errors(), [](Row& r, const ErrorInfo& e) {
     r("name", e.name)("posix", e.posix)("domain", static_cast<uint64_t>(e.domain))(
@@ -131,6 +131,16 @@ void write_tables(Tables& t, const ReportData& d) {
   t.table("error_aliases", error_aliases(), [](Row& r, const ErrorAlias& a) {
     r("alias", a.name)("name", a.error ? a.error->name : "");
   });
+  write_filter(t);
+}
+
+void write_tables(Tables& t, const ReportData& d, const JsonPart& part) {
+  JsonOut& o = t.o;
+  o.raw(",\"strings\":[");
+  List st{o};
+  const std::vector<std::string>& strings = part.strings ? *part.strings : d.strings.strings();
+  for (size_t i = part.strings_from; i < strings.size(); ++i) st.sep(), o.str(strings[i]);
+  o.raw("]");
   t.table("threads", d.threads, [](Row& r, const ThreadRow& th) {
     r("pid", th.pid)("tid", th.tid)("name", th.name);
   });
@@ -363,14 +373,16 @@ void replace(std::string& s, std::string_view marker, std::string_view with) {
 
 }  // namespace
 
-std::string report_json(const ReportData& d) {
+std::string report_json(const ReportData& d) { return report_json(d, JsonPart{}); }
+
+std::string report_json(const ReportData& d, const JsonPart& part) {
   JsonOut o;
   o.text().reserve(d.calls.size() * 48 + d.payload.size() * 4 / 3 + (1 << 16));
   o.raw("{\"version\":1,");
   write_meta(o, d);
   Tables t(o);
-  write_tables(t, d);
-  write_filter(t);
+  if (part.statics) write_statics(t);
+  write_tables(t, d, part);
   write_facts(t, d);
   write_procs(t, d);
   write_conns(t, d);
@@ -380,20 +392,28 @@ std::string report_json(const ReportData& d) {
   write_findings(t, d);
   write_calls(o, d);
   t.write_columns();
+  o.raw(",\"live\":"), o.raw(part.live);
   o.raw("}");
   return std::move(o.text());
 }
 
-std::string report_html(const ReportData& d) {
+std::string page_csp(bool served) {
+  return fmt::format("default-src 'none'; script-src {} {}; style-src 'unsafe-inline'; "
+                     "img-src data:{}",
+                     csp_hash(web::kFilterJsSha256), csp_hash(web::kReportJsSha256),
+                     served ? "; connect-src 'self'" : "");
+}
+
+std::string report_html(const ReportData& d) { return report_page(report_json(d), false); }
+
+std::string report_page(const std::string& json, bool served) {
   std::string page(web::kReportHtml);
   // The data first: the page's own text never contains the markers after substitution.
   replace(page, "/*@WSTRACE_CSS@*/", web::kReportCss);
-  replace(page, "@WSTRACE_SCRIPT_HASHES@",
-          csp_hash(web::kFilterJsSha256) + " " + csp_hash(web::kReportJsSha256));
+  replace(page, "@WSTRACE_CSP@", page_csp(served));
   replace(page, "/*@WSTRACE_FILTER_JS@*/", web::kFilterJs);
   replace(page, "/*@WSTRACE_REPORT_JS@*/", web::kReportJs);
-  replace(page, "@WSTRACE_TITLE@", "");
-  replace(page, "/*@WSTRACE_DATA@*/", report_json(d));
+  replace(page, "/*@WSTRACE_DATA@*/", json);
   return page;
 }
 

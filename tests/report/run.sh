@@ -11,20 +11,9 @@
 . "$(dirname "$0")/../integration/lib_capture.sh"
 . "$(dirname "$0")/../integration/lib_findings.sh"
 NODE_DIR=$5
-CHROMIUM=${WSTRACE_CHROMIUM:-/usr/bin/chromium}
-
-for tool in node npm python3 openssl "$CHROMIUM"; do
-  command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/deps.sh installs it)" >&2; exit 1; }
-done
-
-# playwright-core, exactly as package-lock.json says; again only when the lock changed.
-mkdir -p "$NODE_DIR"
-if ! cmp -s "$SRC/tests/report/package-lock.json" "$NODE_DIR/package-lock.json" ||
-   [ ! -f "$NODE_DIR/node_modules/playwright-core/package.json" ]; then
-  cp "$SRC/tests/report/package.json" "$SRC/tests/report/package-lock.json" "$NODE_DIR/"
-  (cd "$NODE_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) ||
-    { echo "FAIL: npm ci of playwright-core in $NODE_DIR" >&2; exit 1; }
-fi
+. "$(dirname "$0")/lib_node.sh"
+need_browser_tools openssl
+install_playwright "$NODE_DIR"
 
 enter_private_netns "$@"
 private_dns api.test=127.0.0.1 api.test=::1

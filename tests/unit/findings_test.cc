@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "constants.h"
+#include "engine.h"
 #include "event_builder.h"
 #include "inspector.h"
 #include "findings/options.h"
@@ -1065,4 +1066,62 @@ TEST_F(FindingsTest, AnotherProcesssDropsChangeNothing) {
   auto f = of(finish(), "not-closed");
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].title.find("dropped"), std::string::npos) << f[0].title;
+}
+
+namespace {
+
+// The findings as comparable text: rule, title, counts, evidence.
+std::string findings_text(const std::vector<Finding>& all) {
+  std::string s;
+  for (const auto& f : all) {
+    s += f.rule + ": " + f.title + " [";
+    for (const auto& [k, v] : f.counts) s += k + "=" + v + ";";
+    s += "] conns";
+    for (uint64_t c : f.conns) s += " " + std::to_string(c);
+    for (const auto& c : f.calls) s += " | " + std::to_string(c.seq) + " " + c.text;
+    s += "\n";
+  }
+  return s;
+}
+
+std::vector<Finding> demo_findings(bool ask_on_the_way, bool& seen_before_end) {
+  auto engine = ws::make_synthetic_engine("demo", ws::Platform::Linux);
+  EXPECT_TRUE(engine.ok());
+  ws::inspect::InspectOptions io;
+  io.http = true;
+  io.findings = DiagnoseOptions{};
+  ws::inspect::Inspector in(std::move(io));
+  ws::Event ev;
+  seen_before_end = false;
+  while (engine.value()->next(ev)) {
+    in.observe(ev);
+    if (ask_on_the_way && !in.findings_so_far().empty()) seen_before_end = true;
+  }
+  in.finish();
+  return in.findings();
+}
+
+}  // namespace
+
+// The live view asks for the findings while the trace goes on: asking changes nothing of what
+// the end finds, and a rule that fired shows before the end.
+TEST(FindingsSoFar, AskingOnTheWayLeavesTheEndAsItWas) {
+  bool early = false, unused = false;
+  const std::string asked = findings_text(demo_findings(true, early));
+  const std::string plain = findings_text(demo_findings(false, unused));
+  EXPECT_FALSE(plain.empty());
+  EXPECT_EQ(asked, plain);
+  EXPECT_TRUE(early);
+}
+
+TEST_F(FindingsTest, RefusedConnectShowsBeforeTheEnd) {
+  start();
+  socket(3);
+  connect(3, v4(9), errcode::kEconnrefused);
+  EXPECT_TRUE(of(diag_->findings_so_far(), "connect-failed").empty());
+  close(3);
+  socket(4);  // (a connection ended is handed on when the next event comes)
+  auto f = of(diag_->findings_so_far(), "connect-failed");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].conns, (std::vector<uint64_t>{1}));
 }

@@ -376,3 +376,77 @@ TEST(Report, ATimeoutTheProgramSetIsAnOutcome) {
   EXPECT_EQ(connect_failed.name, "WSAETIMEDOUT");
   EXPECT_FALSE(connect_failed.outcome);
 }
+
+// The live view's feed: a page gets, part after part, every call once in order; one that fell
+// behind the window skips the oldest calls and is told how many; a page's cursor round-trips.
+#include "live_feed.h"
+
+namespace {
+
+struct FeedRun {
+  ws::inspect::Inspector inspection{[] {
+    ws::inspect::InspectOptions io;
+    io.http = true;
+    io.findings = ws::inspect::DiagnoseOptions{};
+    return io;
+  }()};
+  std::unique_ptr<ws::Engine> engine;
+  std::unique_ptr<ws::report::LiveFeed> feed;
+  uint64_t events = 0;
+
+  FeedRun(const std::string& scenario, size_t window) {
+    auto e = ws::make_synthetic_engine(scenario, ws::Platform::Linux);
+    EXPECT_TRUE(e.ok());
+    engine = std::move(e.value());
+    feed = std::make_unique<ws::report::LiveFeed>(inspection, engine->header(), window);
+  }
+  // Observes up to `n` more events (all when 0); false once the engine ran dry.
+  bool observe(uint64_t n = 0) {
+    ws::Event ev;
+    for (uint64_t k = 0; n == 0 || k < n; ++k) {
+      if (!engine->next(ev)) return false;
+      std::lock_guard lock(feed->mutex());
+      inspection.observe(ev);
+      ++events;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST(LiveFeed, EveryCallOnceInOrderPartAfterPart) {
+  FeedRun run("demo", 1000);
+  ws::report::FeedCursor at;
+  std::vector<uint64_t> seqs;
+  bool running = true;
+  for (bool first = true;; first = false) {
+    if (running) running = run.observe(7);
+    const auto part = nlohmann::json::parse(run.feed->next_part(at, 5, first));
+    EXPECT_EQ(part["live"]["skipped"], 0);
+    uint64_t seq = 0;  // (each part's seqs are differences from its first)
+    for (uint64_t d : part["calls"]["seq"]) seqs.push_back(seq += d);
+    if (!running && part["calls"]["n"] == 0) break;
+  }
+  ASSERT_EQ(seqs.size(), run.events);
+  for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i);
+  ws::report::FeedCursor back;
+  EXPECT_TRUE(back.parse(at.text()));
+  EXPECT_EQ(back.text(), at.text());
+  EXPECT_FALSE(back.parse("1,2,x"));
+}
+
+TEST(LiveFeed, APageBehindTheWindowSkipsTheOldestAndIsTold) {
+  FeedRun run("bench:5000", 1000);
+  run.observe();
+  ws::report::FeedCursor at;
+  const auto part = nlohmann::json::parse(run.feed->next_part(at, 100000, true));
+  const uint64_t skipped = part["live"]["skipped"], sent = part["calls"]["n"];
+  EXPECT_GT(skipped, 0u);
+  EXPECT_LE(sent, 1000u);
+  EXPECT_EQ(skipped + sent, run.events);
+  // The calls sent are the latest ones.
+  uint64_t seq = 0;
+  for (uint64_t d : part["calls"]["seq"]) seq += d;
+  EXPECT_EQ(seq, run.events - 1);
+}

@@ -27,7 +27,8 @@ class Rule {
   virtual void on_connection_end(const Connection& c) { (void)c; }
   virtual void on_lookup(const Lookup& l) { (void)l; }
   virtual void on_exchange(const HttpExchange& x) { (void)x; }
-  // The trace is over: append what was found.
+  // The trace is over: append what was found. May also be called before the end, more than once
+  // (the live view asks for the findings so far): it must leave the rule as it found it.
   virtual void finish(const Tracker& tracker, std::vector<Finding>& out) = 0;
 };
 

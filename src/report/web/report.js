@@ -43,49 +43,80 @@ const TL = columnsOf("tls", ["conn", "pid", "ts", "sni", "alpn", "offered", "sui
 const TH = columnsOf("threads", ["pid", "tid", "name"]);
 
 // ---------------------------------------------------------------- the calls, as typed columns
-let rawColumns = {};  // the event table's fields, as written (write_calls); read when filtered
-const calls = (() => {
-  const c = D.calls;
-  const n = c.n;
-  const undelta = (a) => {
-    const out = new Float64Array(n);
+// The columns grow as a live view's parts come (appendCalls); `n` calls are in use, `cap` made.
+const CALL_COLUMNS = { seq: Float64Array, ts: Float64Array, dur: Float64Array, thread: Int32Array,
+  func: Int32Array, conn: Float64Array, result: Float64Array, error: Int32Array,
+  bytes: Float64Array, sock: Float64Array, sock2: Float64Array, args: Int32Array,
+  facts: Int32Array, kept: Int32Array, total: Float64Array, link: Float64Array };
+const calls = { n: 0, cap: 0, payOff: new Float64Array(1), payload: new Uint8Array(0), payLen: 0 };
+for (const [name, Type] of Object.entries(CALL_COLUMNS)) calls[name] = new Type(0);
+// The event table's fields, as written (write_calls), over every call; read when filtered.
+const rawColumns = {};
+const rawLast = {};  // per field: the position of its last value
+// Adds the calls of `c` (write_calls' layout) and their payloads (base64) after those held.
+function appendCalls(c, payload64) {
+  const m = c.n, base = calls.n, n = base + m;
+  if (n > calls.cap) {
+    const cap = Math.max(n, calls.cap * 2, 1024);
+    for (const [name, Type] of Object.entries(CALL_COLUMNS)) {
+      const col = new Type(cap);
+      col.set(calls[name].subarray(0, base));
+      calls[name] = col;
+    }
+    const off = new Float64Array(cap + 1);
+    off.set(calls.payOff.subarray(0, base + 1));
+    calls.payOff = off;
+    calls.cap = cap;
+  }
+  const undelta = (a, col) => {
     let acc = 0;
-    for (let i = 0; i < n; i++) out[i] = acc += a[i];
-    return out;
+    for (let i = 0; i < m; i++) col[base + i] = acc += a[i];
   };
   // A column is an array, or {d, at, v}: the usual value d, and the others at positions
   // given as differences (write_calls in report_html.cc).
-  const fill = (Type, a) => {
-    if (Array.isArray(a)) return Type.from(a);
-    const out = new Type(n).fill(a.d);
+  const fill = (a, col) => {
+    if (Array.isArray(a)) {
+      for (let i = 0; i < m; i++) col[base + i] = a[i];
+      return;
+    }
+    col.fill(a.d, base, n);
     let at = 0;
-    for (let k = 0; k < a.at.length; k++) out[(at += a.at[k])] = a.v[k];
-    return out;
+    for (let k = 0; k < a.at.length; k++) col[base + (at += a.at[k])] = a.v[k];
   };
-  const f64 = (a) => fill(Float64Array, a);
-  const i32 = (a) => fill(Int32Array, a);
-  const out = {
-    n, seq: undelta(c.seq), ts: undelta(c.ts), dur: f64(c.dur), thread: i32(c.thread),
-    func: i32(c.func), conn: f64(c.conn), result: f64(c.result), error: i32(c.error),
-    bytes: f64(c.bytes), sock: f64(c.sock), sock2: f64(c.sock2), args: i32(c.args),
-    facts: i32(c.facts), kept: i32(c.kept), total: f64(c.total), link: f64(c.link),
-    payOff: new Float64Array(n + 1),
-  };
-  rawColumns = c.raw;
-  for (let i = 0; i < n; i++) out.payOff[i + 1] = out.payOff[i] + out.kept[i];
-  const bin = atob(D.payload);
-  out.payload = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out.payload[i] = bin.charCodeAt(i);
-  D.calls = null;
-  D.payload = null;
-  return out;
-})();
+  undelta(c.seq, calls.seq);
+  undelta(c.ts, calls.ts);
+  for (const name of Object.keys(CALL_COLUMNS))
+    if (name !== "seq" && name !== "ts") fill(c[name], calls[name]);
+  for (const [name, r] of Object.entries(c.raw)) {
+    const dst = rawColumns[name] || (rawColumns[name] = { at: [], v: [] });
+    let at = 0;
+    for (let k = 0; k < r.at.length; k++) {
+      const abs = base + (at += r.at[k]);
+      dst.at.push(abs - (rawLast[name] || 0));
+      rawLast[name] = abs;
+      dst.v.push(r.v[k]);
+    }
+  }
+  const bin = atob(payload64);
+  if (calls.payLen + bin.length > calls.payload.length) {
+    const bytes = new Uint8Array(Math.max(calls.payLen + bin.length, calls.payload.length * 2));
+    bytes.set(calls.payload.subarray(0, calls.payLen));
+    calls.payload = bytes;
+  }
+  for (let i = 0; i < bin.length; i++) calls.payload[calls.payLen + i] = bin.charCodeAt(i);
+  calls.payLen += bin.length;
+  for (let i = base; i < n; i++) calls.payOff[i + 1] = calls.payOff[i] + calls.kept[i];
+  calls.n = n;
+}
+appendCalls(D.calls, D.payload);
+D.calls = null;
+D.payload = null;
 mark("columns");
 
 const funcEvent = D.func_events;
-const procs = records("procs", ["pid", "ppid", "name", "image", "cmdline", "exit_code", "calls",
+let procs = records("procs", ["pid", "ppid", "name", "image", "cmdline", "exit_code", "calls",
   "failed"], D.procs);
-const procByPid = new Map(procs.map((p) => [p.pid, p]));
+let procByPid = new Map(procs.map((p) => [p.pid, p]));
 const connById = new Map(D.conns.map((c) => [c[C.id], c]));
 const connAt = [];  // by id
 for (const c of D.conns) connAt[c[C.id]] = c;
@@ -168,24 +199,31 @@ const filterCtx = (() => {
   const kinds = new Map(records("filter_kinds", ["name", "desc", "ops", "fits"], fl.kinds)
     .map((k) => [k.name, k]));
   // What the filter sees beyond a call's own fields, shared by many calls (write_facts).
-  const factRows = records("facts", ["family", "proto", "lip", "lport", "rip", "rport", "host",
-    "proc"], D.facts);
-  const facts = factRows.map(({ family, proto, lip, lport, rip, rport, host, proc }) => {
-    const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
-    return {
-      family: family < 0 ? null : family, proto: proto || null,
-      lip: l ? [l] : null, rip: r ? [r] : null, ip: l || r ? [l, r].filter((x) => x) : null,
-      lport: l ? [lport] : [], rport: r ? [rport] : [],
-      port: [...(l ? [lport] : []), ...(r ? [rport] : [])],
-      host: host ? lowerAscii(host) : null, proc: proc ? lowerAscii(proc) : null,
-    };
-  });
+  const facts = [];
+  const addFacts = (rows) => {
+    for (const { family, proto, lip, lport, rip, rport, host, proc } of records("facts",
+      ["family", "proto", "lip", "lport", "rip", "rport", "host", "proc"], rows)) {
+      const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
+      facts.push({
+        family: family < 0 ? null : family, proto: proto || null,
+        lip: l ? [l] : null, rip: r ? [r] : null, ip: l || r ? [l, r].filter((x) => x) : null,
+        lport: l ? [lport] : [], rport: r ? [rport] : [],
+        port: [...(l ? [lport] : []), ...(r ? [rport] : [])],
+        host: host ? lowerAscii(host) : null, proc: proc ? lowerAscii(proc) : null,
+      });
+    }
+  };
+  addFacts(D.facts);
   const factsOf = (i) => facts[calls.facts[i]];
   // The event a function belongs to, by code (func_events names it).
   const eventCode = new Map(fields.find((f) => f.name === "event").names
     .map((n) => [n.name, n.code]));
   const funcEventCode = Int32Array.from(funcEvent, (name) => eventCode.get(name));
-  const errorKey = errorRows.map((e) => (e.name ? e.domain + ":" + e.value : null));
+  const errorKey = [];
+  const addErrors = (rows) => {
+    for (const e of rows) errorKey.push(e.name ? e.domain + ":" + e.value : null);
+  };
+  addErrors(errorRows);
   // Texts compared without regard to ASCII case: each string of the table lowered once.
   const lowered = new Map();
   const lowerString = (id) => {
@@ -267,6 +305,11 @@ const filterCtx = (() => {
     errorAliases: records("error_aliases", ["alias", "name"], D.error_aliases),
     errorDomains: fl.error_domains,
     getter: (name, kind) => own[name] || raw(name, kind),
+    // A live view's part came: its interned rows, and more calls (the field columns built so
+    // far are short of them).
+    addFacts,
+    addErrors,
+    forgetRaw: () => rawColumn.clear(),
   };
 })();
 
@@ -474,12 +517,14 @@ function connText(id) {
 
 const filterBox = document.getElementById("filter");
 let filtered = range(calls.n);
+let filterFn = null;  // the filter applied, for the calls a live view's parts bring
 function applyFilter(text) {
   filterBox.value = text;
   const errBox = document.getElementById("filter-error");
   const t = performance.now();
   if (text.trim() === "") {
     filtered = range(calls.n);
+    filterFn = null;
   } else {
     let fn;
     try {
@@ -495,14 +540,37 @@ function applyFilter(text) {
     let m = 0;
     for (let i = 0; i < calls.n; i++) if (fn(i)) out[m++] = i;
     filtered = out.slice(0, m);
+    filterFn = text;
   }
   errBox.hidden = true;
   filterBox.classList.remove("bad");
   callsTable.box.scrollTop = 0;
   callsTable.setRows(filtered);
-  document.getElementById("filter-count").textContent =
-    `${filtered.length.toLocaleString()} of ${calls.n.toLocaleString()} calls (${Math.round(performance.now() - t)} ms)`;
+  countText(t);
   return true;
+}
+function countText(t) {
+  document.getElementById("filter-count").textContent = filterFn === null
+    ? `${calls.n.toLocaleString()} calls`
+    : `${filtered.length.toLocaleString()} of ${calls.n.toLocaleString()} calls` +
+      (t === undefined ? "" : ` (${Math.round(performance.now() - t)} ms)`);
+}
+// The calls from `from` on came (a live view's part): listed when they pass the filter.
+function listMore(from) {
+  let fn = null;
+  if (filterFn !== null) fn = compileFilter(filterFn, filterCtx);  // (its columns grew)
+  const more = new Int32Array(calls.n - from);
+  let m = 0;
+  for (let i = from; i < calls.n; i++) if (fn === null || fn(i)) more[m++] = i;
+  const rows = new Int32Array(filtered.length + m);
+  rows.set(filtered);
+  rows.set(more.subarray(0, m), filtered.length);
+  filtered = rows;
+  const box = callsTable.box;
+  const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 2 * callsTable.rowH;
+  callsTable.setRows(filtered);
+  if (atEnd && m) box.scrollTop = box.scrollHeight;
+  countText();
 }
 filterBox.addEventListener("keydown", (e) => { if (e.key === "Enter") applyFilter(filterBox.value); });
 document.getElementById("filter-clear").addEventListener("click", () => applyFilter(""));
@@ -533,7 +601,7 @@ document.body.addEventListener("click", (e) => {
 });
 
 // ---------------------------------------------------------------- connections, lookups, HTTP
-const inReport = D.conns.filter((c) => c[C.in_report]);
+let inReport = D.conns.filter((c) => c[C.in_report]);
 const rttText = (c) => (c[C.rtt] === null ? "" : fmtDur(c[C.rtt]) + (c[C.min_rtt] === null ? "" : ` (${fmtDur(c[C.min_rtt])})`));
 const retransText = (c) => (c[C.retrans] === null ? "" : String(c[C.retrans]) + (c[C.tcp_final] === 0 ? " partial" : ""));
 const connTable = new VirtualTable(document.getElementById("conns-table"), [
@@ -675,46 +743,55 @@ const timeline = (() => {
   const funcColour = funcEvent.map((e) => colours[e] || colours.other);
 
   // Lanes: per process, per thread (of the connection's first call), each connection, then
-  // that thread's lookups.
+  // that thread's lookups. Built again when a live view's part comes (build()).
   const lanes = [];
-  // Each connection's calls, in order: one array of call indices sorted by connection id
-  // (ids are small dense numbers, so plain arrays index them).
-  const maxConn = D.conns.reduce((m, c) => Math.max(m, c[C.id]), 0);
-  const connStart = new Int32Array(maxConn + 2);
-  const byConn = new Int32Array(calls.n);
-  {
+  let nConn = 0, total = 1;
+  function build() {
+    lanes.length = 0;
+    // Each connection's calls, in order: one array of call indices sorted by connection id
+    // (ids are small dense numbers, so plain arrays index them).
+    const maxConn = D.conns.reduce((m, c) => Math.max(m, c[C.id]), 0);
+    const connStart = new Int32Array(maxConn + 2);
+    const byConn = new Int32Array(calls.n);
     for (let i = 0; i < calls.n; i++) if (calls.conn[i] <= maxConn) connStart[calls.conn[i] + 1]++;
     for (let c = 1; c <= maxConn + 1; c++) connStart[c] += connStart[c - 1];
     const fill = connStart.slice();
     for (let i = 0; i < calls.n; i++) if (calls.conn[i] <= maxConn) byConn[fill[calls.conn[i]]++] = i;
-  }
-  const callsOf = (id) => byConn.subarray(connStart[id], connStart[id + 1]);
-  const groups = new Map();  // "pid/tid" → {pid, tid, conns: [], lookups: []}
-  const group = (pid, tid) => {
-    const key = pid + "/" + tid;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { pid, tid, conns: [], lookups: [] }));
-    return g;
-  };
-  for (const c of inReport) group(c[C.pid], c[C.tid]).conns.push(c);
-  D.lookups.forEach((l, k) => group(l[L.pid], l[L.tid]).lookups.push(k));
-  const sorted = [...groups.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
-  for (const g of sorted) {
-    const tname = threadText(threadIndexOf(g.pid, g.tid));
-    lanes.push({ kind: "group", id: g.pid + "/" + g.tid, group: tname, label: tname });
-    for (const c of g.conns) {
-      const retrans = c[C.retrans] || 0;  // marked on the lane: the network lost some of it
-      lanes.push({ kind: "conn", id: c[C.id], group: tname, label: `#${c[C.id]} ${c[C.kind]} ${c[C.remote] || c[C.local] || c[C.role]}` + (retrans ? ` ⟳${retrans}` : ""),
-        start: c[C.opened], end: connEnd(c), calls: callsOf(c[C.id]), failed: c[C.errors] > 0, retrans });
+    const callsOf = (id) => byConn.subarray(connStart[id], connStart[id + 1]);
+    const groups = new Map();  // "pid/tid" → {pid, tid, conns: [], lookups: []}
+    const group = (pid, tid) => {
+      const key = pid + "/" + tid;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { pid, tid, conns: [], lookups: [] }));
+      return g;
+    };
+    for (const c of inReport) group(c[C.pid], c[C.tid]).conns.push(c);
+    D.lookups.forEach((l, k) => group(l[L.pid], l[L.tid]).lookups.push(k));
+    const sorted = [...groups.values()].sort((a, b) => a.pid - b.pid || a.tid - b.tid);
+    for (const g of sorted) {
+      const tname = threadText(threadIndexOf(g.pid, g.tid));
+      lanes.push({ kind: "group", id: g.pid + "/" + g.tid, group: tname, label: tname });
+      for (const c of g.conns) {
+        const retrans = c[C.retrans] || 0;  // marked on the lane: the network lost some of it
+        lanes.push({ kind: "conn", id: c[C.id], group: tname, label: `#${c[C.id]} ${c[C.kind]} ${c[C.remote] || c[C.local] || c[C.role]}` + (retrans ? ` ⟳${retrans}` : ""),
+          start: c[C.opened], end: connEnd(c), calls: callsOf(c[C.id]), failed: c[C.errors] > 0, retrans });
+      }
+      if (g.lookups.length) {
+        const ls = g.lookups.slice().sort((a, b) => D.lookups[a][L.ts] - D.lookups[b][L.ts]);
+        lanes.push({ kind: "dns", id: g.pid + "/" + g.tid, pid: g.pid, tid: g.tid, group: tname, label: `lookups (${ls.length})`, lookups: ls });
+      }
     }
-    if (g.lookups.length) {
-      const ls = g.lookups.slice().sort((a, b) => D.lookups[a][L.ts] - D.lookups[b][L.ts]);
-      lanes.push({ kind: "dns", id: g.pid + "/" + g.tid, pid: g.pid, tid: g.tid, group: tname, label: `lookups (${ls.length})`, lookups: ls });
-    }
+    nConn = lanes.filter((l) => l.kind === "conn").length;
+    total = Math.max(1, D.summary.duration);
   }
-  const nConn = lanes.filter((l) => l.kind === "conn").length;
-  const total = Math.max(1, D.summary.duration);
-  const view = { t0: -total * 0.01, t1: total * 1.01, top: 0 };
+  build();
+  const view = { t0: -total * 0.01, t1: total * 1.01, top: 0, follow: true };
+  // A live view's part came: the lanes again and, unless the user moved, the whole run in view.
+  function grow() {
+    build();
+    if (view.follow) view.t0 = -total * 0.01, view.t1 = total * 1.01;
+    redraw();
+  }
   let drawnLanes = 0;
 
   // The canvas's size, read once per frame (reading layout per call would cost seconds).
@@ -846,6 +923,7 @@ const timeline = (() => {
     if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw(); });
   };
   const zoom = (factor, x) => {
+    view.follow = false;
     const t = tOf(x);
     const span = Math.max(1000, (view.t1 - view.t0) * factor);
     const f = (x - labelW) / (width() - labelW);
@@ -871,6 +949,7 @@ const timeline = (() => {
     const dx = e.clientX - drag.x, dy = e.clientY - drag.y;
     if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
     const dt = (dx / (width() - labelW)) * (drag.t1 - drag.t0);
+    if (dx) view.follow = false;
     view.t0 = drag.t0 - dt;
     view.t1 = drag.t1 - dt;
     view.top = Math.min(maxTop(), Math.max(0, drag.top - dy));
@@ -903,13 +982,13 @@ const timeline = (() => {
       applyFilter(`event == lookup and pid == ${lane.pid} and tid == ${lane.tid}`);
     }
   }
-  document.getElementById("tl-fit").addEventListener("click", () => { view.t0 = -total * 0.01; view.t1 = total * 1.01; redraw(); });
+  document.getElementById("tl-fit").addEventListener("click", () => { view.t0 = -total * 0.01; view.t1 = total * 1.01; view.follow = true; redraw(); });
   document.getElementById("tl-in").addEventListener("click", () => zoom(0.5, (labelW + width()) / 2));
   document.getElementById("tl-out").addEventListener("click", () => zoom(2, (labelW + width()) / 2));
   window.addEventListener("resize", redraw);
   // Where lane `k` is on the canvas (test hook).
   const laneBox = (k) => ({ x: labelW + 1, y: axisH + k * laneH - view.top + laneH / 2 });
-  return { draw, lanes, laneBox, drawnLanes: () => drawnLanes, view };
+  return { draw, lanes, laneBox, drawnLanes: () => drawnLanes, view, grow };
 })();
 
 // ---------------------------------------------------------------- start
@@ -920,6 +999,120 @@ document.getElementById("filter-count").textContent = `${calls.n.toLocaleString(
 timeline.draw();
 mark("drawn");
 if (D.meta.filter) filterBox.placeholder = `the report holds the calls matching ${D.meta.filter}; filter further here`;
+
+// ---------------------------------------------------------------- the live view
+// Served by `record --ui` (D.live is set): the run's parts come as Server-Sent Events, each from
+// where the page got to (its cursor: a page that reconnects or resumes gets what it has not
+// had), and are added to what the page holds. Pause closes the stream; the recording goes on.
+const live = (() => {
+  if (!D.live) return null;
+  const state = document.getElementById("live-state");
+  const pauseButton = document.getElementById("live-pause");
+  document.getElementById("live").hidden = false;
+  let cursor = D.live.cursor, skipped = D.live.skipped, over = false, paused = false;
+  let source = null, parts = 0;
+  const token = new URLSearchParams(location.search).get("token") || "";
+  const connPos = new Map(D.conns.map((c, k) => [c[C.id], k]));
+  const show = () => {
+    state.textContent = `${over ? "recording over" : paused ? "paused" : "live"} · ` +
+      `${calls.n.toLocaleString()} calls · ${D.summary.drops.toLocaleString()} dropped` +
+      (skipped ? ` · ${skipped.toLocaleString()} calls not shown (the page fell behind; the trace has them)` : "");
+    state.classList.toggle("bad", D.summary.drops > 0);
+  };
+  function apply(P) {
+    parts++;
+    for (const text of P.strings) S.push(text);
+    const errs = records("errors", ["name", "posix", "value", "meaning", "domain", "outcome"], P.errors);
+    errorRows.push(...errs);
+    filterCtx.addErrors(errs);
+    filterCtx.addFacts(P.facts);
+    D.threads = P.threads;
+    threadIndex.clear();
+    D.threads.forEach((th, k) => threadIndex.set(th[TH.pid] * 4294967296 + th[TH.tid], k));
+    D.meta = P.meta;
+    D.summary = P.summary;
+    D.findings = P.findings;
+    procs = records("procs", ["pid", "ppid", "name", "image", "cmdline", "exit_code", "calls", "failed"], P.procs);
+    procByPid = new Map(procs.map((p) => [p.pid, p]));
+    for (const c of P.conns) {
+      const id = c[C.id];
+      if (connPos.has(id)) D.conns[connPos.get(id)] = c;
+      else connPos.set(id, D.conns.push(c) - 1);
+      connById.set(id, c);
+      connAt[id] = c;
+    }
+    inReport = D.conns.filter((c) => c[C.in_report]);
+    D.lookups.push(...P.lookups);
+    D.http.push(...P.http);
+    D.tls.push(...P.tls);
+    const from = calls.n;
+    appendCalls(P.calls, P.payload);
+    filterCtx.forgetRaw();
+    cursor = P.live.cursor;
+    skipped += P.live.skipped;
+    over = P.live.over && !P.live.more;
+    if (P.live.playback) showPlayback(P.live.playback);
+    listMore(from);
+    connTable.setRows(range(inReport.length));
+    lookupTable.setRows(range(D.lookups.length));
+    httpTable.setRows(range(D.http.length));
+    tlsTable.setRows(range(D.tls.length));
+    renderOverview();
+    timeline.grow();
+    show();
+    if (over) stop();
+  }
+  function stop() {
+    if (source) source.close();
+    source = null;
+  }
+  function connect() {
+    if (over || paused || source) return;
+    source = new EventSource(`/events?token=${encodeURIComponent(token)}&at=${cursor}`);
+    source.onmessage = (e) => apply(JSON.parse(e.data));
+    // (EventSource would reconnect from the URL's cursor, an old one: this does from the latest)
+    source.onerror = () => {
+      stop();
+      if (!over && !paused) setTimeout(connect, 1000);
+    };
+  }
+  function pause(on) {
+    paused = on;
+    pauseButton.textContent = paused ? "Resume" : "Pause";
+    if (paused) stop();
+    else connect();
+    show();
+  }
+  pauseButton.addEventListener("click", () => pause(!paused));
+
+  // `wstrace ui`: the server plays a saved trace; these ask it to play, pause, change speed or
+  // seek forward, and show where it is (each part says so too).
+  let playback = D.live.playback || null;
+  const playButton = document.getElementById("pb-play");
+  const slider = document.getElementById("pb-time");
+  const showPlayback = (state) => {
+    playback = state;
+    playButton.textContent = state.playing ? "Pause" : "Play";
+    playButton.disabled = state.done;
+    slider.value = state.end ? Math.round((state.position / state.end) * 1000) : 0;
+    document.getElementById("pb-clock").textContent = `${fmtDur(state.position)} of ${fmtDur(state.end)}`;
+  };
+  const control = (op, value) =>
+    fetch(`/control?token=${encodeURIComponent(token)}&op=${op}&value=${value === undefined ? "" : value}`,
+      { method: "POST" }).then((r) => r.json()).then((state) => (showPlayback(state), state));
+  if (playback) {
+    document.getElementById("playback").hidden = false;
+    pauseButton.hidden = true;
+    playButton.addEventListener("click", () => control(playback.playing ? "pause" : "play"));
+    document.getElementById("pb-speed").addEventListener("change", (e) => control("speed", e.target.value));
+    slider.addEventListener("change", () => control("seek", Math.round((slider.value / 1000) * playback.end)));
+    showPlayback(playback);
+  }
+  show();
+  connect();
+  return { parts: () => parts, paused: () => paused, over: () => over, skipped: () => skipped, pause,
+    playback: () => playback, control, showPlayback };
+})();
 
 // For tests and for the curious: what the page holds and draws.
 window.__wstrace = {
@@ -945,4 +1138,9 @@ window.__wstrace = {
   listedSeqs: (max) => Array.from(filtered.subarray(0, max || 50), (i) => calls.seq[i]),
   filterError: () => { const e = document.getElementById("filter-error"); return e.hidden ? "" : e.textContent; },
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
+  live,
+  findings: () => D.findings.map((f) => f.rule),
+  lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
+  // Wall-clock ms of the first event (the live view's latency is measured against it).
+  startMs: () => D.meta.start_ms + D.meta.start_ns_in_ms / 1e6,
 };

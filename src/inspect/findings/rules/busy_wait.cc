@@ -73,7 +73,7 @@ class BusyWait : public Rule {
                  "at 100% while waiting.";
     f_.next = "Wait for readiness before retrying: poll/select/epoll (WSAPoll, WSAEventSelect, "
               "I/O completion ports on Windows), or use a blocking socket with a timeout.";
-    out.push_back(std::move(f_));
+    out.push_back(f_);
   }
 
  private:

@@ -82,7 +82,7 @@ class ConnectFailed : public Rule {
       Endpoint& e = entry.second;
       const uint64_t failed = e.refused + e.timed_out + e.unreachable + e.other;
       if (failed < min_) continue;
-      Finding f = std::move(e.f);
+      Finding f = e.f;
       f.rule = "connect-failed";
       const std::optional<std::string> fallback = works_.instead(e.under, e.addr);
       f.severity = fallback ? Severity::Info : e.connected ? Severity::Warning : Severity::Error;

@@ -119,7 +119,7 @@ class ConnectTimeout : public Rule {
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& [ep, e] : eps_) {
       const std::optional<std::string> fallback = works_.instead(e.under, e.addr);
-      Finding f = std::move(e.f);
+      Finding f = e.f;
       f.rule = "connect-timeout";
       f.over_gaps = true;  // a completion, a writable poll that was dropped
       f.severity = fallback ? Severity::Info : e.connected ? Severity::Warning : Severity::Error;

@@ -69,7 +69,7 @@ class EofNotHandled : public Rule {
                        "further receive returns 0 at once. A loop that does not stop on 0 spins.";
       reads_.next = "Handle recv() == 0 as end-of-stream: stop reading, finish sending if "
                     "needed, then close the socket.";
-      out.push_back(std::move(reads_));
+      out.push_back(reads_);
     }
     if (unclosed_conns_) {
       unclosed_.rule = "eof-not-handled";
@@ -84,7 +84,7 @@ class EofNotHandled : public Rule {
                           "the socket open: it stays in CLOSE_WAIT and holds a descriptor.";
       unclosed_.next = "Close the socket when a receive returns 0; look for CLOSE_WAIT sockets "
                        "('ss -tan state close-wait', 'netstat -an').";
-      out.push_back(std::move(unclosed_));
+      out.push_back(unclosed_);
     }
   }
 

@@ -75,7 +75,7 @@ class Ipv6Fallback : public Rule {
       x.f.counts = {{"IPv6 attempts failed", fmt::format("{}", x.failed)},
                     {"fallbacks", fmt::format("{}", x.times)},
                     {"time lost", duration_str(x.lost)}};
-      out.push_back(std::move(x.f));
+      out.push_back(x.f);
     }
   }
 

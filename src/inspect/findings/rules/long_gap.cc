@@ -148,7 +148,7 @@ class LongGap : public Rule {
     f_.next = "If this was not intended, look at what the thread did during the gap (the calls "
               "named above, 'wstrace show' between those times); watch for idle timeouts of the "
               "peer or of proxies that would close the connection meanwhile.";
-    out.push_back(std::move(f_));
+    out.push_back(f_);
   }
 
  private:

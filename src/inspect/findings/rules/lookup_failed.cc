@@ -60,7 +60,7 @@ class LookupFailed : public Rule {
 
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& [name, n] : names_) {
-      Finding f = std::move(n.f);
+      Finding f = n.f;
       f.rule = "lookup-failed";
       f.severity = Severity::Error;
       f.over_gaps = n.results.count("no answer") > 0;  // an answer received but dropped

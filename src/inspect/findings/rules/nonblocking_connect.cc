@@ -71,7 +71,7 @@ class NonblockingConnect : public Rule {
                   "in a trace or a log.";
       f.next = "Look at the SO_ERROR value (shown above) for the real error; make sure the "
                "program reports it rather than a generic 'connection failed'.";
-      out.push_back(std::move(f));
+      out.push_back(f);
     }
     if (unchecked_n_) {
       Finding& f = unchecked_;
@@ -87,7 +87,7 @@ class NonblockingConnect : public Rule {
                   "as an error that seems to have nothing to do with connecting.";
       f.next = "After poll/select reports the socket writable, read getsockopt(SO_ERROR) and "
                "treat a non-zero value as the connect's failure.";
-      out.push_back(std::move(f));
+      out.push_back(f);
     }
   }
 

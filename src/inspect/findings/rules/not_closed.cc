@@ -34,7 +34,7 @@ class NotClosed : public Rule {
   void finish(const Tracker& t, std::vector<Finding>& out) override {
     for (auto& [pid, p] : procs_) {
       if (p.count < min_) continue;
-      Finding f = std::move(p.f);
+      Finding f = p.f;
       std::sort(f.conns.begin(), f.conns.end());
       f.rule = "not-closed";
       f.severity = Severity::Info;

@@ -78,7 +78,7 @@ class PeerReset : public Rule {
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& entry : groups_) {
       Group& g = entry.second;
-      Finding f = std::move(g.f);
+      Finding f = g.f;
       f.rule = "peer-reset";
       f.severity = Severity::Error;
       const std::string ep = entry.first == "?" ? "the peer" : endpoint_str(g.addr, g.host);

@@ -151,7 +151,7 @@ class Retransmissions : public Rule {
 
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& [key, p] : peers_) {
-      Finding f = std::move(p.f);
+      Finding f = p.f;
       f.rule = "retransmissions";
       f.severity = Severity::Warning;
       const std::string ep = key == "?" ? "a peer" : endpoint_str(p.addr, p.host);

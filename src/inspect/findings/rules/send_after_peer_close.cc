@@ -74,7 +74,7 @@ class SendAfterPeerClose : public Rule {
     f_.next = "Treat recv() == 0 as 'peer closed': stop sending and close. Check why the peer "
               "closed early (its logs, a request it rejected, an idle or request timeout). On "
               "Linux, a process without MSG_NOSIGNAL or SIGPIPE ignored dies of SIGPIPE here.";
-    out.push_back(std::move(f_));
+    out.push_back(f_);
   }
 
  private:

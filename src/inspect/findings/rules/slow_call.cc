@@ -197,12 +197,12 @@ class SlowCall : public Rule {
     const uint64_t limit = std::min(k.wait, std::max(min_, median * factor_));
     Finding f;
     uint64_t slow = 0, worst = 0;
-    for (Sample& s : k.slowest) {
+    for (const Sample& s : k.slowest) {
       if (s.dur < limit) continue;
       if (slow++ == 0) f.first_ts = s.call.ts, worst = s.dur;
       f.first_ts = std::min(f.first_ts, s.call.ts);
       if (s.call.conn) add_conn(f, s.call.conn);
-      f.calls.push_back(std::move(s.call));
+      f.calls.push_back(s.call);
     }
     if (slow == 0) return;
     f.rule = "slow-call";

@@ -35,7 +35,7 @@ class SlowLookup : public Rule {
 
   void finish(const Tracker&, std::vector<Finding>& out) override {
     for (auto& [name, n] : names_) {
-      Finding f = std::move(n.f);
+      Finding f = n.f;
       f.rule = "slow-lookup";
       f.severity = Severity::Warning;
       std::string asked;

@@ -92,7 +92,7 @@ class SmallWrites : public Rule {
     f_.next = "Write each message with one call (build it in a buffer, or use writev/sendmsg / "
               "WSASend with several buffers), or set TCP_NODELAY on the socket for "
               "request/response traffic.";
-    out.push_back(std::move(f_));
+    out.push_back(f_);
   }
 
  private:

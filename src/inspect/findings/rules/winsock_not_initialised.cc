@@ -44,7 +44,7 @@ class WinsockNotInitialised : public Rule {
     for (auto& [pid, p] : procs_) {
       const uint64_t n = p.before + p.after;
       if (n == 0) continue;
-      Finding f = std::move(p.f);
+      Finding f = p.f;
       f.rule = "winsock-not-initialised";
       f.severity = Severity::Error;
       const Process* proc = t.process(pid);

@@ -1,0 +1,171 @@
+#include "live_feed.h"
+
+#include <algorithm>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "report_html.h"
+
+namespace ws::report {
+namespace {
+
+// Calls [from, to) of `k`, their raw fields' positions counted from `from`.
+CallColumns slice(const CallColumns& k, size_t from, size_t to) {
+  CallColumns out;
+  auto copy = [from, to](const auto& src, auto& dst) {
+    dst.assign(src.begin() + static_cast<ptrdiff_t>(from), src.begin() + static_cast<ptrdiff_t>(to));
+  };
+  copy(k.seq, out.seq), copy(k.ts, out.ts), copy(k.dur, out.dur), copy(k.thread, out.thread);
+  copy(k.func, out.func), copy(k.conn, out.conn), copy(k.result, out.result);
+  copy(k.error, out.error), copy(k.bytes, out.bytes), copy(k.sock, out.sock);
+  copy(k.sock2, out.sock2), copy(k.args, out.args), copy(k.facts, out.facts);
+  copy(k.kept, out.kept), copy(k.total, out.total), copy(k.link, out.link);
+  out.raw.resize(k.raw.size());
+  for (size_t f = 0; f < k.raw.size(); ++f) {
+    const CallColumns::Raw& col = k.raw[f];
+    auto a = std::lower_bound(col.at.begin(), col.at.end(), static_cast<uint32_t>(from));
+    auto b = std::lower_bound(a, col.at.end(), static_cast<uint32_t>(to));
+    for (auto it = a; it != b; ++it) {
+      out.raw[f].at.push_back(*it - static_cast<uint32_t>(from));
+      out.raw[f].v.push_back(col.v[static_cast<size_t>(it - col.at.begin())]);
+    }
+  }
+  return out;
+}
+
+template <typename T>
+std::vector<T> tail(const std::vector<T>& v, size_t from) {
+  return from >= v.size() ? std::vector<T>{}
+                          : std::vector<T>(v.begin() + static_cast<ptrdiff_t>(from), v.end());
+}
+
+}  // namespace
+
+bool FeedCursor::parse(const std::string& text) {
+  std::istringstream in(text);
+  FeedCursor c;
+  char comma = 0;
+  in >> c.calls >> comma >> c.ended >> comma >> c.lookups >> comma >> c.http >> comma >> c.tls >>
+      comma >> c.strings >> comma >> c.errors >> comma >> c.facts;
+  if (in.fail() || in.peek() != EOF) return false;
+  *this = c;
+  return true;
+}
+
+std::string FeedCursor::text() const {
+  return fmt::format("{},{},{},{},{},{},{},{}", calls, ended, lookups, http, tls, strings, errors,
+                     facts);
+}
+
+LiveFeed::LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
+                   size_t window)
+    : in_(inspection),
+      header_(header),
+      builder_(ReportOptions{inspect::Filter(), 512, 0}, inspection),
+      window_(std::max<size_t>(window, 1000)) {
+  inspection.subscribe(*this);
+}
+
+void LiveFeed::on_event(const inspect::Facts& f) {
+  builder_.on_event(f);
+  ++version_;
+  // The window: half of it forgotten at a time, so that the columns move rarely.
+  const size_t kept = builder_.data().calls.size();
+  if (kept > window_) {
+    const size_t n = kept - window_ / 2;
+    builder_.forget_calls(n);
+    forgotten_ += n;
+  }
+}
+
+void LiveFeed::notify() { news_.notify_all(); }
+
+void LiveFeed::set_over() {
+  {
+    std::lock_guard lock(mu_);
+    over_ = true;
+    ++version_;
+  }
+  news_.notify_all();
+}
+
+bool LiveFeed::over() {
+  std::lock_guard lock(mu_);
+  return over_;
+}
+
+bool LiveFeed::wait_news(const FeedCursor& at, std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
+  return news_.wait_for(lock, wait, [&] { return version_ != at.version; });
+}
+
+ReportData LiveFeed::part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped) {
+  const ReportData& d = builder_.data();
+  const inspect::Tracker& tracker = in_.tracker();
+  ReportData p;
+  p.header = header_;
+  p.filter_text = d.filter_text;
+  p.payload_cap = d.payload_cap;
+  p.summary = d.summary;
+  // The calls: those the page has not had, from the window's front when it fell behind.
+  skipped = 0;
+  if (at.calls < forgotten_) skipped = forgotten_ - at.calls, at.calls = forgotten_;
+  const size_t from = std::min<size_t>(at.calls - forgotten_, d.calls.size());
+  const size_t to = std::min(d.calls.size(), from + max_calls);
+  p.calls = slice(d.calls, from, to);
+  size_t pay_from = 0, pay_len = 0;
+  for (size_t i = 0; i < from; ++i) pay_from += d.calls.kept[i];
+  for (size_t i = from; i < to; ++i) pay_len += d.calls.kept[i];
+  p.payload = d.payload.substr(pay_from, pay_len);
+  at.calls = forgotten_ + to;
+  // Connections that ended since, then every open one as it is now.
+  p.conns = tail(d.conns, at.ended);
+  at.ended = d.conns.size();
+  for (const inspect::Connection* c : tracker.open_list()) p.conns.push_back(builder_.row_of(*c));
+  if (d.filter_text.empty())
+    for (ConnRow& r : p.conns) r.in_report = true;
+  p.summary.connections = tracker.connections_seen();
+  p.lookups = tail(d.lookups, at.lookups), at.lookups = d.lookups.size();
+  p.http = tail(d.http, at.http), at.http = d.http.size();
+  p.tls = tail(d.tls, at.tls), at.tls = d.tls.size();
+  p.summary.lookups = d.lookups.size();
+  p.summary.http = d.http.size();
+  p.summary.tls = d.tls.size();
+  p.errors = tail(d.errors, at.errors), at.errors = d.errors.size();
+  p.facts = tail(d.facts, at.facts), at.facts = d.facts.size();
+  p.threads = d.threads;
+  for (const auto& [pid, proc] : tracker.processes()) p.processes.push_back(proc);
+  std::sort(p.processes.begin(), p.processes.end(),
+            [](const auto& a, const auto& b) { return a.pid < b.pid; });
+  p.findings = over_ ? in_.findings() : in_.findings_so_far();
+  at.version = version_;
+  return p;
+}
+
+std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) {
+  JsonPart part;
+  part.statics = statics;
+  ReportData p;
+  uint64_t skipped = 0;
+  std::vector<std::string> strings;  // the ones the page has not had
+  {
+    std::lock_guard lock(mu_);
+    const size_t strings_from = at.strings;
+    p = part_of(at, max_calls, skipped);
+    // (the strings are copied under the lock: the inspection adds to them)
+    const auto& all = builder_.data().strings.strings();
+    strings.assign(all.begin() + static_cast<ptrdiff_t>(std::min(strings_from, all.size())),
+                   all.end());
+    at.strings = all.size();
+    part.strings = &strings;
+    part.live = fmt::format(
+        "{{\"cursor\":\"{}\",\"skipped\":{},\"strings_from\":{},\"over\":{},\"more\":{}{}}}",
+        at.text(), skipped, strings_from, over_ ? "true" : "false",
+        at.calls < forgotten_ + builder_.data().calls.size() ? "true" : "false",
+        live_extra ? live_extra() : "");
+  }
+  return report_json(p, part);
+}
+
+}  // namespace ws::report

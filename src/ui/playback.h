@@ -1,0 +1,57 @@
+// `wstrace ui FILE`: a saved trace played back into a LiveFeed at the pace it was recorded
+// (times a speed), from a thread of its own, so that the live view shows it as it happened.
+// The page drives it (control()): play, pause, speed, seek forward to a time.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "engine.h"
+#include "inspector.h"
+#include "live_feed.h"
+
+namespace ws::ui {
+
+class Playback {
+ public:
+  // Plays the events of `open()` into a feed of its own, starting paused at the beginning;
+  // `open()` is called twice: first to learn when the trace ends.
+  explicit Playback(const std::function<std::unique_ptr<Engine>()>& open);
+  ~Playback();
+
+  report::LiveFeed& feed() { return *feed_; }
+  // Starts the playing thread.
+  void start();
+  // A request of the page: op "play", "pause", "speed" (value: a factor, 0.01 to 10000) or
+  // "seek" (value: ns since the first event; only forward: what was shown stays). Returns the
+  // state as JSON, as state_json().
+  std::string control(const std::string& op, const std::string& value);
+  // {"playing":…,"speed":…,"position":ns,"end":ns of the last event,"done":…}
+  std::string state_json();
+
+ private:
+  void run();
+  // The trace time the playback has reached now (lock held).
+  int64_t position_locked() const;
+
+  std::unique_ptr<Engine> engine_;
+  inspect::Inspector inspection_;
+  std::unique_ptr<report::LiveFeed> feed_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool playing_ = false, done_ = false, stopping_ = false;
+  double speed_ = 1;
+  int64_t first_ts_ = -1, end_ = 0;  // trace times: the first event's, the last shown (ns)
+  // The position: `base_` (trace ns since the first event) when the clock read `since_`.
+  int64_t base_ = 0;
+  std::chrono::steady_clock::time_point since_;
+  int64_t seek_ = -1;  // shown at once up to this position
+};
+
+}  // namespace ws::ui
