@@ -48,9 +48,27 @@ static __always_inline struct tcp_owner *tcp_owner_of(const struct sock *sk) {
   return bpf_map_lookup_elem(&tcp_socks, &key);
 }
 
-/* A fresh event of connection `o` in the ring, or 0 (counted lost). Its thread: the one acting
- * when it belongs to the socket's process, else the process's own id. */
-static __always_inline struct ws_ebpf_event *tcp_event(__u32 kind, const struct tcp_owner *o) {
+/* record --system --filter: whether the pre-filter keeps what TCP does under socket `sk` of
+ * process `tgid` — its process and the socket's two ends, as for the calls (a connection to
+ * another port, or of a process the filter leaves out, is not recorded; the function terms let
+ * these events through: the exact filter judges them later). */
+static __always_inline int tcp_kept(const struct sock *sk, __u32 tgid) {
+  if (!trace_all || !pf.active) return 1;
+  __u32 sat = pf_process(tgid);
+  if (sat && (pf.c_port | pf.c_addr)) {
+    struct pf_ends x = {};
+    pf_sock_ends(&x, (struct sock *)sk);
+    sat = pf_ends_met(sat, &x);
+  }
+  return sat != 0;
+}
+
+/* A fresh event of connection `o` (socket `sk`) in the ring, or 0 (counted lost, or left out
+ * by the pre-filter). Its thread: the one acting when it belongs to the socket's process, else
+ * the process's own id. */
+static __always_inline struct ws_ebpf_event *tcp_event(__u32 kind, const struct tcp_owner *o,
+                                                       const struct sock *sk) {
+  if (!tcp_kept(sk, o->tgid)) return 0;
   struct ws_ebpf_event *e = bpf_ringbuf_reserve(&events, sizeof *e, 0);
   if (!e) {
     count_lost(o->tgid);
@@ -72,7 +90,7 @@ static __always_inline void tcp_reading(const struct sock *sk, const struct tcp_
                                         __u32 at, __u64 ts, int state) {
   if (!tcp_readings) return;
   const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-  struct ws_ebpf_event *e = tcp_event(WS_EV_TCP_INFO, o);
+  struct ws_ebpf_event *e = tcp_event(WS_EV_TCP_INFO, o, sk);
   if (!e) return;
   if (ts) e->ts = ts;
   e->nr = at;
@@ -146,7 +164,7 @@ int BPF_PROG(tcp_set_state, const struct sock *sk, const int oldstate, const int
   struct tcp_owner *found = tcp_owner_of(sk);
   if (!found) return 0;
   struct tcp_owner o = *found;
-  struct ws_ebpf_event *e = tcp_event(WS_EV_TCP_STATE, &o);
+  struct ws_ebpf_event *e = tcp_event(WS_EV_TCP_STATE, &o, sk);
   if (e) {
     e->args[1] = oldstate;
     e->args[2] = newstate;
@@ -180,7 +198,7 @@ static __always_inline void tcp_retransmitted(const struct sock *sk, const struc
   __u32 len = end_seq - seq;
   if (flags & WS_TCPHDR_SYN) len -= len ? 1 : 0;
   if (flags & WS_TCPHDR_FIN) len -= len ? 1 : 0;
-  struct ws_ebpf_event *e = tcp_event(WS_EV_TCP_RETRANS, &o);
+  struct ws_ebpf_event *e = tcp_event(WS_EV_TCP_RETRANS, &o, sk);
   if (!e) return;
   e->args[1] = BPF_CORE_READ(sk, __sk_common.skc_state);
   __u64 acked = BPF_CORE_READ(tp, bytes_acked);
