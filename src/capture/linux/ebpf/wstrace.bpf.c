@@ -634,8 +634,13 @@ static __always_inline void call_facts(struct scratch *s, const struct inflight 
   }
 }
 
-/* The facts of socket `f` (descriptor `fd`) in an inherited event; 0 when it is no socket. */
-static __always_inline int socket_facts(struct ws_ebpf_event *e, struct file *f, __u32 fd) {
+static __always_inline void tcp_remember(struct sock *sk, __u32 tgid, __u32 fd);
+
+/* The facts of socket `f` (descriptor `fd` of `tgid`) in an inherited event; 0 when it is no
+ * socket. A TCP socket the trace meets this way is followed by the TCP programs from now on
+ * (wstrace_tcp.bpf.h), as one it saw made. */
+static __always_inline int socket_facts(struct ws_ebpf_event *e, struct file *f, __u32 fd,
+                                        __u32 tgid) {
   umode_t mode = BPF_CORE_READ(f, f_inode, i_mode);
   if ((mode & S_IFMT) != S_IFSOCK) return 0;
   struct socket *so = (struct socket *)BPF_CORE_READ(f, private_data);
@@ -648,6 +653,7 @@ static __always_inline int socket_facts(struct ws_ebpf_event *e, struct file *f,
   e->args[4] = BPF_CORE_READ(sk, __sk_common.skc_state) == 10;  /* TCP_LISTEN */
   e->local_len = inet_addr(sk, 0, e->local);
   if (!e->args[4]) e->addr_len = inet_addr(sk, 1, e->addr);
+  tcp_remember(sk, tgid, fd);
   return 1;
 }
 
@@ -710,7 +716,7 @@ static __always_inline void describe_sock(__u32 tgid, __u32 tid, __u64 fd, __u64
   struct ws_ebpf_event *e = bpf_ringbuf_reserve(&events, sizeof(struct ws_ebpf_event), 0);
   if (!e) return;
   __builtin_memset(e, 0, sizeof *e);
-  if (!socket_facts(e, f, fd)) {
+  if (!socket_facts(e, f, fd, tgid)) {
     bpf_ringbuf_discard(e, 0);
     return;
   }
@@ -863,7 +869,7 @@ static long inherited_fd(__u32 fd, void *ctx) {
   struct scratch *s = fresh_event(WS_EV_INHERITED, w->tgid, w->tid);
   if (!s) return 1;
   s->e.ts = w->ts;
-  if (socket_facts(&s->e, f, fd)) submit(s);
+  if (socket_facts(&s->e, f, fd, w->tgid)) submit(s);
   return 0;
 }
 
@@ -1446,7 +1452,7 @@ int attach_sockets(struct bpf_iter__task_file *ctx) {
   struct ws_ebpf_event *e = bpf_map_lookup_elem(&iter_scratch, &zero);
   if (!e) return 0;
   __builtin_memset(e, 0, sizeof *e);
-  if (!socket_facts(e, f, ctx->fd)) return 0;
+  if (!socket_facts(e, f, ctx->fd, iter_tgid)) return 0;
   e->kind = WS_EV_INHERITED;
   e->pid = e->tid = iter_tgid;
   e->ts = bpf_ktime_get_ns();
