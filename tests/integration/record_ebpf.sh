@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The kernel engine (`record --engine ebpf`): a refusal that says what to do where BPF cannot be
 # loaded; where it can, a static program the preload engine cannot enter, children followed
-# through fork and exec, exit statuses, and every call accounted for when its ring buffer is
+# through fork and exec, exit statuses, the TCP events of a connection found at an attach, and
+# every call accounted for when its ring buffer is
 # too small (drops events, charged to the process). The comparison with the wire is the truth
 # harness's (ebpf_truth_*). Exit 77 (skipped, with the reason) where BPF cannot be loaded.
 # Run as: SCRIPT WSTRACE SRC WORK PROGRAMS_DIR
@@ -168,7 +169,39 @@ if unshare --pid --fork --mount-proc true 2>/dev/null; then
   expect_in "$WORK/err" "wstrace: the kernel engine saw nothing of the program: wstrace runs in a PID namespace of its own"
 fi
 
-# 7. A program that is not there: refused before anything is loaded or written.
+# 8. attach to a process that holds a TCP connection already (both its ends): the connection,
+#    found at the attach, is followed by the TCP programs like one seen made — its state changes
+#    and the reading before its close are recorded. The program waits on a fifo, never a clock.
+mkfifo "$WORK/go"
+python3 -c '
+import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+print("ready", flush=True)
+open(sys.argv[1]).read()
+c.sendall(b"x" * 100000); got = 0
+while got < 100000: got += len(a.recv(65536))
+a.close(); c.close()
+print("done", flush=True)
+' "$WORK/go" >"$WORK/held.out" &
+held=$!
+until grep -q ready "$WORK/held.out" 2>/dev/null; do kill -0 "$held" || break; done
+exec 5< <(exec "$WSTRACE" attach -o "$WORK/held.wst" "$held" 2>&1 >/dev/null)
+attacher=$!
+read -r -u 5 line
+checks=$((checks + 1))
+case "$line" in *"attached to process $held"*) ;; *) fail "attach said '$line'" ;; esac
+echo go >"$WORK/go"
+wait "$held"
+kill -INT "$attacher"
+cat <&5 >/dev/null
+exec 5<&-
+expect_exit 0 "$WSTRACE" show "$WORK/held.wst"
+expect_in "$WORK/out" "listening=0"
+expect_in "$WORK/out" "old_state=ESTABLISHED, tcp_state=CLOSE_WAIT)"  # (one end, at the FIN)
+expect_in "$WORK/out" "tcp_at=4, tcp_state=ESTABLISHED"  # (the other, read before its close)
+
+# 9. A program that is not there: refused before anything is loaded or written.
 expect_exit 127 "$WSTRACE" record --engine ebpf -o "$WORK/none.wst" -- "$WORK/no-such-program"
 checks=$((checks + 1))
 [ ! -e "$WORK/none.wst" ] || fail "a missing program must leave no trace file"
