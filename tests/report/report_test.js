@@ -12,8 +12,8 @@
 "use strict";
 const path = require("path");
 
-const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort, tlsHtml, iocpHtml] =
-  process.argv.slice(2);
+const [nodeDir, chromiumPath, sessionHtml, bigHtml, outDir, serverPort, tlsHtml, iocpHtml,
+  retransHtml] = process.argv.slice(2);
 const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core"));
 
 let failures = 0;
@@ -224,6 +224,20 @@ async function iocpChecks(browser) {
   await page.close();
 }
 
+// `synth retransmissions`: an upload whose segments TCP sent again (the kernel engine's events):
+// its lane's label is marked with the count, in the retransmissions' colour, and its row says it.
+async function retransChecks(browser) {
+  const { page, problems } = await open(browser, retransHtml);
+  const lanes = await page.evaluate(() => window.__wstrace.lanes());
+  const lane = lanes.find((l) => l.kind === "conn");
+  check(lane && lane.retrans === 3 && lane.label.endsWith(" ⟳3"),
+    `a connection with retransmissions is marked on its lane (${JSON.stringify(lane)})`);
+  const tcp = lane ? await page.evaluate((id) => window.__wstrace.tcp(id), lane.id) : null;
+  check(tcp && tcp.retrans === "3", `… and its row counts them (${JSON.stringify(tcp)})`);
+  check(problems.length === 0, "no console errors on the retransmissions report: " + problems.join("; "));
+  await page.close();
+}
+
 async function bigChecks(browser) {
   const { page, problems, loadMs } = await open(browser, bigHtml);
   const inPage = await page.evaluate(() => window.__wstrace.loadMs);
@@ -286,6 +300,7 @@ async function bigChecks(browser) {
     await sessionChecks(browser);
     await tlsChecks(browser);
     await iocpChecks(browser);
+    await retransChecks(browser);
     await bigChecks(browser);
   } catch (e) {
     failures++;

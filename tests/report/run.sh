@@ -37,6 +37,8 @@ expect_in "$WORK/tls.out" "handshake done TLSv1.3"
 expect_exit 0 "$WSTRACE" report -q "$WORK/tls.wst" -o "$WORK/tls.html"
 # A Windows program's overlapped calls on a completion port (recorded under Wine).
 expect_exit 0 "$WSTRACE" report -q "$SRC/tests/report/windows/iocp.wst" -o "$WORK/iocp.html"
+expect_exit 0 "$WSTRACE" synth retransmissions -o "$WORK/retrans.wst"
+expect_exit 0 "$WSTRACE" report -q "$WORK/retrans.wst" -o "$WORK/retrans.html"
 expect_exit 0 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/session.html"
 expect_in "$WORK/err" "session.html"
 
@@ -54,7 +56,7 @@ expect_exit 1 "$WSTRACE" report "$WORK/session.wst" -o "$WORK/no/such/dir/x.html
 
 checks=$((checks + 1))
 node "$SRC/tests/report/report_test.js" "$NODE_DIR" "$CHROMIUM" "$WORK/session.html" \
-     "$WORK/big.html" "$WORK" "$port" "$WORK/tls.html" "$WORK/iocp.html" ||
+     "$WORK/big.html" "$WORK" "$port" "$WORK/tls.html" "$WORK/iocp.html" "$WORK/retrans.html" ||
   fail "the browser checks (report_test.js)"
 
 # The filter box and wstrace's filter pick the same calls of real programs and of the
