@@ -45,7 +45,11 @@ constexpr bool fields_fit() {
   return true;
 }
 static_assert(fields_fit(), "an event has more fields than kMaxFields: raise it");
-static_assert(static_cast<size_t>(FieldId::kCount) <= 64, "the presence bitmap is one varint");
+// A trace names its fields in its own table, an event's values by their place in that event's
+// list: the presence bitmap is one varint over those places (readers take at most 63), not over
+// every field there is. Raw records of the agents name a field in one byte.
+static_assert(kMaxFields <= 63, "an event's presence bitmap is one varint");
+static_assert(static_cast<size_t>(FieldId::kCount) <= 255, "raw records name a field in a byte");
 
 template <typename Def, typename Id>
 Id by_name(std::span<const Def> defs, std::string_view name, Id unknown) {
