@@ -245,6 +245,17 @@ void RingCollector::lost_before_ring(uint32_t pid, uint64_t n, DropReason reason
   emit(pool_[0]->event());
 }
 
+bool RingCollector::never_started(uint32_t pid, const std::string& image,
+                                  const std::string& cause) {
+  drain();
+  if (processes_.count(pid)) return false;
+  EventBuilder b;
+  b.begin(FuncId::tracing_lost, pid, pid, now_()).result(0);
+  b.str(FieldId::image, image).str(FieldId::cause, cause);
+  emit(b.event());
+  return true;
+}
+
 std::vector<uint32_t> RingCollector::running() const {
   std::vector<uint32_t> pids;
   for (const auto& [pid, exited] : processes_)

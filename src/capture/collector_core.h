@@ -57,6 +57,10 @@ class RingCollector {
   // A process ended with `exit_code`: its rings are drained and freed, and its exit recorded
   // unless its agent already recorded it.
   void process_ended(uint32_t pid, int exit_code);
+  // Process `pid` ended, or is about to, and its agent never said it started (the loader did
+  // not load the agent): a tracing_lost event naming `image` and `cause`, so that the trace
+  // says nothing was seen of it rather than that it made no calls. False when it was seen.
+  bool never_started(uint32_t pid, const std::string& image, const std::string& cause);
   // At the end: processes that were seen to start but whose end nobody recorded (reaped by a
   // traced parent after a signal) get an exit without a status.
   void close_unended();

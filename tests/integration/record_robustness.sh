@@ -111,6 +111,15 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
   expect_exit 1 "$WSTRACE" record -q -o "$WORK/suid.wst" -- "$WORK/suid" a b 1
   expect_in "$WORK/err" "setuid"
 fi
+# The loader refuses the agent (here an agent file it cannot load, as a noexec /dev/shm or a
+# missing library would make it): the trace and record say the program was not seen, instead
+# of a trace of a program that made no calls.
+mkdir -p "$WORK/broken/bin" "$WORK/broken/lib"
+cp "$WSTRACE" "$WORK/broken/bin/" && : >"$WORK/broken/lib/libwstrace-agent.so"
+expect_exit 0 "$WORK/broken/bin/wstrace" record -o "$WORK/broken.wst" -- "$PROGRAMS/stress" 1 1
+expect_in "$WORK/err" "agent never started in the program"
+"$WSTRACE" show --json "$WORK/broken.wst" >"$WORK/broken.json" || fail "the trace of an unloaded agent reads"
+expect_in "$WORK/broken.json" '"event":"tracing_lost"'
 expect_exit 127 "$WSTRACE" record -q -o "$WORK/x.wst" -- no-such-program-wstrace
 expect_in "$WORK/err" "not found"
 : >"$WORK/not-exec" && chmod 644 "$WORK/not-exec"

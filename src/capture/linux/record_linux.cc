@@ -199,6 +199,7 @@ class PreloadEngine final : public LiveCapture {
   RecordOptions opt_;
   SharedRegion shm_;
   AgentLink agent_link_;
+  std::string image_;  // the program file started
   std::unique_ptr<trace::TraceWriter> writer_;
   std::unique_ptr<RingCollector> collector_;
   pid_t child_ = -1;
@@ -213,6 +214,7 @@ RecordError PreloadEngine::start(std::string& warning) {
   if (opt.argv.empty())
     return {2, "record needs a program to run: wstrace record -- PROGRAM [ARGS…]"};
   Preflight pre = preflight(opt.argv[0]);
+  image_ = pre.path;
   switch (pre.verdict) {
     case Preflight::Verdict::NotFound: return {127, pre.message};
     case Preflight::Verdict::NotExecutable: return {126, pre.message};
@@ -401,8 +403,16 @@ void PreloadEngine::end_background() {
 
 bool PreloadEngine::reap() {
   return reap_children([this](pid_t pid, int code) {
+    if (pid == child_) {
+      summary_.exit_status = code, root_ended_ = true;
+      collector_->never_started(
+          static_cast<uint32_t>(pid), image_,
+          "the agent never started in the program: the loader refused to preload it (its "
+          "message, if any, is on the program's standard error: a library the agent needs is "
+          "missing or of another build, or its folder is on a noexec mount) or the program "
+          "ended before the agent could start; nothing it did was seen");
+    }
     collector_->process_ended(static_cast<uint32_t>(pid), code);
-    if (pid == child_) summary_.exit_status = code, root_ended_ = true;
   });
 }
 
