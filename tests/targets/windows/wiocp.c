@@ -7,7 +7,7 @@
  *   wiocp zeroread   a zero-byte overlapped WSARecv (a readiness poll) before each real one;
  *                    we close first
  *   wiocp recvfrom   overlapped WSARecvFrom of datagrams from two senders, then an overlapped
- *                    WSARecvMsg
+ *                    WSARecvMsg, then an overlapped WSARecvFrom on a connected TCP socket
  *   wiocp immediate  an overlapped WSARecv that completes at once (no byte count asked), its
  *                    completion packet taken from the port
  *   wiocp closed     an overlapped WSARecv aborted by closesocket, then calls on the closed handle
@@ -228,6 +228,27 @@ static int recvfrom_two(void) {
   sendto(s2, "from-msg", 8, 0, (struct sockaddr*)&to, sizeof to);
   if (next_done(port, &n) != &ov) die("recvmsg completion");
   printf("message=%lu from=%u\n", n, ntohs(((struct sockaddr_in*)&from)->sin_port));
+  /* An overlapped WSARecvFrom on a connected TCP socket: Winsock ignores lpFrom there, so the
+     decoy sender left in the buffer (192.0.2.1:9, never contacted) must not be recorded. */
+  SOCKET c, a = pair(&c);
+  CreateIoCompletionPort((HANDLE)a, port, 2, 0);
+  struct sockaddr_in decoy = {0};
+  decoy.sin_family = AF_INET;
+  decoy.sin_addr.s_addr = htonl(0xC0000201);
+  decoy.sin_port = htons(9);
+  struct sockaddr_storage stale;
+  memset(&stale, 0, sizeof stale);
+  memcpy(&stale, &decoy, sizeof decoy);
+  int stale_len = sizeof decoy;
+  DWORD flags = 0;
+  OVERLAPPED tov = {0};
+  pending_ok(WSARecvFrom(a, &b, 1, NULL, &flags, (struct sockaddr*)&stale, &stale_len, &tov,
+                         NULL) == SOCKET_ERROR);
+  send(c, "tcp-data", 8, 0);
+  if (next_done(port, &n) != &tov) die("tcp recvfrom completion");
+  printf("tcp=%lu fromlen=%d\n", n, stale_len);
+  closesocket(a);
+  closesocket(c);
   closesocket(s1);
   closesocket(s2);
   closesocket(r);

@@ -88,6 +88,9 @@ void tcp_socket_made(SOCKET s, int af, int type, int protocol);
 void tcp_socket_accepted(SOCKET s, SOCKET listener);  // and read: it is set up
 void tcp_socket_inherited(SOCKET s, int af, int type, int protocol, bool connected);
 void tcp_socket_closed(SOCKET s);
+// Whether `s` is known to be a TCP stream (made, accepted or inherited as one). Winsock writes
+// no sender into recvfrom's and WSARecvFrom's buffer on such a socket: what is there is stale.
+bool tcp_known(SOCKET s);
 // Readings: a connection set up now (connect, a ConnectEx completion …); before shutdown or
 // close; around a send or receive (TcpWatch). None changes the last error.
 void tcp_setup(SOCKET s);

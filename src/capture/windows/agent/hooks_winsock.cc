@@ -356,15 +356,18 @@ int WSAAPI hook_recvfrom(SOCKET s, char* buf, int len, int flags, sockaddr* from
   notice_socket(s);
   TcpWatch tcp(s);
   Call c(FuncId::recvfrom);
-  sockaddr_storage mine;
+  // The sender is asked for with a buffer of the agent's when the program gave none. On a TCP
+  // stream Winsock writes none: the buffer then holds stale bytes, never recorded.
+  const bool sender = !tcp_known(s);
+  sockaddr_storage mine{};  // (family 0 until Winsock writes one)
   int mine_len = sizeof mine;
-  sockaddr* pa = from ? from : reinterpret_cast<sockaddr*>(&mine);
-  int* pl = from ? fromlen : &mine_len;
+  sockaddr* pa = from || !sender ? from : reinterpret_cast<sockaddr*>(&mine);
+  int* pl = from || !sender ? fromlen : &mine_len;
   const int given = from ? value_at(fromlen) : mine_len;
   int r = g_real.recvfrom(s, buf, len, flags, pa, pl);
   c.done(r, failed(r));
   io_args(c, s, static_cast<uint64_t>(len), flags);
-  if (r >= 0 && pl)
+  if (r >= 0 && sender && pl && (pa != reinterpret_cast<sockaddr*>(&mine) || mine.ss_family))
     c.sockaddr(FieldId::peer, pa, static_cast<size_t>(*pl < given ? *pl : given), Mem::Proven);
   c.payload(buf, r);
   return r;
@@ -394,9 +397,11 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
                             LPWSAOVERLAPPED_COMPLETION_ROUTINE done) {
   notice_socket(s);
   TcpWatch tcp(s);
-  // (The sender is written where lpFrom points when it completes: read then.)
+  // (The sender is written where lpFrom points when it completes: read then. Not on a TCP
+  // stream, where Winsock ignores lpFrom and the buffer keeps what it held.)
+  const bool sender = from && fromlen && !tcp_known(s);
   OverlappedCall oc(ov, s, s, bufs, n, done,
-                    PendingOp::Ends{from && fromlen ? PendingOp::Ends::kFrom : PendingOp::Ends::kNone,
+                    PendingOp::Ends{sender ? PendingOp::Ends::kFrom : PendingOp::Ends::kNone,
                                     from, fromlen});
   Call c(FuncId::WSARecvFrom);
   const int in_flags = static_cast<int>(value_at(flags));
@@ -408,7 +413,7 @@ int WSAAPI hook_WSARecvFrom(SOCKET s, LPWSABUF bufs, DWORD n, LPDWORD got, LPDWO
   io_args(c, s, wsabuf_total(bufs, n, mem), in_flags);
   c.u64(FieldId::count, n);
   // Done at once: Winsock wrote *fromlen and the address (WSAEFAULT when it did not fit).
-  if (r == 0 && from && fromlen)
+  if (r == 0 && sender)
     c.sockaddr(FieldId::peer, from, static_cast<size_t>(*fromlen), Mem::Proven);
   overlapped_args(c, ov);
   if (r == 0) wsabuf_payload(c, bufs, n, moved);

@@ -94,6 +94,8 @@ void tcp_socket_inherited(SOCKET s, int af, int type, int protocol, bool connect
 
 void tcp_socket_closed(SOCKET s) { g_tcp.forget(s); }
 
+bool tcp_known(SOCKET s) { return g_tcp.kind(s) == TcpKind::Tcp; }
+
 void tcp_setup(SOCKET s) {
   SystemTcp sys;
   g_tcp.setup(sys, s);
