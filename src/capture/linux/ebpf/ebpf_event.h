@@ -177,6 +177,9 @@ struct ws_ebpf_poll {
 };
 /* flags: a splice into a socket (else out of one) */
 #define WS_F_TO_SOCKET 0x200
+/* (sendfile, splice into a socket) bytes the call moved that the engine could not read: the
+ * payload keeps those before the first such byte */
+#define WS_F_ZC_UNSEEN 0x400
 /* aux[] of a wait: [WS_AUX_COUNT] the sockets among its descriptors; [WS_AUX_A] the timeout in
  * ns (with WS_F_HAVE_A; none: wait forever). */
 

@@ -47,7 +47,7 @@ class EbpfRecords {
   struct Process {
     std::string image, cmdline;
     bool mmsg_said = false;  // told that messages of a sendmmsg/recvmmsg went unrecorded
-    bool zero_copy_said = false;  // told that sendfile/splice payloads are not read
+    bool zero_copy_said = false;  // told that sendfile/splice payloads went unread
     bool uring_said = false;      // told that it set up io_uring
   };
   void call(const ws_ebpf_event& e, const uint8_t* payload, std::vector<EbpfRecord>& out);
