@@ -464,12 +464,36 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_TCP_RETRANS: tcp_event(e, out); break;
     case WS_EV_LOOKUP: lookup(e, payload, n, out); break;
     case WS_EV_URING_SOCKET_OP: uring_socket_op(e, out); break;
+    case WS_EV_ZC_PIECE: zc_piece(e, payload); break;
   }
   return {};
 }
 
-void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
+// A piece of the payload of the thread's next call (a sendfile's, longer than an event holds):
+// kept while the pieces follow one another (one the ring lost leaves those before it).
+void EbpfRecords::zc_piece(const ws_ebpf_event& e, const uint8_t* payload) {
+  std::vector<uint8_t>& p = zc_pieces_[e.tid];
+  if (e.aux[WS_AUX_LEN] == p.size()) p.insert(p.end(), payload, payload + e.payload_len);
+}
+
+void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
                        std::vector<EbpfRecord>& out) {
+  ws_ebpf_event e = event;
+  // A sendfile's payload: its pieces, then the call's own bytes when none is missing.
+  std::vector<uint8_t> joined;
+  if (const auto it = zc_pieces_.find(e.tid); it != zc_pieces_.end()) {
+    joined = std::move(it->second);
+    zc_pieces_.erase(it);
+  }
+  if (e.nr == WS_NR_SENDFILE && e.aux[WS_AUX_LEN]) {
+    if (joined.size() == e.aux[WS_AUX_LEN]) {
+      joined.insert(joined.end(), payload, payload + e.payload_len);
+    } else {
+      e.flags |= WS_F_ZC_UNSEEN;
+    }
+    e.payload_len = static_cast<uint32_t>(joined.size());
+    payload = joined.data();
+  }
   FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG, static_cast<int>(e.args[1]));
   if (e.nr == WS_NR_SPLICE) f = (e.flags & WS_F_TO_SOCKET) ? FuncId::splice : FuncId::splice_recv;
   if (e.nr == WS_NR_IO_URING_SETUP) return uring_setup(e, out);

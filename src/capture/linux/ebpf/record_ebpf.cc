@@ -159,7 +159,8 @@ uint32_t kernel_ring_bytes(const RecordOptions& opt) {
 // The collector's own rings, one per thread seen (kept in wstrace's memory, never shared): the
 // kernel's records are queued there as the agent's would be, so one collector serves both.
 constexpr uint32_t kSlots = 256;  // (untouched memory until a thread writes)
-constexpr uint32_t kRingBytes = 256u << 10;
+constexpr uint32_t kRingBytes = 1u << 20;  // (a sendfile's record may hold 256 KiB)
+static_assert(WS_EBPF_ZC_SNAP_MAX <= kRingBytes / 2);
 constexpr uint32_t kNoSlot = UINT32_MAX;
 constexpr int kPollMs = 5;
 constexpr int64_t kReclaimEvery = 20'000'000;
@@ -238,11 +239,14 @@ RecordError EbpfEngine::load(std::string& warning) {
   if (!skel_) return {1, fmt::format("cannot open the kernel engine's BPF object: {}",
                                      strerror(errno))};
   uint32_t snap = opt_.snaplen;
+  // (a sendfile's payload, read from the page cache in pieces, may be longer: up to
+  // WS_EBPF_ZC_SNAP_MAX)
+  skel_->rodata->zc_snaplen = std::min<uint32_t>(snap, WS_EBPF_ZC_SNAP_MAX);
   if (snap > WS_EBPF_SNAP_MAX) {
     snap = WS_EBPF_SNAP_MAX;
-    warning = fmt::format("the kernel engine keeps at most {} payload bytes per call: -s {} "
-                          "recorded as -s {}",
-                          WS_EBPF_SNAP_MAX,
+    warning = fmt::format("the kernel engine keeps at most {} payload bytes per call ({} of a "
+                          "sendfile): -s {} recorded as -s {}",
+                          WS_EBPF_SNAP_MAX, skel_->rodata->zc_snaplen,
                           opt_.snaplen == UINT32_MAX ? std::string("max")
                                                      : std::to_string(opt_.snaplen),
                           WS_EBPF_SNAP_MAX);

@@ -828,7 +828,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   if (in_lookup()) e->flags |= WS_F_IN_LOOKUP;
   if (!more_facts(s, &c, ret)) return 0;
   call_facts(s, &c, ret);
-  zc_exit(s, &c, ret);
   /* The ends are known now: connect's address, accept's new socket, recvfrom's sender. (An
    * mmsg call's messages may each go elsewhere: it is kept on its process and function.) */
   if (trace_all && pf.active && (pf.c_port | pf.c_addr) && c.nr != WS_NR_CLOSE &&
@@ -840,6 +839,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
     if (!pf_ends_met(c.pf, &x)) return 0;
   }
   if (trace_all) system_before(tgid, tid, &c);
+  zc_exit(s, &c, ret);  /* (a sendfile's first pieces go out here) */
   submit(s);
   if (trace_all) system_after(tgid, &c, ret);
   if ((c.nr == WS_NR_SENDMMSG || c.nr == WS_NR_RECVMMSG) && ret > 1)

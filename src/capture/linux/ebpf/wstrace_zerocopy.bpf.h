@@ -17,6 +17,7 @@
  * bpf_probe_read_kernel, of pages the call itself moved. */
 
 const volatile __u64 ro_after_init = 0;  /* __start_ro_after_init, 0: unknown */
+const volatile __u32 zc_snaplen = 1024;  /* ≤ WS_EBPF_ZC_SNAP_MAX: a sendfile's payload kept */
 __u64 dm_base = 0;   /* page_offset_base, once found */
 __u64 vmm_base = 0;  /* vmemmap_base, once found */
 __u32 bases_state = 0;  /* 0: not looked for; 1: found; 2: not found */
@@ -25,7 +26,8 @@ __u32 bases_state = 0;  /* 0: not looked for; 1: found; 2: not found */
 #define PAGE_SHIFT_ 12
 #define PAGE_SIZE_ 4096
 #define ZC_SCAN_WORDS 16384  /* 128 KiB of read-only-after-init data looked through */
-#define ZC_MAX_PAGES (WS_EBPF_SNAP_MAX / PAGE_SIZE_ + 1)
+/* steps of a sendfile's copy: a page, or the part of one before a piece is full */
+#define ZC_STEPS (WS_EBPF_ZC_SNAP_MAX / PAGE_SIZE_ + WS_EBPF_ZC_SNAP_MAX / WS_EBPF_SNAP_MAX + 2)
 #define ZC_MAX_FOLIO_PAGES 512   /* (the page cache's largest folio on x86-64: a PMD) */
 #define S_IFIFO_ 0010000
 
@@ -136,14 +138,27 @@ struct cache_walk {
   struct scratch *s;
   struct address_space *mapping;
   __u64 pos;
-  __u32 kept, want;
+  __u32 done;  /* bytes sent out in pieces before */
+  __u32 kept;  /* bytes in the scratch's payload */
+  __u32 want;  /* bytes to keep in all */
 };
 
-/* One page of the range: copied when the page cache holds it up to date, for this file. */
+/* One step of the range: the rest of a page, or of the piece under way, when the page cache
+ * holds that page up to date, for this file. A full piece goes out before the next step. */
 static long cache_one(__u32 i, void *ctx) {
   struct cache_walk *w = ctx;
-  if (w->kept >= w->want) return 1;
-  const __u64 at = w->pos + w->kept, index = at >> PAGE_SHIFT_;
+  if (w->done + w->kept >= w->want) return 1;
+  if (w->kept == WS_EBPF_SNAP_MAX) {
+    struct ws_ebpf_event *e = &w->s->e;
+    e->kind = WS_EV_ZC_PIECE;
+    e->payload_len = w->kept;
+    e->aux[WS_AUX_LEN] = w->done;
+    submit(w->s);
+    e->kind = WS_EV_CALL;
+    w->done += w->kept;
+    w->kept = 0;
+  }
+  const __u64 at = w->pos + w->done + w->kept, index = at >> PAGE_SHIFT_;
   const __u64 folio = cache_folio(w->mapping, index);
   if (!folio) return 1;
   struct folio *fo = (struct folio *)folio;
@@ -156,8 +171,10 @@ static long cache_one(__u32 i, void *ctx) {
   const __u64 va = page_va(folio + (index - first) * psz, dm_base, vmm_base);
   if (!va) return 1;
   const __u32 in_page = at & (PAGE_SIZE_ - 1);
+  __u32 piece = w->want - w->done;
+  if (piece > WS_EBPF_SNAP_MAX) piece = WS_EBPF_SNAP_MAX;
   const __u32 kept = copy_bytes(w->s->payload, w->kept, (const void *)(va + in_page),
-                                PAGE_SIZE_ - in_page, w->want, 1);
+                                PAGE_SIZE_ - in_page, piece, 1);
   /* (the folio still this file's at this place: not freed and reused while it was read) */
   if (kept == w->kept || (__u64)BPF_CORE_READ(fo, mapping) != (__u64)w->mapping ||
       BPF_CORE_READ(fo, index) != first)
@@ -184,15 +201,18 @@ static __always_inline void sendfile_payload(struct scratch *s, const struct inf
                                              __s64 ret) {
   struct ws_ebpf_event *e = &s->e;
   e->payload_total = ret;
-  const __u32 want = snap_for(ret);
+  __u32 want = zc_snaplen < WS_EBPF_ZC_SNAP_MAX ? zc_snaplen : WS_EBPF_ZC_SNAP_MAX;
+  if (ret < want) want = ret;
   struct file *in = file_of(c->args[1]);
+  __u32 done = 0;
   if (c->zc_from >= 0 && in && (__u64)in == c->zc_file && direct_map_known()) {
     struct cache_walk w = {.s = s, .mapping = BPF_CORE_READ(in, f_mapping), .pos = c->zc_from,
                            .want = want};
-    if (w.mapping) bpf_loop(ZC_MAX_PAGES, cache_one, &w, 0);
+    if (w.mapping) bpf_loop(ZC_STEPS, cache_one, &w, 0);
     e->payload_len = w.kept;
+    e->aux[WS_AUX_LEN] = done = w.done;
   }
-  if (e->payload_len < want) e->flags |= WS_F_ZC_UNSEEN;
+  if (done + e->payload_len < want) e->flags |= WS_F_ZC_UNSEEN;
 }
 
 /* ---- splice from a pipe into a socket: the pipe's buffers ---- */
