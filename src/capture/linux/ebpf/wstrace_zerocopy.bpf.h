@@ -92,11 +92,19 @@ static long base_scan_one(__u32 i, void *ctx) {
   return 1;
 }
 
+/* x86-64's bases without KASLR of memory (4-level paging), tried when the scan finds none. */
+#define DEFAULT_DIRECT_MAP 0xffff888000000000ULL
+#define DEFAULT_VMEMMAP 0xffffea0000000000ULL
+
 static __always_inline int direct_map_known(void) {
   if (bases_state == 1) return 1;
-  if (bases_state || !ro_after_init) return 0;
+  if (bases_state) return 0;
   struct base_scan k = {};
-  bpf_loop(ZC_SCAN_WORDS, base_scan_one, &k, 0);
+  if (ro_after_init) bpf_loop(ZC_SCAN_WORDS, base_scan_one, &k, 0);
+  if (!dm_base && bases_check(DEFAULT_DIRECT_MAP, DEFAULT_VMEMMAP)) {
+    dm_base = DEFAULT_DIRECT_MAP;
+    vmm_base = DEFAULT_VMEMMAP;
+  }
   bases_state = dm_base ? 1 : 2;
   return bases_state == 1;
 }
@@ -204,8 +212,17 @@ static __always_inline void sendfile_payload(struct scratch *s, const struct inf
   __u32 want = zc_snaplen < WS_EBPF_ZC_SNAP_MAX ? zc_snaplen : WS_EBPF_ZC_SNAP_MAX;
   if (ret < want) want = ret;
   struct file *in = file_of(c->args[1]);
+  /* The range the call read: where it began (noted at entry) is where it ended less `ret`
+   * (else the offset or the file's position was changed meanwhile, by another thread). */
+  __s64 end = -1;
+  if (c->args[2]) {
+    if (bpf_probe_read_user(&end, sizeof end, (const void *)c->args[2])) end = -1;
+  } else if (in) {
+    end = BPF_CORE_READ(in, f_pos);
+  }
   __u32 done = 0;
-  if (c->zc_from >= 0 && in && (__u64)in == c->zc_file && direct_map_known()) {
+  if (c->zc_from >= 0 && end == c->zc_from + ret && in && (__u64)in == c->zc_file &&
+      direct_map_known()) {
     struct cache_walk w = {.s = s, .mapping = BPF_CORE_READ(in, f_mapping), .pos = c->zc_from,
                            .want = want};
     if (w.mapping) bpf_loop(ZC_STEPS, cache_one, &w, 0);
