@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <future>
 #include <string_view>
 #include <unordered_map>
 
@@ -235,6 +236,8 @@ RecordError EbpfEngine::load(std::string& warning) {
   if (std::string why = unavailable(program ? fmt::format(", {}", kTryPreload) : ""); !why.empty())
     return {1, why};
   libbpf_set_print(keep_libbpf_message);
+  // (/proc/kallsyms takes tens of milliseconds to read: meanwhile the BPF programs load)
+  std::future<uint64_t> ro_after_init = std::async(std::launch::async, ro_after_init_start);
   skel_ = wstrace_bpf__open();
   if (!skel_) return {1, fmt::format("cannot open the kernel engine's BPF object: {}",
                                      strerror(errno))};
@@ -255,7 +258,6 @@ RecordError EbpfEngine::load(std::string& warning) {
   skel_->rodata->snaplen = snap;
   skel_->rodata->follow = opt_.follow ? 1 : 0;
   skel_->rodata->self_tgid = static_cast<uint32_t>(getpid());
-  skel_->rodata->ro_after_init = ro_after_init_start();
   if (opt_.mode == RecordOptions::Mode::System) {
     skel_->rodata->trace_all = 1;
     if (RecordError e = set_prefilter(prefilter_); e.exit_code) return e;
@@ -286,6 +288,7 @@ RecordError EbpfEngine::load(std::string& warning) {
                              "wire DNS is still seen)",
                              warning.empty() ? "" : "; ", libc_, missing);
   }
+  skel_->bss->ro_after_init = ro_after_init.get();
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_event, this, nullptr);
   if (!rb_) return {1, fmt::format("cannot read the kernel engine's ring buffer: {}",
                                    strerror(errno))};

@@ -5,7 +5,7 @@
  *
  * Finding the direct map: page_offset_base and vmemmap_base are in neither BTF nor kallsyms
  * (CONFIG_KALLSYMS_ALL off), so they are looked for once in the kernel's read-only-after-init
- * data (its start is in kallsyms; wstrace sets `ro_after_init`), where the three KASLR bases
+ * data (its start is in kallsyms; wstrace sets `ro_after_init` before the program runs), where the three KASLR bases
  * (direct map, vmalloc, vmemmap: rising, each aligned to 1 GiB) sit side by side. A candidate
  * is used only once a page known both ways reads the same through it: the first page of the
  * ring buffer `events` (its struct page, and its bytes through the ring's own mapping).
@@ -16,7 +16,7 @@
  * wstrace declares the bytes unseen. Every read of kernel memory goes through
  * bpf_probe_read_kernel, of pages the call itself moved. */
 
-const volatile __u64 ro_after_init = 0;  /* __start_ro_after_init, 0: unknown */
+__u64 ro_after_init = 0;  /* __start_ro_after_init, 0: unknown (set after load) */
 const volatile __u32 zc_snaplen = 1024;  /* ≤ WS_EBPF_ZC_SNAP_MAX: a sendfile's payload kept */
 __u64 dm_base = 0;   /* page_offset_base, once found */
 __u64 vmm_base = 0;  /* vmemmap_base, once found */
@@ -30,6 +30,8 @@ __u32 bases_state = 0;  /* 0: not looked for; 1: found; 2: not found */
 #define ZC_STEPS (WS_EBPF_ZC_SNAP_MAX / PAGE_SIZE_ + WS_EBPF_ZC_SNAP_MAX / WS_EBPF_SNAP_MAX + 2)
 #define ZC_MAX_FOLIO_PAGES 512   /* (the page cache's largest folio on x86-64: a PMD) */
 #define S_IFIFO_ 0010000
+/* Levels of a page cache's tree walked: 8 of 64 slots cover 2^48 pages */
+#define ZC_XA_DEPTH 8
 
 /* The direct-map address of the page `page` (a struct page in vmemmap), 0 when it is none. */
 static __always_inline __u64 page_va(__u64 page, __u64 dm, __u64 vmm) {
@@ -111,28 +113,43 @@ static __always_inline int direct_map_known(void) {
 
 /* ---- sendfile: the page cache ---- */
 
-/* The folio at page `index` of `mapping` (its xarray walked as xa_load does), or 0. */
+/* A walk down a page cache's tree (xa_load's), one level a bpf_loop step. */
+struct xa_walk {
+  __u64 entry, index;
+  __u32 mask, top, absent;
+};
+
+static long xa_one(__u32 i, void *ctx) {
+  struct xa_walk *w = ctx;
+  const __u64 entry = w->entry;
+  if ((entry & 3) != 2 || entry <= 4096) return 1;  /* not a node: the walk ends */
+  struct xa_node *node = (struct xa_node *)(entry - 2);
+  const __u8 shift = BPF_CORE_READ(node, shift);
+  if (shift >= 64 || (w->top && (w->index >> shift) > w->mask)) {
+    w->absent = 1;
+    return 1;
+  }
+  w->top = 0;
+  __u64 next = 0;
+  const __u32 slot = (w->index >> shift) & w->mask;
+  if (bpf_probe_read_kernel(&next, sizeof next, &node->slots[slot & 63])) next = 0;
+  if ((next & 3) == 2 && next < ((__u64)w->mask << 2 | 2) &&  /* a sibling: its canonical slot */
+      bpf_probe_read_kernel(&next, sizeof next, &node->slots[(next >> 2) & 63]))
+    next = 0;
+  w->entry = next;
+  return 0;
+}
+
+/* The folio at page `index` of `mapping`, or 0. */
 static __always_inline __u64 cache_folio(struct address_space *mapping, __u64 index) {
-  __u64 entry = (__u64)BPF_CORE_READ(mapping, i_pages.xa_head);
   const __u32 chunk = bpf_core_field_size(struct xa_node, slots) / 8;  /* 64 (16: BASE_SMALL) */
   if (chunk != 64 && chunk != 16) return 0;
-  const __u32 mask = chunk - 1;
-  int top = 1;
-  for (int depth = 0; depth < 12; depth++) {
-    if ((entry & 3) != 2 || entry <= 4096) break;  /* not a node */
-    struct xa_node *node = (struct xa_node *)(entry - 2);
-    const __u8 shift = BPF_CORE_READ(node, shift);
-    if (shift >= 64 || (top && (index >> shift) > mask)) return 0;
-    top = 0;
-    __u32 slot = (index >> shift) & mask;
-    if (bpf_probe_read_kernel(&entry, sizeof entry, &node->slots[slot & 63])) return 0;
-    if ((entry & 3) == 2 && entry < ((__u64)mask << 2 | 2)) {  /* a sibling: its canonical slot */
-      slot = entry >> 2;
-      if (bpf_probe_read_kernel(&entry, sizeof entry, &node->slots[slot & 63])) return 0;
-    }
-  }
-  if (top && index) return 0;  /* (no node: the head is index 0's entry) */
-  return entry & 3 ? 0 : entry;  /* (values are shadows of evicted pages) */
+  struct xa_walk w = {.entry = (__u64)BPF_CORE_READ(mapping, i_pages.xa_head), .index = index,
+                      .mask = chunk - 1, .top = 1};
+  bpf_loop(ZC_XA_DEPTH, xa_one, &w, 0);
+  if (w.absent || (w.top && index)) return 0;  /* (no node: the head is index 0's entry) */
+  /* (still a node: deeper than the walk; a value: the shadow of an evicted page) */
+  return w.entry & 3 ? 0 : w.entry;
 }
 
 static __always_inline __u64 folio_flags(__u64 folio) {
@@ -307,6 +324,27 @@ static __always_inline void splice_enter(const struct inflight *c) {
   if (w.bufs) bpf_loop(n, pipe_one, &w, 0);
 }
 
+struct tail_walk {
+  struct zc_pipe *z;
+  __u64 rem;
+  __u32 t, off, partial;
+};
+
+static long tail_one(__u32 i, void *ctx) {
+  struct tail_walk *k = ctx;
+  const __u32 b = i & (ZC_PIPE_BUFS - 1);
+  if (i >= k->z->nbufs || !k->rem) return 1;
+  if (k->rem >= k->z->blen[b]) {
+    k->rem -= k->z->blen[b];
+    k->t++;
+    return 0;
+  }
+  k->off = k->z->off[b] + k->rem;
+  k->partial = 1;
+  k->rem = 0;
+  return 1;
+}
+
 /* At its exit: the bytes kept at entry, when the pipe is now where taking `ret` of them left
  * it (else someone else read the pipe meanwhile, or the bytes came after the entry). */
 static __always_inline void splice_payload(struct scratch *s, const struct inflight *c,
@@ -321,19 +359,10 @@ static __always_inline void splice_payload(struct scratch *s, const struct infli
     return;
   }
   /* where the pipe's tail should be: whole buffers taken, then an offset into the next */
-  __u64 rem = ret;
-  __u32 t = z->tail, off = 0, partial = 0;
-  for (int i = 0; i < ZC_PIPE_BUFS; i++) {
-    if (i >= z->nbufs || !rem) break;
-    if (rem >= z->blen[i]) {
-      rem -= z->blen[i];
-      t++;
-    } else {
-      off = z->off[i] + rem;
-      partial = 1;
-      rem = 0;
-    }
-  }
+  struct tail_walk k = {.z = z, .rem = ret, .t = z->tail};
+  bpf_loop(ZC_PIPE_BUFS, tail_one, &k, 0);
+  const __u64 rem = k.rem;
+  const __u32 t = k.t, off = k.off, partial = k.partial;
   int same = !rem && BPF_CORE_READ(p, tail) == t;
   if (same && partial) {
     struct pipe_buffer *bufs = BPF_CORE_READ(p, bufs);
@@ -352,18 +381,23 @@ static __always_inline void splice_payload(struct scratch *s, const struct infli
   if (e->payload_len < want) e->flags |= WS_F_ZC_UNSEEN;
 }
 
-/* Called at entry of every traced call, and at exit with its event. */
-static __always_inline void zc_enter(struct inflight *c) {
+/* Called at entry of every traced call, and at exit with its event: global functions, which the
+ * verifier checks once on their own rather than along every path of sys_enter and sys_exit
+ * (inlined there, they made the start-up's verification a third longer). */
+__attribute__((noinline)) int zc_enter(struct inflight *c) {
+  if (!c) return 0;
   if (c->nr == WS_NR_SENDFILE) {
     sendfile_enter(c);
   } else if (c->nr == WS_NR_SPLICE && c->cap) {
     c->zc_file = 1;  /* (entry seen: the pipe's bytes were looked at) */
     splice_enter(c);
   }
+  return 0;
 }
 
-static __always_inline void zc_exit(struct scratch *s, const struct inflight *c, __s64 ret) {
-  if (ret <= 0) return;
+__attribute__((noinline)) int zc_exit(struct scratch *s, const struct inflight *c, __s64 ret) {
+  if (!s || !c || ret <= 0) return 0;
   if (c->nr == WS_NR_SENDFILE) sendfile_payload(s, c, ret);
   else if (c->nr == WS_NR_SPLICE && c->cap) splice_payload(s, c, ret);
+  return 0;
 }
