@@ -7,7 +7,13 @@
 namespace ws::ui {
 
 bool random_bytes(unsigned char* out, size_t n) {
-  return BCryptGenRandom(nullptr, out, static_cast<ULONG>(n), BCRYPT_USE_SYSTEM_PREFERRED_RNG) >= 0;
+  // bcrypt loaded only here: imported, every run of wstrace.exe would load it (Wine: ~20 ms).
+  using GenRandom = NTSTATUS(WINAPI*)(BCRYPT_ALG_HANDLE, PUCHAR, ULONG, ULONG);
+  HMODULE bcrypt = LoadLibraryW(L"bcrypt.dll");
+  auto gen = bcrypt ? reinterpret_cast<GenRandom>(reinterpret_cast<void*>(
+                          GetProcAddress(bcrypt, "BCryptGenRandom")))
+                    : nullptr;
+  return gen && gen(nullptr, out, static_cast<ULONG>(n), BCRYPT_USE_SYSTEM_PREFERRED_RNG) >= 0;
 }
 
 bool listen_alone(uintptr_t socket) {
