@@ -1,7 +1,8 @@
 # Libraries from Debian's packages (see docs/dependencies.md for why each was chosen).
-# CLI11, nlohmann-json and Boost (Beast, Asio: the live view's server) are header-only; fmt is Debian's compiled library on Linux and used
-# header-only by the mingw-w64 build (Debian has no Windows build of it), from the very same
-# headers. GoogleTest is built from Debian's source package for both.
+# CLI11, nlohmann-json and Boost (Beast, Asio: the live view's server) are header-only; fmt is
+# Debian's compiled library on Linux and used header-only by the mingw-w64 build (Debian has no
+# Windows build of it), from the very same headers. GoogleTest is built from Debian's source
+# package for both.
 add_library(ws_thirdparty INTERFACE)
 if(CMAKE_CROSSCOMPILING)
   # The host's /usr/include cannot be put on a cross compiler's path as a whole: link just

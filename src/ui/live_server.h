@@ -1,9 +1,10 @@
-// The live view's web server (`record --ui`, `wstrace ui`): serves the report's page and, as
-// Server-Sent Events, the parts of a LiveFeed each page has not seen. Safe by default: bound to
-// 127.0.0.1 only; every request must carry the random token of the URL it prints (query or
-// cookie) and a Host header naming the loopback address and port (no DNS rebinding); no CORS
-// headers; nothing it serves changes the trace; the report's Content-Security-Policy plus
-// frame-ancestors 'none'. The same server on Linux and Windows (Boost.Beast, live_server.cc).
+// The live view's web server (`record --ui`, `attach --ui`, `wstrace ui`): serves the report's
+// page and, as Server-Sent Events, the parts of a LiveFeed each page has not seen. Safe by
+// default: bound to 127.0.0.1 only; every request must carry the random token of the URL it
+// prints (query or cookie) and a Host header naming the loopback address and port (no DNS
+// rebinding); a request naming another Origin is refused; no CORS headers; nothing it serves
+// changes the trace; the report's Content-Security-Policy plus frame-ancestors 'none'. The same
+// server on Linux and Windows (Boost.Beast, live_server.cc).
 #pragma once
 
 #include <cstdint>
