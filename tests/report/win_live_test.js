@@ -53,8 +53,10 @@ function wine(args, stdio) {
   return child;
 }
 
-async function record(browser) {
-  // The HTTP server the program fetches from, the port where nothing listens, the control one.
+// The servers the program works with: an HTTP server with /hello.txt, a port where nothing
+// listens, and the control port it connects to; {data, dataPort, deadPort, controlServer,
+// controlPort, controlled (resolves to the program's control connection)}.
+async function servers() {
   const data = http.createServer((req, res) => {
     res.writeHead(req.url === "/hello.txt" ? 200 : 404, { Connection: "close" });
     res.end("hello from wstrace\n");
@@ -66,18 +68,16 @@ async function record(browser) {
   const controlServer = net.createServer();
   const controlPort = await listen(controlServer);
   const controlled = new Promise((resolve) => controlServer.once("connection", resolve));
+  return { data, dataPort, deadPort, controlServer, controlPort, controlled };
+}
 
-  const trace = path.join(work, "live.wst");
-  const rec = wine([wstraceExe, "record", "-q", "--ui", "-o", trace, "--",
-    path.join(targets, "wsteps.exe"), String(controlPort), String(dataPort), String(deadPort)],
-  ["ignore", "inherit", "pipe"]);
-  const { url, stderr } = await printedUrl(rec, /live view at (http:\/\/\S+)/);
-  const control = await controlled;
+// The steps of the program on its control connection: step(command) sends one and resolves
+// when the program answers "done".
+function stepper(control) {
   let answers = "";
   control.setEncoding("utf8");
   control.on("data", (d) => (answers += d));
-  // A step of the program: sent, then its answer awaited.
-  const step = (command) => new Promise((resolve, reject) => {
+  return (command) => new Promise((resolve, reject) => {
     const seen = answers.length;
     const look = () => {
       const line = answers.slice(seen);
@@ -88,6 +88,17 @@ async function record(browser) {
     control.on("data", look);
     control.write(command + "\n");
   });
+}
+
+async function record(browser) {
+  const { data, dataPort, deadPort, controlServer, controlPort, controlled } = await servers();
+  const trace = path.join(work, "live.wst");
+  const rec = wine([wstraceExe, "record", "-q", "--ui", "-o", trace, "--",
+    path.join(targets, "wsteps.exe"), String(controlPort), String(dataPort), String(deadPort)],
+  ["ignore", "inherit", "pipe"]);
+  const { url, stderr } = await printedUrl(rec, /live view at (http:\/\/\S+)/);
+  const control = await controlled;
+  const step = stepper(control);
 
   await checkRefusals(url);
   await checkCrossOrigin(browser, `http://127.0.0.1:${dataPort}/hello.txt`, url);
