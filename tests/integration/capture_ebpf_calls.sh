@@ -4,7 +4,8 @@
 #   - name lookups (uprobes on libc: getaddrinfo, gethostbyname(_r), getnameinfo, gethostbyaddr),
 #     through a resolver on loopback in a private network namespace (lib_findings.sh), for a name
 #     that resolves and one that does not;
-#   - waits (poll, ppoll, select, epoll_wait): the sockets listed, events asked and returned;
+#   - waits (poll, ppoll, select, epoll_wait): the sockets listed, events asked and returned,
+#     and epoll_ctl on a socket (added, changed, removed: its events and data);
 # and says what it cannot record: the library's own sockets inside a lookup are marked `nested`
 # (no row of conns when they moved nothing; the DNS they carried stays), splice's bytes are
 # declared unseen, io_uring's socket operations are counted and declared.
@@ -38,10 +39,10 @@ def calls(name, funcs):
     return out
 
 LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_r", "getnameinfo", "gethostbyaddr")
-for what, funcs in (("lookup", LOOKUPS), ("wait", ("poll", "ppoll", "select", "epoll_wait"))):
+for what, funcs in (("lookup", LOOKUPS), ("wait", ("poll", "ppoll", "select", "epoll_ctl", "epoll_wait"))):
     context(what)
     pre, ker = calls(what + "-preload", funcs), calls(what + "-ebpf", funcs)
-    check(len(pre) >= (8 if what == "lookup" else 5), f"the preload engine's {what} events: {pre}")
+    check(len(pre) >= (8 if what == "lookup" else 9), f"the preload engine's {what} events: {pre}")
     eq(len(ker), len(pre), f"{what}: as many events from the kernel engine")
     for p, k in zip(pre, ker):
         eq(k, p, f"{what}: the kernel engine's {p[0]}")

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ static_assert(WS_NR_READ == SYS_read && WS_NR_WRITE == SYS_write && WS_NR_CLOSE 
 static_assert(WS_NR_POLL == SYS_poll && WS_NR_PPOLL == SYS_ppoll && WS_NR_SELECT == SYS_select &&
                   WS_NR_PSELECT6 == SYS_pselect6 && WS_NR_EPOLL_WAIT == SYS_epoll_wait &&
                   WS_NR_EPOLL_PWAIT == SYS_epoll_pwait && WS_NR_EPOLL_PWAIT2 == 441 &&
+                  WS_NR_EPOLL_CTL == SYS_epoll_ctl && WS_EPOLL_CTL_DEL == EPOLL_CTL_DEL &&
                   WS_NR_SPLICE == SYS_splice && WS_NR_IO_URING_SETUP == SYS_io_uring_setup &&
                   sizeof(ws_ebpf_poll) == sizeof(RawPoll),
               "ebpf_event.h's system call numbers are not this platform's");
@@ -168,6 +170,7 @@ FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
     case WS_NR_EPOLL_WAIT: return FuncId::epoll_wait;
     case WS_NR_EPOLL_PWAIT: return FuncId::epoll_pwait;
     case WS_NR_EPOLL_PWAIT2: return FuncId::epoll_pwait2;
+    case WS_NR_EPOLL_CTL: return FuncId::epoll_ctl;
   }
   return FuncId::kCount;
 }
@@ -224,7 +227,9 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
     if (f) w.platform_const(FieldId::flags, static_cast<int>(f));
   };
   if (wait_args(w, e, payload)) return;
-  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR && e.nr != WS_NR_SPLICE)
+  if (e.nr == WS_NR_EPOLL_CTL) w.u64(FieldId::sock, static_cast<uint32_t>(a[2]));
+  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR && e.nr != WS_NR_SPLICE &&
+      e.nr != WS_NR_EPOLL_CTL)
     w.u64(FieldId::sock, fd);
   switch (e.nr) {
     case WS_NR_SOCKET: socket_args(w, a); return;
@@ -249,6 +254,12 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
       w.sockaddr(FieldId::local, e.local, local_len);
       return;
     case WS_NR_SHUTDOWN: w.platform_const(FieldId::how, static_cast<int>(a[1])); return;
+    case WS_NR_EPOLL_CTL:  // (epfd, op, fd, event): the socket is the third argument
+      w.u64(FieldId::epfd, fd);
+      w.platform_const(FieldId::epoll_op, static_cast<int>(a[1]));
+      if (e.flags & WS_F_HAVE_A) w.platform_const(FieldId::events, e.aux[WS_AUX_A] & 0xffffffff);
+      if (e.flags & WS_F_HAVE_B) w.u64(FieldId::data, e.aux[WS_AUX_B]);
+      return;
     case WS_NR_CLOSE: return;
     case WS_NR_DUP:
     case WS_NR_DUP2:

@@ -820,7 +820,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   if (trace_all && pf.active && (pf.c_port | pf.c_addr) && c.nr != WS_NR_CLOSE &&
       c.nr != WS_NR_SENDMMSG && c.nr != WS_NR_RECVMMSG) {
     struct pf_ends x = {};
-    if (c.nr != WS_NR_SOCKET && c.nr != WS_NR_SOCKETPAIR) pf_sock_ends(&x, sock_of(c.args[0]));
+    /* (the socket is epoll_ctl's third argument, and a splice's into one) */
+    const __u64 sfd = c.nr == WS_NR_EPOLL_CTL || (c.nr == WS_NR_SPLICE && c.cap) ? c.args[2]
+                                                                                 : c.args[0];
+    if (c.nr != WS_NR_SOCKET && c.nr != WS_NR_SOCKETPAIR) pf_sock_ends(&x, sock_of(sfd));
     pf_end(&x, e->addr, e->addr_len);
     pf_end(&x, e->local, e->local_len);
     if (!pf_ends_met(c.pf, &x)) return 0;
@@ -1225,6 +1228,8 @@ static __always_inline int wanted_more(long nr, struct pt_regs *regs) {
     return 1;
   case WS_NR_SPLICE:
     return is_socket_fd(regs->di) || is_socket_fd(regs->dx);
+  case WS_NR_EPOLL_CTL:  /* (epfd, op, fd, event): a socket added, changed or removed */
+    return is_socket_fd(regs->dx);
   }
   return 0;
 }
@@ -1332,6 +1337,18 @@ static __always_inline int more_facts(struct scratch *s, const struct inflight *
   case WS_NR_EPOLL_WAIT: case WS_NR_EPOLL_PWAIT:
     timeout = ms_ns(a[3]);
     break;
+  case WS_NR_EPOLL_CTL: {
+    /* The event the program gave (read after the call: the kernel does not change it), none
+     * for a removal or one that cannot be read. struct epoll_event is packed on x86-64. */
+    struct { __u32 events; __u64 data; } __attribute__((packed)) ev = {};
+    if (a[1] != WS_EPOLL_CTL_DEL && a[3] &&
+        !bpf_probe_read_user(&ev, sizeof ev, (const void *)a[3])) {
+      e->aux[WS_AUX_A] = ev.events;
+      e->aux[WS_AUX_B] = ev.data;
+      e->flags |= WS_F_HAVE_A | WS_F_HAVE_B;
+    }
+    return 1;
+  }
   case WS_NR_POLL: case WS_NR_PPOLL: case WS_NR_SELECT: case WS_NR_PSELECT6:
   case WS_NR_EPOLL_PWAIT2: {
     struct wait_in *w = 0;
