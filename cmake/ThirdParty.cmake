@@ -16,10 +16,15 @@ if(CMAKE_CROSSCOMPILING)
   endforeach()
   target_include_directories(ws_thirdparty SYSTEM INTERFACE ${_hdr})
 endif()
+if(NOT EXISTS /usr/include/boost/beast.hpp)
+  message(FATAL_ERROR "Boost.Beast is missing (the live view's server): install libboost-dev "
+                      "(scripts/deps.sh)")
+endif()
 # Boost.Asio's sockets (Winsock on Windows), without deprecated interfaces; Beast with
 # std::string_view.
 add_library(ws_boost INTERFACE)
-target_compile_definitions(ws_boost INTERFACE BOOST_ASIO_NO_DEPRECATED BOOST_BEAST_USE_STD_STRING_VIEW)
+target_compile_definitions(ws_boost INTERFACE BOOST_ASIO_NO_DEPRECATED
+                                             BOOST_BEAST_USE_STD_STRING_VIEW)
 if(WIN32)
   target_link_libraries(ws_boost INTERFACE ws2_32 mswsock)
 else()
