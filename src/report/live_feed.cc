@@ -199,10 +199,12 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
                    all.end());
     at.strings = all.size();
     part.strings = &strings;
+    const bool more = at.calls < forgotten_ + rows_.calls.size();
+    // (a page with calls still to send is not up to date: its next wait_news returns at once)
+    if (more) at.version = FeedCursor::kUnseen;
     part.live = fmt::format(
         "{{\"cursor\":\"{}\",\"skipped\":{},\"strings_from\":{},\"over\":{},\"more\":{}{}}}",
-        at.text(), skipped, strings_from, over ? "true" : "false",
-        at.calls < forgotten_ + rows_.calls.size() ? "true" : "false", extra);
+        at.text(), skipped, strings_from, over ? "true" : "false", more ? "true" : "false", extra);
   }
   return report_json(p, part);
 }

@@ -28,6 +28,7 @@ struct FeedCursor {
   uint64_t calls = 0;
   size_t ended = 0, lookups = 0, http = 0, tls = 0, strings = 0, errors = 0, facts = 0;
   uint64_t version = 0;  // the feed's version when the page was last sent a part
+  static constexpr uint64_t kUnseen = UINT64_MAX;  // a version the feed never has
 
   // "calls,ended,lookups,http,tls,strings,errors,facts" as a page sends it back when it resumes;
   // false (and the cursor left at the start) when it is not that.

@@ -523,3 +523,16 @@ TEST(LiveFeed, WithoutAPageTheCallsHeldStayWithinTheWindow) {
   EXPECT_GT(sent, 0u);
   EXPECT_EQ(skipped + sent, run.events);
 }
+
+TEST(LiveFeed, APageWithCallsLeftToSendIsNotKeptWaiting) {
+  FeedRun run("bench:3000", 1 << 20);
+  run.observe();  // (the run is over: no event comes to wake the page)
+  ws::report::FeedCursor at;
+  uint64_t sent = 0;
+  for (int part = 0; part < 100; ++part) {
+    if (!run.feed->wait_news(at, std::chrono::milliseconds(0))) break;
+    sent += nlohmann::json::parse(run.feed->next_part(at, 500, part == 0))["calls"]["n"]
+                .get<uint64_t>();
+  }
+  EXPECT_EQ(sent, run.events);
+}
