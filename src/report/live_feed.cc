@@ -107,7 +107,7 @@ bool LiveFeed::wait_news(const FeedCursor& at, std::chrono::milliseconds wait) {
 LiveFeed::Held LiveFeed::held() {
   std::lock_guard rows_lock(rows_mu_);
   std::lock_guard lock(mu_);
-  return Held{rows_.calls.size() + tape_.size(), forgotten_, tape_.bytes()};
+  return Held{rows_.calls.size() + tape_.size(), tape_.bytes()};
 }
 
 void LiveFeed::state_of(FeedCursor& at, ReportData& p) {

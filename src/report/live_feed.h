@@ -64,7 +64,7 @@ class LiveFeed final : public inspect::Subscriber {
 
   // The calls the feed holds (formatted or not) and the bytes they take.
   struct Held {
-    uint64_t calls = 0, forgotten = 0;
+    uint64_t calls = 0;
     size_t tape_bytes = 0;
   };
   Held held();
