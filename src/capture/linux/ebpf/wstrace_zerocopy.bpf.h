@@ -159,6 +159,34 @@ static __always_inline __u64 folio_flags(__u64 folio) {
   return f;
 }
 
+#define OVERLAYFS_MAGIC_ 0x794c7630
+#define HUGETLBFS_MAGIC_ 0x958458f6
+/* overlayfs's file context (6.13 on; before, private_data was the real file itself) */
+struct ovl_file___ws {
+  struct file *realfile;
+  struct file *upperfile;
+} __attribute__((preserve_access_index));
+
+/* The page cache a sendfile from `in` read: its file's, or under overlayfs the real file's
+ * (its upper one once copied up). 0 for hugetlbfs, whose cache is in huge pages. */
+static __always_inline struct address_space *source_mapping(struct file *in) {
+  unsigned long magic = BPF_CORE_READ(in, f_inode, i_sb, s_magic);
+  if (magic == OVERLAYFS_MAGIC_) {
+    void *priv = BPF_CORE_READ(in, private_data);
+    struct file *real = priv;
+    if (bpf_core_type_exists(struct ovl_file___ws)) {
+      struct ovl_file___ws *of = priv;
+      struct file *up = BPF_CORE_READ(of, upperfile);
+      real = up ? up : BPF_CORE_READ(of, realfile);
+    }
+    if (!real) return 0;
+    in = real;
+    magic = BPF_CORE_READ(in, f_inode, i_sb, s_magic);
+    if (magic == OVERLAYFS_MAGIC_) return 0;
+  }
+  return magic == HUGETLBFS_MAGIC_ ? 0 : BPF_CORE_READ(in, f_mapping);
+}
+
 struct cache_walk {
   struct scratch *s;
   struct address_space *mapping;
@@ -240,7 +268,7 @@ static __always_inline void sendfile_payload(struct scratch *s, const struct inf
   __u32 done = 0;
   if (c->zc_from >= 0 && end == c->zc_from + ret && in && (__u64)in == c->zc_file &&
       direct_map_known()) {
-    struct cache_walk w = {.s = s, .mapping = BPF_CORE_READ(in, f_mapping), .pos = c->zc_from,
+    struct cache_walk w = {.s = s, .mapping = source_mapping(in), .pos = c->zc_from,
                            .want = want};
     if (w.mapping) bpf_loop(ZC_STEPS, cache_one, &w, 0);
     e->payload_len = w.kept;
