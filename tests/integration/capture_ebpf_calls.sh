@@ -166,6 +166,36 @@ PY
 expect_exit 0 "$WSTRACE" info "$WORK/zerocopy-ebpf.wst"
 expect_in "$WORK/out" "not seen"
 
+# A splice that waits on an empty pipe another process fills: the bytes came after the call
+# began (its child writes once /proc says the splice waits): declared, not kept.
+cat >"$WORK/late.py" <<'PY'
+import os, socket
+a, b = socket.socketpair()
+r, w = os.pipe()
+parent = os.getpid()
+if os.fork() == 0:
+    while True:
+        with open(f"/proc/{parent}/syscall") as f:
+            if f.read().split()[0] == str(275):  # (splice, waiting)
+                break
+        os.sched_yield()
+    os.write(w, b"late bytes")
+    os._exit(0)
+print("late", os.splice(r, a.fileno(), 10))
+os.wait()
+PY
+record zerocopy-late 0 -s max --engine ebpf -- /usr/bin/python3 "$WORK/late.py"
+expect_in "$WORK/zerocopy-late.out" "late 10"
+trace_checks zerocopy-late <<'PY'
+from tracecheck import *
+context("zerocopy-late")
+t = load("zerocopy-late")
+sp = t.one("splice")
+eq((sp["result"], payload(sp), payload_len(sp)), (10, b"", 10), "the splice: its length, no bytes")
+eq([e["args"].get("what") for e in t.all("unseen")], ["zero-copy-payload"], "declared")
+finish()
+PY
+
 # The same from a file of overlayfs (a container's root): the bytes are its real file's page
 # cache (the lower layer's, then the upper one's once the file is written). The mount is the
 # test's own, in its private mount namespace.
