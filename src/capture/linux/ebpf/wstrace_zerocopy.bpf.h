@@ -4,11 +4,13 @@
  * pages are read through the kernel's direct map, whose place KASLR chooses at boot.
  *
  * Finding the direct map: page_offset_base and vmemmap_base are in neither BTF nor kallsyms
- * (CONFIG_KALLSYMS_ALL off), so they are looked for once in the kernel's read-only-after-init
- * data (its start is in kallsyms; wstrace sets `ro_after_init` before the program runs), where the three KASLR bases
- * (direct map, vmalloc, vmemmap: rising, each aligned to 1 GiB) sit side by side. A candidate
- * is used only once a page known both ways reads the same through it: the first page of the
- * ring buffer `events` (its struct page, and its bytes through the ring's own mapping).
+ * (CONFIG_KALLSYMS_ALL off), so they are looked for once, at the first zero-copy send, in the
+ * kernel's read-only-after-init data (its start is in kallsyms: wstrace sets `ro_after_init`
+ * before the program runs), where the three KASLR bases (direct map, vmalloc, vmemmap: rising,
+ * each aligned to 1 GiB) sit side by side; else the bases of a kernel without KASLR of memory
+ * are tried. A candidate is used only once a page known both ways reads the same through it:
+ * the first page of the ring buffer `events` (its struct page, and its bytes through the
+ * ring's own mapping). Not found: every zero-copy send's bytes are declared unseen.
  *
  * A piece that cannot be read (a page not in the cache, a file whose data is not its page
  * cache such as /dev/zero, bytes put in a pipe while the splice waited, a pipe read by someone
