@@ -608,6 +608,17 @@ TEST(EbpfRecords, ASendfilesPayloadIsItsPiecesThenItsOwnBytes) {
   ASSERT_EQ(evs.size(), 2u);
   EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "abcd");
   EXPECT_EQ(evs[1].event().get(FieldId::what)->bytes(), "zero-copy-payload");
+  // Pieces of a call the ring lost are not another call's.
+  ws_ebpf_event lost = sendfile_piece(0, 4);
+  lost.ts = 1'000;
+  auto p4 = bytes_of(lost, "zzzz");
+  auto p5 = bytes_of(sendfile_piece(4, 4), "efgh");  // (its first piece lost)
+  records.convert(p4.data(), p4.size(), recs);
+  records.convert(p5.data(), p5.size(), recs);
+  e.aux[WS_AUX_LEN] = 4;
+  evs = all_translated(bytes_of(e, "ij"), records);
+  ASSERT_GE(evs.size(), 1u);
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "");
 }
 
 TEST(EbpfRecords, IoUringSocketOperationsAreCountedAtTheProcessEnd) {

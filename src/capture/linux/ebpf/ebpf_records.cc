@@ -469,11 +469,14 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
   return {};
 }
 
-// A piece of the payload of the thread's next call (a sendfile's, longer than an event holds):
-// kept while the pieces follow one another (one the ring lost leaves those before it).
+// A piece of the payload of the thread's next call (a sendfile's, longer than an event holds;
+// the call's start says which): kept while the pieces follow one another (one the ring lost
+// leaves those before it).
 void EbpfRecords::zc_piece(const ws_ebpf_event& e, const uint8_t* payload) {
-  std::vector<uint8_t>& p = zc_pieces_[e.tid];
-  if (e.aux[WS_AUX_LEN] == p.size()) p.insert(p.end(), payload, payload + e.payload_len);
+  Pieces& p = zc_pieces_[e.tid];
+  if (p.ts != e.ts || e.aux[WS_AUX_LEN] == 0) p = Pieces{e.ts, {}};
+  if (e.aux[WS_AUX_LEN] == p.bytes.size())
+    p.bytes.insert(p.bytes.end(), payload, payload + e.payload_len);
 }
 
 void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
@@ -482,7 +485,7 @@ void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
   // A sendfile's payload: its pieces, then the call's own bytes when none is missing.
   std::vector<uint8_t> joined;
   if (const auto it = zc_pieces_.find(e.tid); it != zc_pieces_.end()) {
-    joined = std::move(it->second);
+    if (it->second.ts == e.ts) joined = std::move(it->second.bytes);
     zc_pieces_.erase(it);
   }
   if (e.nr == WS_NR_SENDFILE && e.aux[WS_AUX_LEN]) {
