@@ -204,12 +204,17 @@ static long cache_one(__u32 i, void *ctx) {
   struct cache_walk *w = ctx;
   if (w->done + w->kept >= w->want) return 1;
   if (w->kept == WS_EBPF_SNAP_MAX) {
+    /* (a piece the ring cannot take is not counted as a lost call: it stays the call's own
+     * bytes, and the rest is not kept) */
     struct ws_ebpf_event *e = &w->s->e;
     e->kind = WS_EV_ZC_PIECE;
-    e->payload_len = w->kept;
+    e->payload_len = WS_EBPF_SNAP_MAX;
     e->aux[WS_AUX_LEN] = w->done;
-    submit(w->s);
+    const long err = bpf_ringbuf_output(&events, w->s,
+                                        sizeof(struct ws_ebpf_event) + WS_EBPF_SNAP_MAX,
+                                        ring_wake());
     e->kind = WS_EV_CALL;
+    if (err) return 1;
     w->done += w->kept;
     w->kept = 0;
   }
