@@ -88,7 +88,8 @@ finish()
 PY
 
 # Zero-copy sends: sendfile at an offset, from the file's position and 100 kB at once (longer
-# than an event: sent in pieces), splice from a pipe into a socket, both engines. The kernel
+# than an event: sent in pieces), splice from a pipe into a socket, copy_file_range to a socket
+# (refused by the kernel), both engines. The kernel
 # engine keeps the bytes the preload agent reads back from the file (and a splice's, which the
 # agent cannot read), declares unseen only what it cannot read: a sendfile from /dev/zero (no
 # page cache), a splice out of a socket (its bytes went into a pipe).
@@ -124,6 +125,10 @@ c, d = socket.socketpair()
 d.send(b"y" * 100)
 print("from", os.splice(c.fileno(), w, 100))
 print("got", len(got))
+try:
+    os.copy_file_range(fd, c.fileno(), 10)
+except OSError as e:
+    print("copy_file_range", e.errno)
 PY
 for engine in preload ebpf; do
   record "zerocopy-$engine" 0 -s max --engine "$engine" -- /usr/bin/python3 "$WORK/zerocopy.py" \
@@ -143,7 +148,8 @@ def digest(b):
     return (len(b), hashlib.sha1(b).hexdigest()[:12])
 def zc(name):
     return [(e["func"], e["result"], e["args"].get("len"), digest(payload(e)), payload_len(e))
-            for e in load(name).events if e["func"] in ("sendfile", "splice", "splice_recv")]
+            for e in load(name).events
+            if e["func"] in ("sendfile", "splice", "splice_recv", "copy_file_range")]
 pre, k = zc("zerocopy-preload"), zc("zerocopy-ebpf")
 eq([x[:3] for x in k], [x[:3] for x in pre], "the kernel engine's calls, results and lengths")
 eq(k[:3], pre[:3], "the kernel engine's sendfile payloads are the preload agent's")
@@ -155,6 +161,11 @@ eq(k[4:5], [("sendfile", 1000, 1000, digest(b""), 1000)],
    "a sendfile from /dev/zero: its length, no bytes")
 eq([(x[0], x[3]) for x in k[5:6]], [("splice_recv", digest(b""))],
    "a splice out of a socket: no bytes")
+cfr = [(e["result"], error_name(e), e["args"].get("sock"), e["args"].get("len"))
+       for n in ("zerocopy-preload", "zerocopy-ebpf") for e in load(n).all("copy_file_range")]
+eq(len(cfr), 2, "copy_file_range to a socket recorded by both engines")
+if len(cfr) == 2:
+    eq(cfr[1], cfr[0], "the kernel engine's copy_file_range is the preload agent's")
 t = load("zerocopy-ebpf")
 u = t.all("unseen")
 eq([e["args"].get("what") for e in u], ["zero-copy-payload"], "unread bytes are declared, once")

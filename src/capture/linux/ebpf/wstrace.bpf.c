@@ -1239,6 +1239,8 @@ static __always_inline int wanted_more(long nr, struct pt_regs *regs) {
     return 1;
   case WS_NR_SPLICE:
     return is_socket_fd(regs->di) || is_socket_fd(regs->dx);
+  case WS_NR_COPY_FILE_RANGE:
+    return is_socket_fd(regs->dx);
   }
   return 0;
 }
