@@ -5,10 +5,11 @@
  *
  * Finding the direct map: page_offset_base and vmemmap_base are in neither BTF nor kallsyms
  * (CONFIG_KALLSYMS_ALL off), so they are looked for once, at the first zero-copy send, in the
- * kernel's read-only-after-init data (its start is in kallsyms: wstrace sets `ro_after_init`
- * before the program runs), where the three KASLR bases (direct map, vmalloc, vmemmap: rising,
- * each aligned to 1 GiB) sit side by side; else the bases of a kernel without KASLR of memory
- * are tried. A candidate is used only once a page known both ways reads the same through it:
+ * kernel's read-only-after-init data, where the three KASLR bases (direct map, vmalloc,
+ * vmemmap: rising, each aligned to 1 GiB) sit side by side. That data follows the scheduling
+ * classes in the kernel's image (the linker script's RO_DATA: SCHED_DATA, then
+ * RO_AFTER_INIT_DATA), so the look starts at the current task's class; where it finds
+ * nothing, the bases of a kernel without KASLR of memory are tried. A candidate is used only once a page known both ways reads the same through it:
  * the first page of the ring buffer `events` (its struct page, and its bytes through the
  * ring's own mapping). Not found: every zero-copy send's bytes are declared unseen.
  *
@@ -18,7 +19,6 @@
  * wstrace declares the bytes unseen. Every read of kernel memory goes through
  * bpf_probe_read_kernel, of pages the call itself moved. */
 
-__u64 ro_after_init = 0;  /* __start_ro_after_init, 0: unknown (set after load) */
 const volatile __u32 zc_snaplen = 1024;  /* ≤ WS_EBPF_ZC_SNAP_MAX: a sendfile's payload kept */
 __u64 dm_base = 0;   /* page_offset_base, once found */
 __u64 vmm_base = 0;  /* vmemmap_base, once found */
@@ -27,7 +27,7 @@ __u32 bases_state = 0;  /* 0: not looked for; 1: found; 2: not found */
 #define GIB_MASK ((1ULL << 30) - 1)
 #define PAGE_SHIFT_ 12
 #define PAGE_SIZE_ 4096
-#define ZC_SCAN_WORDS 16384  /* 128 KiB of read-only-after-init data looked through */
+#define ZC_SCAN_WORDS 32768  /* 256 KiB of the kernel's read-only data looked through */
 /* steps of a sendfile's copy: a page, or the part of one before a piece is full */
 #define ZC_STEPS (WS_EBPF_ZC_SNAP_MAX / PAGE_SIZE_ + WS_EBPF_ZC_SNAP_MAX / WS_EBPF_SNAP_MAX + 2)
 #define ZC_MAX_FOLIO_PAGES 512   /* (the page cache's largest folio on x86-64: a PMD) */
@@ -69,13 +69,14 @@ static __always_inline int region_base(__u64 v) {
 }
 
 struct base_scan {
+  __u64 start;
   __u64 prev[2];
 };
 
 static long base_scan_one(__u32 i, void *ctx) {
   struct base_scan *k = ctx;
   __u64 v = 0;
-  if (bpf_probe_read_kernel(&v, sizeof v, (const void *)(ro_after_init + 8ULL * i))) return 1;
+  if (bpf_probe_read_kernel(&v, sizeof v, (const void *)(k->start + 8ULL * i))) return 1;
   const __u64 a = k->prev[0], b = k->prev[1];
   k->prev[0] = b;
   k->prev[1] = v;
@@ -103,8 +104,9 @@ static long base_scan_one(__u32 i, void *ctx) {
 static __always_inline int direct_map_known(void) {
   if (bases_state == 1) return 1;
   if (bases_state) return 0;
-  struct base_scan k = {};
-  if (ro_after_init) bpf_loop(ZC_SCAN_WORDS, base_scan_one, &k, 0);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct base_scan k = {.start = (__u64)BPF_CORE_READ(task, sched_class) & ~7ULL};
+  if (k.start) bpf_loop(ZC_SCAN_WORDS, base_scan_one, &k, 0);
   if (!dm_base && bases_check(DEFAULT_DIRECT_MAP, DEFAULT_VMEMMAP)) {
     dm_base = DEFAULT_DIRECT_MAP;
     vmm_base = DEFAULT_VMEMMAP;
