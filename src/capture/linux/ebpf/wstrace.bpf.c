@@ -525,7 +525,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   if (lenp && bpf_probe_read_user(&c.cap, sizeof c.cap, lenp)) c.cap = 0;
   c.pf = pf_sat;
   more_enter(&c);
-  if (nr == WS_NR_SENDFILE || nr == WS_NR_SPLICE) zc_enter(&c);
+  zc_enter(&c);  /* (a global function: one call, verified apart; it looks at the number) */
   c.active = 1;
   c.ts = bpf_ktime_get_ns();
   *cp = c;
@@ -839,8 +839,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
     if (!pf_ends_met(c.pf, &x)) return 0;
   }
   if (trace_all) system_before(tgid, tid, &c);
-  if (c.nr == WS_NR_SENDFILE || c.nr == WS_NR_SPLICE)
-    zc_exit(s, &c, ret);  /* (a sendfile's first pieces go out here) */
+  zc_exit(s, &c, ret);  /* (a sendfile's first pieces go out here) */
   submit(s);
   if (trace_all) system_after(tgid, &c, ret);
   if ((c.nr == WS_NR_SENDMMSG || c.nr == WS_NR_RECVMMSG) && ret > 1)
