@@ -89,7 +89,8 @@ finish()
 PY
 
 # Zero-copy sends: sendfile at an offset, from the file's position and 100 kB at once (longer
-# than an event: sent in pieces), splice from a pipe into a socket, both engines. The kernel
+# than an event: sent in pieces), splice from a pipe into a socket, copy_file_range to a socket
+# (refused by the kernel), both engines. The kernel
 # engine keeps the bytes the preload agent reads back from the file (and a splice's, which the
 # agent cannot read), declares unseen only what it cannot read: a sendfile from /dev/zero (no
 # page cache), a splice out of a socket (its bytes went into a pipe).
@@ -125,6 +126,10 @@ c, d = socket.socketpair()
 d.send(b"y" * 100)
 print("from", os.splice(c.fileno(), w, 100))
 print("got", len(got))
+try:
+    os.copy_file_range(fd, c.fileno(), 10)
+except OSError as e:
+    print("copy_file_range", e.errno)
 PY
 for engine in preload ebpf; do
   record "zerocopy-$engine" 0 -s max --engine "$engine" -- /usr/bin/python3 "$WORK/zerocopy.py" \
@@ -144,7 +149,8 @@ def digest(b):
     return (len(b), hashlib.sha1(b).hexdigest()[:12])
 def zc(name):
     return [(e["func"], e["result"], e["args"].get("len"), digest(payload(e)), payload_len(e))
-            for e in load(name).events if e["func"] in ("sendfile", "splice", "splice_recv")]
+            for e in load(name).events
+            if e["func"] in ("sendfile", "splice", "splice_recv", "copy_file_range")]
 pre, k = zc("zerocopy-preload"), zc("zerocopy-ebpf")
 eq([x[:3] for x in k], [x[:3] for x in pre], "the kernel engine's calls, results and lengths")
 eq(k[:3], pre[:3], "the kernel engine's sendfile payloads are the preload agent's")
@@ -156,6 +162,11 @@ eq(k[4:5], [("sendfile", 1000, 1000, digest(b""), 1000)],
    "a sendfile from /dev/zero: its length, no bytes")
 eq([(x[0], x[3]) for x in k[5:6]], [("splice_recv", digest(b""))],
    "a splice out of a socket: no bytes")
+cfr = [(e["result"], error_name(e), e["args"].get("sock"), e["args"].get("len"))
+       for n in ("zerocopy-preload", "zerocopy-ebpf") for e in load(n).all("copy_file_range")]
+eq(len(cfr), 2, "copy_file_range to a socket recorded by both engines")
+if len(cfr) == 2:
+    eq(cfr[1], cfr[0], "the kernel engine's copy_file_range is the preload agent's")
 t = load("zerocopy-ebpf")
 u = t.all("unseen")
 eq([e["args"].get("what") for e in u], ["zero-copy-payload"], "unread bytes are declared, once")
@@ -166,6 +177,77 @@ finish()
 PY
 expect_exit 0 "$WSTRACE" info "$WORK/zerocopy-ebpf.wst"
 expect_in "$WORK/out" "not seen"
+
+# A splice that waits on an empty pipe another process fills: the bytes came after the call
+# began (its child writes once /proc says the splice waits): declared, not kept.
+cat >"$WORK/late.py" <<'PY'
+import os, socket
+a, b = socket.socketpair()
+r, w = os.pipe()
+parent = os.getpid()
+if os.fork() == 0:
+    while True:
+        with open(f"/proc/{parent}/syscall") as f:
+            if f.read().split()[0] == str(275):  # (splice, waiting)
+                break
+        os.sched_yield()
+    os.write(w, b"late bytes")
+    os._exit(0)
+print("late", os.splice(r, a.fileno(), 10))
+os.wait()
+PY
+record zerocopy-late 0 -s max --engine ebpf -- /usr/bin/python3 "$WORK/late.py"
+expect_in "$WORK/zerocopy-late.out" "late 10"
+trace_checks zerocopy-late <<'PY'
+from tracecheck import *
+context("zerocopy-late")
+t = load("zerocopy-late")
+sp = t.one("splice")
+eq((sp["result"], payload(sp), payload_len(sp)), (10, b"", 10), "the splice: its length, no bytes")
+eq([e["args"].get("what") for e in t.all("unseen")], ["zero-copy-payload"], "declared")
+finish()
+PY
+
+# The same from a file of overlayfs (a container's root): the bytes are its real file's page
+# cache (the lower layer's, then the upper one's once the file is written). The mount is the
+# test's own, in its private mount namespace.
+mkdir -p "$WORK/ovl/lower" "$WORK/ovl/upper" "$WORK/ovl/work" "$WORK/ovl/merged"
+python3 -c 'import sys; open(sys.argv[1], "wb").write(bytes((i * 7) % 251 for i in range(100000)))' \
+  "$WORK/ovl/lower/f.bin"
+if mount -t overlay overlay -o "lowerdir=$WORK/ovl/lower,upperdir=$WORK/ovl/upper,workdir=$WORK/ovl/work" \
+    "$WORK/ovl/merged" 2>"$WORK/ovl.err"; then
+  cat >"$WORK/ovl.py" <<'PY'
+import os, socket, sys, threading
+a, b = socket.socketpair()
+threading.Thread(target=lambda: [None for _ in iter(lambda: b.recv(65536), b"")]).start()
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print("lower", os.sendfile(a.fileno(), fd, 100, 5000))
+with open(sys.argv[1], "r+b") as f:
+    f.write(b"upper")
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print("upper", os.sendfile(a.fileno(), fd, 0, 100))
+a.close()
+PY
+  record zerocopy-ovl 0 -s max --engine ebpf -- /usr/bin/python3 "$WORK/ovl.py" "$WORK/ovl/merged/f.bin"
+  expect_in "$WORK/zerocopy-ovl.out" "upper 100"
+  trace_checks zerocopy-ovl <<'PY'
+import hashlib
+from tracecheck import *
+context("zerocopy-ovl")
+data = bytes((i * 7) % 251 for i in range(100000))
+def digest(b):
+    return (len(b), hashlib.sha1(b).hexdigest()[:12])
+t = load("zerocopy-ovl")
+eq([digest(payload(e)) for e in t.all("sendfile")],
+   [digest(data[100:5100]), digest(b"upper" + data[5:100])],
+   "sendfile from overlayfs: the lower file's bytes, then the upper copy's")
+eq(t.all("unseen"), [], "nothing declared unseen")
+finish()
+PY
+  umount "$WORK/ovl/merged"
+else
+  echo "note: no overlayfs here ($(cat "$WORK/ovl.err")): its part is left out"
+fi
 
 # io_uring: a socket operation submitted there is declared at once and counted at the end.
 URING="$4/../programs/uring_send"

@@ -574,6 +574,22 @@ TEST(EbpfRecords, BytesTheKernelCouldNotReadAreDeclaredUnseenOnce) {
   EXPECT_EQ(evs[1].event().get(FieldId::what)->bytes(), "zero-copy-payload");
 }
 
+TEST(EbpfRecords, CopyFileRangeToASocketIsTheSendTheKernelRefused) {
+  ws_ebpf_event e = call(WS_NR_COPY_FILE_RANGE, -EINVAL);
+  e.args[0] = 3;  // the file
+  e.args[2] = 5;  // the socket
+  e.args[4] = 10;
+  EbpfRecords records;
+  auto evs = all_translated(bytes_of(e), records);
+  ASSERT_EQ(evs.size(), 1u);
+  const Event& ev = evs[0].event();
+  EXPECT_EQ(ev.func, FuncId::copy_file_range);
+  EXPECT_EQ(ev.result, -1);
+  EXPECT_EQ(ev.get(FieldId::sock)->num, 5u);
+  EXPECT_EQ(ev.get(FieldId::len)->num, 10u);
+  EXPECT_EQ(ev.get(FieldId::payload), nullptr);
+}
+
 ws_ebpf_event sendfile_piece(uint64_t at, uint32_t len) {
   ws_ebpf_event e = call(WS_NR_SENDFILE, 0);
   e.kind = WS_EV_ZC_PIECE;
@@ -608,6 +624,17 @@ TEST(EbpfRecords, ASendfilesPayloadIsItsPiecesThenItsOwnBytes) {
   ASSERT_EQ(evs.size(), 2u);
   EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "abcd");
   EXPECT_EQ(evs[1].event().get(FieldId::what)->bytes(), "zero-copy-payload");
+  // Pieces of a call the ring lost are not another call's.
+  ws_ebpf_event lost = sendfile_piece(0, 4);
+  lost.ts = 1'000;
+  auto p4 = bytes_of(lost, "zzzz");
+  auto p5 = bytes_of(sendfile_piece(4, 4), "efgh");  // (its first piece lost)
+  records.convert(p4.data(), p4.size(), recs);
+  records.convert(p5.data(), p5.size(), recs);
+  e.aux[WS_AUX_LEN] = 4;
+  evs = all_translated(bytes_of(e, "ij"), records);
+  ASSERT_GE(evs.size(), 1u);
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "");
 }
 
 TEST(EbpfRecords, IoUringSocketOperationsAreCountedAtTheProcessEnd) {

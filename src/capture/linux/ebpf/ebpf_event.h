@@ -168,6 +168,7 @@ struct ws_prefilter {
 #define WS_NR_SPLICE 275
 #define WS_NR_EPOLL_CTL 233
 #define WS_EPOLL_CTL_DEL 2
+#define WS_NR_COPY_FILE_RANGE 326  /* (to a socket: the kernel refuses it, recorded as that) */
 /* Descriptors of a poll array or select's sets looked at (the rest are not), and sockets of
  * one wait listed (the rest counted, as the preload agent does). */
 #define WS_EBPF_MAX_WAIT_FDS 1024

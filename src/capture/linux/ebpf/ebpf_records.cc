@@ -40,6 +40,7 @@ static_assert(WS_NR_POLL == SYS_poll && WS_NR_PPOLL == SYS_ppoll && WS_NR_SELECT
                   WS_NR_EPOLL_PWAIT == SYS_epoll_pwait && WS_NR_EPOLL_PWAIT2 == 441 &&
                   WS_NR_EPOLL_CTL == SYS_epoll_ctl && WS_EPOLL_CTL_DEL == EPOLL_CTL_DEL &&
                   WS_NR_SPLICE == SYS_splice && WS_NR_IO_URING_SETUP == SYS_io_uring_setup &&
+                  WS_NR_COPY_FILE_RANGE == SYS_copy_file_range &&
                   sizeof(ws_ebpf_poll) == sizeof(RawPoll),
               "ebpf_event.h's system call numbers are not this platform's");
 
@@ -171,6 +172,7 @@ FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
     case WS_NR_EPOLL_PWAIT: return FuncId::epoll_pwait;
     case WS_NR_EPOLL_PWAIT2: return FuncId::epoll_pwait2;
     case WS_NR_EPOLL_CTL: return FuncId::epoll_ctl;
+    case WS_NR_COPY_FILE_RANGE: return FuncId::copy_file_range;
   }
   return FuncId::kCount;
 }
@@ -229,7 +231,7 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
   if (wait_args(w, e, payload)) return;
   if (e.nr == WS_NR_EPOLL_CTL) w.u64(FieldId::sock, static_cast<uint32_t>(a[2]));
   if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR && e.nr != WS_NR_SPLICE &&
-      e.nr != WS_NR_EPOLL_CTL)
+      e.nr != WS_NR_COPY_FILE_RANGE && e.nr != WS_NR_EPOLL_CTL)
     w.u64(FieldId::sock, fd);
   switch (e.nr) {
     case WS_NR_SOCKET: socket_args(w, a); return;
@@ -303,6 +305,12 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
       if (e.ret > 0)
         w.payload(payload, (e.flags & WS_F_TO_SOCKET) ? e.payload_len : 0,
                   static_cast<uint64_t>(e.ret));
+      return;
+    case WS_NR_COPY_FILE_RANGE:
+      // Into a socket, which the kernel refuses (EINVAL): the failed send the agent records.
+      w.u64(FieldId::sock, static_cast<uint32_t>(a[2]));
+      w.u64(FieldId::len, a[4]);
+      if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
       return;
     case WS_NR_READ:
     case WS_NR_WRITE: w.u64(FieldId::len, a[2]); break;
@@ -480,11 +488,14 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
   return {};
 }
 
-// A piece of the payload of the thread's next call (a sendfile's, longer than an event holds):
-// kept while the pieces follow one another (one the ring lost leaves those before it).
+// A piece of the payload of the thread's next call (a sendfile's, longer than an event holds;
+// the call's start says which): kept while the pieces follow one another (one the ring lost
+// leaves those before it).
 void EbpfRecords::zc_piece(const ws_ebpf_event& e, const uint8_t* payload) {
-  std::vector<uint8_t>& p = zc_pieces_[e.tid];
-  if (e.aux[WS_AUX_LEN] == p.size()) p.insert(p.end(), payload, payload + e.payload_len);
+  Pieces& p = zc_pieces_[e.tid];
+  if (p.ts != e.ts || e.aux[WS_AUX_LEN] == 0) p = Pieces{e.ts, {}};
+  if (e.aux[WS_AUX_LEN] == p.bytes.size())
+    p.bytes.insert(p.bytes.end(), payload, payload + e.payload_len);
 }
 
 void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
@@ -493,7 +504,7 @@ void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
   // A sendfile's payload: its pieces, then the call's own bytes when none is missing.
   std::vector<uint8_t> joined;
   if (const auto it = zc_pieces_.find(e.tid); it != zc_pieces_.end()) {
-    joined = std::move(it->second);
+    if (it->second.ts == e.ts) joined = std::move(it->second.bytes);
     zc_pieces_.erase(it);
   }
   if (e.nr == WS_NR_SENDFILE && e.aux[WS_AUX_LEN]) {
@@ -538,9 +549,10 @@ void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
 // splice waited; and a splice out of a socket, whose bytes went into a pipe): the trace says
 // once per process that such payloads are missing (the calls still say how many moved).
 void EbpfRecords::zero_copy_unseen(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
-  if ((e.nr != WS_NR_SENDFILE && e.nr != WS_NR_SPLICE) || e.ret <= 0) return;
+  const bool cfr = e.nr == WS_NR_COPY_FILE_RANGE;  // (never read: a socket refuses it today)
+  if ((e.nr != WS_NR_SENDFILE && e.nr != WS_NR_SPLICE && !cfr) || e.ret <= 0) return;
   const bool recv = e.nr == WS_NR_SPLICE && !(e.flags & WS_F_TO_SOCKET);
-  if (!recv && !(e.flags & WS_F_ZC_UNSEEN)) return;
+  if (!recv && !cfr && !(e.flags & WS_F_ZC_UNSEEN)) return;
   Process& p = processes_[e.pid];
   if (p.zero_copy_said) return;
   p.zero_copy_said = true;
@@ -552,10 +564,12 @@ void EbpfRecords::zero_copy_unseen(const ws_ebpf_event& e, std::vector<EbpfRecor
            : fmt::format("a {} moved bytes the kernel engine could not read (not in the page "
                          "cache, or not yet in the pipe when the call began): such payloads "
                          "are missing from there on, their length is recorded",
-                         e.nr == WS_NR_SENDFILE ? "sendfile" : "splice"));
-  u.u64(FieldId::sock, static_cast<uint32_t>(recv                     ? e.args[0]
-                                             : e.nr == WS_NR_SPLICE ? e.args[2]
-                                                                    : e.args[0]));
+                         e.nr == WS_NR_SENDFILE ? "sendfile"
+                         : cfr                  ? "copy_file_range"
+                                                : "splice"));
+  u.u64(FieldId::sock, static_cast<uint32_t>(recv                              ? e.args[0]
+                                             : e.nr == WS_NR_SPLICE || cfr ? e.args[2]
+                                                                             : e.args[0]));
   out.push_back(u.done(e.pid, e.tid));
 }
 

@@ -69,8 +69,13 @@ class EbpfRecords {
   static void tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 
   std::unordered_map<uint32_t, Process> processes_;
-  // Per thread: the pieces of its next call's payload received so far (WS_EV_ZC_PIECE).
-  std::unordered_map<uint32_t, std::vector<uint8_t>> zc_pieces_;
+  // Per thread: the pieces of its next call's payload received so far (WS_EV_ZC_PIECE), of
+  // the call that started at ts.
+  struct Pieces {
+    uint64_t ts = 0;
+    std::vector<uint8_t> bytes;
+  };
+  std::unordered_map<uint32_t, Pieces> zc_pieces_;
   bool adopt_unknown_ = false;
 };
 

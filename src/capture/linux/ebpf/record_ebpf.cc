@@ -14,8 +14,6 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
-#include <future>
-#include <string_view>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -108,35 +106,6 @@ void configure_tcp(wstrace_bpf* skel, const RecordOptions& opt) {
   const bool err = retransmit_has_err();
   bpf_program__set_autoload(skel->progs.tcp_retransmit, !err);
   bpf_program__set_autoload(skel->progs.tcp_retransmit_err, err);
-}
-
-// Where the kernel's read-only-after-init data starts (/proc/kallsyms; 0 when unreadable or
-// hidden): wstrace_zerocopy.bpf.h finds the direct map there to read zero-copy sends' bytes.
-uint64_t ro_after_init_start() {
-  const int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  static constexpr std::string_view kName = " __start_ro_after_init\n";
-  std::string buf(1 << 16, '\0');
-  size_t have = 0;
-  uint64_t at = 0;
-  ssize_t r;
-  while ((r = read(fd, buf.data() + have, buf.size() - have)) > 0) {
-    have += static_cast<size_t>(r);
-    const std::string_view text(buf.data(), have);
-    if (const size_t hit = text.find(kName); hit != std::string_view::npos) {
-      const size_t line = text.rfind('\n', hit);
-      at = std::strtoull(buf.c_str() + (line == std::string_view::npos ? 0 : line + 1), nullptr,
-                         16);
-      break;
-    }
-    // (keep the last partial line: a name may straddle two reads)
-    const size_t last = text.rfind('\n');
-    const size_t keep = last == std::string_view::npos ? 0 : have - last - 1;
-    std::memmove(buf.data(), buf.data() + have - keep, keep);
-    have = keep;
-  }
-  close(fd);
-  return at;
 }
 
 // The last lines of libbpf's log, for an error message.
@@ -236,8 +205,6 @@ RecordError EbpfEngine::load(std::string& warning) {
   if (std::string why = unavailable(program ? fmt::format(", {}", kTryPreload) : ""); !why.empty())
     return {1, why};
   libbpf_set_print(keep_libbpf_message);
-  // (/proc/kallsyms takes tens of milliseconds to read: meanwhile the BPF programs load)
-  std::future<uint64_t> ro_after_init = std::async(std::launch::async, ro_after_init_start);
   skel_ = wstrace_bpf__open();
   if (!skel_) return {1, fmt::format("cannot open the kernel engine's BPF object: {}",
                                      strerror(errno))};
@@ -288,7 +255,6 @@ RecordError EbpfEngine::load(std::string& warning) {
                              "wire DNS is still seen)",
                              warning.empty() ? "" : "; ", libc_, missing);
   }
-  skel_->bss->ro_after_init = ro_after_init.get();
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_event, this, nullptr);
   if (!rb_) return {1, fmt::format("cannot read the kernel engine's ring buffer: {}",
                                    strerror(errno))};

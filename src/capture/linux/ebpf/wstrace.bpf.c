@@ -525,7 +525,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   if (lenp && bpf_probe_read_user(&c.cap, sizeof c.cap, lenp)) c.cap = 0;
   c.pf = pf_sat;
   more_enter(&c);
-  zc_enter(&c);
+  zc_enter(&c);  /* (a global function: one call, verified apart; it looks at the number) */
   c.active = 1;
   c.ts = bpf_ktime_get_ns();
   *cp = c;
@@ -833,9 +833,11 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   if (trace_all && pf.active && (pf.c_port | pf.c_addr) && c.nr != WS_NR_CLOSE &&
       c.nr != WS_NR_SENDMMSG && c.nr != WS_NR_RECVMMSG) {
     struct pf_ends x = {};
-    /* (the socket is epoll_ctl's third argument, and a splice's into one) */
-    const __u64 sfd = c.nr == WS_NR_EPOLL_CTL || (c.nr == WS_NR_SPLICE && c.cap) ? c.args[2]
-                                                                                 : c.args[0];
+    /* (the socket is epoll_ctl's and copy_file_range's third argument, and a splice's into one) */
+    const __u64 sfd = c.nr == WS_NR_EPOLL_CTL || c.nr == WS_NR_COPY_FILE_RANGE ||
+                              (c.nr == WS_NR_SPLICE && c.cap)
+                          ? c.args[2]
+                          : c.args[0];
     if (c.nr != WS_NR_SOCKET && c.nr != WS_NR_SOCKETPAIR) pf_sock_ends(&x, sock_of(sfd));
     pf_end(&x, e->addr, e->addr_len);
     pf_end(&x, e->local, e->local_len);
@@ -1243,6 +1245,7 @@ static __always_inline int wanted_more(long nr, struct pt_regs *regs) {
   case WS_NR_SPLICE:
     return is_socket_fd(regs->di) || is_socket_fd(regs->dx);
   case WS_NR_EPOLL_CTL:  /* (epfd, op, fd, event): a socket added, changed or removed */
+  case WS_NR_COPY_FILE_RANGE:
     return is_socket_fd(regs->dx);
   }
   return 0;

@@ -4,11 +4,14 @@
  * pages are read through the kernel's direct map, whose place KASLR chooses at boot.
  *
  * Finding the direct map: page_offset_base and vmemmap_base are in neither BTF nor kallsyms
- * (CONFIG_KALLSYMS_ALL off), so they are looked for once in the kernel's read-only-after-init
- * data (its start is in kallsyms; wstrace sets `ro_after_init` before the program runs), where the three KASLR bases
- * (direct map, vmalloc, vmemmap: rising, each aligned to 1 GiB) sit side by side. A candidate
- * is used only once a page known both ways reads the same through it: the first page of the
- * ring buffer `events` (its struct page, and its bytes through the ring's own mapping).
+ * (CONFIG_KALLSYMS_ALL off), so they are looked for once, at the first zero-copy send, in the
+ * kernel's read-only-after-init data, where the three KASLR bases (direct map, vmalloc,
+ * vmemmap: rising, each aligned to 1 GiB) sit side by side. That data follows the scheduling
+ * classes in the kernel's image (the linker script's RO_DATA: SCHED_DATA, then
+ * RO_AFTER_INIT_DATA), so the look starts at the current task's class; where it finds
+ * nothing, the bases of a kernel without KASLR of memory are tried. A candidate is used only once a page known both ways reads the same through it:
+ * the first page of the ring buffer `events` (its struct page, and its bytes through the
+ * ring's own mapping). Not found: every zero-copy send's bytes are declared unseen.
  *
  * A piece that cannot be read (a page not in the cache, a file whose data is not its page
  * cache such as /dev/zero, bytes put in a pipe while the splice waited, a pipe read by someone
@@ -16,7 +19,6 @@
  * wstrace declares the bytes unseen. Every read of kernel memory goes through
  * bpf_probe_read_kernel, of pages the call itself moved. */
 
-__u64 ro_after_init = 0;  /* __start_ro_after_init, 0: unknown (set after load) */
 const volatile __u32 zc_snaplen = 1024;  /* ≤ WS_EBPF_ZC_SNAP_MAX: a sendfile's payload kept */
 __u64 dm_base = 0;   /* page_offset_base, once found */
 __u64 vmm_base = 0;  /* vmemmap_base, once found */
@@ -25,7 +27,7 @@ __u32 bases_state = 0;  /* 0: not looked for; 1: found; 2: not found */
 #define GIB_MASK ((1ULL << 30) - 1)
 #define PAGE_SHIFT_ 12
 #define PAGE_SIZE_ 4096
-#define ZC_SCAN_WORDS 16384  /* 128 KiB of read-only-after-init data looked through */
+#define ZC_SCAN_WORDS 32768  /* 256 KiB of the kernel's read-only data looked through */
 /* steps of a sendfile's copy: a page, or the part of one before a piece is full */
 #define ZC_STEPS (WS_EBPF_ZC_SNAP_MAX / PAGE_SIZE_ + WS_EBPF_ZC_SNAP_MAX / WS_EBPF_SNAP_MAX + 2)
 #define ZC_MAX_FOLIO_PAGES 512   /* (the page cache's largest folio on x86-64: a PMD) */
@@ -67,13 +69,14 @@ static __always_inline int region_base(__u64 v) {
 }
 
 struct base_scan {
+  __u64 start;
   __u64 prev[2];
 };
 
 static long base_scan_one(__u32 i, void *ctx) {
   struct base_scan *k = ctx;
   __u64 v = 0;
-  if (bpf_probe_read_kernel(&v, sizeof v, (const void *)(ro_after_init + 8ULL * i))) return 1;
+  if (bpf_probe_read_kernel(&v, sizeof v, (const void *)(k->start + 8ULL * i))) return 1;
   const __u64 a = k->prev[0], b = k->prev[1];
   k->prev[0] = b;
   k->prev[1] = v;
@@ -101,8 +104,9 @@ static long base_scan_one(__u32 i, void *ctx) {
 static __always_inline int direct_map_known(void) {
   if (bases_state == 1) return 1;
   if (bases_state) return 0;
-  struct base_scan k = {};
-  if (ro_after_init) bpf_loop(ZC_SCAN_WORDS, base_scan_one, &k, 0);
+  struct task_struct *task = bpf_get_current_task_btf();
+  struct base_scan k = {.start = (__u64)BPF_CORE_READ(task, sched_class) & ~7ULL};
+  if (k.start) bpf_loop(ZC_SCAN_WORDS, base_scan_one, &k, 0);
   if (!dm_base && bases_check(DEFAULT_DIRECT_MAP, DEFAULT_VMEMMAP)) {
     dm_base = DEFAULT_DIRECT_MAP;
     vmm_base = DEFAULT_VMEMMAP;
@@ -159,6 +163,34 @@ static __always_inline __u64 folio_flags(__u64 folio) {
   return f;
 }
 
+#define OVERLAYFS_MAGIC_ 0x794c7630
+#define HUGETLBFS_MAGIC_ 0x958458f6
+/* overlayfs's file context (6.13 on; before, private_data was the real file itself) */
+struct ovl_file___ws {
+  struct file *realfile;
+  struct file *upperfile;
+} __attribute__((preserve_access_index));
+
+/* The page cache a sendfile from `in` read: its file's, or under overlayfs the real file's
+ * (its upper one once copied up). 0 for hugetlbfs, whose cache is in huge pages. */
+static __always_inline struct address_space *source_mapping(struct file *in) {
+  unsigned long magic = BPF_CORE_READ(in, f_inode, i_sb, s_magic);
+  if (magic == OVERLAYFS_MAGIC_) {
+    void *priv = BPF_CORE_READ(in, private_data);
+    struct file *real = priv;
+    if (bpf_core_type_exists(struct ovl_file___ws)) {
+      struct ovl_file___ws *of = priv;
+      struct file *up = BPF_CORE_READ(of, upperfile);
+      real = up ? up : BPF_CORE_READ(of, realfile);
+    }
+    if (!real) return 0;
+    in = real;
+    magic = BPF_CORE_READ(in, f_inode, i_sb, s_magic);
+    if (magic == OVERLAYFS_MAGIC_) return 0;
+  }
+  return magic == HUGETLBFS_MAGIC_ ? 0 : BPF_CORE_READ(in, f_mapping);
+}
+
 struct cache_walk {
   struct scratch *s;
   struct address_space *mapping;
@@ -174,12 +206,17 @@ static long cache_one(__u32 i, void *ctx) {
   struct cache_walk *w = ctx;
   if (w->done + w->kept >= w->want) return 1;
   if (w->kept == WS_EBPF_SNAP_MAX) {
+    /* (a piece the ring cannot take is not counted as a lost call: it stays the call's own
+     * bytes, and the rest is not kept) */
     struct ws_ebpf_event *e = &w->s->e;
     e->kind = WS_EV_ZC_PIECE;
-    e->payload_len = w->kept;
+    e->payload_len = WS_EBPF_SNAP_MAX;
     e->aux[WS_AUX_LEN] = w->done;
-    submit(w->s);
+    const long err = bpf_ringbuf_output(&events, w->s,
+                                        sizeof(struct ws_ebpf_event) + WS_EBPF_SNAP_MAX,
+                                        ring_wake());
     e->kind = WS_EV_CALL;
+    if (err) return 1;
     w->done += w->kept;
     w->kept = 0;
   }
@@ -240,7 +277,7 @@ static __always_inline void sendfile_payload(struct scratch *s, const struct inf
   __u32 done = 0;
   if (c->zc_from >= 0 && end == c->zc_from + ret && in && (__u64)in == c->zc_file &&
       direct_map_known()) {
-    struct cache_walk w = {.s = s, .mapping = BPF_CORE_READ(in, f_mapping), .pos = c->zc_from,
+    struct cache_walk w = {.s = s, .mapping = source_mapping(in), .pos = c->zc_from,
                            .want = want};
     if (w.mapping) bpf_loop(ZC_STEPS, cache_one, &w, 0);
     e->payload_len = w.kept;
