@@ -5,8 +5,8 @@
 // the CPU time of wstrace's recording thread and of its other threads (the page's server), the
 // page's frame times while the calls stream (median, 99th percentile, worst) and the event
 // latency — how long after a call happened the page held it (median, 99th percentile) — and
-// the page's JS heap at the end. Rings of 4 MiB: a recorder that falls behind for a moment
-// catches up instead of dropping (the time counted is until every call is recorded).
+// the page's JS heap at the end. A recorder that falls behind fills its rings and drops calls:
+// the calls/s count the calls recorded.
 //   node live_bench.js NODE_DIR CHROMIUM WSTRACE PINGPONG ROUNDS
 "use strict";
 const path = require("path");
@@ -27,7 +27,7 @@ const callsIn = (trace) => {  // (events: calls and the process facts)
   const out = JSON.parse(execFileSync(wstrace, ["info", "--json", trace], { encoding: "utf8" }));
   return { calls: out.events, dropped: out.dropped };
 };
-const ring = ["--ring-kib", "4096"];
+const ring = [];  // (the default rings: larger ones cost the run without --ui their teardown)
 // CPU ms of each thread of `pid` so far: [the main one (the recording), the others summed].
 const cpuMs = (pid) => {
   const tick = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
@@ -121,7 +121,7 @@ async function main() {
   const rate = (r) => Math.round(r.calls / r.ms * 1000);
   const plainRate = (rate(plainBefore) + rate(plainAfter)) / 2;
   const dropped = (r) => (r.dropped ? `, ${r.dropped} dropped` : "");
-  console.log(`ping-pong ${rounds} rounds, record -q -s 0 --ring-kib 4096 (${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}):`);
+  console.log(`ping-pong ${rounds} rounds, record -q -s 0 (${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}):`);
   console.log(`  without --ui: ${plainBefore.calls} calls in ${plainBefore.ms} ms, ${rate(plainBefore)} calls/s${dropped(plainBefore)}; ` +
               `again after: ${plainAfter.calls} in ${plainAfter.ms} ms, ${rate(plainAfter)} calls/s${dropped(plainAfter)}`);
   console.log(`  with --ui and a page: ${live.calls} calls recorded in ${liveMs} ms, ` +

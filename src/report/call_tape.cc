@@ -7,16 +7,25 @@
 namespace ws::report {
 namespace {
 
-template <typename T>
-void put(std::string& out, const T& v) {
-  static_assert(std::is_trivially_copyable_v<T>);
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-
-void put_text(std::string& out, std::string_view s) {
-  put(out, static_cast<uint32_t>(s.size()));
-  out.append(s);
-}
+// Writes into bytes made room for beforehand (one resize a call, not one append a field).
+struct Out {
+  char* p;
+  template <typename T>
+  void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    std::memcpy(p, &v, sizeof v);
+    p += sizeof v;
+  }
+  void put_text(std::string_view s) {
+    put(static_cast<uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());
+    p += s.size();
+  }
+  void put_addr(const SockAddr& a) {
+    put(a.family), put(a.ip), put(a.port), put(a.scope_id), put(a.flowinfo), put_text(a.path);
+  }
+};
+constexpr size_t kAddrBytes = 8 + 16 + 2 + 4 + 4 + 4;  // (and the path)
 
 template <typename T>
 T get(const std::string& in, size_t& at) {
@@ -31,11 +40,6 @@ std::string_view get_text(const std::string& in, size_t& at) {
   std::string_view s(in.data() + at, n);
   at += n;
   return s;
-}
-
-void put_addr(std::string& out, const SockAddr& a) {
-  put(out, a.family), put(out, a.ip), put(out, a.port), put(out, a.scope_id);
-  put(out, a.flowinfo), put_text(out, a.path);
 }
 
 void get_addr(const std::string& in, size_t& at, SockAddr& a) {
@@ -59,23 +63,33 @@ void CallTape::append(const CallHead& head, const Event& ev, const inspect::Filt
     chunks_.back().bytes.reserve(size_t{chunk_calls_} * 128);
   }
   Chunk& c = chunks_.back();
-  std::string& out = c.bytes;
-  put(out, head);
-  put(out, ev.nvalues);
+  // (a payload beyond the cap is never shown: its length stays in num)
+  auto size_of = [payload_cap](const Value& v) {
+    return v.id == FieldId::payload ? std::min(v.size, payload_cap) : v.size;
+  };
+  size_t most = sizeof head + 1 + 1 + 8 + 8 + 2 * kAddrBytes + 4 + facts.host.size() + 4 +
+                facts.proc.size();
+  for (uint8_t i = 0; i < ev.nvalues; ++i) most += 1 + 8 + 1 + 4 + size_of(ev.values[i]);
+  if (facts.local) most += facts.local->path.size();
+  if (facts.remote) most += facts.remote->path.size();
+  const size_t at = c.bytes.size();
+  c.bytes.resize(at + most);
+  Out out{c.bytes.data() + at};
+  out.put(head);
+  out.put(ev.nvalues);
   for (uint8_t i = 0; i < ev.nvalues; ++i) {
     const Value& v = ev.values[i];
-    // (a payload beyond the cap is never shown: its length stays in num)
-    const uint32_t size = v.id == FieldId::payload ? std::min(v.size, payload_cap) : v.size;
-    put(out, v.id), put(out, v.num), put(out, static_cast<uint8_t>(v.data != nullptr));
-    if (v.data) put_text(out, std::string_view(reinterpret_cast<const char*>(v.data), size));
-    else put(out, v.size);
+    out.put(v.id), out.put(v.num), out.put(static_cast<uint8_t>(v.data != nullptr));
+    if (v.data) out.put_text(std::string_view(reinterpret_cast<const char*>(v.data), size_of(v)));
+    else out.put(v.size);
   }
   const uint8_t has = (facts.has_family ? kFamily : 0) | (facts.local ? kLocal : 0) |
                       (facts.remote ? kRemote : 0);
-  put(out, has), put(out, facts.family), put(out, facts.proto);
-  if (facts.local) put_addr(out, *facts.local);
-  if (facts.remote) put_addr(out, *facts.remote);
-  put_text(out, facts.host), put_text(out, facts.proc);
+  out.put(has), out.put(facts.family), out.put(facts.proto);
+  if (facts.local) out.put_addr(*facts.local);
+  if (facts.remote) out.put_addr(*facts.remote);
+  out.put_text(facts.host), out.put_text(facts.proc);
+  c.bytes.resize(static_cast<size_t>(out.p - c.bytes.data()));
   ++c.calls;
   ++end_;
 }
