@@ -20,6 +20,7 @@
 #include "inspector.h"
 #include "live_feed.h"
 #include "live_server.h"
+#include "older_calls.h"
 #include "notes.h"
 #include "view.h"
 
@@ -160,15 +161,21 @@ class RecordView final : public inspect::Subscriber {
 
 // The live view of a recording: a LiveFeed on record's inspection and its server. The
 // inspection observes under the feed's lock (pages read the feed meanwhile), never waiting on a
-// page.
+// page. The calls a page no longer holds are read again from the trace being written (`trace`,
+// masked as the inspection saw them unless `show_secrets`; `filter`: the one the page's calls
+// passed).
 class LiveView {
  public:
-  LiveView(inspect::Inspector& inspection, const trace::TraceHeader& header)
-      : feed_(inspection, header) {}
+  LiveView(inspect::Inspector& inspection, const trace::TraceHeader& header, std::string trace,
+           bool show_secrets, std::string filter)
+      : feed_(inspection, header),
+        older_([trace, show_secrets] { return open_trace(trace, false, show_secrets); },
+               std::move(filter)) {}
 
   Status start(const UiArgs& ui) {
     ui::ServeOptions so;
     so.port = ui.port;
+    so.calls = [this](const std::string& query) { return older_.answer(query); };
     auto server = ui::start_live_server(feed_, so);
     if (!server.ok()) return server.status();
     server_ = std::move(server.value());
@@ -200,6 +207,7 @@ class LiveView {
 
  private:
   report::LiveFeed feed_;
+  ui::OlderCalls older_;
   std::unique_ptr<ui::LiveServer> server_;
 };
 
@@ -299,7 +307,9 @@ int run_record(const RecordArgs& a) {
                   a.show_secrets || a.redact, !a.quiet || a.ui.on);
   std::unique_ptr<LiveView> live;
   if (a.ui.on) {
-    live = std::make_unique<LiveView>(view.inspection(), engine->header());
+    live = std::make_unique<LiveView>(view.inspection(), engine->header(),
+                                      engine->summary().output, a.show_secrets || a.redact,
+                                      a.quiet ? "" : a.filter);
     if (Status s = live->start(a.ui); !s.ok()) {
       report(s.message());  // (the program runs on: the trace is being written)
       live.reset();

@@ -60,7 +60,7 @@ std::string FeedCursor::text() const {
 
 LiveFeed::LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
                    size_t window)
-    : in_(inspection),
+    : in_(&inspection),
       header_(header),
       builder_(ReportOptions{inspect::Filter(), 512, 0}, inspection),
       window_(std::max<size_t>(window, 1000)) {
@@ -102,7 +102,7 @@ bool LiveFeed::wait_news(const FeedCursor& at, std::chrono::milliseconds wait) {
 
 ReportData LiveFeed::part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped) {
   const ReportData& d = builder_.data();
-  const inspect::Tracker& tracker = in_.tracker();
+  const inspect::Tracker& tracker = in_->tracker();
   ReportData p;
   p.header = header_;
   p.filter_text = d.filter_text;
@@ -138,7 +138,7 @@ ReportData LiveFeed::part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped
   for (const auto& [pid, proc] : tracker.processes()) p.processes.push_back(proc);
   std::sort(p.processes.begin(), p.processes.end(),
             [](const auto& a, const auto& b) { return a.pid < b.pid; });
-  p.findings = over_ ? in_.findings() : in_.findings_so_far();
+  p.findings = over_ ? in_->findings() : in_->findings_so_far();
   at.version = version_;
   return p;
 }
@@ -166,6 +166,15 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
         live_extra ? live_extra() : "");
   }
   return report_json(p, part);
+}
+
+void LiveFeed::restart(inspect::Inspector& inspection) {
+  in_ = &inspection;
+  inspection.subscribe(*this);
+  builder_.restart(inspection);
+  forgotten_ = 0;
+  over_ = false;
+  ++version_;
 }
 
 }  // namespace ws::report

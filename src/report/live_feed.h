@@ -53,6 +53,9 @@ class LiveFeed final : public inspect::Subscriber {
   // `statics`: with the tables that never change (a page's first part). Locks.
   std::string next_part(FeedCursor& at, size_t max_calls, bool statics);
   bool over();
+  // Starts again from nothing, following `inspection` (a fresh one: `wstrace ui` seeking back);
+  // pages must start again too (live_extra tells them). Call with the lock held, then notify().
+  void restart(inspect::Inspector& inspection);
   // More of the parts' "live" object, as JSON members after a comma (`wstrace ui`'s playback
   // state); called with the feed's lock held.
   std::function<std::string()> live_extra;
@@ -67,7 +70,7 @@ class LiveFeed final : public inspect::Subscriber {
  private:
   ReportData part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped);
 
-  inspect::Inspector& in_;
+  inspect::Inspector* in_;
   const trace::TraceHeader& header_;
   ReportBuilder builder_;
   size_t window_;

@@ -95,6 +95,15 @@ void ReportBuilder::forget_calls(size_t n) {
   }
 }
 
+void ReportBuilder::restart(inspect::Inspector& shared) {
+  data_ = std::make_unique<ReportData>();
+  own_.reset();
+  inspector_ = &shared;
+  thread_ids_.clear(), error_ids_.clear(), facts_ids_.clear();
+  conn_tid_.clear(), conn_kept_.clear();
+  start();
+}
+
 void ReportBuilder::on_connection_end(const inspect::Connection& c) {
   ConnRow row{c, 0, conn_kept_.erase(c.id) > 0};
   if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) {

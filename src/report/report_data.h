@@ -144,6 +144,8 @@ class ReportBuilder final : public inspect::Subscriber {
   ConnRow row_of(const inspect::Connection& c) const;
   // Forgets the first `n` calls kept (their payloads too): a live view keeps a window.
   void forget_calls(size_t n);
+  // Forgets everything gathered and follows `shared` from its start (a playback seeking back).
+  void restart(inspect::Inspector& shared);
   // Ends the trace (`problem`: how it ended, "" when cleanly) and hands over the data.
   std::unique_ptr<ReportData> finish(const trace::TraceHeader& header, std::string problem);
 

@@ -135,6 +135,12 @@ class HttplibServer final : public LiveServer {
       res.set_content(opt_.control(req.get_param_value("op"), req.get_param_value("value")),
                       "application/json");
     });
+    server_.Get("/calls", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!opt_.calls) return refuse(res, 404, "no trace to read older calls from");
+      const size_t q = req.target.find('?');
+      res.set_content(opt_.calls(q == std::string::npos ? "" : req.target.substr(q + 1)),
+                      "application/json");
+    });
   }
 
   // The report's page with what the feed has (the calls come by the event stream), and the
