@@ -1287,6 +1287,7 @@ const live = (() => {
     cursor = at.join(",");
     notHeld = from;
     rewound = true;
+    over = false;  // (until the stream says so again)
     stop();
     changed();
     connect();
@@ -1360,6 +1361,7 @@ window.__wstrace = {
   live,
   findings: () => D.findings.map((f) => f.rule),
   lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
+  runCalls: () => D.summary.calls,
   // Wall-clock ms of the first event (the live view's latency is measured against it).
   startMs: () => D.meta.start_ms + D.meta.start_ns_in_ms / 1e6,
 };
