@@ -92,12 +92,16 @@ std::string OlderCalls::answer(const std::string& query) const {
   std::string text = want.filter;
   if (!base_filter_.empty())
     text = text.empty() ? base_filter_ : fmt::format("({}) and ({})", base_filter_, text);
-  auto filter = inspect::Filter::parse(text);
-  if (!filter.ok()) return error_json("bad filter:\n" + filter.status().message());
+  inspect::Filter filter;  // (the empty one keeps every call; parse() takes none)
+  if (!text.empty()) {
+    auto parsed = inspect::Filter::parse(text);
+    if (!parsed.ok()) return error_json("bad filter:\n" + parsed.status().message());
+    filter = std::move(parsed.value());
+  }
   std::unique_ptr<Engine> engine = open_();
   if (!engine) return error_json("cannot read the trace again");
 
-  report::ReportBuilder builder(report::ReportOptions{filter.value(), 512, 0});
+  report::ReportBuilder builder(report::ReportOptions{filter, 512, 0});
   const bool newest = want.before.has_value();
   const size_t n = want.count;
   uint64_t before = 0;  // calls found and forgotten ahead of those kept

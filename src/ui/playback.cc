@@ -122,12 +122,16 @@ void Playback::restart(int64_t to) {
     done_ = false;
     ++run_;
   }
+  changed_.notify_all();
   feed_->notify();
 }
 
 std::string Playback::control(const std::string& op, const std::string& value) {
+  uint64_t run = 0;
+  bool back = false;
   {
     std::lock_guard lock(mu_);
+    run = run_;
     const auto now = std::chrono::steady_clock::now();
     double v = 0;
     try {
@@ -151,9 +155,14 @@ std::string Playback::control(const std::string& op, const std::string& value) {
       seek_ = base_;
     } else if (op == "seek" && v >= 0 && v < static_cast<double>(position_locked())) {
       seek_back_ = static_cast<int64_t>(v);  // (run() starts again)
+      back = true;
     }
   }
   changed_.notify_all();
+  if (back) {  // the answer tells the page of the new run: it loads again
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return run_ != run || stopping_; });
+  }
   return state_json();
 }
 

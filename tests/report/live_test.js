@@ -243,6 +243,7 @@ async function holdAndOlder(browser, url, trace) {
   check(h.notHeld === all.length - 8 && h.state.includes(`not held: ${all.length - 8} older calls`),
         `the page counts the others as not held (${h.state})`);
   // Scrolling up over the first call held: the 4 calls before it, from the trace.
+  await page.click('#tabs button[data-tab="calls"]');
   const box = await page.$("#calls-table");
   const b = await box.boundingBox();
   await page.mouse.move(b.x + b.width / 2, b.y + 40);
