@@ -312,10 +312,10 @@ async function playback(browser, trace, inTrace) {
   await page.waitForFunction(() => window.__wstrace.live.over(), null, { timeout: 60000 });
   console.log(`the second half (${(state.end - half) / 1e6} ms of trace) played at speed 10 in ${Date.now() - t0} ms`);
   check((await page.evaluate(() => window.__wstrace.calls())) === inTrace, `played to the end: every call (${inTrace})`);
-  // Seeking back to a quarter: the server plays from the start again, the page loads again and
-  // holds the calls up to there, as the trace has them.
-  const quarter = Math.round(state.end / 4);
+  // Seeking back to the time of the call three quarters in: the server plays from the start
+  // again, the page loads again and holds the calls up to there, as the trace has them.
   const all = traceCalls(trace);
+  const quarter = all[Math.floor(all.length * 0.75)][2] - all[0][2];
   const upTo = all.filter((c) => c[2] - all[0][2] <= quarter);
   await Promise.all([page.waitForEvent("load"),
     page.evaluate((t) => window.__wstrace.live.control("seek", t), quarter)]);
