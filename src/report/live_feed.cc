@@ -97,7 +97,10 @@ bool LiveFeed::over() {
 
 bool LiveFeed::wait_news(const FeedCursor& at, std::chrono::milliseconds wait) {
   std::unique_lock lock(mu_);
-  return news_.wait_for(lock, wait, [&] { return version_ != at.version; });
+  // (calls the page has not had yet are news too: after the run, nothing else moves)
+  return news_.wait_for(lock, wait, [&] {
+    return version_ != at.version || at.calls < forgotten_ + builder_.data().calls.size();
+  });
 }
 
 ReportData LiveFeed::part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped) {

@@ -47,7 +47,8 @@ class LiveFeed final : public inspect::Subscriber {
   // The run is over (the inspection finished): the findings are final. Locks.
   void set_over();
 
-  // Waits up to `wait` for something `at` has not seen; true when there is. Locks.
+  // Waits up to `wait` for something `at` has not seen (calls it was not sent included); true
+  // when there is. Locks.
   bool wait_news(const FeedCursor& at, std::chrono::milliseconds wait);
   // The JSON of what `at` has not seen, at most `max_calls` calls of it, and moves `at` on.
   // `statics`: with the tables that never change (a page's first part). Locks.
