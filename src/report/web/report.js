@@ -81,6 +81,7 @@ function addCalls(c, payload64, front, remap) {
   if (front && m) {
     for (const name of Object.keys(CALL_COLUMNS)) calls[name].copyWithin(m, 0, held);
     for (const r of Object.values(rawColumns)) for (let k = 0; k < r.at.length; k++) r.at[k] += m;
+    if (callsTable.selected >= 0) callsTable.selected += m;  // (the same call stays selected)
   }
   const undelta = (a, col) => {
     let acc = 0;
@@ -154,6 +155,8 @@ function dropCalls(k, front) {
     r.at = at, r.v = v;
   }
   calls.n = n;
+  const sel = callsTable.selected - (front ? k : 0);  // (the same call stays selected, if held)
+  callsTable.selected = sel >= 0 && sel < n ? sel : -1;
 }
 appendCalls(D.calls, D.payload);
 D.calls = null;
@@ -616,7 +619,6 @@ function relist(first) {
   filtered = out.slice(0, m);
   const box = callsTable.box;
   const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 2 * callsTable.rowH;
-  callsTable.selected = -1;
   callsTable.setRows(filtered);
   scrolledAt = performance.now();
   if (before) box.scrollTop += before * callsTable.rowH;
