@@ -222,37 +222,37 @@ function traceCalls(trace, filter) {
     .map((l) => JSON.parse(l)).map((e) => [e.seq, e.func, e.ts_ns]);
 }
 
-// A page that holds at most 8 calls (&hold=8) of the recording just over: it holds the last 8
+// A page that holds at most 6 calls (&hold=6) of the recording just over: it holds the last 6
 // and counts the others as not held; scrolling up reads older ones from the trace, a filter
-// reads the matching ones, each as the trace has them; "Back to live" holds the last 8 again.
+// reads the matching ones, each as the trace has them; "Back to live" holds the last 6 again.
 async function holdAndOlder(browser, url, trace) {
   const all = traceCalls(trace);
   const seqs = (list) => JSON.stringify(list.map((c) => c[0]));
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const problems = [];
   page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  await page.goto(url + "&hold=8");
+  await page.goto(url + "&hold=6");
   await page.waitForFunction(() => window.__wstrace && window.__wstrace.live &&
     window.__wstrace.live.over(), null, { timeout: 20000 });
   const held = () => page.evaluate(() => ({ calls: window.__wstrace.held(),
     notHeld: window.__wstrace.live.notHeld(), state: document.getElementById("live-state").textContent,
     listed: window.__wstrace.listedSeqs(100) }));
   let h = await held();
-  check(h.calls.length === 8 && seqs(h.calls) === seqs(all.slice(-8)),
-        `with &hold=8 the page holds the last 8 calls of ${all.length} (${seqs(h.calls)})`);
-  check(h.notHeld === all.length - 8 && h.state.includes(`not held: ${all.length - 8} older calls`),
+  check(h.calls.length === 6 && seqs(h.calls) === seqs(all.slice(-6)),
+        `with &hold=6 the page holds the last 6 calls of ${all.length} (${seqs(h.calls)})`);
+  check(h.notHeld === all.length - 6 && h.state.includes(`not held: ${all.length - 6} older calls`),
         `the page counts the others as not held (${h.state})`);
-  // Scrolling up over the first call held: the 4 calls before it, from the trace.
+  // Scrolling up over the first call held: the 3 calls before it, from the trace.
   await page.click('#tabs button[data-tab="calls"]');
   const box = await page.$("#calls-table");
   const b = await box.boundingBox();
   await page.mouse.move(b.x + b.width / 2, b.y + 40);
   await page.mouse.wheel(0, -400);
   await page.waitForFunction((n) => window.__wstrace.live.notHeld() < n && !window.__wstrace.live.fetching(),
-    all.length - 8, { timeout: 20000 });
+    all.length - 6, { timeout: 20000 });
   h = await held();
-  check(seqs(h.calls) === seqs(all.slice(-12, -4)) && h.notHeld === all.length - 12,
-        `scrolled up, the page holds the 4 calls before from the trace and drops 4 newer (${seqs(h.calls)}, ${h.notHeld} not held)`);
+  check(seqs(h.calls) === seqs(all.slice(-9, -3)) && h.notHeld === all.length - 9,
+        `scrolled up, the page holds the 3 calls before from the trace and drops 3 newer (${seqs(h.calls)}, ${h.notHeld} not held)`);
   check(h.calls.every(([seq, text]) => text.startsWith(all.find((c) => c[0] === seq)[1] + "(")),
         "each call read again is the trace's");
   check(await page.evaluate(() => !window.__wstrace.live.following() &&
@@ -264,15 +264,15 @@ async function holdAndOlder(browser, url, trace) {
   await page.waitForFunction(() => !window.__wstrace.live.fetching() && window.__wstrace.listed() > 0,
     null, { timeout: 20000 });
   h = await held();
-  check(JSON.stringify(h.listed) === seqs(matching.slice(-4)) && h.notHeld === Math.max(0, matching.length - 4),
-        `the filter lists the last 4 of the trace's ${matching.length} connects before seq ${before} (${JSON.stringify(h.listed)})`);
+  check(JSON.stringify(h.listed) === seqs(matching.slice(-3)) && h.notHeld === Math.max(0, matching.length - 3),
+        `the filter lists the last 3 of the trace's ${matching.length} connects before seq ${before} (${JSON.stringify(h.listed)}, ${h.notHeld} older not held)`);
   await page.click("#live-back");
-  await page.waitForFunction(() => window.__wstrace.live.following() && window.__wstrace.calls() === 8,
+  await page.waitForFunction(() => window.__wstrace.live.following() && window.__wstrace.calls() === 6,
     null, { timeout: 20000 });
   await page.evaluate(() => window.__wstrace.applyFilter(""));
   h = await held();
-  check(seqs(h.calls) === seqs(all.slice(-8)) && h.notHeld === all.length - 8,
-        `back to live: the last 8 calls again (${seqs(h.calls)})`);
+  check(seqs(h.calls) === seqs(all.slice(-6)) && h.notHeld === all.length - 6,
+        `back to live: the last 6 calls again (${seqs(h.calls)})`);
   check(problems.length === 0, `no page errors with a small hold (${problems.join("; ")})`);
   await page.close();
 }
