@@ -7,8 +7,9 @@ packages=(
   build-essential cmake ninja-build python3 git
   # libraries (header-only ones serve the Windows build too)
   libcli11-dev libfmt-dev nlohmann-json3-dev zlib1g-dev googletest libbenchmark-dev
-  # the live view's embedded web server (record --ui, wstrace ui)
-  libcpp-httplib-dev
+  # the live view's embedded web server (record --ui, attach --ui, wstrace ui): Boost.Beast and
+  # Boost.Asio, header-only, for the Linux and the Windows build alike
+  libboost-dev
   # Windows: cross compiler, its zlib, and Wine to run what it builds
   g++-mingw-w64-x86-64-posix libz-mingw-w64-dev wine wine64
   # fuzzing (libFuzzer lives in clang's runtime package)

@@ -65,6 +65,10 @@ TABLES = [
     TableSpec("poll_events.tsv", "PollEvents", "pollev", "poll event", "flags", "POLL", "POLL"),
     TableSpec("fd_events.tsv", "FdEvents", "fdev", "network event", "flags", "FD_", "FD_"),
     TableSpec("tcp_states.tsv", "TcpState", "tcpstate", "TCP state", "enum", "", "TCP_"),
+    TableSpec("epoll_op.tsv", "EpollOp", "epollop", "epoll_ctl operation", "enum", "EPOLL_CTL_",
+              "EPOLL_CTL_"),
+    TableSpec("epoll_events.tsv", "EpollEvents", "epollev", "epoll event", "flags", "EPOLL",
+              "EPOLL"),
 ]
 TABLE_BY_FILE = {t.file: t for t in TABLES}
 

@@ -211,6 +211,35 @@ class LiveView {
   std::unique_ptr<ui::LiveServer> server_;
 };
 
+// The live view of `view`'s inspection when --ui asks for one; none when it cannot be served
+// (said: the program runs on, the trace is being written). `show_secrets` and `filter`: as
+// `view` sees the events (LiveView).
+std::unique_ptr<LiveView> start_live_view(const UiArgs& ui, RecordView& view,
+                                          capture::LiveEngine& engine, bool show_secrets,
+                                          std::string filter) {
+  if (!ui.on) return nullptr;
+  auto live = std::make_unique<LiveView>(view.inspection(), engine.header(),
+                                         engine.summary().output, show_secrets, std::move(filter));
+  if (Status s = live->start(ui); !s.ok()) {
+    report(s.message());
+    return nullptr;
+  }
+  return live;
+}
+
+// Follows the engine's events to their end, in `live` too when there is one.
+void follow(capture::LiveEngine& engine, RecordView& view, LiveView* live) {
+  Event ev;
+  if (live) {
+    while (engine.next(ev)) live->observe([&] { view.observe(ev, engine.header()); });
+    live->observe([&] { view.finish(); });
+    live->over();
+  } else {
+    while (engine.next(ev)) view.observe(ev, engine.header());
+    view.finish();
+  }
+}
+
 // "3 ring full, 5 no free ring (64 rings), 1 ring damaged by the program"
 std::string drop_reasons(const capture::RecordSummary& sum) {
   const uint64_t* by = sum.dropped_by_reason;
@@ -264,10 +293,6 @@ int run_record(const RecordArgs& a) {
   inspect::Filter filter;
   if (!parse_filter(a.filter, filter)) return kExitUsage;
   opt.redact = a.redact;
-  if (a.ui.on && !ui::no_live_view().empty()) {  // (said before the program runs)
-    report(ui::no_live_view());
-    return kExitUsage;
-  }
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
   if (!a.quiet) opt.on_note = [](const std::string& n) { report(n); };
   if (a.system) {
@@ -305,25 +330,9 @@ int run_record(const RecordArgs& a) {
   }
   RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
                   a.show_secrets || a.redact, !a.quiet || a.ui.on);
-  std::unique_ptr<LiveView> live;
-  if (a.ui.on) {
-    live = std::make_unique<LiveView>(view.inspection(), engine->header(),
-                                      engine->summary().output, a.show_secrets || a.redact,
-                                      a.quiet ? "" : a.filter);
-    if (Status s = live->start(a.ui); !s.ok()) {
-      report(s.message());  // (the program runs on: the trace is being written)
-      live.reset();
-    }
-  }
-  Event ev;
-  if (live) {
-    while (engine->next(ev)) live->observe([&] { view.observe(ev, engine->header()); });
-    live->observe([&] { view.finish(); });
-    live->over();
-  } else {
-    while (engine->next(ev)) view.observe(ev, engine->header());
-    view.finish();
-  }
+  std::unique_ptr<LiveView> live = start_live_view(a.ui, view, *engine, a.show_secrets || a.redact,
+                                                   a.quiet ? "" : a.filter);
+  follow(*engine, view, live.get());
   if (!warning.empty()) report("warning: " + warning);
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.agent_refused.empty()) {  // (the program ran, untraced: its status is not ours)
@@ -346,6 +355,7 @@ int run_record(const RecordArgs& a) {
 struct AttachArgs {
   std::string output, snaplen = "1024", filter;
   bool quiet = false, redact = false, show_secrets = false;
+  UiArgs ui;
   TcpInfoArgs tcp;
   std::vector<uint32_t> pids;
 };
@@ -375,15 +385,16 @@ int run_attach(const AttachArgs& a) {
                fmt::join(a.pids, ", "));
   std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
   RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
-                  a.show_secrets || a.redact, false);
-  Event ev;
-  while (engine->next(ev)) view.observe(ev, engine->header());
-  view.finish();
+                  a.show_secrets || a.redact, a.ui.on);
+  std::unique_ptr<LiveView> live = start_live_view(a.ui, view, *engine, a.show_secrets || a.redact,
+                                                   a.quiet ? "" : a.filter);
+  follow(*engine, view, live.get());
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem);
   if (!a.quiet)
     fmt::print(stderr, "wstrace: {} calls ({} failed), {} records dropped; trace in {}\n",
                view.counts().calls(), view.counts().failed(), sum.dropped, sum.output);
+  if (live) live->serve_until_interrupted();
   return kExitOk;
 }
 
@@ -407,6 +418,7 @@ void add_attach_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("-q,--quiet", a->quiet, "no live lines, no summary");
   add_redact_flags(*cmd, a->redact, a->show_secrets);
   add_tcp_info_flags(*cmd, a->tcp);
+  add_ui_flags(*cmd, a->ui);
   cmd->add_option("--filter", a->filter,
                   "live lines only for the calls that match (the trace keeps every call)");
   cmd->add_option("PID", a->pids,

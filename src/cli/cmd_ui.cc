@@ -20,10 +20,6 @@ struct UiCommandArgs {
 };
 
 int run_ui(const UiCommandArgs& a) {
-  if (!ui::no_live_view().empty()) {
-    report(ui::no_live_view());
-    return kExitUsage;
-  }
   if (!open_trace(a.file, false, a.show_secrets)) return kExitError;  // (says why)
   ui::Playback playback([&] { return open_trace(a.file, false, a.show_secrets); });
   ui::ServeOptions so;

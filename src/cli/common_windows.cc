@@ -55,9 +55,19 @@ std::vector<std::string> utf8_args(int argc, char** argv) {
 bool stderr_is_terminal() { return _isatty(_fileno(stderr)); }
 bool stdout_is_terminal() { return _isatty(_fileno(stdout)); }
 
-// (The Windows build has no live view yet: live_server_none.cc.)
-void open_in_browser(const std::string&) {
-  report("cannot start a browser here: open the URL above yourself");
+void open_in_browser(const std::string& url) {
+  // shell32 loaded only here: Wine takes a while to load it, and every run would pay for it.
+  using ShellExecuteFn = HINSTANCE(WINAPI*)(HWND, LPCWSTR, LPCWSTR, LPCWSTR, LPCWSTR, INT);
+  HMODULE shell = LoadLibraryW(L"shell32.dll");
+  auto shell_execute = shell ? reinterpret_cast<ShellExecuteFn>(reinterpret_cast<void*>(
+                                   GetProcAddress(shell, "ShellExecuteW")))
+                             : nullptr;
+  const std::wstring wide(url.begin(), url.end());  // (the URL is ASCII)
+  // (ShellExecute's success is a value above 32)
+  if (!shell_execute || reinterpret_cast<INT_PTR>(shell_execute(nullptr, L"open", wide.c_str(),
+                                                                nullptr, nullptr,
+                                                                SW_SHOWNORMAL)) <= 32)
+    report("cannot start a browser: open the URL above yourself");
 }
 
 void wait_for_interrupt() {

@@ -84,6 +84,8 @@ enum class ConstTable : uint8_t {
   PollEvents,    // POLLIN … (flags)
   FdEvents,      // FD_READ … of WSAEventSelect/WSAAsyncSelect (flags, Windows)
   TcpState,      // ESTABLISHED … of the TCP statistics (enum)
+  EpollOp,       // EPOLL_CTL_ADD … of epoll_ctl (enum, Linux)
+  EpollEvents,   // EPOLLIN … of epoll_ctl's event (flags, Linux)
 };
 
 inline constexpr int64_t kAbsent = INT64_MIN;  // the constant does not exist on that platform

@@ -83,7 +83,11 @@
     "sent before it (0: the first byte)")                                                     \
   X(nested, UInt, None, "1: the C library made this call itself, inside a name lookup "         \
     "(the resolver's sockets, getifaddrs' netlink socket): seen by the kernel engine, never "    \
-    "by the preload agent")
+    "by the preload agent")                                                                    \
+  X(epfd, Sock, None, "the epoll instance's descriptor (epoll_ctl)")                           \
+  X(epoll_op, Enum, EpollOp, "what epoll_ctl does: add, change or remove a watched descriptor") \
+  X(events, Flags, EpollEvents, "the events watched for (epoll_ctl)")                          \
+  X(data, UInt, None, "the program's own word handed back with each event (epoll_data)")
 
 // WS_EVENT(id, description, fields...) — one per hooked function family, plus process facts.
 #define WS_EVENT_LIST(X)                                                                      \
@@ -139,7 +143,10 @@
     "saw it happen: the range of the outgoing bytes it sent again (stream_offset, len bytes: 0 " \
     "for a SYN or FIN alone; count: the segments), the state, and the connection's count of "  \
     "retransmissions as the system kept it then (retrans)", sock, tcp_state, stream_offset,   \
-    len, count, retrans)
+    len, count, retrans)                                                                      \
+  X(watch, "a socket was added to an epoll instance's interest list, changed or removed from "  \
+    "it (epoll_ctl): which events wake the program's later epoll waits", sock, epfd, epoll_op, \
+    events, data)
 
 // WS_FUNC(name, event) — every function wstrace traces, on any platform.
 #define WS_FUNC_LIST(X)                                                                       \
@@ -241,4 +248,5 @@
   X(tcp_state_change, tcp_state_change)                                                       \
   X(tcp_retransmit, tcp_retransmit)                                                           \
   X(gethostbyname2, lookup)                                                                   \
-  X(gethostbyname2_r, lookup)
+  X(gethostbyname2_r, lookup)                                                                 \
+  X(epoll_ctl, watch)

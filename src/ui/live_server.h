@@ -1,10 +1,10 @@
-// The live view's web server (`record --ui`, `wstrace ui`): serves the report's page and, as
-// Server-Sent Events, the parts of a LiveFeed each page has not seen. Safe by default: bound to
-// 127.0.0.1 only; every request must carry the random token of the URL it prints (query or
-// cookie) and a Host header naming the loopback address and port (no DNS rebinding); no CORS
-// headers; nothing it serves changes the trace; the report's Content-Security-Policy plus
-// frame-ancestors 'none'. Built on Debian's cpp-httplib where it exists (Linux); elsewhere
-// start() says the build has no live view.
+// The live view's web server (`record --ui`, `attach --ui`, `wstrace ui`): serves the report's
+// page and, as Server-Sent Events, the parts of a LiveFeed each page has not seen. Safe by
+// default: bound to 127.0.0.1 only; every request must carry the random token of the URL it
+// prints (query or cookie) and a Host header naming the loopback address and port (no DNS
+// rebinding); a request naming another Origin is refused; no CORS headers; nothing it serves
+// changes the trace; the report's Content-Security-Policy plus frame-ancestors 'none'. The same
+// server on Linux and Windows (Boost.Beast, live_server.cc).
 #pragma once
 
 #include <cstdint>
@@ -35,9 +35,6 @@ class LiveServer {
   // Stops serving: open event streams end.
   virtual void stop() = 0;
 };
-
-// Why this build has no live view; empty when it has one.
-std::string no_live_view();
 
 // Serves `feed` (which must outlive the server) from a thread of its own.
 Result<std::unique_ptr<LiveServer>> start_live_server(report::LiveFeed& feed,

@@ -8,36 +8,10 @@
 #include "json_out.h"
 #include "report_data.h"
 #include "report_html.h"
+#include "request_rules.h"
 
 namespace ws::ui {
 namespace {
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// A query's name or value without its percent-encoding ('+' is a space); nullopt when a '%' is
-// not followed by two hex digits.
-std::optional<std::string> url_decode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] != '%') {
-      out += s[i];
-    } else {
-      if (i + 2 >= s.size()) return std::nullopt;
-      const int hi = hex_digit(s[i + 1]), lo = hex_digit(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    }
-  }
-  return out;
-}
 
 bool parse_number(const std::string& s, uint64_t& out) {
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -61,18 +35,19 @@ Result<CallsQuery> CallsQuery::parse(const std::string& query) {
     at = end + 1;
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
-    const auto name = url_decode(pair.substr(0, eq));
-    const auto value = url_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
-    if (!name || !value) return Status::error(fmt::format("bad percent-encoding in '{}'", pair));
+    std::string name, value;
+    if (!percent_decode(pair.substr(0, eq), name) ||
+        !percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), value))
+      return Status::error(fmt::format("bad percent-encoding in '{}'", pair));
     uint64_t n = 0;
-    const bool number = parse_number(*value, n);
-    if (*name == "filter") {
-      q.filter = *value;
-    } else if (*name == "from" || *name == "before" || *name == "count") {
-      if (!number) return Status::error(fmt::format("{} takes a number, not '{}'", *name, *value));
-      if (*name == "from") q.from = n;
-      if (*name == "before") q.before = n;
-      if (*name == "count") {
+    const bool number = parse_number(value, n);
+    if (name == "filter") {
+      q.filter = value;
+    } else if (name == "from" || name == "before" || name == "count") {
+      if (!number) return Status::error(fmt::format("{} takes a number, not '{}'", name, value));
+      if (name == "from") q.from = n;
+      if (name == "before") q.before = n;
+      if (name == "count") {
         if (n == 0 || n > kMaxCount)
           return Status::error(fmt::format("count takes 1 to {}, not {}", kMaxCount, n));
         q.count = static_cast<size_t>(n);

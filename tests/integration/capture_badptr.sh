@@ -44,7 +44,7 @@ for line in output("badptr"):
     if w[1] == "recv_trunc":  # 5 bytes received, the 2 written kept (not 5 read from 2)
         eq((payload(e), payload_len(e)), (b"dg", 5), "payload of a truncated datagram")
         continue
-    fields = ["addr", "peer", "optval", "payload", "fds"]
+    fields = ["addr", "peer", "optval", "payload", "fds", "events", "data"]
     if w[1] in ("sendto_buf", "sendmsg_iov", "sendmsg_base"):
         # the address was readable: a failed call's memory is read (safely) when it can be
         eq((e["args"].get("addr") or {}).get("ip"), "127.0.0.1", "the readable address")

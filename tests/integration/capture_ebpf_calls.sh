@@ -4,10 +4,12 @@
 #   - name lookups (uprobes on libc: getaddrinfo, gethostbyname(_r), getnameinfo, gethostbyaddr),
 #     through a resolver on loopback in a private network namespace (lib_findings.sh), for a name
 #     that resolves and one that does not;
-#   - waits (poll, ppoll, select, epoll_wait): the sockets listed, events asked and returned;
+#   - waits (poll, ppoll, select, epoll_wait): the sockets listed, events asked and returned,
+#     and epoll_ctl on a socket (added, changed, removed: its events and data);
 # and says what it cannot record: the library's own sockets inside a lookup are marked `nested`
-# (no row of conns when they moved nothing; the DNS they carried stays), splice's bytes are
-# declared unseen, io_uring's socket operations are counted and declared.
+# (no row of conns when they moved nothing; the DNS they carried stays), zero-copy sends
+# (sendfile, splice into a socket) keep their bytes as the preload agent's do, bytes it cannot
+# read are declared unseen, io_uring's socket operations are counted and declared.
 # Exit 77 (skipped, with the reason) where BPF cannot be loaded.
 # Run as: capture_ebpf_calls.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
 . "$(dirname "$0")/lib_capture.sh"
@@ -38,10 +40,10 @@ def calls(name, funcs):
     return out
 
 LOOKUPS = ("getaddrinfo", "gethostbyname", "gethostbyname_r", "getnameinfo", "gethostbyaddr")
-for what, funcs in (("lookup", LOOKUPS), ("wait", ("poll", "ppoll", "select", "epoll_wait"))):
+for what, funcs in (("lookup", LOOKUPS), ("wait", ("poll", "ppoll", "select", "epoll_ctl", "epoll_wait"))):
     context(what)
     pre, ker = calls(what + "-preload", funcs), calls(what + "-ebpf", funcs)
-    check(len(pre) >= (8 if what == "lookup" else 5), f"the preload engine's {what} events: {pre}")
+    check(len(pre) >= (8 if what == "lookup" else 9), f"the preload engine's {what} events: {pre}")
     eq(len(ker), len(pre), f"{what}: as many events from the kernel engine")
     for p, k in zip(pre, ker):
         eq(k, p, f"{what}: the kernel engine's {p[0]}")
@@ -86,35 +88,83 @@ check(any(str(r.get("remote", "")).endswith(":53") for r in rows), f"a row to th
 finish()
 PY
 
-# splice into and out of a socket: the calls as the preload agent records them (no payload: a
-# pipe's bytes), the bytes moved, and the trace saying the payload is not there.
-cat >"$WORK/splice.py" <<'PY'
-import os, socket
+# Zero-copy sends: sendfile at an offset, from the file's position and 100 kB at once (longer
+# than an event: sent in pieces), splice from a pipe into a socket, both engines. The kernel
+# engine keeps the bytes the preload agent reads back from the file (and a splice's, which the
+# agent cannot read), declares unseen only what it cannot read: a sendfile from /dev/zero (no
+# page cache), a splice out of a socket (its bytes went into a pipe).
+cat >"$WORK/zerocopy.py" <<'PY'
+import os, socket, sys, threading
+data = bytes((i * 7) % 251 for i in range(100000))
+path = sys.argv[1]
+with open(path, "wb") as f:
+    f.write(data)
 a, b = socket.socketpair()
+got = bytearray()
+def drain():
+    while True:
+        d = b.recv(65536)
+        if not d:
+            return
+        got.extend(d)
+t = threading.Thread(target=drain)
+t.start()
+fd = os.open(path, os.O_RDONLY)
+print("at", os.sendfile(a.fileno(), fd, 100, 5000))
+os.lseek(fd, 1000, os.SEEK_SET)
+print("pos", os.sendfile(a.fileno(), fd, None, 3000))
+print("big", os.sendfile(a.fileno(), fd, 0, 100000))
 r, w = os.pipe()
-os.write(w, b"x" * 100)
-print("to", os.splice(r, a.fileno(), 100))
-print("from", os.splice(b.fileno(), w, 100))
+os.write(w, b"piped bytes " * 10)
+print("to", os.splice(r, a.fileno(), 120))
+z = os.open("/dev/zero", os.O_RDONLY)
+print("zero", os.sendfile(a.fileno(), z, None, 1000))
+a.shutdown(socket.SHUT_WR)
+t.join()
+c, d = socket.socketpair()
+d.send(b"y" * 100)
+print("from", os.splice(c.fileno(), w, 100))
+print("got", len(got))
 PY
 for engine in preload ebpf; do
-  record "splice-$engine" 0 --engine "$engine" -- /usr/bin/python3 "$WORK/splice.py"
-  expect_in "$WORK/splice-$engine.out" "to 100"
-  expect_in "$WORK/splice-$engine.out" "from 100"
+  record "zerocopy-$engine" 0 -s max --engine "$engine" -- /usr/bin/python3 "$WORK/zerocopy.py" \
+    "$WORK/zerocopy-$engine.bin"
+  expect_in "$WORK/zerocopy-$engine.out" "big 100000"
+  expect_in "$WORK/zerocopy-$engine.out" "to 120"
+  expect_in "$WORK/zerocopy-$engine.out" "from 100"
+  expect_in "$WORK/zerocopy-$engine.out" "got 109120"
 done
-trace_checks splice <<'PY'
+trace_checks zerocopy <<'PY'
+import hashlib
 from tracecheck import *
-context("splice")
-def spl(name):
-    return [(e["func"], e["result"], e["args"].get("len")) for e in load(name).events
-            if e["func"] in ("splice", "splice_recv")]
-eq(spl("splice-ebpf"), spl("splice-preload"), "the kernel engine's splices")
-eq(spl("splice-ebpf"), [("splice", 100, 100), ("splice_recv", 100, 100)], "both splices")
-t = load("splice-ebpf")
+context("zerocopy")
+data = bytes((i * 7) % 251 for i in range(100000))
+def digest(b):
+    """A payload as its length and the start of its SHA-1 (short in a failure's message)."""
+    return (len(b), hashlib.sha1(b).hexdigest()[:12])
+def zc(name):
+    return [(e["func"], e["result"], e["args"].get("len"), digest(payload(e)), payload_len(e))
+            for e in load(name).events if e["func"] in ("sendfile", "splice", "splice_recv")]
+pre, k = zc("zerocopy-preload"), zc("zerocopy-ebpf")
+eq([x[:3] for x in k], [x[:3] for x in pre], "the kernel engine's calls, results and lengths")
+eq(k[:3], pre[:3], "the kernel engine's sendfile payloads are the preload agent's")
+eq([x[3] for x in k[:3]], [digest(data[100:5100]), digest(data[1000:4000]), digest(data)],
+   "sendfile payloads are the file's bytes")
+eq(k[3:4], [("splice", 120, 120, digest(b"piped bytes " * 10), 120)],
+   "a splice's bytes from its pipe")
+eq(k[4:5], [("sendfile", 1000, 1000, digest(b""), 1000)],
+   "a sendfile from /dev/zero: its length, no bytes")
+eq([(x[0], x[3]) for x in k[5:6]], [("splice_recv", digest(b""))],
+   "a splice out of a socket: no bytes")
+t = load("zerocopy-ebpf")
 u = t.all("unseen")
-eq([e["args"].get("what") for e in u], ["zero-copy-payload"], "the missing bytes are declared")
+eq([e["args"].get("what") for e in u], ["zero-copy-payload"], "unread bytes are declared, once")
+sf = [e for e in t.events if e["func"] == "sendfile"]
+eq(u[0]["ts_ns"] if u and len(sf) > 3 else None, sf[3]["ts_ns"] if len(sf) > 3 else None,
+   "declared at the first call whose bytes were not read")
 finish()
 PY
-expect_exit 0 "$WSTRACE" info "$WORK/splice-ebpf.wst"
+expect_exit 0 "$WSTRACE" info "$WORK/zerocopy-ebpf.wst"
 expect_in "$WORK/out" "not seen"
 
 # io_uring: a socket operation submitted there is declared at once and counted at the end.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Capture of waits (poll, ppoll, select, epoll_wait), of descriptors duplicated, re-targeted and
+# Capture of waits (poll, ppoll, select, epoll_ctl, epoll_wait), of descriptors duplicated, re-targeted and
 # reused (dup, dup2, dup3, fcntl, ioctl), and of many threads at once: every call counted, or
 # every missing one accounted for by drops events.
 # Run as: capture_io.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR
@@ -43,6 +43,15 @@ for name in ("wait", "wait-fortify"):
     ew = t.one("epoll_wait")
     eq((ew["result"], ew["args"].get("sock"), ew["args"].get("count"), ew["args"].get("timeout")),
        (1, ep, 4, 1_000_000_000), "epoll_wait")
+    # epoll_ctl on the socket: added, changed, removed (twice: the second fails); the pipe's not
+    w = [(e["args"].get("sock"), e["args"].get("epfd"), e["args"].get("epoll_op"),
+          e["args"].get("events"), e["args"].get("data"), e["result"], error_name(e))
+         for e in t.all("epoll_ctl")]
+    eq(w, [(s0, ep, "EPOLL_CTL_ADD", "EPOLLIN", s0, 0, None),
+           (s0, ep, "EPOLL_CTL_MOD", "EPOLLIN|EPOLLRDHUP|EPOLLET", 0x1122334455667788, 0, None),
+           (s0, ep, "EPOLL_CTL_DEL", None, None, 0, None),
+           (s0, ep, "EPOLL_CTL_DEL", None, None, -1, "ENOENT")], "epoll_ctl on the socket only")
+    check(t.one("epoll_ctl", epoll_op="EPOLL_CTL_ADD")["seq"] < ew["seq"], "epoll_ctl before the wait")
     eq(payload(t.one("recv", sock=s0)), b"w", "recv")
     eq(sorted(e["args"]["sock"] for e in t.all("close")), [s0, s1], "closes: sockets only (not the pipe, not epoll)")
 finish()

@@ -201,6 +201,42 @@ expect_in "$WORK/out" "listening=0"
 expect_in "$WORK/out" "old_state=ESTABLISHED, tcp_state=CLOSE_WAIT)"  # (one end, at the FIN)
 expect_in "$WORK/out" "tcp_at=4, tcp_state=ESTABLISHED"  # (the other, read before its close)
 
+# 8b. attach --ui: the live view of the attached process, read as a page would
+#     (tests/tools/live_events.py): the page with the token, the event stream refusing a wrong
+#     one and carrying every call of the trace until the process exits.
+mkfifo "$WORK/go-ui"
+python3 -c '
+import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+print("ready", flush=True)
+open(sys.argv[1]).read()
+c = socket.create_connection(l.getsockname()); a, _ = l.accept()
+c.sendall(b"ping"); a.recv(4)
+a.close(); c.close()
+' "$WORK/go-ui" >"$WORK/ui.out" &
+uiheld=$!
+until grep -q ready "$WORK/ui.out" 2>/dev/null; do kill -0 "$uiheld" || break; done
+exec 5< <(exec "$WSTRACE" attach -q --ui -o "$WORK/ui.wst" "$uiheld" 2>&1 >/dev/null)
+attacher=$!
+url=""
+while [ -z "$url" ] && read -r -u 5 line; do
+  case "$line" in *"live view at "*) url=${line##*live view at } ;; esac
+done
+checks=$((checks + 1))
+streamed=$(python3 "$SRC/tests/tools/live_events.py" "$url" "$WORK/go-ui") || {
+  fail "attach --ui ($url): $streamed"
+  kill "$uiheld"  # (never told to go on)
+}
+wait "$uiheld"
+kill -INT "$attacher"
+cat <&5 >/dev/null
+exec 5<&-
+expect_exit 0 "$WSTRACE" show "$WORK/ui.wst"
+expect_in "$WORK/out" " connect("
+checks=$((checks + 1))
+[ "$streamed" = "calls $(wc -l <"$WORK/out")" ] ||
+  fail "attach --ui: the event stream carried $streamed, the trace has $(wc -l <"$WORK/out")"
+
 # 9. A program that is not there: refused before anything is loaded or written.
 expect_exit 127 "$WSTRACE" record --engine ebpf -o "$WORK/none.wst" -- "$WORK/no-such-program"
 checks=$((checks + 1))

@@ -10,7 +10,6 @@
 "use strict";
 const path = require("path");
 const fs = require("fs");
-const http = require("http");
 const { spawn, execFileSync } = require("child_process");
 
 const [nodeDir, chromiumPath, wstrace, work, serverPort, deadPort, client] = process.argv.slice(2);
@@ -18,36 +17,8 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 
 const checks = require("./checks.js");
 const check = checks.check;
-
-// A GET of `url` with the headers given; resolves to {status, body, headers}.
-function get(url, headers) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: headers || {} }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode, body, headers: res.headers }));
-    });
-    req.on("error", reject);
-  });
-}
-
-// What the server holds right now: the first part of a fresh event stream (calls, findings).
-function serverHolds(base, token) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`${base}/events?token=${token}&at=0,0,0,0,0,0,0,0`, (res) => {
-      let buf = "";
-      res.on("data", (d) => {
-        buf += d;
-        const end = buf.indexOf("\n\n");
-        if (!buf.startsWith("data: ") || end < 0) return;
-        const part = JSON.parse(buf.slice(6, end));
-        req.destroy();
-        resolve({ calls: part.calls.n, findings: part.findings.map((f) => f.rule) });
-      });
-    });
-    req.on("error", (e) => (e.code === "ECONNRESET" ? null : reject(e)));
-  });
-}
+const { serverHolds, printedUrl, urlParts, checkRefusals, checkCrossOrigin, openLivePage,
+  checkArrivals } = require("./live_lib.js");
 
 async function main() {
   const control = path.join(work, "control.fifo"), ack = path.join(work, "ack.fifo");
@@ -59,20 +30,9 @@ async function main() {
   const rec = spawn(wstrace, ["record", "-q", "--ui", "-o", trace, "--", process.env.WSTRACE_PY || "python3", client,
     control, ack, serverPort, deadPort], { stdio: ["ignore", "inherit", "pipe"] });
   recording = rec;
-  let stderr = "";
   const exited = new Promise((resolve) => rec.on("exit", (code, sig) => resolve({ code, sig })));
-  const url = await new Promise((resolve, reject) => {
-    rec.stderr.on("data", (d) => {
-      stderr += d;
-      const m = stderr.match(/live view at (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    rec.on("exit", () => reject(new Error("wstrace ended before printing its URL: " + stderr)));
-  });
-  check(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/.test(url), `one URL printed: ${url}`);
-  const base = url.slice(0, url.indexOf("/?"));
-  const token = url.slice(url.indexOf("token=") + 6);
-  const port = base.slice(base.lastIndexOf(":") + 1);
+  const { url } = await printedUrl(rec, /live view at (http:\/\/\S+)/);
+  const { base, token } = urlParts(url);
 
   // The steps of the program: each sent, then its acknowledgement awaited.
   const controlFd = fs.openSync(control, "w");
@@ -95,77 +55,14 @@ async function main() {
   });
 
   // ---- refusals
-  check((await get(`${base}/?token=${"0".repeat(64)}`)).status === 403, "a wrong token is refused");
-  check((await get(`${base}/`)).status === 403, "no token is refused");
-  check((await get(`${base}/events?token=bad&at=0,0,0,0,0,0,0,0`)).status === 403,
-        "the event stream with a wrong token is refused");
-  check((await get(url, { Host: `rebind.test:${port}` })).status === 403,
-        "a wrong Host header is refused (DNS rebinding)");
-  check((await get(url, { Origin: "http://evil.test" })).status === 403,
-        "a request naming another origin is refused");
-  const ok = await get(url);
-  check(ok.status === 200, "the URL printed opens");
-  const csp = ok.headers["content-security-policy"] || "";
-  check(csp.includes("frame-ancestors 'none'") && csp.includes("default-src 'none'"),
-        `the page's CSP forbids framing and everything not allowed: ${csp}`);
-  check(!Object.keys(ok.headers).some((h) => h.startsWith("access-control-")),
-        "no CORS headers");
-
+  await checkRefusals(url);
   const browser = await chromium.launch({ executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-  // A page of another origin (the test's HTTP server) cannot read the live view, token or not.
-  {
-    const other = await browser.newPage();
-    await other.goto(`http://127.0.0.1:${serverPort}/hello.txt`);
-    const result = await other.evaluate(async (u) => {
-      try {
-        const r = await fetch(u);
-        return "read " + (await r.text()).length + " bytes";
-      } catch (e) {
-        return "refused: " + e.message;
-      }
-    }, url);
-    check(result.startsWith("refused"), `a cross-origin fetch cannot read the page (${result})`);
-    await other.close();
-  }
+  await checkCrossOrigin(browser, `http://127.0.0.1:${serverPort}/hello.txt`, url);
 
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const problems = [];
-  page.on("console", (m) => m.type() === "error" && problems.push("console error: " + m.text()));
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  await page.goto(url);
-  await page.waitForFunction(() => window.__wstrace && window.__wstrace.live, null, { timeout: 20000 });
-  const W = async (expr, arg) => {
-    try {
-      await page.waitForFunction(expr, arg, { timeout: 20000 });
-    } catch (e) {
-      const state = await page.evaluate(() => JSON.stringify({ calls: window.__wstrace.calls(),
-        lanes: window.__wstrace.lanes(), live: document.getElementById("live-state").textContent }));
-      throw new Error(`${e.message}\nwaiting for ${expr}\npage: ${state}\n${problems.join("\n")}`);
-    }
-  };
+  const { page, W, problems } = await openLivePage(browser, url);
   const calls = () => page.evaluate(() => window.__wstrace.calls());
-
-  // ---- calls appear while the program runs
-  let t = Date.now();
-  await step("fetch");
-  await W((p) => window.__wstrace.lanes().some((l) => l.kind === "conn" && l.label.includes(":" + p) && l.calls >= 3), serverPort);
-  console.log(`the fetch showed ${Date.now() - t} ms after it was done`);
-  check(true, "the fetch's connection has its lane while the program runs");
-  check(await page.evaluate(() => !window.__wstrace.live.over()), "the page knows the program still runs");
-
-  // ---- the filter narrows the calls that arrive
-  await page.evaluate((p) => window.__wstrace.applyFilter(`rport == ${p}`), serverPort);
-  const listed1 = await page.evaluate(() => window.__wstrace.listed());
-  check(listed1 >= 3, `the filter lists the fetch's calls (${listed1})`);
-  await step("fetch");
-  await W((n) => window.__wstrace.listed() > n, listed1);
-  const [listed2, all2] = await page.evaluate(() => [window.__wstrace.listed(), window.__wstrace.calls()]);
-  check(listed2 < all2, `arriving calls are filtered: ${listed2} of ${all2} listed`);
-  const funcs = await page.evaluate(() => window.__wstrace.listedSeqs(1000).map((s) => window.__wstrace.funcOf(s)));
-  check(!funcs.includes("process_start") && funcs.includes("connect"),
-        `the listed calls are the connections' (${[...new Set(funcs)].join(",")})`);
-  await page.evaluate(() => window.__wstrace.applyFilter(""));
+  await checkArrivals(page, W, step, serverPort);
 
   // ---- pause: the page stays while the recording goes on; resume catches up
   await page.evaluate(() => window.__wstrace.live.pause(true));
@@ -179,7 +76,7 @@ async function main() {
   check(true, `resumed, the page caught up (${await calls()} calls)`);
 
   // ---- a finding while the program runs
-  t = Date.now();
+  const t = Date.now();
   await step("refused");
   await W(() => window.__wstrace.findings().includes("connect-failed"));
   console.log(`the finding showed ${Date.now() - t} ms after the refused connect`);
@@ -259,8 +156,8 @@ async function holdAndOlder(browser, url, trace) {
     !document.getElementById("live-back").hidden), "the page browses back, with Back to live shown");
   // A filter: the matching calls up to where the page was, from the trace with wstrace's filter.
   const before = h.calls[h.calls.length - 1][0] + 1;
-  const matching = traceCalls(trace, "event == connect").filter((c) => c[0] < before);
-  await page.evaluate(() => window.__wstrace.applyFilter("event == connect"));
+  const matching = traceCalls(trace, "event == connect and rport > 0").filter((c) => c[0] < before);
+  await page.evaluate(() => window.__wstrace.applyFilter("event == connect and rport > 0"));
   await page.waitForFunction(() => !window.__wstrace.live.fetching() && window.__wstrace.listed() > 0,
     null, { timeout: 20000 });
   h = await held();
@@ -282,16 +179,8 @@ async function holdAndOlder(browser, url, trace) {
 async function playback(browser, trace, inTrace) {
   const ui = spawn(wstrace, ["ui", trace], { stdio: ["ignore", "inherit", "pipe"] });
   recording = ui;
-  let err = "";
   const exited = new Promise((resolve) => ui.on("exit", (code, sig) => resolve({ code, sig })));
-  const url = await new Promise((resolve, reject) => {
-    ui.stderr.on("data", (d) => {
-      err += d;
-      const m = err.match(/ at (http:\/\/\S+)/);
-      if (m) resolve(m[1]);
-    });
-    ui.on("exit", () => reject(new Error("wstrace ui ended before printing its URL: " + err)));
-  });
+  const { url } = await printedUrl(ui, / at (http:\/\/\S+)/);
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const problems = [];
   page.on("pageerror", (e) => problems.push("page error: " + e.message));

@@ -510,24 +510,104 @@ TEST(EbpfRecords, APollListsItsSocketsAndTheirEvents) {
   EXPECT_EQ(ev.get(FieldId::timeout)->num, 1'000'000'000u);
 }
 
-TEST(EbpfRecords, ASpliceIntoASocketIsASendWhosePayloadIsDeclaredUnseen) {
-  ws_ebpf_event e = call(WS_NR_SPLICE, 100);
+// The records an event makes, translated in order.
+std::vector<EventBuilder> all_translated(const std::vector<uint8_t>& ev, EbpfRecords& records) {
+  std::vector<EbpfRecord> recs;
+  records.convert(ev.data(), ev.size(), recs);
+  std::vector<EventBuilder> out(recs.size());
+  for (size_t i = 0; i < recs.size(); ++i)
+    EXPECT_TRUE(translate_linux_record(recs[i].bytes.data(), recs[i].bytes.size(), recs[i].pid,
+                                       out[i]));
+  return out;
+}
+
+ws_ebpf_event splice_in(int64_t ret) {
+  ws_ebpf_event e = call(WS_NR_SPLICE, ret);
   e.args[0] = 3;  // the pipe
   e.args[2] = 5;  // the socket
   e.args[4] = 4096;
   e.flags = WS_F_TO_SOCKET;
+  e.payload_total = static_cast<uint64_t>(ret);
+  return e;
+}
+
+TEST(EbpfRecords, ASpliceIntoASocketIsASendOfThePipesBytes) {
+  ws_ebpf_event e = splice_in(5);
+  e.payload_len = 5;
+  EbpfRecords records;
+  auto evs = all_translated(bytes_of(e, "piped"), records);
+  ASSERT_EQ(evs.size(), 1u);  // (nothing declared unseen)
+  const Event& ev = evs[0].event();
+  EXPECT_EQ(ev.func, FuncId::splice);
+  EXPECT_EQ(ev.get(FieldId::sock)->num, 5u);
+  EXPECT_EQ(ev.get(FieldId::len)->num, 4096u);
+  ASSERT_TRUE(ev.get(FieldId::payload));
+  EXPECT_EQ(ev.get(FieldId::payload)->bytes(), "piped");
+  EXPECT_EQ(ev.get(FieldId::payload)->num, 5u);
+}
+
+TEST(EbpfRecords, BytesTheKernelCouldNotReadAreDeclaredUnseenOnce) {
+  EbpfRecords records;
+  ws_ebpf_event e = splice_in(100);
+  e.flags |= WS_F_ZC_UNSEEN;  // (bytes came into the pipe after the call began)
+  auto evs = all_translated(bytes_of(e), records);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "");
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->num, 100u);
+  EXPECT_EQ(evs[1].event().get(FieldId::what)->bytes(), "zero-copy-payload");
+  EXPECT_EQ(evs[1].event().get(FieldId::sock)->num, 5u);
+  ws_ebpf_event f = call(WS_NR_SENDFILE, 1000);  // (from /dev/zero: no page cache)
+  f.args[0] = 5;
+  f.args[3] = 1000;
+  f.payload_total = 1000;
+  f.flags = WS_F_ZC_UNSEEN;
+  EXPECT_EQ(all_translated(bytes_of(f), records).size(), 1u);  // (said once per process)
+  // A splice out of a socket: its bytes went into a pipe, never read.
+  EbpfRecords other;
+  ws_ebpf_event r = call(WS_NR_SPLICE, 10);
+  r.args[0] = 5;
+  r.args[4] = 10;
+  r.payload_total = 10;
+  evs = all_translated(bytes_of(r), other);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].event().func, FuncId::splice_recv);
+  EXPECT_EQ(evs[1].event().get(FieldId::what)->bytes(), "zero-copy-payload");
+}
+
+ws_ebpf_event sendfile_piece(uint64_t at, uint32_t len) {
+  ws_ebpf_event e = call(WS_NR_SENDFILE, 0);
+  e.kind = WS_EV_ZC_PIECE;
+  e.aux[WS_AUX_LEN] = at;
+  e.payload_len = len;
+  return e;
+}
+
+TEST(EbpfRecords, ASendfilesPayloadIsItsPiecesThenItsOwnBytes) {
   EbpfRecords records;
   std::vector<EbpfRecord> recs;
-  auto bytes = bytes_of(e);
-  records.convert(bytes.data(), bytes.size(), recs);
-  ASSERT_EQ(recs.size(), 2u);
-  EventBuilder call_ev, unseen;
-  ASSERT_TRUE(translate_linux_record(recs[0].bytes.data(), recs[0].bytes.size(), 100, call_ev));
-  ASSERT_TRUE(translate_linux_record(recs[1].bytes.data(), recs[1].bytes.size(), 100, unseen));
-  EXPECT_EQ(call_ev.event().func, FuncId::splice);
-  EXPECT_EQ(call_ev.event().get(FieldId::sock)->num, 5u);
-  EXPECT_EQ(call_ev.event().get(FieldId::len)->num, 4096u);
-  EXPECT_EQ(unseen.event().get(FieldId::what)->bytes(), "zero-copy-payload");
+  auto p1 = bytes_of(sendfile_piece(0, 4), "abcd");
+  auto p2 = bytes_of(sendfile_piece(4, 4), "efgh");
+  records.convert(p1.data(), p1.size(), recs);
+  records.convert(p2.data(), p2.size(), recs);
+  EXPECT_TRUE(recs.empty());  // (pieces make no record of their own)
+  ws_ebpf_event e = call(WS_NR_SENDFILE, 10);
+  e.args[0] = 5;
+  e.args[3] = 10;
+  e.aux[WS_AUX_LEN] = 8;
+  e.payload_len = 2;
+  e.payload_total = 10;
+  auto evs = all_translated(bytes_of(e, "ij"), records);
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(evs[0].event().func, FuncId::sendfile);
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "abcdefghij");
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->num, 10u);
+  // A piece the ring lost: the bytes before it are kept, the rest declared unseen.
+  auto p3 = bytes_of(sendfile_piece(0, 4), "abcd");
+  records.convert(p3.data(), p3.size(), recs);
+  evs = all_translated(bytes_of(e, "ij"), records);
+  ASSERT_EQ(evs.size(), 2u);
+  EXPECT_EQ(evs[0].event().get(FieldId::payload)->bytes(), "abcd");
+  EXPECT_EQ(evs[1].event().get(FieldId::what)->bytes(), "zero-copy-payload");
 }
 
 TEST(EbpfRecords, IoUringSocketOperationsAreCountedAtTheProcessEnd) {

@@ -174,7 +174,11 @@ const errorRows = records("errors", ["name", "posix", "value", "meaning", "domai
   D.errors);
 // A call failed when its error is not an outcome (would-block, in progress, pending: the
 // report_data's ErrorRow says which, from inspect's one classification); only failures are red.
-const failedCall = (i) => calls.error[i] !== 0 && !errorRows[calls.error[i]].outcome;
+// Errors of calls read again from the trace (a live view's older calls): error -1 - k is
+// extraErrors[k] (the data's table stays as the live view's parts number it).
+const extraErrors = [];
+const errorOf = (e) => (e >= 0 ? errorRows[e] : extraErrors[-1 - e]);
+const failedCall = (i) => calls.error[i] !== 0 && !errorOf(calls.error[i]).outcome;
 const S = D.strings;
 
 // ---------------------------------------------------------------- text helpers
@@ -249,12 +253,12 @@ const filterCtx = (() => {
   const kinds = new Map(records("filter_kinds", ["name", "desc", "ops", "fits"], fl.kinds)
     .map((k) => [k.name, k]));
   // What the filter sees beyond a call's own fields, shared by many calls (write_facts).
-  const facts = [];
-  const addFacts = (rows) => {
+  const facts = [], extraFacts = [];  // (facts -1 - k: extraFacts[k], as errors and strings)
+  const addFacts = (rows, into = facts) => {
     for (const { family, proto, lip, lport, rip, rport, host, proc } of records("facts",
       ["family", "proto", "lip", "lport", "rip", "rport", "host", "proc"], rows)) {
       const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
-      facts.push({
+      into.push({
         family: family < 0 ? null : family, proto: proto || null,
         lip: l ? [l] : null, rip: r ? [r] : null, ip: l || r ? [l, r].filter((x) => x) : null,
         lport: l ? [lport] : [], rport: r ? [rport] : [],
@@ -264,14 +268,14 @@ const filterCtx = (() => {
     }
   };
   addFacts(D.facts);
-  const factsOf = (i) => facts[calls.facts[i]];
+  const factsOf = (i) => (calls.facts[i] >= 0 ? facts[calls.facts[i]] : extraFacts[-1 - calls.facts[i]]);
   // The event a function belongs to, by code (func_events names it).
   const eventCode = new Map(fields.find((f) => f.name === "event").names
     .map((n) => [n.name, n.code]));
   const funcEventCode = Int32Array.from(funcEvent, (name) => eventCode.get(name));
-  const errorKey = [];
-  const addErrors = (rows) => {
-    for (const e of rows) errorKey.push(e.name ? e.domain + ":" + e.value : null);
+  const errorKey = [], extraErrorKey = [];
+  const addErrors = (rows, into = errorKey) => {
+    for (const e of rows) into.push(e.name ? e.domain + ":" + e.value : null);
   };
   addErrors(errorRows);
   // Texts compared without regard to ASCII case: each string of the table lowered once.
@@ -310,7 +314,7 @@ const filterCtx = (() => {
     proto: (i) => factsOf(i).proto,
     proc: (i) => factsOf(i).proc,
     host: (i) => factsOf(i).host,
-    err: (i) => errorKey[calls.error[i]],
+    err: (i) => (calls.error[i] >= 0 ? errorKey[calls.error[i]] : extraErrorKey[-1 - calls.error[i]]),
     ip: (i) => factsOf(i).ip,
     lip: (i) => factsOf(i).lip,
     rip: (i) => factsOf(i).rip,
@@ -357,7 +361,13 @@ const filterCtx = (() => {
     // A live view's part came: its interned rows, and more calls (the field columns built so
     // far are short of them).
     addFacts,
-    factsCount: () => facts.length,
+    // Those of calls read again from the trace: where they start among the extra ones.
+    addExtraFacts: (rows) => {
+      const base = extraFacts.length;
+      addFacts(rows, extraFacts);
+      return base;
+    },
+    addExtraErrors: (rows) => addErrors(rows, extraErrorKey),
     // The raw fields whose values are string ids.
     textFields: new Set(fields.filter((f) => f.kind === "text").map((f) => f.name)),
     addErrors,
@@ -505,7 +515,7 @@ const callsTable = new VirtualTable(document.getElementById("calls-table"), [
   { title: "time", width: 90, text: (i) => fmtRel(calls.ts[i]), key: (i) => calls.ts[i] },
   { title: "thread", width: 140, text: (i) => threadText(calls.thread[i]), key: (i) => calls.thread[i] },
   { title: "conn", width: 50, num: true, text: (i) => (calls.conn[i] ? "#" + calls.conn[i] : ""), key: (i) => calls.conn[i] },
-  { title: "error", width: 110, text: (i) => (calls.error[i] ? errorRows[calls.error[i]].name : ""), key: (i) => errorRows[calls.error[i]].name },
+  { title: "error", width: 110, text: (i) => (calls.error[i] ? errorOf(calls.error[i]).name : ""), key: (i) => errorOf(calls.error[i]).name },
   { title: "dur", width: 60, num: true, text: (i) => fmtDur(calls.dur[i]), key: (i) => calls.dur[i] },
   { title: "call", width: 900, text: callText, key: (i) => D.funcs[calls.func[i]] },
 ], { onSelect: showCall, rowClass: (i) => (failedCall(i) ? "failed" : "") });
@@ -538,7 +548,7 @@ function linkText(i) {
 
 function showCall(i) {
   const v = document.getElementById("viewer");
-  const e = calls.error[i] ? errorRows[calls.error[i]] : null;
+  const e = calls.error[i] ? errorOf(calls.error[i]) : null;
   const bytes = calls.payload.subarray(calls.payOff[i], calls.payOff[i + 1]);
   const total = calls.total[i];
   let html = `<div class="mono"><b>${esc(D.funcs[calls.func[i]])}</b>(${esc(textOf(calls.args[i]))}) = ${calls.result[i]}</div>
@@ -1211,15 +1221,16 @@ const live = (() => {
       if (id === undefined) extraStringId.set(text, (id = -extraStrings.push(text)));  // (-1 - k)
       return id;
     });
+    // (row 0 is "no error")
     const errs = records("errors", ["name", "posix", "value", "meaning", "domain", "outcome"], P.errors).slice(1);
-    const errorBase = errorRows.length - 1;
-    errorRows.push(...errs);
-    filterCtx.addErrors(errs);
-    const factsBase = filterCtx.factsCount();
-    filterCtx.addFacts(P.facts);
+    const errorBase = extraErrors.length;
+    extraErrors.push(...errs);
+    filterCtx.addExtraErrors(errs);
+    const factsBase = filterCtx.addExtraFacts(P.facts);
+    // (the threads of older calls are among those the parts list)
     const threads = P.threads.map((th) => threadIndexOf(th[TH.pid], th[TH.tid]));
-    return { strings: (id) => strings[id], error: (e) => (e === 0 ? 0 : errorBase + e),
-      facts: (f) => factsBase + f, thread: (t) => threads[t], texts: filterCtx.textFields };
+    return { strings: (id) => strings[id], error: (e) => (e === 0 ? 0 : -1 - (errorBase + e - 1)),
+      facts: (f) => -1 - (factsBase + f), thread: (t) => threads[t], texts: filterCtx.textFields };
   }
   // Reads the `count` calls before seq `before` that pass the filter `text` from the trace, and
   // holds them ahead of those held. Resolves when done.

@@ -275,6 +275,10 @@ static int udp_epoll(void) {
   struct epoll_event ev = {.events = EPOLLIN, .data = {.fd = udp}};
   return ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, udp, &ev) ? -1 : ep;
 }
+static long c_epoll_ctl_event(void) {
+  int ep = epoll_create1(0);
+  return ep < 0 ? -2 : epoll_ctl(ep, EPOLL_CTL_ADD, udp, BAD);
+}
 static long c_epoll_pwait(void) {
   int ep = udp_epoll();
   return ep < 0 ? -2 : epoll_pwait(ep, BAD, 1, 0, NULL);
@@ -399,6 +403,7 @@ int main(void) {
   CASE(select_wr, select);
   CASE(epoll_wait, epoll_wait);
   CASE(epoll_pwait, epoll_pwait);
+  CASE(epoll_ctl_event, epoll_ctl);
   CASE(epoll_pwait2_tmo, epoll_pwait2);
   CASE(ppoll_chk, ppoll);
   CASE(sendfile_off, sendfile);

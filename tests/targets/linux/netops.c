@@ -13,7 +13,7 @@
  *   netops reset               peer closes with SO_LINGER {1,0}: ECONNRESET, then EPIPE
  *   netops lookup NAME [BAD]   getaddrinfo, gethostbyname(_r), getnameinfo, gethostbyaddr,
  *                              res_query, res_search; BAD must not resolve
- *   netops wait                poll, ppoll, select, epoll_wait on sockets
+ *   netops wait                poll, ppoll, select, epoll_ctl and epoll_wait on sockets
  *   netops dup                 dup, dup2, dup3, fcntl(F_DUPFD), F_SETFL, FIONBIO, FIONREAD;
  *                              socket numbers that become a pipe or a file
  *   netops threads N M         N threads, each M round trips on its own socketpair
@@ -680,6 +680,14 @@ static int cmd_wait(void) {
   ok(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), "epoll_ctl");
   struct epoll_event got[4];
   CHECK(epoll_wait(ep, got, 4, 1000) == 1 && got[0].data.fd == sv[0], "epoll_wait");
+  /* the interest list changed and emptied; a pipe in it is no socket business */
+  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = 0x1122334455667788ULL;
+  ok(epoll_ctl(ep, EPOLL_CTL_MOD, sv[0], &ev), "epoll_ctl MOD");
+  ok(epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL), "epoll_ctl DEL");
+  CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL) == -1 && errno == ENOENT, "epoll_ctl DEL again");
+  ev.events = EPOLLIN;
+  ok(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), "epoll_ctl pipe");
 
   /* a wait on a pipe alone is no socket business */
   struct pollfd pipe_only = {p[0], POLLIN, 0};

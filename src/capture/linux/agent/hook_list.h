@@ -61,6 +61,7 @@ WS_HOOK(epoll_wait, int, (int, epoll_event*, int, int))
 WS_HOOK(epoll_pwait, int, (int, epoll_event*, int, int, const sigset_t*))
 WS_HOOK(epoll_pwait2, int, (int, epoll_event*, int, const struct timespec*, const sigset_t*))
 WS_HOOK(__ppoll_chk, int, (pollfd*, nfds_t, const struct timespec*, const sigset_t*, size_t))
+WS_HOOK(epoll_ctl, int, (int, int, int, epoll_event*))
 
 // Name resolution (hooks_resolve.cc); <resolv.h> renames res_query/res_search to __res_*
 WS_HOOK(getaddrinfo, int, (const char*, const char*, const addrinfo*, addrinfo**))

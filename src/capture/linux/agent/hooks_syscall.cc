@@ -91,6 +91,8 @@ WS_EXPORT long syscall(long number, ...) {
                              as<size_t>(a[4]), as<unsigned>(a[5]));
     case SYS_epoll_wait:
       return epoll_wait(as<int>(a[0]), as<epoll_event*>(a[1]), as<int>(a[2]), as<int>(a[3]));
+    case SYS_epoll_ctl:
+      return epoll_ctl(as<int>(a[0]), as<int>(a[1]), as<int>(a[2]), as<epoll_event*>(a[3]));
     case SYS_seccomp: {
       long r = raw();
       if (r == 0) note_sandboxed();

@@ -1,6 +1,7 @@
-// Hooks for waiting: poll, ppoll, select, epoll_wait/epoll_pwait/epoll_pwait2. A wait is
-// recorded when it involves a socket (poll/select), or always (the epoll waits, whose interest
-// list the agent does not see).
+// Hooks for waiting: poll, ppoll, select, epoll_wait/epoll_pwait/epoll_pwait2, and epoll_ctl,
+// which says what the epoll waits watch. A wait is recorded when it involves a socket
+// (poll/select), or always (the epoll waits: their interest list is made of the epoll_ctl calls
+// before them, recorded when their descriptor is a socket).
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -195,5 +196,24 @@ WS_EXPORT int epoll_pwait2(int epfd, epoll_event* events, int maxevents,
   int r = REAL(epoll_pwait2)(epfd, events, maxevents, tmo, mask);
   c.done_errno(r);
   epoll_args(c, epfd, maxevents, timed ? timespec_ns(&t) : -1);
+  return r;
+}
+
+WS_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
+  if (!enabled() || !is_socket(fd)) return REAL(epoll_ctl)(epfd, op, fd, event);
+  Call c(FuncId::epoll_ctl);
+  // The event is read before the call, safely (the kernel answers EFAULT for one it cannot
+  // read, and a removal may give none): nothing is recorded of one that is not there.
+  epoll_event ev{};
+  const bool given = event && c.active() && read_safely(ev, event);
+  int r = REAL(epoll_ctl)(epfd, op, fd, event);
+  c.done_errno(r);
+  c.u64(FieldId::sock, static_cast<uint64_t>(fd));
+  c.u64(FieldId::epfd, static_cast<uint64_t>(epfd));
+  c.platform_const(FieldId::epoll_op, op);
+  if (given && op != EPOLL_CTL_DEL) {
+    c.platform_const(FieldId::events, ev.events);
+    c.u64(FieldId::data, ev.data.u64);
+  }
   return r;
 }

@@ -166,6 +166,8 @@ struct ws_prefilter {
 #define WS_NR_EPOLL_PWAIT 281
 #define WS_NR_EPOLL_PWAIT2 441
 #define WS_NR_SPLICE 275
+#define WS_NR_EPOLL_CTL 233
+#define WS_EPOLL_CTL_DEL 2
 /* Descriptors of a poll array or select's sets looked at (the rest are not), and sockets of
  * one wait listed (the rest counted, as the preload agent does). */
 #define WS_EBPF_MAX_WAIT_FDS 1024
@@ -177,6 +179,17 @@ struct ws_ebpf_poll {
 };
 /* flags: a splice into a socket (else out of one) */
 #define WS_F_TO_SOCKET 0x200
+/* (sendfile, splice into a socket) bytes the call moved that the engine could not read: the
+ * payload keeps those before the first such byte */
+#define WS_F_ZC_UNSEEN 0x400
+/* A sendfile's payload is kept up to the snap length asked for, up to this (a power of two),
+ * though other calls keep at most WS_EBPF_SNAP_MAX: its bytes go out in pieces of
+ * WS_EBPF_SNAP_MAX, WS_EV_ZC_PIECE events before the call's, which carries the last piece.
+ * aux[WS_AUX_LEN] of each (and of the call): the bytes of the payload before its own. */
+#define WS_EBPF_ZC_SNAP_MAX (256 * 1024)
+enum ws_ebpf_kind_zc {
+  WS_EV_ZC_PIECE = 22,  /* a piece of the payload of the thread's next call */
+};
 /* aux[] of a wait: [WS_AUX_COUNT] the sockets among its descriptors; [WS_AUX_A] the timeout in
  * ns (with WS_F_HAVE_A; none: wait forever). */
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@ static_assert(WS_NR_READ == SYS_read && WS_NR_WRITE == SYS_write && WS_NR_CLOSE 
 static_assert(WS_NR_POLL == SYS_poll && WS_NR_PPOLL == SYS_ppoll && WS_NR_SELECT == SYS_select &&
                   WS_NR_PSELECT6 == SYS_pselect6 && WS_NR_EPOLL_WAIT == SYS_epoll_wait &&
                   WS_NR_EPOLL_PWAIT == SYS_epoll_pwait && WS_NR_EPOLL_PWAIT2 == 441 &&
+                  WS_NR_EPOLL_CTL == SYS_epoll_ctl && WS_EPOLL_CTL_DEL == EPOLL_CTL_DEL &&
                   WS_NR_SPLICE == SYS_splice && WS_NR_IO_URING_SETUP == SYS_io_uring_setup &&
                   sizeof(ws_ebpf_poll) == sizeof(RawPoll),
               "ebpf_event.h's system call numbers are not this platform's");
@@ -168,6 +170,7 @@ FuncId func_of(uint32_t nr, bool mmsg_msg, uint64_t fcntl_cmd) {
     case WS_NR_EPOLL_WAIT: return FuncId::epoll_wait;
     case WS_NR_EPOLL_PWAIT: return FuncId::epoll_pwait;
     case WS_NR_EPOLL_PWAIT2: return FuncId::epoll_pwait2;
+    case WS_NR_EPOLL_CTL: return FuncId::epoll_ctl;
   }
   return FuncId::kCount;
 }
@@ -224,7 +227,9 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
     if (f) w.platform_const(FieldId::flags, static_cast<int>(f));
   };
   if (wait_args(w, e, payload)) return;
-  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR && e.nr != WS_NR_SPLICE)
+  if (e.nr == WS_NR_EPOLL_CTL) w.u64(FieldId::sock, static_cast<uint32_t>(a[2]));
+  if (e.nr != WS_NR_SOCKET && e.nr != WS_NR_SOCKETPAIR && e.nr != WS_NR_SPLICE &&
+      e.nr != WS_NR_EPOLL_CTL)
     w.u64(FieldId::sock, fd);
   switch (e.nr) {
     case WS_NR_SOCKET: socket_args(w, a); return;
@@ -249,6 +254,12 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
       w.sockaddr(FieldId::local, e.local, local_len);
       return;
     case WS_NR_SHUTDOWN: w.platform_const(FieldId::how, static_cast<int>(a[1])); return;
+    case WS_NR_EPOLL_CTL:  // (epfd, op, fd, event): the socket is the third argument
+      w.u64(FieldId::epfd, fd);
+      w.platform_const(FieldId::epoll_op, static_cast<int>(a[1]));
+      if (e.flags & WS_F_HAVE_A) w.platform_const(FieldId::events, e.aux[WS_AUX_A] & 0xffffffff);
+      if (e.flags & WS_F_HAVE_B) w.u64(FieldId::data, e.aux[WS_AUX_B]);
+      return;
     case WS_NR_CLOSE: return;
     case WS_NR_DUP:
     case WS_NR_DUP2:
@@ -280,16 +291,18 @@ void call_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
       if (e.ret == 0) w.sockaddr(FieldId::addr, e.addr, addr_len);
       return;
     case WS_NR_SENDFILE:
-      // The file's bytes are not read: the payload says how many moved, none kept.
+      // The file's bytes, as the kernel's page cache held them (wstrace_zerocopy.bpf.h).
       w.u64(FieldId::len, a[3]);
-      if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
+      if (e.ret > 0) w.payload(payload, e.payload_len, static_cast<uint64_t>(e.ret));
       return;
     case WS_NR_SPLICE:
-      // Bytes a pipe gave or took: not readable without taking them (none kept, as the
-      // preload agent keeps none); the payload says how many moved.
+      // Into a socket: the bytes the pipe held. Out of one: the bytes went into a pipe, not
+      // read (none kept); the payload says how many moved.
       w.u64(FieldId::sock, static_cast<uint32_t>((e.flags & WS_F_TO_SOCKET) ? a[2] : a[0]));
       w.u64(FieldId::len, a[4]);
-      if (e.ret > 0) w.payload(nullptr, 0, static_cast<uint64_t>(e.ret));
+      if (e.ret > 0)
+        w.payload(payload, (e.flags & WS_F_TO_SOCKET) ? e.payload_len : 0,
+                  static_cast<uint64_t>(e.ret));
       return;
     case WS_NR_READ:
     case WS_NR_WRITE: w.u64(FieldId::len, a[2]); break;
@@ -462,12 +475,36 @@ EbpfOutcome EbpfRecords::convert(const uint8_t* data, size_t len, std::vector<Eb
     case WS_EV_TCP_RETRANS: tcp_event(e, out); break;
     case WS_EV_LOOKUP: lookup(e, payload, n, out); break;
     case WS_EV_URING_SOCKET_OP: uring_socket_op(e, out); break;
+    case WS_EV_ZC_PIECE: zc_piece(e, payload); break;
   }
   return {};
 }
 
-void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
+// A piece of the payload of the thread's next call (a sendfile's, longer than an event holds):
+// kept while the pieces follow one another (one the ring lost leaves those before it).
+void EbpfRecords::zc_piece(const ws_ebpf_event& e, const uint8_t* payload) {
+  std::vector<uint8_t>& p = zc_pieces_[e.tid];
+  if (e.aux[WS_AUX_LEN] == p.size()) p.insert(p.end(), payload, payload + e.payload_len);
+}
+
+void EbpfRecords::call(const ws_ebpf_event& event, const uint8_t* payload,
                        std::vector<EbpfRecord>& out) {
+  ws_ebpf_event e = event;
+  // A sendfile's payload: its pieces, then the call's own bytes when none is missing.
+  std::vector<uint8_t> joined;
+  if (const auto it = zc_pieces_.find(e.tid); it != zc_pieces_.end()) {
+    joined = std::move(it->second);
+    zc_pieces_.erase(it);
+  }
+  if (e.nr == WS_NR_SENDFILE && e.aux[WS_AUX_LEN]) {
+    if (joined.size() == e.aux[WS_AUX_LEN]) {
+      joined.insert(joined.end(), payload, payload + e.payload_len);
+    } else {
+      e.flags |= WS_F_ZC_UNSEEN;
+    }
+    e.payload_len = static_cast<uint32_t>(joined.size());
+    payload = joined.data();
+  }
   FuncId f = func_of(e.nr, e.flags & WS_F_MMSG_MSG, static_cast<int>(e.args[1]));
   if (e.nr == WS_NR_SPLICE) f = (e.flags & WS_F_TO_SOCKET) ? FuncId::splice : FuncId::splice_recv;
   if (e.nr == WS_NR_IO_URING_SETUP) return uring_setup(e, out);
@@ -496,21 +533,29 @@ void EbpfRecords::call(const ws_ebpf_event& e, const uint8_t* payload,
   }
 }
 
-// Bytes moved by sendfile or splice are not in the program's memory: their payload is
-// missing, which the trace says once per process (the calls still say how many moved).
+// Bytes a sendfile or a splice moved that the kernel engine could not read (wstrace_zerocopy.bpf.h:
+// a page not in the page cache, a file whose data is not there, bytes a pipe got while the
+// splice waited; and a splice out of a socket, whose bytes went into a pipe): the trace says
+// once per process that such payloads are missing (the calls still say how many moved).
 void EbpfRecords::zero_copy_unseen(const ws_ebpf_event& e, std::vector<EbpfRecord>& out) {
   if ((e.nr != WS_NR_SENDFILE && e.nr != WS_NR_SPLICE) || e.ret <= 0) return;
+  const bool recv = e.nr == WS_NR_SPLICE && !(e.flags & WS_F_TO_SOCKET);
+  if (!recv && !(e.flags & WS_F_ZC_UNSEEN)) return;
   Process& p = processes_[e.pid];
   if (p.zero_copy_said) return;
   p.zero_copy_said = true;
-  RawWriter u = unseen(e, "zero-copy-payload",
-                       fmt::format("a {} moved bytes the kernel engine cannot read (a file's or "
-                                   "a pipe's, never in the program's memory): the payload of "
-                                   "such calls is missing, their length is recorded",
-                                   e.nr == WS_NR_SENDFILE ? "sendfile" : "splice"));
-  u.u64(FieldId::sock, static_cast<uint32_t>(
-                           e.nr == WS_NR_SPLICE && !(e.flags & WS_F_TO_SOCKET) ? e.args[0]
-                           : e.nr == WS_NR_SPLICE ? e.args[2] : e.args[0]));
+  RawWriter u = unseen(
+      e, "zero-copy-payload",
+      recv ? std::string("a splice out of a socket moved bytes into a pipe, which the kernel "
+                         "engine does not read: the payload of such calls is missing, their "
+                         "length is recorded")
+           : fmt::format("a {} moved bytes the kernel engine could not read (not in the page "
+                         "cache, or not yet in the pipe when the call began): such payloads "
+                         "are missing from there on, their length is recorded",
+                         e.nr == WS_NR_SENDFILE ? "sendfile" : "splice"));
+  u.u64(FieldId::sock, static_cast<uint32_t>(recv                     ? e.args[0]
+                                             : e.nr == WS_NR_SPLICE ? e.args[2]
+                                                                    : e.args[0]));
   out.push_back(u.done(e.pid, e.tid));
 }
 

@@ -47,7 +47,7 @@ class EbpfRecords {
   struct Process {
     std::string image, cmdline;
     bool mmsg_said = false;  // told that messages of a sendmmsg/recvmmsg went unrecorded
-    bool zero_copy_said = false;  // told that sendfile/splice payloads are not read
+    bool zero_copy_said = false;  // told that sendfile/splice payloads went unread
     bool uring_said = false;      // told that it set up io_uring
   };
   void call(const ws_ebpf_event& e, const uint8_t* payload, std::vector<EbpfRecord>& out);
@@ -62,12 +62,15 @@ class EbpfRecords {
   void uring_setup(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   static void uring_socket_op(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   void zero_copy_unseen(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
+  void zc_piece(const ws_ebpf_event& e, const uint8_t* payload);
   static void lookup(const ws_ebpf_event& e, const uint8_t* payload, size_t n,
                      std::vector<EbpfRecord>& out);
   static void unseen_compat(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
   static void tcp_event(const ws_ebpf_event& e, std::vector<EbpfRecord>& out);
 
   std::unordered_map<uint32_t, Process> processes_;
+  // Per thread: the pieces of its next call's payload received so far (WS_EV_ZC_PIECE).
+  std::unordered_map<uint32_t, std::vector<uint8_t>> zc_pieces_;
   bool adopt_unknown_ = false;
 };
 

@@ -14,6 +14,8 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <future>
+#include <string_view>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -108,6 +110,35 @@ void configure_tcp(wstrace_bpf* skel, const RecordOptions& opt) {
   bpf_program__set_autoload(skel->progs.tcp_retransmit_err, err);
 }
 
+// Where the kernel's read-only-after-init data starts (/proc/kallsyms; 0 when unreadable or
+// hidden): wstrace_zerocopy.bpf.h finds the direct map there to read zero-copy sends' bytes.
+uint64_t ro_after_init_start() {
+  const int fd = open("/proc/kallsyms", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  static constexpr std::string_view kName = " __start_ro_after_init\n";
+  std::string buf(1 << 16, '\0');
+  size_t have = 0;
+  uint64_t at = 0;
+  ssize_t r;
+  while ((r = read(fd, buf.data() + have, buf.size() - have)) > 0) {
+    have += static_cast<size_t>(r);
+    const std::string_view text(buf.data(), have);
+    if (const size_t hit = text.find(kName); hit != std::string_view::npos) {
+      const size_t line = text.rfind('\n', hit);
+      at = std::strtoull(buf.c_str() + (line == std::string_view::npos ? 0 : line + 1), nullptr,
+                         16);
+      break;
+    }
+    // (keep the last partial line: a name may straddle two reads)
+    const size_t last = text.rfind('\n');
+    const size_t keep = last == std::string_view::npos ? 0 : have - last - 1;
+    std::memmove(buf.data(), buf.data() + have - keep, keep);
+    have = keep;
+  }
+  close(fd);
+  return at;
+}
+
 // The last lines of libbpf's log, for an error message.
 std::string libbpf_tail() {
   std::string log = g_libbpf_log;
@@ -129,7 +160,8 @@ uint32_t kernel_ring_bytes(const RecordOptions& opt) {
 // The collector's own rings, one per thread seen (kept in wstrace's memory, never shared): the
 // kernel's records are queued there as the agent's would be, so one collector serves both.
 constexpr uint32_t kSlots = 256;  // (untouched memory until a thread writes)
-constexpr uint32_t kRingBytes = 256u << 10;
+constexpr uint32_t kRingBytes = 1u << 20;  // (a sendfile's record may hold 256 KiB)
+static_assert(WS_EBPF_ZC_SNAP_MAX <= kRingBytes / 2);
 constexpr uint32_t kNoSlot = UINT32_MAX;
 constexpr int kPollMs = 5;
 constexpr int64_t kReclaimEvery = 20'000'000;
@@ -204,15 +236,20 @@ RecordError EbpfEngine::load(std::string& warning) {
   if (std::string why = unavailable(program ? fmt::format(", {}", kTryPreload) : ""); !why.empty())
     return {1, why};
   libbpf_set_print(keep_libbpf_message);
+  // (/proc/kallsyms takes tens of milliseconds to read: meanwhile the BPF programs load)
+  std::future<uint64_t> ro_after_init = std::async(std::launch::async, ro_after_init_start);
   skel_ = wstrace_bpf__open();
   if (!skel_) return {1, fmt::format("cannot open the kernel engine's BPF object: {}",
                                      strerror(errno))};
   uint32_t snap = opt_.snaplen;
+  // (a sendfile's payload, read from the page cache in pieces, may be longer: up to
+  // WS_EBPF_ZC_SNAP_MAX)
+  skel_->rodata->zc_snaplen = std::min<uint32_t>(snap, WS_EBPF_ZC_SNAP_MAX);
   if (snap > WS_EBPF_SNAP_MAX) {
     snap = WS_EBPF_SNAP_MAX;
-    warning = fmt::format("the kernel engine keeps at most {} payload bytes per call: -s {} "
-                          "recorded as -s {}",
-                          WS_EBPF_SNAP_MAX,
+    warning = fmt::format("the kernel engine keeps at most {} payload bytes per call ({} of a "
+                          "sendfile): -s {} recorded as -s {}",
+                          WS_EBPF_SNAP_MAX, skel_->rodata->zc_snaplen,
                           opt_.snaplen == UINT32_MAX ? std::string("max")
                                                      : std::to_string(opt_.snaplen),
                           WS_EBPF_SNAP_MAX);
@@ -251,6 +288,7 @@ RecordError EbpfEngine::load(std::string& warning) {
                              "wire DNS is still seen)",
                              warning.empty() ? "" : "; ", libc_, missing);
   }
+  skel_->bss->ro_after_init = ro_after_init.get();
   rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.events), on_event, this, nullptr);
   if (!rb_) return {1, fmt::format("cannot read the kernel engine's ring buffer: {}",
                                    strerror(errno))};

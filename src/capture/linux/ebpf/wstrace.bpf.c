@@ -42,6 +42,8 @@ struct inflight {
   __u32 cap;     /* the address room the program gave, read before the kernel overwrote it */
   __u32 active;  /* a traced call is under way */
   __u32 pf;      /* (pre-filter) the clauses the call may still meet */
+  __s64 zc_from; /* (sendfile) where it reads its file, -1: unknown */
+  __u64 zc_file; /* (sendfile) that file; (splice into a socket) 1: its pipe was looked at */
 };
 
 /* Task storage: no table to size or to clean when a thread ends, no lookup by tid. */
@@ -325,17 +327,25 @@ static __always_inline __u32 written_len(const void *lenp, __u32 cap) {
   return l < cap ? l : cap;
 }
 
-/* Up to `want` bytes of one buffer at payload offset `kept`; the new offset. */
-static __always_inline __u32 copy_piece(struct scratch *s, __u32 kept, const void *p, __u64 n,
-                                        __u32 want) {
+/* Up to `want` bytes of one buffer, of the program's memory or (kernel) the kernel's, at offset
+ * `kept` of `payload` (2 * WS_EBPF_SNAP_MAX bytes); the new offset. */
+static __always_inline __u32 copy_bytes(__u8 *payload, __u32 kept, const void *p, __u64 n,
+                                        __u32 want, int kernel) {
   if (kept >= want) return kept;
   if (n > want - kept) n = want - kept;
   __u32 off = kept & (WS_EBPF_SNAP_MAX - 1);
   if (n > WS_EBPF_SNAP_MAX) n = WS_EBPF_SNAP_MAX;
   barrier_var(n);
   if (n == 0 || n > WS_EBPF_SNAP_MAX) return kept;
-  if (bpf_probe_read_user(&s->payload[off], n, p)) return kept;
+  const long err = kernel ? bpf_probe_read_kernel(&payload[off], n, p)
+                         : bpf_probe_read_user(&payload[off], n, p);
+  if (err) return kept;
   return kept + n;
+}
+
+static __always_inline __u32 copy_piece(struct scratch *s, __u32 kept, const void *p, __u64 n,
+                                        __u32 want) {
+  return copy_bytes(s->payload, kept, p, n, want, 0);
 }
 
 static __always_inline __u32 snap_for(__s64 moved) {
@@ -467,6 +477,8 @@ static __always_inline int compat_call(__u32 tgid, __u32 tid) {
   return 1;
 }
 
+#include "wstrace_zerocopy.bpf.h"
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   __u64 id = bpf_get_current_pid_tgid();
@@ -513,6 +525,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
   if (lenp && bpf_probe_read_user(&c.cap, sizeof c.cap, lenp)) c.cap = 0;
   c.pf = pf_sat;
   more_enter(&c);
+  zc_enter(&c);
   c.active = 1;
   c.ts = bpf_ktime_get_ns();
   *cp = c;
@@ -820,12 +833,16 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   if (trace_all && pf.active && (pf.c_port | pf.c_addr) && c.nr != WS_NR_CLOSE &&
       c.nr != WS_NR_SENDMMSG && c.nr != WS_NR_RECVMMSG) {
     struct pf_ends x = {};
-    if (c.nr != WS_NR_SOCKET && c.nr != WS_NR_SOCKETPAIR) pf_sock_ends(&x, sock_of(c.args[0]));
+    /* (the socket is epoll_ctl's third argument, and a splice's into one) */
+    const __u64 sfd = c.nr == WS_NR_EPOLL_CTL || (c.nr == WS_NR_SPLICE && c.cap) ? c.args[2]
+                                                                                 : c.args[0];
+    if (c.nr != WS_NR_SOCKET && c.nr != WS_NR_SOCKETPAIR) pf_sock_ends(&x, sock_of(sfd));
     pf_end(&x, e->addr, e->addr_len);
     pf_end(&x, e->local, e->local_len);
     if (!pf_ends_met(c.pf, &x)) return 0;
   }
   if (trace_all) system_before(tgid, tid, &c);
+  zc_exit(s, &c, ret);  /* (a sendfile's first pieces go out here) */
   submit(s);
   if (trace_all) system_after(tgid, &c, ret);
   if ((c.nr == WS_NR_SENDMMSG || c.nr == WS_NR_RECVMMSG) && ret > 1)
@@ -1225,6 +1242,8 @@ static __always_inline int wanted_more(long nr, struct pt_regs *regs) {
     return 1;
   case WS_NR_SPLICE:
     return is_socket_fd(regs->di) || is_socket_fd(regs->dx);
+  case WS_NR_EPOLL_CTL:  /* (epfd, op, fd, event): a socket added, changed or removed */
+    return is_socket_fd(regs->dx);
   }
   return 0;
 }
@@ -1332,6 +1351,18 @@ static __always_inline int more_facts(struct scratch *s, const struct inflight *
   case WS_NR_EPOLL_WAIT: case WS_NR_EPOLL_PWAIT:
     timeout = ms_ns(a[3]);
     break;
+  case WS_NR_EPOLL_CTL: {
+    /* The event the program gave (read after the call: the kernel does not change it), none
+     * for a removal or one that cannot be read. struct epoll_event is packed on x86-64. */
+    struct { __u32 events; __u64 data; } __attribute__((packed)) ev = {};
+    if (a[1] != WS_EPOLL_CTL_DEL && a[3] &&
+        !bpf_probe_read_user(&ev, sizeof ev, (const void *)a[3])) {
+      e->aux[WS_AUX_A] = ev.events;
+      e->aux[WS_AUX_B] = ev.data;
+      e->flags |= WS_F_HAVE_A | WS_F_HAVE_B;
+    }
+    return 1;
+  }
   case WS_NR_POLL: case WS_NR_PPOLL: case WS_NR_SELECT: case WS_NR_PSELECT6:
   case WS_NR_EPOLL_PWAIT2: {
     struct wait_in *w = 0;

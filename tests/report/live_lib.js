@@ -1,0 +1,153 @@
+// What the live view's browser tests share (live_test.js, win_live_test.js): requests to the
+// server, its URL as wstrace prints it, and the security refusals every live server must make.
+"use strict";
+const http = require("http");
+const { check } = require("./checks.js");
+
+// A GET of `url` with the headers given; resolves to {status, body, headers}.
+function get(url, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { headers: headers || {} }, (res) => {
+      let body = "";
+      res.on("data", (d) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode, body, headers: res.headers }));
+    });
+    req.on("error", reject);
+  });
+}
+
+// The parts of a fresh event stream from the start, each given to `keep` (the part, its JSON)
+// until it returns true; resolves to that part.
+function eventsUntil(base, token, keep) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(`${base}/events?token=${token}&at=0,0,0,0,0,0,0,0`, (res) => {
+      let buf = "";
+      res.on("data", (d) => {
+        buf += d;
+        for (let end; (end = buf.indexOf("\n\n")) >= 0; buf = buf.slice(end + 2)) {
+          if (!buf.startsWith("data: ")) continue;  // (a comment: ": still here")
+          const json = buf.slice(6, end);
+          const part = JSON.parse(json);
+          if (keep(part, json)) {
+            req.destroy();
+            return resolve(part);
+          }
+        }
+      });
+    });
+    req.on("error", (e) => (e.code === "ECONNRESET" ? null : reject(e)));
+  });
+}
+
+// What the server holds right now: the first part of a fresh event stream (calls, findings).
+async function serverHolds(base, token) {
+  const part = await eventsUntil(base, token, () => true);
+  return { calls: part.calls.n, findings: part.findings.map((f) => f.rule) };
+}
+
+// The live view's URL, once `child` (a wstrace) prints it on stderr matching `pattern`;
+// `stderr()` gives what it printed so far.
+function printedUrl(child, pattern) {
+  let stderr = "";
+  return new Promise((resolve, reject) => {
+    child.stderr.on("data", (d) => {
+      stderr += d;
+      const m = stderr.match(pattern);
+      if (m) resolve({ url: m[1], stderr: () => stderr });
+    });
+    child.on("exit", () => reject(new Error("wstrace ended before printing its URL: " + stderr)));
+  });
+}
+
+// The parts of `url` (http://127.0.0.1:PORT/?token=T): {base, token, port}.
+function urlParts(url) {
+  const base = url.slice(0, url.indexOf("/?"));
+  return { base, token: url.slice(url.indexOf("token=") + 6), port: base.slice(base.lastIndexOf(":") + 1) };
+}
+
+// The refusals of a live server at `url`: a wrong or missing token (the page and the event
+// stream), a wrong Host header, another origin; the URL itself opens with the page's CSP and no
+// CORS headers.
+async function checkRefusals(url) {
+  const { base, port } = urlParts(url);
+  check(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{64}$/.test(url), `one URL printed: ${url}`);
+  check((await get(`${base}/?token=${"0".repeat(64)}`)).status === 403, "a wrong token is refused");
+  check((await get(`${base}/`)).status === 403, "no token is refused");
+  check((await get(`${base}/events?token=bad&at=0,0,0,0,0,0,0,0`)).status === 403,
+        "the event stream with a wrong token is refused");
+  check((await get(url, { Host: `rebind.test:${port}` })).status === 403,
+        "a wrong Host header is refused (DNS rebinding)");
+  check((await get(url, { Origin: "http://evil.test" })).status === 403,
+        "a request naming another origin is refused");
+  const ok = await get(url);
+  check(ok.status === 200, "the URL printed opens");
+  const csp = ok.headers["content-security-policy"] || "";
+  check(csp.includes("frame-ancestors 'none'") && csp.includes("default-src 'none'"),
+        `the page's CSP forbids framing and everything not allowed: ${csp}`);
+  check(!Object.keys(ok.headers).some((h) => h.startsWith("access-control-")),
+        "no CORS headers");
+}
+
+// A page of another origin (`otherUrl`) cannot read the live view at `url`, token or not.
+async function checkCrossOrigin(browser, otherUrl, url) {
+  const other = await browser.newPage();
+  await other.goto(otherUrl);
+  const result = await other.evaluate(async (u) => {
+    try {
+      const r = await fetch(u);
+      return "read " + (await r.text()).length + " bytes";
+    } catch (e) {
+      return "refused: " + e.message;
+    }
+  }, url);
+  check(result.startsWith("refused"), `a cross-origin fetch cannot read the page (${result})`);
+  await other.close();
+}
+
+// The live view at `url` in a page of `browser`: {page, W (waits for a function of the page to
+// hold, saying the page's state when it does not), problems (its console errors)}.
+async function openLivePage(browser, url) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = [];
+  page.on("console", (m) => m.type() === "error" && problems.push("console error: " + m.text()));
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => window.__wstrace && window.__wstrace.live, null, { timeout: 20000 });
+  const W = async (expr, arg) => {
+    try {
+      await page.waitForFunction(expr, arg, { timeout: 20000 });
+    } catch (e) {
+      const state = await page.evaluate(() => JSON.stringify({ calls: window.__wstrace.calls(),
+        lanes: window.__wstrace.lanes(), live: document.getElementById("live-state").textContent }));
+      throw new Error(`${e.message}\nwaiting for ${expr}\npage: ${state}\n${problems.join("\n")}`);
+    }
+  };
+  return { page, W, problems };
+}
+
+// Calls appear on the live page while the program runs, and the filter box narrows those that
+// arrive: `step("fetch")` has the program fetch from the HTTP server on `port` (and waits until
+// it did). Leaves the filter empty.
+async function checkArrivals(page, W, step, port) {
+  const t = Date.now();
+  await step("fetch");
+  await W((p) => window.__wstrace.lanes().some((l) => l.kind === "conn" && l.label.includes(":" + p) && l.calls >= 3), port);
+  console.log(`the fetch showed ${Date.now() - t} ms after it was done`);
+  check(true, "the fetch's connection has its lane while the program runs");
+  check(await page.evaluate(() => !window.__wstrace.live.over()), "the page knows the program still runs");
+
+  await page.evaluate((p) => window.__wstrace.applyFilter(`rport == ${p}`), port);
+  const listed1 = await page.evaluate(() => window.__wstrace.listed());
+  check(listed1 >= 3, `the filter lists the fetch's calls (${listed1})`);
+  await step("fetch");
+  await W((n) => window.__wstrace.listed() > n, listed1);
+  const [listed2, all2] = await page.evaluate(() => [window.__wstrace.listed(), window.__wstrace.calls()]);
+  check(listed2 < all2, `arriving calls are filtered: ${listed2} of ${all2} listed`);
+  const funcs = await page.evaluate(() => window.__wstrace.listedSeqs(1000).map((s) => window.__wstrace.funcOf(s)));
+  check(!funcs.includes("process_start") && funcs.includes("connect"),
+        `the listed calls are the connections' (${[...new Set(funcs)].join(",")})`);
+  await page.evaluate(() => window.__wstrace.applyFilter(""));
+}
+
+module.exports = { get, eventsUntil, serverHolds, printedUrl, urlParts, checkRefusals, checkCrossOrigin,
+  openLivePage, checkArrivals };
