@@ -18,6 +18,32 @@ bool parse_number(const std::string& s, uint64_t& out) {
   return ec == std::errc() && end == s.data() + s.size() && !s.empty();
 }
 
+// Between an inspection and a report builder: counts the events that pass the filter and hands
+// the builder as passing only those of them wanted — from seq `from` on, after the first `skip`
+// of those — so that the builder formats no call it would forget. Without a builder, counts.
+class Picker final : public inspect::Subscriber {
+ public:
+  Picker(report::ReportBuilder* builder, uint64_t from, uint64_t skip)
+      : builder_(builder), from_(from), skip_(skip) {}
+  uint64_t ahead = 0;    // passing, before `from`
+  uint64_t passing = 0;  // passing, from `from` on
+
+  void on_event(const inspect::Facts& f) override {
+    bool wanted = f.matched;
+    if (f.matched && f.ev.seq < from_) ++ahead, wanted = false;
+    else if (f.matched && passing++ < skip_) wanted = false;
+    if (!builder_) return;
+    if (wanted == f.matched) return builder_->on_event(f);
+    inspect::Facts passed_over = f;  // (counted in the summary, not kept)
+    passed_over.matched = false;
+    builder_->on_event(passed_over);
+  }
+
+ private:
+  report::ReportBuilder* builder_;
+  uint64_t from_, skip_;
+};
+
 std::string error_json(const std::string& message) {
   report::JsonOut o;
   o.raw("{"), o.key("error"), o.str(message), o.raw("}");
@@ -76,39 +102,41 @@ std::string OlderCalls::answer(const std::string& query) const {
   std::unique_ptr<Engine> engine = open_();
   if (!engine) return error_json("cannot read the trace again");
 
-  report::ReportBuilder builder(report::ReportOptions{filter, 512, 0});
   const bool newest = want.before.has_value();
   const size_t n = want.count;
-  uint64_t before = 0;  // calls found and forgotten ahead of those kept
-  bool after = false;
-  // The calls kept that come before `from` (the first ones: seqs grow).
-  auto ahead_of_from = [&] {
-    const auto& seq = builder.data().calls.seq;
-    return static_cast<size_t>(std::lower_bound(seq.begin(), seq.end(), want.from) - seq.begin());
-  };
-  auto forget = [&](size_t k) {
-    builder.forget_calls(k);
-    before += k;
-  };
-  Event ev;
-  while (engine->next(ev)) {
-    if (want.before && ev.seq >= *want.before) break;
-    builder.observe(ev);
-    const size_t kept = builder.data().calls.size();
-    if (newest) {
-      if (kept > 2 * n + 1024) forget(kept - n);  // (half at a time: the columns move rarely)
-      continue;
+  // An inspection of its own with the filter and nothing more (no findings, no HTTP: the page
+  // has those); the filter's facts come from its tracker as in any inspection.
+  inspect::InspectOptions io;
+  io.filter = filter;
+  // Observes the events of `engine` before `before` (until `enough`); true when it said so.
+  auto observe = [&](Engine& from, inspect::Inspector& inspection,
+                     const std::function<bool()>& enough) {
+    Event ev;
+    while (from.next(ev) && !(want.before && ev.seq >= *want.before)) {
+      inspection.observe(ev);
+      if (enough && enough()) return true;
     }
-    if (kept < n) continue;
-    const size_t ahead = ahead_of_from();
-    if (kept - ahead >= n) {  // (each event adds one call at most: exactly n)
-      after = true;           // (maybe: the scan ends here)
-      break;
-    }
-    if (kept > 2 * n + 1024) forget(ahead);
+    return false;
+  };
+  // The last n before `before`: a first pass counts them, the second keeps the last n.
+  uint64_t skip = 0;
+  if (newest) {
+    inspect::Inspector counting(io);
+    Picker count(nullptr, want.from, 0);
+    counting.subscribe(count);
+    observe(*engine, counting, nullptr);
+    skip = count.passing > n ? count.passing - n : 0;
+    engine = open_();
+    if (!engine) return error_json("cannot read the trace again");
   }
-  forget(ahead_of_from());
-  if (const size_t kept = builder.data().calls.size(); kept > n) forget(kept - n);
+  inspect::Inspector inspection(io);
+  report::ReportBuilder builder(report::ReportOptions{filter, 512, 0}, inspection);
+  Picker pick(&builder, want.from, skip);
+  inspection.subscribe(pick);
+  const bool after = observe(*engine, inspection, [&] {
+    return !newest && builder.data().calls.size() >= n;  // (more may come: the scan ends here)
+  });
+  const uint64_t before = pick.ahead + skip;
   std::unique_ptr<report::ReportData> d = builder.finish(engine->header(), "");
   // Only the calls and what they name: the page has the connections, lookups and findings.
   d->conns.clear(), d->lookups.clear(), d->http.clear(), d->tls.clear();
