@@ -1,8 +1,12 @@
 // The live view under load (run by live_bench.sh): `wstrace record --ui` on the loopback
 // ping-pong with a Chromium page following it, against the same recording without --ui.
-// Prints calls recorded per second each way, the page's frame times while the calls stream
-// (median, 99th percentile, worst) and the event latency — how long after a call happened the
-// page held it (median, 99th percentile) — and the page's JS heap at the end.
+// Prints calls recorded per second each way (the run without --ui twice, before and after the
+// live one: the machine's load moves; their mean is the ratio's base), the records dropped,
+// the CPU time of wstrace's recording thread and of its other threads (the page's server), the
+// page's frame times while the calls stream (median, 99th percentile, worst) and the event
+// latency — how long after a call happened the page held it (median, 99th percentile) — and
+// the page's JS heap at the end. Rings of 4 MiB: a recorder that falls behind for a moment
+// catches up instead of dropping (the time counted is until every call is recorded).
 //   node live_bench.js NODE_DIR CHROMIUM WSTRACE PINGPONG ROUNDS
 "use strict";
 const path = require("path");
@@ -20,30 +24,47 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const callsIn = (trace) => {  // (events: calls and the process facts)
-  const out = execFileSync(wstrace, ["info", "--json", trace], { encoding: "utf8" });
-  return JSON.parse(out).events;
+  const out = JSON.parse(execFileSync(wstrace, ["info", "--json", trace], { encoding: "utf8" }));
+  return { calls: out.events, dropped: out.dropped };
+};
+const ring = ["--ring-kib", "4096"];
+// CPU ms of each thread of `pid` so far: [the main one (the recording), the others summed].
+const cpuMs = (pid) => {
+  const tick = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+  let main = 0, others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ms = (Number(f[11]) + Number(f[12])) * tick;  // utime + stime
+    if (Number(tid) === pid) main += ms; else others += ms;
+  }
+  return [main, others];
 };
 
 async function main() {
   // Each run's program waits for a fifo, so that both are timed from its start (the live one
   // once the page follows) to the end of the recording.
   const gated = (gate) => ["/bin/sh", "-c", `read x < "${gate}" && exec "${pingpong}" ${Number(rounds)}`];
-  const plainGate = path.join(tmp, "plain-gate");
-  execFileSync("mkfifo", [plainGate]);
-  const plain = spawn(wstrace, ["record", "-q", "-s", "0", "-o", path.join(tmp, "plain.wst"), "--",
-    ...gated(plainGate)], { stdio: "ignore" });
-  const plainEnd = new Promise((resolve) => plain.on("exit", () => resolve(Date.now())));
-  let t0 = Date.now();
-  fs.writeFileSync(plainGate, "go\n");
-  const plainMs = (await plainEnd) - t0;
-  const plainCalls = callsIn(path.join(tmp, "plain.wst"));
+  const plainRun = async (name) => {
+    const plainGate = path.join(tmp, name + "-gate");
+    execFileSync("mkfifo", [plainGate]);
+    const plain = spawn(wstrace, ["record", "-q", "-s", "0", ...ring, "-o", path.join(tmp, name + ".wst"), "--",
+      ...gated(plainGate)], { stdio: "ignore" });
+    const plainEnd = new Promise((resolve) => plain.on("exit", () => resolve(Date.now())));
+    fs.writeFileSync(plainGate, "go\n");  // (returns once the program opened it: wstrace is set up)
+    const start = Date.now();
+    const ms = (await plainEnd) - start;
+    return { ms, ...callsIn(path.join(tmp, name + ".wst")) };
+  };
+  const plainBefore = await plainRun("plain1");
+  let t0;
 
   // With it, a page following.
   const trace = path.join(tmp, "live.wst");
   // The program waits for the page: it starts when the fifo is written.
   const gate = path.join(tmp, "gate");
   execFileSync("mkfifo", [gate]);
-  const rec = spawn(wstrace, ["record", "-q", "-s", "0", "--ui", "-o", trace, "--", ...gated(gate)],
+  const rec = spawn(wstrace, ["record", "-q", "-s", "0", ...ring, "--ui", "-o", trace, "--", ...gated(gate)],
     { stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   let over = null;
@@ -82,11 +103,12 @@ async function main() {
     };
     requestAnimationFrame(tick);
   });
-  t0 = Date.now();
-  await page.evaluate((t) => (window.__bench.gate = t), t0);
+  await page.evaluate((t) => (window.__bench.gate = t), Date.now());
   fs.writeFileSync(gate, "go\n");
+  t0 = Date.now();
   const recordedAt = await overSeen;
   const liveMs = recordedAt - t0;
+  const [recCpu, serverCpu] = cpuMs(rec.pid);
   await page.waitForFunction(() => window.__wstrace.live.over(), null, { timeout: 600000 });
   const b = await page.evaluate(() => ({ ...window.__bench, calls: window.__wstrace.calls(),
     skipped: window.__wstrace.live.skipped(),
@@ -94,14 +116,21 @@ async function main() {
   await browser.close();
   rec.kill("SIGTERM");
   await new Promise((resolve) => rec.on("exit", resolve));
-  const liveCalls = callsIn(trace);
-  console.log(`ping-pong ${rounds} rounds, record -q -s 0:`);
-  console.log(`  without --ui: ${plainCalls} calls in ${plainMs} ms, ${Math.round(plainCalls / plainMs * 1000)} calls/s`);
-  console.log(`  with --ui and a page: ${liveCalls} calls recorded in ${liveMs} ms, ` +
-              `${Math.round(liveCalls / liveMs * 1000)} calls/s (ratio ${(liveMs / plainMs).toFixed(2)})`);
+  const live = callsIn(trace);
+  const plainAfter = await plainRun("plain2");
+  const rate = (r) => Math.round(r.calls / r.ms * 1000);
+  const plainRate = (rate(plainBefore) + rate(plainAfter)) / 2;
+  const dropped = (r) => (r.dropped ? `, ${r.dropped} dropped` : "");
+  console.log(`ping-pong ${rounds} rounds, record -q -s 0 --ring-kib 4096 (${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}):`);
+  console.log(`  without --ui: ${plainBefore.calls} calls in ${plainBefore.ms} ms, ${rate(plainBefore)} calls/s${dropped(plainBefore)}; ` +
+              `again after: ${plainAfter.calls} in ${plainAfter.ms} ms, ${rate(plainAfter)} calls/s${dropped(plainAfter)}`);
+  console.log(`  with --ui and a page: ${live.calls} calls recorded in ${liveMs} ms, ` +
+              `${rate({ ...live, ms: liveMs })} calls/s${dropped(live)} (ratio to without: ${(rate({ ...live, ms: liveMs }) / plainRate).toFixed(2)}); ` +
+              `wstrace CPU: recording thread ${Math.round(recCpu)} ms (${(recCpu * 1000 / live.calls).toFixed(1)} µs a call), ` +
+              `other threads ${Math.round(serverCpu)} ms`);
   console.log(`  page: ${b.calls} events held, ${b.skipped} skipped; frame ms median ` +
               `${pct(b.frames, 50).toFixed(1)}, p99 ${pct(b.frames, 99).toFixed(1)}, worst ${Math.max(...b.frames).toFixed(1)}; ` +
-              `event latency ms median ${pct(b.latency, 50)}, p99 ${pct(b.latency, 99)}; JS heap ${(b.heap / 1048576).toFixed(0)} MiB`);
+              `event latency ms median ${Math.round(pct(b.latency, 50))}, p99 ${Math.round(pct(b.latency, 99))}; JS heap ${(b.heap / 1048576).toFixed(0)} MiB`);
   fs.rmSync(tmp, { recursive: true, force: true });
 }
 

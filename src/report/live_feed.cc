@@ -58,25 +58,32 @@ std::string FeedCursor::text() const {
                      facts);
 }
 
+namespace {
+constexpr uint32_t kPayloadCap = 512;  // payload bytes kept per call, as the report's default
+// (chunks small beside the window: what is dropped goes a sixteenth at a time)
+uint32_t tape_chunk(size_t window) {
+  return static_cast<uint32_t>(std::clamp<size_t>(window / 16, 64, 4096));
+}
+}  // namespace
+
 LiveFeed::LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
                    size_t window)
     : in_(&inspection),
       header_(header),
-      builder_(ReportOptions{inspect::Filter(), 512, 0}, inspection),
-      window_(std::max<size_t>(window, 1000)) {
+      window_(std::max<size_t>(window, 1000)),
+      builder_(ReportOptions{inspect::Filter(), kPayloadCap, 0}, inspection),
+      tape_(tape_chunk(window_)),
+      call_rows_(kPayloadCap) {
+  builder_.defer_calls(tape_);
+  rows_.calls.raw.resize(static_cast<size_t>(FieldId::kCount));
   inspection.subscribe(*this);
 }
 
 void LiveFeed::on_event(const inspect::Facts& f) {
   builder_.on_event(f);
   ++version_;
-  // The window: half of it forgotten at a time, so that the columns move rarely.
-  const size_t kept = builder_.data().calls.size();
-  if (kept > window_) {
-    const size_t n = kept - window_ / 2;
-    builder_.forget_calls(n);
-    forgotten_ += n;
-  }
+  // No page took the calls for a while: the oldest go (whole chunks, O(1) a call).
+  if (tape_.size() > window_) tape_.drop_front(window_ / 2);
 }
 
 void LiveFeed::notify() { news_.notify_all(); }
@@ -97,31 +104,22 @@ bool LiveFeed::over() {
 
 bool LiveFeed::wait_news(const FeedCursor& at, std::chrono::milliseconds wait) {
   std::unique_lock lock(mu_);
-  // (calls the page has not had yet are news too: after the run, nothing else moves)
-  return news_.wait_for(lock, wait, [&] {
-    return version_ != at.version || at.calls < forgotten_ + builder_.data().calls.size();
-  });
+  return news_.wait_for(lock, wait, [&] { return version_ != at.version; });
 }
 
-ReportData LiveFeed::part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped) {
+LiveFeed::Held LiveFeed::held() {
+  std::lock_guard rows_lock(rows_mu_);
+  std::lock_guard lock(mu_);
+  return Held{rows_.calls.size() + tape_.size(), tape_.bytes()};
+}
+
+void LiveFeed::state_of(FeedCursor& at, ReportData& p) {
   const ReportData& d = builder_.data();
   const inspect::Tracker& tracker = in_->tracker();
-  ReportData p;
   p.header = header_;
   p.filter_text = d.filter_text;
   p.payload_cap = d.payload_cap;
   p.summary = d.summary;
-  // The calls: those the page has not had, from the window's front when it fell behind.
-  skipped = 0;
-  if (at.calls < forgotten_) skipped = forgotten_ - at.calls, at.calls = forgotten_;
-  const size_t from = std::min<size_t>(at.calls - forgotten_, d.calls.size());
-  const size_t to = std::min(d.calls.size(), from + max_calls);
-  p.calls = slice(d.calls, from, to);
-  size_t pay_from = 0, pay_len = 0;
-  for (size_t i = 0; i < from; ++i) pay_from += d.calls.kept[i];
-  for (size_t i = from; i < to; ++i) pay_len += d.calls.kept[i];
-  p.payload = d.payload.substr(pay_from, pay_len);
-  at.calls = forgotten_ + to;
   // Connections that ended since, then every open one as it is now.
   p.conns = tail(d.conns, at.ended);
   at.ended = d.conns.size();
@@ -136,14 +134,46 @@ ReportData LiveFeed::part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped
   p.summary.http = d.http.size();
   p.summary.tls = d.tls.size();
   p.errors = tail(d.errors, at.errors), at.errors = d.errors.size();
-  p.facts = tail(d.facts, at.facts), at.facts = d.facts.size();
   p.threads = d.threads;
   for (const auto& [pid, proc] : tracker.processes()) p.processes.push_back(proc);
   std::sort(p.processes.begin(), p.processes.end(),
             [](const auto& a, const auto& b) { return a.pid < b.pid; });
   p.findings = over_ ? in_->findings() : in_->findings_so_far();
   at.version = version_;
-  return p;
+}
+
+void LiveFeed::format(const CallTape& tape) {
+  if (tape.begin() != forgotten_ + rows_.calls.size()) {
+    // Calls were dropped from the tape before any page took them: the rows held are older still.
+    forget_calls(rows_, rows_.calls.size());
+    forgotten_ = tape.begin();
+  }
+  tape.replay([this](const CallHead& h, const Event& ev, const inspect::FilterFacts& facts) {
+    call_rows_.add(rows_, h, ev, facts);
+  });
+  // The window: half of it forgotten at a time, so that the columns move rarely.
+  const size_t kept = rows_.calls.size();
+  if (kept > window_) {
+    const size_t n = kept - window_ / 2;
+    forget_calls(rows_, n);
+    forgotten_ += n;
+  }
+}
+
+void LiveFeed::calls_of(FeedCursor& at, size_t max_calls, ReportData& p, uint64_t& skipped) {
+  const CallColumns& k = rows_.calls;
+  // The calls: those the page has not had, from the window's front when it fell behind.
+  skipped = 0;
+  if (at.calls < forgotten_) skipped = forgotten_ - at.calls, at.calls = forgotten_;
+  const size_t from = std::min<size_t>(at.calls - forgotten_, k.size());
+  const size_t to = std::min(k.size(), from + max_calls);
+  p.calls = slice(k, from, to);
+  size_t pay_from = 0, pay_len = 0;
+  for (size_t i = 0; i < from; ++i) pay_from += k.kept[i];
+  for (size_t i = from; i < to; ++i) pay_len += k.kept[i];
+  p.payload = rows_.payload.substr(pay_from, pay_len);
+  at.calls = forgotten_ + to;
+  p.facts = tail(rows_.facts, at.facts), at.facts = rows_.facts.size();
 }
 
 std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) {
@@ -152,32 +182,53 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
   ReportData p;
   uint64_t skipped = 0;
   std::vector<std::string> strings;  // the ones the page has not had
+  bool over = false;
+  std::string extra;
   {
-    std::lock_guard lock(mu_);
+    std::lock_guard rows_lock(rows_mu_);
+    CallTape came;
+    {
+      std::lock_guard lock(mu_);
+      came = tape_.take();
+      state_of(at, p);
+      over = over_;
+      extra = live_extra ? live_extra() : "";
+    }
+    format(came);
     const size_t strings_from = at.strings;
-    p = part_of(at, max_calls, skipped);
-    // (the strings are copied under the lock: the inspection adds to them)
-    const auto& all = builder_.data().strings.strings();
+    calls_of(at, max_calls, p, skipped);
+    const auto& all = rows_.strings.strings();
     strings.assign(all.begin() + static_cast<ptrdiff_t>(std::min(strings_from, all.size())),
                    all.end());
     at.strings = all.size();
     part.strings = &strings;
+    const bool more = at.calls < forgotten_ + rows_.calls.size();
+    // (a page with calls still to send is not up to date: its next wait_news returns at once)
+    if (more) at.version = FeedCursor::kUnseen;
     part.live = fmt::format(
         "{{\"cursor\":\"{}\",\"skipped\":{},\"strings_from\":{},\"over\":{},\"more\":{}{}}}",
-        at.text(), skipped, strings_from, over_ ? "true" : "false",
-        at.calls < forgotten_ + builder_.data().calls.size() ? "true" : "false",
-        live_extra ? live_extra() : "");
+        at.text(), skipped, strings_from, over ? "true" : "false", more ? "true" : "false", extra);
   }
   return report_json(p, part);
 }
 
-void LiveFeed::restart(inspect::Inspector& inspection) {
-  in_ = &inspection;
-  inspection.subscribe(*this);
-  builder_.restart(inspection);
-  forgotten_ = 0;
-  over_ = false;
-  ++version_;
+void LiveFeed::restart(inspect::Inspector& inspection, const std::function<void()>& meanwhile) {
+  {
+    std::lock_guard rows_lock(rows_mu_);
+    std::lock_guard lock(mu_);
+    in_ = &inspection;
+    inspection.subscribe(*this);
+    builder_.restart(inspection);
+    tape_ = CallTape(tape_chunk(window_));
+    rows_ = ReportData();
+    rows_.calls.raw.resize(static_cast<size_t>(FieldId::kCount));
+    call_rows_ = CallRows(kPayloadCap);
+    forgotten_ = 0;
+    over_ = false;
+    ++version_;
+    if (meanwhile) meanwhile();
+  }
+  news_.notify_all();
 }
 
 }  // namespace ws::report

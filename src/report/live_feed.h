@@ -2,7 +2,9 @@
 // file) that gathers what the report shows, and hands each page the part it has not seen yet,
 // as report.js reads it (report_html.h's JsonPart). The recording never waits for a page: the
 // feed keeps a window of the latest calls, and a page that fell behind the window is told how
-// many calls it skipped (the trace file keeps them all).
+// many calls it skipped (the trace file keeps them all). The recording side only copies each
+// call onto a CallTape; the rows (argument texts, interned strings) are made on a page's thread
+// when it asks for a part, off the recording's lock.
 #pragma once
 
 #include <chrono>
@@ -13,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "call_tape.h"
 #include "inspector.h"
 #include "report_data.h"
 #include "trace_format.h"
@@ -25,6 +28,7 @@ struct FeedCursor {
   uint64_t calls = 0;
   size_t ended = 0, lookups = 0, http = 0, tls = 0, strings = 0, errors = 0, facts = 0;
   uint64_t version = 0;  // the feed's version when the page was last sent a part
+  static constexpr uint64_t kUnseen = UINT64_MAX;  // a version the feed never has
 
   // "calls,ended,lookups,http,tls,strings,errors,facts" as a page sends it back when it resumes;
   // false (and the cursor left at the start) when it is not that.
@@ -40,26 +44,34 @@ class LiveFeed final : public inspect::Subscriber {
            size_t window = 200000);
 
   // The lock the inspection must hold while it observes an event (the subscriber calls come
-  // then) and that parts are made under.
+  // then). Pages take it for a moment per part: to take the calls that came and copy the state.
   std::mutex& mutex() { return mu_; }
   // Tells waiting pages that events came (call after observing some, the lock released).
   void notify();
   // The run is over (the inspection finished): the findings are final. Locks.
   void set_over();
 
-  // Waits up to `wait` for something `at` has not seen (calls it was not sent included); true
-  // when there is. Locks.
+  // Waits up to `wait` for something `at` has not seen; true when there is. Locks.
   bool wait_news(const FeedCursor& at, std::chrono::milliseconds wait);
   // The JSON of what `at` has not seen, at most `max_calls` calls of it, and moves `at` on.
-  // `statics`: with the tables that never change (a page's first part). Locks.
+  // `statics`: with the tables that never change (a page's first part). Locks; formats the
+  // calls that came since the last part (on the caller's thread, the recording going on).
   std::string next_part(FeedCursor& at, size_t max_calls, bool statics);
   bool over();
-  // Starts again from nothing, following `inspection` (a fresh one: `wstrace ui` seeking back);
-  // pages must start again too (live_extra tells them). Call with the lock held, then notify().
-  void restart(inspect::Inspector& inspection);
+  // Starts again from nothing, following `inspection` (a fresh one: `wstrace ui` seeking back),
+  // and runs `meanwhile` under the feed's locks (no part is made in between); pages must start
+  // again too (live_extra tells them). Locks.
+  void restart(inspect::Inspector& inspection, const std::function<void()>& meanwhile);
   // More of the parts' "live" object, as JSON members after a comma (`wstrace ui`'s playback
   // state); called with the feed's lock held.
   std::function<std::string()> live_extra;
+
+  // The calls the feed holds (formatted or not) and the bytes they take.
+  struct Held {
+    uint64_t calls = 0;
+    size_t tape_bytes = 0;
+  };
+  Held held();
 
   void on_event(const inspect::Facts& f) override;
   void on_connection_end(const inspect::Connection& c) override { builder_.on_connection_end(c); }
@@ -69,17 +81,30 @@ class LiveFeed final : public inspect::Subscriber {
   void on_finish() override {}
 
  private:
-  ReportData part_of(FeedCursor& at, size_t max_calls, uint64_t& skipped);
+  // (with mu_) What the recording side holds that `at` has not seen, into `p`.
+  void state_of(FeedCursor& at, ReportData& p);
+  // (with rows_mu_) Formats the calls of `tape` into rows_, keeping a window of them.
+  void format(const CallTape& tape);
+  // (with rows_mu_) At most `max_calls` of the calls `at` has not had, into `p`.
+  void calls_of(FeedCursor& at, size_t max_calls, ReportData& p, uint64_t& skipped);
 
   inspect::Inspector* in_;
   const trace::TraceHeader& header_;
-  ReportBuilder builder_;
   size_t window_;
-  uint64_t forgotten_ = 0;  // calls dropped off the window's front
-  uint64_t version_ = 0;    // bumped at every event
-  bool over_ = false;
+  // The recording side, under mu_: the builder (summary, tables, connections…) and the calls
+  // that came since a page last took them.
   std::mutex mu_;
+  ReportBuilder builder_;
+  CallTape tape_;
+  uint64_t version_ = 0;  // bumped at every event
+  bool over_ = false;
   std::condition_variable news_;
+  // The pages' side, under rows_mu_ (taken before mu_): the window of formatted calls, the
+  // strings and facts tables they point into.
+  std::mutex rows_mu_;
+  ReportData rows_;
+  CallRows call_rows_;
+  uint64_t forgotten_ = 0;  // the number of rows_'s first call (the calls before it are gone)
 };
 
 }  // namespace ws::report

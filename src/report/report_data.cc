@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "call_tape.h"
 #include "view.h"
 
 namespace ws::report {
@@ -32,6 +33,88 @@ uint32_t StringTable::id(const std::string& s) {
   return it->second;
 }
 
+CallRows::CallRows(uint32_t payload_cap) : payload_cap_(payload_cap) {
+  raw_usable_.assign(static_cast<size_t>(FieldId::kCount), false);
+  for (const inspect::FilterField& f : inspect::filter_fields())
+    if (f.raw != FieldId::Unknown && f.refused.empty())
+      raw_usable_[static_cast<size_t>(f.raw)] = true;
+}
+
+void CallRows::add(ReportData& d, const CallHead& h, const Event& ev,
+                   const inspect::FilterFacts& facts) {
+  CallColumns& k = d.calls;
+  if (k.raw.empty()) k.raw.resize(static_cast<size_t>(FieldId::kCount));
+  k.seq.push_back(h.seq);
+  k.ts.push_back(h.ts);
+  k.dur.push_back(h.dur);
+  k.thread.push_back(h.thread);
+  k.func.push_back(h.func);
+  k.conn.push_back(h.conn);
+  k.result.push_back(h.result);
+  k.error.push_back(h.error);
+  k.bytes.push_back(h.bytes);
+  k.sock.push_back(h.sock);
+  k.sock2.push_back(h.sock2);
+  k.facts.push_back(facts_index(d, facts));
+  k.args.push_back(d.strings.id(args_text(ev)));
+  const auto index = static_cast<uint32_t>(k.seq.size() - 1);
+  if (ev.type() != EventType::Unknown) {
+    for (FieldId id : event_def(ev.type()).fields) {
+      const Value* v = ev.get(id);
+      if (v == nullptr || !raw_usable_[static_cast<size_t>(id)]) continue;
+      CallColumns::Raw& col = k.raw[static_cast<size_t>(id)];
+      col.at.push_back(index);
+      col.v.push_back(field_def(id).type == FieldType::Str ? d.strings.id(std::string(v->bytes()))
+                                                           : v->num);
+    }
+  }
+  const Value* p = ev.get(FieldId::payload);
+  const uint32_t kept = p ? std::min<uint32_t>(p->size, payload_cap_) : 0;
+  if (kept) d.payload.append(reinterpret_cast<const char*>(p->data), kept);
+  k.kept.push_back(kept);
+  k.total.push_back(p ? p->num : 0);
+  k.link.push_back(h.link);
+}
+
+uint32_t CallRows::facts_index(ReportData& d, const inspect::FilterFacts& f) {
+  FactsRow row;
+  if (f.has_family) row.family = static_cast<int64_t>(f.family);
+  row.proto = f.proto;
+  if (f.local) row.lip = ip_string(*f.local), row.lport = f.local->port;
+  if (f.remote) row.rip = ip_string(*f.remote), row.rport = f.remote->port;
+  row.host = f.host;
+  row.proc = f.proc;
+  // The row as one text, its parts apart by NULs, which none of them holds.
+  std::string key = fmt::format("{} {} {} {} ", row.family, row.proto, row.lport, row.rport);
+  for (const std::string* part : {&row.lip, &row.rip, &row.host, &row.proc}) {
+    key += *part;
+    key += '\0';
+  }
+  auto [it, added] = facts_ids_.try_emplace(key, static_cast<uint32_t>(d.facts.size()));
+  if (added) d.facts.push_back(std::move(row));
+  return it->second;
+}
+
+void forget_calls(ReportData& d, size_t n) {
+  CallColumns& k = d.calls;
+  n = std::min(n, k.size());
+  if (n == 0) return;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n; ++i) bytes += k.kept[i];
+  d.payload.erase(0, bytes);
+  auto cut = [n](auto& v) { v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(n)); };
+  cut(k.seq), cut(k.ts), cut(k.dur), cut(k.thread), cut(k.func), cut(k.conn), cut(k.result);
+  cut(k.error), cut(k.bytes), cut(k.sock), cut(k.sock2), cut(k.args), cut(k.facts);
+  cut(k.kept), cut(k.total), cut(k.link);
+  for (CallColumns::Raw& col : k.raw) {
+    const auto first = std::lower_bound(col.at.begin(), col.at.end(), static_cast<uint32_t>(n));
+    const auto gone = first - col.at.begin();
+    col.at.erase(col.at.begin(), first);
+    col.v.erase(col.v.begin(), col.v.begin() + gone);
+    for (uint32_t& at : col.at) at -= static_cast<uint32_t>(n);
+  }
+}
+
 namespace {
 
 inspect::InspectOptions inspect_options(const ReportOptions& o) {
@@ -47,6 +130,7 @@ inspect::InspectOptions inspect_options(const ReportOptions& o) {
 ReportBuilder::ReportBuilder(ReportOptions options)
     : options_(std::move(options)),
       data_(std::make_unique<ReportData>()),
+      rows_(options_.payload_cap),
       own_(std::make_unique<inspect::Inspector>(inspect_options(options_))),
       inspector_(own_.get()) {
   start();
@@ -54,7 +138,10 @@ ReportBuilder::ReportBuilder(ReportOptions options)
 }
 
 ReportBuilder::ReportBuilder(ReportOptions options, inspect::Inspector& shared)
-    : options_(std::move(options)), data_(std::make_unique<ReportData>()), inspector_(&shared) {
+    : options_(std::move(options)),
+      data_(std::make_unique<ReportData>()),
+      rows_(options_.payload_cap),
+      inspector_(&shared) {
   start();
 }
 
@@ -62,46 +149,22 @@ void ReportBuilder::start() {
   data_->errors.push_back(ErrorRow{});
   data_->filter_text = options_.filter.text();
   data_->calls.raw.resize(static_cast<size_t>(FieldId::kCount));
-  raw_usable_.assign(static_cast<size_t>(FieldId::kCount), false);
-  for (const inspect::FilterField& f : inspect::filter_fields())
-    if (f.raw != FieldId::Unknown && f.refused.empty())
-      raw_usable_[static_cast<size_t>(f.raw)] = true;
   data_->payload_cap = options_.payload_cap;
+}
+
+void ReportBuilder::restart(inspect::Inspector& shared) {
+  data_ = std::make_unique<ReportData>();
+  rows_ = CallRows(options_.payload_cap);
+  own_.reset();
+  inspector_ = &shared;
+  thread_ids_.clear(), error_ids_.clear(), conn_tid_.clear(), conn_kept_.clear();
+  start();
 }
 
 ConnRow ReportBuilder::row_of(const inspect::Connection& c) const {
   ConnRow row{c, 0, conn_kept_.count(c.id) > 0};
   if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) row.tid = it->second;
   return row;
-}
-
-void ReportBuilder::forget_calls(size_t n) {
-  CallColumns& k = data_->calls;
-  n = std::min(n, k.size());
-  if (n == 0) return;
-  size_t bytes = 0;
-  for (size_t i = 0; i < n; ++i) bytes += k.kept[i];
-  data_->payload.erase(0, bytes);
-  auto cut = [n](auto& v) { v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(n)); };
-  cut(k.seq), cut(k.ts), cut(k.dur), cut(k.thread), cut(k.func), cut(k.conn), cut(k.result);
-  cut(k.error), cut(k.bytes), cut(k.sock), cut(k.sock2), cut(k.args), cut(k.facts);
-  cut(k.kept), cut(k.total), cut(k.link);
-  for (CallColumns::Raw& col : k.raw) {
-    const auto first = std::lower_bound(col.at.begin(), col.at.end(), static_cast<uint32_t>(n));
-    const auto gone = first - col.at.begin();
-    col.at.erase(col.at.begin(), first);
-    col.v.erase(col.v.begin(), col.v.begin() + gone);
-    for (uint32_t& at : col.at) at -= static_cast<uint32_t>(n);
-  }
-}
-
-void ReportBuilder::restart(inspect::Inspector& shared) {
-  data_ = std::make_unique<ReportData>();
-  own_.reset();
-  inspector_ = &shared;
-  thread_ids_.clear(), error_ids_.clear(), facts_ids_.clear();
-  conn_tid_.clear(), conn_kept_.clear();
-  start();
 }
 
 void ReportBuilder::on_connection_end(const inspect::Connection& c) {
@@ -140,25 +203,6 @@ uint32_t ReportBuilder::error_index(const ErrorCode& e, inspect::ErrorClass cls)
   return it->second;
 }
 
-uint32_t ReportBuilder::facts_index(const inspect::FilterFacts& f) {
-  FactsRow row;
-  if (f.has_family) row.family = static_cast<int64_t>(f.family);
-  row.proto = f.proto;
-  if (f.local) row.lip = ip_string(*f.local), row.lport = f.local->port;
-  if (f.remote) row.rip = ip_string(*f.remote), row.rport = f.remote->port;
-  row.host = f.host;
-  row.proc = f.proc;
-  // The row as one text, its parts apart by NULs, which none of them holds.
-  std::string key = fmt::format("{} {} {} {} ", row.family, row.proto, row.lport, row.rport);
-  for (const std::string* part : {&row.lip, &row.rip, &row.host, &row.proc}) {
-    key += *part;
-    key += '\0';
-  }
-  auto [it, added] = facts_ids_.try_emplace(key, static_cast<uint32_t>(data_->facts.size()));
-  if (added) data_->facts.push_back(std::move(row));
-  return it->second;
-}
-
 // The summary's counts, from every event whether kept or not.
 void ReportBuilder::count(const inspect::Facts& f) {
   const Event& ev = f.ev;
@@ -193,41 +237,25 @@ void ReportBuilder::on_event(const inspect::Facts& f) {
 
 void ReportBuilder::keep(const inspect::Facts& f) {
   const Event& ev = f.ev;
-  CallColumns& k = data_->calls;
-  const inspect::Connection* c = f.conn;
-  k.seq.push_back(ev.seq);
-  k.ts.push_back(ev.ts - data_->summary.first_ts);
-  k.dur.push_back(ev.dur);
-  k.thread.push_back(thread_index(ev.pid, ev.tid));
-  k.func.push_back(static_cast<uint16_t>(ev.func));
-  k.conn.push_back(c ? c->id : 0);
-  k.result.push_back(ev.result);
-  k.error.push_back(error_index(ev.error, f.error));
   // What the filter sees beyond the event, from the same functions the filter uses.
   const inspect::FilterFacts facts = inspect::filter_facts(ev, f.tracker);
-  k.bytes.push_back(facts.has_bytes ? static_cast<int64_t>(facts.bytes) : -1);
-  k.sock.push_back(facts.sock_count > 0 ? static_cast<int64_t>(facts.socks[0]) : -1);
-  k.sock2.push_back(facts.sock_count > 1 ? static_cast<int64_t>(facts.socks[1]) : -1);
-  k.facts.push_back(facts_index(facts));
-  k.args.push_back(data_->strings.id(args_text(ev)));
-  const auto index = static_cast<uint32_t>(k.seq.size() - 1);
-  if (ev.type() != EventType::Unknown) {
-    for (FieldId id : event_def(ev.type()).fields) {
-      const Value* v = ev.get(id);
-      if (v == nullptr || !raw_usable_[static_cast<size_t>(id)]) continue;
-      CallColumns::Raw& col = k.raw[static_cast<size_t>(id)];
-      col.at.push_back(index);
-      col.v.push_back(field_def(id).type == FieldType::Str
-                          ? data_->strings.id(std::string(v->bytes()))
-                          : v->num);
-    }
-  }
-  const Value* p = ev.get(FieldId::payload);
-  const uint32_t kept = p ? std::min<uint32_t>(p->size, options_.payload_cap) : 0;
-  if (kept) data_->payload.append(reinterpret_cast<const char*>(p->data), kept);
-  k.kept.push_back(kept);
-  k.total.push_back(p ? p->num : 0);
-  k.link.push_back(f.completed_seq);
+  CallHead h;
+  h.seq = ev.seq;
+  h.ts = ev.ts - data_->summary.first_ts;
+  h.dur = ev.dur;
+  h.thread = thread_index(ev.pid, ev.tid);
+  h.func = static_cast<uint16_t>(ev.func);
+  h.conn = f.conn ? f.conn->id : 0;
+  h.result = ev.result;
+  h.error = error_index(ev.error, f.error);
+  h.bytes = facts.has_bytes ? static_cast<int64_t>(facts.bytes) : -1;
+  h.sock = facts.sock_count > 0 ? static_cast<int64_t>(facts.socks[0]) : -1;
+  h.sock2 = facts.sock_count > 1 ? static_cast<int64_t>(facts.socks[1]) : -1;
+  h.link = f.completed_seq;
+  if (tape_)
+    tape_->append(h, ev, facts, options_.payload_cap);
+  else
+    rows_.add(*data_, h, ev, facts);
 }
 
 std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& header,

@@ -101,6 +101,20 @@ struct Summary {
   bool truncated = false;             // calls beyond max_calls were left out
 };
 
+// A kept call's columns that take no formatting, as the inspection hands the call over (its
+// thread and error already rows of ReportData's tables). The texts come from the event (CallRows).
+struct CallHead {
+  uint64_t seq = 0;
+  int64_t ts = 0;  // ns since the trace's first event
+  uint64_t dur = 0;
+  uint32_t thread = 0, error = 0;
+  uint16_t func = 0;
+  uint64_t conn = 0;
+  int64_t result = 0;
+  int64_t bytes = -1, sock = -1, sock2 = -1;
+  uint64_t link = 0;
+};
+
 struct ReportOptions {
   inspect::Filter filter;        // calls kept; the empty filter keeps all
   uint32_t payload_cap = 512;    // payload bytes kept per call
@@ -127,6 +141,29 @@ struct ReportData {
   std::string problem;  // how the trace ended when not cleanly ("" = complete)
 };
 
+struct ReportData;
+class CallTape;
+
+// Appends kept calls to a ReportData's call columns, payload, string and facts tables: what the
+// call's event and the filter's facts about it make (the arguments as `show` prints them, the
+// raw fields, the payload). The report and the live view (on a page's thread) share it.
+class CallRows {
+ public:
+  explicit CallRows(uint32_t payload_cap);
+  void add(ReportData& d, const CallHead& head, const Event& ev,
+           const inspect::FilterFacts& facts);
+
+ private:
+  uint32_t facts_index(ReportData& d, const inspect::FilterFacts& f);
+
+  uint32_t payload_cap_;
+  std::unordered_map<std::string, uint32_t> facts_ids_;  // FactsRow as text → index
+  std::vector<bool> raw_usable_;                         // by FieldId: the filter names it
+};
+
+// Forgets the first `n` calls of `d` (their payloads too): a live view keeps a window.
+void forget_calls(ReportData& d, size_t n);
+
 // Follows a trace event by event and fills a ReportData: a subscriber of an Inspector of its own
 // (with the report's filter, the HTTP/TLS watchers and the findings).
 class ReportBuilder final : public inspect::Subscriber {
@@ -142,9 +179,11 @@ class ReportBuilder final : public inspect::Subscriber {
   const ReportData& data() const { return *data_; }
   // The row of connection `c` as it is now, open or not.
   ConnRow row_of(const inspect::Connection& c) const;
-  // Forgets the first `n` calls kept (their payloads too): a live view keeps a window.
-  void forget_calls(size_t n);
-  // Forgets everything gathered and follows `shared` from its start (a playback seeking back).
+  // The calls kept go to `tape` from now on, as they came, instead of into data()'s columns
+  // (the live view formats them when a page asks: CallRows). `tape` outlives the builder.
+  void defer_calls(CallTape& tape) { tape_ = &tape; }
+  // Forgets everything gathered and follows `shared` from its start (a playback seeking back);
+  // the calls still go to the tape given, if any.
   void restart(inspect::Inspector& shared);
   // Ends the trace (`problem`: how it ended, "" when cleanly) and hands over the data.
   std::unique_ptr<ReportData> finish(const trace::TraceHeader& header, std::string problem);
@@ -161,16 +200,15 @@ class ReportBuilder final : public inspect::Subscriber {
   void keep(const inspect::Facts& f);
   uint32_t thread_index(uint32_t pid, uint32_t tid);
   uint32_t error_index(const ErrorCode& e, inspect::ErrorClass cls);  // (cls: as inspected)
-  uint32_t facts_index(const inspect::FilterFacts& f);
 
   ReportOptions options_;
   std::unique_ptr<ReportData> data_;
+  CallRows rows_;
+  CallTape* tape_ = nullptr;  // defer_calls()
   std::unique_ptr<inspect::Inspector> own_;  // unless shared
   inspect::Inspector* inspector_;
   std::unordered_map<uint64_t, uint32_t> thread_ids_;        // pid << 32 | tid → index
   std::unordered_map<uint64_t, uint32_t> error_ids_;         // packed code, outcome → index
-  std::unordered_map<std::string, uint32_t> facts_ids_;      // FactsRow as text → index
-  std::vector<bool> raw_usable_;                             // by FieldId: the filter names it
   std::unordered_map<uint64_t, uint32_t> conn_tid_;          // open connections' first thread
   // Open connections with a call in the report (not only matched: --max-calls may cut it).
   std::unordered_set<uint64_t> conn_kept_;

@@ -109,10 +109,8 @@ bool Playback::play_through() {
 void Playback::restart(int64_t to) {
   auto engine = open_();
   auto inspection = std::make_unique<inspect::Inspector>(playback_inspection());
-  {
-    // (the feed's lock, then the playback's: as a page's part takes them, state_json in it)
-    std::lock_guard feed_lock(feed_->mutex());
-    feed_->restart(*inspection);
+  // (under the feed's locks, as a page's part takes them, state_json in it: no part between)
+  feed_->restart(*inspection, [&] {
     inspection_.swap(inspection);
     std::lock_guard lock(mu_);
     engine_ = std::move(engine);
@@ -121,7 +119,7 @@ void Playback::restart(int64_t to) {
     since_ = std::chrono::steady_clock::now();
     done_ = false;
     ++run_;
-  }
+  });
   changed_.notify_all();
   feed_->notify();
 }

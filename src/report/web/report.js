@@ -968,7 +968,8 @@ const timeline = (() => {
     g.fillStyle = "#e3e7ee";
     if (x1 >= x0) g.fillRect(x0, y + 5, Math.max(1, x1 - x0), laneH - 10);
     const idx = lane.calls;
-    let lastX = -1, lastColour = "";
+    let lastX = -1;
+    const drawnAtX = new Set();  // the colours drawn at pixel column lastX (each once there)
     const failed = [];  // drawn last, so that no neighbour hides an error (one per pixel)
     let lastFailX = -1;
     for (let j = firstAtOrAfter(idx, view.t0); j < idx.length; j++) {
@@ -983,9 +984,9 @@ const timeline = (() => {
         continue;
       }
       const colour = funcColour[calls.func[i]];
-      if (x === lastX && colour === lastColour && wpx < 2) continue;
-      lastX = x;
-      lastColour = colour;
+      if (x !== lastX) lastX = x, drawnAtX.clear();
+      if (wpx < 2 && drawnAtX.has(colour)) continue;
+      drawnAtX.add(colour);
       g.fillStyle = colour;
       g.fillRect(x, y + 2, Math.max(2, wpx), laneH - 4);
     }
