@@ -20,6 +20,7 @@
 #include "inspector.h"
 #include "live_feed.h"
 #include "live_server.h"
+#include "older_calls.h"
 #include "notes.h"
 #include "view.h"
 
@@ -160,15 +161,21 @@ class RecordView final : public inspect::Subscriber {
 
 // The live view of a recording: a LiveFeed on record's inspection and its server. The
 // inspection observes under the feed's lock (pages read the feed meanwhile), never waiting on a
-// page.
+// page. The calls a page no longer holds are read again from the trace being written (`trace`,
+// masked as the inspection saw them unless `show_secrets`; `filter`: the one the page's calls
+// passed).
 class LiveView {
  public:
-  LiveView(inspect::Inspector& inspection, const trace::TraceHeader& header)
-      : feed_(inspection, header) {}
+  LiveView(inspect::Inspector& inspection, const trace::TraceHeader& header, std::string trace,
+           bool show_secrets, std::string filter)
+      : feed_(inspection, header),
+        older_([trace, show_secrets] { return open_trace(trace, false, show_secrets); },
+               std::move(filter)) {}
 
   Status start(const UiArgs& ui) {
     ui::ServeOptions so;
     so.port = ui.port;
+    so.calls = [this](const std::string& query) { return older_.answer(query); };
     auto server = ui::start_live_server(feed_, so);
     if (!server.ok()) return server.status();
     server_ = std::move(server.value());
@@ -200,15 +207,19 @@ class LiveView {
 
  private:
   report::LiveFeed feed_;
+  ui::OlderCalls older_;
   std::unique_ptr<ui::LiveServer> server_;
 };
 
 // The live view of `view`'s inspection when --ui asks for one; none when it cannot be served
-// (said: the program runs on, the trace is being written).
+// (said: the program runs on, the trace is being written). `show_secrets` and `filter`: as
+// `view` sees the events (LiveView).
 std::unique_ptr<LiveView> start_live_view(const UiArgs& ui, RecordView& view,
-                                          capture::LiveEngine& engine) {
+                                          capture::LiveEngine& engine, bool show_secrets,
+                                          std::string filter) {
   if (!ui.on) return nullptr;
-  auto live = std::make_unique<LiveView>(view.inspection(), engine.header());
+  auto live = std::make_unique<LiveView>(view.inspection(), engine.header(),
+                                         engine.summary().output, show_secrets, std::move(filter));
   if (Status s = live->start(ui); !s.ok()) {
     report(s.message());
     return nullptr;
@@ -319,7 +330,8 @@ int run_record(const RecordArgs& a) {
   }
   RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
                   a.show_secrets || a.redact, !a.quiet || a.ui.on);
-  std::unique_ptr<LiveView> live = start_live_view(a.ui, view, *engine);
+  std::unique_ptr<LiveView> live = start_live_view(a.ui, view, *engine, a.show_secrets || a.redact,
+                                                   a.quiet ? "" : a.filter);
   follow(*engine, view, live.get());
   if (!warning.empty()) report("warning: " + warning);
   const capture::RecordSummary& sum = engine->summary();
@@ -374,7 +386,8 @@ int run_attach(const AttachArgs& a) {
   std::fflush(stderr);  // a C runtime may buffer stderr when it is not a console
   RecordView view(a.quiet ? std::nullopt : std::optional(std::move(filter)),
                   a.show_secrets || a.redact, a.ui.on);
-  std::unique_ptr<LiveView> live = start_live_view(a.ui, view, *engine);
+  std::unique_ptr<LiveView> live = start_live_view(a.ui, view, *engine, a.show_secrets || a.redact,
+                                                   a.quiet ? "" : a.filter);
   follow(*engine, view, live.get());
   const capture::RecordSummary& sum = engine->summary();
   if (!sum.problem.empty()) report(sum.problem);

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "common.h"
 #include "live_server.h"
+#include "older_calls.h"
 #include "playback.h"
 
 namespace ws::cli {
@@ -26,6 +27,9 @@ int run_ui(const UiCommandArgs& a) {
   so.control = [&](const std::string& op, const std::string& value) {
     return playback.control(op, value);
   };
+  // The calls the page no longer holds, read again from the file.
+  const ui::OlderCalls older([&] { return open_trace(a.file, false, a.show_secrets); });
+  so.calls = [&](const std::string& query) { return older.answer(query); };
   auto server = ui::start_live_server(playback.feed(), so);
   if (!server.ok()) {
     report(server.status().message());

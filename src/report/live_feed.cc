@@ -60,16 +60,19 @@ std::string FeedCursor::text() const {
 
 namespace {
 constexpr uint32_t kPayloadCap = 512;  // payload bytes kept per call, as the report's default
+// (chunks small beside the window: what is dropped goes a sixteenth at a time)
+uint32_t tape_chunk(size_t window) {
+  return static_cast<uint32_t>(std::clamp<size_t>(window / 16, 64, 4096));
+}
 }  // namespace
 
 LiveFeed::LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
                    size_t window)
-    : in_(inspection),
+    : in_(&inspection),
       header_(header),
       window_(std::max<size_t>(window, 1000)),
       builder_(ReportOptions{inspect::Filter(), kPayloadCap, 0}, inspection),
-      // (chunks small beside the window: what is dropped goes a sixteenth at a time)
-      tape_(static_cast<uint32_t>(std::clamp<size_t>(window_ / 16, 64, 4096))),
+      tape_(tape_chunk(window_)),
       call_rows_(kPayloadCap) {
   builder_.defer_calls(tape_);
   rows_.calls.raw.resize(static_cast<size_t>(FieldId::kCount));
@@ -112,7 +115,7 @@ LiveFeed::Held LiveFeed::held() {
 
 void LiveFeed::state_of(FeedCursor& at, ReportData& p) {
   const ReportData& d = builder_.data();
-  const inspect::Tracker& tracker = in_.tracker();
+  const inspect::Tracker& tracker = in_->tracker();
   p.header = header_;
   p.filter_text = d.filter_text;
   p.payload_cap = d.payload_cap;
@@ -135,7 +138,7 @@ void LiveFeed::state_of(FeedCursor& at, ReportData& p) {
   for (const auto& [pid, proc] : tracker.processes()) p.processes.push_back(proc);
   std::sort(p.processes.begin(), p.processes.end(),
             [](const auto& a, const auto& b) { return a.pid < b.pid; });
-  p.findings = over_ ? in_.findings() : in_.findings_so_far();
+  p.findings = over_ ? in_->findings() : in_->findings_so_far();
   at.version = version_;
 }
 
@@ -207,6 +210,25 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
         at.text(), skipped, strings_from, over ? "true" : "false", more ? "true" : "false", extra);
   }
   return report_json(p, part);
+}
+
+void LiveFeed::restart(inspect::Inspector& inspection, const std::function<void()>& meanwhile) {
+  {
+    std::lock_guard rows_lock(rows_mu_);
+    std::lock_guard lock(mu_);
+    in_ = &inspection;
+    inspection.subscribe(*this);
+    builder_.restart(inspection);
+    tape_ = CallTape(tape_chunk(window_));
+    rows_ = ReportData();
+    rows_.calls.raw.resize(static_cast<size_t>(FieldId::kCount));
+    call_rows_ = CallRows(kPayloadCap);
+    forgotten_ = 0;
+    over_ = false;
+    ++version_;
+    if (meanwhile) meanwhile();
+  }
+  news_.notify_all();
 }
 
 }  // namespace ws::report

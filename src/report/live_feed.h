@@ -58,6 +58,10 @@ class LiveFeed final : public inspect::Subscriber {
   // calls that came since the last part (on the caller's thread, the recording going on).
   std::string next_part(FeedCursor& at, size_t max_calls, bool statics);
   bool over();
+  // Starts again from nothing, following `inspection` (a fresh one: `wstrace ui` seeking back),
+  // and runs `meanwhile` under the feed's locks (no part is made in between); pages must start
+  // again too (live_extra tells them). Locks.
+  void restart(inspect::Inspector& inspection, const std::function<void()>& meanwhile);
   // More of the parts' "live" object, as JSON members after a comma (`wstrace ui`'s playback
   // state); called with the feed's lock held.
   std::function<std::string()> live_extra;
@@ -84,7 +88,7 @@ class LiveFeed final : public inspect::Subscriber {
   // (with rows_mu_) At most `max_calls` of the calls `at` has not had, into `p`.
   void calls_of(FeedCursor& at, size_t max_calls, ReportData& p, uint64_t& skipped);
 
-  inspect::Inspector& in_;
+  inspect::Inspector* in_;
   const trace::TraceHeader& header_;
   size_t window_;
   // The recording side, under mu_: the builder (summary, tables, connections…) and the calls

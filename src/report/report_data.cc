@@ -152,6 +152,15 @@ void ReportBuilder::start() {
   data_->payload_cap = options_.payload_cap;
 }
 
+void ReportBuilder::restart(inspect::Inspector& shared) {
+  data_ = std::make_unique<ReportData>();
+  rows_ = CallRows(options_.payload_cap);
+  own_.reset();
+  inspector_ = &shared;
+  thread_ids_.clear(), error_ids_.clear(), conn_tid_.clear(), conn_kept_.clear();
+  start();
+}
+
 ConnRow ReportBuilder::row_of(const inspect::Connection& c) const {
   ConnRow row{c, 0, conn_kept_.count(c.id) > 0};
   if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) row.tid = it->second;

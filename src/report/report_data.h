@@ -182,6 +182,9 @@ class ReportBuilder final : public inspect::Subscriber {
   // The calls kept go to `tape` from now on, as they came, instead of into data()'s columns
   // (the live view formats them when a page asks: CallRows). `tape` outlives the builder.
   void defer_calls(CallTape& tape) { tape_ = &tape; }
+  // Forgets everything gathered and follows `shared` from its start (a playback seeking back);
+  // the calls still go to the tape given, if any.
+  void restart(inspect::Inspector& shared);
   // Ends the trace (`problem`: how it ended, "" when cleanly) and hands over the data.
   std::unique_ptr<ReportData> finish(const trace::TraceHeader& header, std::string problem);
 

@@ -147,6 +147,7 @@ class BeastServer final : public LiveServer {
         {http::verb::get, "/", [this](const Request&) { return page(); }},
         {http::verb::get, "/events", [this](const Request& r) { return events(r); }},
         {http::verb::post, "/control", [this](const Request& r) { return control(r); }},
+        {http::verb::get, "/calls", [this](const Request& r) { return calls(r); }},
     };
   }
 
@@ -232,6 +233,18 @@ class BeastServer final : public LiveServer {
   Answer control(const Request& r) {
     if (!opt_.control) return refuse(http::status::not_found, "no playback to control");
     return {text(http::status::ok, opt_.control(r.param("op"), r.param("value")),
+                 "application/json"),
+            std::nullopt};
+  }
+
+  // The calls a page no longer holds, read again from the trace (older_calls.h). (Answered on
+  // the server's thread: the event streams wait meanwhile.)
+  Answer calls(const Request& r) {
+    if (!opt_.calls) return refuse(http::status::not_found, "no trace to read older calls from");
+    const std::string_view target = r.msg.target();
+    const size_t q = target.find('?');
+    return {text(http::status::ok,
+                 opt_.calls(q == std::string_view::npos ? "" : std::string(target.substr(q + 1))),
                  "application/json"),
             std::nullopt};
   }

@@ -22,6 +22,9 @@ struct ServeOptions {
   // Playback's controls (`wstrace ui`): called with the page's request (op "play", "pause",
   // "speed" or "seek", and its value), returns the playback's state as JSON; unset: none.
   std::function<std::string(const std::string& op, const std::string& value)> control;
+  // The calls a page no longer holds (`GET /calls`, older_calls.h): called with the request's
+  // query string, returns the JSON to answer; unset: none.
+  std::function<std::string(const std::string& query)> calls;
 };
 
 class LiveServer {

@@ -17,7 +17,7 @@ inspect::InspectOptions playback_inspection() {
 }  // namespace
 
 Playback::Playback(const std::function<std::unique_ptr<Engine>()>& open)
-    : inspection_(playback_inspection()) {
+    : open_(open), inspection_(std::make_unique<inspect::Inspector>(playback_inspection())) {
   // When the trace ends, for the page's time slider.
   if (auto first = open()) {
     Event ev;
@@ -28,7 +28,8 @@ Playback::Playback(const std::function<std::unique_ptr<Engine>()>& open)
     }
   }
   engine_ = open();
-  feed_ = std::make_unique<report::LiveFeed>(inspection_, engine_->header());
+  header_ = engine_->header();
+  feed_ = std::make_unique<report::LiveFeed>(*inspection_, header_);
   feed_->live_extra = [this] { return ",\"playback\":" + state_json(); };
 }
 
@@ -51,13 +52,40 @@ int64_t Playback::position_locked() const {
 }
 
 void Playback::run() {
+  for (;;) {
+    if (play_through()) {
+      {
+        std::lock_guard lock(feed_->mutex());
+        inspection_->finish();
+      }
+      {
+        std::lock_guard lock(mu_);
+        done_ = true;
+        base_ = end_;
+        playing_ = false;
+      }
+      feed_->set_over();
+    }
+    int64_t to = 0;
+    {
+      std::unique_lock lock(mu_);
+      changed_.wait(lock, [this] { return stopping_ || seek_back_ >= 0; });
+      if (stopping_) return;
+      to = seek_back_;
+      seek_back_ = -1;
+    }
+    restart(to);
+  }
+}
+
+bool Playback::play_through() {
   Event ev;
-  while (engine_->next(ev)) {
+  while (engine_ && engine_->next(ev)) {
     {
       std::unique_lock lock(mu_);
       if (first_ts_ < 0) first_ts_ = ev.ts;
       const int64_t t = ev.ts - first_ts_;
-      while (!stopping_ && t > seek_ && !(playing_ && position_locked() >= t)) {
+      while (!stopping_ && seek_back_ < 0 && t > seek_ && !(playing_ && position_locked() >= t)) {
         if (!playing_) {
           changed_.wait(lock);
           continue;
@@ -67,30 +95,41 @@ void Playback::run() {
                                       static_cast<int64_t>(static_cast<double>(t - base_) / speed_));
         changed_.wait_until(lock, due);
       }
-      if (stopping_) return;
+      if (stopping_ || seek_back_ >= 0) return false;
     }
     {
       std::lock_guard lock(feed_->mutex());
-      inspection_.observe(ev);
+      inspection_->observe(ev);
     }
     feed_->notify();
   }
-  {
-    std::lock_guard lock(feed_->mutex());
-    inspection_.finish();
-  }
-  {
+  return true;
+}
+
+void Playback::restart(int64_t to) {
+  auto engine = open_();
+  auto inspection = std::make_unique<inspect::Inspector>(playback_inspection());
+  // (under the feed's locks, as a page's part takes them, state_json in it: no part between)
+  feed_->restart(*inspection, [&] {
+    inspection_.swap(inspection);
     std::lock_guard lock(mu_);
-    done_ = true;
-    base_ = end_;
-    playing_ = false;
-  }
-  feed_->set_over();
+    engine_ = std::move(engine);
+    first_ts_ = -1;
+    base_ = seek_ = std::min(to, end_);
+    since_ = std::chrono::steady_clock::now();
+    done_ = false;
+    ++run_;
+  });
+  changed_.notify_all();
+  feed_->notify();
 }
 
 std::string Playback::control(const std::string& op, const std::string& value) {
+  uint64_t run = 0;
+  bool back = false;
   {
     std::lock_guard lock(mu_);
+    run = run_;
     const auto now = std::chrono::steady_clock::now();
     double v = 0;
     try {
@@ -112,17 +151,25 @@ std::string Playback::control(const std::string& op, const std::string& value) {
       base_ = std::min(end_, static_cast<int64_t>(v));
       since_ = now;
       seek_ = base_;
+    } else if (op == "seek" && v >= 0 && v < static_cast<double>(position_locked())) {
+      seek_back_ = static_cast<int64_t>(v);  // (run() starts again)
+      back = true;
     }
   }
   changed_.notify_all();
+  if (back) {  // the answer tells the page of the new run: it loads again
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return run_ != run || stopping_; });
+  }
   return state_json();
 }
 
 std::string Playback::state_json() {
   std::lock_guard lock(mu_);
-  return fmt::format("{{\"playing\":{},\"speed\":{},\"position\":{},\"end\":{},\"done\":{}}}",
-                     playing_ ? "true" : "false", speed_, position_locked(), end_,
-                     done_ ? "true" : "false");
+  return fmt::format(
+      "{{\"playing\":{},\"speed\":{},\"position\":{},\"end\":{},\"done\":{},\"run\":{}}}",
+      playing_ ? "true" : "false", speed_, seek_back_ >= 0 ? seek_back_ : position_locked(), end_,
+      done_ ? "true" : "false", run_);
 }
 
 }  // namespace ws::ui

@@ -1,6 +1,7 @@
 // `wstrace ui FILE`: a saved trace played back into a LiveFeed at the pace it was recorded
 // (times a speed), from a thread of its own, so that the live view shows it as it happened.
-// The page drives it (control()): play, pause, speed, seek forward to a time.
+// The page drives it (control()): play, pause, speed, seek to a time (back: played again from
+// the start up to there, into the same feed started again).
 #pragma once
 
 #include <condition_variable>
@@ -28,19 +29,28 @@ class Playback {
   // Starts the playing thread.
   void start();
   // A request of the page: op "play", "pause", "speed" (value: a factor, 0.01 to 10000) or
-  // "seek" (value: ns since the first event; only forward: what was shown stays). Returns the
-  // state as JSON, as state_json().
+  // "seek" (value: ns since the first event; forward, what was shown stays; back, the feed starts
+  // again and the trace is read from its start to there). Returns the state as JSON, as
+  // state_json().
   std::string control(const std::string& op, const std::string& value);
-  // {"playing":…,"speed":…,"position":ns,"end":ns of the last event,"done":…}
+  // {"playing":…,"speed":…,"position":ns,"end":ns of the last event,"done":…,"run":N}: `run`
+  // counts the seeks back (a page that saw another run loads again).
   std::string state_json();
 
  private:
   void run();
+  // Plays the engine's events until it ends (true) or a seek back or the end of the playback
+  // stops it (false).
+  bool play_through();
+  // Starts again from the trace's start, shown at once up to `to`.
+  void restart(int64_t to);
   // The trace time the playback has reached now (lock held).
   int64_t position_locked() const;
 
+  std::function<std::unique_ptr<Engine>()> open_;
   std::unique_ptr<Engine> engine_;
-  inspect::Inspector inspection_;
+  trace::TraceHeader header_;
+  std::unique_ptr<inspect::Inspector> inspection_;
   std::unique_ptr<report::LiveFeed> feed_;
   std::thread thread_;
   std::mutex mu_;
@@ -52,6 +62,8 @@ class Playback {
   int64_t base_ = 0;
   std::chrono::steady_clock::time_point since_;
   int64_t seek_ = -1;  // shown at once up to this position
+  int64_t seek_back_ = -1;  // asked for: a seek back to this position
+  uint64_t run_ = 0;
 };
 
 }  // namespace ws::ui

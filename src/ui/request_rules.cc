@@ -12,7 +12,8 @@ int hex_digit(char c) {
   return -1;
 }
 
-// `text` percent-decoded; false when a % is not followed by two hex digits.
+}  // namespace
+
 bool percent_decode(std::string_view text, std::string& out) {
   out.clear();
   for (size_t i = 0; i < text.size(); ++i) {
@@ -30,8 +31,6 @@ bool percent_decode(std::string_view text, std::string& out) {
   }
   return true;
 }
-
-}  // namespace
 
 std::string_view target_path(std::string_view target) {
   return target.substr(0, target.find('?'));

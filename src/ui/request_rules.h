@@ -8,6 +8,9 @@
 
 namespace ws::ui {
 
+// `text` percent-decoded ('+' is a space) into `out`; false when a % is not followed by two hex
+// digits.
+bool percent_decode(std::string_view text, std::string& out);
 // The path of a request target ("/events?at=1" → "/events").
 std::string_view target_path(std::string_view target);
 // The value of parameter `name` in the target's query, percent-decoded ('+' is a space); empty

@@ -103,12 +103,75 @@ async function main() {
   check(/recording over/.test(status), `the page says the recording is over (${status})`);
   check(problems.length === 0, `no console errors (${problems.join("; ")})`);
   await page.screenshot({ path: path.join(work, "live.png") });
+  await holdAndOlder(browser, url, trace);
   fs.closeSync(controlFd);
   rec.kill("SIGTERM");
   const end = await exited;
   check(end.code === 0, `wstrace ends on SIGTERM with the program's status 0 (${JSON.stringify(end)})`);
   await playback(browser, trace, inTrace);
   await browser.close();
+}
+
+// The trace's calls (export --format jsonl, wstrace's own filter): [seq, func, ts_ns] each.
+function traceCalls(trace, filter) {
+  return execFileSync(wstrace, ["export", "--format", "jsonl", "-o", "-", trace,
+    ...(filter ? ["--filter", filter] : [])], { encoding: "utf8" }).split("\n").filter((l) => l)
+    .map((l) => JSON.parse(l)).map((e) => [e.seq, e.func, e.ts_ns]);
+}
+
+// A page that holds at most 6 calls (&hold=6) of the recording just over: it holds the last 6
+// and counts the others as not held; scrolling up reads older ones from the trace, a filter
+// reads the matching ones, each as the trace has them; "Back to live" holds the last 6 again.
+async function holdAndOlder(browser, url, trace) {
+  const all = traceCalls(trace);
+  const seqs = (list) => JSON.stringify(list.map((c) => c[0]));
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = [];
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  await page.goto(url + "&hold=6");
+  await page.waitForFunction(() => window.__wstrace && window.__wstrace.live &&
+    window.__wstrace.live.over(), null, { timeout: 20000 });
+  const held = () => page.evaluate(() => ({ calls: window.__wstrace.held(),
+    notHeld: window.__wstrace.live.notHeld(), state: document.getElementById("live-state").textContent,
+    listed: window.__wstrace.listedSeqs(100) }));
+  let h = await held();
+  check(h.calls.length === 6 && seqs(h.calls) === seqs(all.slice(-6)),
+        `with &hold=6 the page holds the last 6 calls of ${all.length} (${seqs(h.calls)})`);
+  check(h.notHeld === all.length - 6 && h.state.includes(`not held: ${all.length - 6} older calls`),
+        `the page counts the others as not held (${h.state})`);
+  // Scrolling up over the first call held: the 3 calls before it, from the trace.
+  await page.click('#tabs button[data-tab="calls"]');
+  const box = await page.$("#calls-table");
+  const b = await box.boundingBox();
+  await page.mouse.move(b.x + b.width / 2, b.y + 40);
+  await page.mouse.wheel(0, -400);
+  await page.waitForFunction((n) => window.__wstrace.live.notHeld() < n && !window.__wstrace.live.fetching(),
+    all.length - 6, { timeout: 20000 });
+  h = await held();
+  check(seqs(h.calls) === seqs(all.slice(-9, -3)) && h.notHeld === all.length - 9,
+        `scrolled up, the page holds the 3 calls before from the trace and drops 3 newer (${seqs(h.calls)}, ${h.notHeld} not held)`);
+  check(h.calls.every(([seq, text]) => text.startsWith(all.find((c) => c[0] === seq)[1] + "(")),
+        "each call read again is the trace's");
+  check(await page.evaluate(() => !window.__wstrace.live.following() &&
+    !document.getElementById("live-back").hidden), "the page browses back, with Back to live shown");
+  // A filter: the matching calls up to where the page was, from the trace with wstrace's filter.
+  const before = h.calls[h.calls.length - 1][0] + 1;
+  const matching = traceCalls(trace, "event == connect and rport > 0").filter((c) => c[0] < before);
+  await page.evaluate(() => window.__wstrace.applyFilter("event == connect and rport > 0"));
+  await page.waitForFunction(() => !window.__wstrace.live.fetching() && window.__wstrace.listed() > 0,
+    null, { timeout: 20000 });
+  h = await held();
+  check(JSON.stringify(h.listed) === seqs(matching.slice(-3)) && h.notHeld === Math.max(0, matching.length - 3),
+        `the filter lists the last 3 of the trace's ${matching.length} connects before seq ${before} (${JSON.stringify(h.listed)}, ${h.notHeld} older not held)`);
+  await page.click("#live-back");
+  await page.waitForFunction(() => window.__wstrace.live.following() && window.__wstrace.calls() === 6,
+    null, { timeout: 20000 });
+  await page.evaluate(() => window.__wstrace.applyFilter(""));
+  h = await held();
+  check(seqs(h.calls) === seqs(all.slice(-6)) && h.notHeld === all.length - 6,
+        `back to live: the last 6 calls again (${seqs(h.calls)})`);
+  check(problems.length === 0, `no page errors with a small hold (${problems.join("; ")})`);
+  await page.close();
 }
 
 // `wstrace ui` on the trace just recorded: paused at the start, a seek to half-way shows the
@@ -138,6 +201,20 @@ async function playback(browser, trace, inTrace) {
   await page.waitForFunction(() => window.__wstrace.live.over(), null, { timeout: 60000 });
   console.log(`the second half (${(state.end - half) / 1e6} ms of trace) played at speed 10 in ${Date.now() - t0} ms`);
   check((await page.evaluate(() => window.__wstrace.calls())) === inTrace, `played to the end: every call (${inTrace})`);
+  // Seeking back to the time of the call three quarters in: the server plays from the start
+  // again, the page loads again and holds the calls up to there, as the trace has them.
+  const all = traceCalls(trace);
+  const quarter = all[Math.floor(all.length * 0.75)][2] - all[0][2];
+  const upTo = all.filter((c) => c[2] - all[0][2] <= quarter);
+  await Promise.all([page.waitForEvent("load"),
+    page.evaluate((t) => window.__wstrace.live.control("seek", t), quarter)]);
+  await page.waitForFunction((n) => window.__wstrace && window.__wstrace.calls &&
+    window.__wstrace.calls() >= n, upTo.length, { timeout: 20000 });
+  const back = await page.evaluate(() => ({ held: window.__wstrace.held(), last: window.__wstrace.lastTs(),
+    state: window.__wstrace.live.playback() }));
+  check(JSON.stringify(back.held.map((c) => c[0])) === JSON.stringify(upTo.map((c) => c[0])) &&
+        back.last <= quarter && !back.state.done,
+        `a seek back to ${quarter} ns shows the ${upTo.length} calls up to there and none after (${back.held.length} held, the last at ${back.last} ns)`);
   check(problems.length === 0, `no page errors in playback (${problems.join("; ")})`);
   await page.screenshot({ path: path.join(work, "playback.png") });
   ui.kill("SIGTERM");

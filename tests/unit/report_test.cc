@@ -451,6 +451,46 @@ TEST(LiveFeed, APageBehindTheWindowSkipsTheOldestAndIsTold) {
   EXPECT_EQ(seq, run.events - 1);
 }
 
+namespace {
+
+// A page that got part of the calls of a run that is over still has news: the rest (nothing
+// else moves then to wake it).
+TEST(LiveFeed, APageWithCallsStillToGetHasNewsAfterTheRun) {
+  FeedRun run("bench:3000", 100000);
+  run.observe();
+  run.feed->set_over();
+  ws::report::FeedCursor at;
+  EXPECT_EQ(nlohmann::json::parse(run.feed->next_part(at, 1000, true))["calls"]["n"], 1000);
+  EXPECT_TRUE(run.feed->wait_news(at, std::chrono::milliseconds(0)));
+  while (nlohmann::json::parse(run.feed->next_part(at, 1000, false))["live"]["more"]) {
+  }
+  EXPECT_FALSE(run.feed->wait_news(at, std::chrono::milliseconds(0)));
+}
+
+// A feed started again (a playback seeking back) on a fresh inspection holds only what that
+// one observed, from seq 0.
+TEST(LiveFeed, StartedAgainHoldsOnlyTheNewRun) {
+  FeedRun run("demo", 1000);
+  run.observe();
+  ws::inspect::Inspector fresh;
+  auto again = ws::make_synthetic_engine("demo", ws::Platform::Linux);
+  ASSERT_TRUE(again.ok());
+  run.feed->restart(fresh, nullptr);
+  {
+    std::lock_guard lock(run.feed->mutex());
+    ws::Event ev;
+    for (int k = 0; k < 5 && again.value()->next(ev); ++k) fresh.observe(ev);
+  }
+  ws::report::FeedCursor at;
+  const auto part = nlohmann::json::parse(run.feed->next_part(at, 1000, true));
+  EXPECT_EQ(part["calls"]["n"], 5);
+  EXPECT_EQ(part["summary"]["events"], 5);
+  EXPECT_EQ(part["calls"]["seq"][0], 0);
+  EXPECT_FALSE(part["live"]["over"].get<bool>());
+}
+
+}  // namespace
+
 // The feed formats a call's rows when a page asks for it, from the copy the recording side
 // made (CallTape): the rows are the report's, byte for byte, whether the page takes them in one
 // part or in many small ones while the calls come.

@@ -50,23 +50,38 @@ const CALL_COLUMNS = { seq: Float64Array, ts: Float64Array, dur: Float64Array, t
   facts: Int32Array, kept: Int32Array, total: Float64Array, link: Float64Array };
 const calls = { n: 0, cap: 0, payOff: new Float64Array(1), payload: new Uint8Array(0), payLen: 0 };
 for (const [name, Type] of Object.entries(CALL_COLUMNS)) calls[name] = new Type(0);
-// The event table's fields, as written (write_calls), over every call; read when filtered.
+// The event table's fields, as written (write_calls), over every call held; read when filtered.
+// Per field: the positions of the calls that have it (ascending) and its values.
 const rawColumns = {};
-const rawLast = {};  // per field: the position of its last value
-// Adds the calls of `c` (write_calls' layout) and their payloads (base64) after those held.
-function appendCalls(c, payload64) {
-  const m = c.n, base = calls.n, n = base + m;
-  if (n > calls.cap) {
-    const cap = Math.max(n, calls.cap * 2, 1024);
-    for (const [name, Type] of Object.entries(CALL_COLUMNS)) {
-      const col = new Type(cap);
-      col.set(calls[name].subarray(0, base));
-      calls[name] = col;
-    }
-    const off = new Float64Array(cap + 1);
-    off.set(calls.payOff.subarray(0, base + 1));
-    calls.payOff = off;
-    calls.cap = cap;
+// Texts of calls read again from the trace (a live view's older calls) that the data's string
+// table has not: string id -1 - k is extraStrings[k].
+const extraStrings = [], extraStringId = new Map();
+const textOf = (id) => (id >= 0 ? S[id] : extraStrings[-1 - id]);
+function reserveCalls(n) {
+  if (n <= calls.cap) return;
+  const cap = Math.max(n, calls.cap * 2, 1024);
+  for (const [name, Type] of Object.entries(CALL_COLUMNS)) {
+    const col = new Type(cap);
+    col.set(calls[name].subarray(0, calls.n));
+    calls[name] = col;
+  }
+  const off = new Float64Array(cap + 1);
+  off.set(calls.payOff.subarray(0, calls.n + 1));
+  calls.payOff = off;
+  calls.cap = cap;
+}
+// Adds the calls of `c` (write_calls' layout) and their payloads (base64) after those held, or
+// before them when `front`. `remap` (calls read again from the trace: their own tables) turns
+// their table indices into the page's: {strings(id), error(e), facts(f), thread(t), texts: the
+// raw fields holding string ids}.
+function addCalls(c, payload64, front, remap) {
+  const m = c.n, held = calls.n, n = held + m;
+  reserveCalls(n);
+  const base = front ? 0 : held;
+  if (front && m) {
+    for (const name of Object.keys(CALL_COLUMNS)) calls[name].copyWithin(m, 0, held);
+    for (const r of Object.values(rawColumns)) for (let k = 0; k < r.at.length; k++) r.at[k] += m;
+    if (callsTable.selected >= 0) callsTable.selected += m;  // (the same call stays selected)
   }
   const undelta = (a, col) => {
     let acc = 0;
@@ -79,7 +94,7 @@ function appendCalls(c, payload64) {
       for (let i = 0; i < m; i++) col[base + i] = a[i];
       return;
     }
-    col.fill(a.d, base, n);
+    col.fill(a.d, base, base + m);
     let at = 0;
     for (let k = 0; k < a.at.length; k++) col[base + (at += a.at[k])] = a.v[k];
   };
@@ -89,12 +104,19 @@ function appendCalls(c, payload64) {
     if (name !== "seq" && name !== "ts") fill(c[name], calls[name]);
   for (const [name, r] of Object.entries(c.raw)) {
     const dst = rawColumns[name] || (rawColumns[name] = { at: [], v: [] });
-    let at = 0;
-    for (let k = 0; k < r.at.length; k++) {
-      const abs = base + (at += r.at[k]);
-      dst.at.push(abs - (rawLast[name] || 0));
-      rawLast[name] = abs;
-      dst.v.push(r.v[k]);
+    const at = [], v = r.v;
+    let pos = base;
+    for (let k = 0; k < r.at.length; k++) at.push((pos += r.at[k]));
+    if (remap && remap.texts.has(name)) for (let k = 0; k < v.length; k++) v[k] = remap.strings(v[k]);
+    if (front) dst.at = at.concat(dst.at), dst.v = v.concat(dst.v);
+    else for (let k = 0; k < at.length; k++) dst.at.push(at[k]), dst.v.push(v[k]);
+  }
+  if (remap) {
+    for (let i = base; i < base + m; i++) {
+      calls.args[i] = remap.strings(calls.args[i]);
+      calls.error[i] = remap.error(calls.error[i]);
+      calls.facts[i] = remap.facts(calls.facts[i]);
+      calls.thread[i] = remap.thread(calls.thread[i]);
     }
   }
   const bin = atob(payload64);
@@ -103,10 +125,38 @@ function appendCalls(c, payload64) {
     bytes.set(calls.payload.subarray(0, calls.payLen));
     calls.payload = bytes;
   }
-  for (let i = 0; i < bin.length; i++) calls.payload[calls.payLen + i] = bin.charCodeAt(i);
+  const payAt = front ? 0 : calls.payLen;
+  if (front) calls.payload.copyWithin(bin.length, 0, calls.payLen);
+  for (let i = 0; i < bin.length; i++) calls.payload[payAt + i] = bin.charCodeAt(i);
   calls.payLen += bin.length;
-  for (let i = base; i < n; i++) calls.payOff[i + 1] = calls.payOff[i] + calls.kept[i];
   calls.n = n;
+  for (let i = base; i < n; i++) calls.payOff[i + 1] = calls.payOff[i] + calls.kept[i];
+}
+const appendCalls = (c, payload64) => addCalls(c, payload64, false, null);
+// Forgets `k` of the calls held: the first ones, or the last ones unless `front`.
+function dropCalls(k, front) {
+  k = Math.min(k, calls.n);
+  const n = calls.n - k;
+  if (front) {
+    for (const name of Object.keys(CALL_COLUMNS)) calls[name].copyWithin(0, k, calls.n);
+    const cut = calls.payOff[k];
+    calls.payload.copyWithin(0, cut, calls.payLen);
+    calls.payLen -= cut;
+    for (let i = 0; i <= n; i++) calls.payOff[i] = calls.payOff[i + k] - cut;
+  } else {
+    calls.payLen = calls.payOff[n];
+  }
+  for (const r of Object.values(rawColumns)) {
+    const at = [], v = [];
+    for (let j = 0; j < r.at.length; j++) {
+      const p = r.at[j];
+      if (front ? p >= k : p < n) at.push(front ? p - k : p), v.push(r.v[j]);
+    }
+    r.at = at, r.v = v;
+  }
+  calls.n = n;
+  const sel = callsTable.selected - (front ? k : 0);  // (the same call stays selected, if held)
+  callsTable.selected = sel >= 0 && sel < n ? sel : -1;
 }
 appendCalls(D.calls, D.payload);
 D.calls = null;
@@ -124,7 +174,11 @@ const errorRows = records("errors", ["name", "posix", "value", "meaning", "domai
   D.errors);
 // A call failed when its error is not an outcome (would-block, in progress, pending: the
 // report_data's ErrorRow says which, from inspect's one classification); only failures are red.
-const failedCall = (i) => calls.error[i] !== 0 && !errorRows[calls.error[i]].outcome;
+// Errors of calls read again from the trace (a live view's older calls): error -1 - k is
+// extraErrors[k] (the data's table stays as the live view's parts number it).
+const extraErrors = [];
+const errorOf = (e) => (e >= 0 ? errorRows[e] : extraErrors[-1 - e]);
+const failedCall = (i) => calls.error[i] !== 0 && !errorOf(calls.error[i]).outcome;
 const S = D.strings;
 
 // ---------------------------------------------------------------- text helpers
@@ -157,7 +211,7 @@ function threadText(t) {
   return `${p ? p.name : "pid"}[${pid}/${th[TH.tid]}]${name ? " " + name : ""}`;
 }
 function callText(i) {
-  return `${D.funcs[calls.func[i]]}(${S[calls.args[i]]}) = ${calls.result[i]}`;
+  return `${D.funcs[calls.func[i]]}(${textOf(calls.args[i])}) = ${calls.result[i]}`;
 }
 function seqToIndex(seq) {
   let lo = 0, hi = calls.n;
@@ -199,12 +253,12 @@ const filterCtx = (() => {
   const kinds = new Map(records("filter_kinds", ["name", "desc", "ops", "fits"], fl.kinds)
     .map((k) => [k.name, k]));
   // What the filter sees beyond a call's own fields, shared by many calls (write_facts).
-  const facts = [];
-  const addFacts = (rows) => {
+  const facts = [], extraFacts = [];  // (facts -1 - k: extraFacts[k], as errors and strings)
+  const addFacts = (rows, into = facts) => {
     for (const { family, proto, lip, lport, rip, rport, host, proc } of records("facts",
       ["family", "proto", "lip", "lport", "rip", "rport", "host", "proc"], rows)) {
       const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
-      facts.push({
+      into.push({
         family: family < 0 ? null : family, proto: proto || null,
         lip: l ? [l] : null, rip: r ? [r] : null, ip: l || r ? [l, r].filter((x) => x) : null,
         lport: l ? [lport] : [], rport: r ? [rport] : [],
@@ -214,21 +268,21 @@ const filterCtx = (() => {
     }
   };
   addFacts(D.facts);
-  const factsOf = (i) => facts[calls.facts[i]];
+  const factsOf = (i) => (calls.facts[i] >= 0 ? facts[calls.facts[i]] : extraFacts[-1 - calls.facts[i]]);
   // The event a function belongs to, by code (func_events names it).
   const eventCode = new Map(fields.find((f) => f.name === "event").names
     .map((n) => [n.name, n.code]));
   const funcEventCode = Int32Array.from(funcEvent, (name) => eventCode.get(name));
-  const errorKey = [];
-  const addErrors = (rows) => {
-    for (const e of rows) errorKey.push(e.name ? e.domain + ":" + e.value : null);
+  const errorKey = [], extraErrorKey = [];
+  const addErrors = (rows, into = errorKey) => {
+    for (const e of rows) into.push(e.name ? e.domain + ":" + e.value : null);
   };
   addErrors(errorRows);
   // Texts compared without regard to ASCII case: each string of the table lowered once.
   const lowered = new Map();
   const lowerString = (id) => {
     let v = lowered.get(id);
-    if (v === undefined) lowered.set(id, (v = lowerAscii(S[id])));
+    if (v === undefined) lowered.set(id, (v = lowerAscii(textOf(id))));
     return v;
   };
   const nums = (list) => (i, out) => {
@@ -260,7 +314,7 @@ const filterCtx = (() => {
     proto: (i) => factsOf(i).proto,
     proc: (i) => factsOf(i).proc,
     host: (i) => factsOf(i).host,
-    err: (i) => errorKey[calls.error[i]],
+    err: (i) => (calls.error[i] >= 0 ? errorKey[calls.error[i]] : extraErrorKey[-1 - calls.error[i]]),
     ip: (i) => factsOf(i).ip,
     lip: (i) => factsOf(i).lip,
     rip: (i) => factsOf(i).rip,
@@ -280,8 +334,7 @@ const filterCtx = (() => {
       const r = rawColumns[name];
       if (r) {
         col = new Float64Array(calls.n).fill(NaN);
-        let at = 0;
-        for (let k = 0; k < r.at.length; k++) col[(at += r.at[k])] = r.v[k];
+        for (let k = 0; k < r.at.length; k++) col[r.at[k]] = r.v[k];
       }
       rawColumn.set(name, col);
     }
@@ -308,6 +361,15 @@ const filterCtx = (() => {
     // A live view's part came: its interned rows, and more calls (the field columns built so
     // far are short of them).
     addFacts,
+    // Those of calls read again from the trace: where they start among the extra ones.
+    addExtraFacts: (rows) => {
+      const base = extraFacts.length;
+      addFacts(rows, extraFacts);
+      return base;
+    },
+    addExtraErrors: (rows) => addErrors(rows, extraErrorKey),
+    // The raw fields whose values are string ids.
+    textFields: new Set(fields.filter((f) => f.kind === "text").map((f) => f.name)),
     addErrors,
     forgetRaw: () => rawColumn.clear(),
   };
@@ -386,7 +448,7 @@ class VirtualTable {
     if (scroll) {
       const top = line * this.rowH;
       if (top < this.box.scrollTop || top > this.box.scrollTop + this.box.clientHeight - 2 * this.rowH)
-        this.box.scrollTop = Math.max(0, top - this.box.clientHeight / 2);
+        scrolledAt = performance.now(), this.box.scrollTop = Math.max(0, top - this.box.clientHeight / 2);
     }
     this.render();
     this.onSelect(this.selected);
@@ -453,7 +515,7 @@ const callsTable = new VirtualTable(document.getElementById("calls-table"), [
   { title: "time", width: 90, text: (i) => fmtRel(calls.ts[i]), key: (i) => calls.ts[i] },
   { title: "thread", width: 140, text: (i) => threadText(calls.thread[i]), key: (i) => calls.thread[i] },
   { title: "conn", width: 50, num: true, text: (i) => (calls.conn[i] ? "#" + calls.conn[i] : ""), key: (i) => calls.conn[i] },
-  { title: "error", width: 110, text: (i) => (calls.error[i] ? errorRows[calls.error[i]].name : ""), key: (i) => errorRows[calls.error[i]].name },
+  { title: "error", width: 110, text: (i) => (calls.error[i] ? errorOf(calls.error[i]).name : ""), key: (i) => errorOf(calls.error[i]).name },
   { title: "dur", width: 60, num: true, text: (i) => fmtDur(calls.dur[i]), key: (i) => calls.dur[i] },
   { title: "call", width: 900, text: callText, key: (i) => D.funcs[calls.func[i]] },
 ], { onSelect: showCall, rowClass: (i) => (failedCall(i) ? "failed" : "") });
@@ -486,10 +548,10 @@ function linkText(i) {
 
 function showCall(i) {
   const v = document.getElementById("viewer");
-  const e = calls.error[i] ? errorRows[calls.error[i]] : null;
+  const e = calls.error[i] ? errorOf(calls.error[i]) : null;
   const bytes = calls.payload.subarray(calls.payOff[i], calls.payOff[i + 1]);
   const total = calls.total[i];
-  let html = `<div class="mono"><b>${esc(D.funcs[calls.func[i]])}</b>(${esc(S[calls.args[i]])}) = ${calls.result[i]}</div>
+  let html = `<div class="mono"><b>${esc(D.funcs[calls.func[i]])}</b>(${esc(textOf(calls.args[i]))}) = ${calls.result[i]}</div>
     <dl class="kv">
     <dt>seq</dt><dd>${calls.seq[i]}</dd>
     <dt>time</dt><dd>${fmtClock(calls.ts[i])} UTC (${fmtRel(calls.ts[i])}s)</dd>
@@ -518,6 +580,7 @@ function connText(id) {
 const filterBox = document.getElementById("filter");
 let filtered = range(calls.n);
 let filterFn = null;  // the filter applied, for the calls a live view's parts bring
+let onFilter = null;  // the live view's: a filter was applied (it may fetch older calls)
 function applyFilter(text) {
   filterBox.value = text;
   const errBox = document.getElementById("filter-error");
@@ -544,10 +607,33 @@ function applyFilter(text) {
   }
   errBox.hidden = true;
   filterBox.classList.remove("bad");
+  scrolledAt = performance.now();
   callsTable.box.scrollTop = 0;
   callsTable.setRows(filtered);
   countText(t);
+  if (onFilter) onFilter(filterFn === null ? "" : filterFn);
   return true;
+}
+// The calls held changed (a live view dropped or fetched some; `first` calls were added at the
+// front): listed again under the filter, the list staying on the calls it showed.
+let scrolledAt = 0;  // when the page last moved the list itself (not the user)
+function relist(first) {
+  const fn = filterFn === null ? null : compileFilter(filterFn, filterCtx);
+  const out = new Int32Array(calls.n);
+  let m = 0, before = 0;
+  for (let i = 0; i < calls.n; i++) {
+    if (fn !== null && !fn(i)) continue;
+    out[m++] = i;
+    if (i < first) before++;
+  }
+  filtered = out.slice(0, m);
+  const box = callsTable.box;
+  const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 2 * callsTable.rowH;
+  callsTable.setRows(filtered);
+  scrolledAt = performance.now();
+  if (before) box.scrollTop += before * callsTable.rowH;
+  else if (atEnd) box.scrollTop = box.scrollHeight;
+  countText();
 }
 function countText(t) {
   document.getElementById("filter-count").textContent = filterFn === null
@@ -569,7 +655,7 @@ function listMore(from) {
   const box = callsTable.box;
   const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 2 * callsTable.rowH;
   callsTable.setRows(filtered);
-  if (atEnd && m) box.scrollTop = box.scrollHeight;
+  if (atEnd && m) scrolledAt = performance.now(), box.scrollTop = box.scrollHeight;
   countText();
 }
 filterBox.addEventListener("keydown", (e) => { if (e.key === "Enter") applyFilter(filterBox.value); });
@@ -1005,20 +1091,41 @@ if (D.meta.filter) filterBox.placeholder = `the report holds the calls matching 
 // Served by `record --ui` (D.live is set): the run's parts come as Server-Sent Events, each from
 // where the page got to (its cursor: a page that reconnects or resumes gets what it has not
 // had), and are added to what the page holds. Pause closes the stream; the recording goes on.
+// The page holds at most HOLD calls (?hold=N in its URL; 100,000 by default): following the run,
+// it forgets the oldest ones, counted as not held. Scrolling up past the first call held, or a
+// filter while older calls are not held, reads older calls again from the trace (GET /calls,
+// with wstrace's own filter): the page then browses back and stops adding the calls that come
+// (counted as newer, not held) until "Back to live".
+const HOLD = Math.max(1, Math.floor(Number(new URLSearchParams(location.search).get("hold"))) || 100000);
 const live = (() => {
   if (!D.live) return null;
   const state = document.getElementById("live-state");
   const pauseButton = document.getElementById("live-pause");
+  const liveButton = document.getElementById("live-back");
   document.getElementById("live").hidden = false;
   let cursor = D.live.cursor, skipped = D.live.skipped, over = false, paused = false;
   let source = null, parts = 0;
+  // Held calls: following the run's tail, or browsing back (older calls read from the trace).
+  let following = true, notHeld = 0, notHeldMatch = "", newer = 0, rewound = false;
+  let fetching = null, fetchProblem = "", lastSeq = -1;
   const token = new URLSearchParams(location.search).get("token") || "";
   const connPos = new Map(D.conns.map((c, k) => [c[C.id], k]));
   const show = () => {
-    state.textContent = `${over ? "recording over" : paused ? "paused" : "live"} · ` +
-      `${calls.n.toLocaleString()} calls · ${D.summary.drops.toLocaleString()} dropped` +
-      (skipped ? ` · ${skipped.toLocaleString()} calls not shown (the page fell behind; the trace has them)` : "");
-    state.classList.toggle("bad", D.summary.drops > 0);
+    state.textContent = `${over ? "recording over" : paused ? "paused" : following ? "live" : "browsing back"} · ` +
+      `${calls.n.toLocaleString()} calls held · ${D.summary.drops.toLocaleString()} dropped` +
+      (notHeld ? ` · not held: ${notHeld.toLocaleString()} older calls${notHeldMatch ? " matching " + notHeldMatch : ""} (scroll up for them)` : "") +
+      (newer ? ` · ${newer.toLocaleString()} newer calls not held` : "") +
+      (skipped ? ` · ${skipped.toLocaleString()} calls not shown (the page fell behind; the trace has them)` : "") +
+      (fetchProblem ? ` · ${fetchProblem}` : "");
+    state.classList.toggle("bad", D.summary.drops > 0 || fetchProblem !== "");
+    liveButton.hidden = following;
+  };
+  // The calls held changed: the list, the counts and the lanes again.
+  const changed = (first) => {
+    filterCtx.forgetRaw();
+    relist(first || 0);
+    timeline.grow();
+    show();
   };
   function apply(P) {
     parts++;
@@ -1046,20 +1153,41 @@ const live = (() => {
     D.lookups.push(...P.lookups);
     D.http.push(...P.http);
     D.tls.push(...P.tls);
-    const from = calls.n;
-    appendCalls(P.calls, P.payload);
-    filterCtx.forgetRaw();
     cursor = P.live.cursor;
-    skipped += P.live.skipped;
+    // (calls skipped right after going back to live are older than those then held)
+    if (rewound) notHeld += P.live.skipped;
+    else if (following) skipped += P.live.skipped;
+    else newer += P.live.skipped;
+    rewound = false;
+    if (P.calls.n) {
+      let seq = 0;
+      for (const d of P.calls.seq) seq += d;
+      lastSeq = seq;
+    }
+    if (following) {
+      const from = calls.n;
+      appendCalls(P.calls, P.payload);
+      const extra = calls.n - HOLD;
+      if (extra > 0) {
+        dropCalls(extra, true);
+        notHeld += extra;
+        changed();
+      } else {
+        filterCtx.forgetRaw();
+        listMore(from);
+        timeline.grow();
+      }
+    } else {
+      newer += P.calls.n;
+      timeline.grow();
+    }
     over = P.live.over && !P.live.more;
     if (P.live.playback) showPlayback(P.live.playback);
-    listMore(from);
     connTable.setRows(range(inReport.length));
     lookupTable.setRows(range(D.lookups.length));
     httpTable.setRows(range(D.http.length));
     tlsTable.setRows(range(D.tls.length));
     renderOverview();
-    timeline.grow();
     show();
     if (over) stop();
   }
@@ -1086,13 +1214,114 @@ const live = (() => {
   }
   pauseButton.addEventListener("click", () => pause(!paused));
 
+  // The tables of calls read again from the trace (their own string, error, facts and thread
+  // rows), added to the page's: how their indices become the page's.
+  function adopt(P) {
+    const strings = P.strings.map((text) => {
+      let id = extraStringId.get(text);
+      if (id === undefined) extraStringId.set(text, (id = -extraStrings.push(text)));  // (-1 - k)
+      return id;
+    });
+    // (row 0 is "no error")
+    const errs = records("errors", ["name", "posix", "value", "meaning", "domain", "outcome"], P.errors).slice(1);
+    const errorBase = extraErrors.length;
+    extraErrors.push(...errs);
+    filterCtx.addExtraErrors(errs);
+    const factsBase = filterCtx.addExtraFacts(P.facts);
+    // (the threads of older calls are among those the parts list)
+    const threads = P.threads.map((th) => threadIndexOf(th[TH.pid], th[TH.tid]));
+    return { strings: (id) => strings[id], error: (e) => (e === 0 ? 0 : -1 - (errorBase + e - 1)),
+      facts: (f) => -1 - (factsBase + f), thread: (t) => threads[t], texts: filterCtx.textFields };
+  }
+  // Reads the `count` calls before seq `before` that pass the filter `text` from the trace, and
+  // holds them ahead of those held. Resolves when done.
+  function fetchOlder(before, text) {
+    const count = Math.max(1, Math.min(Math.floor(HOLD / 2), 10000));
+    const url = `/calls?token=${encodeURIComponent(token)}&before=${before}&count=${count}` +
+      `&filter=${encodeURIComponent(text)}`;
+    fetching = fetch(url).then((r) => r.json()).then((P) => {
+      fetching = null;
+      if (P.error) {
+        fetchProblem = "older calls: " + P.error;
+        show();
+        return;
+      }
+      fetchProblem = "";
+      following = false;
+      addCalls(P.calls, P.payload, true, adopt(P));
+      notHeld = P.live.older.before;
+      notHeldMatch = text;
+      const extra = calls.n - HOLD;
+      if (extra > 0) {
+        dropCalls(extra, false);
+        newer += extra;
+      }
+      changed(P.calls.n);
+    }, (e) => {
+      fetching = null;
+      fetchProblem = "older calls: " + e.message;
+      show();
+    });
+    return fetching;
+  }
+  // The user reached the first call held: older ones, when some are not held.
+  const older = () => {
+    if (fetching || !notHeld) return fetching;
+    return fetchOlder(calls.n ? calls.seq[0] : lastSeq + 1, filterFn === null ? "" : filterFn);
+  };
+  // A filter was applied: the calls it matches among those not held are read from the trace.
+  // Browsing back with calls fetched for another filter, the held ones are read again for this
+  // one (up to where the page was).
+  onFilter = (text) => {
+    if (following) {
+      if (text !== "" && notHeld) older();
+      return;
+    }
+    if (text === notHeldMatch) return;
+    const end = calls.n ? calls.seq[calls.n - 1] + 1 : lastSeq + 1;
+    dropCalls(calls.n, true);
+    changed();
+    (fetching || Promise.resolve()).then(() => fetchOlder(end, text));
+  };
+  const box = callsTable.box;
+  box.addEventListener("wheel", (e) => { if (e.deltaY < 0 && box.scrollTop === 0) older(); });
+  box.addEventListener("scroll", () => {
+    if (box.scrollTop === 0 && performance.now() - scrolledAt > 200) older();
+  });
+  // Back to the run's tail: the calls held are dropped and the stream starts again HOLD calls
+  // before where it got to.
+  function backToLive() {
+    following = true;
+    newer = 0;
+    notHeldMatch = "";
+    dropCalls(calls.n, true);
+    const at = cursor.split(",");
+    const from = Math.max(0, Number(at[0]) - HOLD);
+    at[0] = String(from);
+    cursor = at.join(",");
+    notHeld = from;
+    rewound = true;
+    over = false;  // (until the stream says so again)
+    stop();
+    changed();
+    connect();
+  }
+  liveButton.addEventListener("click", backToLive);
+
   // `wstrace ui`: the server plays a saved trace; these ask it to play, pause, change speed or
-  // seek forward, and show where it is (each part says so too).
+  // seek (back: the server plays from the start again; the page loads again), and show where it
+  // is (each part says so too).
   let playback = D.live.playback || null;
+  const run = playback ? playback.run : 0;
   const playButton = document.getElementById("pb-play");
   const slider = document.getElementById("pb-time");
   const showPlayback = (state) => {
     playback = state;
+    if (state.run !== run) {
+      stop();
+      location.reload();
+      return;
+    }
     playButton.textContent = state.playing ? "Pause" : "Play";
     playButton.disabled = state.done;
     slider.value = state.end ? Math.round((state.position / state.end) * 1000) : 0;
@@ -1112,7 +1341,9 @@ const live = (() => {
   show();
   connect();
   return { parts: () => parts, paused: () => paused, over: () => over, skipped: () => skipped, pause,
-    playback: () => playback, control, showPlayback };
+    playback: () => playback, control, showPlayback, hold: HOLD, notHeld: () => notHeld,
+    newer: () => newer, following: () => following, older, backToLive,
+    fetching: () => fetching !== null };
 })();
 
 // For tests and for the curious: what the page holds and draws.
@@ -1137,11 +1368,14 @@ window.__wstrace = {
   httpViewer: () => document.getElementById("http-viewer").innerText,
   tlsRows: () => D.tls.length,
   listedSeqs: (max) => Array.from(filtered.subarray(0, max || 50), (i) => calls.seq[i]),
+  // Every call held: its seq and the call as the list shows it.
+  held: () => Array.from(calls.seq.subarray(0, calls.n), (seq, i) => [seq, callText(i)]),
   filterError: () => { const e = document.getElementById("filter-error"); return e.hidden ? "" : e.textContent; },
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
   live,
   findings: () => D.findings.map((f) => f.rule),
   lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
+  runCalls: () => D.summary.calls,
   // Wall-clock ms of the first event (the live view's latency is measured against it).
   startMs: () => D.meta.start_ms + D.meta.start_ns_in_ms / 1e6,
 };
