@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -205,10 +206,14 @@ bool wait_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
     }
     case WS_NR_EPOLL_WAIT:
     case WS_NR_EPOLL_PWAIT:
-    case WS_NR_EPOLL_PWAIT2:
+    case WS_NR_EPOLL_PWAIT2: {  // (the sockets returned ready: wstrace_epoll.bpf.h)
       w.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
       w.u64(FieldId::count, static_cast<uint32_t>(e.args[2]));
-      break;
+      if (e.flags & WS_F_HAVE_A) w.u64(FieldId::timeout, e.aux[WS_AUX_A]);
+      const size_t kept = std::min<size_t>(e.payload_len / sizeof(ws_ebpf_poll), WS_EBPF_MAX_POLLED);
+      if (e.ret > 0) w.poll_list(payload, kept * sizeof(ws_ebpf_poll));
+      return true;
+    }
     default: return false;
   }
   if (e.flags & WS_F_HAVE_A) w.u64(FieldId::timeout, e.aux[WS_AUX_A]);

@@ -478,6 +478,7 @@ static __always_inline int compat_call(__u32 tgid, __u32 tid) {
 }
 
 #include "wstrace_zerocopy.bpf.h"
+#include "wstrace_epoll.bpf.h"
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
@@ -786,6 +787,7 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32, tid = (__u32)id;
+  if (regs->orig_ax == WS_NR_EPOLL_CTL && ret == 0) epoll_ctl_seen(tgid, regs);
   struct task_struct *task = bpf_get_current_task_btf();
   struct inflight *found = bpf_task_storage_get(&inflight, task, 0, 0);
   struct inflight c = {};
@@ -1209,8 +1211,8 @@ int lookup_exit(struct pt_regs *ctx) {
 }
 
 /* ---- Waits and splice: poll, ppoll, select, pselect6 when a socket is among their
- * descriptors, the epoll waits always (the preload agent records the same: their interest
- * lists are not looked at), and splice with a socket at one end. ---- */
+ * descriptors, the epoll waits always (the preload agent records the same), with the sockets
+ * they returned ready (wstrace_epoll.bpf.h), and splice with a socket at one end. ---- */
 
 /* What a wait's call said at entry that the kernel may overwrite: its timeout and select's
  * sets (whole longs, as the kernel reads them). */
@@ -1402,6 +1404,8 @@ static __always_inline int more_facts(struct scratch *s, const struct inflight *
     e->aux[WS_AUX_A] = timeout;
     e->flags |= WS_F_HAVE_A;
   }
+  if (c->nr == WS_NR_EPOLL_WAIT || c->nr == WS_NR_EPOLL_PWAIT || c->nr == WS_NR_EPOLL_PWAIT2)
+    epoll_ready(s, c, ret);
   return 1;
 }
 

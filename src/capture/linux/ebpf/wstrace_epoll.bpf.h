@@ -1,0 +1,96 @@
+/* ---- epoll: which sockets an epoll wait returned ready (included by wstrace.bpf.c). The
+ * epoll_ctl calls that succeed (on any descriptor) keep, per process, (epfd, data word) ->
+ * the socket and the events asked for, and (epfd, fd) -> the data word, to undo a registration
+ * changed or removed; a data word registered for another descriptor removes its mapping, so it
+ * is never attributed to a socket. A wait's exit maps the data words of the events it returned
+ * (the preload agent, agent/hooks_wait.cc, keeps the same table). The tables are LRU: a mapping
+ * pushed out leaves a ready socket unlisted, never listed wrongly (a data word comes back only
+ * once registered again, which goes through epoll_ctl). ---- */
+
+#define WS_EPOLL_MAP_MAX 16384
+/* Events of one wait looked at (a bpf_loop), at most: the sockets among them are listed up to
+ * WS_EBPF_MAX_POLLED. */
+#define WS_EPOLL_READY_MAX 1024
+
+struct epoll_key {
+  __u32 tgid;
+  __s32 epfd;
+  __u64 v;  /* the data word, or the descriptor */
+};
+
+struct epoll_target {
+  __s32 fd;
+  __u32 events;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WS_EPOLL_MAP_MAX);
+  __type(key, struct epoll_key);
+  __type(value, struct epoll_target);
+} epoll_by_data SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WS_EPOLL_MAP_MAX);
+  __type(key, struct epoll_key);
+  __type(value, __u64);
+} epoll_by_fd SEC(".maps");
+
+/* A successful epoll_ctl(epfd, op, fd, event) of a traced process, at its exit (its arguments
+ * are still in the registers; the kernel does not change the event). */
+static __always_inline void epoll_ctl_seen(__u32 tgid, struct pt_regs *regs) {
+  if (!is_traced(tgid)) return;
+  const __s32 epfd = regs->di, fd = regs->dx;
+  const __u64 op = regs->si, evp = regs->r10;
+  struct epoll_key k = {.tgid = tgid, .epfd = epfd, .v = (__u64)(__s64)fd};
+  __u64 *old = bpf_map_lookup_elem(&epoll_by_fd, &k);
+  if (old) {
+    struct epoll_key d = {.tgid = tgid, .epfd = epfd, .v = *old};
+    struct epoll_target *t = bpf_map_lookup_elem(&epoll_by_data, &d);
+    if (t && t->fd == fd) bpf_map_delete_elem(&epoll_by_data, &d);
+    bpf_map_delete_elem(&epoll_by_fd, &k);
+  }
+  if (op == WS_EPOLL_CTL_DEL) return;
+  struct { __u32 events; __u64 data; } __attribute__((packed)) ev = {};
+  if (!evp || bpf_probe_read_user(&ev, sizeof ev, (const void *)evp)) return;
+  struct epoll_key d = {.tgid = tgid, .epfd = epfd, .v = ev.data};
+  if (!is_socket_fd(fd)) {
+    bpf_map_delete_elem(&epoll_by_data, &d);
+    return;
+  }
+  struct epoll_target t = {.fd = fd, .events = ev.events};
+  if (bpf_map_update_elem(&epoll_by_data, &d, &t, BPF_ANY) ||
+      bpf_map_update_elem(&epoll_by_fd, &k, &ev.data, BPF_ANY))
+    bpf_map_delete_elem(&epoll_by_data, &d);
+}
+
+struct epoll_walk {
+  struct scratch *s;
+  __u64 events;  /* the wait's array */
+  __u32 tgid;
+  __s32 epfd;
+  __u32 n;
+};
+
+static long epoll_one(__u32 i, void *ctx) {
+  struct epoll_walk *w = ctx;
+  struct { __u32 events; __u64 data; } __attribute__((packed)) ev = {};
+  if (bpf_probe_read_user(&ev, sizeof ev, (const void *)(w->events + 12 * (__u64)i))) return 1;
+  struct epoll_key d = {.tgid = w->tgid, .epfd = w->epfd, .v = ev.data};
+  struct epoll_target *t = bpf_map_lookup_elem(&epoll_by_data, &d);
+  if (!t) return 0;
+  struct ws_ebpf_poll *p = (struct ws_ebpf_poll *)&w->s->payload[(w->n & 63) * 16];
+  p->fd = t->fd;
+  p->events = t->events;
+  p->revents = ev.events;
+  return ++w->n >= WS_EBPF_MAX_POLLED;
+}
+
+/* An epoll wait that returned `ret` events: the sockets among them, as a poll's payload. */
+static __always_inline void epoll_ready(struct scratch *s, const struct inflight *c, __s64 ret) {
+  if (ret <= 0) return;
+  struct epoll_walk w = {.s = s, .events = c->args[1], .tgid = s->e.pid, .epfd = c->args[0]};
+  bpf_loop(ret < WS_EPOLL_READY_MAX ? ret : WS_EPOLL_READY_MAX, epoll_one, &w, 0);
+  s->e.payload_len = w.n * sizeof(struct ws_ebpf_poll);
+}
