@@ -194,7 +194,7 @@ class EpollMap {
       by_data_.erase(key(epfd, data));
   }
 
-  // The sockets of `n` returned events (at most kMaxPolled listed).
+  // The sockets of `n` returned events (n <= kMaxPolled).
   void ready(PollCapture& pc, int epfd, const epoll_event* ev, size_t n) {
     Hold h(*this);
     if (!h.held) return;
@@ -320,7 +320,8 @@ thread_local bool EpollMap::t_inside __attribute__((tls_model("initial-exec"))) 
 EpollMap g_epoll_map;
 
 // An epoll wait: the epoll descriptor, the room for events, the timeout (-1: none), and the
-// sockets among the `r` events returned (read safely, a piece at a time).
+// sockets among the first kMaxPolled of the `r` events returned (read safely), as the kernel
+// engine lists them (wstrace_epoll.bpf.h).
 void epoll_args(Call& c, int epfd, const epoll_event* events, int maxevents, int r,
                 int64_t timeout_ns) {
   c.u64(FieldId::sock, static_cast<uint64_t>(epfd));
@@ -328,13 +329,10 @@ void epoll_args(Call& c, int epfd, const epoll_event* events, int maxevents, int
   if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
   if (r <= 0 || !c.active()) return;
   PollCapture pc;
-  constexpr size_t kPiece = 64;
-  epoll_event piece[kPiece];
-  for (size_t i = 0; i < static_cast<size_t>(r) && pc.n < kMaxPolled; i += kPiece) {
-    const size_t k = static_cast<size_t>(r) - i < kPiece ? static_cast<size_t>(r) - i : kPiece;
-    if (safe_read(piece, events + i, k * sizeof(epoll_event)) != k * sizeof(epoll_event)) break;
-    g_epoll_map.ready(pc, epfd, piece, k);
-  }
+  epoll_event got[kMaxPolled];
+  const size_t n = static_cast<size_t>(r) < kMaxPolled ? static_cast<size_t>(r) : kMaxPolled;
+  if (safe_read(got, events, n * sizeof(epoll_event)) == n * sizeof(epoll_event))
+    g_epoll_map.ready(pc, epfd, got, n);
   c.blob(FieldId::fds, kRawPollList, pc.entries, pc.n * sizeof(RawPoll));
 }
 

@@ -210,8 +210,17 @@ bool wait_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
       w.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
       w.u64(FieldId::count, static_cast<uint32_t>(e.args[2]));
       if (e.flags & WS_F_HAVE_A) w.u64(FieldId::timeout, e.aux[WS_AUX_A]);
-      const size_t kept = std::min<size_t>(e.payload_len / sizeof(ws_ebpf_poll), WS_EBPF_MAX_POLLED);
-      if (e.ret > 0) w.poll_list(payload, kept * sizeof(ws_ebpf_poll));
+      // (the first events returned, each with its socket or fd -1: the sockets are kept)
+      if (e.ret <= 0) return true;
+      const size_t n = std::min<size_t>(e.payload_len / sizeof(ws_ebpf_poll), WS_EBPF_MAX_POLLED);
+      ws_ebpf_poll ready[WS_EBPF_MAX_POLLED];
+      size_t kept = 0;
+      for (size_t i = 0; i < n; ++i) {
+        ws_ebpf_poll p;
+        std::memcpy(&p, payload + i * sizeof p, sizeof p);
+        if (p.fd >= 0) ready[kept++] = p;
+      }
+      w.poll_list(reinterpret_cast<const uint8_t*>(ready), kept * sizeof(ws_ebpf_poll));
       return true;
     }
     default: return false;

@@ -787,7 +787,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32, tid = (__u32)id;
-  if (regs->orig_ax == WS_NR_EPOLL_CTL && ret == 0) epoll_ctl_seen(tgid, regs);
+  if (regs->orig_ax == WS_NR_EPOLL_CTL && ret == 0)
+    epoll_ctl_seen(tgid, regs->di, regs->si, regs->dx, regs->r10);
   struct task_struct *task = bpf_get_current_task_btf();
   struct inflight *found = bpf_task_storage_get(&inflight, task, 0, 0);
   struct inflight c = {};
@@ -845,6 +846,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   }
   if (trace_all) system_before(tgid, tid, &c);
   zc_exit(s, &c, ret);  /* (a sendfile's first pieces go out here) */
+  epoll_ready(s, &c, ret);
   submit(s);
   if (trace_all) system_after(tgid, &c, ret);
   if ((c.nr == WS_NR_SENDMMSG || c.nr == WS_NR_RECVMMSG) && ret > 1)
@@ -1404,8 +1406,6 @@ static __always_inline int more_facts(struct scratch *s, const struct inflight *
     e->aux[WS_AUX_A] = timeout;
     e->flags |= WS_F_HAVE_A;
   }
-  if (c->nr == WS_NR_EPOLL_WAIT || c->nr == WS_NR_EPOLL_PWAIT || c->nr == WS_NR_EPOLL_PWAIT2)
-    epoll_ready(s, c, ret);
   return 1;
 }
 

@@ -8,9 +8,6 @@
  * once registered again, which goes through epoll_ctl). ---- */
 
 #define WS_EPOLL_MAP_MAX 16384
-/* Events of one wait looked at (a bpf_loop), at most: the sockets among them are listed up to
- * WS_EBPF_MAX_POLLED. */
-#define WS_EPOLL_READY_MAX 1024
 
 struct epoll_key {
   __u32 tgid;
@@ -38,11 +35,12 @@ struct {
 } epoll_by_fd SEC(".maps");
 
 /* A successful epoll_ctl(epfd, op, fd, event) of a traced process, at its exit (its arguments
- * are still in the registers; the kernel does not change the event). */
-static __always_inline void epoll_ctl_seen(__u32 tgid, struct pt_regs *regs) {
-  if (!is_traced(tgid)) return;
-  const __s32 epfd = regs->di, fd = regs->dx;
-  const __u64 op = regs->si, evp = regs->r10;
+ * are still in the registers; the kernel does not change the event). This and epoll_ready are
+ * global functions, which the verifier checks once on their own (inlined, they made sys_exit
+ * too long to verify). */
+__attribute__((noinline)) int epoll_ctl_seen(__u32 tgid, __s32 epfd, __u64 op, __s32 fd,
+                                             __u64 evp) {
+  if (!is_traced(tgid)) return 0;
   struct epoll_key k = {.tgid = tgid, .epfd = epfd, .v = (__u64)(__s64)fd};
   __u64 *old = bpf_map_lookup_elem(&epoll_by_fd, &k);
   if (old) {
@@ -51,18 +49,19 @@ static __always_inline void epoll_ctl_seen(__u32 tgid, struct pt_regs *regs) {
     if (t && t->fd == fd) bpf_map_delete_elem(&epoll_by_data, &d);
     bpf_map_delete_elem(&epoll_by_fd, &k);
   }
-  if (op == WS_EPOLL_CTL_DEL) return;
+  if (op == WS_EPOLL_CTL_DEL) return 0;
   struct { __u32 events; __u64 data; } __attribute__((packed)) ev = {};
-  if (!evp || bpf_probe_read_user(&ev, sizeof ev, (const void *)evp)) return;
+  if (!evp || bpf_probe_read_user(&ev, sizeof ev, (const void *)evp)) return 0;
   struct epoll_key d = {.tgid = tgid, .epfd = epfd, .v = ev.data};
   if (!is_socket_fd(fd)) {
     bpf_map_delete_elem(&epoll_by_data, &d);
-    return;
+    return 0;
   }
   struct epoll_target t = {.fd = fd, .events = ev.events};
   if (bpf_map_update_elem(&epoll_by_data, &d, &t, BPF_ANY) ||
       bpf_map_update_elem(&epoll_by_fd, &k, &ev.data, BPF_ANY))
     bpf_map_delete_elem(&epoll_by_data, &d);
+  return 0;
 }
 
 struct epoll_walk {
@@ -70,27 +69,36 @@ struct epoll_walk {
   __u64 events;  /* the wait's array */
   __u32 tgid;
   __s32 epfd;
-  __u32 n;
 };
 
+/* Event i of the array into entry i of the payload: its socket, else fd -1 (the collector,
+ * ebpf_records.cc, keeps the sockets). No count is carried from one step to the next, so that
+ * the verifier checks a step once. */
 static long epoll_one(__u32 i, void *ctx) {
   struct epoll_walk *w = ctx;
+  struct ws_ebpf_poll *p = (struct ws_ebpf_poll *)&w->s->payload[(i & 63) * 16];
   struct { __u32 events; __u64 data; } __attribute__((packed)) ev = {};
+  p->fd = -1;
   if (bpf_probe_read_user(&ev, sizeof ev, (const void *)(w->events + 12 * (__u64)i))) return 1;
   struct epoll_key d = {.tgid = w->tgid, .epfd = w->epfd, .v = ev.data};
   struct epoll_target *t = bpf_map_lookup_elem(&epoll_by_data, &d);
   if (!t) return 0;
-  struct ws_ebpf_poll *p = (struct ws_ebpf_poll *)&w->s->payload[(w->n & 63) * 16];
   p->fd = t->fd;
   p->events = t->events;
   p->revents = ev.events;
-  return ++w->n >= WS_EBPF_MAX_POLLED;
+  return 0;
 }
 
-/* An epoll wait that returned `ret` events: the sockets among them, as a poll's payload. */
-static __always_inline void epoll_ready(struct scratch *s, const struct inflight *c, __s64 ret) {
-  if (ret <= 0) return;
+/* After any call: an epoll wait that returned `ret` events gets the first WS_EBPF_MAX_POLLED of
+ * them, as a poll's payload. */
+__attribute__((noinline)) int epoll_ready(struct scratch *s, const struct inflight *c, __s64 ret) {
+  if (!s || !c || ret <= 0 || (c->nr != WS_NR_EPOLL_WAIT && c->nr != WS_NR_EPOLL_PWAIT &&
+                                c->nr != WS_NR_EPOLL_PWAIT2))
+    return 0;
+  const __u32 n = ret < WS_EBPF_MAX_POLLED ? ret : WS_EBPF_MAX_POLLED;
   struct epoll_walk w = {.s = s, .events = c->args[1], .tgid = s->e.pid, .epfd = c->args[0]};
-  bpf_loop(ret < WS_EPOLL_READY_MAX ? ret : WS_EPOLL_READY_MAX, epoll_one, &w, 0);
-  s->e.payload_len = w.n * sizeof(struct ws_ebpf_poll);
+  /* (a step that cannot read its event stops the walk, its entry with fd -1) */
+  const long k = bpf_loop(n, epoll_one, &w, 0);
+  s->e.payload_len = k > 0 && k <= n ? k * sizeof(struct ws_ebpf_poll) : 0;
+  return 0;
 }
