@@ -787,8 +787,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32, tid = (__u32)id;
-  if (regs->orig_ax == WS_NR_EPOLL_CTL && ret == 0)
-    epoll_ctl_seen(tgid, regs->di, regs->si, regs->dx, regs->r10);
+  /* (any call: checked there; the epoll and socket descriptors in one word, for five arguments) */
+  epoll_ctl_seen(regs->orig_ax, ret, (__u32)regs->di | regs->dx << 32, regs->si, regs->r10);
   struct task_struct *task = bpf_get_current_task_btf();
   struct inflight *found = bpf_task_storage_get(&inflight, task, 0, 0);
   struct inflight c = {};

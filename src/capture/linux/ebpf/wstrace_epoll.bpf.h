@@ -34,13 +34,15 @@ struct {
   __type(value, __u64);
 } epoll_by_fd SEC(".maps");
 
-/* A successful epoll_ctl(epfd, op, fd, event) of a traced process, at its exit (its arguments
- * are still in the registers; the kernel does not change the event). This and epoll_ready are
+/* At any call's exit: a successful epoll_ctl(epfd, op, fd, event) of a traced process (its
+ * arguments are still in the registers; the kernel does not change the event). This and epoll_ready are
  * global functions, which the verifier checks once on their own (inlined, they made sys_exit
  * too long to verify). */
-__attribute__((noinline)) int epoll_ctl_seen(__u32 tgid, __s32 epfd, __u64 op, __s32 fd,
+__attribute__((noinline)) int epoll_ctl_seen(__u64 nr, __s64 ret, __u64 fds, __u64 op,
                                              __u64 evp) {
-  if (!is_traced(tgid)) return 0;
+  const __u32 tgid = bpf_get_current_pid_tgid() >> 32;
+  if (nr != WS_NR_EPOLL_CTL || ret != 0 || !is_traced(tgid)) return 0;
+  const __s32 epfd = (__u32)fds, fd = fds >> 32;
   struct epoll_key k = {.tgid = tgid, .epfd = epfd, .v = (__u64)(__s64)fd};
   __u64 *old = bpf_map_lookup_elem(&epoll_by_fd, &k);
   if (old) {
