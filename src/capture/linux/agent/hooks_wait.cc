@@ -189,7 +189,10 @@ class EpollMap {
       return;
     }
     // (a full table: the previous mapping of the word is gone, the new one not kept)
-    if (!by_data_.put(key(epfd, data), Target{fd, events}) ||
+    // (the events asked for, without the input flags: EPOLLET, EPOLLONESHOT, EPOLLWAKEUP,
+    // EPOLLEXCLUSIVE are not events)
+    const uint32_t asked = events & ~(EPOLLET | EPOLLONESHOT | EPOLLWAKEUP | EPOLLEXCLUSIVE);
+    if (!by_data_.put(key(epfd, data), Target{fd, asked}) ||
         !by_fd_.put(key(epfd, static_cast<uint64_t>(fd)), data))
       by_data_.erase(key(epfd, data));
   }
@@ -204,6 +207,9 @@ class EpollMap {
       pc.entries[pc.n++] = RawPoll{t.fd, t.events, ev[i].events};
     }
   }
+
+  // A registration whose event could not be read (safe reads refused): nothing is trusted.
+  void forget_all() { stale_.store(true, std::memory_order_relaxed); }
 
   // In a forked child: the lock may be held by a thread that is not there.
   void after_fork() {
@@ -376,14 +382,19 @@ WS_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
   // read, and a removal may give none): nothing is recorded of one that is not there.
   epoll_event ev{};
   const bool given = event && op != EPOLL_CTL_DEL && read_safely(ev, event);
+  // (a registration made without its data word seen: the table is emptied)
+  auto note = [&](bool socket) {
+    if (op != EPOLL_CTL_DEL && !given) g_epoll_map.forget_all();
+    else g_epoll_map.ctl(epfd, op, fd, socket, ev.events, ev.data.u64);
+  };
   if (!is_socket(fd)) {  // not recorded, but its data word is no socket's any more
     int r = REAL(epoll_ctl)(epfd, op, fd, event);
-    if (r == 0) g_epoll_map.ctl(epfd, op, fd, false, 0, ev.data.u64);
+    if (r == 0) note(false);
     return r;
   }
   Call c(FuncId::epoll_ctl);
   int r = REAL(epoll_ctl)(epfd, op, fd, event);
-  if (r == 0) g_epoll_map.ctl(epfd, op, fd, given, ev.events, ev.data.u64);
+  if (r == 0) note(true);
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.u64(FieldId::epfd, static_cast<uint64_t>(epfd));

@@ -59,7 +59,9 @@ __attribute__((noinline)) int epoll_ctl_seen(__u64 nr, __s64 ret, __u64 fds, __u
     bpf_map_delete_elem(&epoll_by_data, &d);
     return 0;
   }
-  struct epoll_target t = {.fd = fd, .events = ev.events};
+  /* (the events asked for, without the input flags: EPOLLET, EPOLLONESHOT, EPOLLWAKEUP,
+   * EPOLLEXCLUSIVE are not events) */
+  struct epoll_target t = {.fd = fd, .events = ev.events & 0x0fffffff};
   if (bpf_map_update_elem(&epoll_by_data, &d, &t, BPF_ANY) ||
       bpf_map_update_elem(&epoll_by_fd, &k, &ev.data, BPF_ANY))
     bpf_map_delete_elem(&epoll_by_data, &d);
