@@ -236,7 +236,7 @@ class EpollMap {
       V v;
       bool used;
     };
-    Slot slots[kSlots];
+    Slot slots[kSlots] = {};
     size_t used = 0;
 
     static size_t home(const Key& k) {
@@ -323,7 +323,7 @@ class EpollMap {
 
 thread_local bool EpollMap::t_inside __attribute__((tls_model("initial-exec"))) = false;
 
-EpollMap g_epoll_map;
+constinit EpollMap g_epoll_map;  // (zero at load: no constructor runs)
 
 // An epoll wait: the epoll descriptor, the room for events, the timeout (-1: none), and the
 // sockets among the first kMaxPolled of the `r` events returned (read safely), as the kernel
