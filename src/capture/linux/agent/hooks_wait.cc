@@ -177,25 +177,12 @@ class EpollMap {
       stale_.store(true, std::memory_order_relaxed);
       return;
     }
-    uint64_t old;
-    if (by_fd_.find(key(epfd, static_cast<uint64_t>(fd)), old)) {
-      Target t;
-      if (by_data_.find(key(epfd, old), t) && t.fd == fd) by_data_.erase(key(epfd, old));
-      by_fd_.erase(key(epfd, static_cast<uint64_t>(fd)));
-    }
-    if (op == EPOLL_CTL_DEL) return;
-    if (!socket) {
-      by_data_.erase(key(epfd, data));
-      return;
-    }
-    // (a full table: the previous mapping of the word is gone, the new one not kept)
-    // (the events asked for, without the input flags: EPOLLET, EPOLLONESHOT, EPOLLWAKEUP,
-    // EPOLLEXCLUSIVE are not events)
-    const uint32_t asked = events & ~(EPOLLET | EPOLLONESHOT | EPOLLWAKEUP | EPOLLEXCLUSIVE);
-    if (!by_data_.put(key(epfd, data), Target{fd, asked}) ||
-        !by_fd_.put(key(epfd, static_cast<uint64_t>(fd)), data))
-      by_data_.erase(key(epfd, data));
+    update(epfd, op, fd, socket, events, data);
+    any_.store(by_data_.used != 0, std::memory_order_relaxed);
   }
+
+  // Whether some socket may be registered (a wait of a program without any reads nothing).
+  bool any() const { return any_.load(std::memory_order_relaxed); }
 
   // The sockets of `n` returned events (n <= kMaxPolled).
   void ready(PollCapture& pc, int epfd, const epoll_event* ev, size_t n) {
@@ -218,6 +205,27 @@ class EpollMap {
   }
 
  private:
+  void update(int epfd, int op, int fd, bool socket, uint32_t events, uint64_t data) {
+    uint64_t old;
+    if (by_fd_.find(key(epfd, static_cast<uint64_t>(fd)), old)) {
+      Target t;
+      if (by_data_.find(key(epfd, old), t) && t.fd == fd) by_data_.erase(key(epfd, old));
+      by_fd_.erase(key(epfd, static_cast<uint64_t>(fd)));
+    }
+    if (op == EPOLL_CTL_DEL) return;
+    if (!socket) {
+      by_data_.erase(key(epfd, data));
+      return;
+    }
+    // (a full table: the previous mapping of the word is gone, the new one not kept)
+    // (the events asked for, without the input flags: EPOLLET, EPOLLONESHOT, EPOLLWAKEUP,
+    // EPOLLEXCLUSIVE are not events)
+    const uint32_t asked = events & ~(EPOLLET | EPOLLONESHOT | EPOLLWAKEUP | EPOLLEXCLUSIVE);
+    if (!by_data_.put(key(epfd, data), Target{fd, asked}) ||
+        !by_fd_.put(key(epfd, static_cast<uint64_t>(fd)), data))
+      by_data_.erase(key(epfd, data));
+  }
+
   struct Key {
     int32_t epfd;
     uint64_t v;  // data word or fd
@@ -317,6 +325,7 @@ class EpollMap {
 
   std::atomic<int> lock_{0};
   std::atomic<bool> stale_{false};
+  std::atomic<bool> any_{false};
   Table<Target> by_data_;
   Table<uint64_t> by_fd_;
 };
@@ -335,6 +344,10 @@ void epoll_args(Call& c, int epfd, const epoll_event* events, int maxevents, int
   if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
   if (r <= 0 || !c.active()) return;
   PollCapture pc;
+  if (!g_epoll_map.any()) {
+    c.blob(FieldId::fds, kRawPollList, pc.entries, 0);
+    return;
+  }
   epoll_event got[kMaxPolled];
   const size_t n = static_cast<size_t>(r) < kMaxPolled ? static_cast<size_t>(r) : kMaxPolled;
   if (safe_read(got, events, n * sizeof(epoll_event)) == n * sizeof(epoll_event))
