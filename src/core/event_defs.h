@@ -116,7 +116,12 @@
     peer, nested)                                                                                     \
   X(ioctl, "a socket control request", sock, request, arg, extension, nested)                         \
   X(sockname, "a socket's local or peer address was asked for", sock, addr, nested)                   \
-  X(poll, "the program waited for sockets to become ready", fds, timeout, count, sock, nested)                   \
+  X(poll, "the program waited for sockets to become ready (poll, select: count = the sockets "  \
+    "when more than fds lists; epoll waits: sock = the epoll descriptor, count = the room for "  \
+    "events, fds = the sockets among the first 64 events returned, found from their data words " \
+    "through the epoll_ctl calls seen: the result less the entries of fds counts the ready "    \
+    "descriptors not listed, not sockets or registered unseen)", fds, timeout, count, sock,     \
+    nested)                                                                                   \
   X(lookup, "a name was resolved to addresses", host, service, hint_family, hint_type,        \
     hint_flags, addrs, canon, qtype, len, payload, op)                                                             \
   X(reverse_lookup, "an address was resolved to a name", addr, host, service)                 \

@@ -4,8 +4,9 @@
 #   - name lookups (uprobes on libc: getaddrinfo, gethostbyname(_r), getnameinfo, gethostbyaddr),
 #     through a resolver on loopback in a private network namespace (lib_findings.sh), for a name
 #     that resolves and one that does not;
-#   - waits (poll, ppoll, select, epoll_wait): the sockets listed, events asked and returned,
-#     and epoll_ctl on a socket (added, changed, removed: its events and data);
+#   - waits (poll, ppoll, select, epoll_wait): the sockets listed, events asked and returned
+#     (an epoll wait's: those it returned ready, found through the epoll_ctl calls), and
+#     epoll_ctl on a socket (added, changed, removed: its events and data);
 # and says what it cannot record: the library's own sockets inside a lookup are marked `nested`
 # (no row of conns when they moved nothing; the DNS they carried stays), zero-copy sends
 # (sendfile, splice into a socket) keep their bytes as the preload agent's do, bytes it cannot
@@ -47,6 +48,15 @@ for what, funcs in (("lookup", LOOKUPS), ("wait", ("poll", "ppoll", "select", "e
     eq(len(ker), len(pre), f"{what}: as many events from the kernel engine")
     for p, k in zip(pre, ker):
         eq(k, p, f"{what}: the kernel engine's {p[0]}")
+
+context("epoll waits")
+# Both engines list the sockets an epoll wait returned ready, not a pipe (netops wait: the
+# socket alone, the socket beside a pipe, a pipe with a word the socket had, both with one word)
+for engine in ("preload", "ebpf"):
+    s0 = int(output_fields("wait-" + engine, "wait")["sv"].split(",")[0])
+    eq([(e["result"], [f["sock"] for f in e["args"].get("fds", [])])
+        for e in load("wait-" + engine).all("epoll_wait")],
+       [(1, [s0]), (2, [s0]), (1, []), (2, [])], f"{engine}: the sockets listed")
 
 context("lookup durations")
 t = load("lookup-ebpf")

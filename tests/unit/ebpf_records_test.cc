@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -508,6 +509,34 @@ TEST(EbpfRecords, APollListsItsSocketsAndTheirEvents) {
   EXPECT_EQ(got[1].sock, 9u);
   EXPECT_EQ(ev.get(FieldId::count)->num, 3u);
   EXPECT_EQ(ev.get(FieldId::timeout)->num, 1'000'000'000u);
+}
+
+TEST(EbpfRecords, AnEpollWaitListsTheSocketsAmongTheEventsReturned) {
+  // Three events returned: a socket, one the engine could not map (fd -1), another socket.
+  ws_ebpf_event e = call(WS_NR_EPOLL_WAIT, 3);
+  e.args[0] = 7;   // the epoll descriptor
+  e.args[2] = 16;  // room
+  ws_ebpf_poll p[3] = {{4, EPOLLIN | EPOLLRDHUP, EPOLLIN}, {-1, 0, 0}, {9, EPOLLOUT, EPOLLOUT}};
+  e.payload_len = sizeof p;
+  EbpfRecords records;
+  EventBuilder b;
+  translated(bytes_of(e, std::string(reinterpret_cast<const char*>(p), sizeof p)), b, records);
+  const Event& ev = b.event();
+  EXPECT_EQ(ev.func, FuncId::epoll_wait);
+  EXPECT_EQ(ev.get(FieldId::sock)->num, 7u);
+  EXPECT_EQ(ev.get(FieldId::count)->num, 16u);
+  std::vector<PollEntry> got;
+  ASSERT_TRUE(ev.get(FieldId::fds) && decode_poll_list(ev.get(FieldId::fds)->bytes(), got));
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].sock, 4u);
+  EXPECT_EQ(got[0].events, pollev::kIn | pollev::kRdhup);
+  EXPECT_EQ(got[0].revents, pollev::kIn);
+  EXPECT_EQ(got[1].sock, 9u);
+  // a wait that failed or returned nothing lists nothing
+  ws_ebpf_event none = call(WS_NR_EPOLL_WAIT, 0);
+  EventBuilder b2;
+  translated(bytes_of(none), b2, records);
+  EXPECT_FALSE(b2.event().get(FieldId::fds));
 }
 
 // The records an event makes, translated in order.

@@ -680,18 +680,30 @@ static int cmd_wait(void) {
   ok(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), "epoll_ctl");
   struct epoll_event got[4];
   CHECK(epoll_wait(ep, got, 4, 1000) == 1 && got[0].data.fd == sv[0], "epoll_wait");
-  /* the interest list changed and emptied; a pipe in it is no socket business */
+  /* a pipe ready beside the socket: returned, not listed */
+  CHECK(write(p[1], "p", 1) == 1, "write to the pipe");
+  ev.data.u64 = 7;
+  ok(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), "epoll_ctl pipe");
+  CHECK(epoll_wait(ep, got, 4, 1000) == 2, "epoll_wait socket and pipe");
+  ok(epoll_ctl(ep, EPOLL_CTL_DEL, p[0], NULL), "epoll_ctl DEL pipe");
+  /* the interest list changed and emptied; a pipe in it is no socket business, even with the
+   * data word the socket had */
   ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = 0x1122334455667788ULL;
   ok(epoll_ctl(ep, EPOLL_CTL_MOD, sv[0], &ev), "epoll_ctl MOD");
   ok(epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL), "epoll_ctl DEL");
   CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, sv[0], NULL) == -1 && errno == ENOENT, "epoll_ctl DEL again");
   ev.events = EPOLLIN;
-  ok(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), "epoll_ctl pipe");
+  ok(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), "epoll_ctl pipe again");
+  CHECK(epoll_wait(ep, got, 4, 1000) == 1 && got[0].data.u64 == ev.data.u64, "epoll_wait pipe");
+  /* the socket back with that word, then the pipe given it too: neither is listed */
+  ok(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), "epoll_ctl ADD again");
+  ok(epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev), "epoll_ctl MOD pipe");
+  CHECK(epoll_wait(ep, got, 4, 1000) == 2, "epoll_wait one word for both");
 
   /* a wait on a pipe alone is no socket business */
   struct pollfd pipe_only = {p[0], POLLIN, 0};
-  CHECK(poll(&pipe_only, 1, 0) == 0, "poll on the pipe");
+  CHECK(poll(&pipe_only, 1, 0) == 1, "poll on the pipe");
 
   recv_exact(sv[0], "w");
   ok(close(ep), "close");

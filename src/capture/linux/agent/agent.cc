@@ -163,6 +163,7 @@ void check_fd_marks_after_fork() {
 void after_fork_in_child() {
   g_unseen_said.store(0, std::memory_order_relaxed);
   check_fd_marks_after_fork();
+  epoll_map_after_fork();
   // The child must not write into the parent's rings: it gets rings of its own on first use.
   t_state.slot = -1;
   t_state.tid = 0;

@@ -31,6 +31,7 @@ bool is_socket(int fd);
 void mark_socket(int fd);
 void mark_not_socket(int fd);  // a file, pipe … was just opened under this number
 void forget_fd(int fd);
+void epoll_map_after_fork();  // (hooks_wait.cc) a forked child's table of epoll data words
 // A call just gave the program descriptor `fd` (a socket when `socket`). When the agent still
 // believed `fd` an open socket, that socket was closed by a call it did not see: unseen().
 void new_fd(int fd, bool socket);

@@ -1,8 +1,10 @@
 // Hooks for waiting: poll, ppoll, select, epoll_wait/epoll_pwait/epoll_pwait2, and epoll_ctl,
 // which says what the epoll waits watch. A wait is recorded when it involves a socket
 // (poll/select), or always (the epoll waits: their interest list is made of the epoll_ctl calls
-// before them, recorded when their descriptor is a socket).
+// before them, recorded when their descriptor is a socket). An epoll wait lists the sockets it
+// returned ready, found from each event's data word through the epoll_ctl calls seen (EpollMap).
 #include <poll.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 
@@ -158,11 +160,199 @@ WS_EXPORT int select(int nfds, fd_set* rd, fd_set* wr, fd_set* ex, struct timeva
 
 namespace {
 
-// An epoll wait: the epoll descriptor, the room for events, the timeout (-1: none).
-void epoll_args(Call& c, int epfd, int maxevents, int64_t timeout_ns) {
+// What the epoll_ctl calls seen registered: (epfd, data word) -> the socket and the events asked
+// for, and (epfd, fd) -> the data word, to undo a registration changed or removed. A data word
+// registered for any other descriptor removes the mapping of that word (it is never attributed
+// to a socket). Open addressing with linear probing and backward-shift removal, under a tiny
+// lock that is never waited for by the thread holding it (a signal handler's call) nor forever
+// (a child forked while another thread held it): an update that cannot be made empties the table
+// at the next chance (a ready socket is then not listed, never listed wrongly).
+class EpollMap {
+ public:
+  static constexpr size_t kSlots = 2048;  // each of the two tables (a power of two)
+
+  void ctl(int epfd, int op, int fd, bool socket, uint32_t events, uint64_t data) {
+    Hold h(*this);
+    if (!h.held) {
+      stale_.store(true, std::memory_order_relaxed);
+      return;
+    }
+    update(epfd, op, fd, socket, events, data);
+    any_.store(by_data_.used != 0, std::memory_order_relaxed);
+  }
+
+  // Whether some socket may be registered (a wait of a program without any reads nothing).
+  bool any() const { return any_.load(std::memory_order_relaxed); }
+
+  // The sockets of `n` returned events (n <= kMaxPolled).
+  void ready(PollCapture& pc, int epfd, const epoll_event* ev, size_t n) {
+    Hold h(*this);
+    if (!h.held) return;
+    for (size_t i = 0; i < n && pc.n < kMaxPolled; ++i) {
+      Target t;
+      if (!by_data_.find(key(epfd, ev[i].data.u64), t)) continue;
+      pc.entries[pc.n++] = RawPoll{t.fd, t.events, ev[i].events};
+    }
+  }
+
+  // A registration whose event could not be read (safe reads refused): nothing is trusted.
+  void forget_all() { stale_.store(true, std::memory_order_relaxed); }
+
+  // In a forked child: the lock may be held by a thread that is not there.
+  void after_fork() {
+    lock_.store(0, std::memory_order_relaxed);
+    stale_.store(true, std::memory_order_relaxed);
+  }
+
+ private:
+  void update(int epfd, int op, int fd, bool socket, uint32_t events, uint64_t data) {
+    uint64_t old;
+    if (by_fd_.find(key(epfd, static_cast<uint64_t>(fd)), old)) {
+      Target t;
+      if (by_data_.find(key(epfd, old), t) && t.fd == fd) by_data_.erase(key(epfd, old));
+      by_fd_.erase(key(epfd, static_cast<uint64_t>(fd)));
+    }
+    if (op == EPOLL_CTL_DEL) return;
+    if (!socket) {
+      by_data_.erase(key(epfd, data));
+      return;
+    }
+    // (a full table: the previous mapping of the word is gone, the new one not kept)
+    // (the events asked for, without the input flags: EPOLLET, EPOLLONESHOT, EPOLLWAKEUP,
+    // EPOLLEXCLUSIVE are not events)
+    const uint32_t asked = events & ~(EPOLLET | EPOLLONESHOT | EPOLLWAKEUP | EPOLLEXCLUSIVE);
+    if (!by_data_.put(key(epfd, data), Target{fd, asked}) ||
+        !by_fd_.put(key(epfd, static_cast<uint64_t>(fd)), data))
+      by_data_.erase(key(epfd, data));
+  }
+
+  struct Key {
+    int32_t epfd;
+    uint64_t v;  // data word or fd
+    bool operator==(const Key& o) const { return epfd == o.epfd && v == o.v; }
+  };
+  static Key key(int epfd, uint64_t v) { return Key{epfd, v}; }
+  struct Target {
+    int32_t fd;
+    uint32_t events;
+  };
+
+  template <typename V>
+  struct Table {
+    struct Slot {
+      Key k;
+      V v;
+      bool used;
+    };
+    Slot slots[kSlots] = {};
+    size_t used = 0;
+
+    static size_t home(const Key& k) {
+      uint64_t h = (k.v ^ (static_cast<uint64_t>(static_cast<uint32_t>(k.epfd)) << 32)) *
+                   0x9e3779b97f4a7c15ull;
+      return static_cast<size_t>(h >> 40) & (kSlots - 1);
+    }
+    bool find(const Key& k, V& out) const {
+      for (size_t i = home(k);; i = (i + 1) & (kSlots - 1)) {
+        if (!slots[i].used) return false;
+        if (slots[i].k == k) {
+          out = slots[i].v;
+          return true;
+        }
+      }
+    }
+    bool put(const Key& k, const V& v) {
+      for (size_t i = home(k);; i = (i + 1) & (kSlots - 1)) {
+        if (slots[i].used && !(slots[i].k == k)) continue;
+        if (!slots[i].used) {
+          if (used + 1 >= kSlots * 3 / 4) return false;
+          ++used;
+        }
+        slots[i] = Slot{k, v, true};
+        return true;
+      }
+    }
+    void erase(const Key& k) {
+      size_t i = home(k);
+      for (;; i = (i + 1) & (kSlots - 1)) {
+        if (!slots[i].used) return;
+        if (slots[i].k == k) break;
+      }
+      // Backward shift: an entry after the hole moves into it when its home is not between.
+      for (size_t j = (i + 1) & (kSlots - 1); slots[j].used; j = (j + 1) & (kSlots - 1)) {
+        const size_t h = home(slots[j].k);
+        if (((j - h) & (kSlots - 1)) >= ((j - i) & (kSlots - 1))) {
+          slots[i] = slots[j];
+          i = j;
+        }
+      }
+      slots[i].used = false;
+      --used;
+    }
+    void clear() {
+      for (Slot& s : slots) s.used = false;
+      used = 0;
+    }
+  };
+
+  // The lock, held for a scope: not taken by a thread already in it, nor after a while.
+  struct Hold {
+    EpollMap& m;
+    bool held = false;
+    explicit Hold(EpollMap& map) : m(map) {
+      if (t_inside) return;
+      for (int tries = 0; tries < 100000; ++tries) {
+        if (m.lock_.exchange(1, std::memory_order_acquire) == 0) {
+          held = true;
+          break;
+        }
+        if (tries > 100) sched_yield();
+      }
+      if (!held) return;
+      t_inside = true;
+      if (m.stale_.exchange(false, std::memory_order_relaxed)) {
+        m.by_data_.clear();
+        m.by_fd_.clear();
+      }
+    }
+    ~Hold() {
+      if (!held) return;
+      t_inside = false;
+      m.lock_.store(0, std::memory_order_release);
+    }
+  };
+  static thread_local bool t_inside __attribute__((tls_model("initial-exec")));
+
+  std::atomic<int> lock_{0};
+  std::atomic<bool> stale_{false};
+  std::atomic<bool> any_{false};
+  Table<Target> by_data_;
+  Table<uint64_t> by_fd_;
+};
+
+thread_local bool EpollMap::t_inside __attribute__((tls_model("initial-exec"))) = false;
+
+constinit EpollMap g_epoll_map;  // (zero at load: no constructor runs)
+
+// An epoll wait: the epoll descriptor, the room for events, the timeout (-1: none), and the
+// sockets among the first kMaxPolled of the `r` events returned (read safely), as the kernel
+// engine lists them (wstrace_epoll.bpf.h).
+void epoll_args(Call& c, int epfd, const epoll_event* events, int maxevents, int r,
+                int64_t timeout_ns) {
   c.u64(FieldId::sock, static_cast<uint64_t>(epfd));
   c.u64(FieldId::count, static_cast<uint64_t>(maxevents));
   if (timeout_ns >= 0) c.u64(FieldId::timeout, static_cast<uint64_t>(timeout_ns));
+  if (r <= 0 || !c.active()) return;
+  PollCapture pc;
+  if (!g_epoll_map.any()) {
+    c.blob(FieldId::fds, kRawPollList, pc.entries, 0);
+    return;
+  }
+  epoll_event got[kMaxPolled];
+  const size_t n = static_cast<size_t>(r) < kMaxPolled ? static_cast<size_t>(r) : kMaxPolled;
+  if (safe_read(got, events, n * sizeof(epoll_event)) == n * sizeof(epoll_event))
+    g_epoll_map.ready(pc, epfd, got, n);
+  c.blob(FieldId::fds, kRawPollList, pc.entries, pc.n * sizeof(RawPoll));
 }
 
 int64_t ms_ns(int timeout) { return timeout < 0 ? -1 : int64_t{timeout} * 1'000'000; }
@@ -173,7 +363,7 @@ WS_EXPORT int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeo
   Call c(FuncId::epoll_wait);
   int r = REAL(epoll_wait)(epfd, events, maxevents, timeout);
   c.done_errno(r);
-  epoll_args(c, epfd, maxevents, ms_ns(timeout));
+  epoll_args(c, epfd, events, maxevents, r, ms_ns(timeout));
   return r;
 }
 
@@ -182,7 +372,7 @@ WS_EXPORT int epoll_pwait(int epfd, epoll_event* events, int maxevents, int time
   Call c(FuncId::epoll_pwait);
   int r = REAL(epoll_pwait)(epfd, events, maxevents, timeout, mask);
   c.done_errno(r);
-  epoll_args(c, epfd, maxevents, ms_ns(timeout));
+  epoll_args(c, epfd, events, maxevents, r, ms_ns(timeout));
   return r;
 }
 
@@ -195,25 +385,38 @@ WS_EXPORT int epoll_pwait2(int epfd, epoll_event* events, int maxevents,
   const bool timed = tmo && c.active() && read_safely(t, tmo);
   int r = REAL(epoll_pwait2)(epfd, events, maxevents, tmo, mask);
   c.done_errno(r);
-  epoll_args(c, epfd, maxevents, timed ? timespec_ns(&t) : -1);
+  epoll_args(c, epfd, events, maxevents, r, timed ? timespec_ns(&t) : -1);
   return r;
 }
 
 WS_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
-  if (!enabled() || !is_socket(fd)) return REAL(epoll_ctl)(epfd, op, fd, event);
-  Call c(FuncId::epoll_ctl);
+  if (!enabled()) return REAL(epoll_ctl)(epfd, op, fd, event);
   // The event is read before the call, safely (the kernel answers EFAULT for one it cannot
   // read, and a removal may give none): nothing is recorded of one that is not there.
   epoll_event ev{};
-  const bool given = event && c.active() && read_safely(ev, event);
+  const bool given = event && op != EPOLL_CTL_DEL && read_safely(ev, event);
+  // (a registration made without its data word seen: the table is emptied)
+  auto note = [&](bool socket) {
+    if (op != EPOLL_CTL_DEL && !given) g_epoll_map.forget_all();
+    else g_epoll_map.ctl(epfd, op, fd, socket, ev.events, ev.data.u64);
+  };
+  if (!is_socket(fd)) {  // not recorded, but its data word is no socket's any more
+    int r = REAL(epoll_ctl)(epfd, op, fd, event);
+    if (r == 0) note(false);
+    return r;
+  }
+  Call c(FuncId::epoll_ctl);
   int r = REAL(epoll_ctl)(epfd, op, fd, event);
+  if (r == 0) note(true);
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.u64(FieldId::epfd, static_cast<uint64_t>(epfd));
   c.platform_const(FieldId::epoll_op, op);
-  if (given && op != EPOLL_CTL_DEL) {
+  if (given) {
     c.platform_const(FieldId::events, ev.events);
     c.u64(FieldId::data, ev.data.u64);
   }
   return r;
 }
+
+void ws::agent::epoll_map_after_fork() { g_epoll_map.after_fork(); }

@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -207,10 +208,23 @@ bool wait_args(RawWriter& w, const ws_ebpf_event& e, const uint8_t* payload) {
     }
     case WS_NR_EPOLL_WAIT:
     case WS_NR_EPOLL_PWAIT:
-    case WS_NR_EPOLL_PWAIT2:
+    case WS_NR_EPOLL_PWAIT2: {  // (the sockets returned ready: wstrace_epoll.bpf.h)
       w.u64(FieldId::sock, static_cast<uint32_t>(e.args[0]));
       w.u64(FieldId::count, static_cast<uint32_t>(e.args[2]));
-      break;
+      if (e.flags & WS_F_HAVE_A) w.u64(FieldId::timeout, e.aux[WS_AUX_A]);
+      // (the first events returned, each with its socket or fd -1: the sockets are kept)
+      if (e.ret <= 0) return true;
+      const size_t n = std::min<size_t>(e.payload_len / sizeof(ws_ebpf_poll), WS_EBPF_MAX_POLLED);
+      ws_ebpf_poll ready[WS_EBPF_MAX_POLLED];
+      size_t kept = 0;
+      for (size_t i = 0; i < n; ++i) {
+        ws_ebpf_poll p;
+        std::memcpy(&p, payload + i * sizeof p, sizeof p);
+        if (p.fd >= 0) ready[kept++] = p;
+      }
+      w.poll_list(reinterpret_cast<const uint8_t*>(ready), kept * sizeof(ws_ebpf_poll));
+      return true;
+    }
     default: return false;
   }
   if (e.flags & WS_F_HAVE_A) w.u64(FieldId::timeout, e.aux[WS_AUX_A]);

@@ -478,6 +478,7 @@ static __always_inline int compat_call(__u32 tgid, __u32 tid) {
 }
 
 #include "wstrace_zerocopy.bpf.h"
+#include "wstrace_epoll.bpf.h"
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr) {
@@ -786,6 +787,8 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   __u64 id = bpf_get_current_pid_tgid();
   __u32 tgid = id >> 32, tid = (__u32)id;
+  /* (any call: checked there; the epoll and socket descriptors in one word, for five arguments) */
+  epoll_ctl_seen(regs->orig_ax, ret, (__u32)regs->di | regs->dx << 32, regs->si, regs->r10);
   struct task_struct *task = bpf_get_current_task_btf();
   struct inflight *found = bpf_task_storage_get(&inflight, task, 0, 0);
   struct inflight c = {};
@@ -845,6 +848,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret) {
   }
   if (trace_all) system_before(tgid, tid, &c);
   zc_exit(s, &c, ret);  /* (a sendfile's first pieces go out here) */
+  epoll_ready(s, &c, ret);
   submit(s);
   if (trace_all) system_after(tgid, &c, ret);
   if ((c.nr == WS_NR_SENDMMSG || c.nr == WS_NR_RECVMMSG) && ret > 1)
@@ -1211,8 +1215,8 @@ int lookup_exit(struct pt_regs *ctx) {
 }
 
 /* ---- Waits and splice: poll, ppoll, select, pselect6 when a socket is among their
- * descriptors, the epoll waits always (the preload agent records the same: their interest
- * lists are not looked at), and splice with a socket at one end. ---- */
+ * descriptors, the epoll waits always (the preload agent records the same), with the sockets
+ * they returned ready (wstrace_epoll.bpf.h), and splice with a socket at one end. ---- */
 
 /* What a wait's call said at entry that the kernel may overwrite: its timeout and select's
  * sets (whole longs, as the kernel reads them). */
