@@ -391,23 +391,27 @@ WS_EXPORT int epoll_pwait2(int epfd, epoll_event* events, int maxevents,
 
 WS_EXPORT int epoll_ctl(int epfd, int op, int fd, epoll_event* event) {
   if (!enabled()) return REAL(epoll_ctl)(epfd, op, fd, event);
+  if (!is_socket(fd)) {  // not recorded, but its data word is no socket's any more
+    int r = REAL(epoll_ctl)(epfd, op, fd, event);
+    // (the kernel has just read the event of a successful ADD/MOD: it is read directly, with
+    // no system call, as poll's array after a successful poll)
+    if (r == 0) {
+      const epoll_event ev = op == EPOLL_CTL_DEL ? epoll_event{} : *event;
+      g_epoll_map.ctl(epfd, op, fd, false, ev.events, ev.data.u64);
+    }
+    return r;
+  }
   // The event is read before the call, safely (the kernel answers EFAULT for one it cannot
   // read, and a removal may give none): nothing is recorded of one that is not there.
   epoll_event ev{};
   const bool given = event && op != EPOLL_CTL_DEL && read_safely(ev, event);
-  // (a registration made without its data word seen: the table is emptied)
-  auto note = [&](bool socket) {
-    if (op != EPOLL_CTL_DEL && !given) g_epoll_map.forget_all();
-    else g_epoll_map.ctl(epfd, op, fd, socket, ev.events, ev.data.u64);
-  };
-  if (!is_socket(fd)) {  // not recorded, but its data word is no socket's any more
-    int r = REAL(epoll_ctl)(epfd, op, fd, event);
-    if (r == 0) note(false);
-    return r;
-  }
   Call c(FuncId::epoll_ctl);
   int r = REAL(epoll_ctl)(epfd, op, fd, event);
-  if (r == 0) note(true);
+  if (r == 0) {
+    // (a registration made without its data word seen: the table is emptied)
+    if (op != EPOLL_CTL_DEL && !given) g_epoll_map.forget_all();
+    else g_epoll_map.ctl(epfd, op, fd, true, ev.events, ev.data.u64);
+  }
   c.done_errno(r);
   c.u64(FieldId::sock, static_cast<uint64_t>(fd));
   c.u64(FieldId::epfd, static_cast<uint64_t>(epfd));
