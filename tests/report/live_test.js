@@ -6,7 +6,7 @@
 // the filter box narrows the calls that arrive; a paused page stays as it was while the
 // recording goes on, and catches up when resumed; a finding appears while the program runs; a
 // call's payload shows in the viewer; the page learns that the recording is over, holding every
-// call of the trace. How long a step took to show is printed, not asserted.
+// call of the trace; with rings too small for a burst, the drops show while the program runs. How long a step took to show is printed, not asserted.
 "use strict";
 const path = require("path");
 const fs = require("fs");
@@ -109,7 +109,57 @@ async function main() {
   const end = await exited;
   check(end.code === 0, `wstrace ends on SIGTERM with the program's status 0 (${JSON.stringify(end)})`);
   await playback(browser, trace, inTrace);
+  await dropsLive(browser);
   await browser.close();
+}
+
+// `record --ui` with rings of 8 KiB on a burst they cannot hold: the page says that calls were
+// dropped while the program still runs, and at the end as many as the trace counts.
+async function dropsLive(browser) {
+  const control = path.join(work, "control2.fifo"), ack = path.join(work, "ack2.fifo");
+  for (const f of [control, ack]) {
+    fs.rmSync(f, { force: true });
+    execFileSync("mkfifo", [f]);
+  }
+  const trace = path.join(work, "drops.wst");
+  const rec = spawn(wstrace, ["record", "-q", "--ui", "--ring-kib", "8", "-o", trace, "--",
+    process.env.WSTRACE_PY || "python3", client, control, ack, serverPort, deadPort],
+  { stdio: ["ignore", "inherit", "pipe"] });
+  recording = rec;
+  const exited = new Promise((resolve) => rec.on("exit", (code, sig) => resolve({ code, sig })));
+  const { url } = await printedUrl(rec, /live view at (http:\/\/\S+)/);
+  const controlFd = fs.openSync(control, "w");
+  const ackFd = fs.openSync(ack, "r");
+  const step = (command) => {  // (the acknowledgement is read whole: one line, a few bytes)
+    fs.writeSync(controlFd, command + "\n");
+    const buf = Buffer.alloc(64);
+    const n = fs.readSync(ackFd, buf, 0, buf.length, null);
+    return buf.toString("utf8", 0, n).trim();
+  };
+  const { page, W, problems } = await openLivePage(browser, url);
+  const dropped = () => page.evaluate(() => {
+    const m = /([\d,]+) dropped/.exec(document.getElementById("live-state").textContent);
+    return m ? Number(m[1].replace(/,/g, "")) : -1;
+  });
+  check(step("burst") === "done burst", "the burst ran");
+  const t = Date.now();
+  await W(() => /[1-9][\d,]* dropped/.test(document.getElementById("live-state").textContent));
+  console.log(`the drops showed ${Date.now() - t} ms after the burst`);
+  const during = await dropped();
+  check(await page.evaluate(() => !window.__wstrace.live.over()) && during > 0,
+        `the page says ${during} calls were dropped while the program runs`);
+  check(step("quit") === "done quit", "the program was told to quit");
+  await W(() => window.__wstrace.live.over());
+  const info = JSON.parse(execFileSync(wstrace, ["info", "--json", trace], { encoding: "utf8" }));
+  const after = await dropped();
+  check(info.dropped > 0 && after === info.dropped,
+        `at the end the page says ${after} dropped, the trace ${info.dropped}`);
+  check(problems.length === 0, `no console errors with drops (${problems.join("; ")})`);
+  fs.closeSync(controlFd);
+  fs.closeSync(ackFd);
+  rec.kill("SIGTERM");
+  const end = await exited;
+  check(end.code === 0, `wstrace ends on SIGTERM after the burst (${JSON.stringify(end)})`);
 }
 
 // The trace's calls (export --format jsonl, wstrace's own filter): [seq, func, ts_ns] each.

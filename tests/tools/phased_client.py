@@ -7,6 +7,8 @@ them without sleeping: it reads a command a line from the fifo CONTROL, does it 
   fetch     GET /hello.txt from 127.0.0.1:PORT (HTTP/1.0)
   refused   connect to 127.0.0.1:DEAD_PORT (refused), close, then open and close another
             socket (the tracker hands a connection's end on at the next call)
+  burst     20,000 datagrams of 1,000 bytes to a socket of its own on loopback, as fast as it
+            can (more than small rings hold: a recording with them drops calls)
   quit      exit 0
 """
 import socket
@@ -32,6 +34,16 @@ def refused():
     socket.socket().close()
 
 
+def burst():
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind(("127.0.0.1", 0))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        data = b"x" * 1000
+        for _ in range(20000):
+            s.sendto(data, sink.getsockname())
+    sink.close()
+
+
 with open(control) as commands, open(ack, "w") as done:
     for line in commands:
         command = line.strip()
@@ -39,6 +51,8 @@ with open(control) as commands, open(ack, "w") as done:
             fetch()
         elif command == "refused":
             refused()
+        elif command == "burst":
+            burst()
         elif command != "quit":
             print(f"phased_client: unknown command {command!r}", file=sys.stderr)
             sys.exit(2)
