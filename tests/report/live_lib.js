@@ -1,7 +1,10 @@
 // What the live view's browser tests share (live_test.js, win_live_test.js): requests to the
-// server, its URL as wstrace prints it, and the security refusals every live server must make.
+// server, its URL as wstrace prints it, the security refusals every live server must make, and
+// the checks of the page both make (arrivals, pause, playback).
 "use strict";
 const http = require("http");
+const path = require("path");
+const { execFileSync } = require("child_process");
 const { check } = require("./checks.js");
 
 // A GET of `url` with the headers given; resolves to {status, body, headers}.
@@ -149,5 +152,73 @@ async function checkArrivals(page, W, step, port) {
   await page.evaluate(() => window.__wstrace.applyFilter(""));
 }
 
+// A paused page stays as it was while the recording goes on (`step("fetch")`, the server at
+// `url` receiving more); resumed, it catches up.
+async function checkPause(page, W, step, url) {
+  const { base, token } = urlParts(url);
+  const calls = () => page.evaluate(() => window.__wstrace.calls());
+  await page.evaluate(() => window.__wstrace.live.pause(true));
+  const before = await calls();
+  await step("fetch");
+  let held;
+  do held = await serverHolds(base, token); while (held.calls <= before);
+  check((await calls()) === before, `paused, the page stays at ${before} calls while the server has ${held.calls}`);
+  await page.evaluate(() => window.__wstrace.live.pause(false));
+  await W((n) => window.__wstrace.calls() >= n, held.calls);
+  check(true, `resumed, the page caught up (${await calls()} calls)`);
+}
+
+// The calls of `trace` as `wstrace` (a Linux build) exports them (--format jsonl, its own
+// filter): [seq, func, ts_ns] each.
+function traceCalls(wstrace, trace, filter) {
+  return execFileSync(wstrace, ["export", "--format", "jsonl", "-o", "-", trace,
+    ...(filter ? ["--filter", filter] : [])], { encoding: "utf8" }).split("\n").filter((l) => l)
+    .map((l) => JSON.parse(l)).map((e) => [e.seq, e.func, e.ts_ns]);
+}
+
+// The playback of `trace` (`wstrace ui`) at `url`, read with the Linux `wstrace`: paused at the
+// start, a seek to half-way shows the calls up to there and none after, then played at speed 10
+// to the end, every one of the trace's `inTrace` calls; a seek back to three quarters loads the
+// page again with the calls up to there. Leaves a screenshot in `work`.
+async function checkPlayback(browser, url, wstrace, trace, inTrace, work) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const problems = [];
+  page.on("pageerror", (e) => problems.push("page error: " + e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => window.__wstrace && window.__wstrace.live &&
+    window.__wstrace.live.playback(), null, { timeout: 20000 });
+  const state = await page.evaluate(() => window.__wstrace.live.playback());
+  check(!state.playing && state.position === 0 && state.end > 0,
+        `playback starts paused at the beginning (${JSON.stringify(state)})`);
+  check((await page.evaluate(() => window.__wstrace.calls())) === 0, "no call shown before playing");
+  const half = Math.round(state.end / 2);
+  await page.evaluate((t) => window.__wstrace.live.control("seek", t), half);
+  await page.waitForFunction(() => window.__wstrace.calls() > 0, null, { timeout: 20000 });
+  const [n, last] = await page.evaluate(() => [window.__wstrace.calls(), window.__wstrace.lastTs()]);
+  check(n < inTrace && last <= half, `a seek to half-way shows ${n} of ${inTrace} calls, the last at ${last} <= ${half} ns`);
+  const t0 = Date.now();
+  await page.evaluate(() => window.__wstrace.live.control("speed", 10).then(() => window.__wstrace.live.control("play")));
+  await page.waitForFunction(() => window.__wstrace.live.over(), null, { timeout: 60000 });
+  console.log(`the second half (${(state.end - half) / 1e6} ms of trace) played at speed 10 in ${Date.now() - t0} ms`);
+  check((await page.evaluate(() => window.__wstrace.calls())) === inTrace, `played to the end: every call (${inTrace})`);
+  // Seeking back to the time of the call three quarters in: the server plays from the start
+  // again, the page loads again and holds the calls up to there, as the trace has them.
+  const all = traceCalls(wstrace, trace);
+  const quarter = all[Math.floor(all.length * 0.75)][2] - all[0][2];
+  const upTo = all.filter((c) => c[2] - all[0][2] <= quarter);
+  await Promise.all([page.waitForEvent("load"),
+    page.evaluate((t) => window.__wstrace.live.control("seek", t), quarter)]);
+  await page.waitForFunction((n) => window.__wstrace && window.__wstrace.calls &&
+    window.__wstrace.calls() >= n, upTo.length, { timeout: 20000 });
+  const back = await page.evaluate(() => ({ held: window.__wstrace.held(), last: window.__wstrace.lastTs(),
+    state: window.__wstrace.live.playback() }));
+  check(JSON.stringify(back.held.map((c) => c[0])) === JSON.stringify(upTo.map((c) => c[0])) &&
+        back.last <= quarter && !back.state.done,
+        `a seek back to ${quarter} ns shows the ${upTo.length} calls up to there and none after (${back.held.length} held, the last at ${back.last} ns)`);
+  check(problems.length === 0, `no page errors in playback (${problems.join("; ")})`);
+  await page.screenshot({ path: path.join(work, "playback.png") });
+  await page.close();
+}
+
 module.exports = { get, eventsUntil, serverHolds, printedUrl, urlParts, checkRefusals, checkCrossOrigin,
-  openLivePage, checkArrivals };
+  openLivePage, checkArrivals, checkPause, traceCalls, checkPlayback };

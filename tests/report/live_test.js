@@ -17,8 +17,8 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 
 const checks = require("./checks.js");
 const check = checks.check;
-const { serverHolds, printedUrl, urlParts, checkRefusals, checkCrossOrigin, openLivePage,
-  checkArrivals } = require("./live_lib.js");
+const { printedUrl, checkRefusals, checkCrossOrigin, openLivePage, checkArrivals, checkPause,
+  traceCalls, checkPlayback } = require("./live_lib.js");
 
 async function main() {
   const control = path.join(work, "control.fifo"), ack = path.join(work, "ack.fifo");
@@ -32,7 +32,6 @@ async function main() {
   recording = rec;
   const exited = new Promise((resolve) => rec.on("exit", (code, sig) => resolve({ code, sig })));
   const { url } = await printedUrl(rec, /live view at (http:\/\/\S+)/);
-  const { base, token } = urlParts(url);
 
   // The steps of the program: each sent, then its acknowledgement awaited.
   const controlFd = fs.openSync(control, "w");
@@ -65,15 +64,7 @@ async function main() {
   await checkArrivals(page, W, step, serverPort);
 
   // ---- pause: the page stays while the recording goes on; resume catches up
-  await page.evaluate(() => window.__wstrace.live.pause(true));
-  const before = await calls();
-  await step("fetch");
-  let held;
-  do held = await serverHolds(base, token); while (held.calls <= before);
-  check((await calls()) === before, `paused, the page stays at ${before} calls while the server has ${held.calls}`);
-  await page.evaluate(() => window.__wstrace.live.pause(false));
-  await W((n) => window.__wstrace.calls() >= n, held.calls);
-  check(true, `resumed, the page caught up (${await calls()} calls)`);
+  await checkPause(page, W, step, url);
 
   // ---- a finding while the program runs
   const t = Date.now();
@@ -162,18 +153,11 @@ async function dropsLive(browser) {
   check(end.code === 0, `wstrace ends on SIGTERM after the burst (${JSON.stringify(end)})`);
 }
 
-// The trace's calls (export --format jsonl, wstrace's own filter): [seq, func, ts_ns] each.
-function traceCalls(trace, filter) {
-  return execFileSync(wstrace, ["export", "--format", "jsonl", "-o", "-", trace,
-    ...(filter ? ["--filter", filter] : [])], { encoding: "utf8" }).split("\n").filter((l) => l)
-    .map((l) => JSON.parse(l)).map((e) => [e.seq, e.func, e.ts_ns]);
-}
-
 // A page that holds at most 6 calls (&hold=6) of the recording just over: it holds the last 6
 // and counts the others as not held; scrolling up reads older ones from the trace, a filter
 // reads the matching ones, each as the trace has them; "Back to live" holds the last 6 again.
 async function holdAndOlder(browser, url, trace) {
-  const all = traceCalls(trace);
+  const all = traceCalls(wstrace, trace);
   const seqs = (list) => JSON.stringify(list.map((c) => c[0]));
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const problems = [];
@@ -206,7 +190,7 @@ async function holdAndOlder(browser, url, trace) {
     !document.getElementById("live-back").hidden), "the page browses back, with Back to live shown");
   // A filter: the matching calls up to where the page was, from the trace with wstrace's filter.
   const before = h.calls[h.calls.length - 1][0] + 1;
-  const matching = traceCalls(trace, "event == connect and rport > 0").filter((c) => c[0] < before);
+  const matching = traceCalls(wstrace, trace, "event == connect and rport > 0").filter((c) => c[0] < before);
   await page.evaluate(() => window.__wstrace.applyFilter("event == connect and rport > 0"));
   await page.waitForFunction(() => !window.__wstrace.live.fetching() && window.__wstrace.listed() > 0,
     null, { timeout: 20000 });
@@ -231,42 +215,7 @@ async function playback(browser, trace, inTrace) {
   recording = ui;
   const exited = new Promise((resolve) => ui.on("exit", (code, sig) => resolve({ code, sig })));
   const { url } = await printedUrl(ui, / at (http:\/\/\S+)/);
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-  const problems = [];
-  page.on("pageerror", (e) => problems.push("page error: " + e.message));
-  await page.goto(url);
-  await page.waitForFunction(() => window.__wstrace && window.__wstrace.live &&
-    window.__wstrace.live.playback(), null, { timeout: 20000 });
-  const state = await page.evaluate(() => window.__wstrace.live.playback());
-  check(!state.playing && state.position === 0 && state.end > 0,
-        `playback starts paused at the beginning (${JSON.stringify(state)})`);
-  check((await page.evaluate(() => window.__wstrace.calls())) === 0, "no call shown before playing");
-  const half = Math.round(state.end / 2);
-  await page.evaluate((t) => window.__wstrace.live.control("seek", t), half);
-  await page.waitForFunction(() => window.__wstrace.calls() > 0, null, { timeout: 20000 });
-  const [n, last] = await page.evaluate(() => [window.__wstrace.calls(), window.__wstrace.lastTs()]);
-  check(n < inTrace && last <= half, `a seek to half-way shows ${n} of ${inTrace} calls, the last at ${last} <= ${half} ns`);
-  const t0 = Date.now();
-  await page.evaluate(() => window.__wstrace.live.control("speed", 10).then(() => window.__wstrace.live.control("play")));
-  await page.waitForFunction(() => window.__wstrace.live.over(), null, { timeout: 60000 });
-  console.log(`the second half (${(state.end - half) / 1e6} ms of trace) played at speed 10 in ${Date.now() - t0} ms`);
-  check((await page.evaluate(() => window.__wstrace.calls())) === inTrace, `played to the end: every call (${inTrace})`);
-  // Seeking back to the time of the call three quarters in: the server plays from the start
-  // again, the page loads again and holds the calls up to there, as the trace has them.
-  const all = traceCalls(trace);
-  const quarter = all[Math.floor(all.length * 0.75)][2] - all[0][2];
-  const upTo = all.filter((c) => c[2] - all[0][2] <= quarter);
-  await Promise.all([page.waitForEvent("load"),
-    page.evaluate((t) => window.__wstrace.live.control("seek", t), quarter)]);
-  await page.waitForFunction((n) => window.__wstrace && window.__wstrace.calls &&
-    window.__wstrace.calls() >= n, upTo.length, { timeout: 20000 });
-  const back = await page.evaluate(() => ({ held: window.__wstrace.held(), last: window.__wstrace.lastTs(),
-    state: window.__wstrace.live.playback() }));
-  check(JSON.stringify(back.held.map((c) => c[0])) === JSON.stringify(upTo.map((c) => c[0])) &&
-        back.last <= quarter && !back.state.done,
-        `a seek back to ${quarter} ns shows the ${upTo.length} calls up to there and none after (${back.held.length} held, the last at ${back.last} ns)`);
-  check(problems.length === 0, `no page errors in playback (${problems.join("; ")})`);
-  await page.screenshot({ path: path.join(work, "playback.png") });
+  await checkPlayback(browser, url, wstrace, trace, inTrace, work);
   ui.kill("SIGTERM");
   const end = await exited;
   check(end.code === 0, `wstrace ui ends on SIGTERM (${JSON.stringify(end)})`);

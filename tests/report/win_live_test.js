@@ -4,8 +4,10 @@
 // `wstrace.exe record --ui` on wsteps.exe, a client that works in steps when told through a
 // control connection to this test, checked between the steps, never sleeping: the server's
 // refusals (wrong or no token, wrong Host, another origin); calls appear on the page while the
-// program runs; the filter box narrows the calls that arrive; a finding while the program runs;
-// the page learns that the recording is over, holding every call of the trace.
+// program runs; the filter box narrows the calls that arrive; a paused page stays as it was while
+// the recording goes on, and catches up when resumed; a finding while the program runs; the page
+// learns that the recording is over, holding every call of the trace. Then `wstrace.exe ui` plays
+// that trace back: paused at the start, a seek, played at speed 10 to the end with every call.
 // Then `wstrace.exe attach --ui` to a running wnetops.exe: the page opens with the token, and
 // the event stream carries the calls made after the attach, every one of the trace.
 "use strict";
@@ -20,7 +22,7 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 const checks = require("./checks.js");
 const check = checks.check;
 const { get, eventsUntil, printedUrl, urlParts, checkRefusals, checkCrossOrigin, openLivePage,
-  checkArrivals } = require("./live_lib.js");
+  checkArrivals, checkPause, checkPlayback } = require("./live_lib.js");
 
 const started = [];  // wine processes, ended on failure too
 
@@ -104,6 +106,7 @@ async function record(browser) {
   await checkCrossOrigin(browser, `http://127.0.0.1:${dataPort}/hello.txt`, url);
   const { page, W, problems } = await openLivePage(browser, url);
   await checkArrivals(page, W, step, dataPort);
+  await checkPause(page, W, step, url);
 
   await step("refused");
   await W(() => window.__wstrace.findings().includes("connect-failed"));
@@ -125,6 +128,16 @@ async function record(browser) {
   await rec.ended;
   data.close();
   controlServer.close();
+  return { trace, inTrace };
+}
+
+// `wstrace.exe ui` on the trace just recorded, played back in the page (checkPlayback).
+async function playback(browser, trace, inTrace) {
+  const ui = wine([wstraceExe, "ui", trace], ["ignore", "ignore", "pipe"]);
+  const { url } = await printedUrl(ui, / at (http:\/\/\S+)/);
+  await checkPlayback(browser, url, wstrace, trace, inTrace, work);
+  ui.kill("SIGTERM");
+  await ui.ended;
 }
 
 async function attach() {
@@ -157,7 +170,8 @@ async function attach() {
 async function main() {
   const browser = await chromium.launch({ executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
-  await record(browser);
+  const { trace, inTrace } = await record(browser);
+  await playback(browser, trace, inTrace);
   await browser.close();
   await attach();
 }
