@@ -1,10 +1,12 @@
 # Turns the page's files (src/report/web/) into a C++ header of string constants, so that
 # wstrace carries its report page inside. Run as
 #   cmake -DOUT=report_assets.h "-DFILES=name=path|name=path…" -P embed_web.cmake
-# A file may not contain the raw string's closing delimiter (checked). GCC and mingw-w64 take
-# string literals of any length (MSVC would need them cut into pieces).
+# A file may not contain the raw string's closing delimiter (checked). GCC, clang and mingw-w64
+# take string literals of any length; the standard only promises 65,536 characters, which
+# report.js has outgrown, so the header turns -Woverlength-strings off for itself (MSVC would
+# need the files cut into pieces).
 set(delim "ws_web")
-set(text "// Generated from src/report/web/ by embed_web.cmake: DO NOT EDIT.\n#pragma once\n#include <string_view>\nnamespace ws::report::web {\n")
+set(text "// Generated from src/report/web/ by embed_web.cmake: DO NOT EDIT.\n#pragma once\n#include <string_view>\n#pragma GCC diagnostic push\n#pragma GCC diagnostic ignored \"-Woverlength-strings\"\nnamespace ws::report::web {\n")
 string(REPLACE "|" ";" entries "${FILES}")
 foreach(entry ${entries})
   string(REPLACE "=" ";" parts "${entry}")
@@ -20,6 +22,6 @@ foreach(entry ${entries})
   string(SHA256 hash "${content}")
   string(APPEND text "inline constexpr std::string_view ${name}Sha256 = \"${hash}\";\n")
 endforeach()
-string(APPEND text "}  // namespace ws::report::web\n")
+string(APPEND text "}  // namespace ws::report::web\n#pragma GCC diagnostic pop\n")
 file(WRITE "${OUT}.tmp" "${text}")
 file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
