@@ -49,6 +49,7 @@ void add_tcp_info_flags(CLI::App& cmd, TcpInfoArgs& t) {
 struct UiArgs {
   bool on = false, open = false;
   uint16_t port = 0;
+  size_t window = 200000;
 };
 
 void add_ui_flags(CLI::App& cmd, UiArgs& ui) {
@@ -57,6 +58,10 @@ void add_ui_flags(CLI::App& cmd, UiArgs& ui) {
                "http://127.0.0.1:PORT/?token=… URL printed (docs/report.md)");
   cmd.add_option("--ui-port", ui.port, "the live view's port (default: a free one)");
   cmd.add_flag("--open", ui.open, "open the live view in the default browser");
+  cmd.add_option("--ui-window", ui.window,
+                 "calls the live view keeps for a page that falls behind (default 200000; its "
+                 "tables of texts start again past twice that)")
+      ->check(CLI::Range(size_t{1000}, size_t{100000000}));
 }
 
 struct RecordArgs {
@@ -167,8 +172,8 @@ class RecordView final : public inspect::Subscriber {
 class LiveView {
  public:
   LiveView(inspect::Inspector& inspection, const trace::TraceHeader& header, std::string trace,
-           bool show_secrets, std::string filter)
-      : feed_(inspection, header),
+           bool show_secrets, std::string filter, size_t window)
+      : feed_(inspection, header, window),
         older_([trace, show_secrets] { return open_trace(trace, false, show_secrets); },
                std::move(filter)) {}
 
@@ -219,7 +224,8 @@ std::unique_ptr<LiveView> start_live_view(const UiArgs& ui, RecordView& view,
                                           std::string filter) {
   if (!ui.on) return nullptr;
   auto live = std::make_unique<LiveView>(view.inspection(), engine.header(),
-                                         engine.summary().output, show_secrets, std::move(filter));
+                                         engine.summary().output, show_secrets, std::move(filter),
+                                         ui.window);
   if (Status s = live->start(ui); !s.ok()) {
     report(s.message());
     return nullptr;

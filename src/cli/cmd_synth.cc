@@ -49,7 +49,7 @@ void add_synth_command(CLI::App& app, int& exit_code) {
       "synth", "Write a trace of a built-in scenario (for demos, tests and benchmarks)");
   cmd->add_option("SCENARIO", o->scenario,
                   "demo; retransmissions (a Linux upload with the kernel engine's TCP events); bench:N (N send/recv events), conns:N (N events of short "
-                  "connections), payload:N (a download of N bytes)")
+                  "connections), ports:N (the same, each connection to a port of its own), payload:N (a download of N bytes)")
       ->required();
   cmd->add_option("-o,--output", o->out, "trace file to write")->required();
   cmd->add_option("--platform", o->platform, "whose functions and error codes to use")

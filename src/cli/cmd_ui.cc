@@ -17,11 +17,12 @@ struct UiCommandArgs {
   std::string file;
   uint16_t port = 0;
   bool open = false, show_secrets = false;
+  size_t window = 200000;
 };
 
 int run_ui(const UiCommandArgs& a) {
   if (!open_trace(a.file, false, a.show_secrets)) return kExitError;  // (says why)
-  ui::Playback playback([&] { return open_trace(a.file, false, a.show_secrets); });
+  ui::Playback playback([&] { return open_trace(a.file, false, a.show_secrets); }, a.window);
   ui::ServeOptions so;
   so.port = a.port;
   so.control = [&](const std::string& op, const std::string& value) {
@@ -54,6 +55,10 @@ void add_ui_command(CLI::App& app, int& exit_code) {
   cmd->add_option("FILE", a->file, "trace file (.wst)")->required();
   cmd->add_option("--ui-port", a->port, "the port to serve on (default: a free one)");
   cmd->add_flag("--open", a->open, "open the page in the default browser");
+  cmd->add_option("--ui-window", a->window,
+                  "calls the server keeps for a page that falls behind (default 200000; its "
+                  "tables of texts start again past twice that)")
+      ->check(CLI::Range(size_t{1000}, size_t{100000000}));
   add_show_secrets_flag(*cmd, a->show_secrets);
   cmd->callback([a, &exit_code] { exit_code = run_ui(*a); });
 }

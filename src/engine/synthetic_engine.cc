@@ -285,10 +285,14 @@ class BenchEngine final : public Engine {
 
 // Connections that come and go: 64 open at any time, each socket, connect, 4 sends and 4
 // receives, end-of-stream, close (12 events). Memory of inspection must follow the 64, not N.
+// With `ports`, each connection goes to a port of its own (1024 to 65535, round), so that its
+// connect and its filter facts are texts no other connection has (as a client's ephemeral
+// ports, or a server's peers, make them).
 class ChurnEngine final : public Engine {
  public:
   static constexpr uint64_t kLanes = 64, kSteps = 12;
-  ChurnEngine(trace::TraceHeader h, uint64_t n) : header_(std::move(h)), n_(n) {
+  ChurnEngine(trace::TraceHeader h, uint64_t n, bool ports = false)
+      : header_(std::move(h)), n_(n), ports_(ports) {
     for (uint64_t lane = 0; lane < kLanes; ++lane)
       encode_addr(SockAddr::ipv4(0x7f000001, static_cast<uint16_t>(8000 + lane)), addrs_[lane]);
   }
@@ -312,6 +316,12 @@ class ChurnEngine final : public Engine {
     } else if (step == 1) {
       ev.func = FuncId::connect;
       ev.set_num(FieldId::sock, fd);
+      if (ports_) {
+        addrs_[lane].clear();  // (encode_addr appends)
+        const uint64_t conn = i_ / (kLanes * kSteps) * kLanes + lane;
+        encode_addr(SockAddr::ipv4(0x7f000001, static_cast<uint16_t>(1024 + conn % 64512)),
+                    addrs_[lane]);
+      }
       const std::string& a = addrs_[lane];
       ev.set(Value{FieldId::addr, 0, reinterpret_cast<const uint8_t*>(a.data()),
                    static_cast<uint32_t>(a.size())});
@@ -332,6 +342,7 @@ class ChurnEngine final : public Engine {
  private:
   trace::TraceHeader header_;
   uint64_t n_;
+  bool ports_;
   uint64_t i_ = 0;
   std::string addrs_[kLanes];
   trace::ReadProblem end_;
@@ -488,10 +499,13 @@ Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenari
     return std::unique_ptr<Engine>(new BenchEngine(std::move(header), n));
   if (parse_count(scenario, "conns:", n))
     return std::unique_ptr<Engine>(new ChurnEngine(std::move(header), n));
+  if (parse_count(scenario, "ports:", n))
+    return std::unique_ptr<Engine>(new ChurnEngine(std::move(header), n, true));
   if (parse_count(scenario, "payload:", n))
     return std::unique_ptr<Engine>(new PayloadEngine(std::move(header), n));
   return Status::error(fmt::format(
-      "unknown scenario '{}': choose 'demo', 'retransmissions', 'bench:N', 'conns:N' (N events) or 'payload:N' "
+      "unknown scenario '{}': choose 'demo', 'retransmissions', 'bench:N', 'conns:N', 'ports:N' (N events) or "
+      "'payload:N' "
       "(N bytes)",
       scenario));
 }

@@ -57,14 +57,15 @@ bool FeedCursor::parse(const std::string& text) {
   char comma = 0;
   in >> c.calls >> comma >> c.ended >> comma >> c.lookups >> comma >> c.http >> comma >> c.tls >>
       comma >> c.strings >> comma >> c.errors >> comma >> c.facts;
-  if (in.fail() || in.peek() != EOF) return false;
+  if (!in.eof() && in.peek() == ',') in >> comma >> c.texts;  // (absent: the first tables)
+  if (in.fail() || (!in.eof() && in.peek() != EOF)) return false;
   *this = c;
   return true;
 }
 
 std::string FeedCursor::text() const {
-  return fmt::format("{},{},{},{},{},{},{},{}", calls, ended, lookups, http, tls, strings, errors,
-                     facts);
+  return fmt::format("{},{},{},{},{},{},{},{},{}", calls, ended, lookups, http, tls, strings,
+                     errors, facts, texts);
 }
 
 namespace {
@@ -120,7 +121,8 @@ bool LiveFeed::wait_news(const FeedCursor& at, std::chrono::milliseconds wait) {
 LiveFeed::Held LiveFeed::held() {
   std::lock_guard rows_lock(rows_mu_);
   std::lock_guard lock(mu_);
-  return Held{rows_.calls.size() + tape_.size(), tape_.bytes()};
+  return Held{rows_.calls.size() + tape_.size(), tape_.bytes(),
+              rows_.strings.strings().size() + rows_.facts.size()};
 }
 
 void LiveFeed::state_of(FeedCursor& at, ReportData& p) {
@@ -167,6 +169,10 @@ void LiveFeed::format(const CallTape& tape) {
     forget_calls(rows_, n);
     forgotten_ += n;
   }
+  if (std::max(rows_.strings.strings().size(), rows_.facts.size()) > 2 * window_) {
+    call_rows_.compact(rows_);
+    ++texts_;
+  }
 }
 
 void LiveFeed::calls_of(FeedCursor& at, size_t max_calls, ReportData& p, uint64_t& skipped) {
@@ -204,6 +210,7 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
       extra = live_extra ? live_extra() : "";
     }
     format(came);
+    if (at.texts != texts_) at.strings = at.facts = 0, at.texts = texts_;  // (the tables, whole)
     const size_t strings_from = at.strings;
     calls_of(at, max_calls, p, skipped);
     const auto& all = rows_.strings.strings();
@@ -215,8 +222,10 @@ std::string LiveFeed::next_part(FeedCursor& at, size_t max_calls, bool statics) 
     // (a page with calls still to send is not up to date: its next wait_news returns at once)
     if (more) at.version = FeedCursor::kUnseen;
     part.live = fmt::format(
-        "{{\"cursor\":\"{}\",\"skipped\":{},\"strings_from\":{},\"over\":{},\"more\":{}{}}}",
-        at.text(), skipped, strings_from, over ? "true" : "false", more ? "true" : "false", extra);
+        "{{\"cursor\":\"{}\",\"texts\":{},\"skipped\":{},\"strings_from\":{},\"over\":{},"
+        "\"more\":{}{}}}",
+        at.text(), texts_, skipped, strings_from, over ? "true" : "false", more ? "true" : "false",
+        extra);
   }
   return report_json(p, part);
 }
@@ -234,6 +243,7 @@ void LiveFeed::restart(inspect::Inspector& inspection, const std::function<void(
     gone_ = ReportBuilder::Gone();
     call_rows_ = CallRows(kPayloadCap);
     forgotten_ = 0;
+    ++texts_;
     over_ = false;
     ++version_;
     if (meanwhile) meanwhile();

@@ -28,10 +28,12 @@ namespace ws::report {
 struct FeedCursor {
   uint64_t calls = 0;
   size_t ended = 0, lookups = 0, http = 0, tls = 0, strings = 0, errors = 0, facts = 0;
+  uint64_t texts = 0;    // the generation of the string and facts tables it has
   uint64_t version = 0;  // the feed's version when the page was last sent a part
   static constexpr uint64_t kUnseen = UINT64_MAX;  // a version the feed never has
 
-  // "calls,ended,lookups,http,tls,strings,errors,facts" as a page sends it back when it resumes;
+  // "calls,ended,lookups,http,tls,strings,errors,facts[,texts]" as a page sends it back when it
+  // resumes;
   // false (and the cursor left at the start) when it is not that.
   bool parse(const std::string& text);
   std::string text() const;
@@ -72,6 +74,7 @@ class LiveFeed final : public inspect::Subscriber {
   struct Held {
     uint64_t calls = 0;
     size_t tape_bytes = 0;
+    size_t texts = 0;  // rows of the string and facts tables
   };
   Held held();
 
@@ -117,6 +120,9 @@ class LiveFeed final : public inspect::Subscriber {
   ReportData rows_;
   CallRows call_rows_;
   uint64_t forgotten_ = 0;  // the number of rows_'s first call (the calls before it are gone)
+  // The string and facts tables start again (CallRows::compact) when they hold more than twice
+  // the window's calls: pages get them whole, and renumber what they hold (report.js).
+  uint64_t texts_ = 0;
 };
 
 }  // namespace ws::report

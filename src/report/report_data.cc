@@ -76,6 +76,18 @@ void CallRows::add(ReportData& d, const CallHead& h, const Event& ev,
   k.link.push_back(h.link);
 }
 
+namespace {
+// A facts row as one text, its parts apart by NULs, which none of them holds.
+std::string facts_key(const FactsRow& row) {
+  std::string key = fmt::format("{} {} {} {} ", row.family, row.proto, row.lport, row.rport);
+  for (const std::string* part : {&row.lip, &row.rip, &row.host, &row.proc}) {
+    key += *part;
+    key += '\0';
+  }
+  return key;
+}
+}  // namespace
+
 uint32_t CallRows::facts_index(ReportData& d, const inspect::FilterFacts& f) {
   FactsRow row;
   if (f.has_family) row.family = static_cast<int64_t>(f.family);
@@ -84,15 +96,32 @@ uint32_t CallRows::facts_index(ReportData& d, const inspect::FilterFacts& f) {
   if (f.remote) row.rip = ip_string(*f.remote), row.rport = f.remote->port;
   row.host = f.host;
   row.proc = f.proc;
-  // The row as one text, its parts apart by NULs, which none of them holds.
-  std::string key = fmt::format("{} {} {} {} ", row.family, row.proto, row.lport, row.rport);
-  for (const std::string* part : {&row.lip, &row.rip, &row.host, &row.proc}) {
-    key += *part;
-    key += '\0';
-  }
-  auto [it, added] = facts_ids_.try_emplace(key, static_cast<uint32_t>(d.facts.size()));
+  auto [it, added] = facts_ids_.try_emplace(facts_key(row), static_cast<uint32_t>(d.facts.size()));
   if (added) d.facts.push_back(std::move(row));
   return it->second;
+}
+
+void CallRows::compact(ReportData& d) {
+  CallColumns& k = d.calls;
+  StringTable strings;
+  const std::vector<std::string>& was = d.strings.strings();
+  for (uint32_t& a : k.args) a = strings.id(was[a]);
+  for (size_t f = 0; f < k.raw.size(); ++f)
+    if (field_def(static_cast<FieldId>(f)).type == FieldType::Str)
+      for (auto& v : k.raw[f].v) v = strings.id(was[static_cast<size_t>(v)]);
+  std::vector<FactsRow> facts;
+  std::unordered_map<uint32_t, uint32_t> moved;  // old index → new
+  facts_ids_.clear();
+  for (uint32_t& x : k.facts) {
+    auto [it, added] = moved.try_emplace(x, static_cast<uint32_t>(facts.size()));
+    if (added) {
+      facts_ids_.emplace(facts_key(d.facts[x]), it->second);
+      facts.push_back(d.facts[x]);
+    }
+    x = it->second;
+  }
+  d.strings = std::move(strings);
+  d.facts = std::move(facts);
 }
 
 void forget_calls(ReportData& d, size_t n) {

@@ -152,6 +152,10 @@ class CallRows {
   explicit CallRows(uint32_t payload_cap);
   void add(ReportData& d, const CallHead& head, const Event& ev,
            const inspect::FilterFacts& facts);
+  // Renumbers the string and facts tables of `d` (whose rows this made) to hold only what its
+  // calls name: a live view's window of calls moves on, and its tables would grow with every
+  // distinct text of the run otherwise.
+  void compact(ReportData& d);
 
  private:
   uint32_t facts_index(ReportData& d, const inspect::FilterFacts& f);

@@ -16,7 +16,7 @@ inspect::InspectOptions playback_inspection() {
 
 }  // namespace
 
-Playback::Playback(const std::function<std::unique_ptr<Engine>()>& open)
+Playback::Playback(const std::function<std::unique_ptr<Engine>()>& open, size_t window)
     : open_(open), inspection_(std::make_unique<inspect::Inspector>(playback_inspection())) {
   // When the trace ends, for the page's time slider.
   if (auto first = open()) {
@@ -29,7 +29,7 @@ Playback::Playback(const std::function<std::unique_ptr<Engine>()>& open)
   }
   engine_ = open();
   header_ = engine_->header();
-  feed_ = std::make_unique<report::LiveFeed>(*inspection_, header_);
+  feed_ = std::make_unique<report::LiveFeed>(*inspection_, header_, window);
   feed_->live_extra = [this] { return ",\"playback\":" + state_json(); };
 }
 

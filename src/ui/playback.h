@@ -21,8 +21,9 @@ namespace ws::ui {
 class Playback {
  public:
   // Plays the events of `open()` into a feed of its own, starting paused at the beginning;
-  // `open()` is called twice: first to learn when the trace ends.
-  explicit Playback(const std::function<std::unique_ptr<Engine>()>& open);
+  // `open()` is called twice: first to learn when the trace ends. `window`: the feed's (calls
+  // kept for pages that fall behind).
+  explicit Playback(const std::function<std::unique_ptr<Engine>()>& open, size_t window = 200000);
   ~Playback();
 
   report::LiveFeed& feed() { return *feed_; }

@@ -434,6 +434,12 @@ TEST(LiveFeed, EveryCallOnceInOrderPartAfterPart) {
   EXPECT_TRUE(back.parse(at.text()));
   EXPECT_EQ(back.text(), at.text());
   EXPECT_FALSE(back.parse("1,2,x"));
+  EXPECT_TRUE(back.parse("0,0,0,0,0,0,0,0")) << "without the tables' generation: the first";
+  EXPECT_EQ(back.texts, 0u);
+  EXPECT_TRUE(back.parse("1,2,3,4,5,6,7,8,9"));
+  EXPECT_EQ(back.texts, 9u);
+  EXPECT_FALSE(back.parse("1,2,3,4,5,6,7,8,9,"));
+  EXPECT_FALSE(back.parse("1,2,3,4,5,6,7,8,"));
 }
 
 TEST(LiveFeed, APageBehindTheWindowSkipsTheOldestAndIsTold) {
@@ -600,6 +606,42 @@ TEST(LiveFeed, EndedConnectionsAreAWindow) {
   EXPECT_GE(ended, 50u);
   EXPECT_EQ(last, *got.rbegin()) << "the latest ones";
   EXPECT_EQ(part["summary"]["connections"], seen);
+}
+
+// A run whose every connection has texts of its own: the feed's string and facts tables start
+// again when they hold twice the window, and a page that follows (taking the new tables whole,
+// as report.js does) reads every call's arguments and facts as the report does.
+TEST(LiveFeed, TheTablesOfTextsStartAgainAndThePageFollows) {
+  const nlohmann::json eager = eager_rows("ports:120000");
+  std::vector<std::string> want_args;
+  for (uint32_t id : eager["calls"]["args"]) want_args.push_back(eager["strings"].at(id));
+  std::vector<std::string> want_facts;
+  for (uint32_t id : eager["calls"]["facts"]) want_facts.push_back(eager["facts"].at(id).dump());
+  FeedRun run("ports:120000", 1000);
+  ws::report::FeedCursor at;
+  std::vector<std::string> strings, facts, got_args, got_facts;
+  uint64_t texts = 0, restarts = 0;
+  size_t most = 0;
+  for (bool first = true;; first = false) {
+    const bool more = run.observe(300);
+    const auto part = nlohmann::json::parse(run.feed->next_part(at, 1 << 20, first));
+    EXPECT_EQ(part["live"]["skipped"], 0);
+    if (part["live"]["texts"] != texts) {
+      texts = part["live"]["texts"], ++restarts;
+      EXPECT_EQ(part["live"]["strings_from"], 0) << "the new table whole";
+      strings.clear(), facts.clear();
+    }
+    for (const auto& s : part["strings"]) strings.push_back(s);
+    for (const auto& f : part["facts"]) facts.push_back(f.dump());
+    for (uint32_t id : part["calls"]["args"]) got_args.push_back(strings.at(id));
+    for (uint32_t id : part["calls"]["facts"]) got_facts.push_back(facts.at(id));
+    most = std::max(most, run.feed->held().texts);
+    if (!more) break;
+  }
+  EXPECT_GE(restarts, 3u);
+  EXPECT_LE(most, 2 * 2000u + 2 * 300u) << "twice the window, each table, and a part's calls";
+  EXPECT_EQ(got_args, want_args);
+  EXPECT_EQ(got_facts, want_facts);
 }
 
 TEST(LiveFeed, APageWithCallsLeftToSendIsNotKeptWaiting) {

@@ -252,7 +252,9 @@ const filterCtx = (() => {
     .map((k) => [k.name, k]));
   // What the filter sees beyond a call's own fields, shared by many calls (write_facts).
   const facts = [], extraFacts = [];  // (facts -1 - k: extraFacts[k], as errors and strings)
-  const addFacts = (rows, into = facts) => {
+  const factKeys = [], extraFactKeys = [];  // each row as the data had it (JSON), to match it
+  const addFacts = (rows, into = facts, keys = factKeys) => {
+    for (const r of rows) keys.push(JSON.stringify(r));
     for (const { family, proto, lip, lport, rip, rport, host, proc } of records("facts",
       ["family", "proto", "lip", "lport", "rip", "rport", "host", "proc"], rows)) {
       const l = lip ? parseIpBytes(lip) : null, r = rip ? parseIpBytes(rip) : null;
@@ -362,9 +364,33 @@ const filterCtx = (() => {
     // Those of calls read again from the trace: where they start among the extra ones.
     addExtraFacts: (rows) => {
       const base = extraFacts.length;
-      addFacts(rows, extraFacts);
+      addFacts(rows, extraFacts, extraFactKeys);
       return base;
     },
+    // A live view's facts table starts again as `rows`: empties the tables and gives how an old
+    // index becomes a new one — the new table's row of the same facts, else an extra row (the
+    // extra rows made again from those asked for).
+    restartFacts: (rows) => {
+      const at = new Map(rows.map((r, k) => [JSON.stringify(r), k]));
+      const was = { facts: facts.slice(), keys: factKeys.slice(), extra: extraFacts.slice(),
+        extraKeys: extraFactKeys.slice() };
+      facts.length = factKeys.length = extraFacts.length = extraFactKeys.length = 0;
+      const extraAt = new Map();
+      return (id) => {
+        const key = id >= 0 ? was.keys[id] : was.extraKeys[-1 - id];
+        const k = at.get(key);
+        if (k !== undefined) return k;
+        let e = extraAt.get(key);
+        if (e === undefined) {
+          extraFacts.push(id >= 0 ? was.facts[id] : was.extra[-1 - id]);
+          extraFactKeys.push(key);
+          extraAt.set(key, (e = -extraFacts.length));
+        }
+        return e;
+      };
+    },
+    forgetTexts: () => lowered.clear(),  // (string ids renumbered)
+    factsOf,
     addExtraErrors: (rows) => addErrors(rows, extraErrorKey),
     // The raw fields whose values are string ids.
     textFields: new Set(fields.filter((f) => f.kind === "text").map((f) => f.name)),
@@ -1160,8 +1186,38 @@ const live = (() => {
     timeline.grow();
     show();
   };
+  // The server's string and facts tables started again (they hold what its window of calls
+  // names, not every text of the run): the calls held are renumbered onto the new tables, by
+  // text; what only older calls name goes to the extra tables, made again from the calls held.
+  let texts = D.live.texts || 0, textRestarts = 0;
+  function restartTexts(P) {
+    textRestarts++;
+    const was = S.slice(), wasExtra = extraStrings.slice();
+    const textWas = (id) => (id >= 0 ? was[id] : wasExtra[-1 - id]);
+    const at = new Map(P.strings.map((t, k) => [t, k]));
+    S.length = 0;
+    extraStrings.length = 0;
+    extraStringId.clear();
+    const idOf = (text) => {
+      const k = at.get(text);
+      if (k !== undefined) return k;
+      let id = extraStringId.get(text);
+      if (id === undefined) extraStringId.set(text, (id = -extraStrings.push(text)));
+      return id;
+    };
+    for (let i = 0; i < calls.n; i++) calls.args[i] = idOf(textWas(calls.args[i]));
+    for (const name of filterCtx.textFields) {
+      const r = rawColumns[name];
+      if (r) for (let k = 0; k < r.v.length; k++) r.v[k] = idOf(textWas(r.v[k]));
+    }
+    const factOf = filterCtx.restartFacts(P.facts);
+    for (let i = 0; i < calls.n; i++) calls.facts[i] = factOf(calls.facts[i]);
+    filterCtx.forgetTexts();
+    texts = P.live.texts;
+  }
   function apply(P) {
     parts++;
+    if (P.live.texts !== undefined && P.live.texts !== texts) restartTexts(P);
     for (const text of P.strings) S.push(text);
     const errs = records("errors", ["name", "posix", "value", "meaning", "domain", "outcome"], P.errors);
     errorRows.push(...errs);
@@ -1376,6 +1432,7 @@ const live = (() => {
   return { parts: () => parts, paused: () => paused, over: () => over, skipped: () => skipped, pause,
     playback: () => playback, control, showPlayback, hold: HOLD, notHeld: () => notHeld,
     rows: ROWS, rowsNotHeld: () => ({ ...rowsGone }), connsHeld: () => D.conns.length,
+    texts: () => ({ restarts: textRestarts, strings: S.length, extra: extraStrings.length }),
     newer: () => newer, following: () => following, older, backToLive,
     fetching: () => fetching !== null };
 })();
@@ -1406,6 +1463,8 @@ window.__wstrace = {
   held: () => Array.from(calls.seq.subarray(0, calls.n), (seq, i) => [seq, callText(i)]),
   filterError: () => { const e = document.getElementById("filter-error"); return e.hidden ? "" : e.textContent; },
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
+  // The ports the filter sees for a call held (its facts).
+  portsOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : { lport: filterCtx.factsOf(i).lport, rport: filterCtx.factsOf(i).rport }; },
   live,
   findings: () => D.findings.map((f) => f.rule),
   lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
