@@ -21,7 +21,7 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 
 const checks = require("./checks.js");
 const check = checks.check;
-const { get, eventsUntil, printedUrl, urlParts, checkRefusals, checkCrossOrigin, openLivePage,
+const { get, eventsUntil, printedUrl, urlParts, checkRefusals, checkCookie, checkCrossOrigin, openLivePage,
   checkArrivals, checkPause, checkPlayback } = require("./live_lib.js");
 
 const started = [];  // wine processes, ended on failure too
@@ -103,6 +103,7 @@ async function record(browser) {
   const step = stepper(control);
 
   await checkRefusals(url);
+  await checkCookie(url);
   await checkCrossOrigin(browser, `http://127.0.0.1:${dataPort}/hello.txt`, url);
   const { page, W, problems } = await openLivePage(browser, url);
   await checkArrivals(page, W, step, dataPort);
