@@ -55,9 +55,10 @@ int g_opener = -1;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int sig = 1; sig < NSIG; ++sig) signal(sig, SIG_DFL);
+  const int kept = fcntl(sock, F_DUPFD_CLOEXEC, 10);  // (out of the way of what follows)
   const int null_fd = open("/dev/null", O_RDWR);
   for (int fd = 0; fd <= 2; ++fd) dup2(null_fd, fd);
-  if (sock != 3 && dup3(sock, 3, O_CLOEXEC) != 3) _exit(1);
+  if (kept < 0 || dup3(kept, 3, O_CLOEXEC) != 3) _exit(1);
   if (close_range(4, ~0U, 0) != 0)
     for (int fd = 4; fd < 1024; ++fd) close(fd);
   static char url[8192];

@@ -5,7 +5,7 @@
 # program's exit status still reaches the trace and record's own exit status, with the preload
 # engine and the kernel engine (where BPF loads), and `wstrace ui FILE --open` opens its URL.
 # Ctrl+C (SIGINT) ends the serving that follows: record exits with the program's status, ui
-# with 0, the trace complete and readable.
+# with 0, the trace complete and readable. Without an xdg-open, wstrace says so and serves on.
 # Run as: SCRIPT WSTRACE SRC WORK PROGRAMS_DIR
 . "$(dirname "$0")/lib.sh"
 
@@ -25,7 +25,7 @@ start() {
   local name=$1
   shift
   mkfifo "$WORK/$name.fifo"
-  PATH="$WORK/bin:$PATH" "$WSTRACE" "$@" >/dev/null 2>"$WORK/$name.fifo" &
+  PATH="${browser_path:-$WORK/bin:$PATH}" "$WSTRACE" "$@" >/dev/null 2>"$WORK/$name.fifo" &
   pid=$!
   exec 5<"$WORK/$name.fifo"
   : >"$WORK/$name.err"
@@ -113,6 +113,14 @@ if until_line ui "playback of $WORK/preload.wst at "; then
   url=${url%% (Ctrl+C ends it)}
   opened_url ui "$url"
   interrupt ui 0
+fi
+
+# 3. No xdg-open to be found: said, and the URL still served until Ctrl+C.
+mkdir -p "$WORK/empty"
+browser_path=$WORK/empty start nobrowser ui --open "$WORK/preload.wst"
+if until_line nobrowser "cannot start a browser (xdg-open: No such file or directory): open the URL above yourself"; then
+  interrupt nobrowser 0
+  expect_in "$WORK/nobrowser.err" "wstrace: playback of $WORK/preload.wst at http://127.0.0.1:"
 fi
 
 exec 7<>"$WORK/release"  # the fakes end
