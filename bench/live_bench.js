@@ -7,14 +7,16 @@
 // latency — how long after a call happened the page held it (median, 99th percentile) — and
 // the page's JS heap at the end. A recorder that falls behind fills its rings and drops calls:
 // the calls/s count the calls recorded.
-//   node live_bench.js NODE_DIR CHROMIUM WSTRACE PINGPONG ROUNDS
+// RATE (calls a second, 0 = as fast as it goes) paces the program: the budget is a page that
+// keeps up with 100,000 calls a second, without drops.
+//   node live_bench.js NODE_DIR CHROMIUM WSTRACE PINGPONG ROUNDS [RATE]
 "use strict";
 const path = require("path");
 const { spawn, execFileSync } = require("child_process");
 const os = require("os");
 const fs = require("fs");
 
-const [nodeDir, chromiumPath, wstrace, pingpong, rounds] = process.argv.slice(2);
+const [nodeDir, chromiumPath, wstrace, pingpong, rounds, rate = "0"] = process.argv.slice(2);
 const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core"));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "wstrace-live-bench-"));
 
@@ -44,7 +46,7 @@ const cpuMs = (pid) => {
 async function main() {
   // Each run's program waits for a fifo, so that both are timed from its start (the live one
   // once the page follows) to the end of the recording.
-  const gated = (gate) => ["/bin/sh", "-c", `read x < "${gate}" && exec "${pingpong}" ${Number(rounds)}`];
+  const gated = (gate) => ["/bin/sh", "-c", `read x < "${gate}" && exec "${pingpong}" ${Number(rounds)} 32 ${Number(rate)}`];
   const plainRun = async (name) => {
     const plainGate = path.join(tmp, name + "-gate");
     execFileSync("mkfifo", [plainGate]);
@@ -118,20 +120,22 @@ async function main() {
   await new Promise((resolve) => rec.on("exit", resolve));
   const live = callsIn(trace);
   const plainAfter = await plainRun("plain2");
-  const rate = (r) => Math.round(r.calls / r.ms * 1000);
-  const plainRate = (rate(plainBefore) + rate(plainAfter)) / 2;
+  const perS = (r) => Math.round(r.calls / r.ms * 1000);
+  const plainRate = (perS(plainBefore) + perS(plainAfter)) / 2;
   const dropped = (r) => (r.dropped ? `, ${r.dropped} dropped` : "");
-  console.log(`ping-pong ${rounds} rounds, record -q -s 0 (${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}):`);
-  console.log(`  without --ui: ${plainBefore.calls} calls in ${plainBefore.ms} ms, ${rate(plainBefore)} calls/s${dropped(plainBefore)}; ` +
-              `again after: ${plainAfter.calls} in ${plainAfter.ms} ms, ${rate(plainAfter)} calls/s${dropped(plainAfter)}`);
+  const paced = Number(rate) ? `, paced at ${Number(rate)} calls/s` : "";
+  console.log(`ping-pong ${rounds} rounds${paced}, record -q -s 0 (${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}):`);
+  console.log(`  without --ui: ${plainBefore.calls} calls in ${plainBefore.ms} ms, ${perS(plainBefore)} calls/s${dropped(plainBefore)}; ` +
+              `again after: ${plainAfter.calls} in ${plainAfter.ms} ms, ${perS(plainAfter)} calls/s${dropped(plainAfter)}`);
   console.log(`  with --ui and a page: ${live.calls} calls recorded in ${liveMs} ms, ` +
-              `${rate({ ...live, ms: liveMs })} calls/s${dropped(live)} (ratio to without: ${(rate({ ...live, ms: liveMs }) / plainRate).toFixed(2)}); ` +
+              `${perS({ ...live, ms: liveMs })} calls/s${dropped(live)} (ratio to without: ${(perS({ ...live, ms: liveMs }) / plainRate).toFixed(2)}); ` +
               `wstrace CPU: recording thread ${Math.round(recCpu)} ms (${(recCpu * 1000 / live.calls).toFixed(1)} µs a call), ` +
               `other threads ${Math.round(serverCpu)} ms`);
   console.log(`  page: ${b.calls} events held, ${b.skipped} skipped; frame ms median ` +
               `${pct(b.frames, 50).toFixed(1)}, p99 ${pct(b.frames, 99).toFixed(1)}, worst ${Math.max(...b.frames).toFixed(1)}; ` +
               `event latency ms median ${Math.round(pct(b.latency, 50))}, p99 ${Math.round(pct(b.latency, 99))}; JS heap ${(b.heap / 1048576).toFixed(0)} MiB`);
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (process.env.WSTRACE_BENCH_KEEP) console.log(`  traces kept in ${tmp}`);
+  else fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 main().catch((e) => {

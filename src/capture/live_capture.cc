@@ -1,5 +1,8 @@
 #include "live_capture.h"
 
+#include <chrono>
+#include <utility>
+
 namespace ws::capture {
 
 void EventQueue::push(const Event& ev) {
@@ -28,20 +31,40 @@ bool EventQueue::pop(Event& ev) {
   return true;
 }
 
+int64_t LiveCapture::steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 bool LiveCapture::next(Event& ev) {
-  while (!queue_.pop(ev)) {
+  for (;;) {
+    if (out_.pop(ev)) {
+      if (!over_ && ++since_look_ >= kCatchUpLook) {
+        since_look_ = 0;
+        if (const int64_t now = steady_ns(); now - collected_ns_ >= kCatchUpNs) {
+          catch_up();
+          collected_ns_ = now;
+        }
+      }
+      return true;
+    }
+    out_.clear();
+    if (!in_.empty()) {
+      std::swap(out_, in_);
+      continue;
+    }
     if (over_) return false;
-    queue_.clear();
     over_ = !step();
+    collected_ns_ = steady_ns();
   }
-  return true;
 }
 
 void LiveCapture::take(const Event& ev) {
   // The writer numbers events in writing order, from 0, and so does this.
   Event numbered = ev;
   numbered.seq = seq_++;
-  queue_.push(numbered);
+  in_.push(numbered);
 }
 
 }  // namespace ws::capture

@@ -19,6 +19,7 @@ class EventQueue {
   void push(const Event& ev);
   // The next event into `ev`, its blob values valid until clear(); false when none is left.
   bool pop(Event& ev);
+  bool empty() const { return next_ == size_; }
   // Forgets every event, keeping the storage for the next ones (no allocation once warm).
   void clear() { size_ = next_ = 0; }
 
@@ -44,6 +45,12 @@ class LiveCapture : public LiveEngine {
   // One round of collection, its events given to take(). False once the recording is over:
   // the last events taken, the file closed.
   virtual bool step() = 0;
+  // Collects what the rings hold now, without waiting, reaping or ending anything: next() calls
+  // it while the consumer works through a long backlog, so that a slow consumer (the inspection
+  // on a busy machine) delays the rings' draining by kCatchUpNs at most, not by the backlog.
+  virtual void catch_up() {}
+  // The clock next() looks at to catch up (steady; a test's own).
+  virtual int64_t steady_ns();
   // Keeps `ev` (as the collector wrote it) for the consumer, numbered as the file numbers it.
   void take(const Event& ev);
 
@@ -51,8 +58,14 @@ class LiveCapture : public LiveEngine {
   RecordSummary summary_;
 
  private:
-  EventQueue queue_;
+  static constexpr int64_t kCatchUpNs = 2'000'000;
+  static constexpr uint32_t kCatchUpLook = 256;  // events handed out between looks at the clock
+  // The consumer pops from `out_` while collection (step() or catch_up()) pushes into `in_`:
+  // the events handed out stay where they are until `out_` is used up and the two swap.
+  EventQueue out_, in_;
   uint64_t seq_ = 0;
+  uint32_t since_look_ = 0;
+  int64_t collected_ns_ = 0;  // when the rings were last collected
   bool over_ = false;
   trace::ReadProblem end_;
 };

@@ -40,6 +40,15 @@ std::vector<T> tail(const std::vector<T>& v, size_t from) {
                           : std::vector<T>(v.begin() + static_cast<ptrdiff_t>(from), v.end());
 }
 
+// The rows of `v` from the `at`th one of its table on (its first `gone` forgotten: a page that
+// fell further behind gets what is left), and `at` moved to the table's end.
+template <typename T>
+std::vector<T> rows_since(const std::vector<T>& v, size_t gone, size_t& at) {
+  std::vector<T> out = tail(v, std::max(at, gone) - gone);
+  at = gone + v.size();
+  return out;
+}
+
 }  // namespace
 
 bool FeedCursor::parse(const std::string& text) {
@@ -67,10 +76,11 @@ uint32_t tape_chunk(size_t window) {
 }  // namespace
 
 LiveFeed::LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
-                   size_t window)
+                   size_t window, size_t rows)
     : in_(&inspection),
       header_(header),
       window_(std::max<size_t>(window, 1000)),
+      rows_window_(std::max<size_t>(rows, 100)),
       builder_(ReportOptions{inspect::Filter(), kPayloadCap, 0}, inspection),
       tape_(tape_chunk(window_)),
       call_rows_(kPayloadCap) {
@@ -121,18 +131,17 @@ void LiveFeed::state_of(FeedCursor& at, ReportData& p) {
   p.payload_cap = d.payload_cap;
   p.summary = d.summary;
   // Connections that ended since, then every open one as it is now.
-  p.conns = tail(d.conns, at.ended);
-  at.ended = d.conns.size();
+  p.conns = rows_since(d.conns, gone_.conns, at.ended);
   for (const inspect::Connection* c : tracker.open_list()) p.conns.push_back(builder_.row_of(*c));
   if (d.filter_text.empty())
     for (ConnRow& r : p.conns) r.in_report = true;
   p.summary.connections = tracker.connections_seen();
-  p.lookups = tail(d.lookups, at.lookups), at.lookups = d.lookups.size();
-  p.http = tail(d.http, at.http), at.http = d.http.size();
-  p.tls = tail(d.tls, at.tls), at.tls = d.tls.size();
-  p.summary.lookups = d.lookups.size();
-  p.summary.http = d.http.size();
-  p.summary.tls = d.tls.size();
+  p.lookups = rows_since(d.lookups, gone_.lookups, at.lookups);
+  p.http = rows_since(d.http, gone_.http, at.http);
+  p.tls = rows_since(d.tls, gone_.tls, at.tls);
+  p.summary.lookups = gone_.lookups + d.lookups.size();
+  p.summary.http = gone_.http + d.http.size();
+  p.summary.tls = gone_.tls + d.tls.size();
   p.errors = tail(d.errors, at.errors), at.errors = d.errors.size();
   p.threads = d.threads;
   for (const auto& [pid, proc] : tracker.processes()) p.processes.push_back(proc);
@@ -222,6 +231,7 @@ void LiveFeed::restart(inspect::Inspector& inspection, const std::function<void(
     tape_ = CallTape(tape_chunk(window_));
     rows_ = ReportData();
     rows_.calls.raw.resize(static_cast<size_t>(FieldId::kCount));
+    gone_ = ReportBuilder::Gone();
     call_rows_ = CallRows(kPayloadCap);
     forgotten_ = 0;
     over_ = false;

@@ -7,6 +7,7 @@
 // when it asks for a part, off the recording's lock.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -39,9 +40,10 @@ struct FeedCursor {
 class LiveFeed final : public inspect::Subscriber {
  public:
   // Follows `inspection` (subscribes itself); `header` is the trace's, read when a part is made.
-  // `window`: the calls kept for pages that fall behind.
+  // `window`: the calls kept for pages that fall behind; `rows`: the ended connections, lookups,
+  // HTTP exchanges and TLS hellos kept of each (a page holds fewer: report.js's ROWS).
   LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
-           size_t window = 200000);
+           size_t window = 200000, size_t rows = 50000);
 
   // The lock the inspection must hold while it observes an event (the subscriber calls come
   // then). Pages take it for a moment per part: to take the calls that came and copy the state.
@@ -74,13 +76,22 @@ class LiveFeed final : public inspect::Subscriber {
   Held held();
 
   void on_event(const inspect::Facts& f) override;
-  void on_connection_end(const inspect::Connection& c) override { builder_.on_connection_end(c); }
-  void on_lookup(const inspect::Lookup& l) override { builder_.on_lookup(l); }
-  void on_exchange(const inspect::HttpExchange& x) override { builder_.on_exchange(x); }
-  void on_tls(const inspect::TlsInfo& t) override { builder_.on_tls(t); }
+  // (each a row of a table that keeps a window: keep_rows())
+  void on_connection_end(const inspect::Connection& c) override {
+    builder_.on_connection_end(c), keep_rows();
+  }
+  void on_lookup(const inspect::Lookup& l) override { builder_.on_lookup(l), keep_rows(); }
+  void on_exchange(const inspect::HttpExchange& x) override { builder_.on_exchange(x), keep_rows(); }
+  void on_tls(const inspect::TlsInfo& t) override { builder_.on_tls(t), keep_rows(); }
   void on_finish() override {}
 
  private:
+  // (with mu_) The rows' window: half of it forgotten at a time, so that the tables move rarely.
+  void keep_rows() {
+    const ReportData& d = builder_.data();
+    if (std::max({d.conns.size(), d.lookups.size(), d.http.size(), d.tls.size()}) > rows_window_)
+      builder_.forget_rows(rows_window_ / 2, gone_);
+  }
   // (with mu_) What the recording side holds that `at` has not seen, into `p`.
   void state_of(FeedCursor& at, ReportData& p);
   // (with rows_mu_) Formats the calls of `tape` into rows_, keeping a window of them.
@@ -90,7 +101,8 @@ class LiveFeed final : public inspect::Subscriber {
 
   inspect::Inspector* in_;
   const trace::TraceHeader& header_;
-  size_t window_;
+  size_t window_, rows_window_;
+  ReportBuilder::Gone gone_;  // (with mu_) the rows forgotten from the front of each table
   // The recording side, under mu_: the builder (summary, tables, connections…) and the calls
   // that came since a page last took them.
   std::mutex mu_;

@@ -161,6 +161,19 @@ void ReportBuilder::restart(inspect::Inspector& shared) {
   start();
 }
 
+void ReportBuilder::forget_rows(size_t keep, Gone& gone) {
+  auto trim = [keep](auto& rows, size_t& count) {
+    if (rows.size() <= keep) return;
+    const size_t n = rows.size() - keep;
+    rows.erase(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(n));
+    count += n;
+  };
+  trim(data_->conns, gone.conns);
+  trim(data_->lookups, gone.lookups);
+  trim(data_->http, gone.http);
+  trim(data_->tls, gone.tls);
+}
+
 ConnRow ReportBuilder::row_of(const inspect::Connection& c) const {
   ConnRow row{c, 0, conn_kept_.count(c.id) > 0};
   if (auto it = conn_tid_.find(c.id); it != conn_tid_.end()) row.tid = it->second;

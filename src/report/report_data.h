@@ -182,6 +182,13 @@ class ReportBuilder final : public inspect::Subscriber {
   // The calls kept go to `tape` from now on, as they came, instead of into data()'s columns
   // (the live view formats them when a page asks: CallRows). `tape` outlives the builder.
   void defer_calls(CallTape& tape) { tape_ = &tape; }
+  // Forgets the oldest ended connections, lookups, HTTP exchanges and TLS hellos of each table
+  // that holds more than `keep` rows, down to `keep`; adds how many went to `gone`'s counts
+  // (a live view keeps a window of them, as of calls).
+  struct Gone {
+    size_t conns = 0, lookups = 0, http = 0, tls = 0;
+  };
+  void forget_rows(size_t keep, Gone& gone);
   // Forgets everything gathered and follows `shared` from its start (a playback seeking back);
   // the calls still go to the tape given, if any.
   void restart(inspect::Inspector& shared);

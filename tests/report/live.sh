@@ -3,7 +3,8 @@
 # told (tests/tools/phased_client.py: an HTTP fetch from python3's server on loopback, a refused
 # connect), driven in Debian's Chromium with Playwright (live_test.js): the security refusals,
 # calls appearing while the program runs, the filter on arriving calls, pause and resume, a
-# finding during the run. Runs in a private network namespace.
+# finding during the run; and (live_rows_test.js) that its tables hold a window of the rows of a
+# run of many connections. Runs in a private network namespace.
 # Run as: live.sh WSTRACE SOURCE_DIR WORK_DIR TARGETS_DIR NODE_DIR
 . "$(dirname "$0")/../integration/lib_capture.sh"
 . "$(dirname "$0")/../integration/lib_findings.sh"
@@ -25,4 +26,7 @@ checks=$((checks + 1))
 WSTRACE_PY=$(python3 -c 'import sys; print(sys.executable)') \
   node "$SRC/tests/report/live_test.js" "$NODE_DIR" "$CHROMIUM" "$WSTRACE" "$WORK" "$port" "$dead" \
        "$SRC/tests/tools/phased_client.py" || fail "the live view in the browser (live_test.js)"
+checks=$((checks + 1))
+node "$SRC/tests/report/live_rows_test.js" "$NODE_DIR" "$CHROMIUM" "$WSTRACE" "$WORK" ||
+  fail "the live page's tables hold a window (live_rows_test.js)"
 done_testing

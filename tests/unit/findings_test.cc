@@ -797,6 +797,33 @@ TEST_F(RetransTest, QueueingIsFound) {
 
 TEST_F(RetransTest, ACleanConnectionRaisesNothing) { EXPECT_TRUE(run(0, 0, 0, 200).empty()); }
 
+// Under the kernel engine each retransmission is an event: the evidence gives them, then the
+// calls under way at their times, whether the call came before or after it in the trace.
+TEST_F(RetransTest, TheCallsThatWaitedOverRetransmissionsAreShown) {
+  start();
+  socket(3);
+  connect(3, v4(80));
+  auto retransmit = [&](int64_t step) {
+    call(FuncId::tcp_retransmit, step, 0).num(FieldId::sock, 3).num(FieldId::stream_offset, 100)
+        .num(FieldId::len, 1448).num(FieldId::count, 1).result(0);
+    feed();
+  };
+  retransmit(1000);
+  io(FuncId::send, 3, 1000, {}, -400, 2 * kMs);  // began before it, written after it
+  for (int i = 0; i < 10; ++i) io(FuncId::send, 3, 1000, {}, 3 * kMs, 1 * kMs);
+  retransmit(-3 * kMs);  // under the tenth but last send, written after it
+  retransmit(1000);      // under the last one
+  close(3);
+  auto f = of(finish(), "retransmissions");
+  ASSERT_EQ(f.size(), 1u);
+  ASSERT_EQ(f[0].calls.size(), ws::inspect::kMaxEvidence);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_EQ(f[0].calls[i].text, "tcp_retransmit(sock=3, len=1448) = 0") << i;
+  EXPECT_EQ(f[0].calls[3].text, "send(sock=3, len=4096) = 1000 [2.0 ms]");
+  EXPECT_EQ(f[0].calls[4].text, "send(sock=3, len=4096) = 1000 [1.0 ms]");
+  EXPECT_EQ(f[0].calls[4].seq, f[0].calls[1].seq - 2) << "the tenth send, under the second";
+}
+
 TEST_F(FindingsTest, ConnectPendingAtProcessExitIsGivenUp) {
   start();
   socket(3);

@@ -42,12 +42,17 @@ std::string send_record(int64_t ts, const std::string& payload) {
 }
 
 // A capture of one thread whose ring is in memory: each step pushes one round of records and
-// drains them; after the last round the process ends and the file is closed.
+// drains them; after the last round the process ends and the file is closed. Each catch_up()
+// pushes the next of `meanwhile` (what the program wrote while the consumer worked) and drains
+// it. Its clock moves two milliseconds each time it is read.
 class MemoryCapture final : public LiveCapture {
  public:
-  MemoryCapture(const std::string& path, std::vector<std::vector<std::string>> rounds)
+  size_t catch_ups = 0;
+  MemoryCapture(const std::string& path, std::vector<std::vector<std::string>> rounds,
+                std::vector<std::vector<std::string>> meanwhile = {})
       : mem_(static_cast<uint8_t*>(::operator new(kGeometry.region_bytes(), kAlign))),
-        rounds_(std::move(rounds)) {
+        rounds_(std::move(rounds)),
+        meanwhile_(std::move(meanwhile)) {
     std::memset(mem_, 0, kGeometry.region_bytes());
     init_region(mem_, kGeometry, 1024, true, 0);
     Slot& s = slots_of(region())[0];
@@ -75,18 +80,29 @@ class MemoryCapture final : public LiveCapture {
       EXPECT_TRUE(writer_->close(6'000).ok());
       return false;
     }
-    for (const std::string& rec : rounds_[round_]) {
-      Part part{rec.data(), rec.size()};
-      EXPECT_TRUE(ring_push(region(), kGeometry, 0, &part, 1));
-    }
-    ++round_;
-    collector_->drain();
+    push(rounds_[round_++]);
     return true;
+  }
+  void catch_up() override {
+    ++catch_ups;
+    if (caught_up_ < meanwhile_.size()) push(meanwhile_[caught_up_++]);
+  }
+  int64_t steady_ns() override { return clock_ += 2'000'000; }
+  // Into the ring and out to the consumer's queue, drained every 50 records (the ring holds
+  // about 90 of this test's).
+  void push(const std::vector<std::string>& records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      Part part{records[i].data(), records[i].size()};
+      EXPECT_TRUE(ring_push(region(), kGeometry, 0, &part, 1));
+      if (i % 50 == 49) collector_->drain();
+    }
+    collector_->drain();
   }
 
   uint8_t* mem_;
-  std::vector<std::vector<std::string>> rounds_;
-  size_t round_ = 0;
+  std::vector<std::vector<std::string>> rounds_, meanwhile_;
+  size_t round_ = 0, caught_up_ = 0;
+  int64_t clock_ = 0;
   RecordOptions opt_;
   std::unique_ptr<trace::TraceWriter> writer_;
   std::unique_ptr<RingCollector> collector_;
@@ -135,6 +151,46 @@ TEST(LiveCapture, HandsBackWhatTheFileReadsBack) {
   EXPECT_NE(live[0].find("Bearer "), std::string::npos) << live[0];
   EXPECT_EQ(live[0].find("s3cr"), std::string::npos) << "masked: " << live[0];
   EXPECT_NE(live[2].find("payload=3:abc"), std::string::npos) << live[2];
+  std::filesystem::remove(path);
+}
+
+// A consumer working through a long backlog has the rings collected again meanwhile (a
+// program writing faster than it is inspected fills its ring otherwise), and the events it was
+// handed stay whole while the newer ones come in behind them.
+TEST(LiveCapture, CollectsAgainWhileTheConsumerWorksThroughABacklog) {
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "ws_live_capture_catch_up.wst").string();
+  std::filesystem::remove(path);
+  std::vector<std::string> backlog, later, last;
+  for (int i = 0; i < 600; ++i) backlog.push_back(send_record(100 + i, fmt::format("b{}", i)));
+  for (int i = 0; i < 300; ++i) later.push_back(send_record(1000 + i, fmt::format("l{}", i)));
+  for (int i = 0; i < 50; ++i) last.push_back(send_record(2000 + i, fmt::format("z{}", i)));
+  std::vector<std::string> live;
+  size_t catch_ups = 0, caught_up_by = 0;
+  {
+    MemoryCapture capture(path, {backlog, last}, {later});
+    Event ev;
+    while (capture.next(ev)) {
+      live.push_back(describe(ev));
+      if (capture.catch_ups && !caught_up_by) caught_up_by = live.size();
+    }
+    catch_ups = capture.catch_ups;
+    EXPECT_EQ(capture.summary().calls, 950u);
+  }
+  // Once per 256 events handed out at most (the clock moves two milliseconds a look).
+  EXPECT_GE(catch_ups, 3u);
+  EXPECT_LE(catch_ups, 950u / 256);
+  EXPECT_EQ(caught_up_by, 256u) << "collected again in the middle of the first backlog";
+  auto file = open_file_engine(path);
+  ASSERT_TRUE(file.ok()) << file.status().message();
+  std::vector<std::string> read;
+  Event ev;
+  while (file.value()->next(ev)) read.push_back(describe(ev));
+  EXPECT_EQ(live, read);
+  ASSERT_EQ(live.size(), 951u);
+  EXPECT_NE(live[599].find("payload=4:b599"), std::string::npos) << live[599];
+  EXPECT_NE(live[600].find("payload=2:l0"), std::string::npos) << live[600];
+  EXPECT_NE(live[949].find("payload=3:z49"), std::string::npos) << live[949];
   std::filesystem::remove(path);
 }
 

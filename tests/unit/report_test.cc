@@ -394,11 +394,11 @@ struct FeedRun {
   std::unique_ptr<ws::report::LiveFeed> feed;
   uint64_t events = 0;
 
-  FeedRun(const std::string& scenario, size_t window) {
+  FeedRun(const std::string& scenario, size_t window, size_t rows = 50000) {
     auto e = ws::make_synthetic_engine(scenario, ws::Platform::Linux);
     EXPECT_TRUE(e.ok());
     engine = std::move(e.value());
-    feed = std::make_unique<ws::report::LiveFeed>(inspection, engine->header(), window);
+    feed = std::make_unique<ws::report::LiveFeed>(inspection, engine->header(), window, rows);
   }
   // Observes up to `n` more events (all when 0); false once the engine ran dry.
   bool observe(uint64_t n = 0) {
@@ -562,6 +562,44 @@ TEST(LiveFeed, WithoutAPageTheCallsHeldStayWithinTheWindow) {
   const uint64_t skipped = part["live"]["skipped"], sent = part["calls"]["n"];
   EXPECT_GT(sent, 0u);
   EXPECT_EQ(skipped + sent, run.events);
+}
+
+// The ended connections are a window too: a page that keeps up gets every connection; one
+// that comes late gets the latest of those that ended; the feed holds no more than that.
+TEST(LiveFeed, EndedConnectionsAreAWindow) {
+  FeedRun run("conns:30000", 1 << 20, 100);
+  size_t id_at = 0, end_at = 0;
+  // The connections of a part: (id, ended).
+  auto conns_in = [&](const nlohmann::json& part) {
+    if (part.contains("columns")) {
+      const auto& cols = part["columns"]["conns"];
+      id_at = std::find(cols.begin(), cols.end(), "id") - cols.begin();
+      end_at = std::find(cols.begin(), cols.end(), "end") - cols.begin();
+    }
+    std::vector<std::pair<uint64_t, bool>> out;
+    for (const auto& c : part["conns"])
+      out.emplace_back(c[id_at].get<uint64_t>(), c[end_at] != "open at end");
+    return out;
+  };
+  ws::report::FeedCursor following;
+  std::set<uint64_t> got;
+  for (bool first = true;; first = false) {
+    const bool more = run.observe(200);
+    for (auto [id, ended] : conns_in(nlohmann::json::parse(run.feed->next_part(following, 1 << 20, first))))
+      got.insert(id);
+    if (!more) break;
+  }
+  const uint64_t seen = run.inspection.tracker().connections_seen();
+  ASSERT_GT(seen, 1000u);
+  EXPECT_EQ(got.size(), seen);
+  ws::report::FeedCursor late;
+  const auto part = nlohmann::json::parse(run.feed->next_part(late, 1 << 20, true));
+  uint64_t ended = 0, last = 0;
+  for (auto [id, was_ended] : conns_in(part)) ended += was_ended, last = std::max(last, id);
+  EXPECT_LE(ended, 100u + run.inspection.tracker().open_list().size());
+  EXPECT_GE(ended, 50u);
+  EXPECT_EQ(last, *got.rbegin()) << "the latest ones";
+  EXPECT_EQ(part["summary"]["connections"], seen);
 }
 
 TEST(LiveFeed, APageWithCallsLeftToSendIsNotKeptWaiting) {

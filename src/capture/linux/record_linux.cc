@@ -185,6 +185,7 @@ class PreloadEngine final : public LiveCapture {
 
  private:
   bool step() override;
+  void catch_up() override { collector_->drain(); }
   // Notes the processes that ended; false when every process of the tree has.
   bool reap();
   // The last drain, exits nobody recorded, the file closed.

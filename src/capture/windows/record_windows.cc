@@ -226,6 +226,7 @@ class PreloadEngine final : public LiveCapture {
   // Starts collecting from process `root` (the engine owns `root_handle`).
   void collect(DWORD root, HANDLE root_handle);
   bool step() override;
+  void catch_up() override { collector_->drain(); }
   // Opens the processes the agents followed, and notes those that ended.
   void watch_children();
   // Waits up to `ms` for a watched process to end: false when none did (then reap() would

@@ -39,43 +39,67 @@ std::string endpoint_str(const SockAddr& a, std::string_view host) {
 namespace {
 
 // The arguments worth showing in evidence: the socket and an address.
-std::string args_text(const Event& ev) {
+std::string args_text(const CallMark& m) {
   std::string s;
-  if (const Value* v = ev.get(FieldId::sock)) s = fmt::format("sock={}", v->num);
-  for (FieldId id : {FieldId::addr, FieldId::peer}) {
-    const Value* v = ev.get(id);
-    SockAddr a;
-    if (v == nullptr || !decode_addr(v->bytes(), a)) continue;
-    s += (s.empty() ? "" : ", ") + to_string(a);
-    break;
-  }
-  if (const Value* v = ev.get(FieldId::host))
-    s += fmt::format("{}\"{}\"", s.empty() ? "" : ", ", v->bytes().substr(0, 80));
-  if (const Value* v = ev.get(FieldId::len); v && ev.type() != EventType::lookup)
-    s += fmt::format(", len={}", v->num);
-  if (ev.func == FuncId::getsockopt || ev.func == FuncId::setsockopt) {
-    if (const Value* v = ev.get(FieldId::optname))
-      s += ", " + code_name(ConstTable::SockOpt, v->num);
-    if (const Value* v = ev.get(FieldId::optval))
-      s += fmt::format(", val={}", static_cast<int64_t>(v->num));
-  }
+  if (m.sock) s = fmt::format("sock={}", *m.sock);
+  if (m.addr) s += (s.empty() ? "" : ", ") + to_string(*m.addr);
+  if (m.host) s += fmt::format("{}\"{}\"", s.empty() ? "" : ", ", *m.host);
+  if (m.len) s += fmt::format(", len={}", *m.len);
+  if (m.optname) s += ", " + code_name(ConstTable::SockOpt, *m.optname);
+  if (m.optval) s += fmt::format(", val={}", *m.optval);
   return s;
 }
 
 }  // namespace
 
-CallRef call_ref(const Event& ev, uint64_t conn) {
+CallMark call_mark(const Event& ev, uint64_t conn) {
+  CallMark m;
+  m.seq = ev.seq;
+  m.ts = ev.ts;
+  m.pid = ev.pid;
+  m.tid = ev.tid;
+  m.conn = conn;
+  m.dur = ev.dur;
+  m.func = ev.func;
+  m.result = ev.result;
+  m.error = ev.error;
+  if (const Value* v = ev.get(FieldId::sock)) m.sock = v->num;
+  for (FieldId id : {FieldId::addr, FieldId::peer}) {
+    const Value* v = ev.get(id);
+    SockAddr a;
+    if (v == nullptr || !decode_addr(v->bytes(), a)) continue;
+    m.addr = std::move(a);
+    break;
+  }
+  if (const Value* v = ev.get(FieldId::host)) m.host = std::string(v->bytes().substr(0, 80));
+  if (const Value* v = ev.get(FieldId::len); v && ev.type() != EventType::lookup) m.len = v->num;
+  if (ev.func == FuncId::getsockopt || ev.func == FuncId::setsockopt) {
+    if (const Value* v = ev.get(FieldId::optname)) m.optname = v->num;
+    if (const Value* v = ev.get(FieldId::optval)) m.optval = static_cast<int64_t>(v->num);
+  }
+  return m;
+}
+
+CallRef call_at(uint64_t seq, int64_t ts, uint32_t pid, uint32_t tid, uint64_t conn,
+                std::string text) {
   CallRef r;
-  r.seq = ev.seq;
-  r.ts = ev.ts;
-  r.pid = ev.pid;
-  r.tid = ev.tid;
+  r.seq = seq;
+  r.ts = ts;
+  r.pid = pid;
+  r.tid = tid;
   r.conn = conn;
-  r.text = fmt::format("{}({}) = {}", func_def(ev.func).name, args_text(ev), ev.result);
-  if (!ev.error.ok()) r.text += " " + error_name(ev.error);
-  if (ev.dur >= 1000) r.text += fmt::format(" [{}]", duration_str(ev.dur));
+  r.text = std::move(text);
   return r;
 }
+
+CallRef CallMark::ref() const {
+  std::string text = fmt::format("{}({}) = {}", func_def(func).name, args_text(*this), result);
+  if (!error.ok()) text += " " + error_name(error);
+  if (dur >= 1000) text += fmt::format(" [{}]", duration_str(dur));
+  return call_at(seq, ts, pid, tid, conn, std::move(text));
+}
+
+CallRef call_ref(const Event& ev, uint64_t conn) { return call_mark(ev, conn).ref(); }
 
 void add_conn(Finding& f, uint64_t id) {
   if (std::find(f.conns.begin(), f.conns.end(), id) != f.conns.end()) return;

@@ -29,6 +29,28 @@ struct CallRef {
 };
 // The evidence line of `ev` (the tracker's connection id `conn`, 0 if none).
 CallRef call_ref(const Event& ev, uint64_t conn = 0);
+// A line of evidence saying `text` of the call of thread pid/tid numbered `seq`, at `ts`.
+CallRef call_at(uint64_t seq, int64_t ts, uint32_t pid, uint32_t tid, uint64_t conn,
+                std::string text);
+
+// A call a rule may show as evidence later: what call_ref's line says, kept without making the
+// line (rules that watch every send and receive keep many that no finding ever shows).
+struct CallMark {
+  uint64_t seq = 0;
+  int64_t ts = 0;
+  uint32_t pid = 0, tid = 0;
+  uint64_t conn = 0;
+  uint64_t dur = 0;
+  FuncId func{};
+  int64_t result = 0;
+  ErrorCode error;
+  std::optional<uint64_t> sock, len, optname;
+  std::optional<int64_t> optval;
+  std::optional<SockAddr> addr;
+  std::optional<std::string> host;
+  CallRef ref() const;  // the line, as call_ref makes it
+};
+CallMark call_mark(const Event& ev, uint64_t conn = 0);
 
 struct Finding {
   Severity severity = Severity::Info;

@@ -168,8 +168,6 @@ let procs = records("procs", ["pid", "ppid", "name", "image", "cmdline", "exit_c
   "failed"], D.procs);
 let procByPid = new Map(procs.map((p) => [p.pid, p]));
 const connById = new Map(D.conns.map((c) => [c[C.id], c]));
-const connAt = [];  // by id
-for (const c of D.conns) connAt[c[C.id]] = c;
 const errorRows = records("errors", ["name", "posix", "value", "meaning", "domain", "outcome"],
   D.errors);
 // A call failed when its error is not an outcome (would-block, in progress, pending: the
@@ -834,16 +832,21 @@ const timeline = (() => {
   let nConn = 0, total = 1;
   function build() {
     lanes.length = 0;
-    // Each connection's calls, in order: one array of call indices sorted by connection id
-    // (ids are small dense numbers, so plain arrays index them).
-    const maxConn = D.conns.reduce((m, c) => Math.max(m, c[C.id]), 0);
-    const connStart = new Int32Array(maxConn + 2);
-    const byConn = new Int32Array(calls.n);
-    for (let i = 0; i < calls.n; i++) if (calls.conn[i] <= maxConn) connStart[calls.conn[i] + 1]++;
-    for (let c = 1; c <= maxConn + 1; c++) connStart[c] += connStart[c - 1];
+    // Each connection's calls, in order: one array of call indices sorted by the position of
+    // their connection among those held (a live view holds a window of them: ids are not dense).
+    const pos = new Map(D.conns.map((c, k) => [c[C.id], k]));
+    const posOf = new Int32Array(calls.n);
+    const connStart = new Int32Array(D.conns.length + 1);
+    for (let i = 0; i < calls.n; i++) {
+      const k = pos.get(calls.conn[i]);
+      posOf[i] = k === undefined ? -1 : k;
+      if (k !== undefined) connStart[k + 1]++;
+    }
+    for (let k = 1; k <= D.conns.length; k++) connStart[k] += connStart[k - 1];
     const fill = connStart.slice();
-    for (let i = 0; i < calls.n; i++) if (calls.conn[i] <= maxConn) byConn[fill[calls.conn[i]]++] = i;
-    const callsOf = (id) => byConn.subarray(connStart[id], connStart[id + 1]);
+    const byConn = new Int32Array(calls.n);
+    for (let i = 0; i < calls.n; i++) if (posOf[i] >= 0) byConn[fill[posOf[i]]++] = i;
+    const callsOf = (id) => { const k = pos.get(id); return byConn.subarray(connStart[k], connStart[k + 1]); };
     const groups = new Map();  // "pid/tid" → {pid, tid, conns: [], lookups: []}
     const group = (pid, tid) => {
       const key = pid + "/" + tid;
@@ -1097,6 +1100,10 @@ if (D.meta.filter) filterBox.placeholder = `the report holds the calls matching 
 // with wstrace's own filter): the page then browses back and stops adding the calls that come
 // (counted as newer, not held) until "Back to live".
 const HOLD = Math.max(1, Math.floor(Number(new URLSearchParams(location.search).get("hold"))) || 100000);
+// Of the connections that ended, the lookups, the HTTP exchanges and the TLS hellos, it holds the
+// last ROWS of each (?rows=N; 10,000 by default), the older ones counted as not held (the
+// report of the trace has them all). Open connections are always held.
+const ROWS = Math.max(1, Math.floor(Number(new URLSearchParams(location.search).get("rows"))) || 10000);
 const live = (() => {
   if (!D.live) return null;
   const state = document.getElementById("live-state");
@@ -1109,12 +1116,38 @@ const live = (() => {
   let following = true, notHeld = 0, notHeldMatch = "", newer = 0, rewound = false;
   let fetching = null, fetchProblem = "", lastSeq = -1;
   const token = new URLSearchParams(location.search).get("token") || "";
-  const connPos = new Map(D.conns.map((c, k) => [c[C.id], k]));
+  let connPos = new Map(D.conns.map((c, k) => [c[C.id], k]));
+  const rowsGone = { conns: 0, lookups: 0, http: 0, tls: 0 };
+  // Beyond ROWS and a quarter, the oldest rows go (at once: the tables move rarely).
+  function forgetRows() {
+    const over = (n) => n > ROWS + Math.ceil(ROWS / 4);
+    if (over(D.conns.length)) {
+      let drop = D.conns.length - ROWS;
+      D.conns = D.conns.filter((c) => {
+        if (drop <= 0 || c[C.end] === "open at end") return true;
+        drop--, rowsGone.conns++;
+        connById.delete(c[C.id]);
+        return false;
+      });
+      connPos = new Map(D.conns.map((c, k) => [c[C.id], k]));
+    }
+    for (const name of ["lookups", "http", "tls"]) {
+      if (!over(D[name].length)) continue;
+      const n = D[name].length - ROWS;
+      D[name].splice(0, n);
+      rowsGone[name] += n;
+    }
+  }
+  const rowsText = () => {
+    const parts = [["conns", "connections"], ["lookups", "lookups"], ["http", "HTTP exchanges"], ["tls", "TLS hellos"]]
+      .filter(([k]) => rowsGone[k]).map(([k, what]) => `${rowsGone[k].toLocaleString()} ${what}`);
+    return parts.length ? ` · not held: ${parts.join(", ")} (older; the trace has them)` : "";
+  };
   const show = () => {
     state.textContent = `${over ? "recording over" : paused ? "paused" : following ? "live" : "browsing back"} · ` +
       `${calls.n.toLocaleString()} calls held · ${D.summary.drops.toLocaleString()} dropped` +
       (notHeld ? ` · not held: ${notHeld.toLocaleString()} older calls${notHeldMatch ? " matching " + notHeldMatch : ""} (scroll up for them)` : "") +
-      (newer ? ` · ${newer.toLocaleString()} newer calls not held` : "") +
+      (newer ? ` · ${newer.toLocaleString()} newer calls not held` : "") + rowsText() +
       (skipped ? ` · ${skipped.toLocaleString()} calls not shown (the page fell behind; the trace has them)` : "") +
       (fetchProblem ? ` · ${fetchProblem}` : "");
     state.classList.toggle("bad", D.summary.drops > 0 || fetchProblem !== "");
@@ -1147,8 +1180,8 @@ const live = (() => {
       if (connPos.has(id)) D.conns[connPos.get(id)] = c;
       else connPos.set(id, D.conns.push(c) - 1);
       connById.set(id, c);
-      connAt[id] = c;
     }
+    forgetRows();
     inReport = D.conns.filter((c) => c[C.in_report]);
     D.lookups.push(...P.lookups);
     D.http.push(...P.http);
@@ -1342,6 +1375,7 @@ const live = (() => {
   connect();
   return { parts: () => parts, paused: () => paused, over: () => over, skipped: () => skipped, pause,
     playback: () => playback, control, showPlayback, hold: HOLD, notHeld: () => notHeld,
+    rows: ROWS, rowsNotHeld: () => ({ ...rowsGone }), connsHeld: () => D.conns.length,
     newer: () => newer, following: () => following, older, backToLive,
     fetching: () => fetching !== null };
 })();

@@ -335,8 +335,9 @@ thread_local bool EpollMap::t_inside __attribute__((tls_model("initial-exec"))) 
 constinit EpollMap g_epoll_map;  // (zero at load: no constructor runs)
 
 // An epoll wait: the epoll descriptor, the room for events, the timeout (-1: none), and the
-// sockets among the first kMaxPolled of the `r` events returned (read safely), as the kernel
-// engine lists them (wstrace_epoll.bpf.h).
+// sockets among the first kMaxPolled of the `r` events returned, as the kernel engine lists them
+// (wstrace_epoll.bpf.h). The events are read directly: the kernel has just written those `r`
+// (as a successful poll's array, capture_pollfds).
 void epoll_args(Call& c, int epfd, const epoll_event* events, int maxevents, int r,
                 int64_t timeout_ns) {
   c.u64(FieldId::sock, static_cast<uint64_t>(epfd));
@@ -348,10 +349,8 @@ void epoll_args(Call& c, int epfd, const epoll_event* events, int maxevents, int
     c.blob(FieldId::fds, kRawPollList, pc.entries, 0);
     return;
   }
-  epoll_event got[kMaxPolled];
   const size_t n = static_cast<size_t>(r) < kMaxPolled ? static_cast<size_t>(r) : kMaxPolled;
-  if (safe_read(got, events, n * sizeof(epoll_event)) == n * sizeof(epoll_event))
-    g_epoll_map.ready(pc, epfd, got, n);
+  g_epoll_map.ready(pc, epfd, events, n);
   c.blob(FieldId::fds, kRawPollList, pc.entries, pc.n * sizeof(RawPoll));
 }
 

@@ -145,6 +145,10 @@ class EbpfEngine final : public LiveCapture {
 
  private:
   bool step() override;
+  void catch_up() override {
+    ring_buffer__consume(rb_);
+    collector_->drain();
+  }
   RecordError load(std::string& warning);
   RecordError set_prefilter(const inspect::PreFilter& pre);
   RecordError fill_prefilter_maps();

@@ -14,7 +14,7 @@ namespace {
 struct Run {
   uint64_t length = 0;
   uint64_t waits = 0;  // the thread's wait count when the run last grew
-  CallRef first;
+  CallMark first;  // (its line made only for a finding)
   int64_t last_ts = 0;
 };
 
@@ -45,7 +45,7 @@ class BusyWait : public Rule {
     Run& r = runs_[c->id];
     const uint64_t w = waits_[tk];
     if (r.length && r.waits != w) end_run(c->id, r), r = Run{};
-    if (r.length++ == 0) r.first = call_ref(ev, c->id);
+    if (r.length++ == 0) r.first = call_mark(ev, c->id);
     r.waits = w;
     r.last_ts = ev.ts;
   }
@@ -84,8 +84,9 @@ class BusyWait : public Rule {
     const auto span = static_cast<uint64_t>(std::max<int64_t>(0, r.last_ts - r.first.ts));
     if (r.length > longest_) longest_ = r.length, longest_span_ = span;
     add_conn(f_, conn);
-    r.first.text += fmt::format(" … {} times in a row", r.length);
-    add_call(f_.calls, std::move(r.first));
+    CallRef first = r.first.ref();
+    first.text += fmt::format(" … {} times in a row", r.length);
+    add_call(f_.calls, std::move(first));
   }
   uint64_t limit_;
   std::unordered_map<uint64_t, uint64_t> waits_;  // per thread: waits so far

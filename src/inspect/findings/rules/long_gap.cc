@@ -81,15 +81,9 @@ Call call_of(const Event& ev) {
 }
 
 CallRef ref_of(const Call& l, uint64_t conn, std::string_view note = {}) {
-  CallRef r;
-  r.seq = l.seq;
-  r.ts = l.ts;
-  r.pid = l.pid;
-  r.tid = l.tid;
-  r.conn = conn;
-  r.text = fmt::format("{}({}){}", func_def(l.func).name,
-                       l.has_sock ? fmt::format("sock={}", l.sock) : "", note);
-  return r;
+  return call_at(l.seq, l.ts, l.pid, l.tid, conn,
+                 fmt::format("{}({}){}", func_def(l.func).name,
+                             l.has_sock ? fmt::format("sock={}", l.sock) : "", note));
 }
 
 class LongGap : public Rule {

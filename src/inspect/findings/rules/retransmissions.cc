@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <map>
 #include <unordered_map>
 
@@ -26,42 +28,50 @@ constexpr uint64_t kMinQueueNs = 50'000'000;
 // Retransmission events kept per connection as evidence, and their times looked for under calls.
 constexpr size_t kRetransShown = 3, kRetransTimes = 64, kRecentCalls = 8, kWaitedShown = 3;
 
+// (CallMarks: most calls watched are never shown, their lines made only for a finding.)
 struct Slowest {
-  CallRef call;     // the connection's longest send, receive or wait on it so far
+  CallMark call;    // the connection's longest send, receive or wait on it so far
   uint64_t dur = 0;
-  CallRef reading;  // its last tcp_info
+  std::optional<CallMark> reading;  // its last tcp_info
   // Under the kernel engine: its first retransmissions, their times, and the calls under way
   // then. (A call is written when it returns: a retransmission during it comes first in the
   // trace, so both ways are looked at.)
-  std::vector<CallRef> retrans;
+  std::vector<CallMark> retrans;
   std::vector<int64_t> retrans_ts;
-  std::vector<std::pair<CallRef, uint64_t>> recent;  // the last calls and their durations
-  std::vector<CallRef> waited;
+  std::array<CallMark, kRecentCalls> recent;  // the last calls (a ring; dur 0: none yet)
+  size_t next_recent = 0;
+  std::vector<CallMark> waited;
 
-  static bool under(const CallRef& c, uint64_t took, int64_t ts) {
-    return c.ts <= ts && ts <= c.ts + static_cast<int64_t>(took);
+  static bool under(const CallMark& c, int64_t ts) {
+    return c.ts <= ts && ts <= c.ts + static_cast<int64_t>(c.dur);
   }
-  void waited_over(const CallRef& c) {
+  void waited_over(const CallMark& c) {
     if (waited.size() >= kWaitedShown) return;
-    for (const CallRef& w : waited)
+    for (const CallMark& w : waited)
       if (w.seq == c.seq) return;
     waited.push_back(c);
   }
-  void retransmitted(CallRef r) {
-    for (const auto& [c, took] : recent)
-      if (under(c, took, r.ts)) waited_over(c);
+  void retransmitted(CallMark r) {
+    for (size_t i = 0; i < recent.size(); ++i) {  // (oldest first)
+      const CallMark& c = recent[(next_recent + i) % recent.size()];
+      if (c.dur && under(c, r.ts)) waited_over(c);
+    }
     if (retrans_ts.size() < kRetransTimes) retrans_ts.push_back(r.ts);
     if (retrans.size() < kRetransShown) retrans.push_back(std::move(r));
   }
-  void called(const CallRef& c, uint64_t took) {
-    if (took == 0) return;
+  // A call that took time: among the recent ones (for retransmissions seen after it), one under
+  // a retransmission seen before it, and the longest so far.
+  void called(const Event& ev, uint64_t conn) {
+    if (ev.dur == 0) return;
+    CallMark& m = recent[next_recent];
+    next_recent = (next_recent + 1) % recent.size();
+    m = call_mark(ev, conn);
     for (int64_t ts : retrans_ts)
-      if (under(c, took, ts)) {
-        waited_over(c);
+      if (under(m, ts)) {
+        waited_over(m);
         break;
       }
-    if (recent.size() >= kRecentCalls) recent.erase(recent.begin());
-    recent.emplace_back(c, took);
+    if (ev.dur > dur) dur = ev.dur, call = m;
   }
 };
 
@@ -84,14 +94,11 @@ class Retransmissions : public Rule {
     if (c == nullptr) return;
     const Event& ev = f.ev;
     if (ev.type() == EventType::tcp_info) {
-      slowest_[c->id].reading = call_ref(ev, c->id);
+      slowest_[c->id].reading = call_mark(ev, c->id);
     } else if (ev.type() == EventType::tcp_retransmit) {
-      slowest_[c->id].retransmitted(call_ref(ev, c->id));
+      slowest_[c->id].retransmitted(call_mark(ev, c->id));
     } else if (f.dir != Tracker::Dir::None || ev.type() == EventType::connect) {
-      Slowest& s = slowest_[c->id];
-      CallRef ref = call_ref(ev, c->id);
-      s.called(ref, ev.dur);
-      if (ev.dur > s.dur) s.dur = ev.dur, s.call = std::move(ref);
+      slowest_[c->id].called(ev, c->id);
     }
   }
 
@@ -140,13 +147,13 @@ class Retransmissions : public Rule {
     add_conn(p.f, c.id);
     if (seen) {
       // The retransmissions themselves, then the calls that waited over them.
-      for (CallRef& r : s.retrans) add_call(p.f.calls, std::move(r));
-      for (CallRef& w : s.waited) add_call(p.f.calls, std::move(w));
-      if (s.waited.empty() && s.dur) add_call(p.f.calls, std::move(s.call));
+      for (const CallMark& r : s.retrans) add_call(p.f.calls, r.ref());
+      for (const CallMark& w : s.waited) add_call(p.f.calls, w.ref());
+      if (s.waited.empty() && s.dur) add_call(p.f.calls, s.call.ref());
     } else if (s.dur) {
-      add_call(p.f.calls, std::move(s.call));
+      add_call(p.f.calls, s.call.ref());
     }
-    if (!s.reading.text.empty()) add_call(p.f.calls, std::move(s.reading));
+    if (s.reading) add_call(p.f.calls, s.reading->ref());
   }
 
   void finish(const Tracker&, std::vector<Finding>& out) override {

@@ -64,11 +64,13 @@ struct Kind {
   Histogram hist;
   std::vector<Sample> slowest;  // at most kMaxEvidence, slowest first
 
-  void add(uint64_t dur, CallRef call) {
+  // A sample; `make` gives its evidence line (CallRef), made only when it is among the slowest.
+  template <typename Make>
+  void add(uint64_t dur, Make&& make) {
     hist.add(dur);
     if (dur >= cap) return;
     if (slowest.size() == kMaxEvidence && slowest.back().dur >= dur) return;
-    Sample s{dur, std::move(call)};
+    Sample s{dur, make()};
     auto at = std::upper_bound(slowest.begin(), slowest.end(), s,
                                [](const Sample& a, const Sample& b) { return a.dur > b.dur; });
     slowest.insert(at, std::move(s));
@@ -108,7 +110,7 @@ class SlowCall : public Rule {
     if (c->role == ConnRole::Client && is_tcp(*c)) observe_reply(f, *c);
     if (ev.type() == EventType::connect) {
       const ErrorClass cls = f.error;
-      if (ev.error.ok()) connect_.add(ev.dur, call_ref(ev, c->id));
+      if (ev.error.ok()) connect_.add(ev.dur, [&] { return call_ref(ev, c->id); });
       else if (is_transient(cls) && !pending_.count(c->id))
         pending_[c->id] = Pending{ev.ts, call_ref(ev, c->id)};
       else if (!is_transient(cls)) pending_.erase(c->id);
@@ -134,7 +136,7 @@ class SlowCall : public Rule {
     pending_.erase(it);
     const auto dur = static_cast<uint64_t>(std::max<int64_t>(0, done - p.start));
     p.call.text += fmt::format(" … connected after {}", duration_str(dur));
-    connect_.add(dur, std::move(p.call));
+    connect_.add(dur, [&] { return std::move(p.call); });
   }
 
   void on_connection_end(const Connection& c) override {
@@ -143,20 +145,22 @@ class SlowCall : public Rule {
   }
 
   void on_lookup(const Lookup& l) override {
-    if (l.answered) lookup_.add(l.dur, lookup_ref(l));
+    if (l.answered) lookup_.add(l.dur, [&] { return lookup_ref(l); });
   }
 
   void on_exchange(const HttpExchange& x) override {
     const int64_t ttfb = x.ttfb();
     if (ttfb < 0) return;
-    CallRef r;
-    r.ts = x.request_end;
-    r.pid = x.pid;
-    r.conn = x.conn;
-    r.text = fmt::format("{} {} (host {}) → first response byte after {}", x.request.method,
-                         x.request.target.substr(0, 80), x.host,
-                         duration_str(static_cast<uint64_t>(ttfb)));
-    ttfb_.add(static_cast<uint64_t>(ttfb), std::move(r));
+    ttfb_.add(static_cast<uint64_t>(ttfb), [&] {
+      CallRef r;
+      r.ts = x.request_end;
+      r.pid = x.pid;
+      r.conn = x.conn;
+      r.text = fmt::format("{} {} (host {}) → first response byte after {}", x.request.method,
+                           x.request.target.substr(0, 80), x.host,
+                           duration_str(static_cast<uint64_t>(ttfb)));
+      return r;
+    });
   }
 
   void finish(const Tracker&, std::vector<Finding>& out) override {
@@ -187,9 +191,11 @@ class SlowCall : public Rule {
     r.awaiting = false;
     if (f.tracker.noticed_late()) return;  // (when it arrived is not known)
     const auto dur = static_cast<uint64_t>(std::max<int64_t>(0, end - r.sent_end));
-    CallRef ref = call_ref(ev, c.id);
-    ref.text += fmt::format(" … first byte {} after the request was sent", duration_str(dur));
-    reply_.add(dur, std::move(ref));
+    reply_.add(dur, [&] {
+      CallRef ref = call_ref(ev, c.id);
+      ref.text += fmt::format(" … first byte {} after the request was sent", duration_str(dur));
+      return ref;
+    });
   }
 
   void report(Kind& k, std::vector<Finding>& out) const {

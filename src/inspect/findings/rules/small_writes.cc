@@ -16,7 +16,7 @@ struct State {
   uint64_t sends = 0, small = 0;  // since the last receive that returned data
   int64_t last_send_end = 0;
   uint64_t stalls = 0, small_total = 0, waited = 0;
-  CallRef first_send, stall_recv;
+  CallRef stall_recv;
 };
 
 class SmallWrites : public Rule {
@@ -39,7 +39,7 @@ class SmallWrites : public Rule {
     const int64_t end = ev.ts + static_cast<int64_t>(ev.dur);
     if (f.dir == Tracker::Dir::Out) {
       State& s = states_[c->id];
-      if (s.sends++ == 0) s.first_send = call_ref(ev, c->id);
+      ++s.sends;
       if (f.moved <= small_) ++s.small;
       s.last_send_end = end;
       return;
