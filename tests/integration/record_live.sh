@@ -14,10 +14,11 @@ mkfifo "$WORK/opened" "$WORK/release"
 cat >"$WORK/bin/xdg-open" <<EOF
 #!/bin/sh
 printf '%s\n' "\$1" >"$WORK/opened"
-[ ! -e "$WORK/stay" ] || read -r _ <"$WORK/release"
+[ ! -e "$WORK/stay" ] || cat "$WORK/release" >/dev/null
 EOF
 chmod +x "$WORK/bin/xdg-open"
 exec 6<>"$WORK/opened"  # (open both ways: the fake's write never waits for a reader)
+exec 7<>"$WORK/release"  # the fakes that stay read it to its end: when this script ends
 
 # start NAME ARGS…: wstrace ARGS in the background with the fake xdg-open first on PATH ($pid);
 # its stderr is read from fd 5 by until_line and kept in $WORK/NAME.err.
@@ -123,6 +124,5 @@ if until_line nobrowser "cannot start a browser (xdg-open: No such file or direc
   expect_in "$WORK/nobrowser.err" "wstrace: playback of $WORK/preload.wst at http://127.0.0.1:"
 fi
 
-exec 7<>"$WORK/release"  # the fakes end
-for _ in 1 2 3; do echo done >&7; done
+exec 7>&-  # the fakes end
 done_testing
