@@ -203,10 +203,11 @@ class LiveView {
 
   // The recording is over: the page stays until Ctrl+C (or SIGTERM).
   void serve_until_interrupted() {
-    fmt::print(stderr, "wstrace: recording over; the live view stays at {} until Ctrl+C\n",
-               server_->url());
-    std::fflush(stderr);
-    wait_for_interrupt();
+    wait_for_interrupt([&] {
+      fmt::print(stderr, "wstrace: recording over; the live view stays at {} until Ctrl+C\n",
+                 server_->url());
+      std::fflush(stderr);
+    });
     server_->stop();
   }
 
@@ -324,6 +325,8 @@ int run_record(const RecordArgs& a) {
     report("record needs a program to run: wstrace record -- PROGRAM [ARGS…] (or --system)");
     return kExitUsage;
   }
+  // (before the program starts, and record becomes the subreaper of its processes)
+  if (a.ui.on && a.ui.open) prepare_browser();
   std::unique_ptr<capture::LiveEngine> engine;
   std::string warning;
   capture::RecordError err = a.system ? capture::start_system(opt, engine)
@@ -380,6 +383,7 @@ int run_attach(const AttachArgs& a) {
   opt.redact = a.redact;
   opt.pids = a.pids;
   opt.on_warning = [](const std::string& w) { report("warning: " + w); };
+  if (a.ui.on && a.ui.open) prepare_browser();
   std::unique_ptr<capture::LiveEngine> engine;
   capture::RecordError err = capture::start_attach(opt, engine);
   if (err.exit_code) {

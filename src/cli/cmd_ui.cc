@@ -22,6 +22,7 @@ struct UiCommandArgs {
 
 int run_ui(const UiCommandArgs& a) {
   if (!open_trace(a.file, false, a.show_secrets)) return kExitError;  // (says why)
+  if (a.open) prepare_browser();
   ui::Playback playback([&] { return open_trace(a.file, false, a.show_secrets); }, a.window);
   ui::ServeOptions so;
   so.port = a.port;
@@ -37,11 +38,12 @@ int run_ui(const UiCommandArgs& a) {
     return kExitError;
   }
   playback.start();
-  fmt::print(stderr, "wstrace: playback of {} at {} (Ctrl+C ends it)\n", a.file,
-             server.value()->url());
-  std::fflush(stderr);
-  if (a.open) open_in_browser(server.value()->url());
-  wait_for_interrupt();
+  wait_for_interrupt([&] {
+    fmt::print(stderr, "wstrace: playback of {} at {} (Ctrl+C ends it)\n", a.file,
+               server.value()->url());
+    std::fflush(stderr);
+    if (a.open) open_in_browser(server.value()->url());
+  });
   server.value()->stop();
   return kExitOk;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,10 +50,16 @@ std::string agent_path();
 std::vector<std::string> utf8_args(int argc, char** argv);
 bool stderr_is_terminal();
 bool stdout_is_terminal();
-// Starts the default browser on `url` (xdg-open), not waiting for it; says so when it cannot.
+// --open: prepare_browser() before wstrace starts a program; open_in_browser() then starts the
+// default browser on `url` (xdg-open; Windows: ShellExecute), not waiting for it, and says so
+// when it cannot. On Linux the browser is started by a process that prepare_browser() detached
+// from wstrace: never a child of record's, which would wait for it or take its exit for one of
+// the program's processes (record is their subreaper), nor in the terminal's Ctrl+C.
+void prepare_browser();
 void open_in_browser(const std::string& url);
-// Returns when the user presses Ctrl+C or wstrace is sent SIGTERM.
-void wait_for_interrupt();
+// Calls `armed` once Ctrl+C (Linux: SIGINT or SIGTERM; Windows: a console control event) no
+// longer ends wstrace, then returns when the user presses it: what `armed` prints may invite it.
+void wait_for_interrupt(const std::function<void()>& armed);
 
 // Parses --filter (empty = match all); reports a bad expression (with its caret line) and
 // returns false.

@@ -55,6 +55,8 @@ std::vector<std::string> utf8_args(int argc, char** argv) {
 bool stderr_is_terminal() { return _isatty(_fileno(stderr)); }
 bool stdout_is_terminal() { return _isatty(_fileno(stdout)); }
 
+void prepare_browser() {}  // (ShellExecute starts the browser apart from wstrace)
+
 void open_in_browser(const std::string& url) {
   // shell32 loaded only here: Wine takes a while to load it, and every run would pay for it.
   using ShellExecuteFn = HINSTANCE(WINAPI*)(HWND, LPCWSTR, LPCWSTR, LPCWSTR, LPCWSTR, INT);
@@ -70,10 +72,11 @@ void open_in_browser(const std::string& url) {
     report("cannot start a browser: open the URL above yourself");
 }
 
-void wait_for_interrupt() {
+void wait_for_interrupt(const std::function<void()>& armed) {
   HANDLE quit = CreateEventW(nullptr, TRUE, FALSE, nullptr);
   static HANDLE event = quit;
   SetConsoleCtrlHandler([](DWORD) -> BOOL { return SetEvent(event); }, TRUE);
+  armed();
   WaitForSingleObject(quit, INFINITE);
 }
 

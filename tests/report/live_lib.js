@@ -20,10 +20,13 @@ function get(url, headers) {
 }
 
 // The parts of a fresh event stream from the start, each given to `keep` (the part, its JSON)
-// until it returns true; resolves to that part.
-function eventsUntil(base, token, keep) {
+// until it returns true; resolves to that part. With `headers` (a cookie) and no token, the
+// stream is asked for without a token in its URL.
+function eventsUntil(base, token, keep, headers) {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${base}/events?token=${token}&at=0,0,0,0,0,0,0,0`, (res) => {
+    const query = token ? `token=${token}&` : "";
+    const req = http.get(`${base}/events?${query}at=0,0,0,0,0,0,0,0`, { headers: headers || {} }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`the event stream answered ${res.statusCode}`));
       let buf = "";
       res.on("data", (d) => {
         buf += d;
@@ -89,6 +92,34 @@ async function checkRefusals(url) {
         `the page's CSP forbids framing and everything not allowed: ${csp}`);
   check(!Object.keys(ok.headers).some((h) => h.startsWith("access-control-")),
         "no CORS headers");
+}
+
+// The token in a cookie only, as a page without the token in its URL sends it: the page sets
+// `wstrace_token_PORT` (HttpOnly, SameSite=Strict, for every path); the page, the event stream
+// and /calls take the token from it alone; a wrong token in it, or the right one under the name
+// of another port's cookie, is refused.
+async function checkCookie(url) {
+  const { base, token, port } = urlParts(url);
+  const name = `wstrace_token_${port}`;
+  const set = [].concat((await get(url)).headers["set-cookie"] || []);
+  check(set.length === 1 && set[0] === `${name}=${token}; Path=/; HttpOnly; SameSite=Strict`,
+        `the page sets the token as the cookie ${name}, HttpOnly and SameSite=Strict (${set})`);
+  const cookie = { Cookie: `other=1; ${name}=${token}` };
+  const page = await get(`${base}/`, cookie);
+  check(page.status === 200 && page.body.includes("__wstrace"), `the page opens with the cookie alone (${page.status})`);
+  const part = await eventsUntil(base, "", () => true, cookie);
+  check(part.calls && part.live, "the event stream opens with the cookie alone");
+  const older = await get(`${base}/calls?before=1000000000&count=1`, cookie);
+  check(older.status === 200 && JSON.parse(older.body).live.older.count <= 1,
+        `/calls answers with the cookie alone (${older.status})`);
+  const wrong = [{ Cookie: `${name}=${"0".repeat(64)}` }, { Cookie: `wstrace_token_${Number(port) + 1}=${token}` }];
+  for (const [i, headers] of wrong.entries()) {
+    const what = i ? "the token under another port's cookie name" : "a wrong token in the cookie";
+    const statuses = [];
+    for (const p of ["/", "/events?at=0,0,0,0,0,0,0,0", "/calls?before=1000000000&count=1"])
+      statuses.push((await get(base + p, headers)).status);
+    check(statuses.every((s) => s === 403), `${what} is refused: the page, the event stream, /calls (${statuses})`);
+  }
 }
 
 // A page of another origin (`otherUrl`) cannot read the live view at `url`, token or not.
@@ -220,5 +251,5 @@ async function checkPlayback(browser, url, wstrace, trace, inTrace, work) {
   await page.close();
 }
 
-module.exports = { get, eventsUntil, serverHolds, printedUrl, urlParts, checkRefusals, checkCrossOrigin,
+module.exports = { get, eventsUntil, serverHolds, printedUrl, urlParts, checkRefusals, checkCookie, checkCrossOrigin,
   openLivePage, checkArrivals, checkPause, traceCalls, checkPlayback };

@@ -17,8 +17,8 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 
 const checks = require("./checks.js");
 const check = checks.check;
-const { printedUrl, checkRefusals, checkCrossOrigin, openLivePage, checkArrivals, checkPause,
-  traceCalls, checkPlayback } = require("./live_lib.js");
+const { printedUrl, urlParts, checkRefusals, checkCookie, checkCrossOrigin, openLivePage, checkArrivals,
+  checkPause, traceCalls, checkPlayback } = require("./live_lib.js");
 
 async function main() {
   const control = path.join(work, "control.fifo"), ack = path.join(work, "ack.fifo");
@@ -53,8 +53,9 @@ async function main() {
     if (ackBuf.includes("\n")) done();
   });
 
-  // ---- refusals
+  // ---- refusals; the token in the cookie alone
   await checkRefusals(url);
+  await checkCookie(url);
   const browser = await chromium.launch({ executablePath: chromiumPath,
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
   await checkCrossOrigin(browser, `http://127.0.0.1:${serverPort}/hello.txt`, url);
@@ -94,6 +95,7 @@ async function main() {
   check(/recording over/.test(status), `the page says the recording is over (${status})`);
   check(problems.length === 0, `no console errors (${problems.join("; ")})`);
   await page.screenshot({ path: path.join(work, "live.png") });
+  await withoutToken(browser, url, shown);
   await holdAndOlder(browser, url, trace);
   fs.closeSync(controlFd);
   rec.kill("SIGTERM");
@@ -102,6 +104,25 @@ async function main() {
   await playback(browser, trace, inTrace);
   await dropsLive(browser);
   await browser.close();
+}
+
+// The live view opened without the token in its URL: in a browser that opened `url` (with the
+// token) once, the page comes and its event stream brings all `shown` calls on the cookie alone,
+// which the page's scripts cannot read (HttpOnly); in a browser without the cookie it is refused.
+async function withoutToken(browser, url, shown) {
+  const { base } = urlParts(url);
+  const context = await browser.newContext();
+  await (await context.newPage()).goto(url);
+  const bare = await context.newPage();
+  const opened = await bare.goto(`${base}/`);
+  await bare.waitForFunction((n) => window.__wstrace && window.__wstrace.live && window.__wstrace.live.over() &&
+    window.__wstrace.calls() === n, shown, { timeout: 20000 });
+  check(opened.status() === 200, `a page without the token in its URL holds every call on the cookie alone (${shown})`);
+  check(await bare.evaluate(() => document.cookie) === "", "the page's scripts cannot read the cookie");
+  await context.close();
+  const stranger = await browser.newPage();
+  check((await stranger.goto(`${base}/`)).status() === 403, "a browser without the cookie is refused");
+  await stranger.close();
 }
 
 // `record --ui` with rings of 8 KiB on a burst they cannot hold: the page says that calls were

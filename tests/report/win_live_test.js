@@ -6,12 +6,16 @@
 // refusals (wrong or no token, wrong Host, another origin); calls appear on the page while the
 // program runs; the filter box narrows the calls that arrive; a paused page stays as it was while
 // the recording goes on, and catches up when resumed; a finding while the program runs; the page
-// learns that the recording is over, holding every call of the trace. Then `wstrace.exe ui` plays
-// that trace back: paused at the start, a seek, played at speed 10 to the end with every call.
-// Then `wstrace.exe attach --ui` to a running wnetops.exe: the page opens with the token, and
-// the event stream carries the calls made after the attach, every one of the trace.
+// learns that the recording is over, holding every call of the trace. `--open` reaches a fake
+// xdg-open first on the host's PATH (ShellExecute, then Wine's winebrowser) with the URL printed;
+// Ctrl+C (SIGINT to the Wine process: CTRL_C_EVENT) ends wstrace.exe with the program's status 3,
+// the trace complete. Then `wstrace.exe ui` plays that trace back: paused at the start, a seek,
+// played at speed 10 to the end with every call. Then `wstrace.exe attach --ui` to a running
+// wnetops.exe: the page opens with the token, and the event stream carries the calls made after
+// the attach, every one of the trace. Each ends by Ctrl+C.
 "use strict";
 const path = require("path");
+const fs = require("fs");
 const net = require("net");
 const http = require("http");
 const { spawn, execFileSync } = require("child_process");
@@ -21,7 +25,7 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 
 const checks = require("./checks.js");
 const check = checks.check;
-const { get, eventsUntil, printedUrl, urlParts, checkRefusals, checkCrossOrigin, openLivePage,
+const { get, eventsUntil, printedUrl, urlParts, checkRefusals, checkCookie, checkCrossOrigin, openLivePage,
   checkArrivals, checkPause, checkPlayback } = require("./live_lib.js");
 
 const started = [];  // wine processes, ended on failure too
@@ -48,8 +52,8 @@ function traceLines(trace) {
   return execFileSync(wstrace, ["show", trace], { encoding: "utf8" }).split("\n").filter((l) => l);
 }
 
-function wine(args, stdio) {
-  const child = spawn(wineRun, args, { stdio });
+function wine(args, stdio, env) {
+  const child = spawn(wineRun, args, { stdio, env: { ...process.env, ...(env || {}) } });
   started.push(child);
   child.ended = new Promise((resolve) => child.on("exit", (code, sig) => resolve({ code, sig })));
   return child;
@@ -92,17 +96,48 @@ function stepper(control) {
   });
 }
 
+// A fake xdg-open first on PATH (Wine's winebrowser runs the host's xdg-open): {env (the PATH
+// to give), opened (resolves to the first argument it was started with)}.
+function fakeXdgOpen() {
+  const bin = path.join(work, "bin"), fifo = path.join(work, "opened.fifo");
+  fs.mkdirSync(bin, { recursive: true });
+  execFileSync("mkfifo", [fifo]);
+  fs.writeFileSync(path.join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$1" >"${fifo}"\n`, { mode: 0o755 });
+  const opened = firstLine(fs.createReadStream(fifo, { encoding: "utf8" }));
+  return { env: { PATH: `${bin}:${process.env.PATH}` }, opened };
+}
+
+// `promise`, or a failure named `what` when it has not settled within 60 s.
+function within(promise, what) {
+  let timer;
+  const late = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: not within 60 s`)), 60000);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+// The end of a wstrace.exe `child` by Ctrl+C: SIGINT to its Wine process, which Wine turns into
+// CTRL_C_EVENT for the console control handlers; resolves to {code, sig}.
+async function ctrlC(child) {
+  child.kill("SIGINT");
+  return within(child.ended, "wstrace.exe ending on Ctrl+C");
+}
+
 async function record(browser) {
   const { data, dataPort, deadPort, controlServer, controlPort, controlled } = await servers();
   const trace = path.join(work, "live.wst");
-  const rec = wine([wstraceExe, "record", "-q", "--ui", "-o", trace, "--",
+  const fake = fakeXdgOpen();
+  const rec = wine([wstraceExe, "record", "-q", "--ui", "--open", "-o", trace, "--",
     path.join(targets, "wsteps.exe"), String(controlPort), String(dataPort), String(deadPort)],
-  ["ignore", "inherit", "pipe"]);
+  ["ignore", "inherit", "pipe"], fake.env);
   const { url, stderr } = await printedUrl(rec, /live view at (http:\/\/\S+)/);
+  const opened = await within(fake.opened, "xdg-open started by wstrace.exe --open").catch((e) => e.message);
+  check(opened === url, `--open: ShellExecute reached the host's xdg-open (through winebrowser) with the URL printed (${opened})`);
   const control = await controlled;
   const step = stepper(control);
 
   await checkRefusals(url);
+  await checkCookie(url);
   await checkCrossOrigin(browser, `http://127.0.0.1:${dataPort}/hello.txt`, url);
   const { page, W, problems } = await openLivePage(browser, url);
   await checkArrivals(page, W, step, dataPort);
@@ -112,7 +147,7 @@ async function record(browser) {
   await W(() => window.__wstrace.findings().includes("connect-failed"));
   check(await page.evaluate(() => !window.__wstrace.live.over()), "connect-failed shows while the program runs");
 
-  control.write("quit\n");
+  control.write("quit 3\n");
   await W(() => window.__wstrace.live.over());
   await new Promise((resolve) => {
     const look = () => /recording over/.test(stderr()) && resolve();
@@ -124,8 +159,11 @@ async function record(browser) {
   check(shown === inTrace, `the page holds every event of the trace (${shown} of ${inTrace})`);
   check(problems.length === 0, `no console errors (${problems.join("; ")})`);
   await page.screenshot({ path: path.join(work, "win_live.png") });
-  rec.kill("SIGTERM");
-  await rec.ended;
+  const end = await ctrlC(rec);
+  check(end.code === 3, `Ctrl+C ends wstrace.exe record --ui with the program's status 3 (${JSON.stringify(end)})`);
+  const info = JSON.parse(execFileSync(wstrace, ["info", "--json", trace], { encoding: "utf8" }));
+  check(info.complete && JSON.stringify(info.processes.map((p) => p.exit_code)) === "[3]",
+        `the trace is complete, with the program's status 3 (${JSON.stringify(info.processes)})`);
   data.close();
   controlServer.close();
   return { trace, inTrace };
@@ -136,8 +174,8 @@ async function playback(browser, trace, inTrace) {
   const ui = wine([wstraceExe, "ui", trace], ["ignore", "ignore", "pipe"]);
   const { url } = await printedUrl(ui, / at (http:\/\/\S+)/);
   await checkPlayback(browser, url, wstrace, trace, inTrace, work);
-  ui.kill("SIGTERM");
-  await ui.ended;
+  const end = await ctrlC(ui);
+  check(end.code === 0, `Ctrl+C ends wstrace.exe ui with 0 (${JSON.stringify(end)})`);
 }
 
 async function attach() {
@@ -163,8 +201,8 @@ async function attach() {
   check(lines.some((l) => / connect\(/.test(l)), "the attach recorded the program's connect");
   check(calls === lines.length, `the event stream carried every call of the trace (${calls} of ${lines.length})`);
   await target.ended;
-  att.kill("SIGTERM");
-  await att.ended;
+  const end = await ctrlC(att);
+  check(end.code === 0, `Ctrl+C ends wstrace.exe attach --ui with 0 (${JSON.stringify(end)})`);
 }
 
 async function main() {

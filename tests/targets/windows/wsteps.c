@@ -3,7 +3,7 @@
  * 127.0.0.1:CONTROL_PORT and, for each line read there, does one step and answers "done":
  *   fetch    GET /hello.txt from the HTTP server on 127.0.0.1:DATA_PORT, read to its end
  *   refused  a connect to 127.0.0.1:DEAD_PORT, where nothing listens
- *   quit     ends the program (status 0) */
+ *   quit [N] ends the program (status N, default 0) */
 #include <winsock2.h>
 #include <windows.h>
 #include <stdlib.h>
@@ -57,15 +57,19 @@ int main(int argc, char** argv) {
   SOCKET control = connect_to((unsigned short)atoi(argv[1]));
   if (control == INVALID_SOCKET) return 1;
   char line[32];
+  int status = 0;
   while (read_line(control, line, sizeof line)) {
     int ok = 1;
     if (strcmp(line, "fetch") == 0) ok = fetch(data);
     else if (strcmp(line, "refused") == 0) ok = connect_to(dead) == INVALID_SOCKET;
-    else if (strcmp(line, "quit") == 0) break;
+    else if (strncmp(line, "quit", 4) == 0) {
+      status = atoi(line + 4);
+      break;
+    }
     const char* answer = ok ? "done\n" : "failed\n";
     send(control, answer, (int)strlen(answer), 0);
   }
   closesocket(control);
   WSACleanup();
-  return 0;
+  return status;
 }
