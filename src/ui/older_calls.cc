@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "call_tape.h"
 #include "json_out.h"
 #include "report_data.h"
 #include "report_html.h"
@@ -19,29 +20,26 @@ bool parse_number(const std::string& s, uint64_t& out) {
 }
 
 // Between an inspection and a report builder: counts the events that pass the filter and hands
-// the builder as passing only those of them wanted — from seq `from` on, after the first `skip`
-// of those — so that the builder formats no call it would forget. Without a builder, counts.
+// the builder as passing only those from seq `from` on, so that the builder keeps no call it
+// would forget.
 class Picker final : public inspect::Subscriber {
  public:
-  Picker(report::ReportBuilder* builder, uint64_t from, uint64_t skip)
-      : builder_(builder), from_(from), skip_(skip) {}
+  Picker(report::ReportBuilder& builder, uint64_t from) : builder_(builder), from_(from) {}
   uint64_t ahead = 0;    // passing, before `from`
   uint64_t passing = 0;  // passing, from `from` on
 
   void on_event(const inspect::Facts& f) override {
-    bool wanted = f.matched;
-    if (f.matched && f.ev.seq < from_) ++ahead, wanted = false;
-    else if (f.matched && passing++ < skip_) wanted = false;
-    if (!builder_) return;
-    if (wanted == f.matched) return builder_->on_event(f);
+    if (!f.matched) return builder_.on_event(f);
+    if (f.ev.seq >= from_) return ++passing, builder_.on_event(f);
+    ++ahead;
     inspect::Facts passed_over = f;  // (counted in the summary, not kept)
     passed_over.matched = false;
-    builder_->on_event(passed_over);
+    builder_.on_event(passed_over);
   }
 
  private:
-  report::ReportBuilder* builder_;
-  uint64_t from_, skip_;
+  report::ReportBuilder& builder_;
+  uint64_t from_;
 };
 
 std::string error_json(const std::string& message) {
@@ -87,6 +85,11 @@ OlderCalls::OlderCalls(std::function<std::unique_ptr<Engine>()> open, std::strin
     : open_(std::move(open)), base_filter_(std::move(base_filter)) {}
 
 std::string OlderCalls::answer(const std::string& query) const {
+  const std::atomic<bool> never{false};
+  return answer(query, never);
+}
+
+std::string OlderCalls::answer(const std::string& query, const std::atomic<bool>& cancelled) const {
   auto q = CallsQuery::parse(query);
   if (!q.ok()) return error_json(q.status().message());
   const CallsQuery& want = q.value();
@@ -105,39 +108,44 @@ std::string OlderCalls::answer(const std::string& query) const {
   const bool newest = want.before.has_value();
   const size_t n = want.count;
   // An inspection of its own with the filter and nothing more (no findings, no HTTP: the page
-  // has those); the filter's facts come from its tracker as in any inspection.
+  // has those); the filter's facts come from its tracker as in any inspection, from the start.
   inspect::InspectOptions io;
   io.filter = filter;
-  // Observes the events of `engine` before `before` (until `enough`); true when it said so.
-  auto observe = [&](Engine& from, inspect::Inspector& inspection,
-                     const std::function<bool()>& enough) {
-    Event ev;
-    while (from.next(ev) && !(want.before && ev.seq >= *want.before)) {
-      inspection.observe(ev);
-      if (enough && enough()) return true;
-    }
-    return false;
-  };
-  // The last n before `before`: a first pass counts them, the second keeps the last n.
-  uint64_t skip = 0;
-  if (newest) {
-    inspect::Inspector counting(io);
-    Picker count(nullptr, want.from, 0);
-    counting.subscribe(count);
-    observe(*engine, counting, nullptr);
-    skip = count.passing > n ? count.passing - n : 0;
-    engine = open_();
-    if (!engine) return error_json("cannot read the trace again");
-  }
   inspect::Inspector inspection(io);
   report::ReportBuilder builder(report::ReportOptions{filter, 512, 0}, inspection);
-  Picker pick(&builder, want.from, skip);
+  // The last n before `before`, in one pass: the calls kept go to a tape that keeps the last
+  // n to n + chunk of them (copied, not formatted); the n answered are formatted at the end.
+  const uint32_t chunk = static_cast<uint32_t>(std::clamp<size_t>(n / 4, 256, 16384));
+  report::CallTape tape(chunk);
+  if (newest) builder.defer_calls(tape);
+  Picker pick(builder, want.from);
   inspection.subscribe(pick);
-  const bool after = observe(*engine, inspection, [&] {
-    return !newest && builder.data().calls.size() >= n;  // (more may come: the scan ends here)
-  });
-  const uint64_t before = pick.ahead + skip;
+  bool after = false;  // (more may come: the scan ended at n calls)
+  Event ev;
+  for (uint64_t events = 0; engine->next(ev) && !(want.before && ev.seq >= *want.before);) {
+    inspection.observe(ev);
+    if (newest) {
+      if (tape.size() >= n + chunk) tape.drop_front(n + chunk - 1);  // (n or more stay)
+    } else if (builder.data().calls.size() >= n) {
+      after = true;
+      break;
+    }
+    if (++events % 4096 == 0 && cancelled.load(std::memory_order_relaxed))
+      return error_json("cancelled: the page asked again");
+  }
   std::unique_ptr<report::ReportData> d = builder.finish(engine->header(), "");
+  uint64_t before = pick.ahead;
+  if (newest) {
+    // The tape's last n, formatted as the builder would have (the tables they name are its).
+    const uint64_t skip = tape.size() > n ? tape.size() - n : 0;
+    before += pick.passing - (tape.size() - skip);
+    report::CallRows rows(512);
+    uint64_t i = 0;
+    tape.replay([&](const report::CallHead& h, const Event& e, const inspect::FilterFacts& f) {
+      if (i++ >= skip) rows.add(*d, h, e, f);
+    });
+    report::link_overlapped(d->calls);
+  }
   // Only the calls and what they name: the page has the connections, lookups and findings.
   d->conns.clear(), d->lookups.clear(), d->http.clear(), d->tls.clear();
   d->findings.clear(), d->processes.clear();

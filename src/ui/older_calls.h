@@ -5,6 +5,7 @@
 // and tables, "live" saying what the answer is).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -32,8 +33,8 @@ struct CallsQuery {
 
 class OlderCalls {
  public:
-  // `open` gives the trace's events from the start (called for every query, from the server's
-  // threads); `base_filter`: the filter the page's calls passed already (record -f), "" = none.
+  // `open` gives the trace's events from the start (called once for every query, from the
+  // server's scan threads); `base_filter`: the filter the page's calls passed already (record -f), "" = none.
   OlderCalls(std::function<std::unique_ptr<Engine>()> open, std::string base_filter = "");
 
   // The answer to `query` (a URL's query): report_json with the calls found and their tables,
@@ -41,7 +42,12 @@ class OlderCalls {
   // of the trace passing the filter come before the first one given; `after`: the search stopped
   // at `count` calls (more may come after the last one given; with `before` it is false). A bad query or filter, or a trace that cannot
   // be read: {"error":"…"}.
-  std::string answer(const std::string& query) const;
+  // Reads the trace once, from its start (the filter's facts need the tracker's state from
+  // there), up to `before` or until `count` calls from `from`; copies the calls passing from
+  // `from` on as they come and formats only those answered. Safe to call from several threads
+  // at once. Once `cancelled` is set, stops within a few thousand events: {"error":"cancelled…"}.
+  std::string answer(const std::string& query, const std::atomic<bool>& cancelled) const;
+  std::string answer(const std::string& query) const;  // (never cancelled)
 
  private:
   std::function<std::unique_ptr<Engine>()> open_;
