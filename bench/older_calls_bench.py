@@ -7,7 +7,7 @@ asks /calls for the last 1,000 calls before the end of the trace (twice, then wi
 and for 1,000 calls from the middle. Printed: each answer's time, and the longest gap between
 two parts of the event stream while the answer was being read (how long the stream stalled).
 
-  older_calls_bench.py WSTRACE SIZE...
+  older_calls_bench.py WSTRACE SIZE...   (SIZE: N for bench:N, or SCENARIO:N such as conns:N)
 """
 import http.client
 import json
@@ -74,11 +74,13 @@ class Stream(threading.Thread):
 
 
 def main():
-    wstrace, sizes = sys.argv[1], [int(s) for s in sys.argv[2:]]
+    wstrace = sys.argv[1]
     with tempfile.TemporaryDirectory(prefix="wstrace-older-bench-") as tmp:
-        for n in sizes:
-            trace = os.path.join(tmp, f"bench{n}.wst")
-            subprocess.run([wstrace, "synth", f"bench:{n}", "-o", trace], check=True)
+        for size in sys.argv[2:]:
+            scenario = size if ":" in size else f"bench:{size}"
+            n = int(scenario.split(":")[1])
+            trace = os.path.join(tmp, "big.wst")
+            subprocess.run([wstrace, "synth", scenario, "-o", trace], check=True)
             ui, port, token = start_ui(wstrace, trace)
             try:
                 request(port, "POST", f"/control?token={token}&op=speed&value=0.01")
@@ -100,7 +102,7 @@ def main():
                     if status != 200 or "error" in answer:
                         sys.exit(f"older_calls_bench: /calls?{query}: {status} {body[:200]}")
                     got = answer["live"]["older"]["count"]
-                    print(f"older_calls_bench: bench:{n:,}: {what}: {got} calls in "
+                    print(f"older_calls_bench: {scenario.split(':')[0]}:{n:,}: {what}: {got} calls in "
                           f"{(t1 - t0) * 1000:,.0f} ms; the event stream's longest gap meanwhile "
                           f"{stream.longest_gap(t0, t1) * 1000:,.0f} ms", flush=True)
             finally:

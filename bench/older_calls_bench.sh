@@ -2,7 +2,7 @@
 # The live view's older calls (`GET /calls`) on synthetic traces of SIZE events (1 M and 10 M by
 # default), served by `wstrace ui`: how long the last 1,000 calls before the end take, and how
 # long an event stream of the same server stalled meanwhile (older_calls_bench.py).
-# Usage: older_calls_bench.sh BUILD_DIR [SIZE...]
+# Usage: older_calls_bench.sh BUILD_DIR [SIZE...]  (SIZE: N for bench:N, or conns:N)
 set -euo pipefail
 build=$(cd "$1" && pwd)
 shift
