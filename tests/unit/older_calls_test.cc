@@ -232,6 +232,11 @@ struct Scans {
     std::unique_lock lock(mu);
     changed.wait(lock, until);
   }
+  // Has `pool` run the scan `name` of page `name`, and waits until it runs.
+  void run(ws::ui::ScanPool& pool, const std::string& name) {
+    ASSERT_TRUE(pool.submit(name, work(name), done()));
+    wait([&] { return running == 1; });
+  }
   void release() {
     const std::lock_guard lock(mu);
     released = true;
@@ -242,10 +247,9 @@ struct Scans {
 TEST(ScanPool, APagesNewerScanCancelsItsOlderOne) {
   Scans s;
   ws::ui::ScanPool pool(1, 4);
-  ASSERT_TRUE(pool.submit("page1", s.work("first"), s.done()));
-  s.wait([&] { return s.running == 1; });
+  s.run(pool, "first");
   // (the pool's one thread is busy: the second waits, and cancels the first)
-  ASSERT_TRUE(pool.submit("page1", s.work("second"), s.done()));
+  ASSERT_TRUE(pool.submit("first", s.work("second"), s.done()));
   s.wait([&] { return s.said.size() == 1 && s.running == 1; });
   EXPECT_EQ(s.said, std::vector<std::string>{"first cancelled"});
   // Another page's scan cancels none.
@@ -258,8 +262,7 @@ TEST(ScanPool, APagesNewerScanCancelsItsOlderOne) {
 TEST(ScanPool, RefusesScansBeyondThoseThatMayWait) {
   Scans s;
   ws::ui::ScanPool pool(1, 2);
-  ASSERT_TRUE(pool.submit("a", s.work("a"), s.done()));
-  s.wait([&] { return s.running == 1; });
+  s.run(pool, "a");
   EXPECT_TRUE(pool.submit("b", s.work("b"), s.done()));
   EXPECT_TRUE(pool.submit("c", s.work("c"), s.done()));
   EXPECT_FALSE(pool.submit("d", s.work("d"), s.done()));
