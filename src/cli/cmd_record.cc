@@ -180,7 +180,9 @@ class LiveView {
   Status start(const UiArgs& ui) {
     ui::ServeOptions so;
     so.port = ui.port;
-    so.calls = [this](const std::string& query) { return older_.answer(query); };
+    so.calls = [this](const std::string& query, const std::atomic<bool>& cancelled) {
+      return older_.answer(query, cancelled);
+    };
     auto server = ui::start_live_server(feed_, so);
     if (!server.ok()) return server.status();
     server_ = std::move(server.value());

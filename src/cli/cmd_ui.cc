@@ -31,7 +31,9 @@ int run_ui(const UiCommandArgs& a) {
   };
   // The calls the page no longer holds, read again from the file.
   const ui::OlderCalls older([&] { return open_trace(a.file, false, a.show_secrets); });
-  so.calls = [&](const std::string& query) { return older.answer(query); };
+  so.calls = [&](const std::string& query, const std::atomic<bool>& cancelled) {
+    return older.answer(query, cancelled);
+  };
   auto server = ui::start_live_server(playback.feed(), so);
   if (!server.ok()) {
     report(server.status().message());

@@ -124,6 +124,15 @@ void CallRows::compact(ReportData& d) {
   d.facts = std::move(facts);
 }
 
+void link_overlapped(CallColumns& k) {
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k.link[i] == 0 || k.link[i] >= k.seq[i]) continue;
+    auto at = std::lower_bound(k.seq.begin(), k.seq.end(), k.link[i]);
+    if (at != k.seq.end() && *at == k.link[i])
+      k.link[static_cast<size_t>(at - k.seq.begin())] = k.seq[i];
+  }
+}
+
 void forget_calls(ReportData& d, size_t n) {
   CallColumns& k = d.calls;
   n = std::min(n, k.size());
@@ -314,14 +323,7 @@ std::unique_ptr<ReportData> ReportBuilder::finish(const trace::TraceHeader& head
             [](const ConnRow& a, const ConnRow& b) { return a.c.id < b.c.id; });
   d.summary.connections = d.conns.size();
   d.summary.lookups = d.lookups.size();
-  // The overlapped calls point at their completions (the completions already point back).
-  auto& k = d.calls;
-  for (size_t i = 0; i < k.size(); ++i) {
-    if (k.link[i] == 0 || k.link[i] >= k.seq[i]) continue;
-    auto at = std::lower_bound(k.seq.begin(), k.seq.end(), k.link[i]);
-    if (at != k.seq.end() && *at == k.link[i])
-      k.link[static_cast<size_t>(at - k.seq.begin())] = k.seq[i];
-  }
+  link_overlapped(d.calls);
   d.summary.http = d.http.size();
   d.summary.tls = d.tls.size();
   if (!d.filter_text.empty()) {

@@ -165,6 +165,10 @@ class CallRows {
   std::vector<bool> raw_usable_;                         // by FieldId: the filter names it
 };
 
+// Points the overlapped calls of `k` at their completions held there (the completions already
+// point back): what finish() does; calls formatted after it (CallRows) want it too.
+void link_overlapped(CallColumns& k);
+
 // Forgets the first `n` calls of `d` (their payloads too): a live view keeps a window.
 void forget_calls(ReportData& d, size_t n);
 

@@ -1,7 +1,8 @@
 // The live view's server on Boost.Beast (HTTP) and Boost.Asio (sockets), header-only from
 // Debian's libboost-dev, the same code on Linux and Windows (live_server.h says what it
 // promises). One thread runs every connection; a page's event stream looks for news every
-// 100 ms (parts at most ten a second) and never waits on the recording.
+// 100 ms (parts at most ten a second) and never waits on the recording. Older calls (`/calls`)
+// are read by a ScanPool's threads, their answers handed back to this one.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "live_server.h"
 #include "report_html.h"
 #include "request_rules.h"
+#include "scan_pool.h"
 #include "server_platform.h"
 
 namespace ws::ui {
@@ -44,11 +46,14 @@ struct Request {
   std::string param(std::string_view name) const { return query_param(msg.target(), name); }
 };
 
-// What a route answers: a whole response, or the head of the event stream that follows from
-// `events` (the cursor of what the page has).
+// What a route answers: a whole response, the head of the event stream that follows from
+// `events` (the cursor of what the page has), or the head of a response whose body a scan of
+// page `page` gives later, off the server's thread (`scan`).
 struct Answer {
   Response res;
   std::optional<report::FeedCursor> events;
+  ScanPool::Work scan = {};
+  std::string page = {};
 };
 
 struct Route {
@@ -68,6 +73,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   void on_request(beast::error_code ec);
+  void scan(Answer a);
   void send(Response res);
   void start_events(Response head, report::FeedCursor at);
   void look_for_news();
@@ -122,6 +128,7 @@ class BeastServer final : public LiveServer {
 
   void stop() override {
     if (!io_) return;
+    scans_.stop();  // (their answers, posted to the connections, are dropped with them)
     io_->stop();
     if (thread_.joinable()) thread_.join();
     acceptor_.reset();
@@ -138,7 +145,10 @@ class BeastServer final : public LiveServer {
   }
 
   report::LiveFeed& feed() { return feed_; }
+  ScanPool& scans() { return scans_; }
   static constexpr size_t kPartCalls = 20000;
+  // Older calls are read by at most two threads at once, with at most 4 more scans waiting.
+  static constexpr size_t kScanThreads = 2, kScansWaiting = 4;
 
  private:
   // Every route of the server, in one place. Each is behind allowed(): token and Host checked.
@@ -237,16 +247,18 @@ class BeastServer final : public LiveServer {
             std::nullopt};
   }
 
-  // The calls a page no longer holds, read again from the trace (older_calls.h). (Answered on
-  // the server's thread: the event streams wait meanwhile.)
+  // The calls a page no longer holds, read again from the trace (older_calls.h) by the scan
+  // pool; the page's key (`page=`) cancels its earlier scan.
   Answer calls(const Request& r) {
     if (!opt_.calls) return refuse(http::status::not_found, "no trace to read older calls from");
     const std::string_view target = r.msg.target();
     const size_t q = target.find('?');
-    return {text(http::status::ok,
-                 opt_.calls(q == std::string_view::npos ? "" : std::string(target.substr(q + 1))),
-                 "application/json"),
-            std::nullopt};
+    std::string query = q == std::string_view::npos ? "" : std::string(target.substr(q + 1));
+    Answer a{text(http::status::ok, "", "application/json"), std::nullopt, {}, r.param("page")};
+    a.scan = [calls = opt_.calls, query = std::move(query)](const std::atomic<bool>& cancelled) {
+      return calls(query, cancelled);
+    };
+    return a;
   }
 
   void accept() {
@@ -262,6 +274,7 @@ class BeastServer final : public LiveServer {
   std::string token_, cookie_, url_;
   uint16_t port_ = 0;
   std::vector<Route> routes_;
+  ScanPool scans_{opt_.calls ? kScanThreads : 0, kScansWaiting};
   std::unique_ptr<net::io_context> io_ = std::make_unique<net::io_context>(1);
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::thread thread_;
@@ -281,7 +294,26 @@ void Connection::on_request(beast::error_code ec) {
   if (ec) return;  // closed, timed out or not HTTP: the connection ends
   Answer a = server_.answer(parser_->get());
   if (a.events) return start_events(std::move(a.res), *a.events);
+  if (a.scan) return scan(std::move(a));
   send(std::move(a.res));
+}
+
+// The answer's body from a scan on the pool's threads, sent from this thread when it is read
+// (this connection waits for it, the others go on); refused at once when the pool is full.
+void Connection::scan(Answer a) {
+  res_ = std::move(a.res);
+  auto done = [self = shared_from_this()](std::string body) {
+    net::post(self->stream_.get_executor(), [self, body = std::move(body)]() mutable {
+      self->res_.body() = std::move(body);
+      self->res_.prepare_payload();
+      self->send(std::move(self->res_));
+    });
+  };
+  if (server_.scans().submit(a.page, std::move(a.scan), std::move(done))) return;
+  res_.result(http::status::service_unavailable);
+  res_.body() = "{\"error\":\"busy: too many older calls being read; ask again\"}";
+  res_.prepare_payload();
+  send(std::move(res_));
 }
 
 void Connection::send(Response res) {

@@ -7,6 +7,7 @@
 // server on Linux and Windows (Boost.Beast, live_server.cc).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,8 +24,10 @@ struct ServeOptions {
   // "speed" or "seek", and its value), returns the playback's state as JSON; unset: none.
   std::function<std::string(const std::string& op, const std::string& value)> control;
   // The calls a page no longer holds (`GET /calls`, older_calls.h): called with the request's
-  // query string, returns the JSON to answer; unset: none.
-  std::function<std::string(const std::string& query)> calls;
+  // query string, returns the JSON to answer; unset: none. Called on a thread of its own (at
+  // most two at once), never the connections' thread; stops early, saying so, once `cancelled`
+  // (the same page asked again, or the server stops).
+  std::function<std::string(const std::string& query, const std::atomic<bool>& cancelled)> calls;
 };
 
 class LiveServer {

@@ -199,6 +199,43 @@ async function checkPause(page, W, step, url) {
   check(true, `resumed, the page caught up (${await calls()} calls)`);
 }
 
+// A slow `GET /calls` (the last 1,000 calls of `trace`, a big one, served by the `wstrace ui` at
+// `url`) does not stop the server's event streams: with the playback going slowly (speed 0.01:
+// a part every 100 ms), parts keep coming while it is read (the server's one connection thread
+// would have been taken by it). Then the same page asking again cancels its first read.
+async function checkStreamDuringCalls(url, events) {
+  const { base, token } = urlParts(url);
+  const post = (target) => new Promise((resolve, reject) => {
+    const req = http.request(`${base}${target}`, { method: "POST" }, (r) => r.resume().on("end", resolve));
+    req.on("error", reject);
+    req.end();
+  });
+  await post(`/control?token=${token}&op=speed&value=0.01`);
+  await post(`/control?token=${token}&op=play`);
+  let parts = 0, asking = false, answered = false, during = 0, flowing;
+  const flows = new Promise((resolve) => (flowing = resolve));
+  eventsUntil(base, token, () => {
+    if (++parts === 2) flowing();
+    if (asking && !answered) during++;
+    return false;
+  }).catch(() => {});
+  await flows;
+  const t = Date.now();
+  asking = true;
+  const calls = (page) => get(`${base}/calls?token=${token}&page=${page}&before=${events + 10}&count=1000`);
+  const answer = await calls("p1");
+  answered = true;
+  const older = JSON.parse(answer.body).live.older;
+  console.log(`GET /calls on ${events} events took ${Date.now() - t} ms; ${during} parts of the event stream came meanwhile`);
+  check(older.count === 1000 && older.before === events - 1000, `/calls answered the last 1,000 calls (${JSON.stringify(older)})`);
+  check(during >= 2, `the event stream kept delivering while /calls was read (${during} parts)`);
+  // The same page asking twice at once: the read that came first is cancelled (its scan stops).
+  const both = (await Promise.all([calls("p2"), calls("p2")])).map((a) => JSON.parse(a.body));
+  const cancelled = both.filter((b) => /^cancelled/.test(b.error || "")).length;
+  const whole = both.filter((b) => b.live && b.live.older.count === 1000).length;
+  check(cancelled === 1 && whole === 1, `a page asking again cancels its earlier read (${cancelled} cancelled, ${whole} answered)`);
+}
+
 // The calls of `trace` as `wstrace` (a Linux build) exports them (--format jsonl, its own
 // filter): [seq, func, ts_ns] each.
 function traceCalls(wstrace, trace, filter) {
@@ -252,4 +289,4 @@ async function checkPlayback(browser, url, wstrace, trace, inTrace, work) {
 }
 
 module.exports = { get, eventsUntil, serverHolds, printedUrl, urlParts, checkRefusals, checkCookie, checkCrossOrigin,
-  openLivePage, checkArrivals, checkPause, traceCalls, checkPlayback };
+  openLivePage, checkArrivals, checkPause, traceCalls, checkPlayback, checkStreamDuringCalls };

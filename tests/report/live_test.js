@@ -18,7 +18,7 @@ const { chromium } = require(path.join(nodeDir, "node_modules", "playwright-core
 const checks = require("./checks.js");
 const check = checks.check;
 const { printedUrl, urlParts, checkRefusals, checkCookie, checkCrossOrigin, openLivePage, checkArrivals,
-  checkPause, traceCalls, checkPlayback } = require("./live_lib.js");
+  checkPause, traceCalls, checkPlayback, checkStreamDuringCalls } = require("./live_lib.js");
 
 async function main() {
   const control = path.join(work, "control.fifo"), ack = path.join(work, "ack.fifo");
@@ -102,6 +102,7 @@ async function main() {
   const end = await exited;
   check(end.code === 0, `wstrace ends on SIGTERM with the program's status 0 (${JSON.stringify(end)})`);
   await playback(browser, trace, inTrace);
+  await streamDuringCalls();
   await dropsLive(browser);
   await browser.close();
 }
@@ -176,7 +177,8 @@ async function dropsLive(browser) {
 
 // A page that holds at most 6 calls (&hold=6) of the recording just over: it holds the last 6
 // and counts the others as not held; scrolling up reads older ones from the trace, a filter
-// reads the matching ones, each as the trace has them; "Back to live" holds the last 6 again.
+// reads the matching ones, each as the trace has them; "Back to live" holds the last 6 again;
+// scrolled up again, scrolling down reads the newer ones until they meet the live calls.
 async function holdAndOlder(browser, url, trace) {
   const all = traceCalls(wstrace, trace);
   const seqs = (list) => JSON.stringify(list.map((c) => c[0]));
@@ -225,6 +227,26 @@ async function holdAndOlder(browser, url, trace) {
   h = await held();
   check(seqs(h.calls) === seqs(all.slice(-6)) && h.notHeld === all.length - 6,
         `back to live: the last 6 calls again (${seqs(h.calls)})`);
+  // Browsing forward: up twice (the 6 calls 6 before the last), then down at the last call held:
+  // the 3 calls after it, then the last 3, which meet the calls the stream brought: live again.
+  const wheel = async (dy, until, arg) => {
+    await page.mouse.move(b.x + b.width / 2, b.y + 40);
+    await page.mouse.wheel(0, dy);
+    await page.waitForFunction(until, arg, { timeout: 20000 });
+  };
+  await wheel(-400, () => !window.__wstrace.live.following() && !window.__wstrace.live.fetching());
+  await wheel(-400, (n) => window.__wstrace.live.notHeld() === n && !window.__wstrace.live.fetching(), all.length - 12);
+  h = await held();
+  check(seqs(h.calls) === seqs(all.slice(-12, -6)), `up twice: the 6 calls before the last 6 (${seqs(h.calls)})`);
+  await wheel(400, (n) => window.__wstrace.live.notHeld() === n && !window.__wstrace.live.fetching(), all.length - 9);
+  h = await held();
+  check(seqs(h.calls) === seqs(all.slice(-9, -3)) && !(await page.evaluate(() => window.__wstrace.live.following())),
+        `down at the last call held: the 3 after it, the 3 oldest dropped, still browsing (${seqs(h.calls)}, ${h.notHeld} not held)`);
+  await wheel(400, () => window.__wstrace.live.following() && !window.__wstrace.live.fetching());
+  h = await held();
+  check(seqs(h.calls) === seqs(all.slice(-6)) && h.notHeld === all.length - 6 &&
+        (await page.evaluate(() => document.getElementById("live-back").hidden && window.__wstrace.live.newer() === 0)),
+        `down again: the last 6, met the calls the stream brought, live again (${seqs(h.calls)}, ${h.state})`);
   check(problems.length === 0, `no page errors with a small hold (${problems.join("; ")})`);
   await page.close();
 }
@@ -240,6 +262,22 @@ async function playback(browser, trace, inTrace) {
   ui.kill("SIGTERM");
   const end = await exited;
   check(end.code === 0, `wstrace ui ends on SIGTERM (${JSON.stringify(end)})`);
+}
+
+// `wstrace ui` on a synthetic trace of 5 M events: a slow /calls does not stop the event
+// stream, and a page's second read cancels its first (checkStreamDuringCalls).
+async function streamDuringCalls() {
+  const events = 5000000, trace = path.join(work, "big.wst");
+  execFileSync(wstrace, ["synth", `bench:${events}`, "-o", trace]);
+  const ui = spawn(wstrace, ["ui", trace], { stdio: ["ignore", "inherit", "pipe"] });
+  recording = ui;
+  const exited = new Promise((resolve) => ui.on("exit", (code, sig) => resolve({ code, sig })));
+  const { url } = await printedUrl(ui, / at (http:\/\/\S+)/);
+  await checkStreamDuringCalls(url, events);
+  ui.kill("SIGTERM");
+  const end = await exited;
+  check(end.code === 0, `wstrace ui on the big trace ends on SIGTERM (${JSON.stringify(end)})`);
+  fs.rmSync(trace);
 }
 
 let recording = null;  // wstrace, ended on failure too

@@ -1123,8 +1123,10 @@ if (D.meta.filter) filterBox.placeholder = `the report holds the calls matching 
 // The page holds at most HOLD calls (?hold=N in its URL; 100,000 by default): following the run,
 // it forgets the oldest ones, counted as not held. Scrolling up past the first call held, or a
 // filter while older calls are not held, reads older calls again from the trace (GET /calls,
-// with wstrace's own filter): the page then browses back and stops adding the calls that come
-// (counted as newer, not held) until "Back to live".
+// with wstrace's own filter, read on the server's scan threads; a newer read cancels the page's
+// older one): the page then browses back and stops adding the calls that come (counted as newer,
+// not held). Scrolling down past the last call held reads the calls after it, until they meet
+// those the stream brought: the page follows the run again (as with "Back to live").
 const HOLD = Math.max(1, Math.floor(Number(new URLSearchParams(location.search).get("hold"))) || 100000);
 // Of the connections that ended, the lookups, the HTTP exchanges and the TLS hellos, it holds the
 // last ROWS of each (?rows=N; 10,000 by default), the older ones counted as not held (the
@@ -1141,7 +1143,10 @@ const live = (() => {
   // Held calls: following the run's tail, or browsing back (older calls read from the trace).
   let following = true, notHeld = 0, notHeldMatch = "", newer = 0, rewound = false;
   let fetching = null, fetchProblem = "", lastSeq = -1;
+  let asked = 0, abort = null, browseEnd = -1;
   const token = new URLSearchParams(location.search).get("token") || "";
+  // (the server cancels this page's unfinished read when it asks again)
+  const pageKey = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
   let connPos = new Map(D.conns.map((c, k) => [c[C.id], k]));
   const rowsGone = { conns: 0, lookups: 0, http: 0, tls: 0 };
   // Beyond ROWS and a quarter, the oldest rows go (at once: the tables move rarely).
@@ -1322,21 +1327,33 @@ const live = (() => {
     return { strings: (id) => strings[id], error: (e) => (e === 0 ? 0 : -1 - (errorBase + e - 1)),
       facts: (f) => -1 - (factsBase + f), thread: (t) => threads[t], texts: filterCtx.textFields };
   }
-  // Reads the `count` calls before seq `before` that pass the filter `text` from the trace, and
-  // holds them ahead of those held. Resolves when done.
-  function fetchOlder(before, text) {
-    const count = Math.max(1, Math.min(Math.floor(HOLD / 2), 10000));
-    const url = `/calls?token=${encodeURIComponent(token)}&before=${before}&count=${count}` +
+  // Reads calls again from the trace (GET /calls with `query` and the filter `text`) and hands
+  // the answer to `use`; a newer read cancels this one (here, and on the server). Resolves when
+  // done.
+  function readCalls(query, text, use) {
+    if (abort) abort.abort();
+    const mine = ++asked, ctl = abort = new AbortController();
+    const url = `/calls?token=${encodeURIComponent(token)}&page=${pageKey}&${query}` +
       `&filter=${encodeURIComponent(text)}`;
-    fetching = fetch(url).then((r) => r.json()).then((P) => {
-      fetching = null;
-      if (P.error) {
-        fetchProblem = "older calls: " + P.error;
-        show();
-        return;
-      }
-      fetchProblem = "";
+    const over = (problem) => {
+      if (mine !== asked) return false;
+      fetching = abort = null;
+      fetchProblem = problem;
+      show();
+      return true;
+    };
+    fetching = fetch(url, { signal: ctl.signal }).then((r) => r.json()).then((P) => {
+      if (over(P.error ? "older calls: " + P.error : "") && !P.error) use(P);
+    }, (e) => over("older calls: " + e.message));
+    return fetching;
+  }
+  const readCount = () => Math.max(1, Math.min(Math.floor(HOLD / 2), 10000));
+  // Reads the calls before seq `before` that pass the filter `text` from the trace, and holds
+  // them ahead of those held.
+  function fetchOlder(before, text) {
+    return readCalls(`before=${before}&count=${readCount()}`, text, (P) => {
       following = false;
+      browseEnd = -1;
       addCalls(P.calls, P.payload, true, adopt(P));
       notHeld = P.live.older.before;
       notHeldMatch = text;
@@ -1346,13 +1363,32 @@ const live = (() => {
         newer += extra;
       }
       changed(P.calls.n);
-    }, (e) => {
-      fetching = null;
-      fetchProblem = "older calls: " + e.message;
-      show();
     });
-    return fetching;
   }
+  // Browsing back, the user reached the last call held: the calls after it that pass the
+  // filter, held after the others (the oldest held dropped to stay within the bound), up to
+  // the last one the stream brought. Once the trace was read past that one, they met: the page
+  // follows the run again — in place without a filter, else as "Back to live" does.
+  const forward = () => {
+    if (following || fetching || !calls.n) return fetching;
+    return readCalls(`from=${calls.seq[calls.n - 1] + 1}&count=${readCount()}`, notHeldMatch, (P) => {
+      const held = calls.n;
+      addCalls(P.calls, P.payload, false, adopt(P));
+      let beyond = 0;  // (calls the stream has not brought yet: it will)
+      while (beyond < calls.n - held && calls.seq[calls.n - 1 - beyond] > lastSeq) beyond++;
+      dropCalls(beyond, false);
+      newer = Math.max(0, newer - (calls.n - held));
+      const extra = calls.n - HOLD;
+      if (extra > 0) {
+        dropCalls(extra, true);
+        notHeld += extra;
+      }
+      const met = beyond > 0 || P.live.older.end > lastSeq;
+      if (met && notHeldMatch !== "") return backToLive();
+      if (met) following = true, newer = 0;
+      changed();
+    });
+  };
   // The user reached the first call held: older ones, when some are not held.
   const older = () => {
     if (fetching || !notHeld) return fetching;
@@ -1366,20 +1402,32 @@ const live = (() => {
       if (text !== "" && notHeld) older();
       return;
     }
-    if (text === notHeldMatch) return;
-    const end = calls.n ? calls.seq[calls.n - 1] + 1 : lastSeq + 1;
+    if (text === notHeldMatch && browseEnd < 0) return;
+    // (up to where the page was, also when a read for another filter was under way)
+    const end = browseEnd >= 0 ? browseEnd : calls.n ? calls.seq[calls.n - 1] + 1 : lastSeq + 1;
     dropCalls(calls.n, true);
+    browseEnd = end;
     changed();
-    (fetching || Promise.resolve()).then(() => fetchOlder(end, text));
+    fetchOlder(end, text);
   };
   const box = callsTable.box;
-  box.addEventListener("wheel", (e) => { if (e.deltaY < 0 && box.scrollTop === 0) older(); });
+  const atBottom = () => box.scrollTop + box.clientHeight >= box.scrollHeight - 1;
+  box.addEventListener("wheel", (e) => {
+    if (e.deltaY < 0 && box.scrollTop === 0) older();
+    if (e.deltaY > 0 && atBottom()) forward();
+  });
   box.addEventListener("scroll", () => {
-    if (box.scrollTop === 0 && performance.now() - scrolledAt > 200) older();
+    if (performance.now() - scrolledAt <= 200) return;
+    if (box.scrollTop === 0) older();
+    else if (atBottom()) forward();
   });
   // Back to the run's tail: the calls held are dropped and the stream starts again HOLD calls
   // before where it got to.
   function backToLive() {
+    if (abort) abort.abort();
+    fetching = abort = null;
+    asked++;
+    browseEnd = -1;
     following = true;
     newer = 0;
     notHeldMatch = "";
@@ -1433,7 +1481,7 @@ const live = (() => {
     playback: () => playback, control, showPlayback, hold: HOLD, notHeld: () => notHeld,
     rows: ROWS, rowsNotHeld: () => ({ ...rowsGone }), connsHeld: () => D.conns.length,
     texts: () => ({ restarts: textRestarts, strings: S.length, extra: extraStrings.length }),
-    newer: () => newer, following: () => following, older, backToLive,
+    newer: () => newer, following: () => following, older, forward, backToLive,
     fetching: () => fetching !== null };
 })();
 
