@@ -274,8 +274,10 @@ async function checkPlayback(browser, url, wstrace, trace, inTrace, work) {
   const all = traceCalls(wstrace, trace);
   const quarter = all[Math.floor(all.length * 0.75)][2] - all[0][2];
   const upTo = all.filter((c) => c[2] - all[0][2] <= quarter);
+  // (The seek's answer makes the page load again: the evaluate does not wait for it, or the
+  // navigation may destroy its context before its result comes back.)
   await Promise.all([page.waitForEvent("load"),
-    page.evaluate((t) => window.__wstrace.live.control("seek", t), quarter)]);
+    page.evaluate((t) => { window.__wstrace.live.control("seek", t); }, quarter)]);
   await page.waitForFunction((n) => window.__wstrace && window.__wstrace.calls &&
     window.__wstrace.calls() >= n, upTo.length, { timeout: 20000 });
   const back = await page.evaluate(() => ({ held: window.__wstrace.held(), last: window.__wstrace.lastTs(),
