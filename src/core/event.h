@@ -141,6 +141,11 @@ struct Event {
       if (values[i].id == id) return &values[i];
     return nullptr;
   }
+  // A text or blob field's bytes; empty when the event has no such field.
+  std::string_view text(FieldId id) const {
+    const Value* v = get(id);
+    return v ? v->bytes() : std::string_view();
+  }
   // Sets or replaces a value. Returns false when the event already holds kMaxFields others.
   bool set(const Value& v);
   bool set_num(FieldId id, uint64_t num) { return set(Value{id, num, nullptr, 0}); }

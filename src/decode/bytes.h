@@ -52,4 +52,14 @@ inline std::string_view as_text(Bytes b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// ASCII case folding for protocol text (header names, DNS mnemonics): the same on every machine,
+// which <cctype>'s locale-dependent tolower is not.
+constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; }
+constexpr bool ascii_iequal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+  return true;
+}
+
 }  // namespace ws::decode::detail

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <string>
 
+#include "bytes.h"
 #include "dns.h"
 
 namespace ws::decode {
@@ -48,13 +49,6 @@ std::string name_of(const Mnemonic (&table)[N], uint16_t value, std::string_view
   return std::string(prefix) + std::to_string(value);
 }
 
-bool iequal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           auto up = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c; };
-           return up(x) == up(y);
-         });
-}
-
 }  // namespace
 
 std::string dns_type_name(uint16_t type) { return name_of(kTypes, type, "TYPE"); }
@@ -64,8 +58,8 @@ std::string dns_opcode_name(uint8_t opcode) { return name_of(kOpcodes, opcode, "
 
 std::optional<uint16_t> dns_type_from_name(std::string_view name) {
   for (const Mnemonic& m : kTypes)
-    if (iequal(m.name, name)) return m.value;
-  if (name.size() > 4 && iequal(name.substr(0, 4), "TYPE")) {
+    if (detail::ascii_iequal(m.name, name)) return m.value;
+  if (name.size() > 4 && detail::ascii_iequal(name.substr(0, 4), "TYPE")) {
     const std::string_view digits = name.substr(4);
     unsigned value = 0;
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);

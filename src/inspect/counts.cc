@@ -65,15 +65,6 @@ void CallCounts::on_finish() {
   by_func_.clear();
 }
 
-namespace {
-
-std::string str_of(const Event& ev, FieldId id) {
-  const Value* v = ev.get(id);
-  return v ? std::string(v->bytes()) : std::string();
-}
-
-}  // namespace
-
 void TraceSummary::on_event(const Facts& f) {
   const Event& ev = f.ev;
   if (events_++ == 0) first_ = ev.ts;
@@ -89,12 +80,12 @@ void TraceSummary::on_event(const Facts& f) {
   switch (ev.type()) {
     case EventType::process_start:
       if (const Value* v = ev.get(FieldId::ppid)) p.ppid = v->num;
-      p.image = str_of(ev, FieldId::image);
-      p.cmdline = str_of(ev, FieldId::cmdline);
+      p.image = std::string(ev.text(FieldId::image));
+      p.cmdline = std::string(ev.text(FieldId::cmdline));
       return;
     case EventType::process_exit:
       // (Not renamed, its first part still starts the command line it started with.)
-      if (std::string last = str_of(ev, FieldId::cmdline);
+      if (std::string last = std::string(ev.text(FieldId::cmdline));
           !last.empty() && p.cmdline.compare(0, last.size(), last) != 0)
         p.title = std::move(last);
       p.exited = true;

@@ -12,11 +12,6 @@ namespace {
 constexpr uint16_t kDnsPort = 53;
 constexpr size_t kMaxTcpFrame = 65535 + 2;
 
-std::string str_of(const Event& ev, FieldId id) {
-  const Value* v = ev.get(id);
-  return v ? std::string(v->bytes()) : std::string();
-}
-
 std::span<const uint8_t> payload_of(const Value& v) { return {v.data, v.size}; }
 
 void add_unique(std::vector<std::string>& list, std::string s) {
@@ -93,15 +88,15 @@ void LookupWatcher::from_call(const Event& ev) {
   l.pid = ev.pid;
   l.tid = ev.tid;
   l.via = ev.func < FuncId::kCount ? std::string(func_def(ev.func).name) : "?";
-  l.service = str_of(ev, FieldId::service);
+  l.service = std::string(ev.text(FieldId::service));
   l.ok = ev.error.ok();
   if (ev.type() == EventType::reverse_lookup) {
     SockAddr a;
     const Value* v = ev.get(FieldId::addr);
     if (v && decode_addr(v->bytes(), a)) l.name = a.is_inet() ? ip_string(a) : to_string(a);
-    if (std::string host = str_of(ev, FieldId::host); !host.empty()) l.answers.push_back(host);
+    if (std::string host = std::string(ev.text(FieldId::host)); !host.empty()) l.answers.push_back(host);
   } else {
-    l.name = str_of(ev, FieldId::host);
+    l.name = std::string(ev.text(FieldId::host));
     if (const Value* q = ev.get(FieldId::qtype)) {
       l.asked = decode::dns_type_name(static_cast<uint16_t>(q->num));
     } else if (const Value* f = ev.get(FieldId::hint_family)) {
@@ -116,7 +111,7 @@ void LookupWatcher::from_call(const Event& ev) {
       dns_answers(m, l.answers);
       learn(m, l.name);
     }
-    if (std::string canon = str_of(ev, FieldId::canon); !canon.empty() && canon != l.name)
+    if (std::string canon = std::string(ev.text(FieldId::canon)); !canon.empty() && canon != l.name)
       l.answers.push_back("CNAME " + canon);
   }
   if (!l.ok) {

@@ -3,14 +3,6 @@
 #include <fmt/format.h>
 
 namespace ws::inspect {
-namespace {
-
-std::string str_of(const Event& ev, FieldId id) {
-  const Value* v = ev.get(id);
-  return v ? std::string(v->bytes()) : std::string();
-}
-
-}  // namespace
 
 uint32_t lost_pid(const Event& ev) {
   const Value* child = ev.get(FieldId::child);
@@ -62,14 +54,14 @@ bool LostTracing::observe(const Event& ev) {
     return true;
   }
   if (ev.type() == EventType::unseen) {
-    std::string what = str_of(ev, FieldId::what);
+    std::string what = std::string(ev.text(FieldId::what));
     if (what.empty()) what = "calls";
     // The first declaration of each kind counts. Bounded (the records come from the program):
     // kMaxProcesses processes, 16 kinds each.
     if (!unseen_.count(ev.pid) && unseen_.size() >= kMaxProcesses) return true;
     auto& kinds = unseen_[ev.pid];
     if (kinds.size() < 16)
-      kinds.try_emplace(what, UnseenPart{ev.pid, ev.ts, ev.seq, what, str_of(ev, FieldId::cause)});
+      kinds.try_emplace(what, UnseenPart{ev.pid, ev.ts, ev.seq, what, std::string(ev.text(FieldId::cause))});
     return true;
   }
   if (ev.type() == EventType::process_start) {
@@ -77,7 +69,7 @@ bool LostTracing::observe(const Event& ev) {
     // but sees little of it (a Go program).
     auto it = lost_.find(ev.pid);
     if (it != lost_.end() && !it->second.resumed_ts &&
-        str_of(ev, FieldId::image) != it->second.image)
+        std::string(ev.text(FieldId::image)) != it->second.image)
       it->second.resumed_ts = ev.ts;
     return false;
   }
@@ -88,8 +80,8 @@ bool LostTracing::observe(const Event& ev) {
     return true;
   }
   if (lost_.count(pid) || lost_.size() < kMaxProcesses)
-    lost_[pid] = {pid, ev.pid, ev.ts, ev.seq, 0, str_of(ev, FieldId::image),
-                  str_of(ev, FieldId::cause)};
+    lost_[pid] = {pid, ev.pid, ev.ts, ev.seq, 0, std::string(ev.text(FieldId::image)),
+                  std::string(ev.text(FieldId::cause))};
   return true;
 }
 

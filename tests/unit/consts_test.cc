@@ -414,6 +414,7 @@ TEST(Errors, UnknownCodesPrintTheirNumber) {
   EXPECT_EQ(ws::error_name(ErrorCode{ErrDomain::Win, 12345}), "WSA" Q "(12345)");
   EXPECT_EQ(ws::error_name(ErrorCode{ErrDomain::Eai, -99}), "EAI_" Q "(-99)");
   EXPECT_EQ(ws::error_name(ErrorCode{ErrDomain::HErrno, 9}), "NETDB_" Q "(9)");
+#undef Q
   EXPECT_EQ(ws::error_name(ErrorCode{}), "OK");
   EXPECT_EQ(ws::error_name(ErrorCode{ErrDomain::Win, 10054}), "WSAECONNRESET");
 }
@@ -1555,5 +1556,10 @@ TEST(PlatformHeaders, WindowsSpotChecks) {
 }
 
 #endif  // _WIN32
+
+#undef C
+#undef CN
+#undef O
+#undef E
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "constants.h"
 #include "event_builder.h"
+#include "test_units.h"
 #include "sockaddr.h"
 
 // Counts allocations made by this thread while `g_count_allocations` is set, to prove that
@@ -78,7 +79,8 @@ using ws::inspect::FilterKind;
 using ws::inspect::filter_fields;
 using ws::inspect::filter_kinds;
 
-constexpr int64_t kUs = 1000, kMs = 1000 * kUs;
+using ws::test::kMs;
+using ws::test::kUs;
 
 SockAddr v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   return SockAddr::ipv4(static_cast<uint32_t>(a) << 24 | static_cast<uint32_t>(b) << 16 |

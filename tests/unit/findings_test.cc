@@ -8,6 +8,7 @@
 #include "constants.h"
 #include "engine.h"
 #include "event_builder.h"
+#include "test_units.h"
 #include "inspector.h"
 #include "findings/options.h"
 #include "findings/registry.h"
@@ -23,8 +24,8 @@ using ws::inspect::Finding;
 using ws::inspect::Severity;
 namespace errcode = ws::errcode;
 
-constexpr uint32_t kLoop = 0x7f000001;
-constexpr int64_t kMs = 1'000'000;
+using ws::test::kLoop;
+using ws::test::kMs;
 SockAddr v4(uint16_t port) { return SockAddr::ipv4(kLoop, port); }
 SockAddr v6(uint16_t port) {
   std::array<uint8_t, 16> ip{};

@@ -9,6 +9,7 @@
 #include "constants.h"
 #include "counts.h"
 #include "event_builder.h"
+#include "test_units.h"
 #include "inspector.h"
 
 namespace {
@@ -21,7 +22,7 @@ using ws::inspect::Facts;
 using ws::inspect::Inspector;
 using ws::inspect::Tracker;
 
-constexpr uint32_t kLoop = 0x7f000001;
+using ws::test::kLoop;
 
 // One event's facts, copied out of the callback.
 struct Seen {

@@ -9,6 +9,7 @@
 
 #include "constants.h"
 #include "event_builder.h"
+#include "test_units.h"
 #include "pcapng.h"
 #include "tracker.h"
 
@@ -131,7 +132,7 @@ Pkt parse_epb(const std::string& b) {
 
 constexpr uint8_t kSyn = pc::tcpflag::kSyn, kAck = pc::tcpflag::kAck, kFin = pc::tcpflag::kFin,
                   kRst = pc::tcpflag::kRst, kPsh = pc::tcpflag::kPsh;
-constexpr uint32_t kLoop = 0x7f000001;
+using ws::test::kLoop;
 const std::string kLoopBytes("\x7f\0\0\x01", 4);
 
 class PcapngTest : public ::testing::Test {

@@ -8,6 +8,7 @@
 
 #include "constants.h"
 #include "event_builder.h"
+#include "test_units.h"
 #include "filter.h"
 #include "tracker.h"
 
@@ -23,7 +24,7 @@ using ws::inspect::Connection;
 using ws::inspect::Tracker;
 
 SockAddr v4(uint32_t ip, uint16_t port) { return SockAddr::ipv4(ip, port); }
-constexpr uint32_t kLoop = 0x7f000001;
+using ws::test::kLoop;
 
 class TrackerTest : public ::testing::Test {
  protected:

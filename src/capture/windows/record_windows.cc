@@ -1,6 +1,5 @@
 // `wstrace.exe record`: start the program suspended, load the agent DLL into it, let it run,
 // and drain the agent's rings until it exits.
-#define _CRT_RAND_S  // rand_s: the system's random numbers (RtlGenRandom)
 #include <winsock2.h>
 #include <windows.h>
 

@@ -104,9 +104,9 @@ class RawWriter {
   }
   EbpfRecord done(uint32_t pid, uint32_t tid) {
     head_.tid = tid;
-    EbpfRecord r{pid, tid, std::vector<uint8_t>(sizeof head_)};
+    EbpfRecord r{pid, tid, std::vector<uint8_t>(sizeof head_ + args_.size())};
     std::memcpy(r.bytes.data(), &head_, sizeof head_);
-    r.bytes.insert(r.bytes.end(), args_.begin(), args_.end());
+    if (!args_.empty()) std::memcpy(r.bytes.data() + sizeof head_, args_.data(), args_.size());
     return r;
   }
 

@@ -14,8 +14,6 @@
 namespace ws::inspect::rules {
 namespace {
 
-constexpr size_t kMaxEndpoints = 1024;
-
 struct Endpoint {
   SockAddr addr;
   std::string host;

@@ -18,7 +18,6 @@
 namespace ws::inspect::rules {
 namespace {
 
-constexpr size_t kMaxEndpoints = 1024;
 // A connect closed sooner than this after it started was not waited for: the program dropped
 // it (a race another attempt won, a cancelled request), no timeout ran out.
 constexpr int64_t kMinWait = 1'000'000;

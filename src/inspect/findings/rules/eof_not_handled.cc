@@ -10,7 +10,7 @@
 namespace ws::inspect::rules {
 namespace {
 
-struct State {
+struct EofState {
   CallRef eof_call;
   uint64_t reads_after = 0;
   CallRef first_after;
@@ -35,7 +35,7 @@ class EofNotHandled : public Rule {
   void on_connection_end(const Connection& c) override {
     auto it = states_.find(c.id);
     if (it == states_.end()) return;
-    State s = std::move(it->second);
+    EofState s = std::move(it->second);
     states_.erase(it);
     const bool unclosed = c.end == ConnEnd::NotClosed || c.end == ConnEnd::Open;
     if (s.reads_after == 0 && !unclosed) return;
@@ -89,7 +89,7 @@ class EofNotHandled : public Rule {
   }
 
  private:
-  std::unordered_map<uint64_t, State> states_;  // open connections whose peer closed
+  std::unordered_map<uint64_t, EofState> states_;  // open connections whose peer closed
   Finding reads_, unclosed_;
   uint64_t read_conns_ = 0, read_total_ = 0, unclosed_conns_ = 0;
 };

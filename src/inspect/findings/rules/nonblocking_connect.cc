@@ -11,7 +11,7 @@
 namespace ws::inspect::rules {
 namespace {
 
-struct State {
+struct ConnectState {
   CallRef start;
   bool asked = false;  // getsockopt(SO_ERROR) was called
 };
@@ -33,7 +33,7 @@ class NonblockingConnect : public Rule {
     }
     auto it = states_.find(c->id);
     if (it == states_.end()) return;
-    State& s = it->second;
+    ConnectState& s = it->second;
     if (ev.func == FuncId::getsockopt && field_or(ev, FieldId::optname, 0) == sockopt::kSoError &&
         ev.error.ok()) {
       s.asked = true;
@@ -100,7 +100,7 @@ class NonblockingConnect : public Rule {
       f.calls.push_back(std::move(seen));
     }
   }
-  std::unordered_map<uint64_t, State> states_;  // open connections with a connect under way
+  std::unordered_map<uint64_t, ConnectState> states_;  // open connections with a connect under way
   Finding so_error_, unchecked_;
   uint64_t so_error_n_ = 0, unchecked_n_ = 0;
 };

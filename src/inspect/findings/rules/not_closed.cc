@@ -11,7 +11,7 @@ namespace {
 
 constexpr size_t kMaxProcesses = 4096;
 
-struct Proc {
+struct OpenProc {
   Finding f;
   uint64_t count = 0, listeners = 0, connected = 0;
 };
@@ -24,7 +24,7 @@ class NotClosed : public Rule {
   void on_connection_end(const Connection& c) override {
     if (c.end != ConnEnd::NotClosed) return;
     if (!procs_.count(c.pid) && procs_.size() >= kMaxProcesses) return;
-    Proc& p = procs_[c.pid];
+    OpenProc& p = procs_[c.pid];
     if (p.count++ == 0) p.f.first_ts = c.closed_ts;
     if (c.role == ConnRole::Listener) ++p.listeners;
     if (c.connected_ts) ++p.connected;
@@ -58,7 +58,7 @@ class NotClosed : public Rule {
 
  private:
   uint64_t min_;
-  std::map<uint32_t, Proc> procs_;
+  std::map<uint32_t, OpenProc> procs_;
 };
 
 }  // namespace

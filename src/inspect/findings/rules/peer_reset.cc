@@ -12,9 +12,7 @@
 namespace ws::inspect::rules {
 namespace {
 
-constexpr size_t kMaxEndpoints = 1024;
-
-struct State {
+struct ResetState {
   uint64_t since_in = 0;     // bytes sent after the last bytes received
   bool reset = false;
   bool after_eof = false;    // on a send after end-of-stream: send-after-peer-close's story
@@ -44,7 +42,7 @@ class PeerReset : public Rule {
       auto it = states_.find(c->id);
       if (it != states_.end()) it->second.since_in = 0;
     } else if (!ev.error.ok() && f.error == ErrorClass::Reset) {
-      State& s = states_[c->id];
+      ResetState& s = states_[c->id];
       if (s.reset) return;
       s.reset = true;
       s.after_eof = c->peer_eof && ev.type() == EventType::send;
@@ -56,7 +54,7 @@ class PeerReset : public Rule {
   void on_connection_end(const Connection& c) override {
     auto it = states_.find(c.id);
     if (it == states_.end()) return;
-    State s = std::move(it->second);
+    ResetState s = std::move(it->second);
     states_.erase(it);
     if (!s.reset || s.after_eof) return;
     const std::string key = c.remote ? to_string(*c.remote) : std::string("?");
@@ -108,7 +106,7 @@ class PeerReset : public Rule {
   }
 
  private:
-  std::unordered_map<uint64_t, State> states_;  // open connections that moved data or failed
+  std::unordered_map<uint64_t, ResetState> states_;  // open connections that moved data or failed
   std::map<std::string, Group> groups_;
 };
 

@@ -29,6 +29,9 @@ std::unique_ptr<Rule> make_connect_timeout(const DiagnoseOptions& o);
 std::unique_ptr<Rule> make_retransmissions(const DiagnoseOptions& o);
 
 // Helpers the rules share.
+// The endpoints (or groups of them) a rule keeps apart, at most: past it, new ones are not
+// counted, so that a trace of many peers cannot make a rule's memory grow without bound.
+constexpr size_t kMaxEndpoints = 1024;
 // The value of a numeric field, or `dflt` when the event lacks it.
 uint64_t field_or(const Event& ev, FieldId id, uint64_t dflt);
 // Whether `c` is a stream connection over IP (where TCP behaviour applies).

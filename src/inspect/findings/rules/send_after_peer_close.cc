@@ -11,7 +11,7 @@
 namespace ws::inspect::rules {
 namespace {
 
-struct State {
+struct AfterCloseState {
   bool eof = false, reported = false;
   bool reset_first = false;  // reset before any end-of-stream: peer-reset tells that story
   CallRef eof_call;
@@ -27,21 +27,21 @@ class SendAfterPeerClose : public Rule {
     if (c == nullptr) return;
     const EventType type = ev.type();
     if (type == EventType::recv && ev.error.ok() && ev.result == 0 && c->peer_eof) {
-      State& s = states_[c->id];
+      AfterCloseState& s = states_[c->id];
       if (!s.eof) s.eof = true, s.eof_call = call_ref(ev, c->id);
       return;
     }
     if (ev.error.ok()) return;
     const ErrorClass cls = f.error;
     if (cls == ErrorClass::Reset && type != EventType::send) {
-      State& s = states_[c->id];
+      AfterCloseState& s = states_[c->id];
       if (!s.eof) s.reset_first = true;
       return;
     }
     if (type != EventType::send) return;
     // EPIPE and aborts; a reset too once the peer's end-of-stream was seen (our data after it
     // drew the reset).
-    State& s = states_[c->id];
+    AfterCloseState& s = states_[c->id];
     if (cls == ErrorClass::Reset && !s.eof) s.reset_first = true;
     const bool gone = cls == ErrorClass::PeerGone || cls == ErrorClass::Aborted ||
                       (cls == ErrorClass::Reset && s.eof);
@@ -78,7 +78,7 @@ class SendAfterPeerClose : public Rule {
   }
 
  private:
-  std::unordered_map<uint64_t, State> states_;
+  std::unordered_map<uint64_t, AfterCloseState> states_;
   Finding f_;
   uint64_t count_ = 0, after_eof_ = 0;
 };

@@ -11,7 +11,7 @@
 namespace ws::inspect::rules {
 namespace {
 
-struct State {
+struct WritesState {
   bool nodelay = false;
   uint64_t sends = 0, small = 0;  // since the last receive that returned data
   int64_t last_send_end = 0;
@@ -38,7 +38,7 @@ class SmallWrites : public Rule {
     if (f.moved == 0) return;
     const int64_t end = ev.ts + static_cast<int64_t>(ev.dur);
     if (f.dir == Tracker::Dir::Out) {
-      State& s = states_[c->id];
+      WritesState& s = states_[c->id];
       ++s.sends;
       if (f.moved <= small_) ++s.small;
       s.last_send_end = end;
@@ -47,7 +47,7 @@ class SmallWrites : public Rule {
     if (f.dir != Tracker::Dir::In) return;
     auto it = states_.find(c->id);
     if (it == states_.end()) return;
-    State& s = it->second;
+    WritesState& s = it->second;
     if (!s.nodelay && s.sends >= 2 && s.small >= 1 && end > s.last_send_end) {
       const auto wait = static_cast<uint64_t>(end - s.last_send_end);
       if (wait >= min_ && wait <= max_) {
@@ -62,7 +62,7 @@ class SmallWrites : public Rule {
   void on_connection_end(const Connection& c) override {
     auto it = states_.find(c.id);
     if (it == states_.end()) return;
-    State s = std::move(it->second);
+    WritesState s = std::move(it->second);
     states_.erase(it);
     if (s.stalls < rounds_) return;
     if (conns_ == 0) f_.first_ts = s.stall_recv.ts;
@@ -97,7 +97,7 @@ class SmallWrites : public Rule {
 
  private:
   uint64_t small_, min_, max_, rounds_;
-  std::unordered_map<uint64_t, State> states_;
+  std::unordered_map<uint64_t, WritesState> states_;
   Finding f_;
   uint64_t conns_ = 0, stalls_ = 0, small_sends_ = 0, waited_ = 0;
 };

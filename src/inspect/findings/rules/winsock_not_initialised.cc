@@ -9,7 +9,7 @@
 namespace ws::inspect::rules {
 namespace {
 
-struct Proc {
+struct WsaProc {
   int64_t started = 0;   // successful WSAStartup calls minus WSACleanup calls
   bool ever_started = false;
   uint64_t before = 0, after = 0;
@@ -23,7 +23,7 @@ class WinsockNotInitialised : public Rule {
   void observe(const Facts& f) override {
     const Event& ev = f.ev;
     if (ev.func == FuncId::WSAStartup && ev.result == 0 && ev.error.ok()) {
-      Proc& p = procs_[ev.pid];
+      WsaProc& p = procs_[ev.pid];
       ++p.started;
       p.ever_started = true;
       return;
@@ -34,7 +34,7 @@ class WinsockNotInitialised : public Rule {
       return;
     }
     if (ev.error != errcode::kWsanotinitialised) return;
-    Proc& p = procs_[ev.pid];
+    WsaProc& p = procs_[ev.pid];
     if (p.before + p.after == 0) p.f.first_ts = ev.ts;
     (p.ever_started ? p.after : p.before) += 1;
     add_call(p.f.calls, call_ref(ev));
@@ -70,7 +70,7 @@ class WinsockNotInitialised : public Rule {
   }
 
  private:
-  std::map<uint32_t, Proc> procs_;
+  std::map<uint32_t, WsaProc> procs_;
 };
 
 }  // namespace
