@@ -101,7 +101,7 @@ const Case kCases[] = {
 TEST(X64Decode, HandWrittenInstructions) {
   for (const Case& c : kCases) {
     Insn in;
-    const bool ok = x64::decode(c.code.data(), c.code.size(), in);
+    const bool ok = ws::x64::decode(c.code.data(), c.code.size(), in);
     if (!c.len) {
       EXPECT_FALSE(ok) << c.what << " decoded as " << int(in.len) << " bytes";
       continue;
@@ -116,11 +116,11 @@ TEST(X64Decode, HandWrittenInstructions) {
 TEST(X64Decode, DisplacementsAndBranches) {
   Insn in;
   const uint8_t rip[] = {0x48, 0x8B, 0x05, 0x34, 0x12, 0x00, 0x00};
-  ASSERT_TRUE(x64::decode(rip, sizeof rip, in));
+  ASSERT_TRUE(ws::x64::decode(rip, sizeof rip, in));
   EXPECT_EQ(in.disp_at, 3);
   EXPECT_EQ(in.rip_disp, 0x1234);
   const uint8_t jne[] = {0x75, 0xFE};
-  ASSERT_TRUE(x64::decode(jne, sizeof jne, in));
+  ASSERT_TRUE(ws::x64::decode(jne, sizeof jne, in));
   EXPECT_EQ(in.rel, -2);
   EXPECT_EQ(in.rel_size, 1);
   EXPECT_EQ(in.opcode & 0x0F, 5);
@@ -135,7 +135,7 @@ Moved read_back(const Trampoline& t, uint64_t at) {
   Moved m;
   for (size_t off = 0; off < t.size;) {
     Insn in;
-    EXPECT_TRUE(x64::decode(t.code + off, t.size - off, in)) << "at " << off;
+    EXPECT_TRUE(ws::x64::decode(t.code + off, t.size - off, in)) << "at " << off;
     if (!in.len) break;
     const uint64_t end = at + off + in.len;
     if (in.rip_relative && in.flow == Flow::Indirect && in.rip_disp == 0) {
@@ -360,7 +360,7 @@ TEST(X64Decode, AgreesWithObjdumpOnEveryHookedFunction) {
           Bytes window = b;  // what follows is readable too, as in memory
           for (size_t j = i + 1; j < d.insns.size() && window.size() < 32; ++j)
             window.insert(window.end(), d.insns[j].second.begin(), d.insns[j].second.end());
-          ASSERT_TRUE(x64::decode(window.data(), window.size(), in))
+          ASSERT_TRUE(ws::x64::decode(window.data(), window.size(), in))
               << dll << " " << name << ": instruction " << i << " refused\n" << d.text;
           ASSERT_EQ(in.len, b.size()) << dll << " " << name << ": instruction " << i << "\n" << d.text;
           ++checked;
