@@ -4,6 +4,7 @@
 # stays, as xdg-open does while a browser it started runs) on the URL wstrace printed; the traced
 # program's exit status still reaches the trace and record's own exit status, with the preload
 # engine and the kernel engine (where BPF loads), and `wstrace ui FILE --open` opens its URL.
+# `attach --ui --open` (the kernel engine) likewise, on a program already running.
 # Ctrl+C (SIGINT) ends the serving that follows: record exits with the program's status, ui
 # with 0, the trace complete and readable. Without an xdg-open, wstrace says so and serves on.
 # Run as: SCRIPT WSTRACE SRC WORK PROGRAMS_DIR
@@ -86,9 +87,33 @@ record_open() {
   timeout 60 sh -c 'echo go >"$1"' sh "$WORK/$name.go" || fail "$name: the program never read its go"
   until_line "$name" "recording over; the live view stays at $url until Ctrl+C" || return
   interrupt "$name" 3
-  expect_exit 0 "$WSTRACE" info --json "$WORK/$name.wst"
+  trace_ends_with_3 "$name"
+}
+
+# attach_open NAME: attach --ui --open (the kernel engine) to a running shell that exits 3 once
+# the browser started: the URL is printed once attached, the shell's end ends the recording,
+# Ctrl+C the serving (0); the trace is complete, with the shell's status.
+attach_open() {
+  local name=$1 url target
+  mkfifo "$WORK/$name.go"
+  sh -c 'read -r _ <"$1"; exit 3' sh "$WORK/$name.go" &
+  target=$!
+  start "$name" attach -q --ui --open -o "$WORK/$name.wst" "$target"
+  until_line "$name" "live view at " || return
+  url=${line##*live view at }
+  opened_url "$name" "$url"
+  timeout 60 sh -c 'echo go >"$1"' sh "$WORK/$name.go" || fail "$name: the program never read its go"
+  wait "$target"
+  until_line "$name" "recording over; the live view stays at $url until Ctrl+C" || return
+  interrupt "$name" 0
+  trace_ends_with_3 "$name"
+}
+
+# trace_ends_with_3 NAME: $WORK/NAME.wst is complete, its one process ended with status 3.
+trace_ends_with_3() {
+  expect_exit 0 "$WSTRACE" info --json "$WORK/$1.wst"
   checks=$((checks + 1))
-  python3 - "$WORK/out" <<'EOF' || fail "$name: the trace: $(head -c 2000 "$WORK/out")"
+  python3 - "$WORK/out" <<'EOF' || fail "$1: the trace: $(head -c 2000 "$WORK/out")"
 import json, sys
 info = json.load(open(sys.argv[1]))
 assert info["complete"], "the trace is complete"
@@ -103,6 +128,7 @@ touch "$WORK/stay"
 record_open preload preload
 if "$WSTRACE" record -q --engine ebpf -o "$WORK/probe.wst" -- true 2>"$WORK/probe.err"; then
   record_open ebpf ebpf
+  attach_open attach
 else
   echo "the kernel engine is not tried here: $(cat "$WORK/probe.err")"
 fi
