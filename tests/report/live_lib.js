@@ -171,6 +171,9 @@ async function checkArrivals(page, W, step, port) {
   check(await page.evaluate(() => !window.__wstrace.live.over()), "the page knows the program still runs");
 
   await page.evaluate((p) => window.__wstrace.applyFilter(`rport == ${p}`), port);
+  // (The lane may have shown before the fetch's last calls came, and its socket() has no remote
+  // port: the calls that come after the filter was applied are listed as they arrive.)
+  await W(() => window.__wstrace.listed() >= 3);
   const listed1 = await page.evaluate(() => window.__wstrace.listed());
   check(listed1 >= 3, `the filter lists the fetch's calls (${listed1})`);
   await step("fetch");
