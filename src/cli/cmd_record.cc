@@ -49,7 +49,7 @@ void add_tcp_info_flags(CLI::App& cmd, TcpInfoArgs& t) {
 struct UiArgs {
   bool on = false, open = false;
   uint16_t port = 0;
-  size_t window = 200000;
+  size_t window = report::LiveFeed::kDefaultWindow;
 };
 
 void add_ui_flags(CLI::App& cmd, UiArgs& ui) {
@@ -58,10 +58,7 @@ void add_ui_flags(CLI::App& cmd, UiArgs& ui) {
                "http://127.0.0.1:PORT/?token=… URL printed (docs/report.md)");
   cmd.add_option("--ui-port", ui.port, "the live view's port (default: a free one)");
   cmd.add_flag("--open", ui.open, "open the live view in the default browser");
-  cmd.add_option("--ui-window", ui.window,
-                 "calls the live view keeps for a page that falls behind (default 200000; its "
-                 "tables of texts start again past twice that)")
-      ->check(CLI::Range(size_t{1000}, size_t{100000000}));
+  add_ui_window_option(cmd, ui.window);
 }
 
 struct RecordArgs {

@@ -17,7 +17,7 @@ struct UiCommandArgs {
   std::string file;
   uint16_t port = 0;
   bool open = false, show_secrets = false;
-  size_t window = 200000;
+  size_t window = report::LiveFeed::kDefaultWindow;
 };
 
 int run_ui(const UiCommandArgs& a) {
@@ -59,10 +59,7 @@ void add_ui_command(CLI::App& app, int& exit_code) {
   cmd->add_option("FILE", a->file, "trace file (.wst)")->required();
   cmd->add_option("--ui-port", a->port, "the port to serve on (default: a free one)");
   cmd->add_flag("--open", a->open, "open the page in the default browser");
-  cmd->add_option("--ui-window", a->window,
-                  "calls the server keeps for a page that falls behind (default 200000; its "
-                  "tables of texts start again past twice that)")
-      ->check(CLI::Range(size_t{1000}, size_t{100000000}));
+  add_ui_window_option(*cmd, a->window);
   add_show_secrets_flag(*cmd, a->show_secrets);
   cmd->callback([a, &exit_code] { exit_code = run_ui(*a); });
 }

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "live_feed.h"
 #include "safe_text.h"
 
 namespace ws::cli {
@@ -34,6 +35,14 @@ void add_show_secrets_flag(CLI::App& cmd, bool& show) {
                "show the credentials in payloads and headers (Authorization, "
                "Proxy-Authorization, Cookie and Set-Cookie values, URL passwords), masked by "
                "default");
+}
+
+void add_ui_window_option(CLI::App& cmd, size_t& window) {
+  cmd.add_option("--ui-window", window,
+                 fmt::format("calls the live view keeps for a page that falls behind (default {}; "
+                             "its tables of texts start again past twice that)",
+                             report::LiveFeed::kDefaultWindow))
+      ->check(CLI::Range(size_t{1000}, size_t{100000000}));
 }
 
 bool parse_filter(const std::string& text, inspect::Filter& out) {

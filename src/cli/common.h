@@ -37,6 +37,8 @@ std::unique_ptr<Engine> open_trace(const std::string& path, bool follow = false,
                                    bool show_secrets = false);
 // The --show-secrets flag of the commands that print payloads or HTTP headers.
 void add_show_secrets_flag(CLI::App& cmd, bool& show);
+// The --ui-window option of the commands that serve the live view (record, attach, ui).
+void add_ui_window_option(CLI::App& cmd, size_t& window);
 
 // The local time zone's offset from UTC now, in nanoseconds (common_posix.cc, common_windows.cc).
 int64_t local_utc_offset_ns();

@@ -504,9 +504,8 @@ Result<std::unique_ptr<Engine>> make_synthetic_engine(const std::string& scenari
   if (parse_count(scenario, "payload:", n))
     return std::unique_ptr<Engine>(new PayloadEngine(std::move(header), n));
   return Status::error(fmt::format(
-      "unknown scenario '{}': choose 'demo', 'retransmissions', 'bench:N', 'conns:N', 'ports:N' (N events) or "
-      "'payload:N' "
-      "(N bytes)",
+      "unknown scenario '{}': choose 'demo', 'retransmissions', 'bench:N', 'conns:N', "
+      "'ports:N' (N events) or 'payload:N' (N bytes)",
       scenario));
 }
 

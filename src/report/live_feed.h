@@ -33,19 +33,19 @@ struct FeedCursor {
   static constexpr uint64_t kUnseen = UINT64_MAX;  // a version the feed never has
 
   // "calls,ended,lookups,http,tls,strings,errors,facts[,texts]" as a page sends it back when it
-  // resumes;
-  // false (and the cursor left at the start) when it is not that.
+  // resumes; false (and the cursor left at the start) when it is not that.
   bool parse(const std::string& text);
   std::string text() const;
 };
 
 class LiveFeed final : public inspect::Subscriber {
  public:
+  static constexpr size_t kDefaultWindow = 200000;  // (--ui-window)
   // Follows `inspection` (subscribes itself); `header` is the trace's, read when a part is made.
   // `window`: the calls kept for pages that fall behind; `rows`: the ended connections, lookups,
   // HTTP exchanges and TLS hellos kept of each (a page holds fewer: report.js's ROWS).
   LiveFeed(inspect::Inspector& inspection, const trace::TraceHeader& header,
-           size_t window = 200000, size_t rows = 50000);
+           size_t window = kDefaultWindow, size_t rows = 50000);
 
   // The lock the inspection must hold while it observes an event (the subscriber calls come
   // then). Pages take it for a moment per part: to take the calls that came and copy the state.

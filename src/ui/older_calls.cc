@@ -37,8 +37,12 @@ class Picker final : public inspect::Subscriber {
     if (!f.matched) return builder_.on_event(f);
     const uint64_t index = ahead + passing;  // (among the trace's passing calls)
     if (index % step_ == 0) marks.push_back(f.ev.seq);
-    if (f.ev.seq < from_) ++ahead;
-    else if (++passing, index >= keep_from_) return builder_.on_event(f);
+    if (f.ev.seq < from_) {
+      ++ahead;
+    } else {
+      ++passing;
+      if (index >= keep_from_) return builder_.on_event(f);
+    }
     inspect::Facts passed_over = f;  // (counted in the summary, not kept)
     passed_over.matched = false;
     builder_.on_event(passed_over);
@@ -146,7 +150,8 @@ std::string OlderCalls::answer(const std::string& query, const std::atomic<bool>
   uint64_t keep_from = 0;
   if (const std::shared_ptr<const Marks> known = newest ? marks_of(text) : nullptr) {
     const auto& m = known->seqs;
-    const auto c = static_cast<uint64_t>(std::lower_bound(m.begin(), m.end(), *want.before) - m.begin());
+    const auto c =
+        static_cast<uint64_t>(std::lower_bound(m.begin(), m.end(), *want.before) - m.begin());
     const uint64_t at_least = c == 0 ? 0 : (c - 1) * mark_step_ + 1;  // passing before `before`
     keep_from = at_least > n ? at_least - n : 0;
   }

@@ -23,7 +23,8 @@ class Playback {
   // Plays the events of `open()` into a feed of its own, starting paused at the beginning;
   // `open()` is called twice: first to learn when the trace ends. `window`: the feed's (calls
   // kept for pages that fall behind).
-  explicit Playback(const std::function<std::unique_ptr<Engine>()>& open, size_t window = 200000);
+  explicit Playback(const std::function<std::unique_ptr<Engine>()>& open,
+                    size_t window = report::LiveFeed::kDefaultWindow);
   ~Playback();
 
   report::LiveFeed& feed() { return *feed_; }

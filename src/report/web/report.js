@@ -1512,7 +1512,12 @@ window.__wstrace = {
   filterError: () => { const e = document.getElementById("filter-error"); return e.hidden ? "" : e.textContent; },
   funcOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : D.funcs[calls.func[i]]; },
   // The ports the filter sees for a call held (its facts).
-  portsOf: (seq) => { const i = seqToIndex(seq); return i < 0 ? null : { lport: filterCtx.factsOf(i).lport, rport: filterCtx.factsOf(i).rport }; },
+  portsOf: (seq) => {
+    const i = seqToIndex(seq);
+    if (i < 0) return null;
+    const { lport, rport } = filterCtx.factsOf(i);
+    return { lport, rport };
+  },
   live,
   findings: () => D.findings.map((f) => f.rule),
   lastTs: () => (calls.n ? calls.ts[calls.n - 1] : -1),
